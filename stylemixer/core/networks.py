@@ -1,0 +1,355 @@
+"""The StyleGAN (v1) generator: a mapping MLP, then AdaIN synthesis from a learned constant.
+
+Faithful to the original TensorFlow network so that official checkpoints load into it and give the same
+numbers: equalized learning rate (weights stored raw, scaled at run time), leaky ReLU 0.2 with no output gain,
+the layer epilogue noise -> bias -> lrelu -> AdaIN, blur after every upsampling convolution, and a fused
+(transposed) up-convolution at 128 px and above.
+
+Synthesis is a flat list of `num_ws` layers, one per w index. Each layer is split into `pre` (everything that
+does not depend on w: conv, noise, bias, activation) and `adain` (instance norm + style). That split is what lets
+the renderer resume from the first layer whose w changed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+NOISE_MODES = ("const", "random", "none")
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    z_dim: int = 512                 # input latent size
+    w_dim: int = 512                 # intermediate latent size
+    mapping_layers: int = 8          # depth of the mapping MLP
+    mapping_fmaps: int = 512         # hidden width of the mapping MLP
+    mapping_lrmul: float = 0.01      # learning-rate multiplier of the mapping network
+    resolution: int = 1024           # output height and width, a power of two >= 4
+    img_channels: int = 3            # 3 for RGB
+    channels: tuple = (512, 512, 512, 512, 256, 128, 64, 32, 16)  # feature maps at 4, 8, 16, ... px
+    fused_up_min_res: int = 128      # blocks at this resolution and above upsample with a transposed conv
+    truncation_psi: float = 1.0      # the model's suggested default truncation (official v1: 0.7)
+    truncation_cutoff: int | None = None  # ... and cutoff (official v1: 8)
+    crop: tuple | None = None        # (top, bottom, left, right) content box, e.g. the cars model's 512x384
+
+    def __post_init__(self):
+        log2 = math.log2(self.resolution)
+        if self.resolution < 4 or log2 != int(log2):
+            raise ValueError(f"resolution must be a power of two >= 4, got {self.resolution}")
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        if len(self.channels) != self.num_blocks:
+            raise ValueError(f"channels needs {self.num_blocks} entries (4 px to {self.resolution} px), "
+                             f"got {len(self.channels)}")
+        if self.crop is not None:
+            object.__setattr__(self, "crop", tuple(int(c) for c in self.crop))
+
+    @property
+    def num_blocks(self) -> int:
+        return int(math.log2(self.resolution)) - 1
+
+    @property
+    def num_ws(self) -> int:
+        return 2 * self.num_blocks
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["channels"] = list(self.channels)
+        d["crop"] = list(self.crop) if self.crop is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GeneratorConfig":
+        known = set(cls.__dataclass_fields__)
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown generator config keys: {sorted(unknown)}")
+        d = dict(d)
+        d["channels"] = tuple(d.get("channels", cls.channels))
+        if d.get("crop") is not None:
+            d["crop"] = tuple(d["crop"])
+        return cls(**d)
+
+
+def lrelu(x: torch.Tensor) -> torch.Tensor:
+    return F.leaky_relu(x, 0.2)
+
+
+class EqualLinear(nn.Module):
+    """Dense layer with equalized learning rate: y = x @ (W * gain/sqrt(fan_in) * lrmul).T + b * lrmul."""
+
+    def __init__(self, in_features, out_features, gain=1.0, lrmul=1.0, bias_init=0.0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lrmul)  # [out, in]
+        self.bias = nn.Parameter(torch.full((out_features,), float(bias_init) / lrmul))
+        self.w_scale = gain / math.sqrt(in_features) * lrmul
+        self.b_scale = lrmul
+
+    def forward(self, x):  # [N, in] -> [N, out]
+        return F.linear(x, self.weight * self.w_scale, self.bias * self.b_scale)
+
+    def extra_repr(self):
+        return f"in={self.weight.shape[1]}, out={self.weight.shape[0]}, w_scale={self.w_scale:.4g}"
+
+
+class MappingNetwork(nn.Module):
+    """z [N, z_dim] -> w [N, w_dim]: pixel norm, then `mapping_layers` equalized dense layers with lrelu."""
+
+    def __init__(self, cfg: GeneratorConfig):
+        super().__init__()
+        dims = [cfg.z_dim] + [cfg.mapping_fmaps] * (cfg.mapping_layers - 1) + [cfg.w_dim]
+        self.fcs = nn.ModuleList(
+            EqualLinear(dims[i], dims[i + 1], gain=math.sqrt(2), lrmul=cfg.mapping_lrmul)
+            for i in range(cfg.mapping_layers))
+        self.register_buffer("w_avg", torch.zeros(cfg.w_dim))  # [w_dim], the truncation centre
+
+    def forward(self, z):
+        x = z.float() * torch.rsqrt(z.float().square().mean(dim=1, keepdim=True) + 1e-8)  # pixel norm
+        for fc in self.fcs:
+            x = lrelu(fc(x))
+        return x  # [N, w_dim]
+
+
+class Blur(nn.Module):
+    """Depthwise [1,2,1] x [1,2,1] / 16 low-pass, zero padding 1 (applied after every upsampling conv)."""
+
+    def __init__(self):
+        super().__init__()
+        k = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("kernel", (k[:, None] * k[None, :] / 16)[None, None], persistent=False)
+
+    def forward(self, x):  # [N, C, H, W] -> same
+        c = x.shape[1]
+        return F.conv2d(x, self.kernel.to(x.dtype).expand(c, 1, 3, 3), padding=1, groups=c)
+
+
+class Conv3x3(nn.Module):
+    """3x3 equalized conv, optionally upsampling x2 first (nearest, or fused as a transposed conv)."""
+
+    def __init__(self, in_ch, out_ch, up=False, fused=False):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_ch, in_ch, 3, 3))  # [out, in, kh, kw]
+        self.w_scale = math.sqrt(2) / math.sqrt(in_ch * 9)
+        self.up, self.fused = up, fused
+        self.blur = Blur() if up else None
+
+    def forward(self, x):  # [N, in, H, W] -> [N, out, H*up, W*up]
+        w = self.weight * self.w_scale
+        if not self.up:
+            return F.conv2d(x, w, padding=1)
+        if self.fused:
+            # Sum the four 2x2-shifted copies of the zero-padded 3x3 kernel into one 4x4 kernel and run it as a
+            # stride-2 transposed conv. This is not the same as nearest-then-conv with the stored kernel.
+            p = F.pad(w, (1, 1, 1, 1))  # [out, in, 5, 5]
+            k = p[:, :, 1:, 1:] + p[:, :, :-1, 1:] + p[:, :, 1:, :-1] + p[:, :, :-1, :-1]  # [out, in, 4, 4]
+            x = F.conv_transpose2d(x, k.transpose(0, 1), stride=2, padding=1)
+        else:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+            x = F.conv2d(x, w, padding=1)
+        return self.blur(x)
+
+    def extra_repr(self):
+        return f"in={self.weight.shape[1]}, out={self.weight.shape[0]}, up={self.up}, fused={self.fused}"
+
+
+class AdaIN(nn.Module):
+    """Adaptive instance norm: y_s * (x - mean(x)) / std(x) + y_b, per instance and channel over H x W.
+
+    (y_s, y_b) come from w through a learned affine layer (StyleMod); the scale is stored as an offset from 1.
+    std uses the biased variance with eps 1e-8, as the original.
+    """
+
+    def __init__(self, channels, w_dim):
+        super().__init__()
+        self.channels = channels
+        self.affine = EqualLinear(w_dim, 2 * channels, gain=1.0)
+
+    def styles(self, w):  # [N, w_dim] -> y_s [N, C], y_b [N, C]
+        s = self.affine(w)
+        return s[:, :self.channels] + 1, s[:, self.channels:]
+
+    @staticmethod
+    def normalize(x):  # [N, C, H, W], each (n, c) plane to mean 0 and std 1
+        x = x - x.mean(dim=(2, 3), keepdim=True)
+        return x * torch.rsqrt(x.square().mean(dim=(2, 3), keepdim=True) + 1e-8)
+
+    def forward(self, x, w):
+        y_s, y_b = self.styles(w)
+        return self.normalize(x) * y_s[:, :, None, None] + y_b[:, :, None, None]
+
+
+class SynthesisLayer(nn.Module):
+    """One w index: [const | (up)conv] -> noise -> bias -> lrelu  (= `pre`), then AdaIN(w)."""
+
+    def __init__(self, index, in_ch, out_ch, res, w_dim, kind, fused=False):
+        super().__init__()
+        self.index, self.res, self.kind = index, res, kind  # kind: "const", "conv", "up"
+        self.conv = None if kind == "const" else Conv3x3(in_ch, out_ch, up=(kind == "up"), fused=fused)
+        self.noise_strength = nn.Parameter(torch.zeros(out_ch))        # [C]
+        self.register_buffer("noise_const", torch.randn(1, 1, res, res))  # [1, 1, H, W]
+        self.bias = nn.Parameter(torch.zeros(out_ch))                  # [C]
+        self.adain = AdaIN(out_ch, w_dim)
+
+    def pre(self, x, noise):  # x: [N, in, H/2|H, W/2|W] or const; noise: [N|1, 1, H, W] or None
+        if self.conv is not None:
+            x = self.conv(x)
+        if noise is not None:
+            x = x + noise * self.noise_strength[None, :, None, None]
+        return lrelu(x + self.bias[None, :, None, None])
+
+    def make_noise(self, n, mode, generator=None):
+        if mode == "const":
+            return self.noise_const
+        if mode == "random":
+            return torch.randn(n, 1, self.res, self.res, generator=generator).to(self.noise_const.device)
+        return None
+
+
+class SynthesisNetwork(nn.Module):
+    """ws [N, num_ws, w_dim] -> images [N, img_channels, R, R] in (nominally) [-1, 1]."""
+
+    def __init__(self, cfg: GeneratorConfig):
+        super().__init__()
+        self.cfg = cfg
+        ch = cfg.channels
+        self.const = nn.Parameter(torch.ones(1, ch[0], 4, 4))  # [1, C4, 4, 4]
+        layers = []
+        for b in range(cfg.num_blocks):
+            res = 4 * 2 ** b
+            if b == 0:
+                layers.append(SynthesisLayer(0, ch[0], ch[0], 4, cfg.w_dim, "const"))
+            else:
+                layers.append(SynthesisLayer(2 * b, ch[b - 1], ch[b], res, cfg.w_dim, "up",
+                                             fused=res >= cfg.fused_up_min_res))
+            layers.append(SynthesisLayer(2 * b + 1, ch[b], ch[b], res, cfg.w_dim, "conv"))
+        self.layers = nn.ModuleList(layers)
+        self.torgb = nn.Conv2d(ch[-1], cfg.img_channels, 1)  # raw weight, scaled at run time (gain 1)
+        nn.init.normal_(self.torgb.weight)
+        nn.init.zeros_(self.torgb.bias)
+        self.rgb_scale = 1 / math.sqrt(ch[-1])
+
+    @property
+    def num_ws(self) -> int:
+        return len(self.layers)
+
+    def to_rgb(self, x):  # [N, C, R, R] -> [N, img_channels, R, R]
+        return F.conv2d(x, self.torgb.weight * self.rgb_scale, self.torgb.bias)
+
+    def noises(self, n, noise_mode, noise_seed=0):
+        """Per-layer noise, drawn on the CPU from (noise_seed, layer) so it is identical on every device."""
+        if noise_mode not in NOISE_MODES:
+            raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
+        out = []
+        for layer in self.layers:
+            g = torch.Generator().manual_seed(int(noise_seed) * 1000 + layer.index) if noise_mode == "random" else None
+            out.append(layer.make_noise(n, noise_mode, g))
+        return out
+
+    def forward(self, ws, noise_mode="random", noise_seed=None, capture=None, start=0, x=None, noise=None):
+        """Run layers start..num_ws-1. `x` is the activation entering layer `start` (required when start > 0).
+
+        capture: an optional `stats.Capture` that records per-layer statistics and activations.
+        noise: a precomputed list from `noises()`; by default drawn here.
+        """
+        n = ws.shape[0]
+        assert ws.ndim == 3 and ws.shape[1] == self.num_ws, f"ws must be [N, {self.num_ws}, w_dim], got {list(ws.shape)}"
+        if noise is None:
+            if noise_mode == "random" and noise_seed is None:
+                noise_seed = int(torch.randint(0, 2**31 - 1, ()))
+            noise = self.noises(n, noise_mode, noise_seed or 0)
+        if start == 0:
+            x = self.const.expand(n, -1, -1, -1)
+        for layer in self.layers[start:]:
+            x = layer.pre(x, noise[layer.index])
+            if capture is not None:
+                capture.before(layer.index, x)
+            w = ws[:, layer.index]
+            if capture is not None and capture.wants_styles:
+                y_s, y_b = layer.adain.styles(w)
+                x_out = AdaIN.normalize(x) * y_s[:, :, None, None] + y_b[:, :, None, None]
+                capture.after(layer.index, x_out, y_s, y_b)
+            else:
+                x_out = layer.adain(x, w)
+            x = x_out
+        return self.to_rgb(x)
+
+
+class Generator(nn.Module):
+    """The StyleGAN generator with the field's API: mapping(z) -> ws, synthesis(ws) -> images, num_ws."""
+
+    def __init__(self, cfg: GeneratorConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.mapping_net = MappingNetwork(cfg)
+        self.synthesis = SynthesisNetwork(cfg)
+
+    @property
+    def num_ws(self) -> int:
+        return self.cfg.num_ws
+
+    @property
+    def z_dim(self) -> int:
+        return self.cfg.z_dim
+
+    @property
+    def w_dim(self) -> int:
+        return self.cfg.w_dim
+
+    @property
+    def img_resolution(self) -> int:
+        return self.cfg.resolution
+
+    def mapping(self, z, truncation_psi=1.0, truncation_cutoff=None):
+        """z [N, z_dim] -> ws [N, num_ws, w_dim]; truncation pulls the first `cutoff` rows towards w_avg."""
+        w = self.mapping_net(z)
+        ws = w[:, None, :].repeat(1, self.num_ws, 1)
+        return truncate(ws, self.mapping_net.w_avg, truncation_psi, truncation_cutoff)
+
+    def forward(self, z, truncation_psi=1.0, truncation_cutoff=None, noise_mode="random", **kw):
+        return self.synthesis(self.mapping(z, truncation_psi, truncation_cutoff), noise_mode=noise_mode, **kw)
+
+
+def truncate(ws, w_avg, psi=1.0, cutoff=None):
+    """ws [N, num_ws, w_dim]: rows < cutoff (all when None) become w_avg + psi * (w - w_avg)."""
+    if psi == 1:
+        return ws
+    cutoff = ws.shape[1] if cutoff is None else int(cutoff)
+    out = ws.clone()
+    out[:, :cutoff] = torch.lerp(w_avg.to(ws.dtype), ws[:, :cutoff], float(psi))
+    return out
+
+
+def default_channels(resolution, fmap_base=8192, fmap_max=512):
+    """The official v1 widths: nf(stage) = min(fmap_base / 2^stage, fmap_max), the block at 2^k uses nf(k-1)."""
+    n = int(math.log2(resolution)) - 1
+    return tuple(min(int(fmap_base / 2 ** (k - 1)), fmap_max) for k in range(2, n + 2))
+
+
+def count_parameters(G: nn.Module) -> int:
+    return int(sum(p.numel() for p in G.parameters()))
+
+
+def init_for_training(G: Generator, seed: int = 0):
+    """Fresh random weights, reproducible from a seed (the module defaults use the global RNG)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in G.named_parameters():
+            if name.endswith("noise_strength") or name.endswith(".bias") and "affine" not in name:
+                p.zero_()
+            elif "affine.bias" in name:
+                p.zero_()
+            elif name.endswith("const"):
+                p.fill_(1.0)
+            else:
+                p.copy_(torch.randn(p.shape, generator=g) / (G.cfg.mapping_lrmul if "mapping" in name else 1.0))
+        for layer in G.synthesis.layers:
+            layer.noise_const.copy_(torch.randn(layer.noise_const.shape, generator=g))
+    return G
+
+
+__all__ = ["GeneratorConfig", "Generator", "MappingNetwork", "SynthesisNetwork", "SynthesisLayer", "AdaIN",
+           "EqualLinear", "Conv3x3", "Blur", "truncate", "default_channels", "count_parameters",
+           "init_for_training", "NOISE_MODES"]
