@@ -1,0 +1,80 @@
+"""Open any supported model file, recognising its format by content rather than by extension."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ..errors import ModelFileError
+from ..networks import Generator
+from ..resources import builtin_model_path
+from .native import is_safetensors, load_model, save_model
+
+BUILTIN = "builtin"
+
+
+@dataclass
+class LoadedModel:
+    G: Generator
+    source: str                 # "builtin" or the file path, as a recipe records it
+    name: str                   # for titles and the status bar
+    format: str                 # "stylemixer" or a foreign format's name
+    info: dict = field(default_factory=dict)
+
+
+def sniff(path) -> str:
+    """'stylemixer', 'pickle', 'zip', 'torch-legacy' or 'unknown', from the first bytes."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if is_safetensors(head):
+        return "stylemixer"
+    if head[:4] == b"PK\x03\x04":
+        return "zip"
+    if head[:2] == b"\x80\x02" and head[2:4] == b"\x8a\x0a":
+        return "torch-legacy"
+    if head[:1] == b"\x80" and 2 <= head[1] <= 5:
+        return "pickle"
+    return "unknown"
+
+
+def load_any(path, device="cpu", progress=None) -> LoadedModel:
+    """path may be 'builtin'. progress(fraction) is called during long loads (foreign formats)."""
+    if str(path) == BUILTIN:
+        p = builtin_model_path()
+        if not p.exists():
+            raise ModelFileError("the built-in model file is missing from this installation")
+        return LoadedModel(load_model(p, device), BUILTIN, "built-in model", "stylemixer")
+    path = os.fspath(path)
+    name = os.path.basename(path)
+    if not os.path.exists(path):
+        raise ModelFileError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise ModelFileError(f"{path} is a folder, not a model file")
+    try:
+        kind = sniff(path)
+    except OSError as e:
+        raise ModelFileError(f"cannot read {name}: {e.strerror or e}") from None
+    if kind == "stylemixer":
+        return LoadedModel(load_model(path, device), os.path.abspath(path), name, "stylemixer")
+    for loader in _foreign_loaders():
+        found = loader(path, kind, device, progress)
+        if found is not None:
+            return found
+    if kind in ("zip", "torch-legacy"):
+        raise ModelFileError(f"{name} is a PyTorch checkpoint; StyleMixer does not read this kind yet")
+    if kind == "pickle":
+        raise ModelFileError(f"{name} is a Python pickle of a kind StyleMixer does not read")
+    raise ModelFileError(f"{name} is not a model file StyleMixer can read (unknown format)")
+
+
+def _foreign_loaders():
+    """Each takes (path, kind, device, progress) and returns a LoadedModel, None if not its format, or raises."""
+    loaders = []
+    try:
+        from .stylegan1 import try_load as sg1
+        loaders.append(sg1)
+    except ImportError:
+        pass
+    return loaders
+
+
+__all__ = ["LoadedModel", "load_any", "load_model", "save_model", "sniff", "BUILTIN"]

@@ -1,0 +1,84 @@
+"""Per-channel AdaIN statistics, captured during synthesis and reduced on the device.
+
+For every AdaIN layer and image: mean and std of the feature map entering the instance norm, the style
+(y_s, y_b), and mean and std after AdaIN. Statistics are over H x W of one instance and one channel, the
+same population instance norm uses; std is the population (biased) std. Only small [N, C] arrays leave
+the device. Passing no capture to synthesis computes none of this.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+QUANTITIES = ("mean_in", "std_in", "y_s", "y_b", "mean_out", "std_out")
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """One AdaIN layer; every field is float32 [N, C]."""
+    mean_in: np.ndarray
+    std_in: np.ndarray
+    y_s: np.ndarray
+    y_b: np.ndarray
+    mean_out: np.ndarray
+    std_out: np.ndarray
+
+    def take(self, i: int) -> "LayerStats":
+        """The statistics of image i, each [1, C]."""
+        return LayerStats(*(getattr(self, q)[i:i + 1] for q in QUANTITIES))
+
+    def as_dict(self) -> dict:
+        return {q: getattr(self, q) for q in QUANTITIES}
+
+
+class Capture:
+    """Pass to `G.synthesis(..., capture=c)`. `stats` selects statistics, `feature_layer` an activation to keep."""
+
+    def __init__(self, stats: bool = True, feature_layer: int | None = None, layers=None):
+        self.want_stats = stats
+        self.layers = None if layers is None else set(layers)
+        self.feature_layer = feature_layer
+        self._pending = {}        # w index -> [N, C, 2] (mean_in, std_in) on device
+        self._packed = {}         # w index -> [N, C, 6] on device
+        self.features = None      # [N, C, H, W] after AdaIN at feature_layer, on device
+
+    @property
+    def wants_styles(self) -> bool:
+        return self.want_stats or self.feature_layer is not None
+
+    def _wanted(self, index) -> bool:
+        return self.want_stats and (self.layers is None or index in self.layers)
+
+    def before(self, index: int, x: torch.Tensor):
+        if self._wanted(index):
+            std, mean = torch.std_mean(x.float(), dim=(2, 3), unbiased=False)  # [N, C] each
+            self._pending[index] = torch.stack([mean, std], dim=-1)
+
+    def after(self, index: int, x: torch.Tensor, y_s: torch.Tensor, y_b: torch.Tensor):
+        if self._wanted(index):
+            std, mean = torch.std_mean(x.float(), dim=(2, 3), unbiased=False)
+            self._packed[index] = torch.cat(
+                [self._pending.pop(index), torch.stack([y_s.float(), y_b.float(), mean, std], dim=-1)], dim=-1)
+        if index == self.feature_layer:
+            self.features = x.detach()
+
+    def result(self) -> dict[int, LayerStats]:
+        """Move everything to the CPU in one transfer; keyed by w index."""
+        if not self._packed:
+            return {}
+        keys = sorted(self._packed)
+        flat = torch.cat([self._packed[k].reshape(-1) for k in keys]).cpu().numpy()
+        out, pos = {}, 0
+        for k in keys:
+            n, c, _ = self._packed[k].shape
+            block = flat[pos:pos + n * c * 6].reshape(n, c, 6)
+            pos += n * c * 6
+            out[k] = LayerStats(*(np.ascontiguousarray(block[:, :, j]) for j in range(6)))
+        return out
+
+
+def style_distance(a: LayerStats, b: LayerStats) -> float:
+    """Mean over channels of |y_s(A) - y_s(B)| + |y_b(A) - y_b(B)| (first image of each)."""
+    return float(np.mean(np.abs(a.y_s[0] - b.y_s[0]) + np.abs(a.y_b[0] - b.y_b[0])))

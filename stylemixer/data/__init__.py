@@ -1,0 +1,1 @@
+"""Training data: the procedural faces set and folders of user images."""

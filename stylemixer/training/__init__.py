@@ -1,0 +1,1 @@
+"""Training the built-in generator: discriminator, loop and CLI commands."""
