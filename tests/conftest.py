@@ -1,0 +1,33 @@
+"""Shared fixtures: small random generators written as real model files."""
+import pytest
+import torch
+
+from stylemixer.core.checkpoints import save_model
+from stylemixer.core.networks import Generator, GeneratorConfig, init_for_training
+
+TINY = GeneratorConfig(z_dim=32, w_dim=32, mapping_layers=3, mapping_fmaps=32, resolution=32,
+                       channels=(32, 32, 16, 8))
+
+
+def make_generator(cfg: GeneratorConfig = TINY, seed: int = 0) -> Generator:
+    """Random weights, with non-trivial noise strengths, biases and styles so every term is exercised."""
+    G = init_for_training(Generator(cfg), seed)
+    g = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for name, p in G.named_parameters():
+            if name.endswith(("noise_strength", "bias")):
+                p.copy_(0.2 * torch.randn(p.shape, generator=g))
+        G.mapping_net.w_avg.copy_(0.1 * torch.randn(G.mapping_net.w_avg.shape, generator=g))
+    return G.eval().requires_grad_(False)
+
+
+@pytest.fixture(scope="session")
+def tiny_G() -> Generator:
+    return make_generator()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory, tiny_G):
+    path = tmp_path_factory.mktemp("models") / "tiny.safetensors"
+    save_model(tiny_G, path)
+    return path
