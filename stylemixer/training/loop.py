@@ -38,9 +38,9 @@ class TrainConfig:
     z_dim: int = 128
     w_dim: int = 128
     mapping_layers: int = 8
-    batch: int = 16
+    batch: int = 32
     lr: float = 0.002
-    r1_gamma: float = 0.1
+    r1_gamma: float = 0.05
     r1_interval: int = 16
     mixing_prob: float = 0.9
     w_avg_beta: float = 0.995
@@ -189,7 +189,7 @@ class Trainer:
         if cfg.ema_rampup is not None:
             ema_nimg = min(ema_nimg, self.nimg * cfg.ema_rampup)
         update_ema(self.G_ema, G, 0.5 ** (n / max(ema_nimg, 1e-8)))
-        return float(loss_D), float(loss_G), (float(r1) if r1 is not None else None)
+        return float(loss_D.detach()), float(loss_G.detach()), (float(r1.detach()) if r1 is not None else None)
 
     # ---------------------------------------------------------------- outputs
     def save_samples(self):
