@@ -1,0 +1,125 @@
+"""Export of AdaIN statistics (CSV for spreadsheets, .npz with the recipe for scripts) and of the feature
+montage (PNG with the recipe). Every write is atomic: a failure raises ExportError and leaves no file.
+
+CSV layout (long format, one row per layer, source and channel):
+    layer,resolution,source,channel,mean_in,std_in,y_s,y_b,mean_out,std_out
+resolution is empty when the layer table is not given. Values are written with 9 significant digits, which
+round-trips float32 exactly.
+
+.npz layout:
+    format        "stylemixer.stats"
+    version       1
+    recipe        the recipe JSON (Recipe.from_json reads it back)
+    layers        int64 [L]  w indices present
+    channels      int64 [L]  channels of each
+    resolutions   int64 [L]  feature-map size of each (-1 when unknown)
+    <source>.<layer>.<quantity>   float32 [C], e.g. "mix.3.y_s"; source in mix, a, b
+"""
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+
+from .atomic import atomic_write_bytes
+from .export import ExportError, save_png
+from .mixing import Recipe
+from .stats import QUANTITIES, LayerStats
+from .stats_views import SOURCES
+
+STATS_FORMAT = "stylemixer.stats"
+STATS_VERSION = 1
+
+
+def _layers(stats: dict, layers) -> list[int]:
+    have = sorted(stats["mix"])
+    if layers is None:
+        return have
+    missing = [k for k in layers if k not in stats["mix"]]
+    if missing:
+        raise ExportError(f"no statistics captured for layer {missing[0]}")
+    return sorted(int(k) for k in layers)
+
+
+def _resolutions(table) -> dict:
+    return {} if table is None else {info.index: info.resolution for info in table}
+
+
+def stats_csv(stats: dict, layers=None, table=None) -> str:
+    """CSV text of the given w indices (all captured layers when None). table: optional layer_table(cfg)."""
+    res = _resolutions(table)
+    rows = [",".join(("layer", "resolution", "source", "channel") + QUANTITIES)]
+    for k in _layers(stats, layers):
+        for src in SOURCES:
+            s = stats[src][k]
+            cols = np.stack([getattr(s, q)[0] for q in QUANTITIES], axis=1)  # [C, 6]
+            for c, vals in enumerate(cols):
+                rows.append(",".join([str(k), str(res.get(k, "")), src, str(c)] + [f"{v:.9g}" for v in vals]))
+    return "\n".join(rows) + "\n"
+
+
+def stats_npz_bytes(stats: dict, recipe: Recipe, layers=None, table=None) -> bytes:
+    res = _resolutions(table)
+    keys = _layers(stats, layers)
+    arrays = {
+        "format": np.array(STATS_FORMAT), "version": np.array(STATS_VERSION),
+        "recipe": np.array(recipe.to_json()),
+        "layers": np.array(keys, dtype=np.int64),
+        "channels": np.array([stats["mix"][k].y_s.shape[1] for k in keys], dtype=np.int64),
+        "resolutions": np.array([res.get(k, -1) for k in keys], dtype=np.int64),
+    }
+    for k in keys:
+        for src in SOURCES:
+            for q in QUANTITIES:
+                arrays[f"{src}.{k}.{q}"] = np.asarray(getattr(stats[src][k], q)[0], dtype=np.float32)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def _write(path, data: bytes):
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as e:
+        raise ExportError(f"could not write {os.path.basename(os.fspath(path))}: {e.strerror or e}") from None
+
+
+def save_stats_csv(path, stats: dict, layers=None, table=None):
+    _write(path, stats_csv(stats, layers, table).encode("utf-8"))
+
+
+def save_stats_npz(path, stats: dict, recipe: Recipe, layers=None, table=None):
+    _write(path, stats_npz_bytes(stats, recipe, layers, table))
+
+
+def save_stats(path, stats: dict, recipe: Recipe, layers=None, table=None):
+    """Pick the format from the extension: .csv or .npz."""
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext == ".csv":
+        save_stats_csv(path, stats, layers, table)
+    elif ext == ".npz":
+        save_stats_npz(path, stats, recipe, layers, table)
+    else:
+        raise ExportError(f"statistics can be saved as .csv or .npz, not {ext or 'a file without extension'}")
+
+
+def load_stats_npz(path) -> tuple[Recipe, dict]:
+    """Read back a file written by save_stats_npz: (recipe, {source: {layer: LayerStats [1, C]}})."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "format" not in z.files or str(z["format"]) != STATS_FORMAT:
+                raise ExportError(f"{os.path.basename(os.fspath(path))} is not a StyleMixer statistics file")
+            recipe = Recipe.from_json(str(z["recipe"]))
+            stats = {src: {int(k): LayerStats(*(z[f"{src}.{k}.{q}"][None] for q in QUANTITIES))
+                           for k in z["layers"]} for src in SOURCES}
+    except (OSError, ValueError, KeyError) as e:
+        raise ExportError(f"cannot read {os.path.basename(os.fspath(path))}: {e}") from None
+    return recipe, stats
+
+
+def save_montage_png(path, image: np.ndarray, recipe: Recipe | None, layer: int, source: str, cmap: str,
+                     norm: str):
+    """The montage as shown, with the recipe and what it shows in PNG text chunks."""
+    save_png(path, image, recipe, extra={"stylemixer.montage": f"layer={layer} source={source} "
+                                                              f"colormap={cmap} normalisation={norm}"})
