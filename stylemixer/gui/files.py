@@ -1,0 +1,249 @@
+"""File actions of the main window: open models and recipes, export PNGs, copy, recent files, drag and drop.
+
+Every dialog goes through `ask_open_path` / `ask_save_path` and every message through `show_message`, so
+tests can drive these without a modal dialog. Writes are atomic (core.export): an error leaves no file.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+from PySide6.QtCore import QMimeData
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from ..core.errors import StyleMixerError
+from ..core.export import ExportError, load_recipe_file, save_png, save_text
+from ..core.images import enlarge, hstack
+from ..core.mixing import BUILTIN_MODEL
+from .imaging import to_qimage
+from .settings import push_recent, read_list, remove_recent
+
+MODEL_FILTER = "Models (*.safetensors *.pkl *.pt *.pth *.ckpt);;All files (*)"
+RECIPE_FILTER = "Recipes and StyleMixer images (*.json *.png);;All files (*)"
+PNG_FILTER = "PNG images (*.png)"
+JSON_FILTER = "Recipe (*.json)"
+ENLARGED_MIN = 512  # an enlarged export is at least this many pixels wide
+
+
+def enlarge_factor(width: int) -> int:
+    return max(2, -(-ENLARGED_MIN // width))
+
+
+class FileActions:
+    """Mixed into MainWindow (needs controller, worker, settings, model, last_result, show_message)."""
+
+    # ---- dialogs (patched in tests) ------------------------------------------------------------------
+    def ask_open_path(self, title: str, folder_key: str, filters: str) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(self, title, self._folder(folder_key), filters)
+        return path or None
+
+    def ask_save_path(self, title: str, folder_key: str, name: str, filters: str) -> str | None:
+        start = os.path.join(self._folder(folder_key), name)
+        path, _ = QFileDialog.getSaveFileName(self, title, start, filters)
+        return path or None
+
+    def _folder(self, key: str) -> str:
+        return str(self.settings.value(f"folders/{key}", os.path.expanduser("~")))
+
+    def _remember_folder(self, key: str, path: str):
+        self.settings.setValue(f"folders/{key}", os.path.dirname(os.path.abspath(path)))
+
+    # ---- models --------------------------------------------------------------------------------------
+    def open_model_dialog(self):
+        path = self.ask_open_path("Open Model", "models", MODEL_FILTER)
+        if path:
+            self._remember_folder("models", path)
+            self.open_model(path)
+
+    def open_model(self, path: str):
+        """Load in the background; the current model keeps working until the new one is ready."""
+        self._loading_path = str(path)
+        self._set_busy(True)
+        self.statusBar().showMessage(f"Loading {os.path.basename(str(path)) or path}…")
+        if self.model is None:
+            self.view.clear("Loading the model…")
+        self.worker.load_model(str(path))
+
+    def remember_recent(self, path: str):
+        push_recent(self.settings, "recent_models", path)
+
+    def recent_models(self) -> list[str]:
+        return read_list(self.settings, "recent_models")
+
+    def fill_recent_menu(self):
+        menu = self.actions_["recent_menu"]
+        menu.clear()
+        menu.addAction("Built-in Model", lambda: self.open_model(BUILTIN_MODEL))
+        recent = self.recent_models()
+        if recent:
+            menu.addSeparator()
+        for p in recent:
+            menu.addAction(p, lambda p=p: self._open_recent(p))
+        if recent:
+            menu.addSeparator()
+            menu.addAction("Clear Recent", lambda: self.settings.setValue("recent_models", []))
+
+    def _open_recent(self, path: str):
+        if not os.path.exists(path):
+            remove_recent(self.settings, "recent_models", path)
+            self.show_message("error", f"{path} no longer exists; it was removed from the recent list.")
+            return
+        self.open_model(path)
+
+    # ---- recipes -------------------------------------------------------------------------------------
+    def open_recipe_dialog(self):
+        path = self.ask_open_path("Open Recipe or Image", "recipes", RECIPE_FILTER)
+        if path:
+            self._remember_folder("recipes", path)
+            self.open_recipe_file(path)
+
+    def open_recipe_file(self, path: str) -> bool:
+        """A recipe JSON or a StyleMixer PNG: restore its mix, loading its model when it is the built-in one
+        or its file still exists. A recipe that cannot be used changes nothing."""
+        try:
+            recipe = load_recipe_file(path)
+        except StyleMixerError as e:
+            self.show_message("error", f"Could not open the recipe: {e}")
+            return False
+        here = self.model
+        if here is not None and recipe.model == here.source:
+            return self._apply_recipe(recipe)
+        if recipe.model == BUILTIN_MODEL or os.path.isfile(recipe.model):
+            self._recipe_after_load = recipe
+            self.open_model(recipe.model)
+            return True
+        if here is not None and len(recipe.weights) == here.num_ws:
+            ok = self._apply_recipe(replace(recipe, model=here.source))
+            if ok:
+                self.show_message("warning", f"The recipe's model ({recipe.model}) was not found; the mix was "
+                                             f"applied to {here.name} instead.")
+            return ok
+        self.show_message("error", f"The recipe's model ({recipe.model}) was not found, and its "
+                                   f"{len(recipe.weights)} weights do not fit the current model.")
+        return False
+
+    def _apply_recipe(self, recipe) -> bool:
+        try:
+            self.controller.apply(recipe)
+        except StyleMixerError as e:
+            self.show_message("error", f"The recipe does not fit {self.model.name}: {e}")
+            return False
+        return True
+
+    def save_recipe_dialog(self):
+        if self.controller.recipe is None:
+            return
+        path = self.ask_save_path("Save Recipe", "recipes", self._stem() + ".json", JSON_FILTER)
+        if path:
+            self._remember_folder("recipes", path)
+            self.save_recipe(path)
+
+    def save_recipe(self, path: str) -> bool:
+        try:
+            save_text(path, self.controller.recipe.to_json() + "\n")
+        except ExportError as e:
+            self.show_message("error", f"Nothing was saved: {e}")
+            return False
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    # ---- export --------------------------------------------------------------------------------------
+    def _stem(self) -> str:
+        r = self.controller.recipe
+        return f"mix-{r.seed_a}-{r.seed_b}" if r is not None else "mix"
+
+    def export_dialog(self, scale: int | None = 1):
+        if self._need_result():
+            return
+        if scale is None:
+            scale = enlarge_factor(self.last_result.mix.shape[1])
+        suffix = "" if scale == 1 else f"-x{scale}"
+        path = self.ask_save_path("Export PNG", "exports", f"{self._stem()}{suffix}.png", PNG_FILTER)
+        if path:
+            self._remember_folder("exports", path)
+            self.export_png(path, scale)
+
+    def export_png(self, path: str, scale: int = 1) -> bool:
+        """The shown mix with the recipe it was rendered from (not a newer one still rendering)."""
+        if self._need_result():
+            return False
+        res = self.last_result
+        return self._write_png(path, res.mix, res.request.recipe, scale)
+
+    def export_strip_dialog(self):
+        if self._need_result():
+            return
+        path = self.ask_save_path("Export A | mix | B", "exports", self._stem() + "-strip.png", PNG_FILTER)
+        if path:
+            self._remember_folder("exports", path)
+            self.export_strip(path)
+
+    def export_strip(self, path: str, scale: int | None = None) -> bool:
+        if self._need_result():
+            return False
+        res = self.last_result
+        scale = scale or enlarge_factor(res.mix.shape[1] * 2)
+        strip = hstack([enlarge(res.a, scale), enlarge(res.mix, scale), enlarge(res.b, scale)], gap=4 * scale)
+        return self._write_png(path, strip, res.request.recipe, 1, extra={"stylemixer.layout": "A|mix|B"})
+
+    def _write_png(self, path, arr, recipe, scale, extra=None) -> bool:
+        if not str(path).lower().endswith(".png"):
+            path = f"{path}.png"
+        try:
+            save_png(path, arr, recipe, scale=scale, extra=extra)
+        except ExportError as e:
+            self.show_message("error", f"Nothing was exported: {e}")
+            return False
+        self.statusBar().showMessage(f"Exported {path}", 4000)
+        return True
+
+    def copy_image(self):
+        if self._need_result():
+            return
+        res = self.last_result
+        mime = QMimeData()
+        mime.setImageData(to_qimage(enlarge(res.mix, enlarge_factor(res.mix.shape[1]))))
+        mime.setText(res.request.recipe.to_json())
+        QGuiApplication.clipboard().setMimeData(mime)
+        self.statusBar().showMessage("Copied the mixed image (and its recipe as text)", 3000)
+
+    def _need_result(self) -> bool:
+        if self.last_result is None:
+            self.show_message("info", "There is no image yet: open a model first.")
+            return True
+        return False
+
+    # ---- drag and drop -------------------------------------------------------------------------------
+    def dragEnterEvent(self, e):
+        if e.mimeData().hasUrls() and any(u.isLocalFile() for u in e.mimeData().urls()):
+            e.acceptProposedAction()
+
+    def dropEvent(self, e):
+        paths = [u.toLocalFile() for u in e.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            e.acceptProposedAction()
+            self.open_path(paths[0])
+
+    def open_path(self, path: str):
+        """A dropped or command-line file: a StyleMixer PNG or recipe JSON restores a mix, anything else is
+        tried as a model."""
+        if is_recipe_file(path):
+            self.open_recipe_file(path)
+        else:
+            self.open_model(path)
+
+    def show_about(self):
+        QMessageBox.about(self, "About StyleMixer",
+                          "<b>StyleMixer</b><br>Explore style mixing and AdaIN in StyleGAN generators.<br>"
+                          "Every export carries its recipe; open it again to restore the mix.")
+
+
+def is_recipe_file(path: str) -> bool:
+    if str(path).lower().endswith(".json"):
+        return True
+    try:
+        with open(path, "rb") as f:
+            return f.read(8) == b"\x89PNG\r\n\x1a\n"
+    except OSError:
+        return False

@@ -1,0 +1,85 @@
+"""The large mixed image: fit or 1:1, nearest-neighbour enlargement, optionally A | mix | B side by side."""
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QImage, QPainter, QPalette
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+FIT, ONE_TO_ONE = "fit", "1:1"
+GAP = 12
+LABEL_H = 20
+
+
+class ImageView(QWidget):
+    """Paints QImages itself, so scaling is exactly nearest-neighbour at integer factors when it can be."""
+    zoom_changed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.mix: QImage | None = None
+        self.a: QImage | None = None
+        self.b: QImage | None = None
+        self.mode = FIT
+        self.triptych = False
+        self.placeholder = "No model loaded"
+        self.setMinimumSize(260, 260)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAutoFillBackground(True)
+        self.setBackgroundRole(QPalette.ColorRole.Base)
+
+    def set_images(self, mix: QImage, a: QImage, b: QImage):
+        self.mix, self.a, self.b = mix, a, b
+        self.update()
+
+    def clear(self, placeholder: str):
+        self.mix = self.a = self.b = None
+        self.placeholder = placeholder
+        self.update()
+
+    def set_mode(self, mode: str):
+        self.mode = mode
+        self.zoom_changed.emit(mode)
+        self.update()
+
+    def set_triptych(self, on: bool):
+        self.triptych = bool(on)
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(560, 560)
+
+    def scale(self) -> float:
+        """The enlargement in use: 1 at 1:1; in fit mode the largest integer factor that fits (crisp
+        pixels), or a fraction when even 1x does not fit."""
+        if self.mix is None:
+            return 1.0
+        if self.mode == ONE_TO_ONE:
+            return 1.0
+        n = 3 if self.triptych else 1
+        avail_w = max(1, self.width() - 2 * GAP - (n - 1) * GAP) / n
+        avail_h = max(1, self.height() - 2 * GAP - (LABEL_H if self.triptych else 0))
+        s = min(avail_w / self.mix.width(), avail_h / self.mix.height())
+        return float(int(s)) if s >= 1 else s
+
+    def paintEvent(self, event):
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale() < 1)
+        if self.mix is None:
+            p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
+            return
+        s = self.scale()
+        w, h = round(self.mix.width() * s), round(self.mix.height() * s)
+        images = [("A", self.a), ("mix", self.mix), ("B", self.b)] if self.triptych else [("", self.mix)]
+        total_w = len(images) * w + (len(images) - 1) * GAP
+        label_h = LABEL_H if self.triptych else 0
+        x = (self.width() - total_w) // 2
+        y = (self.height() - h - label_h) // 2 + label_h
+        p.setPen(self.palette().color(QPalette.ColorRole.Text))
+        for name, img in images:
+            target = QRect(x, y, w, h)
+            if img is not None:
+                p.drawImage(target, img)
+            if name:
+                p.drawText(QRect(x, y - label_h, w, label_h), Qt.AlignmentFlag.AlignCenter, name)
+            x += w + GAP

@@ -1,0 +1,436 @@
+"""The StyleMixer main window: seeds on the left, the mixed image in the centre, the layer mixer on the right.
+
+Hooks for panels that are not part of this file (the statistics views):
+
+- ``window.add_side_panel(title, widget) -> QDockWidget`` puts a widget in the right-hand dock area; panels
+  added this way are tabbed together, can be floated, and get a toggle in View > Panels.
+- ``window.result_ready(RenderResult)``: emitted on the GUI thread for every fresh result that is shown
+  (stale results are dropped before this). ``result.request`` carries the recipe and capture settings.
+- ``window.layer_selected(int)``: the w index whose row was clicked in the layer mixer.
+- ``window.model_changed(ModelInfo)``: a model finished loading (``info.layers`` is the layer table).
+- ``window.controller.set_capture(stats=True, feature_layer=k, feature_source='mix')``: from now on every
+  render also returns per-layer statistics (``result.stats``) and/or the feature maps of layer k
+  (``result.features``); arguments left out keep their value. Changing it triggers a fresh render.
+- ``window.last_result``: the result currently shown (None before the first).
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QButtonGroup, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                               QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
+
+from .controller import Controller
+from .files import FileActions
+from .image_view import FIT, ONE_TO_ONE, ImageView
+from .imaging import from_qimage, to_qimage
+from .layer_mixer import LayerMixer
+from .menus import build_menus
+from .palette import apply_palette
+from .seed_panel import SeedPanel
+from .settings import open_settings
+from .settings_panel import SettingsPanel
+from .worker import RenderWorker
+
+THROTTLE_MS = 15   # at most one request per this interval while a slider moves (leading edge + trailing flush)
+FPS_WINDOW_S = 2.0
+
+
+class MainWindow(FileActions, QMainWindow):
+    result_ready = Signal(object)     # RenderResult, fresh, on the GUI thread
+    layer_selected = Signal(int)      # w index
+    model_changed = Signal(object)    # ModelInfo
+    message_shown = Signal(str, str)  # kind ("error", "warning", "info"), text
+
+    def __init__(self, settings=None, device: str | None = None, dialogs: bool = True, loader=None):
+        super().__init__()
+        self.settings = settings if settings is not None else open_settings()
+        self.dialogs = dialogs            # False in tests: messages are recorded, no message box opens
+        self.messages: list[tuple[str, str]] = []
+        self.model = None                 # ModelInfo
+        self.last_result = None
+        self.results_shown = 0
+        self.results_dropped = 0
+        self._accept_from = 0             # results of requests older than this id belong to a previous model
+        self._shown_id = 0
+        self._shown_times = deque()
+        self._dirty = False
+        self._recipe_after_load = None
+        self._loading_path = None
+        self._closing = False
+        self._side_docks: list[QDockWidget] = []
+
+        self.setWindowTitle("StyleMixer")
+        self.setMinimumSize(980, 640)
+        self.setAcceptDrops(True)
+
+        self.controller = Controller(self)
+        self.worker = RenderWorker(loader=loader)
+        self._build_ui()
+        self.actions_ = build_menus(self)
+        self._build_status()
+        self._connect()
+
+        self._throttle = QTimer(self)
+        self._throttle.setInterval(THROTTLE_MS)
+        self._throttle.timeout.connect(self._flush)
+
+        self.dark = self.settings.value("view/dark", False, type=bool)
+        self.actions_["dark"].setChecked(self.dark)
+        apply_palette(self.dark)
+        self._restore_geometry()
+        self._set_enabled(False)
+        if device:
+            self.worker.set_device(device)
+        self.worker.start()
+
+    # ---- layout --------------------------------------------------------------------------------------
+    def _build_ui(self):
+        self.seed_a = SeedPanel("a")
+        self.seed_b = SeedPanel("b")
+        self.settings_panel = SettingsPanel()
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(6, 6, 0, 6)
+        lv.addWidget(self.seed_a)
+        lv.addWidget(self.seed_b)
+        lv.addWidget(self.settings_panel)
+        lv.addStretch(1)
+        left.setMinimumWidth(260)
+
+        self.view = ImageView()
+        self.zoom_buttons = QButtonGroup(self)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        for mode, text, tip in ((FIT, "Fit", "Enlarge to fit the window (whole pixels for small models)"),
+                                (ONE_TO_ONE, "1:1", "One image pixel per screen pixel")):
+            b = QPushButton(text)
+            b.setCheckable(True)
+            b.setToolTip(tip)
+            b.setChecked(mode == FIT)
+            b.clicked.connect(lambda _=False, m=mode: self.set_zoom(m))
+            self.zoom_buttons.addButton(b)
+            bar.addWidget(b)
+        self.triptych_button = QPushButton("A | mix | B")
+        self.triptych_button.setCheckable(True)
+        self.triptych_button.setToolTip("Show A, the mix and B side by side")
+        self.triptych_button.toggled.connect(self.set_triptych)
+        bar.addWidget(self.triptych_button)
+        bar.addStretch(1)
+        self.scale_label = QLabel("")
+        self.scale_label.setToolTip("Current enlargement of the image")
+        bar.addWidget(self.scale_label)
+        self.view_scroll = QScrollArea()
+        self.view_scroll.setWidgetResizable(True)
+        self.view_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.view_scroll.setWidget(self.view)
+        centre = QWidget()
+        cv = QVBoxLayout(centre)
+        cv.setContentsMargins(0, 6, 0, 6)
+        cv.addLayout(bar)
+        cv.addWidget(self.view_scroll, 1)
+
+        self.mixer = LayerMixer()
+        mixer_scroll = QScrollArea()
+        mixer_scroll.setWidgetResizable(True)
+        mixer_scroll.setWidget(self.mixer)
+        mixer_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        mixer_scroll.setMinimumWidth(420)
+        mixer_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(0, 6, 6, 6)
+        title = QLabel("<b>Layer mixer</b>  — each w index from A (0) to B (1)")
+        title.setToolTip("Every row is one w index; its slider interpolates A's w and B's w")
+        rv.addWidget(title)
+        rv.addWidget(mixer_scroll, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        for w in (left, centre, right):
+            self.splitter.addWidget(w)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
+        self.setDockNestingEnabled(True)
+
+    def _build_status(self):
+        sb = self.statusBar()
+        self.model_label = QLabel("no model")
+        self.model_label.setToolTip("The loaded model: name, output resolution and number of w indices")
+        self.device_label = QLabel("")
+        self.device_label.setToolTip("Where the model runs (Device menu to switch)")
+        self.timing_label = QLabel("")
+        self.timing_label.setToolTip("Time of the last render (mix, A and B in one batch) and results per second")
+        self.busy = QProgressBar()
+        self.busy.setMaximumWidth(140)
+        self.busy.setTextVisible(False)
+        self.busy.setRange(0, 0)
+        self.busy.hide()
+        sb.addPermanentWidget(self.busy)
+        sb.addPermanentWidget(self.model_label)
+        sb.addPermanentWidget(self.device_label)
+        sb.addPermanentWidget(self.timing_label)
+
+    def _connect(self):
+        c, w = self.controller, self.worker
+        c.recipe_changed.connect(self._on_recipe)
+        c.capture_changed.connect(self.schedule_render)
+        c.history_changed.connect(self._on_history)
+        w.rendered.connect(self._on_rendered)
+        w.render_failed.connect(self._on_render_failed)
+        w.model_loaded.connect(self._on_model_loaded)
+        w.model_failed.connect(self._on_model_failed)
+        w.load_progress.connect(self._on_progress)
+        w.device_changed.connect(self._on_device_changed)
+        w.device_failed.connect(self._on_device_failed)
+        for panel in (self.seed_a, self.seed_b):
+            panel.seed_changed.connect(c.set_seed)
+            panel.random_requested.connect(c.random_seeds)
+        m = self.mixer
+        m.weight_changed.connect(c.set_weight)
+        m.gesture_started.connect(c.begin_gesture)
+        m.gesture_finished.connect(c.end_gesture)
+        m.preset_requested.connect(c.preset)
+        m.layer_selected.connect(self.layer_selected)
+        s = self.settings_panel
+        s.psi_changed.connect(lambda v: c.set_truncation(psi=v))
+        s.cutoff_changed.connect(lambda v: c.set_truncation(cutoff=v))
+        s.noise_mode_changed.connect(lambda v: c.set_noise(mode=v))
+        s.noise_seed_changed.connect(lambda v: c.set_noise(seed=v))
+
+    # ---- hooks for other panels ----------------------------------------------------------------------
+    def add_side_panel(self, title: str, widget: QWidget, area=Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName("panel:" + title)  # saveState/restoreState key
+        dock.setWidget(widget)
+        dock.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
+        self.addDockWidget(area, dock)
+        if self._side_docks:
+            self.tabifyDockWidget(self._side_docks[-1], dock)
+        self._side_docks.append(dock)
+        self.actions_["panels_menu"].addAction(dock.toggleViewAction())
+        self.actions_["panels_menu"].menuAction().setVisible(True)
+        if self._restored_state is not None:
+            self.restoreState(self._restored_state)
+        return dock
+
+    # ---- rendering -----------------------------------------------------------------------------------
+    def schedule_render(self, *_):
+        """Leading edge: submit at once; then at most one submit per THROTTLE_MS, the last one flushed."""
+        if self.model is None or self._closing:
+            return
+        if self._throttle.isActive():
+            self._dirty = True
+            return
+        self._submit()
+        self._throttle.start()
+
+    def _flush(self):
+        if self._dirty:
+            self._dirty = False
+            self._submit()
+        else:
+            self._throttle.stop()
+
+    def _submit(self):
+        if self.controller.recipe is not None and not self._closing:
+            self.worker.submit(self.controller.make_request())
+
+    def _on_recipe(self, r):
+        self.seed_a.set_seed(r.seed_a)
+        self.seed_b.set_seed(r.seed_b)
+        self.mixer.set_weights(r.weights)
+        self.settings_panel.show_recipe(r)
+        self.schedule_render()
+
+    def _on_rendered(self, res):
+        rid = res.request.id
+        if rid < self._accept_from or rid <= self._shown_id or self._closing:
+            self.results_dropped += 1
+            return
+        self._shown_id = rid
+        self.last_result = res
+        mix, a, b = to_qimage(res.mix), to_qimage(res.a), to_qimage(res.b)
+        self.view.set_images(mix, a, b)
+        self.seed_a.set_image(a)
+        self.seed_b.set_image(b)
+        self.results_shown += 1
+        now = time.monotonic()
+        self._shown_times.append(now)
+        while self._shown_times and now - self._shown_times[0] > FPS_WINDOW_S:
+            self._shown_times.popleft()
+        n = len(self._shown_times)
+        span = now - self._shown_times[0] if n > 1 else 0
+        fps = f" · {(n - 1) / span:.1f} fps" if span > 0 else ""
+        self.timing_label.setText(f"{res.ms:.0f} ms{fps}")
+        self._update_scale_label()
+        self.result_ready.emit(res)
+
+    def _on_render_failed(self, rid, msg):
+        if rid >= self._accept_from:
+            self.show_message("error", f"Rendering failed: {msg}. The previous picture stays; change a setting "
+                                       "or pick another device to try again.")
+
+    def shown_array(self):
+        """The mixed image the view shows now, uint8 [H, W, 3] (None before the first result)."""
+        return None if self.view.mix is None else from_qimage(self.view.mix)
+
+    def wait_until_idle(self, timeout: float = 10.0) -> bool:
+        """Tests and screenshots: flush the throttle, then let the worker finish and deliver everything."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self._throttle.isActive():
+                self._throttle.stop()
+                self._flush()
+            if not self.worker.wait_until_idle(max(0.01, end - time.monotonic())):
+                return False
+            if not self._dirty and not self._throttle.isActive():
+                return True
+        return False
+
+    # ---- model and device ----------------------------------------------------------------------------
+    def _on_model_loaded(self, info):
+        self._loading_path = None
+        self._set_busy(False)
+        recipe, self._recipe_after_load = self._recipe_after_load, None
+        old = self.model
+        self.model = info
+        self._accept_from = self.controller.last_request_id + 1
+        self.mixer.set_layers(info.layers)
+        self.settings_panel.set_num_ws(info.num_ws)
+        try:
+            self.controller.set_model(info, recipe)
+        except Exception as e:  # a recipe that does not fit: keep the model, start from a fresh recipe
+            self.show_message("error", f"The recipe does not fit {info.name}: {e}")
+            self.controller.set_model(info)
+        self.model_label.setText(f"{info.name} · {info.resolution}×{info.resolution} · {info.num_ws} w")
+        self.model_label.setToolTip(f"{info.source}\nformat: {info.format}, loaded in {info.load_ms:.0f} ms")
+        self.setWindowTitle(f"StyleMixer — {info.name}")
+        self._on_device_changed(info.device)
+        self._set_enabled(True)
+        if info.source != "builtin":
+            self.remember_recent(info.source)
+        if old is None or old.source != info.source:
+            self.statusBar().showMessage(f"Loaded {info.name}", 4000)
+        self.model_changed.emit(info)
+
+    def _on_model_failed(self, path, msg):
+        self._loading_path = None
+        self._recipe_after_load = None
+        self._set_busy(False)
+        keep = f" {self.model.name} stays open." if self.model is not None else ""
+        self.show_message("error", f"Could not open the model: {msg}.{keep}")
+
+    def _on_progress(self, f):
+        self.busy.setRange(0, 100)
+        self.busy.setValue(int(f * 100))
+
+    def _set_busy(self, on: bool):
+        self.busy.setRange(0, 0)
+        self.busy.setVisible(on)
+
+    def set_device(self, device: str):
+        self.worker.set_device(device)
+
+    def _on_device_changed(self, device):
+        self.device_label.setText(device)
+        for a in self.actions_["device_group"].actions():
+            a.setChecked(a.data() == device or (device == "cuda:0" and a.data() == "cuda"))
+        self.schedule_render()
+
+    def _on_device_failed(self, device, msg):
+        self.show_message("error", f"Could not move the model to {device}: {msg}. It stays on {self.worker.device}.")
+        self._on_device_changed(self.worker.device)
+
+    def _set_enabled(self, on: bool):
+        for w in (self.seed_a, self.seed_b, self.settings_panel, self.mixer):
+            w.setEnabled(on)
+        for key in ("export", "export_big", "export_strip", "copy", "save_recipe", "random", "random_a", "random_b"):
+            self.actions_[key].setEnabled(on)
+        for a in self.actions_["preset_actions"]:
+            a.setEnabled(on)
+        if not on:
+            self.view.clear("Loading the model…" if self._loading_path else "No model loaded.\n"
+                            "File › Open Model… or drop a model file here.")
+
+    # ---- view ----------------------------------------------------------------------------------------
+    def set_zoom(self, mode):
+        self.view.set_mode(mode)
+        for b in self.zoom_buttons.buttons():
+            b.setChecked(b.text() == ("Fit" if mode == FIT else "1:1"))
+        self._update_scale_label()
+
+    def set_triptych(self, on):
+        self.view.set_triptych(on)
+        if self.triptych_button.isChecked() != bool(on):
+            self.triptych_button.setChecked(bool(on))
+        self.actions_["triptych"].setChecked(bool(on))
+        self._update_scale_label()
+
+    def _update_scale_label(self):
+        s = self.view.scale()
+        self.scale_label.setText(f"{s:.0f}×" if s >= 1 else f"{s * 100:.0f}%")
+
+    def resizeEvent(self, e):
+        super().resizeEvent(e)
+        self._update_scale_label()
+
+    def set_dark(self, on: bool):
+        self.dark = bool(on)
+        self.settings.setValue("view/dark", self.dark)
+        apply_palette(self.dark)
+
+    def _on_history(self, can_undo, can_redo):
+        self.actions_["undo"].setEnabled(can_undo)
+        self.actions_["redo"].setEnabled(can_redo)
+
+    # ---- messages ------------------------------------------------------------------------------------
+    def show_message(self, kind: str, text: str):
+        """Every message to the user goes through here (tests read `messages` or listen to message_shown).
+        The box is opened without a nested event loop, so nothing ever waits on it."""
+        self.messages.append((kind, text))
+        self.message_shown.emit(kind, text)
+        self.statusBar().showMessage(text.split(". ")[0], 6000)
+        if self.dialogs and not self._closing:
+            icon = {"error": QMessageBox.Icon.Critical, "warning": QMessageBox.Icon.Warning}.get(
+                kind, QMessageBox.Icon.Information)
+            box = QMessageBox(icon, "StyleMixer", text, QMessageBox.StandardButton.Ok, self)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+
+    # ---- geometry and closing ------------------------------------------------------------------------
+    def _restore_geometry(self):
+        g = self.settings.value("window/geometry")
+        if g is not None:
+            self.restoreGeometry(g)
+        else:
+            self.resize(1360, 820)
+        self._restored_state = self.settings.value("window/state")
+        if self._restored_state is not None:
+            self.restoreState(self._restored_state)
+        sizes = self.settings.value("window/splitter")
+        if sizes is not None:
+            self.splitter.restoreState(sizes)
+        else:
+            self.splitter.setSizes([300, 600, 460])
+
+    def closeEvent(self, e):
+        self._closing = True
+        self._throttle.stop()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.sync()
+        for sig in (self.worker.rendered, self.worker.render_failed, self.worker.model_loaded,
+                    self.worker.model_failed, self.worker.load_progress, self.worker.device_changed,
+                    self.worker.device_failed):
+            try:
+                sig.disconnect()
+            except (RuntimeError, TypeError):
+                pass
+        self.worker.stop()
+        super().closeEvent(e)

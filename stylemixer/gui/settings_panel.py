@@ -1,0 +1,74 @@
+"""Truncation (psi, cutoff) and noise (mode, seed): the recipe's settings that are not per-layer weights."""
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QSpinBox
+
+from ..core.networks import NOISE_MODES
+
+NOISE_TIPS = {"const": "The model's stored noise: the same picture every time",
+              "random": "Fresh noise drawn from the noise seed",
+              "none": "No noise at all (smoother, less detail)"}
+
+
+class SettingsPanel(QGroupBox):
+    psi_changed = Signal(float)
+    cutoff_changed = Signal(object)      # int or None (= all w indices)
+    noise_mode_changed = Signal(str)
+    noise_seed_changed = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__("Truncation and noise", parent)
+        self.psi = QDoubleSpinBox()
+        self.psi.setRange(-2.0, 2.0)
+        self.psi.setSingleStep(0.05)
+        self.psi.setDecimals(2)
+        self.psi.setKeyboardTracking(False)
+        self.psi.setToolTip("Truncation psi: 1 = none, smaller pulls both seeds towards the average face "
+                            "(tidier, less varied); negative gives the 'opposite' face")
+        self.psi.valueChanged.connect(lambda v: self.psi_changed.emit(round(float(v), 4)))
+
+        self.cutoff = QSpinBox()
+        self.cutoff.setRange(0, 64)
+        self.cutoff.setSpecialValueText("all")
+        self.cutoff.setKeyboardTracking(False)
+        self.cutoff.setToolTip("Truncate only the w indices below this one (all: every index)")
+        self.cutoff.valueChanged.connect(lambda v: self.cutoff_changed.emit(None if v == 0 else int(v)))
+
+        self.noise_mode = QComboBox()
+        for m in NOISE_MODES:
+            self.noise_mode.addItem(m)
+            self.noise_mode.setItemData(self.noise_mode.count() - 1, NOISE_TIPS[m], 3)  # 3 = ToolTipRole
+        self.noise_mode.setToolTip("Per-pixel noise: const (stored), random (from the noise seed) or none")
+        self.noise_mode.currentTextChanged.connect(self._mode)
+
+        self.noise_seed = QSpinBox()
+        self.noise_seed.setRange(0, 2**31 - 1)
+        self.noise_seed.setKeyboardTracking(False)
+        self.noise_seed.setToolTip("Seed of the random noise (used when the noise mode is random)")
+        self.noise_seed.valueChanged.connect(lambda v: self.noise_seed_changed.emit(int(v)))
+
+        form = QFormLayout(self)
+        form.addRow("Psi", self.psi)
+        form.addRow("Cutoff", self.cutoff)
+        form.addRow("Noise", self.noise_mode)
+        form.addRow("Noise seed", self.noise_seed)
+
+    def _mode(self, text):
+        self.noise_seed.setEnabled(text == "random")
+        self.noise_mode_changed.emit(text)
+
+    def set_num_ws(self, n: int):
+        self.cutoff.blockSignals(True)
+        self.cutoff.setRange(0, n)
+        self.cutoff.blockSignals(False)
+
+    def show_recipe(self, r):
+        for w, v in ((self.psi, r.psi), (self.cutoff, r.cutoff or 0), (self.noise_seed, min(r.noise_seed, 2**31 - 1))):
+            w.blockSignals(True)
+            w.setValue(v)
+            w.blockSignals(False)
+        self.noise_mode.blockSignals(True)
+        self.noise_mode.setCurrentText(r.noise_mode)
+        self.noise_mode.blockSignals(False)
+        self.noise_seed.setEnabled(r.noise_mode == "random")

@@ -1,0 +1,31 @@
+"""Colours and small helpers shared by the statistics views, so A, B and the mix look the same everywhere."""
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
+from PySide6.QtWidgets import QWidget
+
+# Blue A and orange B stay apart for the common colour-vision deficiencies; the mix is drawn on top, thicker.
+SOURCE_COLORS = {"mix": "#2bb673", "a": "#4a8fe7", "b": "#f28e2b"}
+SOURCE_WIDTH = {"mix": 2.0, "a": 1.2, "b": 1.2}
+SOURCE_Z = {"a": 1, "b": 2, "mix": 3}
+SELECTED_BAR = "#f2c12e"
+HOVER_LINE = "#a0a0a0"
+
+
+def fixed_font(point_delta: int = 0) -> QFont:
+    f = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    if point_delta and f.pointSize() > 0:
+        f.setPointSize(max(6, f.pointSize() + point_delta))
+    return f
+
+
+def style_plot_area(widget: pg.GraphicsView | pg.PlotWidget, owner: QWidget):
+    """Plot background and axis colours from the owner's palette, so the plots follow the light/dark theme."""
+    pal = owner.palette()
+    widget.setBackground(pal.color(QPalette.ColorRole.Base))
+    return pal.color(QPalette.ColorRole.Text)
+
+
+def axis_pen(owner: QWidget) -> QColor:
+    return owner.palette().color(QPalette.ColorRole.Text)

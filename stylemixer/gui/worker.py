@@ -1,0 +1,225 @@
+"""The render worker: one long-lived thread that owns the model and its device.
+
+The GUI never touches torch. It hands the worker immutable snapshots (RenderRequest) and jobs (load a
+model, move to a device) and gets results back through queued Qt signals. There is a single pending
+render slot: a new request overwrites the one still waiting, so at most one render is in flight and one
+is pending, however fast a slider moves. Jobs run before renders; a successful model load drops the
+pending render because it was made for the previous model.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass
+
+from PySide6.QtCore import QCoreApplication, QThread, Signal
+
+from ..core.errors import StyleMixerError
+from ..core.layers import layer_table
+from ..core.render import RenderRequest, Renderer
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the GUI may know about the loaded model (the generator itself stays on the worker)."""
+    source: str       # "builtin" or an absolute path, as recipes record it
+    name: str
+    format: str
+    cfg: object       # GeneratorConfig (frozen)
+    layers: tuple     # LayerInfo per w index
+    device: str
+    load_ms: float = 0.0
+
+    @property
+    def num_ws(self) -> int:
+        return len(self.layers)
+
+    @property
+    def resolution(self) -> int:
+        return self.cfg.resolution
+
+
+def user_message(e: BaseException) -> str:
+    """One readable line: our own errors as they are, anything else with its type."""
+    if isinstance(e, StyleMixerError):
+        return str(e)
+    if isinstance(e, MemoryError) or "out of memory" in str(e).lower():
+        return "out of memory on this device; try a smaller model or another device"
+    return f"{type(e).__name__}: {e}"
+
+
+class RenderWorker(QThread):
+    rendered = Signal(object)             # RenderResult
+    render_failed = Signal(int, str)      # request id, message
+    model_loaded = Signal(object)         # ModelInfo
+    model_failed = Signal(str, str)       # path, message
+    load_progress = Signal(float)         # 0..1 during long loads
+    device_changed = Signal(str)
+    device_failed = Signal(str, str)      # device, message
+    busy_changed = Signal(bool)
+
+    def __init__(self, parent=None, loader=None):
+        super().__init__(parent)
+        if loader is None:
+            from ..core.checkpoints import load_any as loader
+        self._load = loader
+        self._cond = threading.Condition()
+        self._pending: RenderRequest | None = None
+        self._jobs: deque = deque()
+        self._stop = False
+        self._busy = False
+        self._renderer: Renderer | None = None
+        self._device = "cpu"
+        # counters for the status bar and the tests
+        self.renders_done = 0
+        self.requests_submitted = 0
+
+    # ---- called from the GUI thread -------------------------------------------------------------
+    def submit(self, req: RenderRequest):
+        """Queue a render; replaces any render still waiting. Never blocks on torch."""
+        with self._cond:
+            self._pending = req
+            self.requests_submitted += 1
+            self._cond.notify()
+
+    def load_model(self, path: str, device: str | None = None):
+        with self._cond:
+            self._jobs.append(("load", str(path), device))
+            self._cond.notify()
+
+    def set_device(self, device: str):
+        with self._cond:
+            self._jobs.append(("device", str(device)))
+            self._cond.notify()
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    def is_idle(self) -> bool:
+        with self._cond:
+            return not self._busy and self._pending is None and not self._jobs
+
+    def wait_until_idle(self, timeout: float = 10.0) -> bool:
+        """For tests and scripts on the GUI thread: process events until every queued job and render is
+        done and its signal delivered. Returns False on timeout."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            QCoreApplication.processEvents()
+            if self.is_idle():
+                QCoreApplication.processEvents()  # deliver the signals emitted before going idle
+                if self.is_idle():
+                    return True
+            time.sleep(0.002)
+        return False
+
+    def stop(self, timeout_ms: int = 5000) -> bool:
+        """Ask the thread to finish after the current step and wait for it."""
+        with self._cond:
+            self._stop = True
+            self._pending = None
+            self._jobs.clear()
+            self._cond.notify()
+        return self.wait(timeout_ms)
+
+    # ---- the worker thread ----------------------------------------------------------------------
+    def run(self):
+        while True:
+            with self._cond:
+                while not self._stop and self._pending is None and not self._jobs:
+                    self._cond.wait()
+                if self._stop:
+                    return
+                job = self._jobs.popleft() if self._jobs else None
+                req = None if job else self._pending
+                if job is None:
+                    self._pending = None
+                self._busy = True
+            self.busy_changed.emit(True)
+            try:
+                if job is not None:
+                    self._run_job(job)
+                else:
+                    self._render(req)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    idle = self._pending is None and not self._jobs
+                if idle:
+                    self.busy_changed.emit(False)
+
+    def _render(self, req: RenderRequest):
+        if self._renderer is None:
+            self.render_failed.emit(req.id, "no model is loaded")
+            return
+        try:
+            res = self._renderer.render(req)
+        except Exception as e:  # a render failure (out of memory, bad recipe) must not end the worker
+            self._after_failure()
+            if not self._stopping():
+                self.render_failed.emit(req.id, user_message(e))
+            return
+        self.renders_done += 1
+        if not self._stopping():
+            self.rendered.emit(res)
+
+    def _run_job(self, job):
+        if job[0] == "load":
+            self._load_job(job[1], job[2] or self._device)
+        elif job[0] == "device":
+            self._device_job(job[1])
+
+    def _load_job(self, path: str, device: str):
+        t0 = time.perf_counter()
+        try:
+            loaded = self._load(path, device, progress=self._progress)
+            renderer = Renderer(loaded.G, device)
+        except Exception as e:
+            if not isinstance(e, StyleMixerError):
+                traceback.print_exc()
+            self._after_failure()
+            self.model_failed.emit(path, user_message(e))
+            return
+        with self._cond:
+            self._renderer = renderer
+            self._device = str(renderer.device)
+            self._pending = None  # made for the previous model
+        info = ModelInfo(loaded.source, loaded.name, loaded.format, loaded.G.cfg, tuple(layer_table(loaded.G.cfg)),
+                         self._device, (time.perf_counter() - t0) * 1000)
+        self.model_loaded.emit(info)
+
+    def _device_job(self, device: str):
+        if self._renderer is None:
+            self._device = device
+            self.device_changed.emit(device)
+            return
+        old = str(self._renderer.device)
+        try:
+            self._renderer.to(device)
+        except Exception as e:
+            try:
+                self._renderer.to(old)
+            except Exception:
+                pass
+            self._after_failure()
+            self.device_failed.emit(device, user_message(e))
+            return
+        self._device = str(self._renderer.device)
+        self.device_changed.emit(self._device)
+
+    def _progress(self, fraction: float):
+        self.load_progress.emit(float(fraction))
+
+    def _stopping(self) -> bool:
+        with self._cond:
+            return self._stop
+
+    def _after_failure(self):
+        try:
+            import torch
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except Exception:
+            pass
