@@ -262,19 +262,35 @@ class SynthesisNetwork(nn.Module):
             noise = self.noises(n, noise_mode, noise_seed or 0)
         if start == 0:
             x = self.const.expand(n, -1, -1, -1)
-        for layer in self.layers[start:]:
+        x = self.layers[start].pre(x, noise[start])
+        return self.resume(ws, x, start, noise, capture)
+
+    def resume(self, ws, x, start, noise, capture=None, on_pre=None):
+        """Run from the AdaIN of layer `start` to the image; the renderer's entry point for cached activations.
+
+        x: [N, C, H, W], the output of `layers[start].pre` (the activation entering AdaIN `start`). It depends only
+        on ws rows < start, which is why a cache keyed by those rows can skip everything before it.
+        noise: the list from `noises()`. on_pre(index, x): called with each later layer's `pre` output (to cache it).
+        """
+        x = self.adain_step(start, x, ws[:, start], capture)
+        for layer in self.layers[start + 1:]:
             x = layer.pre(x, noise[layer.index])
-            if capture is not None:
-                capture.before(layer.index, x)
-            w = ws[:, layer.index]
-            if capture is not None and capture.wants_styles:
-                y_s, y_b = layer.adain.styles(w)
-                x_out = AdaIN.normalize(x) * y_s[:, :, None, None] + y_b[:, :, None, None]
-                capture.after(layer.index, x_out, y_s, y_b)
-            else:
-                x_out = layer.adain(x, w)
-            x = x_out
+            if on_pre is not None:
+                on_pre(layer.index, x)
+            x = self.adain_step(layer.index, x, ws[:, layer.index], capture)
         return self.to_rgb(x)
+
+    def adain_step(self, index, x, w, capture=None):
+        """AdaIN of layer `index` on its `pre` output x [N, C, H, W] with w [N, w_dim], recording into capture."""
+        layer = self.layers[index]
+        if capture is not None:
+            capture.before(index, x)
+        if capture is not None and capture.wants_styles:
+            y_s, y_b = layer.adain.styles(w)
+            x_out = AdaIN.normalize(x) * y_s[:, :, None, None] + y_b[:, :, None, None]
+            capture.after(index, x_out, y_s, y_b)
+            return x_out
+        return layer.adain(x, w)
 
 
 class Generator(nn.Module):
