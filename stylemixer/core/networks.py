@@ -173,8 +173,14 @@ class AdaIN(nn.Module):
 
     @staticmethod
     def normalize(x):  # [N, C, H, W], each (n, c) plane to mean 0 and std 1
-        x = x - x.mean(dim=(2, 3), keepdim=True)
-        return x * torch.rsqrt(x.square().mean(dim=(2, 3), keepdim=True) + 1e-8)
+        return AdaIN.normalize_moments(x)[0]
+
+    @staticmethod
+    def normalize_moments(x):  # -> normalized x, and the mean and biased variance [N, C, 1, 1] it used
+        mean = x.mean(dim=(2, 3), keepdim=True)
+        x = x - mean
+        var = x.square().mean(dim=(2, 3), keepdim=True)
+        return x * torch.rsqrt(var + 1e-8), mean, var
 
     def forward(self, x, w):
         y_s, y_b = self.styles(w)
@@ -283,12 +289,13 @@ class SynthesisNetwork(nn.Module):
     def adain_step(self, index, x, w, capture=None):
         """AdaIN of layer `index` on its `pre` output x [N, C, H, W] with w [N, w_dim], recording into capture."""
         layer = self.layers[index]
-        if capture is not None:
-            capture.before(index, x)
         if capture is not None and capture.wants_styles:
+            # The same ops as layer.adain(x, w), keeping the moments the instance norm computes anyway, so
+            # statistics cost no extra pass over the activation and never change the image.
             y_s, y_b = layer.adain.styles(w)
-            x_out = AdaIN.normalize(x) * y_s[:, :, None, None] + y_b[:, :, None, None]
-            capture.after(index, x_out, y_s, y_b)
+            x_norm, mean, var = AdaIN.normalize_moments(x)
+            x_out = x_norm * y_s[:, :, None, None] + y_b[:, :, None, None]
+            capture.record(index, x_out, mean, var, y_s, y_b)
             return x_out
         return layer.adain(x, w)
 

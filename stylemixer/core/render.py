@@ -1,21 +1,42 @@
 """The renderer: owns one generator on one device and turns requests into images and statistics.
 
 Synchronous and Qt-free: the GUI's worker thread, the CLI, the benchmark and the tests all call `render()`.
+Not thread-safe: one thread (the worker) owns a Renderer.
+
+What it avoids recomputing (see docs/performance.md for the measurements behind each choice):
+- w per (seed, psi, cutoff): the mapping network runs once per seed.
+- Every image is a *chain* of ws rows. The activation entering AdaIN k (the output of `layers[k].pre`) depends only
+  on rows 0..k-1 and the noise, so it is cached under exactly that key; moving the slider of w index k resumes at
+  AdaIN k. The pure A and B images are chains too (all rows from one seed), so a mix whose first rows are A's
+  reuses A's activations, and A and B themselves come from the cache until their seed, truncation or noise change.
+- Statistics of layer k depend on rows 0..k and are cached under that key, so a stats render that resumes at k
+  still returns every layer; missing ones are recomputed from a cached activation (one AdaIN), not from scratch.
+
+On the CPU every image is computed alone ([1, ...] tensors): PyTorch's CPU kernels are not batch-invariant (a
+3x3 conv on a 4x4 map or a linear layer gives different last bits for a row in a batch of 3 than alone), and a
+cached render must equal an uncached one bit for bit. Batching A, B and the mix bought nothing there anyway
+(measured: 22.5 ms for three single renders vs 23.1 ms for one batch of three, 64 px, one thread). On CUDA the
+chains that start at the same layer run as one batch, and half precision is used when a calibration render shows
+it is faster and visually identical (`visually_identical`).
 """
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from .cache import ByteLRU
 from .images import to_uint8
-from .mixing import Recipe, mix_ws
 from .latents import ws_from_seed
+from .mixing import Recipe, mix_ws
 from .stats import Capture, LayerStats
 
 SOURCES = ("mix", "a", "b")
+DEFAULT_CACHE_MB = 1024
+PRECISIONS = ("auto", "fp32", "fp16")
 
 
 @dataclass(frozen=True)
@@ -38,54 +59,368 @@ class RenderResult:
     features: np.ndarray | None = None  # float32 [C, H, W]
     ms: float = 0.0
     device: str = "cpu"
-    info: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict)  # "start": {source: first AdaIN computed (num_ws = all cached)}, ...
+
+
+def visually_identical(a: np.ndarray, b: np.ndarray, mean_tol: float = 0.5, max_tol: int = 12) -> bool:
+    """Two uint8 images differ by at most `mean_tol` levels on average and `max_tol` at any pixel.
+
+    The bar half precision must clear: at 0.5 levels mean nobody sees a difference, and the max bound rejects
+    the failure that matters (an overflow that wrecks a region) while allowing the odd edge pixel to move.
+    """
+    if a.shape != b.shape:
+        return False
+    d = np.abs(a.astype(np.int16) - b.astype(np.int16))
+    return float(d.mean()) <= mean_tol and int(d.max()) <= max_tol
+
+
+@dataclass
+class _Chain:
+    """One image to produce: its ws, the identity of each ws row, and what the request needs from it."""
+    source: str
+    ws: torch.Tensor              # [1, num_ws, w_dim]
+    rows: tuple                   # hashable identity of each ws row
+    stats: bool = False
+    feature_layer: int | None = None
+    # filled by planning
+    start: int = 0                # first AdaIN to run; num_ws when the image comes from the cache
+    x: torch.Tensor | None = None  # cached pre-activation entering AdaIN `start`
+    image: np.ndarray | None = None
+    cached_stats: dict = field(default_factory=dict)
+    prefix_pre: dict = field(default_factory=dict)  # w index < start -> cached pre-activation to run AdaIN on
+    capture: Capture | None = None
+    new_stats: dict = field(default_factory=dict)
+    features: torch.Tensor | None = None
 
 
 class Renderer:
-    def __init__(self, G, device="cpu"):
+    """Renderer(G, device): G moves to `device` and is put in eval mode.
+
+    cache: False renders everything from scratch (the benchmark's baseline). cache_mb: the memory budget of the
+    activation/image/statistics cache. batch: run chains that start at the same layer as one batch (default: on
+    CUDA only). precision: "auto" (fp16 on CUDA when a calibration shows it faster and visually identical, else
+    fp32), "fp32" or "fp16" (for tests; fp16 on CPU is slow).
+    """
+
+    def __init__(self, G, device="cpu", cache: bool = True, cache_mb: float = DEFAULT_CACHE_MB,
+                 batch: bool | None = None, precision: str = "auto"):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.device = torch.device(device)
         self.G = G.eval().requires_grad_(False).to(self.device)
+        self.use_cache = bool(cache)
+        self.cache = ByteLRU(int(cache_mb * 2**20))
+        self.w_cache = ByteLRU(16 * 2**20)
+        self._batch_opt = batch
+        self.precision_opt = precision
+        self._noise_key = None
+        self._noise = None
+        self._synth = None          # the synthesis network actually run (a half copy when fp16)
+        self.dtype = torch.float32
+        self.calibration: dict = {}
+        self._setup()
 
+    # ------------------------------------------------------------------------------------------------ set-up
     @property
     def num_ws(self) -> int:
         return self.G.num_ws
 
+    @property
+    def batch(self) -> bool:
+        return self.device.type == "cuda" if self._batch_opt is None else bool(self._batch_opt)
+
     def to(self, device):
-        """Move the model to another device (the GUI's device menu)."""
+        """Move the model to another device (the GUI's device menu). Caches are dropped."""
         self.device = torch.device(device)
         self.G = self.G.to(self.device)
+        self._setup()
         return self
 
+    def clear_cache(self):
+        """Forget every cached w, activation, image and statistic (call after changing G's weights in place)."""
+        self.cache.clear()
+        self.w_cache.clear()
+        self._noise_key = self._noise = None
+
+    def _setup(self):
+        self.clear_cache()
+        want = self.precision_opt
+        if want == "auto":
+            want = "fp32"
+            if self.device.type == "cuda":
+                want = self._calibrate_half()
+        self._use_precision(want)
+
+    def _use_precision(self, name):
+        self.clear_cache()
+        self.dtype = torch.float16 if name == "fp16" else torch.float32
+        self._synth = self.G.synthesis if self.dtype == torch.float32 else \
+            copy.deepcopy(self.G.synthesis).to(self.dtype)
+        self.precision = name
+
+    def _calibrate_half(self) -> str:
+        """Render one mix in fp32 and fp16, keep fp16 only if it is faster and `visually_identical`."""
+        from .layers import layer_table
+        recipe = Recipe.for_model(self.num_ws, seed_a=1, seed_b=2).with_weights(
+            [0.5] * self.num_ws)
+        times, images = {}, {}
+        for name in ("fp32", "fp16"):
+            self._use_precision(name)
+            self.use_cache, saved = False, self.use_cache
+            try:
+                self.render(recipe)  # warm-up (kernel selection)
+                t = []
+                for _ in range(3):
+                    r = self.render(recipe)
+                    t.append(r.ms)
+                times[name], images[name] = float(np.median(t)), r.mix
+            finally:
+                self.use_cache = saved
+        same = visually_identical(images["fp32"], images["fp16"])
+        choice = "fp16" if same and times["fp16"] < 0.9 * times["fp32"] else "fp32"
+        self.calibration = {"fp32_ms": times["fp32"], "fp16_ms": times["fp16"], "identical": same,
+                            "chosen": choice, "layers": len(layer_table(self.G.cfg))}
+        return choice
+
+    # ------------------------------------------------------------------------------------------------ keys
     def ws(self, recipe: Recipe):
-        """(ws_a, ws_b, ws_mix), each [1, num_ws, w_dim] on the device."""
+        """(ws_a, ws_b, ws_mix), each [1, num_ws, w_dim] float32 on the device."""
         recipe.check_model(self.num_ws)
-        ws_a = ws_from_seed(self.G, recipe.seed_a, recipe.psi, recipe.cutoff, self.device)
-        ws_b = ws_from_seed(self.G, recipe.seed_b, recipe.psi, recipe.cutoff, self.device)
+        ws_a = self._w(recipe.seed_a, recipe.psi, recipe.cutoff)
+        ws_b = self._w(recipe.seed_b, recipe.psi, recipe.cutoff)
         return ws_a, ws_b, mix_ws(ws_a, ws_b, recipe.weights)
 
-    @torch.inference_mode()
+    def _w(self, seed, psi, cutoff):
+        key = (seed, psi, cutoff)
+        ws = self.w_cache.get(key) if self.use_cache else None
+        if ws is None:
+            ws = ws_from_seed(self.G, seed, psi, cutoff, self.device)
+            if self.use_cache:
+                self.w_cache.put(key, ws)
+        return ws
+
+    def _pure_rows(self, seed, psi, cutoff) -> tuple:
+        # A row is truncated iff psi != 1 and its index is below the cutoff; untruncated rows are the same tensor
+        # values whatever psi is, so they share cache entries.
+        L = self.num_ws
+        return tuple(("w", seed, psi if psi != 1 and (cutoff is None or j < cutoff) else 1.0) for j in range(L))
+
+    def _chains(self, req: RenderRequest) -> list[_Chain]:
+        r = req.recipe
+        ws_a, ws_b, ws_mix = self.ws(r)
+        rows_a = self._pure_rows(r.seed_a, r.psi, r.cutoff)
+        rows_b = self._pure_rows(r.seed_b, r.psi, r.cutoff)
+        # mix_ws gives exactly A's row at weight 0 and exactly B's at 1 (torch.lerp's two-sided formula).
+        rows_m = tuple(ra if v == 0 else rb if v == 1 else ("m", ra, rb, v)
+                       for ra, rb, v in zip(rows_a, rows_b, r.weights))
+        out = []
+        for src, ws, rows in (("a", ws_a, rows_a), ("b", ws_b, rows_b), ("mix", ws_mix, rows_m)):
+            feat = req.feature_layer if req.feature_layer is not None and req.feature_source == src else None
+            out.append(_Chain(src, ws.to(self.dtype), rows, req.stats, feat))
+        return out
+
+    def _noise_for(self, recipe: Recipe):
+        """(key, per-layer noise list) for one image; the same noise for A, B and the mix."""
+        key = ("random", recipe.noise_seed) if recipe.noise_mode == "random" else (recipe.noise_mode,)
+        if key != self._noise_key or not self.use_cache:
+            noise = self._synth.noises(1, recipe.noise_mode, recipe.noise_seed)
+            self._noise = [n if n is None else n.to(self.device, self.dtype) for n in noise]
+            self._noise_key = key
+        return key, self._noise
+
+    # ------------------------------------------------------------------------------------------------ render
     def synthesize(self, recipe: Recipe, capture: Capture | None = None) -> torch.Tensor:
-        """[3, C, H, W] float images of (mix, A, B), computed as one batch."""
-        ws_a, ws_b, ws_mix = self.ws(recipe)
-        ws = torch.cat([ws_mix, ws_a, ws_b])  # [3, num_ws, w_dim]
-        return self.G.synthesis(ws, noise_mode=recipe.noise_mode, noise_seed=recipe.noise_seed, capture=capture)
+        """[3, C, H, W] float images of (mix, A, B) through plain `G.synthesis` (no caches; a reference path)."""
+        with torch.inference_mode():
+            ws_a, ws_b, ws_mix = self.ws(recipe)
+            _, noise = self._noise_for(recipe)
+            ws = torch.cat([ws_mix, ws_a, ws_b]).to(self.dtype)  # [3, num_ws, w_dim]
+            return self._synth(ws, noise=noise, capture=capture).float()
 
     def render(self, req: RenderRequest | Recipe) -> RenderResult:
         if isinstance(req, Recipe):
             req = RenderRequest(req)
+        if req.feature_source not in SOURCES:
+            raise ValueError(f"feature_source must be one of {SOURCES}, got {req.feature_source!r}")
+        if req.feature_layer is not None and not 0 <= req.feature_layer < self.num_ws:
+            raise ValueError(f"feature_layer must be between 0 and {self.num_ws - 1}, got {req.feature_layer}")
         t0 = time.perf_counter()
-        want_features = req.feature_layer is not None
-        capture = Capture(stats=req.stats, feature_layer=req.feature_layer) if (req.stats or want_features) else None
-        img = self.synthesize(req.recipe, capture)
-        u8 = to_uint8(img, self.G.cfg.crop)
-        stats = features = None
-        if capture is not None:
-            if req.stats:
-                per_layer = capture.result()
-                stats = {src: {k: s.take(i) for k, s in per_layer.items()} for i, src in enumerate(SOURCES)}
-            if want_features:
-                features = capture.features[SOURCES.index(req.feature_source)].float().cpu().numpy()
+        with torch.inference_mode():
+            nkey, noise = self._noise_for(req.recipe)
+            chains = self._chains(req)
+            by_src = {c.source: c for c in chains}
+            # Pure images first: a mix whose first rows are A's (or B's) then resumes from their activations.
+            pure = [by_src["a"], by_src["b"]]
+            mix = by_src["mix"]
+            for c in pure:
+                self._plan(c, nkey)
+            if self.batch and all(c.start == 0 for c in pure) and _shared_prefix(mix, pure) == 0:
+                self._plan(mix, nkey)
+                if mix.start == 0:  # nothing to share with A or B: all three from the constant, one batch
+                    pure = pure + [mix]
+            self._run(pure, nkey, noise)
+            if mix not in pure:
+                self._plan(mix, nkey)
+                self._run([mix], nkey, noise)
+            result = self._result(req, by_src)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
-        ms = (time.perf_counter() - t0) * 1000
-        return RenderResult(req, u8[0], u8[1], u8[2], stats, features, ms, str(self.device))
+        result.ms = (time.perf_counter() - t0) * 1000
+        result.info = {"start": {c.source: c.start for c in chains}, "precision": self.precision,
+                       "cache": self.cache.info()}
+        return result
+
+    def _key(self, kind, nkey, rows):
+        return (kind, nkey, rows)
+
+    def _plan(self, c: _Chain, nkey):
+        """Choose the first AdaIN to run and take references to the cached entries it relies on.
+
+        References are taken here, so entries evicted by later puts in the same render stay usable.
+        """
+        L = self.num_ws
+        if not self.use_cache:
+            c.start = 0
+            return
+        cache = self.cache
+
+        def pre_ok(i):
+            return cache.peek(self._key("pre", nkey, c.rows[:i]))
+
+        def stat_ok(i):
+            return cache.peek(self._key("st", nkey, c.rows[:i + 1]))
+
+        def deepest_pre(limit):
+            for j in range(limit, 0, -1):
+                if pre_ok(j):
+                    return j
+            return 0
+
+        s = L if cache.peek(self._key("img", nkey, c.rows)) else deepest_pre(L - 1)
+        while True:  # every layer before s must be served by a cached statistic or a cached activation
+            bad = next((i for i in range(s) if (c.stats and not stat_ok(i) and not pre_ok(i))
+                        or (c.feature_layer == i and not pre_ok(i))), None)
+            if bad is None:
+                break
+            s = deepest_pre(bad)
+        c.start = s
+        if s == L:
+            c.image = cache.get(self._key("img", nkey, c.rows)).copy()  # the caller may write to its arrays
+        elif s > 0 or pre_ok(0):
+            c.x = cache.get(self._key("pre", nkey, c.rows[:s]))
+        for i in range(s):
+            st = cache.get(self._key("st", nkey, c.rows[:i + 1])) if c.stats else None
+            if st is not None:
+                c.cached_stats[i] = st
+            if (c.stats and st is None) or c.feature_layer == i:
+                c.prefix_pre[i] = cache.get(self._key("pre", nkey, c.rows[:i]))
+
+    def _put(self, kind, nkey, rows, value):
+        if self.use_cache:
+            self.cache.put(self._key(kind, nkey, rows), value)
+
+    def _run(self, chains: list[_Chain], nkey, noise):
+        synth = self._synth
+        # Layers before the start that still need statistics or features: one AdaIN on the cached activation.
+        for c in chains:
+            if c.stats or c.feature_layer is not None:
+                c.capture = Capture(stats=c.stats, feature_layer=c.feature_layer)
+            for i, x in sorted(c.prefix_pre.items()):
+                synth.adain_step(i, x, c.ws[:, i], c.capture)
+            if c.capture is not None and c.feature_layer is not None and c.feature_layer < c.start:
+                c.features = c.capture.features[0]
+        groups: dict[int, list[_Chain]] = {}
+        for c in chains:
+            if c.start < self.num_ws:
+                groups.setdefault(c.start, []).append(c)
+        for s, group in groups.items():
+            if not self.batch and len(group) > 1:
+                for c in group:
+                    self._run_group(s, [c], nkey, noise)
+            else:
+                self._run_group(s, group, nkey, noise)
+        for c in chains:
+            if c.capture is not None and c.stats:
+                c.new_stats.update(c.capture.result())
+
+    def _run_group(self, s, group: list[_Chain], nkey, noise):
+        synth, n = self._synth, len(group)
+        xs = []
+        for c in group:
+            x = c.x
+            if x is None:  # s == 0 and not cached
+                x = synth.layers[0].pre(synth.const, noise[0])
+                self._put("pre", nkey, c.rows[:0], x)
+            xs.append(x)
+        x = xs[0] if n == 1 else torch.cat(xs)
+        ws = group[0].ws if n == 1 else torch.cat([c.ws for c in group])
+        want_capture = any(c.capture is not None for c in group)
+        cap = None
+        if want_capture:
+            cap = group[0].capture if n == 1 else Capture(stats=any(c.stats for c in group),
+                                                          feature_layer=_common_feature(group))
+
+        feat_pre = {r: xs[r] for r, c in enumerate(group) if c.feature_layer == s}
+
+        def on_pre(index, act):
+            for r, c in enumerate(group):
+                if self.use_cache:
+                    self._put("pre", nkey, c.rows[:index], act if n == 1 else act[r:r + 1].clone())
+                if n > 1 and c.feature_layer == index:
+                    feat_pre[r] = act[r:r + 1]
+
+        img = synth.resume(ws, x, s, noise, cap, on_pre=on_pre)
+        u8 = to_uint8(img.float(), self.G.cfg.crop)
+        group_stats = cap.result() if n > 1 and cap is not None and cap.want_stats else {}
+        for r, c in enumerate(group):
+            c.image = u8[r]
+            self._put("img", nkey, c.rows, c.image.copy())
+            if c.stats and group_stats:
+                c.new_stats.update({k: v.take(r) for k, v in group_stats.items()})
+            if c.feature_layer is None or c.feature_layer < s:
+                continue
+            if n == 1:
+                c.features = cap.features[0]
+            elif cap.feature_layer == c.feature_layer:
+                c.features = cap.features[r]
+            else:  # a batch whose chains want different feature layers: one more AdaIN on the kept activation
+                cap1 = Capture(stats=False, feature_layer=c.feature_layer)
+                synth.adain_step(c.feature_layer, feat_pre[r], c.ws[:, c.feature_layer], cap1)
+                c.features = cap1.features[0]
+
+    def _result(self, req: RenderRequest, by_src: dict) -> RenderResult:
+        nkey = self._noise_key
+        stats = None
+        if req.stats:
+            stats = {}
+            for src in SOURCES:
+                c = by_src[src]
+                per = dict(c.cached_stats)
+                per.update(c.new_stats)
+                for i, st in c.new_stats.items():
+                    self._put("st", nkey, c.rows[:i + 1], st)
+                stats[src] = {i: per[i] for i in range(self.num_ws)}
+        features = None
+        if req.feature_layer is not None:
+            features = by_src[req.feature_source].features.float().cpu().numpy()
+        return RenderResult(req, by_src["mix"].image, by_src["a"].image, by_src["b"].image, stats, features,
+                            device=str(self.device))
+
+
+def _shared_prefix(c: _Chain, others) -> int:
+    """How many leading ws rows chain c has in common with any of `others`."""
+    best = 0
+    for o in others:
+        n = 0
+        while n < len(c.rows) and c.rows[n] == o.rows[n]:
+            n += 1
+        best = max(best, n)
+    return best
+
+
+def _common_feature(group):
+    layers = {c.feature_layer for c in group if c.feature_layer is not None}
+    return layers.pop() if len(layers) == 1 else None
+
+
+__all__ = ["Renderer", "RenderRequest", "RenderResult", "SOURCES", "visually_identical", "LayerStats"]

@@ -34,14 +34,23 @@ class LayerStats:
 
 
 class Capture:
-    """Pass to `G.synthesis(..., capture=c)`. `stats` selects statistics, `feature_layer` an activation to keep."""
+    """Pass to `G.synthesis(..., capture=c)`. `stats` selects statistics, `feature_layer` an activation to keep.
+
+    Synthesis calls `record()` with the moments its instance norm already computed, so capturing adds no pass over
+    the activations; everything is reduced on the device and `result()` moves it to the CPU in one transfer.
+    After AdaIN, x_out = y_s * n + y_b with n of mean 0 and variance var / (var + eps) exactly, so the output
+    moments follow in closed form: mean_out = y_b, std_out = |y_s| * sqrt(var / (var + eps)).
+    """
+
+    EPS = 1e-8  # AdaIN's epsilon (networks.AdaIN.normalize_moments)
 
     def __init__(self, stats: bool = True, feature_layer: int | None = None, layers=None):
         self.want_stats = stats
         self.layers = None if layers is None else set(layers)
         self.feature_layer = feature_layer
-        self._pending = {}        # w index -> [N, C, 2] (mean_in, std_in) on device
-        self._packed = {}         # w index -> [N, C, 6] on device
+        self._moments = {}        # w index -> (mean, var, y_s, y_b), each [N, C] on device
+        self._pending = {}        # w index -> [N, C, 2] (mean_in, std_in), from the older before()/after() calls
+        self._packed = {}         # w index -> [N, C, 6], from before()/after()
         self.features = None      # [N, C, H, W] after AdaIN at feature_layer, on device
 
     @property
@@ -51,6 +60,14 @@ class Capture:
     def _wanted(self, index) -> bool:
         return self.want_stats and (self.layers is None or index in self.layers)
 
+    def record(self, index: int, x_out, mean, var, y_s, y_b):
+        """x_out [N, C, H, W] after AdaIN; mean, var [N, C, 1, 1] of its input; y_s, y_b [N, C]."""
+        if self._wanted(index):
+            self._moments[index] = (mean.flatten(1), var.flatten(1), y_s, y_b)
+        if index == self.feature_layer:
+            self.features = x_out.detach()
+
+    # Measuring the tensors directly: for callers that run the layers themselves.
     def before(self, index: int, x: torch.Tensor):
         if self._wanted(index):
             std, mean = torch.std_mean(x.float(), dim=(2, 3), unbiased=False)  # [N, C] each
@@ -64,15 +81,32 @@ class Capture:
         if index == self.feature_layer:
             self.features = x.detach()
 
-    def result(self) -> dict[int, LayerStats]:
-        """Move everything to the CPU in one transfer; keyed by w index."""
-        if not self._packed:
+    def _pack_moments(self) -> dict:
+        """All recorded layers at once: concatenated along channels, a handful of ops whatever the depth."""
+        keys = sorted(self._moments)
+        if not keys:
             return {}
-        keys = sorted(self._packed)
-        flat = torch.cat([self._packed[k].reshape(-1) for k in keys]).cpu().numpy()
+        mean, var, y_s, y_b = (torch.cat([self._moments[k][j].float() for k in keys], dim=1) for j in range(4))
+        std_out = y_s.abs() * torch.sqrt(var / (var + self.EPS))
+        packed = torch.stack([mean, var.sqrt(), y_s, y_b, y_b, std_out], dim=-1)  # [N, sum C, 6]
         out, pos = {}, 0
         for k in keys:
-            n, c, _ = self._packed[k].shape
+            c = self._moments[k][0].shape[1]
+            out[k] = packed[:, pos:pos + c]
+            pos += c
+        return out
+
+    def result(self) -> dict[int, LayerStats]:
+        """Move everything to the CPU in one transfer; keyed by w index."""
+        packed = dict(self._packed)
+        packed.update(self._pack_moments())
+        if not packed:
+            return {}
+        keys = sorted(packed)
+        flat = torch.cat([packed[k].reshape(-1) for k in keys]).cpu().numpy()
+        out, pos = {}, 0
+        for k in keys:
+            n, c, _ = packed[k].shape
             block = flat[pos:pos + n * c * 6].reshape(n, c, 6)
             pos += n * c * 6
             out[k] = LayerStats(*(np.ascontiguousarray(block[:, :, j]) for j in range(6)))
