@@ -29,11 +29,10 @@ class SeedPanel(QGroupBox):
         self.spin.setToolTip(f"Seed {which.upper()}: the random z that {which.upper()}'s w comes from")
         self.spin.valueChanged.connect(lambda v: self.seed_changed.emit(self.which, int(v)))
 
-        prev_b = self._button("◀", "Previous seed", lambda: self._step(-1))
-        next_b = self._button("▶", "Next seed", lambda: self._step(+1))
-        rand_b = self._button("⚄", f"Random seed for {which.upper()}", lambda: self.random_requested.emit(self.which))
-        rand_b.setText("Random")
-        rand_b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.prev_button = prev_b = self._button("◀", "Previous seed", lambda: self._step(-1))
+        self.next_button = next_b = self._button("▶", "Next seed", lambda: self._step(+1))
+        self.random_button = rand_b = self._button("Random", f"A random seed for {which.upper()}",
+                                                   lambda: self.random_requested.emit(self.which))
 
         row = QHBoxLayout()
         row.setSpacing(2)

@@ -98,6 +98,12 @@ class RenderWorker(QThread):
     def device(self) -> str:
         return self._device
 
+    @property
+    def busy(self) -> bool:
+        """True while a render or job runs on the worker thread."""
+        with self._cond:
+            return self._busy
+
     def is_idle(self) -> bool:
         with self._cond:
             return not self._busy and self._pending is None and not self._jobs

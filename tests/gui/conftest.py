@@ -1,0 +1,73 @@
+"""GUI fixtures: a real MainWindow on a real (tiny, random) model file, with settings in a temporary ini file.
+
+Messages are recorded instead of opening message boxes (dialogs=False), and file dialogs are replaced by
+patching `ask_save_path` / `ask_open_path`, so no test ever waits on a modal dialog.
+"""
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from stylemixer.core.checkpoints import load_any  # noqa: E402
+from stylemixer.core.render import Renderer  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """The test machine's cores are shared with other jobs; torch's spinning intra-op threads then stall
+    for hundreds of ms. The tiny test models need only one thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from stylemixer.gui.settings import open_settings
+    return open_settings(tmp_path / "settings.ini")
+
+
+@pytest.fixture
+def make_window(qtbot, settings):
+    from stylemixer.gui.main_window import MainWindow
+    made = []
+
+    def make(model=None, **kw):
+        win = MainWindow(settings=kw.pop("settings", settings), device="cpu", dialogs=False, **kw)
+        qtbot.addWidget(win)
+        win.show()
+        made.append(win)
+        if model is not None:
+            win.open_model(str(model))
+            assert win.wait_until_idle(30), "the model did not load in time"
+            assert win.model is not None, win.messages
+        return win
+
+    yield make
+    for win in made:
+        win.close()
+        assert win.worker.wait(5000)
+
+
+@pytest.fixture
+def window(make_window, tiny_model_path):
+    return make_window(tiny_model_path)
+
+
+class CoreRender:
+    """The same model rendered by the core alone, for comparison with what the window shows."""
+
+    def __init__(self, path):
+        self.renderer = Renderer(load_any(str(path), "cpu").G, "cpu")
+
+    def mix(self, recipe) -> np.ndarray:
+        return self.renderer.render(recipe).mix
+
+
+@pytest.fixture
+def core(tiny_model_path):
+    return CoreRender(tiny_model_path)

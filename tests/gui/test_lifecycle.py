@@ -1,0 +1,135 @@
+"""Closing, devices, failures, remembered settings, the hooks for side panels, and the app entry point."""
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QSize, Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+
+from stylemixer.core.checkpoints import save_model
+from stylemixer.core.mixing import Recipe
+from stylemixer.core.networks import Generator, GeneratorConfig, init_for_training
+from stylemixer.core.render import RenderRequest
+
+
+@pytest.fixture(scope="module")
+def slow_model_path(tmp_path_factory):
+    """Big enough that a render takes a noticeable time on one thread (~0.1 s), small enough to stay quick."""
+    cfg = GeneratorConfig(z_dim=32, w_dim=32, mapping_layers=2, mapping_fmaps=32, resolution=256,
+                          channels=(64, 64, 64, 32, 32, 16, 16))
+    path = tmp_path_factory.mktemp("slow") / "slow.safetensors"
+    save_model(init_for_training(Generator(cfg), 0), path)
+    return path
+
+
+def test_closing_during_a_render_exits_within_a_second(make_window, slow_model_path, qtbot):
+    win = make_window(slow_model_path)
+    for seed in range(100, 104):  # new seeds: nothing can come from a cache
+        win.controller.set_seed("a", seed)
+        win.worker.submit(win.controller.make_request())
+    deadline = time.monotonic() + 2
+    while not win.worker.busy and time.monotonic() < deadline:  # the worker picks the request up at once
+        time.sleep(0.001)
+    assert win.worker.busy, "no render in flight"
+    t0 = time.perf_counter()
+    win.close()
+    elapsed = time.perf_counter() - t0
+    assert win.worker.isFinished()
+    assert elapsed < 1.0, f"closing took {elapsed:.2f} s"
+    QApplication.processEvents()  # nothing arrives after close
+    assert win.worker.renders_done <= 3
+
+
+def test_a_device_that_fails_keeps_the_model_working(window, core):
+    window.set_device("cuda:7")
+    assert window.wait_until_idle()
+    kind, text = window.messages[-1]
+    assert kind == "error" and "cuda:7" in text
+    assert window.device_label.text() == "cpu"
+    window.mixer.rows[0].slider.setValue(500)
+    assert window.wait_until_idle()
+    np.testing.assert_array_equal(window.shown_array(), core.mix(window.controller.recipe))
+    window.set_device("cpu")
+    assert window.wait_until_idle()
+    assert [a.data() for a in window.actions_["device_group"].actions() if a.isChecked()] == ["cpu"]
+
+
+def test_a_render_failure_shows_a_message_and_the_app_keeps_working(window, core):
+    shown = window.shown_array()
+    bad = RenderRequest(Recipe.for_model(window.model.num_ws + 1), id=window.controller.make_request().id)
+    window.worker.submit(bad)
+    assert window.wait_until_idle()
+    kind, text = window.messages[-1]
+    assert kind == "error" and "Rendering failed" in text and "weights" in text
+    np.testing.assert_array_equal(window.shown_array(), shown)
+    window.mixer.rows[2].b_button.click()
+    assert window.wait_until_idle()
+    np.testing.assert_array_equal(window.shown_array(), core.mix(window.controller.recipe))
+
+
+def test_side_panel_hooks(window, qtbot):
+    results = []
+    window.result_ready.connect(results.append)
+    dock1 = window.add_side_panel("Statistics", QLabel("stats"))
+    dock2 = window.add_side_panel("Feature maps", QLabel("maps"))
+    QApplication.processEvents()  # tabs are arranged by the layout
+    assert window.dockWidgetArea(dock1) == Qt.DockWidgetArea.RightDockWidgetArea
+    assert dock2 in window.tabifiedDockWidgets(dock1)
+    assert dock1.toggleViewAction() in window.actions_["panels_menu"].actions()
+
+    window.controller.set_capture(stats=True, feature_layer=2, feature_source="b")
+    assert window.wait_until_idle()
+    res = results[-1]
+    assert res is window.last_result and res.request.stats and res.request.feature_layer == 2
+    assert set(res.stats) == {"mix", "a", "b"} and set(res.stats["mix"]) == set(range(window.model.num_ws))
+    layer = window.model.layers[2]
+    assert res.features.shape == (layer.channels, layer.resolution, layer.resolution)
+    with pytest.raises(ValueError):
+        window.controller.set_capture(feature_layer=window.model.num_ws)
+
+    selected = []
+    window.layer_selected.connect(selected.append)
+    row = window.mixer.rows[5]
+    qtbot.mouseClick(row, Qt.MouseButton.LeftButton, pos=QPoint(3, row.height() // 2))
+    assert selected == [5] and window.mixer.selected == 5
+
+
+def test_geometry_folders_and_palette_are_remembered(make_window, tiny_model_path, settings):
+    app = QApplication.instance()
+    first = make_window(tiny_model_path)
+    first.resize(1234, 777)
+    first.actions_["dark"].setChecked(True)
+    dark = app.palette()
+    assert dark.color(QPalette.ColorRole.Window).lightness() < 80
+    assert dark.color(QPalette.ColorRole.WindowText).lightness() - dark.color(QPalette.ColorRole.Window).lightness() > 120
+    first.close()
+    try:
+        second = make_window()
+        # Qt clamps a restored geometry to the screen (the offscreen one is small), so compare with what a
+        # plain window restoring the saved bytes gets; without restoring, the default size would show
+        ref = QMainWindow()
+        ref.setMinimumSize(second.minimumSize())
+        ref.restoreGeometry(settings.value("window/geometry"))
+        assert second.size() == ref.size() != QSize(1360, 820)
+        assert second.actions_["dark"].isChecked()
+        second.actions_["dark"].setChecked(False)
+        light = app.palette()
+        assert light.color(QPalette.ColorRole.Window).lightness() > 150
+        assert light.color(QPalette.ColorRole.Window).lightness() - light.color(QPalette.ColorRole.WindowText).lightness() > 120
+    finally:
+        from stylemixer.gui.palette import apply_palette
+        apply_palette(False)
+    assert second.minimumWidth() >= 800 and second.minimumHeight() >= 500
+
+
+def test_app_main_opens_a_model_and_saves_a_screenshot(tiny_model_path, tmp_path):
+    from stylemixer.gui.app import main
+    out = tmp_path / "shot.png"
+    rc = main(["--model", str(tiny_model_path), "--settings", str(tmp_path / "s.ini"), "--screenshot", str(out),
+               "--size", "1100x700"])
+    assert rc == 0
+    from PIL import Image
+    with Image.open(out) as im:
+        assert im.size == (1100, 700)
+        assert len(set(np.asarray(im.convert("L")).ravel().tolist())) > 20  # not a blank window

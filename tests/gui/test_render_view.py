@@ -1,0 +1,141 @@
+"""What the window shows is exactly what the core renders for the same recipe."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from stylemixer.core.resources import builtin_model_path
+
+from .conftest import CoreRender
+
+
+def test_window_shows_the_core_render_of_its_recipe(window, core):
+    shown = window.shown_array()
+    assert shown is not None
+    recipe = window.controller.recipe
+    assert recipe.weights == (0.0,) * window.model.num_ws
+    np.testing.assert_array_equal(shown, core.mix(recipe))
+    # the view is not just A: B differs, and the thumbnails are the pure seeds
+    assert not np.array_equal(window.last_result.a, window.last_result.b)
+    assert window.seed_a.thumb.pixmap() is not None and not window.seed_a.thumb.pixmap().isNull()
+
+
+def test_builtin_model_opens_by_default(make_window):
+    if not builtin_model_path().exists():
+        pytest.skip("the built-in model file has not been trained into resources/ yet")
+    from stylemixer.gui import app as gui_app
+    win = make_window()
+    win.open_model("builtin")
+    assert win.wait_until_idle(60)
+    assert win.model is not None and win.model.source == "builtin", win.messages
+    assert win.controller.recipe.model == "builtin"
+    np.testing.assert_array_equal(win.shown_array(), CoreRender("builtin").mix(win.controller.recipe))
+    assert gui_app.build_parser().parse_args([]).model is None  # no --model: main() opens the built-in one
+
+
+def test_moving_a_slider_rerenders_the_new_recipe(window, core):
+    before = window.shown_array()
+    row = window.mixer.rows[1]
+    row.slider.setValue(700)
+    assert window.wait_until_idle()
+    recipe = window.controller.recipe
+    assert recipe.weights[1] == pytest.approx(0.7)
+    assert recipe.weights[0] == 0.0
+    shown = window.shown_array()
+    assert not np.array_equal(shown, before), "w index 1 at 0.7 should change the picture"
+    np.testing.assert_array_equal(shown, core.mix(recipe))
+    assert window.last_result.request.recipe == recipe
+    assert row.value.text() == "0.70"
+
+
+def test_quick_b_button_and_presets(window, core):
+    window.mixer.rows[0].b_button.click()
+    assert window.wait_until_idle()
+    assert window.controller.recipe.weights[0] == 1.0
+    np.testing.assert_array_equal(window.shown_array(), core.mix(window.controller.recipe))
+
+    window.mixer.preset_buttons["all_b"].click()
+    assert window.wait_until_idle()
+    # every w index from B is exactly the pure B image
+    np.testing.assert_array_equal(window.shown_array(), window.last_result.b)
+
+    window.mixer.preset_buttons["coarse"].click()
+    assert window.wait_until_idle()
+    groups = [l.group for l in window.model.layers]
+    assert window.controller.recipe.weights == tuple(1.0 if g == "coarse" else 0.0 for g in groups)
+    assert [r.slider.value() for r in window.mixer.rows] == [1000 if g == "coarse" else 0 for g in groups]
+
+    before = window.shown_array()
+    seeds = (window.controller.recipe.seed_a, window.controller.recipe.seed_b)
+    window.mixer.preset_buttons["swap"].click()
+    assert window.wait_until_idle()
+    r = window.controller.recipe
+    assert (r.seed_b, r.seed_a) == seeds
+    np.testing.assert_array_equal(window.shown_array(), before)  # swapping keeps the picture
+
+
+def test_seed_panel_and_truncation_controls_drive_the_recipe(window, core):
+    window.seed_a.spin.setValue(42)
+    window.settings_panel.psi.setValue(0.5)
+    window.settings_panel.noise_mode.setCurrentText("random")
+    window.settings_panel.noise_seed.setValue(7)
+    assert window.wait_until_idle()
+    r = window.controller.recipe
+    assert (r.seed_a, r.psi, r.noise_mode, r.noise_seed) == (42, 0.5, "random", 7)
+    np.testing.assert_array_equal(window.shown_array(), core.mix(r))
+    window.seed_a.next_button.click()
+    assert window.controller.recipe.seed_a == 43
+    window.seed_b.random_button.click()
+    assert window.controller.recipe.seed_b != r.seed_b
+    assert window.wait_until_idle()
+    np.testing.assert_array_equal(window.shown_array(), core.mix(window.controller.recipe))
+
+
+def test_a_burst_of_slider_changes_is_coalesced(window, core, qtbot):
+    slider = window.mixer.rows[2].slider
+    done_before = window.worker.renders_done
+    shown_before = window.results_shown
+    values = [int(v) for v in np.linspace(0, 1000, 200)][::-1]
+    for v in values:  # like a drag: about a millisecond between moves, the event loop running
+        slider.setValue(v)
+        qtbot.wait(1)
+    shown_during = window.results_shown - shown_before
+    slider.setValue(333)
+    assert window.wait_until_idle()
+    renders = window.worker.renders_done - done_before
+    print("burst renders", renders, "submitted", window.worker.requests_submitted, "shown during", shown_during)
+    assert renders <= 50, f"{renders} renders for 201 slider changes"
+    assert shown_during >= 2, "the picture should update while the slider moves, not only at the end"
+    assert window.results_shown - shown_before <= renders
+    r = window.controller.recipe
+    assert r.weights[2] == pytest.approx(0.333)
+    np.testing.assert_array_equal(window.shown_array(), core.mix(r))
+    assert window.last_result.request.id == window.controller.last_request_id
+
+
+def test_worker_keeps_one_pending_request_and_drops_nothing_newer(window, core):
+    """The worker on its own: 200 requests submitted at once are served by a few renders; the last wins."""
+    w = window.worker
+    done_before = w.renders_done
+    recipe = window.controller.recipe
+    last = None
+    for i in range(200):  # ids from the controller, recipes made here (the window's own edits stay out)
+        last = replace(window.controller.make_request(), recipe=recipe.with_weight(3, i / 199))
+        w.submit(last)
+    assert window.wait_until_idle()
+    assert w.renders_done - done_before <= 10
+    assert window.last_result.request.id == last.id
+    np.testing.assert_array_equal(window.shown_array(), core.mix(last.recipe))
+    assert recipe != last.recipe
+
+
+def test_stale_results_are_dropped(window):
+    """A result older than the one shown (or made for the previous model) never replaces the picture."""
+    shown = window.last_result
+    old = type(shown)(request=type(shown.request)(shown.request.recipe, id=shown.request.id - 1),
+                      mix=np.zeros_like(shown.mix), a=shown.a, b=shown.b)
+    dropped = window.results_dropped
+    window._on_rendered(old)
+    assert window.results_dropped == dropped + 1
+    assert window.last_result is shown
+    assert window.shown_array().any()
