@@ -51,7 +51,7 @@ class TrainConfig:
     pool_size: int = 30000                    # procedural images kept in memory
     seed: int = 0
     device: str = "auto"
-    threads: int = 2
+    threads: int = 1                          # see commands.py: 2 threads collapse under CPU contention
     sample_every_min: float = 5.0
     checkpoint_every_min: float = 5.0
     mbstd_group: int = 4
