@@ -44,12 +44,32 @@ def main(argv=None) -> int:
         w, _, h = args.size.lower().partition("x")
         win.resize(int(w), int(h))
     win.show()
-    win.open_model(args.model or "builtin")
-    if args.file:
-        win.open_path(args.file)
+    _open_start_files(win, args)
     if args.screenshot:
         return _screenshot(app, win, args.screenshot)
     return app.exec()
+
+
+def _open_start_files(win, args):
+    """No file: the model (built-in by default). A model file: that model. A recipe or StyleMixer PNG: its
+    mix, on --model when given, otherwise on the model the recipe names."""
+    from ..core.errors import StyleMixerError
+    from ..core.export import load_recipe_file
+    from .files import is_recipe_file
+
+    if not args.file:
+        win.open_model(args.model or "builtin")
+    elif not is_recipe_file(args.file):
+        win.open_model(args.file)
+    elif args.model is None:
+        if not win.open_recipe_file(args.file):
+            win.open_model("builtin")
+    else:
+        try:
+            win.queue_recipe(load_recipe_file(args.file))
+        except StyleMixerError as e:
+            win.show_message("error", f"Could not open the recipe: {e}")
+        win.open_model(args.model)
 
 
 def _screenshot(app, win, path) -> int:

@@ -65,6 +65,10 @@ class FileActions:
             self.view.clear("Loading the model…")
         self.worker.load_model(str(path))
 
+    def queue_recipe(self, recipe):
+        """Apply `recipe` once the model now loading is ready (instead of a fresh one)."""
+        self._recipe_after_load = recipe
+
     def remember_recent(self, path: str):
         push_recent(self.settings, "recent_models", path)
 

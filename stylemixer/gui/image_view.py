@@ -24,8 +24,6 @@ class ImageView(QWidget):
         self.placeholder = "No model loaded"
         self.setMinimumSize(260, 260)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setAutoFillBackground(True)
-        self.setBackgroundRole(QPalette.ColorRole.Base)
 
     def set_images(self, mix: QImage, a: QImage, b: QImage):
         self.mix, self.a, self.b = mix, a, b
@@ -63,6 +61,8 @@ class ImageView(QWidget):
 
     def paintEvent(self, event):
         p = QPainter(self)
+        # a neutral backdrop a little darker than the window, so the image's own edges stay visible
+        p.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Window).darker(112))
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale() < 1)
         if self.mix is None:
             p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
@@ -34,8 +34,9 @@ from .settings import open_settings
 from .settings_panel import SettingsPanel
 from .worker import RenderWorker
 
-THROTTLE_MS = 15   # at most one request per this interval while a slider moves (leading edge + trailing flush)
 FPS_WINDOW_S = 2.0
+SIDE_PANEL_WIDTH = 400
+LEFT_MIN_WIDTH = 400
 
 
 class MainWindow(FileActions, QMainWindow):
@@ -56,7 +57,8 @@ class MainWindow(FileActions, QMainWindow):
         self._accept_from = 0             # results of requests older than this id belong to a previous model
         self._shown_id = 0
         self._shown_times = deque()
-        self._dirty = False
+        self._dirty = False               # the recipe changed while a request was in flight
+        self._in_flight = None            # id of the request sent and not yet answered
         self._recipe_after_load = None
         self._loading_path = None
         self._closing = False
@@ -73,9 +75,6 @@ class MainWindow(FileActions, QMainWindow):
         self._build_status()
         self._connect()
 
-        self._throttle = QTimer(self)
-        self._throttle.setInterval(THROTTLE_MS)
-        self._throttle.timeout.connect(self._flush)
 
         self.dark = self.settings.value("view/dark", False, type=bool)
         self.actions_["dark"].setChecked(self.dark)
@@ -88,17 +87,30 @@ class MainWindow(FileActions, QMainWindow):
 
     # ---- layout --------------------------------------------------------------------------------------
     def _build_ui(self):
+        # left: the two seeds side by side, truncation and noise, then the layer mixer; centre: the image
         self.seed_a = SeedPanel("a")
         self.seed_b = SeedPanel("b")
         self.settings_panel = SettingsPanel()
+        self.mixer = LayerMixer()
+        mixer_scroll = QScrollArea()
+        mixer_scroll.setWidgetResizable(True)
+        mixer_scroll.setWidget(self.mixer)
+        mixer_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        mixer_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        seeds = QHBoxLayout()
+        seeds.addWidget(self.seed_a)
+        seeds.addWidget(self.seed_b)
+        title = QLabel("<b>Layer mixer</b> — each w index from A (0) to B (1)")
+        title.setToolTip("Every row is one w index; its slider interpolates between A's w and B's w")
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(6, 6, 0, 6)
-        lv.addWidget(self.seed_a)
-        lv.addWidget(self.seed_b)
+        lv.addLayout(seeds)
         lv.addWidget(self.settings_panel)
-        lv.addStretch(1)
-        left.setMinimumWidth(260)
+        lv.addSpacing(4)
+        lv.addWidget(title)
+        lv.addWidget(mixer_scroll, 1)
+        left.setMinimumWidth(LEFT_MIN_WIDTH)
 
         self.view = ImageView()
         self.zoom_buttons = QButtonGroup(self)
@@ -128,31 +140,15 @@ class MainWindow(FileActions, QMainWindow):
         self.view_scroll.setWidget(self.view)
         centre = QWidget()
         cv = QVBoxLayout(centre)
-        cv.setContentsMargins(0, 6, 0, 6)
+        cv.setContentsMargins(0, 6, 6, 6)
         cv.addLayout(bar)
         cv.addWidget(self.view_scroll, 1)
 
-        self.mixer = LayerMixer()
-        mixer_scroll = QScrollArea()
-        mixer_scroll.setWidgetResizable(True)
-        mixer_scroll.setWidget(self.mixer)
-        mixer_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        mixer_scroll.setMinimumWidth(420)
-        mixer_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        right = QWidget()
-        rv = QVBoxLayout(right)
-        rv.setContentsMargins(0, 6, 6, 6)
-        title = QLabel("<b>Layer mixer</b>  — each w index from A (0) to B (1)")
-        title.setToolTip("Every row is one w index; its slider interpolates A's w and B's w")
-        rv.addWidget(title)
-        rv.addWidget(mixer_scroll, 1)
-
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        for w in (left, centre, right):
-            self.splitter.addWidget(w)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(centre)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setStretchFactor(2, 0)
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
         self.setDockNestingEnabled(True)
@@ -211,6 +207,9 @@ class MainWindow(FileActions, QMainWindow):
         self.addDockWidget(area, dock)
         if self._side_docks:
             self.tabifyDockWidget(self._side_docks[-1], dock)
+            self._side_docks[0].raise_()  # the first panel stays the front tab
+        else:
+            self.resizeDocks([dock], [SIDE_PANEL_WIDTH], Qt.Orientation.Horizontal)
         self._side_docks.append(dock)
         self.actions_["panels_menu"].addAction(dock.toggleViewAction())
         self.actions_["panels_menu"].menuAction().setVisible(True)
@@ -220,25 +219,31 @@ class MainWindow(FileActions, QMainWindow):
 
     # ---- rendering -----------------------------------------------------------------------------------
     def schedule_render(self, *_):
-        """Leading edge: submit at once; then at most one submit per THROTTLE_MS, the last one flushed."""
+        """Flow control at the GUI edge: the first change is sent at once (leading edge); while that request is
+        rendering, later changes only mark the recipe dirty, and the newest state is sent as soon as the result
+        comes back (trailing flush). So the render rate follows what the worker and the display can keep up
+        with, and a burst of slider moves costs a handful of renders. The worker's single pending slot still
+        guards against anyone else submitting faster."""
         if self.model is None or self._closing:
             return
-        if self._throttle.isActive():
+        if self._in_flight is not None:
             self._dirty = True
             return
         self._submit()
-        self._throttle.start()
-
-    def _flush(self):
-        if self._dirty:
-            self._dirty = False
-            self._submit()
-        else:
-            self._throttle.stop()
 
     def _submit(self):
+        self._dirty = False
         if self.controller.recipe is not None and not self._closing:
-            self.worker.submit(self.controller.make_request())
+            req = self.controller.make_request()
+            self._in_flight = req.id
+            self.worker.submit(req)
+
+    def _request_done(self, rid: int):
+        """A result or failure for request `rid` arrived; send the newest state if it changed meanwhile."""
+        if self._in_flight is not None and rid >= self._in_flight:
+            self._in_flight = None
+            if self._dirty:
+                self._submit()
 
     def _on_recipe(self, r):
         self.seed_a.set_seed(r.seed_a)
@@ -249,6 +254,7 @@ class MainWindow(FileActions, QMainWindow):
 
     def _on_rendered(self, res):
         rid = res.request.id
+        self._request_done(rid)  # first, so the worker renders the next state while this one is drawn
         if rid < self._accept_from or rid <= self._shown_id or self._closing:
             self.results_dropped += 1
             return
@@ -265,12 +271,13 @@ class MainWindow(FileActions, QMainWindow):
             self._shown_times.popleft()
         n = len(self._shown_times)
         span = now - self._shown_times[0] if n > 1 else 0
-        fps = f" · {(n - 1) / span:.1f} fps" if span > 0 else ""
+        fps = f" · {(n - 1) / span:.1f} fps" if n >= 3 and span > 0 else ""
         self.timing_label.setText(f"{res.ms:.0f} ms{fps}")
         self._update_scale_label()
         self.result_ready.emit(res)
 
     def _on_render_failed(self, rid, msg):
+        self._request_done(rid)
         if rid >= self._accept_from:
             self.show_message("error", f"Rendering failed: {msg}. The previous picture stays; change a setting "
                                        "or pick another device to try again.")
@@ -280,16 +287,17 @@ class MainWindow(FileActions, QMainWindow):
         return None if self.view.mix is None else from_qimage(self.view.mix)
 
     def wait_until_idle(self, timeout: float = 10.0) -> bool:
-        """Tests and screenshots: flush the throttle, then let the worker finish and deliver everything."""
+        """Tests and screenshots: let the worker finish and deliver everything, including trailing flushes."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            if self._throttle.isActive():
-                self._throttle.stop()
-                self._flush()
             if not self.worker.wait_until_idle(max(0.01, end - time.monotonic())):
                 return False
-            if not self._dirty and not self._throttle.isActive():
+            if self._in_flight is None and not self._dirty:
                 return True
+            if self.worker.is_idle() and self._in_flight is not None:
+                # the request was superseded inside the worker (a model load or a direct submit): nothing
+                # will answer it, so stop waiting for it
+                self._request_done(self._in_flight)
         return False
 
     # ---- model and device ----------------------------------------------------------------------------
@@ -300,6 +308,7 @@ class MainWindow(FileActions, QMainWindow):
         old = self.model
         self.model = info
         self._accept_from = self.controller.last_request_id + 1
+        self._in_flight = None  # the worker dropped what was pending for the previous model
         self.mixer.set_layers(info.layers)
         self.settings_panel.set_num_ws(info.num_ws)
         try:
@@ -337,7 +346,7 @@ class MainWindow(FileActions, QMainWindow):
         self.worker.set_device(device)
 
     def _on_device_changed(self, device):
-        self.device_label.setText(device)
+        self.device_label.setText(f"on {device}")
         for a in self.actions_["device_group"].actions():
             a.setChecked(a.data() == device or (device == "cuda:0" and a.data() == "cuda"))
         self.schedule_render()
@@ -408,7 +417,7 @@ class MainWindow(FileActions, QMainWindow):
         if g is not None:
             self.restoreGeometry(g)
         else:
-            self.resize(1360, 820)
+            self.resize(1480, 900)
         self._restored_state = self.settings.value("window/state")
         if self._restored_state is not None:
             self.restoreState(self._restored_state)
@@ -416,11 +425,10 @@ class MainWindow(FileActions, QMainWindow):
         if sizes is not None:
             self.splitter.restoreState(sizes)
         else:
-            self.splitter.setSizes([300, 600, 460])
+            self.splitter.setSizes([440, 600])
 
     def closeEvent(self, e):
         self._closing = True
-        self._throttle.stop()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("window/splitter", self.splitter.saveState())

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSpinBox, QToolButton, QVBoxLayout
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout
 
 SPIN_MAX = 2**31 - 1  # QSpinBox holds a C int; recipes may carry larger seeds, which are shown clamped
-THUMB = 112
+THUMB = 132
 
 
 class SeedPanel(QGroupBox):
@@ -39,19 +39,18 @@ class SeedPanel(QGroupBox):
         row.addWidget(prev_b)
         row.addWidget(self.spin, 1)
         row.addWidget(next_b)
-        side = QVBoxLayout()
-        side.addLayout(row)
-        side.addWidget(rand_b)
-        side.addStretch(1)
-        lay = QHBoxLayout(self)
-        lay.addWidget(self.thumb)
-        lay.addLayout(side, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(self.thumb, 0, Qt.AlignmentFlag.AlignHCenter)
+        lay.addLayout(row)
+        lay.addWidget(rand_b)
 
     def _button(self, text, tip, fn) -> QToolButton:
         b = QToolButton()
         b.setText(text)
         b.setToolTip(tip)
         b.setAutoRaise(False)
+        b.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         b.clicked.connect(fn)
         return b
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QSpinBox
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QSpinBox
 
 from ..core.networks import NOISE_MODES
 
@@ -48,11 +48,17 @@ class SettingsPanel(QGroupBox):
         self.noise_seed.setToolTip("Seed of the random noise (used when the noise mode is random)")
         self.noise_seed.valueChanged.connect(lambda v: self.noise_seed_changed.emit(int(v)))
 
-        form = QFormLayout(self)
-        form.addRow("Psi", self.psi)
-        form.addRow("Cutoff", self.cutoff)
-        form.addRow("Noise", self.noise_mode)
-        form.addRow("Noise seed", self.noise_seed)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(6, 6, 6, 6)
+        for i, (text, w) in enumerate((("Psi", self.psi), ("Cutoff", self.cutoff), ("Noise", self.noise_mode),
+                                       ("Noise seed", self.noise_seed))):
+            label = QLabel(text)
+            label.setToolTip(w.toolTip())
+            label.setBuddy(w)
+            grid.addWidget(label, i // 2, 2 * (i % 2))
+            grid.addWidget(w, i // 2, 2 * (i % 2) + 1)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
 
     def _mode(self, text):
         self.noise_seed.setEnabled(text == "random")

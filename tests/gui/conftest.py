@@ -31,6 +31,18 @@ def settings(tmp_path):
     return open_settings(tmp_path / "settings.ini")
 
 
+@pytest.fixture(scope="session")
+def medium_model_path(tmp_path_factory):
+    """A model whose renders take tens of milliseconds on one thread: slower than a fast slider drag."""
+    from stylemixer.core.checkpoints import save_model
+    from stylemixer.core.networks import Generator, GeneratorConfig, init_for_training
+    cfg = GeneratorConfig(z_dim=32, w_dim=32, mapping_layers=2, mapping_fmaps=32, resolution=128,
+                          channels=(64, 64, 64, 32, 32, 16))
+    path = tmp_path_factory.mktemp("medium") / "medium.safetensors"
+    save_model(init_for_training(Generator(cfg), 0), path)
+    return path
+
+
 @pytest.fixture
 def make_window(qtbot, settings):
     from stylemixer.gui.main_window import MainWindow

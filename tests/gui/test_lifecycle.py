@@ -46,7 +46,7 @@ def test_a_device_that_fails_keeps_the_model_working(window, core):
     assert window.wait_until_idle()
     kind, text = window.messages[-1]
     assert kind == "error" and "cuda:7" in text
-    assert window.device_label.text() == "cpu"
+    assert window.device_label.text() == "on cpu"
     window.mixer.rows[0].slider.setValue(500)
     assert window.wait_until_idle()
     np.testing.assert_array_equal(window.shown_array(), core.mix(window.controller.recipe))
@@ -111,7 +111,7 @@ def test_geometry_folders_and_palette_are_remembered(make_window, tiny_model_pat
         ref = QMainWindow()
         ref.setMinimumSize(second.minimumSize())
         ref.restoreGeometry(settings.value("window/geometry"))
-        assert second.size() == ref.size() != QSize(1360, 820)
+        assert second.size() == ref.size() != QSize(1480, 900)
         assert second.actions_["dark"].isChecked()
         second.actions_["dark"].setChecked(False)
         light = app.palette()
