@@ -5,14 +5,15 @@ from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPainter, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-FIT, ONE_TO_ONE = "fit", "1:1"
+FIT, ONE_TO_ONE = "fit", 1  # a mode is FIT or a whole-number enlargement
+MIN_SIZE = (260, 260)
 GAP = 12
 LABEL_H = 20
 
 
 class ImageView(QWidget):
     """Paints QImages itself, so scaling is exactly nearest-neighbour at integer factors when it can be."""
-    zoom_changed = Signal(str)
+    zoom_changed = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -22,11 +23,14 @@ class ImageView(QWidget):
         self.mode = FIT
         self.triptych = False
         self.placeholder = "No model loaded"
-        self.setMinimumSize(260, 260)
+        self.setMinimumSize(*MIN_SIZE)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def set_images(self, mix: QImage, a: QImage, b: QImage):
+        resized = self.mix is None or self.mix.size() != mix.size()
         self.mix, self.a, self.b = mix, a, b
+        if resized:
+            self._fit_minimum()
         self.update()
 
     def clear(self, placeholder: str):
@@ -34,14 +38,26 @@ class ImageView(QWidget):
         self.placeholder = placeholder
         self.update()
 
-    def set_mode(self, mode: str):
-        self.mode = mode
-        self.zoom_changed.emit(mode)
+    def set_mode(self, mode):
+        self.mode = mode if mode == FIT else max(1, int(mode))
+        self._fit_minimum()
+        self.zoom_changed.emit(self.mode)
         self.update()
 
     def set_triptych(self, on: bool):
         self.triptych = bool(on)
+        self._fit_minimum()
         self.update()
+
+    def _fit_minimum(self):
+        """At a fixed enlargement the widget is as large as its content, so the scroll area around it scrolls."""
+        if self.mode == FIT or self.mix is None:
+            self.setMinimumSize(*MIN_SIZE)
+            return
+        n = 3 if self.triptych else 1
+        w = n * self.mix.width() * self.mode + (n + 1) * GAP
+        h = self.mix.height() * self.mode + 2 * GAP + (LABEL_H if self.triptych else 0)
+        self.setMinimumSize(max(MIN_SIZE[0], w), max(MIN_SIZE[1], h))
 
     def sizeHint(self) -> QSize:
         return QSize(560, 560)
@@ -51,8 +67,8 @@ class ImageView(QWidget):
         pixels), or a fraction when even 1x does not fit."""
         if self.mix is None:
             return 1.0
-        if self.mode == ONE_TO_ONE:
-            return 1.0
+        if self.mode != FIT:
+            return float(self.mode)
         n = 3 if self.triptych else 1
         avail_w = max(1, self.width() - 2 * GAP - (n - 1) * GAP) / n
         avail_h = max(1, self.height() - 2 * GAP - (LABEL_H if self.triptych else 0))
@@ -73,8 +89,8 @@ class ImageView(QWidget):
         images = [("A", self.a), ("mix", self.mix), ("B", self.b)] if self.triptych else [("", self.mix)]
         total_w = len(images) * w + (len(images) - 1) * GAP
         label_h = LABEL_H if self.triptych else 0
-        x = (self.width() - total_w) // 2
-        y = (self.height() - h - label_h) // 2 + label_h
+        x = max(GAP, (self.width() - total_w) // 2)
+        y = max(GAP, (self.height() - h - label_h) // 2) + label_h
         p.setPen(self.palette().color(QPalette.ColorRole.Text))
         for name, img in images:
             target = QRect(x, y, w, h)

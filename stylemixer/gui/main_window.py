@@ -19,12 +19,12 @@ import time
 from collections import deque
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QButtonGroup, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                               QProgressBar, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
 from .controller import Controller
 from .files import FileActions
-from .image_view import FIT, ONE_TO_ONE, ImageView
+from .image_view import FIT, ImageView
 from .imaging import from_qimage, to_qimage
 from .layer_mixer import LayerMixer
 from .menus import build_menus
@@ -37,6 +37,7 @@ from .worker import RenderWorker
 FPS_WINDOW_S = 2.0
 SIDE_PANEL_WIDTH = 400
 LEFT_MIN_WIDTH = 400
+ZOOMS = (("Fit", FIT), ("1:1", 1), ("2×", 2), ("4×", 4), ("8×", 8))
 
 
 class MainWindow(FileActions, QMainWindow):
@@ -113,23 +114,23 @@ class MainWindow(FileActions, QMainWindow):
         left.setMinimumWidth(LEFT_MIN_WIDTH)
 
         self.view = ImageView()
-        self.zoom_buttons = QButtonGroup(self)
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
-        for mode, text, tip in ((FIT, "Fit", "Enlarge to fit the window (whole pixels for small models)"),
-                                (ONE_TO_ONE, "1:1", "One image pixel per screen pixel")):
-            b = QPushButton(text)
-            b.setCheckable(True)
-            b.setToolTip(tip)
-            b.setChecked(mode == FIT)
-            b.clicked.connect(lambda _=False, m=mode: self.set_zoom(m))
-            self.zoom_buttons.addButton(b)
-            bar.addWidget(b)
-        self.triptych_button = QPushButton("A | mix | B")
-        self.triptych_button.setCheckable(True)
-        self.triptych_button.setToolTip("Show A, the mix and B side by side")
-        self.triptych_button.toggled.connect(self.set_triptych)
-        bar.addWidget(self.triptych_button)
+        self.zoom_combo = QComboBox()
+        for text, mode in ZOOMS:
+            self.zoom_combo.addItem(text, mode)
+        self.zoom_combo.setToolTip("Fit: the largest whole-pixel enlargement that fits (crisp for small models); "
+                                   "1:1 and fixed enlargements scroll")
+        self.zoom_combo.currentIndexChanged.connect(lambda i: self.set_zoom(self.zoom_combo.itemData(i)))
+        zoom_label = QLabel("Zoom")
+        zoom_label.setBuddy(self.zoom_combo)
+        bar.addWidget(zoom_label)
+        bar.addWidget(self.zoom_combo)
+        bar.addSpacing(12)
+        self.triptych_box = QCheckBox("A | mix | B")
+        self.triptych_box.setToolTip("Show A, the mix and B side by side")
+        self.triptych_box.toggled.connect(self.set_triptych)
+        bar.addWidget(self.triptych_box)
         bar.addStretch(1)
         self.scale_label = QLabel("")
         self.scale_label.setToolTip("Current enlargement of the image")
@@ -368,15 +369,19 @@ class MainWindow(FileActions, QMainWindow):
 
     # ---- view ----------------------------------------------------------------------------------------
     def set_zoom(self, mode):
+        """FIT or a whole-number enlargement (1 = one image pixel per screen pixel)."""
         self.view.set_mode(mode)
-        for b in self.zoom_buttons.buttons():
-            b.setChecked(b.text() == ("Fit" if mode == FIT else "1:1"))
+        i = self.zoom_combo.findData(self.view.mode)
+        if i >= 0 and i != self.zoom_combo.currentIndex():
+            self.zoom_combo.blockSignals(True)
+            self.zoom_combo.setCurrentIndex(i)
+            self.zoom_combo.blockSignals(False)
         self._update_scale_label()
 
     def set_triptych(self, on):
         self.view.set_triptych(on)
-        if self.triptych_button.isChecked() != bool(on):
-            self.triptych_button.setChecked(bool(on))
+        if self.triptych_box.isChecked() != bool(on):
+            self.triptych_box.setChecked(bool(on))
         self.actions_["triptych"].setChecked(bool(on))
         self._update_scale_label()
 

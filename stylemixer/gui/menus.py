@@ -72,7 +72,7 @@ def build_menus(win) -> dict:
 
     v = mb.addMenu("&View")
     A["fit"] = _act(win, v, "Zoom to &Fit", lambda: win.set_zoom("fit"), "Ctrl+9")
-    A["one"] = _act(win, v, "&Actual Pixels (1:1)", lambda: win.set_zoom("1:1"), "Ctrl+0")
+    A["one"] = _act(win, v, "&Actual Pixels (1:1)", lambda: win.set_zoom(1), "Ctrl+0")
     A["triptych"] = _act(win, v, "Show A | mix | &B", win.set_triptych, "Ctrl+T", checkable=True)
     v.addSeparator()
     A["dark"] = _act(win, v, "&Dark Palette", win.set_dark, "Ctrl+Shift+D", checkable=True)

@@ -144,3 +144,24 @@ def test_stale_results_are_dropped(window):
     assert window.results_dropped == dropped + 1
     assert window.last_result is shown
     assert window.shown_array().any()
+
+
+def test_enlargement_is_nearest_neighbour_and_scrolls_at_fixed_zoom(window):
+    from stylemixer.gui.image_view import GAP
+    from stylemixer.gui.imaging import from_qimage
+    mix = window.last_result.mix
+    h, w = mix.shape[:2]
+    window.set_zoom(4)
+    assert window.view.scale() == 4 and window.zoom_combo.currentText() == "4×"
+    assert window.view.minimumWidth() >= 4 * w and window.scale_label.text() == "4×"
+    shot = from_qimage(window.view.grab().toImage())
+    x = max(GAP, (window.view.width() - 4 * w) // 2)
+    y = max(GAP, (window.view.height() - 4 * h) // 2)
+    drawn = shot[y:y + 4 * h, x:x + 4 * w]
+    np.testing.assert_array_equal(drawn[::4, ::4], mix)       # every image pixel ...
+    np.testing.assert_array_equal(drawn[3::4, 3::4], mix)     # ... is a crisp 4x4 block
+    window.set_triptych(True)
+    assert window.view.minimumWidth() >= 3 * 4 * w and window.actions_["triptych"].isChecked()
+    window.set_zoom("fit")
+    s = window.view.scale()
+    assert s == int(s) or s < 1
