@@ -20,6 +20,21 @@ PRESETS = (("all_a", "All A", "Every w index from A"),
            ("swap", "Swap A ⇄ B", "Swap the seeds of A and B, keeping the picture"))
 
 
+class WeightSlider(QSlider):
+    """A slider that leaves the mouse wheel to the scrolling mixer unless it has keyboard focus, so scrolling
+    through the rows never changes a weight by accident."""
+
+    def __init__(self, parent=None):
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def wheelEvent(self, event):
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
+
+
 class LayerRow(QFrame):
     """One w index. Clicking the row (outside the slider) selects the layer for the statistics panels."""
     clicked = Signal(int)
@@ -43,7 +58,7 @@ class LayerRow(QFrame):
         self.b_button = QToolButton()
         self.b_button.setText("B")
         self.b_button.setToolTip(f"w index {info.index} entirely from B")
-        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider = WeightSlider()
         self.slider.setRange(0, STEPS)
         self.slider.setSingleStep(STEPS // 100)
         self.slider.setPageStep(STEPS // 10)

@@ -37,6 +37,7 @@ from .worker import RenderWorker
 FPS_WINDOW_S = 2.0
 SIDE_PANEL_WIDTH = 400
 LEFT_MIN_WIDTH = 400
+REPEAT_QUIET_S = 3.0  # the same message again within this time goes to the status bar only
 ZOOMS = (("Fit", FIT), ("1:1", 1), ("2×", 2), ("4×", 4), ("8×", 8))
 
 
@@ -51,6 +52,7 @@ class MainWindow(FileActions, QMainWindow):
         self.settings = settings if settings is not None else open_settings()
         self.dialogs = dialogs            # False in tests: messages are recorded, no message box opens
         self.messages: list[tuple[str, str]] = []
+        self._last_box_time = 0.0
         self.model = None                 # ModelInfo
         self.last_result = None
         self.results_shown = 0
@@ -406,10 +408,13 @@ class MainWindow(FileActions, QMainWindow):
     def show_message(self, kind: str, text: str):
         """Every message to the user goes through here (tests read `messages` or listen to message_shown).
         The box is opened without a nested event loop, so nothing ever waits on it."""
+        repeated = bool(self.messages) and self.messages[-1] == (kind, text) and \
+            time.monotonic() - self._last_box_time < REPEAT_QUIET_S
         self.messages.append((kind, text))
         self.message_shown.emit(kind, text)
         self.statusBar().showMessage(text.split(". ")[0], 6000)
-        if self.dialogs and not self._closing:
+        if self.dialogs and not self._closing and not repeated:  # a failing drag must not stack up boxes
+            self._last_box_time = time.monotonic()
             icon = {"error": QMessageBox.Icon.Critical, "warning": QMessageBox.Icon.Warning}.get(
                 kind, QMessageBox.Icon.Information)
             box = QMessageBox(icon, "StyleMixer", text, QMessageBox.StandardButton.Ok, self)

@@ -159,3 +159,18 @@ def test_dropping_a_png_restores_its_recipe_and_model(make_window, window, tmp_p
     assert other.model is not None and other.model.source == window.model.source, other.messages
     assert other.controller.recipe == window.controller.recipe
     np.testing.assert_array_equal(other.shown_array(), window.shown_array())
+
+
+def test_copy_puts_the_image_and_its_recipe_on_the_clipboard(window):
+    from PySide6.QtGui import QGuiApplication
+
+    from stylemixer.gui.files import enlarge_factor
+    from stylemixer.gui.imaging import from_qimage
+    window.mixer.rows[0].slider.setValue(250)
+    assert window.wait_until_idle()
+    window.actions_["copy"].trigger()
+    mime = QGuiApplication.clipboard().mimeData()
+    assert Recipe.from_json(mime.text()) == window.controller.recipe
+    img = from_qimage(mime.imageData())
+    f = enlarge_factor(window.last_result.mix.shape[1])
+    np.testing.assert_array_equal(img[::f, ::f], window.last_result.mix)

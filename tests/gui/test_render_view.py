@@ -26,12 +26,13 @@ def test_builtin_model_opens_by_default(make_window):
         pytest.skip("the built-in model file has not been trained into resources/ yet")
     from stylemixer.gui import app as gui_app
     win = make_window()
-    win.open_model("builtin")
+    gui_app._open_start_files(win, gui_app.build_parser().parse_args([]))  # what `stylemixer` does
     assert win.wait_until_idle(60)
     assert win.model is not None and win.model.source == "builtin", win.messages
     assert win.controller.recipe.model == "builtin"
+    assert win.controller.recipe.weights == (0.0,) * win.model.num_ws
     np.testing.assert_array_equal(win.shown_array(), CoreRender("builtin").mix(win.controller.recipe))
-    assert gui_app.build_parser().parse_args([]).model is None  # no --model: main() opens the built-in one
+    assert "built-in" in win.model_label.text() and win.model.resolution == win.shown_array().shape[0]
 
 
 def test_moving_a_slider_rerenders_the_new_recipe(window, core):
