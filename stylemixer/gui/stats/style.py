@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 # Blue A and orange B stay apart for the common colour-vision deficiencies; the mix is drawn on top, thicker.
 SOURCE_COLORS = {"mix": "#2bb673", "a": "#4a8fe7", "b": "#f28e2b"}
@@ -29,3 +30,13 @@ def style_plot_area(widget: pg.GraphicsView | pg.PlotWidget, owner: QWidget):
 
 def axis_pen(owner: QWidget) -> QColor:
     return owner.palette().color(QPalette.ColorRole.Text)
+
+
+def report_error(owner: QWidget, handler, text: str):
+    """Through the window's message function when installed; otherwise a box that does not block."""
+    if handler is not None:
+        handler(text)
+        return
+    box = QMessageBox(QMessageBox.Icon.Warning, "StyleMixer", text, QMessageBox.StandardButton.Ok, owner)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()

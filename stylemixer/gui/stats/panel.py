@@ -1,0 +1,367 @@
+"""The per-layer statistics panel: six per-channel plots of the selected layer's AdaIN, live.
+
+Each plot shows one quantity (mean and std entering the instance norm, y_s and y_b, mean and std after
+AdaIN) over the layer's channels, for the mix with A and B overlaid. The curves are created once and updated
+with setData, so a slider drag costs only the new numbers. The x axis is the display position: channel index,
+or rank by how differently A and B style the channel. Hovering shows the exact values; clicking a channel
+emits `channel_clicked` (the feature view opens it).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGraphicsItem, QGridLayout, QHBoxLayout, QLabel, QPushButton,
+                               QSizePolicy, QVBoxLayout, QWidget)
+
+from ...core import stats_views as sv
+from ...core.export import ExportError
+from ...core.stats import QUANTITIES
+from ...core.stats_export import save_stats
+from .style import HOVER_LINE, report_error, SOURCE_COLORS, SOURCE_WIDTH, SOURCE_Z, fixed_font, style_plot_area
+
+ORDER_TEXT = {"index": "channel index", "difference": "A–B difference"}
+MAX_SYMBOL_CHANNELS = 64   # draw a dot per channel when there are few, so single channels can be seen
+
+
+class TimedGraphicsLayout(pg.GraphicsLayoutWidget):
+    """Remembers how long its last paint took, so the views can pace themselves (see StatsViews)."""
+    last_paint_ms = 0.0
+
+    def paintEvent(self, ev):
+        t0 = time.perf_counter()
+        super().paintEvent(ev)
+        self.last_paint_ms = (time.perf_counter() - t0) * 1000
+
+
+class StatsPanel(QWidget):
+    channel_clicked = Signal(int)        # channel index (not display position)
+    order_changed = Signal(object)       # np.ndarray, channels in display order
+    visibility_changed = Signal(bool)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.stats: dict | None = None    # {"mix"|"a"|"b": {w index: LayerStats}} of the newest result
+        self.recipe = None
+        self.table = None                 # LayerInfo per w index
+        self.layer: int | None = None
+        self.order_mode = "index"
+        self.order = np.zeros(0, dtype=np.int64)
+        self.hover_channel: int | None = None
+        self._shape_for = -1              # channel count the curves' symbols and x range were set up for
+        self.selected_channel: int | None = None
+        self.shown = {src: True for src in sv.SOURCES}
+        self.on_error = None              # callable(text); the window's message function when installed
+        self._build()
+
+    # ---- construction --------------------------------------------------------------------------------
+    def _build(self):
+        self.title = QLabel("AdaIN statistics: no layer selected")
+        self.title.setWordWrap(True)
+        self.title.setToolTip("Click a row of the layer mixer (or a bar above) to choose the layer")
+
+        self.checks = {}
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        for src in sv.SOURCES:
+            cb = QCheckBox(sv.SOURCE_LABELS[src])
+            cb.setChecked(True)
+            cb.setStyleSheet(f"QCheckBox {{ color: {SOURCE_COLORS[src]}; font-weight: bold; }}")
+            cb.setToolTip(f"Show or hide the {sv.SOURCE_LABELS[src]} curves")
+            cb.toggled.connect(lambda on, s=src: self.set_source_shown(s, on))
+            self.checks[src] = cb
+            top.addWidget(cb)
+        top.addStretch(1)
+        top.addWidget(QLabel("order:"))
+        self.order_box = QComboBox()
+        for key in sv.ORDERS:
+            self.order_box.addItem(ORDER_TEXT[key], key)
+        self.order_box.setToolTip("Channels by index, or those where A and B differ most "
+                                  "(|y_s(A) − y_s(B)| + |y_b(A) − y_b(B)|) first")
+        self.order_box.currentIndexChanged.connect(lambda _: self.set_order(self.order_box.currentData()))
+        top.addWidget(self.order_box)
+
+        self.plots_view = TimedGraphicsLayout()
+        self.plots_view.setMinimumHeight(330)
+        self.plots_view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.plots_view.ci.setSpacing(2)
+        self.plots_view.ci.setContentsMargins(2, 2, 2, 2)
+        text = style_plot_area(self.plots_view, self)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self.hover_lines: list[pg.InfiniteLine] = []
+        self.select_lines: list[pg.InfiniteLine] = []
+        first = None
+        for i, q in enumerate(QUANTITIES):
+            p = self.plots_view.addPlot(row=i // 2, col=i % 2)
+            p.setTitle(sv.QUANTITY_LABELS[q], size="9pt", color=text)
+            p.hideButtons()
+            p.setMenuEnabled(False)
+            p.setMouseEnabled(x=False, y=False)
+            p.showGrid(x=False, y=True, alpha=0.25)
+            for side in ("left", "bottom"):
+                ax = p.getAxis(side)
+                ax.setTextPen(text)
+                ax.setPen(text)
+                ax.setStyle(tickFont=fixed_font(-2), tickTextOffset=2)
+                # Axis text is the costliest thing to paint; cache it as a pixmap, redrawn when its ticks change.
+                ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            p.getAxis("left").setWidth(38)
+            p.getAxis("bottom").setHeight(18)
+            if i < len(QUANTITIES) - 2:
+                # The x axes are linked; ticks under the bottom row only. Axis text is most of the paint cost.
+                p.hideAxis("bottom")
+            if first is None:
+                first = p
+            else:
+                p.setXLink(first)
+            for src in ("a", "b", "mix"):
+                curve = p.plot([], [], pen=pg.mkPen(SOURCE_COLORS[src], width=SOURCE_WIDTH[src]),
+                               name=sv.SOURCE_LABELS[src])
+                curve.setZValue(SOURCE_Z[src])
+                self.curves[(q, src)] = curve
+            hl = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(HOVER_LINE, width=1))
+            sl = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(HOVER_LINE, width=1, style=Qt.PenStyle.DashLine))
+            for line in (hl, sl):
+                line.setZValue(10)
+                line.hide()
+                p.addItem(line, ignoreBounds=True)
+            self.hover_lines.append(hl)
+            self.select_lines.append(sl)
+            self.plots[q] = p
+        self.plots_view.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.plots_view.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+
+        self.readout = QLabel("Hover over a plot for a channel's exact values; click to open it in the feature maps.")
+        self.readout.setFont(fixed_font(-1))
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout.setWordWrap(True)
+        self.readout.setMinimumHeight(self.readout.fontMetrics().lineSpacing() * 9)
+        self.readout.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+
+        self.summary = QLabel("")
+        self.summary.setFont(fixed_font(-1))
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+
+        self.export_layer_button = QPushButton("Export layer…")
+        self.export_layer_button.setToolTip("Save this layer's statistics as CSV or .npz (the .npz records the recipe)")
+        self.export_layer_button.clicked.connect(lambda: self._ask_export(all_layers=False))
+        self.export_all_button = QPushButton("Export all layers…")
+        self.export_all_button.setToolTip("Save every layer's statistics as CSV or .npz (the .npz records the recipe)")
+        self.export_all_button.clicked.connect(lambda: self._ask_export(all_layers=True))
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.export_layer_button)
+        buttons.addWidget(self.export_all_button)
+        buttons.addStretch(1)
+
+        bottom = QGridLayout()
+        bottom.setContentsMargins(0, 0, 0, 0)
+        bottom.addWidget(self.readout, 0, 0)
+        bottom.addWidget(self.summary, 0, 1)
+        bottom.setColumnStretch(0, 1)
+        bottom.setColumnStretch(1, 1)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setSpacing(4)
+        lay.addWidget(self.title)
+        lay.addLayout(top)
+        lay.addWidget(self.plots_view, 1)
+        lay.addLayout(bottom)
+        lay.addLayout(buttons)
+        self._set_export_enabled()
+
+    # ---- inputs --------------------------------------------------------------------------------------
+    def set_layer_table(self, table):
+        self.table = list(table) if table is not None else None
+        if self.layer is not None and (self.table is None or self.layer >= len(self.table)):
+            self.layer = None
+        self.stats = None
+        self._refresh()
+
+    def set_result(self, result):
+        """A fresh RenderResult. Results without statistics (capture off) leave the plots as they are."""
+        if result.stats is None:
+            return
+        self.stats = result.stats
+        self.recipe = result.request.recipe
+        if self.layer is None and self.stats.get("mix"):
+            self.layer = min(self.stats["mix"])
+        self._refresh()
+
+    def set_layer(self, index: int):
+        if index == self.layer:
+            return
+        self.layer = int(index)
+        self.selected_channel = None
+        self.hover_channel = None
+        self._refresh()
+
+    def set_order(self, mode: str):
+        if mode not in sv.ORDERS:
+            raise ValueError(f"order must be one of {sv.ORDERS}")
+        self.order_mode = mode
+        i = self.order_box.findData(mode)
+        if self.order_box.currentIndex() != i:
+            self.order_box.setCurrentIndex(i)
+        self._refresh()
+
+    def set_source_shown(self, src: str, on: bool):
+        self.shown[src] = bool(on)
+        if self.checks[src].isChecked() != bool(on):
+            self.checks[src].setChecked(bool(on))
+        for q in QUANTITIES:
+            self.curves[(q, src)].setVisible(bool(on))
+
+    def set_selected_channel(self, channel: int | None):
+        self.selected_channel = channel
+        self._place_line(self.select_lines, channel)
+
+    # ---- what is shown -------------------------------------------------------------------------------
+    def has_layer(self) -> bool:
+        return (self.stats is not None and self.layer is not None
+                and all(self.layer in self.stats.get(src, {}) for src in sv.SOURCES))
+
+    def plotted(self, quantity: str, source: str) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) that the curve holds now: what a person sees (tests read this back)."""
+        x, y = self.curves[(quantity, source)].getData()
+        return (np.zeros(0), np.zeros(0)) if x is None else (np.asarray(x), np.asarray(y))
+
+    def _refresh(self):
+        self._update_title()
+        self._set_export_enabled()
+        if not self.has_layer():
+            for curve in self.curves.values():
+                curve.setData([], [])
+            self._shape_for = -1
+            self.summary.setText("")
+            return
+        layer = {src: self.stats[src][self.layer] for src in sv.SOURCES}
+        order = sv.channel_order(layer["a"], layer["b"], self.order_mode)
+        changed = not np.array_equal(order, self.order)
+        self.order = order
+        x = np.arange(len(order), dtype=np.float64)
+        if len(order) != self._shape_for:
+            # Symbols and the x range change only with the channel count, not per frame.
+            self._shape_for = len(order)
+            symbol = "o" if len(order) <= MAX_SYMBOL_CHANNELS else None
+            for (q, src), curve in self.curves.items():
+                curve.setData([], [])
+                curve.setSymbol(symbol)
+                if symbol:
+                    curve.setSymbolSize(4)
+                    curve.setSymbolPen(None)
+                    curve.setSymbolBrush(SOURCE_COLORS[src])
+            for p in self.plots.values():
+                p.setXRange(-0.5, len(order) - 0.5, padding=0.02)
+        for q in QUANTITIES:
+            for src in sv.SOURCES:
+                self.curves[(q, src)].setData(x, sv.channel_values(layer[src], q)[order])
+        self._update_summary()
+        self._place_line(self.hover_lines, self.hover_channel)
+        self._place_line(self.select_lines, self.selected_channel)
+        if self.hover_channel is not None:
+            self.readout.setText(sv.channel_report(self.stats, self.layer, self.hover_channel))
+        if changed:
+            self.order_changed.emit(order.copy())
+
+    def _update_title(self):
+        if self.layer is None:
+            self.title.setText("<b>AdaIN statistics</b>: no layer selected")
+            return
+        if self.table is not None and self.layer < len(self.table):
+            info = self.table[self.layer]
+            where = f"w {info.index} · {info.resolution}×{info.resolution} {info.name.split('/')[1]} · " \
+                    f"{info.channels} channels · {info.group}"
+        else:
+            where = f"w {self.layer}"
+        order = "sorted by A–B difference" if self.order_mode == "difference" else "by channel index"
+        self.title.setText(f"<b>AdaIN statistics</b> — {where}<br><small>x: channels {order}</small>")
+
+    def _update_summary(self):
+        s = sv.layer_summary(self.stats, self.layer)
+        head = "".join(f"{sv.SOURCE_LABELS[src]:>9}" for src in sv.SOURCES)
+        lines = [f"{'mean over ch':<12}{head}"]
+        for q in QUANTITIES:
+            lines.append(f"{sv.QUANTITY_LABELS[q]:<12}" + "".join(f"{s.means[src][q]:>9.3f}" for src in sv.SOURCES))
+        lines.append(f"{'mix ↔ A':<12}{s.mix_to_a:>9.3f}")
+        lines.append(f"{'mix ↔ B':<12}{s.mix_to_b:>9.3f}")
+        lines.append(f"{'A ↔ B':<12}{s.a_to_b:>9.3f}")
+        self.summary.setText("\n".join(lines))
+        self.summary.setToolTip("Means over the layer's channels. Distances are the mean over channels of "
+                                "|Δy_s| + |Δy_b|; mix ↔ A is 0 when the mix takes this layer from A.")
+
+    def _place_line(self, lines, channel):
+        if channel is None or not len(self.order) or channel >= len(self.order):
+            for line in lines:
+                line.hide()
+            return
+        pos = int(np.flatnonzero(self.order == channel)[0])
+        for line in lines:
+            line.setPos(pos)
+            line.show()
+
+    # ---- mouse ---------------------------------------------------------------------------------------
+    def channel_at_scene(self, scene_pos) -> int | None:
+        """The channel under a scene point of any of the six plots (None outside them)."""
+        if not self.has_layer() or not len(self.order):
+            return None
+        for p in self.plots.values():
+            if p.vb.sceneBoundingRect().contains(scene_pos):
+                x = p.vb.mapSceneToView(scene_pos).x()
+                i = int(round(x))
+                if 0 <= i < len(self.order):
+                    return int(self.order[i])
+        return None
+
+    def _on_mouse_moved(self, scene_pos):
+        c = self.channel_at_scene(scene_pos)
+        if c is None or c == self.hover_channel:
+            return
+        self.hover_channel = c
+        self._place_line(self.hover_lines, c)
+        self.readout.setText(sv.channel_report(self.stats, self.layer, c))
+
+    def _on_mouse_clicked(self, event):
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        c = self.channel_at_scene(event.scenePos())
+        if c is not None:
+            self.set_selected_channel(c)
+            self.channel_clicked.emit(c)
+
+    # ---- export --------------------------------------------------------------------------------------
+    def _set_export_enabled(self):
+        ok = self.has_layer()
+        self.export_layer_button.setEnabled(ok)
+        self.export_all_button.setEnabled(ok)
+
+    def export(self, path, all_layers: bool):
+        """Write the current layer's (or every layer's) statistics; the format follows the extension."""
+        if not self.has_layer():
+            raise ExportError("no statistics to export yet")
+        save_stats(path, self.stats, self.recipe, layers=None if all_layers else [self.layer], table=self.table)
+
+    def _ask_export(self, all_layers: bool):
+        stem = "stats-all-layers" if all_layers else f"stats-layer{self.layer}"
+        path, _ = QFileDialog.getSaveFileName(self, "Export statistics", stem + ".csv",
+                                              "CSV (*.csv);;NumPy archive with recipe (*.npz)")
+        if not path:
+            return
+        try:
+            self.export(path, all_layers)
+        except ExportError as e:
+            report_error(self, self.on_error, str(e))
+
+    # ---- visibility (the window only asks for statistics while a statistics view is shown) -----------
+    def showEvent(self, e):
+        super().showEvent(e)
+        self.visibility_changed.emit(True)
+
+    def hideEvent(self, e):
+        super().hideEvent(e)
+        self.visibility_changed.emit(False)
