@@ -32,7 +32,6 @@ from .palette import apply_palette
 from .seed_panel import SeedPanel
 from .settings import open_settings
 from .settings_panel import SettingsPanel
-from .stats import install_stats_views
 from .worker import RenderWorker
 
 FPS_WINDOW_S = 2.0
@@ -85,7 +84,6 @@ class MainWindow(FileActions, QMainWindow):
         apply_palette(self.dark)
         self._restore_geometry()
         self._set_enabled(False)
-        self.stats_views = install_stats_views(self)  # AdaIN statistics and feature-map side panels (gui/stats)
         if device:
             self.worker.set_device(device)
         self.worker.start()
@@ -337,7 +335,9 @@ class MainWindow(FileActions, QMainWindow):
         self._recipe_after_load = None
         self._set_busy(False)
         keep = f" {self.model.name} stays open." if self.model is not None else ""
-        self.show_message("error", f"Could not open the model: {msg}.{keep}")
+        if self.model is None:
+            self._set_enabled(False)  # back from "Loading…" to the empty-state hint
+        self.show_message("error", f"Could not open the model: {msg.rstrip('.')}.{keep}")
 
     def _on_progress(self, f):
         self.busy.setRange(0, 100)

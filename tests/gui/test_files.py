@@ -174,3 +174,12 @@ def test_copy_puts_the_image_and_its_recipe_on_the_clipboard(window):
     img = from_qimage(mime.imageData())
     f = enlarge_factor(window.last_result.mix.shape[1])
     np.testing.assert_array_equal(img[::f, ::f], window.last_result.mix)
+
+
+def test_a_missing_first_model_leaves_a_clear_empty_state(make_window, tmp_path):
+    win = make_window()
+    win.open_model(str(tmp_path / "nowhere.safetensors"))
+    assert win.wait_until_idle()
+    assert win.model is None and win.messages[-1][0] == "error" and "no such file" in win.messages[-1][1]
+    assert "Open Model" in win.view.placeholder and not win.mixer.isEnabled()
+    assert not win.actions_["export"].isEnabled()
