@@ -32,6 +32,7 @@ from .palette import apply_palette
 from .seed_panel import SeedPanel
 from .settings import open_settings
 from .settings_panel import SettingsPanel
+from .stats import install_stats_views
 from .worker import RenderWorker
 
 FPS_WINDOW_S = 2.0
@@ -84,6 +85,7 @@ class MainWindow(FileActions, QMainWindow):
         apply_palette(self.dark)
         self._restore_geometry()
         self._set_enabled(False)
+        self.stats_views = install_stats_views(self)  # AdaIN statistics and feature-map side panels (gui/stats)
         if device:
             self.worker.set_device(device)
         self.worker.start()
