@@ -6,7 +6,7 @@ from PySide6.QtGui import QImage, QPainter, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 FIT, ONE_TO_ONE = "fit", 1  # a mode is FIT or a whole-number enlargement
-MIN_SIZE = (260, 260)
+MIN_SIZE = (180, 180)
 GAP = 12
 LABEL_H = 20
 

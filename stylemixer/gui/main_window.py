@@ -37,6 +37,7 @@ from .worker import RenderWorker
 
 FPS_WINDOW_S = 2.0
 SIDE_PANEL_WIDTH = 400
+SIDE_PANEL_MIN_WIDTH = 240
 LEFT_MIN_WIDTH = 400
 REPEAT_QUIET_S = 3.0  # the same message again within this time goes to the status bar only
 ZOOMS = (("Fit", FIT), ("1:1", 1), ("2×", 2), ("4×", 4), ("8×", 8))
@@ -69,7 +70,7 @@ class MainWindow(FileActions, QMainWindow):
         self._side_docks: list[QDockWidget] = []
 
         self.setWindowTitle("StyleMixer")
-        self.setMinimumSize(980, 640)
+        self.setMinimumSize(960, 600)
         self.setAcceptDrops(True)
 
         self.controller = Controller(self)
@@ -207,7 +208,13 @@ class MainWindow(FileActions, QMainWindow):
     def add_side_panel(self, title: str, widget: QWidget, area=Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName("panel:" + title)  # saveState/restoreState key
-        dock.setWidget(widget)
+        # Scrolled, so a panel with a large minimum size never forces the window beyond a small screen
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(widget)
+        scroll.setMinimumWidth(SIDE_PANEL_MIN_WIDTH)
+        dock.setWidget(scroll)
         dock.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
         self.addDockWidget(area, dock)
         if self._side_docks:

@@ -121,6 +121,8 @@ def test_geometry_folders_and_palette_are_remembered(make_window, tiny_model_pat
         from stylemixer.gui.palette import apply_palette
         apply_palette(False)
     assert second.minimumWidth() >= 800 and second.minimumHeight() >= 500
+    hint = second.minimumSizeHint()  # the content fits the minimum size (side panels scroll)
+    assert hint.width() <= second.minimumWidth() and hint.height() <= second.minimumHeight()
 
 
 def test_app_main_opens_a_model_and_saves_a_screenshot(tiny_model_path, tmp_path):
