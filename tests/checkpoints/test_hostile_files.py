@@ -174,3 +174,19 @@ def test_allowed_helpers_load(tmp_path):
             sys.modules.pop(k) if v is None else sys.modules.__setitem__(k, v)
     a, b = RestrictedUnpickler(io.BytesIO(data)).load()
     assert dict(a) == {"a": 1} and dict(b) == {"b": 2} and type(a).__module__.startswith("stylemixer")
+
+
+@pytest.mark.parametrize("module,name", [("dnnlib.util", "EasyDict"), ("_codecs", "encode"),
+                                         ("numpy.core.multiarray", "_reconstruct"),
+                                         ("dnnlib.tflib.network", "Network")])
+def test_a_file_cannot_modify_the_allowed_helpers(module, name):
+    """BUILD with a slot-state dict would setattr on whatever the global resolved to; that must fail."""
+    import io
+    from stylemixer.core.checkpoints import tf_pickle
+    data = (b"\x80\x02c" + module.encode() + b"\n" + name.encode() + b"\n"
+            b"N}X\x0c\x00\x00\x00__defaults__X\x01\x00\x00\x00x\x85s\x86b.")
+    target = tf_pickle._ALLOWED[(module, name)]
+    before = getattr(target, "__defaults__", None)
+    with pytest.raises((pickle.UnpicklingError, TypeError)):
+        RestrictedUnpickler(io.BytesIO(data)).load()
+    assert getattr(target, "__defaults__", None) == before

@@ -72,6 +72,25 @@ class TFNetwork:
 class _EasyDict(dict):
     """dnnlib.util.EasyDict without its attribute access; the keys are all we need."""
 
+    def __setstate__(self, state):  # also stops a BUILD aimed at the class itself from setting class attributes
+        if state:
+            raise pickle.UnpicklingError("an EasyDict in the file carries unexpected attributes")
+
+
+class _Call:
+    """An allowed function, wrapped so that a BUILD opcode aimed at it cannot set attributes (e.g. __defaults__)
+    that would outlive this load."""
+    __slots__ = ("_fn",)
+
+    def __init__(self, fn):
+        self._fn = fn
+
+    def __call__(self, *args):
+        return self._fn(*args)
+
+    def __setstate__(self, state):
+        raise pickle.UnpicklingError("the file tries to modify a built-in helper")
+
 
 class _ArrayBox:
     """What `_reconstruct` returns; BUILD passes NumPy's array state, which is checked before use."""
@@ -151,11 +170,11 @@ _ALLOWED = {
     ("collections", "OrderedDict"): collections.OrderedDict,
     ("numpy", "ndarray"): _NDARRAY,
     ("numpy", "dtype"): _DtypeBox,
-    ("_codecs", "encode"): _codecs_encode,
+    ("_codecs", "encode"): _Call(_codecs_encode),
 }
 for _m in _NUMPY_CORE:
-    _ALLOWED[(_m, "_reconstruct")] = _reconstruct
-    _ALLOWED[(_m, "scalar")] = _scalar
+    _ALLOWED[(_m, "_reconstruct")] = _Call(_reconstruct)
+    _ALLOWED[(_m, "scalar")] = _Call(_scalar)
 
 
 class RestrictedUnpickler(pickle.Unpickler):
