@@ -28,6 +28,12 @@ QUANTITY_LABELS = {
 }
 
 
+# ... and short ones for fixed-width tables.
+QUANTITY_SHORT = {
+    "mean_in": "mean in", "std_in": "std in", "y_s": "y_s", "y_b": "y_b", "mean_out": "mean out", "std_out": "std out",
+}
+
+
 def channel_values(s: LayerStats, quantity: str) -> np.ndarray:
     """[C] float32 values of one quantity for the first image."""
     return np.asarray(getattr(s, quantity)[0], dtype=np.float32)
@@ -78,16 +84,15 @@ def distances_across_layers(stats: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def channel_report(stats: dict, index: int, channel: int) -> str:
-    """Exact values of one channel for the hover read-out and the feature view's side panel."""
+    """Exact values of one channel for the hover read-out and the feature view's side panel (a fixed-width
+    table, narrow enough to sit beside the summary)."""
     layer = {src: stats[src][index] for src in SOURCES if src in stats and index in stats[src]}
-    head = "".join(f"{SOURCE_LABELS[src]:>11}" for src in layer)
-    lines = [f"layer {index}, channel {channel}", f"{'':<12}{head}"]
+    lines = [f"w {index}, channel {channel}", f"{'':<9}" + "".join(f"{SOURCE_LABELS[src]:>9}" for src in layer)]
     for q in QUANTITIES:
-        vals = "".join(f"{float(getattr(s, q)[0, channel]):>11.4f}" for s in layer.values())
-        lines.append(f"{QUANTITY_LABELS[q]:<12}{vals}")
+        lines.append(f"{QUANTITY_SHORT[q]:<9}" + "".join(f"{float(getattr(s, q)[0, channel]):>9.4f}" for s in layer.values()))
     if "a" in layer and "b" in layer:
         d = float(style_difference(layer["a"], layer["b"])[channel])
-        lines.append(f"{'|A-B| style':<12}{d:>11.4f}")
+        lines.append(f"{'|A−B|':<9}{d:>9.4f}  (|Δy_s| + |Δy_b|)")
     return "\n".join(lines)
 
 
@@ -182,9 +187,19 @@ class Montage:
         return int(self.order[i]) if i < len(self.order) else None
 
 
-def montage_columns(channels: int) -> int:
-    """A near-square grid, slightly wider than tall to suit a side panel."""
-    return max(1, math.ceil(math.sqrt(channels * 1.3)))
+def montage_columns(channels: int, tile: int = 1, gap: int = 0, width: float | None = None,
+                    height: float | None = None) -> int:
+    """Columns for a grid of `channels` tiles. Without an area: near-square, slightly wider than tall. With an
+    area (width x height, e.g. the widget showing it): the column count that lets the tiles be drawn largest."""
+    if not width or not height:
+        return max(1, math.ceil(math.sqrt(channels * 1.3)))
+    best, best_scale = 1, -1.0
+    for cols in range(1, max(1, channels) + 1):
+        rows = math.ceil(channels / cols)
+        scale = min(width / (cols * (tile + gap) - gap), height / (rows * (tile + gap) - gap))
+        if scale > best_scale + 1e-9:
+            best, best_scale = cols, scale
+    return best
 
 
 def build_montage(features: np.ndarray, cmap: str = "viridis", norm: str = "channel", order=None,

@@ -112,3 +112,11 @@ def test_montage_rejects_wrong_shapes():
         sv.build_montage(np.zeros((4, 4)))
     with pytest.raises(ValueError):
         sv.build_montage(np.zeros((2, 4, 4)), norm="global")
+
+
+def test_montage_columns_fill_the_area():
+    assert sv.montage_columns(16) == 5                                  # near square, a little wide
+    assert sv.montage_columns(16, 64, 1, 480, 680) == 4                 # 4 x 4 of 64 px fills a tall panel best
+    assert sv.montage_columns(16, 64, 1, 2000, 100) == 16               # one row in a wide strip
+    assert sv.montage_columns(128, 4, 1, 480, 300) in range(13, 17)     # wider than tall
+    assert sv.montage_columns(1, 4, 1, 10, 10) == 1

@@ -21,6 +21,7 @@ from .style import fixed_font, report_error
 NORM_TEXT = {"channel": "per channel", "shared": "shared"}
 SOURCE_TEXT = {"mix": "mix", "a": "A", "b": "B"}
 PNG_MIN_TILE = 32   # exported montages enlarge small maps (4 px) so each channel is visible
+MONTAGE_GAP = 1
 
 
 class ImageCanvas(QWidget):
@@ -53,8 +54,8 @@ class ImageCanvas(QWidget):
             return QRectF()
         iw, ih = self.image.width(), self.image.height()
         s = min(self.width() / iw, self.height() / ih)
-        if s >= 1:
-            s = float(int(s))
+        if s >= 4:
+            s = float(int(s))   # whole pixels where that costs little space
         w, h = iw * s, ih * s
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
 
@@ -72,6 +73,7 @@ class ImageCanvas(QWidget):
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             return
         t = self.target()
+        # Nearest neighbour when enlarging (feature pixels stay square), smooth only when shrinking.
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, t.width() < self.image.width())
         p.drawImage(t, self.image)
         if self.highlight is not None:
@@ -253,7 +255,11 @@ class FeatureView(QWidget):
             self._update_detail()
             return
         c, h, w = self.features.shape
-        self.montage = sv.build_montage(self.features, self.cmap, self.norm, order=self._display_order())
+        # Lay the tiles out to fill the canvas; the gaps and the empty tail take the canvas colour.
+        cols = sv.montage_columns(c, max(h, w), MONTAGE_GAP, self.canvas.width(), self.canvas.height())
+        bg = self.canvas.palette().color(QPalette.ColorRole.Base)
+        self.montage = sv.build_montage(self.features, self.cmap, self.norm, order=self._display_order(), cols=cols,
+                                        gap=MONTAGE_GAP, background=(bg.red(), bg.green(), bg.blue()))
         self.canvas.set_image(to_qimage(self.montage.image))
         self.title.setText(f"<b>Feature maps after AdaIN</b> — w {self.layer}, {who}: {c} channels of "
                            f"{h}×{w}")
@@ -313,6 +319,11 @@ class FeatureView(QWidget):
             self.save_montage(path)
         except ExportError as e:
             report_error(self, self.on_error, str(e))
+
+    def resizeEvent(self, e):
+        super().resizeEvent(e)
+        if self.features is not None:
+            self._redraw()
 
     # ---- visibility ----------------------------------------------------------------------------------
     @property

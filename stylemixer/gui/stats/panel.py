@@ -20,10 +20,12 @@ from ...core import stats_views as sv
 from ...core.export import ExportError
 from ...core.stats import QUANTITIES
 from ...core.stats_export import save_stats
-from .style import HOVER_LINE, report_error, SOURCE_COLORS, SOURCE_WIDTH, SOURCE_Z, fixed_font, style_plot_area
+from .style import HOVER_LINE, SOURCE_COLORS, SOURCE_DOT, SOURCE_WIDTH, SOURCE_Z, report_error, fixed_font, style_plot_area
 
 ORDER_TEXT = {"index": "channel index", "difference": "A–B difference"}
-MAX_SYMBOL_CHANNELS = 64   # draw a dot per channel when there are few, so single channels can be seen
+# Up to this many channels: lines through dots. Beyond it, lines between neighbouring channels turn into a
+# thicket, and dots alone show better where A and B part.
+MAX_LINE_CHANNELS = 64
 
 
 class TimedGraphicsLayout(pg.GraphicsLayoutWidget):
@@ -134,10 +136,9 @@ class StatsPanel(QWidget):
         self.plots_view.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plots_view.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
-        self.readout = QLabel("Hover over a plot for a channel's exact values; click to open it in the feature maps.")
+        self.readout = QLabel("Hover over a plot:\na channel's exact\nvalues. Click: open\nit in the feature\nmaps.")
         self.readout.setFont(fixed_font(-1))
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.readout.setWordWrap(True)
         self.readout.setMinimumHeight(self.readout.fontMetrics().lineSpacing() * 9)
         self.readout.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
@@ -248,14 +249,14 @@ class StatsPanel(QWidget):
         if len(order) != self._shape_for:
             # Symbols and the x range change only with the channel count, not per frame.
             self._shape_for = len(order)
-            symbol = "o" if len(order) <= MAX_SYMBOL_CHANNELS else None
+            lines = len(order) <= MAX_LINE_CHANNELS
             for (q, src), curve in self.curves.items():
                 curve.setData([], [])
-                curve.setSymbol(symbol)
-                if symbol:
-                    curve.setSymbolSize(4)
-                    curve.setSymbolPen(None)
-                    curve.setSymbolBrush(SOURCE_COLORS[src])
+                curve.setPen(pg.mkPen(SOURCE_COLORS[src], width=SOURCE_WIDTH[src]) if lines else None)
+                curve.setSymbol("o")
+                curve.setSymbolSize(SOURCE_DOT[src] + (1 if lines else 0))
+                curve.setSymbolPen(None)
+                curve.setSymbolBrush(SOURCE_COLORS[src])
             for p in self.plots.values():
                 p.setXRange(-0.5, len(order) - 0.5, padding=0.02)
         for q in QUANTITIES:
@@ -284,16 +285,15 @@ class StatsPanel(QWidget):
 
     def _update_summary(self):
         s = sv.layer_summary(self.stats, self.layer)
-        head = "".join(f"{sv.SOURCE_LABELS[src]:>9}" for src in sv.SOURCES)
-        lines = [f"{'mean over ch':<12}{head}"]
+        lines = ["mean over channels", f"{'':<9}" + "".join(f"{sv.SOURCE_LABELS[src]:>8}" for src in sv.SOURCES)]
         for q in QUANTITIES:
-            lines.append(f"{sv.QUANTITY_LABELS[q]:<12}" + "".join(f"{s.means[src][q]:>9.3f}" for src in sv.SOURCES))
-        lines.append(f"{'mix ↔ A':<12}{s.mix_to_a:>9.3f}")
-        lines.append(f"{'mix ↔ B':<12}{s.mix_to_b:>9.3f}")
-        lines.append(f"{'A ↔ B':<12}{s.a_to_b:>9.3f}")
+            lines.append(f"{sv.QUANTITY_SHORT[q]:<9}" + "".join(f"{s.means[src][q]:>8.3f}" for src in sv.SOURCES))
+        lines.append(f"{'mix↔A':<9}{s.mix_to_a:>8.3f}   {'mix↔B':<6}{s.mix_to_b:>7.3f}")
+        lines.append(f"{'A↔B':<9}{s.a_to_b:>8.3f}")
         self.summary.setText("\n".join(lines))
-        self.summary.setToolTip("Means over the layer's channels. Distances are the mean over channels of "
-                                "|Δy_s| + |Δy_b|; mix ↔ A is 0 when the mix takes this layer from A.")
+        self.summary.setToolTip("Means over the layer's channels. mix↔A, mix↔B and A↔B are style distances: the "
+                                "mean over channels of |Δy_s| + |Δy_b|; mix↔A is 0 when the mix takes this layer "
+                                "from A.")
 
     def _place_line(self, lines, channel):
         if channel is None or not len(self.order) or channel >= len(self.order):

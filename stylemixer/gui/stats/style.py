@@ -8,7 +8,9 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 # Blue A and orange B stay apart for the common colour-vision deficiencies; the mix is drawn on top, thicker.
 SOURCE_COLORS = {"mix": "#2bb673", "a": "#4a8fe7", "b": "#f28e2b"}
-SOURCE_WIDTH = {"mix": 2.0, "a": 1.2, "b": 1.2}
+# A and B are drawn wide underneath the thinner mix, so where the mix equals one of them both stay visible.
+SOURCE_WIDTH = {"mix": 1.4, "a": 3.0, "b": 3.0}
+SOURCE_DOT = {"mix": 3, "a": 6, "b": 6}
 SOURCE_Z = {"a": 1, "b": 2, "mix": 3}
 SELECTED_BAR = "#f2c12e"
 HOVER_LINE = "#a0a0a0"
