@@ -80,7 +80,6 @@ class MainWindow(FileActions, QMainWindow):
         self._build_status()
         self._connect()
 
-
         self.dark = self.settings.value("view/dark", False, type=bool)
         self.actions_["dark"].setChecked(self.dark)
         apply_palette(self.dark)
@@ -331,7 +330,7 @@ class MainWindow(FileActions, QMainWindow):
         self.model_label.setText(f"{info.name} · {info.resolution}×{info.resolution} · {info.num_ws} w")
         self.model_label.setToolTip(f"{info.source}\nformat: {info.format}, loaded in {info.load_ms:.0f} ms")
         self.setWindowTitle(f"StyleMixer — {info.name}")
-        self._on_device_changed(info.device)
+        self._on_device_changed(info.device, rerender=False)  # set_model has just asked for a render
         self._set_enabled(True)
         if info.source != "builtin":
             self.remember_recent(info.source)
@@ -359,11 +358,12 @@ class MainWindow(FileActions, QMainWindow):
     def set_device(self, device: str):
         self.worker.set_device(device)
 
-    def _on_device_changed(self, device):
+    def _on_device_changed(self, device, rerender=True):
         self.device_label.setText(f"on {device}")
         for a in self.actions_["device_group"].actions():
-            a.setChecked(a.data() == device or (device == "cuda:0" and a.data() == "cuda"))
-        self.schedule_render()
+            a.setChecked(a.data() == device)
+        if rerender:
+            self.schedule_render()
 
     def _on_device_failed(self, device, msg):
         self.show_message("error", f"Could not move the model to {device}: {msg}. It stays on {self.worker.device}.")
