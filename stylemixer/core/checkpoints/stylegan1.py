@@ -98,7 +98,7 @@ def _unpickle(f, size, name, progress):
     except EOFError:
         raise ModelFileError(f"{name} is truncated (the data ends early); download it again") from None
     except MemoryError:
-        raise ModelFileError(f"not enough memory to read {name}") from None
+        raise ModelFileError(f"not enough memory to read {name} (or the file is damaged)") from None
     except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError, KeyError, struct.error,
             RecursionError, UnicodeDecodeError) as e:
         msg = str(e)
