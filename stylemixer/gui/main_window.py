@@ -461,5 +461,8 @@ class MainWindow(FileActions, QMainWindow):
                 sig.disconnect()
             except (RuntimeError, TypeError):
                 pass
-        self.worker.stop()
+        # A render or a model load cannot be interrupted inside torch; the window goes away at once and the
+        # process follows when that step ends (a render of a small model: milliseconds).
+        self.hide()
+        self.worker.stop(timeout_ms=60_000)
         super().closeEvent(e)
