@@ -22,3 +22,21 @@ def stats_recipe(stats_renderer):
 @pytest.fixture(scope="session")
 def stats_result(stats_renderer, stats_recipe):
     return stats_renderer.render(RenderRequest(stats_recipe, stats=True, feature_layer=5, feature_source="mix"))
+
+
+@pytest.fixture
+def stats_window(qtbot, tmp_path, tiny_model_path):
+    """The real main window with the statistics panels installed, on the tiny model file."""
+    import os
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from stylemixer.gui.main_window import MainWindow
+    from stylemixer.gui.settings import open_settings
+    win = MainWindow(settings=open_settings(tmp_path / "settings.ini"), device="cpu", dialogs=False)
+    qtbot.addWidget(win)
+    win.resize(1500, 950)
+    win.show()
+    win.open_model(str(tiny_model_path))
+    assert win.wait_until_idle(30) and win.model is not None, win.messages
+    yield win
+    win.close()
+    assert win.worker.wait(5000)

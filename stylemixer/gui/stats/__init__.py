@@ -48,6 +48,7 @@ class StatsViews(QObject):
         self.capture = None           # callable(stats=, feature_layer=, feature_source=), e.g. the controller's
         self.select_in_window = None  # callable(index) that selects a layer the way a click on its row does
         self.show_features = None     # callable() that brings the feature view to the front
+        self.shown: dict = {}         # page -> seen or not, from the docks' visibilityChanged (see is_shown)
         self.panel.order_changed.connect(self.features.set_order)
         self.panel.channel_clicked.connect(self._open_channel)
         self.features.channel_selected.connect(self.panel.set_selected_channel)
@@ -101,10 +102,19 @@ class StatsViews(QObject):
         self._flush()
 
     # ---- what to ask the worker for ------------------------------------------------------------------
+    def is_shown(self, page: QWidget) -> bool:
+        """Whether a page (stats_page or features) can be seen. Tabbed dock widgets all report isVisible()
+        while only the front tab shows, so inside the window the docks' visibilityChanged decides."""
+        return self.shown.get(page, page.isVisible()) and page.isVisible()
+
+    def set_shown(self, page: QWidget, on: bool):
+        self.shown[page] = bool(on)
+        self.update_capture()
+
     def wanted_capture(self) -> dict:
-        stats = any(w.isVisible() for w in (self.panel, self.chart, self.features))
-        layer = self.layer if self.features.isVisible() else None
-        return dict(stats=stats, feature_layer=layer, feature_source=self.features.source)
+        features = self.is_shown(self.features)
+        stats = features or self.is_shown(self.stats_page)
+        return dict(stats=stats, feature_layer=self.layer if features else None, feature_source=self.features.source)
 
     def update_capture(self, *_):
         if self.capture is not None:
@@ -119,7 +129,7 @@ class StatsViews(QObject):
 
     def _open_channel(self, channel: int):
         self.features.select_channel(channel)
-        if self.show_features is not None and not self.features.isVisible():
+        if self.show_features is not None and not self.is_shown(self.features):
             self.show_features()
 
 
@@ -133,6 +143,9 @@ def install_stats_views(window) -> StatsViews:
         views.select_in_window = mixer.select
     stats_dock = window.add_side_panel(STATS_TITLE, views.stats_page)
     feature_dock = window.add_side_panel(FEATURES_TITLE, views.features)
+    for dock, page in ((stats_dock, views.stats_page), (feature_dock, views.features)):
+        views.shown[page] = False   # until the dock reports that its tab is in front
+        dock.visibilityChanged.connect(lambda on, p=page: views.set_shown(p, on))
 
     def show_features():
         feature_dock.show()

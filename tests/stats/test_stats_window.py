@@ -1,0 +1,96 @@
+"""The statistics panels inside the real main window: wiring, what is requested, what is shown."""
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
+
+from stylemixer.core.stats import QUANTITIES  # noqa: E402
+
+from .direct import direct_stats  # noqa: E402
+
+
+def _settle(win, qtbot):
+    assert win.wait_until_idle(30)
+    qtbot.wait(5)
+    win.stats_views.flush()
+
+
+def test_window_requests_statistics_and_shows_them_for_the_clicked_layer(stats_window, qtbot, stats_renderer):
+    win, views = stats_window, stats_window.stats_views
+    stats_dock, feature_dock = views.docks
+    assert views.is_shown(views.stats_page) and not views.is_shown(views.features)
+    # statistics are requested while the panel shows; the hidden feature tab asks for no maps
+    assert win.controller.capture_stats and win.controller.feature_layer is None
+    row = win.mixer.rows[6]
+    qtbot.mouseClick(row, Qt.MouseButton.LeftButton, pos=QPoint(3, row.height() // 2))
+    win.mixer.rows[3].b_button.click()
+    _settle(win, qtbot)
+    res = win.last_result
+    assert res.stats is not None and res.features is None
+    assert views.layer == 6 and views.panel.layer == 6
+    ref, _ = direct_stats(stats_renderer.G, win.controller.recipe)
+    for q in QUANTITIES:
+        for src in ("mix", "a", "b"):
+            np.testing.assert_allclose(views.panel.plotted(q, src)[1], ref[src][6][q], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(views.chart.heights()[1][3], np.mean(np.abs(ref["a"][3]["y_s"] - ref["b"][3]["y_s"])
+                                                                 + np.abs(ref["a"][3]["y_b"] - ref["b"][3]["y_b"])),
+                               rtol=1e-4)
+
+
+def test_feature_maps_are_requested_only_while_their_panel_shows(stats_window, qtbot):
+    win, views = stats_window, stats_window.stats_views
+    stats_dock, feature_dock = views.docks
+    win.mixer.select(4)
+    feature_dock.raise_()
+    qtbot.waitUntil(lambda: views.is_shown(views.features))
+    _settle(win, qtbot)
+    assert win.controller.feature_layer == 4
+    res = win.last_result
+    layer = win.model.layers[4]
+    assert res.features.shape == (layer.channels, layer.resolution, layer.resolution)
+    assert views.features.montage is not None and views.features.features is res.features
+    views.features.set_source("b")
+    _settle(win, qtbot)
+    assert win.last_result.request.feature_source == "b" and views.features.features is win.last_result.features
+    stats_dock.raise_()
+    qtbot.waitUntil(lambda: not views.is_shown(views.features))
+    _settle(win, qtbot)
+    assert win.controller.feature_layer is None and win.last_result.features is None
+
+
+def test_clicking_a_channel_in_the_plots_opens_it_in_the_feature_view(stats_window, qtbot):
+    win, views = stats_window, stats_window.stats_views
+    win.mixer.select(2)
+    _settle(win, qtbot)
+    views.panel.channel_clicked.emit(5)
+    qtbot.waitUntil(lambda: views.is_shown(views.features))
+    _settle(win, qtbot)
+    assert views.features.channel == 5 and views.features.zoom.image is not None
+    assert "channel 5" in views.features.channel_text.text()
+
+
+def test_clicking_a_bar_selects_the_layer_in_the_mixer(stats_window, qtbot):
+    win, views = stats_window, stats_window.stats_views
+    _settle(win, qtbot)
+    selected = []
+    win.layer_selected.connect(selected.append)
+    views._chart_clicked(7)
+    assert selected == [7] and win.mixer.selected == 7 and views.panel.layer == 7
+
+
+def test_a_new_model_keeps_the_panels_consistent(stats_window, qtbot, tmp_path):
+    from stylemixer.core.checkpoints import save_model
+    from stylemixer.core.networks import GeneratorConfig
+    from tests.conftest import make_generator
+    win, views = stats_window, stats_window.stats_views
+    win.mixer.select(7)
+    _settle(win, qtbot)
+    small = GeneratorConfig(z_dim=16, w_dim=16, mapping_layers=2, mapping_fmaps=16, resolution=8, channels=(8, 4))
+    save_model(make_generator(small), tmp_path / "small.safetensors")
+    win.open_model(str(tmp_path / "small.safetensors"))
+    _settle(win, qtbot)
+    assert win.model.num_ws == 4 and views.layer is not None and views.layer < 4
+    assert len(views.chart.heights()[0]) == 4
+    assert views.panel.has_layer() and len(views.panel.plotted("y_s", "mix")[1]) == small.channels[views.layer // 2]
