@@ -183,3 +183,41 @@ def test_a_missing_first_model_leaves_a_clear_empty_state(make_window, tmp_path)
     assert win.model is None and win.messages[-1][0] == "error" and "no such file" in win.messages[-1][1]
     assert "Open Model" in win.view.placeholder and not win.mixer.isEnabled()
     assert not win.actions_["export"].isEnabled()
+
+
+def test_dropping_a_model_file_opens_it_and_a_missing_recent_entry_is_removed(window, tmp_path):
+    from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from stylemixer.core.checkpoints import save_model
+    from stylemixer.core.networks import Generator, GeneratorConfig, init_for_training
+    cfg = GeneratorConfig(z_dim=16, w_dim=16, mapping_layers=2, mapping_fmaps=16, resolution=8, channels=(8, 8))
+    path = tmp_path / "dropped.safetensors"
+    save_model(init_for_training(Generator(cfg), 1), path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    window.dropEvent(QDropEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                                Qt.KeyboardModifier.NoModifier))
+    assert window.wait_until_idle()
+    assert window.model.source == str(path) and window.shown_array().shape == (8, 8, 3)
+
+    path.unlink()
+    window.fill_recent_menu()
+    entry = [a for a in window.actions_["recent_menu"].actions() if a.text() == str(path)][0]
+    entry.trigger()
+    assert window.wait_until_idle()
+    assert window.messages[-1][0] == "error" and "no longer exists" in window.messages[-1][1]
+    assert str(path) not in window.recent_models()
+    assert window.model.source == str(path)  # what is open stays open
+
+
+def test_cutoff_all_means_none(window, core):
+    sp = window.settings_panel
+    sp.cutoff.setValue(4)
+    sp.psi.setValue(0.6)
+    assert window.wait_until_idle()
+    assert (window.controller.recipe.cutoff, window.controller.recipe.psi) == (4, 0.6)
+    np.testing.assert_array_equal(window.shown_array(), core.mix(window.controller.recipe))
+    sp.cutoff.setValue(0)
+    assert sp.cutoff.text() == "all" and window.controller.recipe.cutoff is None
+    assert sp.cutoff.maximum() == window.model.num_ws
