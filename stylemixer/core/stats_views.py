@@ -202,6 +202,20 @@ def montage_columns(channels: int, tile: int = 1, gap: int = 0, width: float | N
     return best
 
 
+def shrink(features: np.ndarray, max_size: int) -> np.ndarray:
+    """[C, H, W] -> block means with H, W at most max_size (an integer factor; a ragged edge is dropped).
+
+    Thumbnails of a 1024 px layer need not hold a million pixels each: colouring them all would take the GUI
+    thread most of a second per frame."""
+    f = np.asarray(features, dtype=np.float32)
+    c, h, w = f.shape
+    k = math.ceil(max(h, w) / max_size)
+    if k <= 1:
+        return f
+    h2, w2 = h // k, w // k
+    return f[:, :h2 * k, :w2 * k].reshape(c, h2, k, w2, k).mean(axis=(2, 4))
+
+
 def build_montage(features: np.ndarray, cmap: str = "viridis", norm: str = "channel", order=None,
                   cols: int | None = None, scale: int = 1, gap: int = 1, background=(40, 40, 40)) -> Montage:
     """features float [C, H, W] (one source's maps after AdaIN) -> a coloured grid of all channels."""

@@ -120,3 +120,12 @@ def test_montage_columns_fill_the_area():
     assert sv.montage_columns(16, 64, 1, 2000, 100) == 16               # one row in a wide strip
     assert sv.montage_columns(128, 4, 1, 480, 300) in range(13, 17)     # wider than tall
     assert sv.montage_columns(1, 4, 1, 10, 10) == 1
+
+
+def test_shrink_takes_block_means_of_large_maps_only():
+    f = np.arange(2 * 8 * 8, dtype=np.float32).reshape(2, 8, 8)
+    assert sv.shrink(f, 8) is not None and np.array_equal(sv.shrink(f, 8), f)
+    s = sv.shrink(f, 4)
+    assert s.shape == (2, 4, 4)
+    assert s[1, 2, 3] == pytest.approx(f[1, 4:6, 6:8].mean())
+    assert sv.shrink(np.zeros((1, 10, 10)), 4).shape == (1, 3, 3)       # factor 3, ragged edge dropped

@@ -22,6 +22,7 @@ NORM_TEXT = {"channel": "per channel", "shared": "shared"}
 SOURCE_TEXT = {"mix": "mix", "a": "A", "b": "B"}
 PNG_MIN_TILE = 32   # exported montages enlarge small maps (4 px) so each channel is visible
 MONTAGE_GAP = 1
+MAX_TILE = 128      # thumbnails of larger maps are block means (the enlarged channel keeps every pixel)
 
 
 class ImageCanvas(QWidget):
@@ -255,10 +256,11 @@ class FeatureView(QWidget):
             self._update_detail()
             return
         c, h, w = self.features.shape
+        thumbs = sv.shrink(self.features, MAX_TILE)
         # Lay the tiles out to fill the canvas; the gaps and the empty tail take the canvas colour.
-        cols = sv.montage_columns(c, max(h, w), MONTAGE_GAP, self.canvas.width(), self.canvas.height())
+        cols = sv.montage_columns(c, max(thumbs.shape[1:]), MONTAGE_GAP, self.canvas.width(), self.canvas.height())
         bg = self.canvas.palette().color(QPalette.ColorRole.Base)
-        self.montage = sv.build_montage(self.features, self.cmap, self.norm, order=self._display_order(), cols=cols,
+        self.montage = sv.build_montage(thumbs, self.cmap, self.norm, order=self._display_order(), cols=cols,
                                         gap=MONTAGE_GAP, background=(bg.red(), bg.green(), bg.blue()))
         self.canvas.set_image(to_qimage(self.montage.image))
         self.title.setText(f"<b>Feature maps after AdaIN</b> — w {self.layer}, {who}: {c} channels of "
