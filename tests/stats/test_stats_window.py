@@ -94,3 +94,20 @@ def test_a_new_model_keeps_the_panels_consistent(stats_window, qtbot, tmp_path):
     assert win.model.num_ws == 4 and views.layer is not None and views.layer < 4
     assert len(views.chart.heights()[0]) == 4
     assert views.panel.has_layer() and len(views.panel.plotted("y_s", "mix")[1]) == small.channels[views.layer // 2]
+
+
+def test_plots_follow_the_dark_palette(stats_window, qtbot):
+    from PySide6.QtGui import QPalette
+    win, views = stats_window, stats_window.stats_views
+    try:
+        for dark in (True, False):
+            win.set_dark(dark)
+            qtbot.wait(5)
+            base = views.panel.palette().color(QPalette.ColorRole.Base)
+            assert (base.lightness() < 128) == dark
+            for view in (views.panel.plots_view, views.chart.view):
+                assert view.backgroundBrush().color() == base
+            axis = views.panel.plots["y_s"].getAxis("left")
+            assert axis.textPen().color() == views.panel.palette().color(QPalette.ColorRole.Text)
+    finally:
+        win.set_dark(False)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ...core import stats_views as sv
-from .style import SELECTED_BAR, fixed_font, style_plot_area
+from .style import SELECTED_BAR, apply_plot_palette, fixed_font
 
 GROUP_COLORS = {"coarse": "#6f86c6", "middle": "#5aa9a0", "fine": "#a99a5a"}
 DEFAULT_BAR = "#7a8aa6"
@@ -34,7 +34,6 @@ class AcrossLayersChart(QWidget):
         self.caption.setWordWrap(True)
         self.view = pg.PlotWidget()
         self.view.setFixedHeight(118)
-        text = style_plot_area(self.view, self)
         self.plot = self.view.getPlotItem()
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
@@ -42,12 +41,11 @@ class AcrossLayersChart(QWidget):
         self.plot.showGrid(x=False, y=True, alpha=0.25)
         for side in ("left", "bottom"):
             ax = self.plot.getAxis(side)
-            ax.setTextPen(text)
-            ax.setPen(text)
             ax.setStyle(tickFont=fixed_font(-2), tickTextOffset=2)
         self.plot.getAxis("left").setWidth(38)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.75, brush=DEFAULT_BAR, pen=pg.mkPen(None))
         self.plot.addItem(self.bars)
+        apply_plot_palette(self.view, [self.plot], self)
         self.view.scene().sigMouseClicked.connect(self._on_click)
         self.view.scene().sigMouseMoved.connect(self._on_move)
         lay = QVBoxLayout(self)
@@ -117,6 +115,11 @@ class AcrossLayersChart(QWidget):
             info = self.table[k]
             where = f" · {info.resolution} px {info.group}"
         self.view.setToolTip(f"w {k}{where}: A ↔ B style difference {v:.4f}")
+
+    def changeEvent(self, e):
+        super().changeEvent(e)
+        if e.type() == QEvent.Type.PaletteChange:
+            apply_plot_palette(self.view, [self.plot], self)
 
     def showEvent(self, e):
         super().showEvent(e)

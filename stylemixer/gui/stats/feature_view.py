@@ -7,7 +7,7 @@ layer and one source cross from the worker, and only while this view is visible 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
                                QWidget)
@@ -321,6 +321,11 @@ class FeatureView(QWidget):
             self.save_montage(path)
         except ExportError as e:
             report_error(self, self.on_error, str(e))
+
+    def changeEvent(self, e):
+        super().changeEvent(e)
+        if e.type() == QEvent.Type.PaletteChange and self.features is not None:
+            self._redraw()   # the montage's gaps take the canvas colour
 
     def resizeEvent(self, e):
         super().resizeEvent(e)

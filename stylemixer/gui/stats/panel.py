@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGraphicsItem, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
@@ -20,7 +20,7 @@ from ...core import stats_views as sv
 from ...core.export import ExportError
 from ...core.stats import QUANTITIES
 from ...core.stats_export import save_stats
-from .style import HOVER_LINE, SOURCE_COLORS, SOURCE_DOT, SOURCE_WIDTH, SOURCE_Z, report_error, fixed_font, style_plot_area
+from .style import HOVER_LINE, SOURCE_COLORS, SOURCE_DOT, SOURCE_WIDTH, SOURCE_Z, apply_plot_palette, fixed_font, report_error
 
 ORDER_TEXT = {"index": "channel index", "difference": "A–B difference"}
 # Up to this many channels: lines through dots. Beyond it, lines between neighbouring channels turn into a
@@ -90,7 +90,6 @@ class StatsPanel(QWidget):
         self.plots_view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.plots_view.ci.setSpacing(2)
         self.plots_view.ci.setContentsMargins(2, 2, 2, 2)
-        text = style_plot_area(self.plots_view, self)
         self.plots: dict[str, pg.PlotItem] = {}
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         self.hover_lines: list[pg.InfiniteLine] = []
@@ -98,15 +97,12 @@ class StatsPanel(QWidget):
         first = None
         for i, q in enumerate(QUANTITIES):
             p = self.plots_view.addPlot(row=i // 2, col=i % 2)
-            p.setTitle(sv.QUANTITY_LABELS[q], size="9pt", color=text)
             p.hideButtons()
             p.setMenuEnabled(False)
             p.setMouseEnabled(x=False, y=False)
             p.showGrid(x=False, y=True, alpha=0.25)
             for side in ("left", "bottom"):
                 ax = p.getAxis(side)
-                ax.setTextPen(text)
-                ax.setPen(text)
                 ax.setStyle(tickFont=fixed_font(-2), tickTextOffset=2)
                 # Axis text is the costliest thing to paint; cache it as a pixmap, redrawn when its ticks change.
                 ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -133,6 +129,8 @@ class StatsPanel(QWidget):
             self.hover_lines.append(hl)
             self.select_lines.append(sl)
             self.plots[q] = p
+        self._titles = {p: sv.QUANTITY_LABELS[q] for q, p in self.plots.items()}
+        apply_plot_palette(self.plots_view, self.plots.values(), self, self._titles)
         self.plots_view.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plots_view.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
@@ -356,6 +354,11 @@ class StatsPanel(QWidget):
             self.export(path, all_layers)
         except ExportError as e:
             report_error(self, self.on_error, str(e))
+
+    def changeEvent(self, e):
+        super().changeEvent(e)
+        if e.type() == QEvent.Type.PaletteChange:
+            apply_plot_palette(self.plots_view, self.plots.values(), self, self._titles)
 
     # ---- visibility (the window only asks for statistics while a statistics view is shown) -----------
     def showEvent(self, e):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
+from PySide6.QtGui import QFont, QFontDatabase, QPalette
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
@@ -23,15 +23,19 @@ def fixed_font(point_delta: int = 0) -> QFont:
     return f
 
 
-def style_plot_area(widget: pg.GraphicsView | pg.PlotWidget, owner: QWidget):
-    """Plot background and axis colours from the owner's palette, so the plots follow the light/dark theme."""
+def apply_plot_palette(view: pg.GraphicsView, plots, owner: QWidget, titles: dict | None = None):
+    """Background, axes and titles from the owner's palette, so the plots follow the light/dark theme.
+    Called at construction and again on every palette change."""
     pal = owner.palette()
-    widget.setBackground(pal.color(QPalette.ColorRole.Base))
-    return pal.color(QPalette.ColorRole.Text)
-
-
-def axis_pen(owner: QWidget) -> QColor:
-    return owner.palette().color(QPalette.ColorRole.Text)
+    text = pal.color(QPalette.ColorRole.Text)
+    view.setBackground(pal.color(QPalette.ColorRole.Base))
+    for p in plots:
+        for side in ("left", "bottom"):
+            ax = p.getAxis(side)
+            ax.setTextPen(text)
+            ax.setPen(text)
+        if titles and p in titles:
+            p.setTitle(titles[p], size="9pt", color=text)
 
 
 def report_error(owner: QWidget, handler, text: str):
