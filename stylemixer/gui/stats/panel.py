@@ -8,6 +8,7 @@ emits `channel_clicked` (the feature view opens it).
 """
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -346,10 +347,12 @@ class StatsPanel(QWidget):
 
     def _ask_export(self, all_layers: bool):
         stem = "stats-all-layers" if all_layers else f"stats-layer{self.layer}"
-        path, _ = QFileDialog.getSaveFileName(self, "Export statistics", stem + ".csv",
-                                              "CSV (*.csv);;NumPy archive with recipe (*.npz)")
+        path, chosen = QFileDialog.getSaveFileName(self, "Export statistics", stem + ".csv",
+                                                   "CSV (*.csv);;NumPy archive with recipe (*.npz)")
         if not path:
             return
+        if os.path.splitext(path)[1].lower() not in (".csv", ".npz"):
+            path += ".npz" if "npz" in chosen else ".csv"   # a name typed without extension: the chosen filter's
         try:
             self.export(path, all_layers)
         except ExportError as e:
