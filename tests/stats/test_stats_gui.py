@@ -216,3 +216,25 @@ def test_a_burst_of_results_is_drawn_at_most_once_per_interval_and_ends_on_the_n
     assert len(drawn) == 2                   # the stale ones in between are never drawn
     y_s = views.panel.plotted("y_s", "mix")[1]
     assert np.array_equal(np.sort(y_s), np.sort(results[-1].stats["mix"][views.panel.layer].y_s[0]))
+
+
+def test_export_buttons_use_the_dialog_path_and_report_errors(tmp_path, views, stats_result, monkeypatch):
+    from stylemixer.gui.stats import feature_view, panel
+    views.select_layer(5)
+    _show(views, stats_result)
+    errors = []
+    views.panel.on_error = views.features.on_error = errors.append
+    answer = {}
+    monkeypatch.setattr(panel.QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: answer["v"]))
+    answer["v"] = (str(tmp_path / "typed-without-extension"), "NumPy archive with recipe (*.npz)")
+    views.panel.export_all_button.click()
+    assert (tmp_path / "typed-without-extension.npz").exists() and errors == []
+    answer["v"] = (str(tmp_path / "no" / "such" / "dir.csv"), "CSV (*.csv)")
+    views.panel.export_layer_button.click()
+    assert len(errors) == 1 and "could not write" in errors[0]
+    answer["v"] = ("", "")                                   # cancelled: nothing happens
+    views.panel.export_layer_button.click()
+    answer["v"] = (str(tmp_path / "montage.png"), "PNG image (*.png)")
+    views.features.save_button.click()
+    assert (tmp_path / "montage.png").exists() and len(errors) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["montage.png", "typed-without-extension.npz"]
