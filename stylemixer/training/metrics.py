@@ -48,11 +48,16 @@ def high_freq_ratio(imgs) -> np.ndarray:
     return hf / np.maximum(pixel_std(imgs), 1e-6)
 
 
-def structure_map(imgs, sigma_px: float = 1.5) -> np.ndarray:
-    """[N, H, W, 3] -> [N, H*W] unit-norm edge maps: RGB gradient magnitude (an edge shows wherever any channel
-    changes, so a silhouette is found whatever its colours), each edge map scaled to unit norm (contrast does not
-    matter, only where the edges are), then blurred a little so a 1 px shift is not a total mismatch."""
+def structure_map(imgs, pool: int = 4, sigma_px: float = 1.0) -> np.ndarray:
+    """[N, H, W, 3] -> [N, (H/pool)*(W/pool)] unit-norm edge maps of the low-passed image.
+
+    The image is first averaged over pool x pool blocks (64 -> 16 px): that removes the fine background
+    pattern and pixel noise, whose edges would otherwise dominate the map and which belong to "texture", not
+    to structure. Then the RGB gradient magnitude (an edge shows wherever any channel changes, so a silhouette
+    is found whatever its colours), scaled to unit norm (contrast does not matter, only where the edges are),
+    and blurred a little so a one-cell shift is not a total mismatch."""
     x = torch.as_tensor(np.asarray(imgs, np.float32)).permute(0, 3, 1, 2) / 255        # [N, 3, H, W]
+    x = F.avg_pool2d(x, pool)                                                           # [N, 3, H/p, W/p]
     gx = x[:, :, :, 1:] - x[:, :, :, :-1]
     gy = x[:, :, 1:, :] - x[:, :, :-1, :]
     mag = (F.pad(gx, (0, 1, 0, 0)).square() + F.pad(gy, (0, 0, 0, 1)).square()).sum(1, keepdim=True).sqrt()
