@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    if argv is None:  # the real command line only: big activations on huge pages (core/perf.py, issue 7)
+        from .core.perf import reexec_with_huge_pages
+        reexec_with_huge_pages()
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
         from .gui.app import main as gui_main

@@ -1,0 +1,365 @@
+"""`stylemixer bench`: how fast the picture follows the controls, with and without the renderer's caches.
+
+For the built-in model (an untrained model of the same shape when the file is absent; the output says which) and a
+generator with the official 1024 px StyleGAN shape (random weights: speed does not depend on the values), it
+times frames of the kinds a user makes: a new seed, a coarse w index moved, a fine w index moved, each with and
+without statistics, against the same frames with the caches off. For the 1024 px model it also times a full
+synthesis against an analytic FLOP count and this machine's own fp32 matrix-multiply rate, and the speed-up of
+changing each w index. Finally it launches the real app and times the first image shown.
+
+Prints a table and writes JSON. `--quick` shrinks everything (a 64 px "big" model, two frames each) for smoke tests.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+SCENARIOS = ("seed", "coarse", "fine")
+FIRST_IMAGE_ENV = "STYLEMIXER_EXIT_AFTER_FIRST_IMAGE"
+FIRST_IMAGE_LINE = "stylemixer: first image shown"
+
+
+# ------------------------------------------------------------------------------------------------ counting
+def synthesis_flops(cfg) -> dict:
+    """Floating-point operations of one image through synthesis, per w index, counted from the layer shapes.
+
+    A multiply-add counts 2. Convolutions as executed: 3x3 at the output size; a fused up-convolution is a 4x4
+    transposed conv at stride 2 (16 taps per input pixel); nearest upsampling costs nothing; the blur is a 3x3
+    depthwise conv. Per-element work (noise, bias, lrelu, instance norm, style): 11 operations per element. The
+    style affine layer, 2 * w_dim * 2C. toRGB (1x1) is added to the last layer.
+    """
+    from .core.layers import layer_table
+
+    out = {}
+    prev_c = cfg.channels[0]
+    for info in layer_table(cfg):
+        c, r = info.channels, info.resolution
+        if info.index == 0:
+            conv = 0
+        elif info.name.endswith("Conv0_up"):
+            if r >= cfg.fused_up_min_res:
+                conv = 2 * prev_c * c * 16 * (r // 2) ** 2
+            else:
+                conv = 2 * prev_c * c * 9 * r * r
+            conv += 2 * 9 * c * r * r
+        else:
+            conv = 2 * c * c * 9 * r * r
+        out[info.index] = conv + 11 * c * r * r + 2 * cfg.w_dim * 2 * c
+        prev_c = c
+    out[len(out) - 1] += 2 * cfg.channels[-1] * cfg.img_channels * cfg.resolution ** 2
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ timing
+def _stats(ms: list) -> dict:
+    s = sorted(ms)
+    n = len(s)
+    med = s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
+    p90 = s[min(n - 1, int(round(0.9 * (n - 1))))]
+    return {"median_ms": round(med, 3), "p90_ms": round(p90, 3), "n": n}
+
+
+def matmul_gflops(n: int, reps: int) -> float:
+    """The machine's practical fp32 limit: best of `reps` n x n matrix products."""
+    import torch
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - t)
+    return 2 * n ** 3 / best / 1e9
+
+
+def _base_recipe(num_ws, cfg, seed=100):
+    from .core.layers import indices_of_group
+    from .core.mixing import Recipe
+    # Coarse from A, middle half-way, fine from B: the mix shares A's first activations, as a typical mix does.
+    w = [0.0] * num_ws
+    for i in indices_of_group(cfg, "middle"):
+        w[i] = 0.5
+    for i in indices_of_group(cfg, "fine"):
+        w[i] = 1.0
+    return Recipe.for_model(num_ws, seed_a=seed, seed_b=seed + 1).with_weights(w)
+
+
+def scenario_recipes(kind: str, base, index: int, n: int):
+    """n recipes that each differ from the one before in one way: a new seed A, or a new value of w[index]."""
+    from dataclasses import replace
+    if kind == "seed":
+        return [replace(base, seed_a=base.seed_a + 1000 + i) for i in range(n)]
+    return [base.with_weight(index, 0.05 + 0.9 * (i + 1) / (n + 1)) for i in range(n)]
+
+
+def time_frames(renderer, recipes, stats: bool, warmup) -> list:
+    from .core.render import RenderRequest
+    renderer.render(RenderRequest(warmup, stats=stats))
+    out = []
+    for r in recipes:
+        t = time.perf_counter()
+        renderer.render(RenderRequest(r, stats=stats))
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def bench_model(G, device, frames: int, label: str, log) -> dict:
+    """Frame times for the three scenarios, with and without statistics, cached and uncached."""
+    from .core.layers import indices_of_group
+    from .core.render import Renderer
+
+    cfg = G.cfg
+    base = _base_recipe(G.num_ws, cfg)
+    # The first index of each group: the most work a change in that group causes. Models below 64 px have no
+    # fine group; their last resolution stands in.
+    fine = indices_of_group(cfg, "fine") or [G.num_ws - 2]
+    index = {"seed": None, "coarse": indices_of_group(cfg, "coarse")[0], "fine": fine[0]}
+    rows = {}
+    for stats in (False, True):
+        # Without caches every frame is the same work (three images from the constant), whatever changed:
+        # one uncached sequence is the baseline of all three scenarios.
+        unc = Renderer(G, device, cache=False)
+        base_ms = time_frames(unc, scenario_recipes("seed", base, 0, frames), stats, base)
+        for kind in SCENARIOS:
+            r = Renderer(G, device)
+            ms = time_frames(r, scenario_recipes(kind, base, index[kind], frames), stats, base)
+            row = {"index": index[kind], "stats": stats, "cached": _stats(ms), "uncached": _stats(base_ms)}
+            row["speedup"] = round(row["uncached"]["median_ms"] / max(row["cached"]["median_ms"], 1e-6), 2)
+            rows[f"{kind}{'+stats' if stats else ''}"] = row
+            log(f"  {label} {kind:6s} stats={'on ' if stats else 'off'} cached {row['cached']['median_ms']:9.2f} ms"
+                f"  uncached {row['uncached']['median_ms']:9.2f} ms  x{row['speedup']}")
+    # Issue 5's bar: statistics may cost at most 25% over the same render without them (full, uncached frames).
+    plain = rows["seed"]["uncached"]["median_ms"]
+    withs = rows["seed+stats"]["uncached"]["median_ms"]
+    overhead = {"full_render_pct": round(100 * (withs / plain - 1), 1)}
+    for kind in SCENARIOS:
+        a, b = rows[kind]["cached"]["median_ms"], rows[f"{kind}+stats"]["cached"]["median_ms"]
+        overhead[f"{kind}_cached_pct"] = round(100 * (b / a - 1), 1)
+    return {"scenarios": rows, "stats_overhead": overhead, "channels_last": Renderer(G, device).channels_last}
+
+
+def bench_big(cfg, device, frames: int, index_reps: int, matmul: float, log) -> dict:
+    """The official-shape model: full synthesis rate, per-w-index speed-ups, scenario frames."""
+    import torch
+    from .core.mixing import Recipe
+    from .core.networks import Generator, init_for_training
+    from .core.render import Renderer
+
+    t = time.perf_counter()
+    G = init_for_training(Generator(cfg), 0)
+    log(f"  built a random {cfg.resolution} px generator in {time.perf_counter() - t:.1f} s")
+    r = Renderer(G, device)
+    flops = synthesis_flops(cfg)
+    total = sum(flops.values())
+    # A full synthesis of one image: exactly what a render does for an image with nothing cached.
+    base = _base_recipe(G.num_ws, cfg)
+    ws = r.ws(base)[2].to(r.dtype)
+    _, noise = r._noise_for(base)
+    full = []
+    with torch.inference_mode():
+        for i in range(index_reps + 1):
+            t = time.perf_counter()
+            r._synth(ws, noise=noise)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            if i:  # the first run pays one-time costs (first touch of memory, kernel selection)
+                full.append((time.perf_counter() - t) * 1000)
+    full_ms = _stats(full)["median_ms"]
+    gflops = total / (full_ms / 1000) / 1e9
+    log(f"  full synthesis {full_ms:.0f} ms = {gflops:.1f} GFLOP/s of {total / 1e9:.1f} GFLOP "
+        f"({100 * gflops / matmul:.0f}% of matmul)")
+    # Per w index: a cached renderer, only w[k] of the mix changes each frame.
+    per_index = {}
+    rec = Recipe.for_model(G.num_ws, seed_a=7, seed_b=8).with_weights([0.5] * G.num_ws)
+    r.render(rec)
+    for k in range(G.num_ws):
+        ms = []
+        for i in range(index_reps):
+            rec = rec.with_weight(k, 0.123 + 0.7 * (i + 1) / (index_reps + 1) + 0.001 * k)  # never 0.5
+            t = time.perf_counter()
+            res = r.render(rec)
+            ms.append((time.perf_counter() - t) * 1000)
+            assert res.info["start"]["mix"] == k
+        m = _stats(ms)["median_ms"]
+        per_index[k] = {"median_ms": m, "speedup": round(full_ms / max(m, 1e-6), 2)}
+    log("  per-index speed-up vs a full synthesis: " +
+        ", ".join(f"{k}:{v['speedup']}x" for k, v in per_index.items()))
+    del r
+    scen = bench_model(G, device, frames, f"{cfg.resolution}px", log)
+    return {"config": cfg.to_dict(), "flops_per_image": total, "flops_per_layer": flops,
+            "full_synthesis": {**_stats(full), "gflops": round(gflops, 1),
+                               "pct_of_matmul": round(100 * gflops / matmul, 1)},
+            "per_index": per_index, **scen}
+
+
+def launch_time(timeout: float = 60.0) -> dict:
+    """Seconds from starting `stylemixer` (the real app, offscreen) to its first image shown."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", **{FIRST_IMAGE_ENV: "1"})
+    with tempfile.TemporaryDirectory() as home:
+        env["XDG_CONFIG_HOME"] = home  # fresh settings: what a first start does
+        t = time.perf_counter()
+        p = subprocess.Popen([sys.executable, "-m", "stylemixer"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        seen, lines = None, []
+        try:
+            deadline = t + timeout
+            while time.perf_counter() < deadline:
+                line = p.stdout.readline()
+                if not line:
+                    break
+                lines.append(line.rstrip())
+                if FIRST_IMAGE_LINE in line:
+                    seen = time.perf_counter() - t
+                    break
+        finally:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    if seen is None:
+        return {"seconds": None, "error": "no first image reported", "output": lines[-5:]}
+    return {"seconds": round(seen, 3)}
+
+
+# ------------------------------------------------------------------------------------------------ output
+def machine() -> dict:
+    import torch
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    from .core.perf import huge_pages_active
+    return {"cpu": cpu, "cores": os.cpu_count(), "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "python": platform.python_version(), "os": platform.platform(), "huge_pages": huge_pages_active(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def format_table(res: dict) -> str:
+    lines = []
+    m = res["machine"]
+    lines.append(f"machine: {m['cpu']}, {m['cores']} cores, {m['threads']} threads, torch {m['torch']}, "
+                 f"device {res['device']}")
+    lines.append(f"fp32 matmul: {res['matmul_gflops']:.0f} GFLOP/s")
+    lines.append("")
+    lines.append(f"{'model':<22} {'frame':<14} {'cached med':>10} {'p90':>8} {'no cache':>10} {'p90':>8} {'ratio':>7}")
+    for key in ("builtin", "big"):
+        sec = res.get(key)
+        if not sec:
+            continue
+        name = sec["label"]
+        for scen, row in sec["scenarios"].items():
+            c, u = row["cached"], row["uncached"]
+            lines.append(f"{name:<22} {scen:<14} {c['median_ms']:>10.2f} {c['p90_ms']:>8.2f} {u['median_ms']:>10.2f}"
+                         f" {u['p90_ms']:>8.2f} {row['speedup']:>6.1f}x")
+        o = sec["stats_overhead"]
+        lines.append(f"{name:<22} statistics overhead: full render {o['full_render_pct']:+.0f}%, cached "
+                     + ", ".join(f"{k} {o[f'{k}_cached_pct']:+.0f}%" for k in SCENARIOS))
+        lines.append(f"{name:<22} peak memory (process RSS so far): {sec['peak_rss_mb']:.0f} MB")
+    big = res.get("big")
+    if big:
+        f = big["full_synthesis"]
+        lines.append("")
+        lines.append(f"full {big['config']['resolution']} px synthesis: {f['median_ms']:.0f} ms (p90 {f['p90_ms']:.0f}),"
+                     f" {big['flops_per_image'] / 1e9:.1f} GFLOP -> {f['gflops']:.1f} GFLOP/s ="
+                     f" {f['pct_of_matmul']:.0f}% of matmul")
+        lines.append("speed-up of changing w index k vs a full synthesis:")
+        lines.append("  " + "  ".join(f"{k}:{v['speedup']:.1f}x" for k, v in big["per_index"].items()))
+    if "launch" in res:
+        s = res["launch"].get("seconds")
+        lines.append("")
+        lines.append(f"start to first image shown: {s:.2f} s" if s is not None
+                     else f"start to first image shown: not measured ({res['launch'].get('error')})")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------ command
+def run(args, log=print) -> dict:
+    import torch
+    from .core.checkpoints import load_any
+    from .core.devices import pick_device
+    from .core.errors import ModelFileError
+    from .core.networks import Generator, GeneratorConfig, default_channels, init_for_training
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    quick = args.quick
+    frames = args.frames or (3 if quick else 15)
+    reps = args.reps or (1 if quick else 3)
+    res = {"quick": quick, "device": str(device), "machine": machine()}
+    t0 = time.perf_counter()
+    res["matmul_gflops"] = round(matmul_gflops(512 if quick else 2048, 3 if quick else 10), 1)
+    log(f"fp32 matmul: {res['matmul_gflops']} GFLOP/s ({res['machine']['threads']} threads)")
+
+    try:
+        loaded = load_any(args.model, device)
+        G, label = loaded.G, ("built-in model" if loaded.source == "builtin" else loaded.name)
+    except ModelFileError as e:
+        if args.model != "builtin":
+            raise
+        # Same shape as the shipped model; speed does not depend on the weights.
+        from .training.loop import TrainConfig
+        G = init_for_training(Generator(TrainConfig().generator_config()), 0).to(device)
+        label = "untrained built-in shape"
+        log(f"({e}; timing an untrained model of the built-in shape)")
+    log(f"{label}: {G.cfg.resolution} px, {G.num_ws} w indices")
+    res["builtin"] = {"label": label, "config": G.cfg.to_dict(), **bench_model(G, device, frames, label, log)}
+    res["builtin"]["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    del G
+
+    if not args.no_big:
+        size = args.big_resolution or (64 if quick else 1024)
+        cfg = GeneratorConfig(resolution=size, channels=default_channels(size))
+        log(f"official StyleGAN shape at {size} px (random weights), {cfg.num_ws} w indices")
+        big = bench_big(cfg, device, max(2, frames // 5) if not quick else frames, reps, res["matmul_gflops"], log)
+        big["label"] = f"official {size}px"
+        big["peak_rss_mb"] = round(peak_rss_mb(), 1)
+        res["big"] = big
+
+    if not args.no_launch:
+        res["launch"] = launch_time()
+        log(f"start to first image: {res['launch']}")
+    res["bench_seconds"] = round(time.perf_counter() - t0, 1)
+    return res
+
+
+def cmd_bench(args) -> int:
+    res = run(args, log=(lambda *a: None) if args.silent else (lambda *a: print(*a, file=sys.stderr, flush=True)))
+    print(format_table(res))
+    if args.json:
+        from .core.atomic import atomic_write_bytes
+        atomic_write_bytes(args.json, json.dumps(res, indent=1, default=str).encode())
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+def register(subparsers):
+    p = subparsers.add_parser("bench", help="time rendering with and without caches; writes a JSON report")
+    p.add_argument("--model", default="builtin", help="the small model to time (default: the built-in one)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
+    p.add_argument("--quick", action="store_true", help="seconds, not minutes: a smoke test of the benchmark")
+    p.add_argument("--frames", type=int, default=None, help="frames per scenario (default 15, quick 3)")
+    p.add_argument("--reps", type=int, default=None, help="repetitions of the big model's timings (default 3)")
+    p.add_argument("--big-resolution", type=int, default=None, help="official-shape model size (default 1024)")
+    p.add_argument("--no-big", action="store_true", help="skip the official-shape model")
+    p.add_argument("--no-launch", action="store_true", help="skip timing the app's start")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--json", default="bench.json", help="write the report here ('' for none)")
+    p.add_argument("--silent", action="store_true", help="only the final table")
+    p.set_defaults(func=cmd_bench)
