@@ -291,6 +291,15 @@ def format_table(res: dict) -> str:
 # ------------------------------------------------------------------------------------------------ command
 def run(args, log=print) -> dict:
     import torch
+    threads = torch.get_num_threads()
+    try:
+        return _run(args, log)
+    finally:
+        torch.set_num_threads(threads)  # --threads is for this run only (the bench also runs inside tests)
+
+
+def _run(args, log) -> dict:
+    import torch
     from .core.checkpoints import load_any
     from .core.devices import pick_device
     from .core.errors import ModelFileError

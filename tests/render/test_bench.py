@@ -32,7 +32,7 @@ def test_official_1024_shape_is_about_64_gflop_with_fused_up_convs():
 def test_quick_bench_writes_a_complete_report(tiny_model_path, tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert main(["bench", "--quick", "--no-launch", "--silent", "--model", str(tiny_model_path),
-                 "--big-resolution", "16", "--frames", "2", "--json", str(out)]) == 0
+                 "--big-resolution", "16", "--frames", "2", "--threads", "1", "--json", str(out)]) == 0
     table = capsys.readouterr().out
     assert "fp32 matmul" in table and "speed-up of changing w index" in table
     rep = json.loads(out.read_text())

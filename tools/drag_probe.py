@@ -1,0 +1,167 @@
+"""Drag a layer slider in the real StyleMixer window and measure what the user would feel.
+
+Opens the real MainWindow (offscreen unless QT_QPA_PLATFORM says otherwise), loads a model, then for
+`--seconds` sends real mouse events to one w index's slider: press on its handle, moves at `--move-hz` sweeping
+the groove left to right and back, release. Meanwhile a 1 ms heartbeat timer on the GUI thread records how long
+the event loop was away (the longest GUI stall) and every result the window shows is counted (pictures per
+second). Prints a JSON report.
+
+    python tools/drag_probe.py [--model builtin] [--index 8] [--seconds 5] [--stats] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+
+def _percentile(xs, q):
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))] if s else None
+
+
+def probe(args) -> dict:
+    import torch
+    from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSlider
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    app = QApplication.instance() or QApplication(["drag_probe"])
+    from stylemixer.gui.main_window import MainWindow
+    from stylemixer.gui.settings import open_settings
+
+    tmp = tempfile.TemporaryDirectory()
+    win = MainWindow(settings=open_settings(os.path.join(tmp.name, "settings.ini")), device=args.device,
+                     dialogs=False)
+    win.resize(1400, 900)
+    win.show()
+    t_open = time.perf_counter()
+    win.open_model(args.model)
+    if not win.wait_until_idle(120) or win.model is None:
+        raise SystemExit(f"drag_probe: the model did not load: {win.messages}")
+    load_s = time.perf_counter() - t_open
+    if args.stats:
+        win.controller.set_capture(stats=True)
+        win.wait_until_idle(30)
+    num_ws = win.model.num_ws
+    index = args.index if args.index is not None else next(
+        (l.index for l in win.model.layers if l.group == "fine"), num_ws - 2)
+    slider = win.mixer.rows[index].slider
+    start_weight = win.controller.recipe.weights[index] if hasattr(win.controller, "recipe") else None
+
+    opt = QStyleOptionSlider()
+    slider.initStyleOption(opt)
+    handle = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
+                                           QStyle.SubControl.SC_SliderHandle, slider)
+    groove = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
+                                           QStyle.SubControl.SC_SliderGroove, slider)
+    y = handle.center().y()
+    x0, x1 = groove.left() + handle.width() // 2, groove.right() - handle.width() // 2
+
+    def send(kind, x, buttons):
+        local = QPointF(x, y)
+        button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
+        ev = QMouseEvent(kind, local, QPointF(slider.mapToGlobal(local.toPoint())), button, buttons,
+                         Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(slider, ev)
+
+    beats, shown, render_ms, handler_ms = [], [], [], []
+    state = {"t0": None, "done": False, "x": handle.center().x()}
+    heart = QTimer()
+    heart.setTimerType(Qt.TimerType.PreciseTimer)
+    heart.setInterval(1)
+    heart.timeout.connect(lambda: beats.append(time.perf_counter()))
+    mover = QTimer()
+    mover.setTimerType(Qt.TimerType.PreciseTimer)
+    mover.setInterval(max(1, int(round(1000 / args.move_hz))))
+
+    def on_result(res):
+        if state["t0"] is not None and not state["done"]:
+            shown.append(time.perf_counter())
+            render_ms.append(res.ms)
+
+    win.result_ready.connect(on_result)
+
+    def move():
+        t = time.perf_counter() - state["t0"]
+        if t >= args.seconds:
+            mover.stop()
+            send(QEvent.Type.MouseButtonRelease, state["x"], Qt.MouseButton.NoButton)
+            state["done"] = True
+            state["t1"] = time.perf_counter()
+            return
+        phase = (t / args.period) % 1.0                       # sweep right, then back left
+        frac = 2 * phase if phase < 0.5 else 2 - 2 * phase
+        state["x"] = x0 + frac * (x1 - x0)
+        h = time.perf_counter()
+        send(QEvent.Type.MouseMove, state["x"], Qt.MouseButton.LeftButton)
+        handler_ms.append((time.perf_counter() - h) * 1000)
+
+    send(QEvent.Type.MouseButtonPress, state["x"], Qt.MouseButton.LeftButton)
+    state["t0"] = time.perf_counter()
+    heart.start()
+    mover.timeout.connect(move)
+    mover.start()
+    while not state["done"]:
+        app.processEvents()
+        time.sleep(0.0005)
+    heart.stop()
+    win.wait_until_idle(30)
+    duration = state["t1"] - state["t0"]
+    gaps = [(b - a) * 1000 for a, b in zip(beats, beats[1:])]
+    gaps = [(beats[0] - state["t0"]) * 1000] + gaps if beats else gaps
+    intervals = [(b - a) * 1000 for a, b in zip(shown, shown[1:])]
+    if args.screenshot:
+        win.grab().save(args.screenshot)
+    end_weight = win.controller.recipe.weights[index] if hasattr(win.controller, "recipe") else None
+    report = {
+        "model": args.model, "model_resolution": win.model.resolution, "index": index, "stats": args.stats,
+        "threads": torch.get_num_threads(), "load_s": round(load_s, 2), "seconds": round(duration, 3),
+        "mouse_moves": len(handler_ms), "move_hz": args.move_hz,
+        "pictures_shown": len(shown), "fps": round(len(shown) / duration, 1) if duration else 0.0,
+        "longest_gui_stall_ms": round(max(gaps), 1) if gaps else None,
+        "p99_gui_gap_ms": round(_percentile(gaps, 0.99), 1) if gaps else None,
+        "longest_picture_interval_ms": round(max(intervals), 1) if intervals else None,
+        "render_ms_median": round(_percentile(render_ms, 0.5), 2) if render_ms else None,
+        "mouse_handler_ms_max": round(max(handler_ms), 2) if handler_ms else None,
+        "weight_before": start_weight, "weight_after": end_weight,
+        "results_dropped": getattr(win, "results_dropped", None),
+        "requests_submitted": win.worker.requests_submitted, "renders_done": win.worker.renders_done,
+    }
+    win.close()
+    win.worker.wait(5000)
+    return report
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="builtin")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--index", type=int, default=None, help="w index to drag (default: the first fine one)")
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--move-hz", type=float, default=60.0, help="mouse moves per second (a real drag: ~60-125)")
+    p.add_argument("--period", type=float, default=2.0, help="seconds for one sweep right and back")
+    p.add_argument("--stats", action="store_true", help="with statistics captured on every render")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--screenshot", default=None, help="save the window after the drag to this PNG")
+    p.add_argument("--json", default=None)
+    args = p.parse_args(argv)
+    rep = probe(args)
+    text = json.dumps(rep, indent=1)
+    print(text)
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
