@@ -89,7 +89,8 @@ def channel_report(stats: dict, index: int, channel: int) -> str:
     layer = {src: stats[src][index] for src in SOURCES if src in stats and index in stats[src]}
     lines = [f"w {index}, channel {channel}", f"{'':<9}" + "".join(f"{SOURCE_LABELS[src]:>9}" for src in layer)]
     for q in QUANTITIES:
-        lines.append(f"{QUANTITY_SHORT[q]:<9}" + "".join(f"{float(getattr(s, q)[0, channel]):>9.4f}" for s in layer.values()))
+        vals = "".join(f"{float(getattr(s, q)[0, channel]):>9.4f}" for s in layer.values())
+        lines.append(f"{QUANTITY_SHORT[q]:<9}{vals}")
     if "a" in layer and "b" in layer:
         d = float(style_difference(layer["a"], layer["b"])[channel])
         lines.append(f"{'|A−B|':<9}{d:>9.4f}  (|Δy_s| + |Δy_b|)")
@@ -181,7 +182,8 @@ class Montage:
         if x < 0 or y < 0:
             return None
         col, row = int(x // self.pitch), int(y // self.pitch)
-        if col >= self.cols or row >= self.rows or x - col * self.pitch >= self.tile or y - row * self.pitch >= self.tile:
+        in_gap = x - col * self.pitch >= self.tile or y - row * self.pitch >= self.tile
+        if col >= self.cols or row >= self.rows or in_gap:
             return None
         i = row * self.cols + col
         return int(self.order[i]) if i < len(self.order) else None

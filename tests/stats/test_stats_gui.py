@@ -219,7 +219,7 @@ def test_a_burst_of_results_is_drawn_at_most_once_per_interval_and_ends_on_the_n
 
 
 def test_export_buttons_use_the_dialog_path_and_report_errors(tmp_path, views, stats_result, monkeypatch):
-    from stylemixer.gui.stats import feature_view, panel
+    from stylemixer.gui.stats import panel
     views.select_layer(5)
     _show(views, stats_result)
     errors = []

@@ -28,9 +28,11 @@ class AcrossLayersChart(QWidget):
         self.keys = np.zeros(0, dtype=np.int64)
         self.values = np.zeros(0)
         self.selected: int | None = None
-        self.caption = QLabel("<b>A ↔ B style difference per w index</b> <small>(near 0: mixing changes little)</small>")
-        self.caption.setToolTip("Mean over the layer's channels of |y_s(A) − y_s(B)| + |y_b(A) − y_b(B)|. Where it is "
-                                "small, A's and B's styles are alike and moving that layer's slider changes little.")
+        self.caption = QLabel("<b>A ↔ B style difference per w index</b> "
+                              "<small>(near 0: mixing changes little)</small>")
+        self.caption.setToolTip("Mean over the layer's channels of |y_s(A) − y_s(B)| + |y_b(A) − y_b(B)|. "
+                                "Where it is small, A's and B's styles are alike and moving that layer's slider "
+                                "changes little.")
         self.caption.setWordWrap(True)
         self.view = pg.PlotWidget()
         self.view.setFixedHeight(118)

@@ -14,14 +14,15 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGraphicsItem, QGridLayout, QHBoxLayout, QLabel, QPushButton,
-                               QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGraphicsItem, QGridLayout, QHBoxLayout, QLabel,
+                               QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from ...core import stats_views as sv
 from ...core.export import ExportError
 from ...core.stats import QUANTITIES
 from ...core.stats_export import save_stats
-from .style import HOVER_LINE, SOURCE_COLORS, SOURCE_DOT, SOURCE_WIDTH, SOURCE_Z, apply_plot_palette, fixed_font, report_error
+from .style import (HOVER_LINE, SOURCE_COLORS, SOURCE_DOT, SOURCE_WIDTH, SOURCE_Z, apply_plot_palette, fixed_font,
+                    report_error)
 
 ORDER_TEXT = {"index": "channel index", "difference": "A–B difference"}
 # Up to this many channels: lines through dots. Beyond it, lines between neighbouring channels turn into a
