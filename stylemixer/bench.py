@@ -24,36 +24,7 @@ SCENARIOS = ("seed", "coarse", "fine")
 FIRST_IMAGE_ENV = "STYLEMIXER_EXIT_AFTER_FIRST_IMAGE"
 FIRST_IMAGE_LINE = "stylemixer: first image shown"
 
-
-# ------------------------------------------------------------------------------------------------ counting
-def synthesis_flops(cfg) -> dict:
-    """Floating-point operations of one image through synthesis, per w index, counted from the layer shapes.
-
-    A multiply-add counts 2. Convolutions as executed: 3x3 at the output size; a fused up-convolution is a 4x4
-    transposed conv at stride 2 (16 taps per input pixel); nearest upsampling costs nothing; the blur is a 3x3
-    depthwise conv. Per-element work (noise, bias, lrelu, instance norm, style): 11 operations per element. The
-    style affine layer, 2 * w_dim * 2C. toRGB (1x1) is added to the last layer.
-    """
-    from .core.layers import layer_table
-
-    out = {}
-    prev_c = cfg.channels[0]
-    for info in layer_table(cfg):
-        c, r = info.channels, info.resolution
-        if info.index == 0:
-            conv = 0
-        elif info.name.endswith("Conv0_up"):
-            if r >= cfg.fused_up_min_res:
-                conv = 2 * prev_c * c * 16 * (r // 2) ** 2
-            else:
-                conv = 2 * prev_c * c * 9 * r * r
-            conv += 2 * 9 * c * r * r
-        else:
-            conv = 2 * c * c * 9 * r * r
-        out[info.index] = conv + 11 * c * r * r + 2 * cfg.w_dim * 2 * c
-        prev_c = c
-    out[len(out) - 1] += 2 * cfg.channels[-1] * cfg.img_channels * cfg.resolution ** 2
-    return out
+from .core.flops import synthesis_flops  # noqa: E402  (re-exported: the analytic count the report uses)
 
 
 # ------------------------------------------------------------------------------------------------ timing
@@ -109,11 +80,24 @@ def time_frames(renderer, recipes, stats: bool, warmup) -> list:
     return out
 
 
-def bench_model(G, device, frames: int, label: str, log) -> dict:
+def pick_threads(G, device, fixed, log) -> dict:
+    """The thread count the app would use for this model (the renderer's measurement), or the one asked for."""
+    import torch
+    from .core.render import Renderer
+    if fixed:
+        torch.set_num_threads(fixed)
+        return {"threads": fixed, "reason": "--threads"}
+    choice = Renderer(G, device).thread_choice or {"threads": torch.get_num_threads()}
+    log(f"  threads: {choice}")
+    return choice
+
+
+def bench_model(G, device, frames: int, label: str, log, fixed_threads=None) -> dict:
     """Frame times for the three scenarios, with and without statistics, cached and uncached."""
     from .core.layers import indices_of_group
     from .core.render import Renderer
 
+    threads = pick_threads(G, device, fixed_threads, log)
     cfg = G.cfg
     base = _base_recipe(G.num_ws, cfg)
     # The first index of each group: the most work a change in that group causes. Models below 64 px have no
@@ -124,10 +108,10 @@ def bench_model(G, device, frames: int, label: str, log) -> dict:
     for stats in (False, True):
         # Without caches every frame is the same work (three images from the constant), whatever changed:
         # one uncached sequence is the baseline of all three scenarios.
-        unc = Renderer(G, device, cache=False)
+        unc = Renderer(G, device, cache=False, threads=None)
         base_ms = time_frames(unc, scenario_recipes("seed", base, 0, frames), stats, base)
         for kind in SCENARIOS:
-            r = Renderer(G, device)
+            r = Renderer(G, device, threads=None)
             ms = time_frames(r, scenario_recipes(kind, base, index[kind], frames), stats, base)
             row = {"index": index[kind], "stats": stats, "cached": _stats(ms), "uncached": _stats(base_ms)}
             row["speedup"] = round(row["uncached"]["median_ms"] / max(row["cached"]["median_ms"], 1e-6), 2)
@@ -141,10 +125,11 @@ def bench_model(G, device, frames: int, label: str, log) -> dict:
     for kind in SCENARIOS:
         a, b = rows[kind]["cached"]["median_ms"], rows[f"{kind}+stats"]["cached"]["median_ms"]
         overhead[f"{kind}_cached_pct"] = round(100 * (b / a - 1), 1)
-    return {"scenarios": rows, "stats_overhead": overhead, "channels_last": Renderer(G, device).channels_last}
+    return {"scenarios": rows, "stats_overhead": overhead, "threads": threads,
+            "channels_last": Renderer(G, device, threads=None).channels_last}
 
 
-def bench_big(cfg, device, frames: int, index_reps: int, matmul: float, log) -> dict:
+def bench_big(cfg, device, frames: int, index_reps: int, matmul: float, log, fixed_threads=None) -> dict:
     """The official-shape model: full synthesis rate, per-w-index speed-ups, scenario frames."""
     import torch
     from .core.mixing import Recipe
@@ -154,7 +139,8 @@ def bench_big(cfg, device, frames: int, index_reps: int, matmul: float, log) -> 
     t = time.perf_counter()
     G = init_for_training(Generator(cfg), 0)
     log(f"  built a random {cfg.resolution} px generator in {time.perf_counter() - t:.1f} s")
-    r = Renderer(G, device)
+    threads = pick_threads(G, device, fixed_threads, log)
+    r = Renderer(G, device, threads=None)
     flops = synthesis_flops(cfg)
     total = sum(flops.values())
     # A full synthesis of one image: exactly what a render does for an image with nothing cached.
@@ -191,7 +177,7 @@ def bench_big(cfg, device, frames: int, index_reps: int, matmul: float, log) -> 
     log("  per-index speed-up vs a full synthesis: " +
         ", ".join(f"{k}:{v['speedup']}x" for k, v in per_index.items()))
     del r
-    scen = bench_model(G, device, frames, f"{cfg.resolution}px", log)
+    scen = bench_model(G, device, frames, f"{cfg.resolution}px", log, fixed_threads=threads["threads"])
     return {"config": cfg.to_dict(), "flops_per_image": total, "flops_per_layer": flops,
             "full_synthesis": {**_stats(full), "gflops": round(gflops, 1),
                                "pct_of_matmul": round(100 * gflops / matmul, 1)},
@@ -255,7 +241,8 @@ def format_table(res: dict) -> str:
     m = res["machine"]
     lines.append(f"machine: {m['cpu']}, {m['cores']} cores, {m['threads']} threads, torch {m['torch']}, "
                  f"device {res['device']}")
-    lines.append(f"fp32 matmul: {res['matmul_gflops']:.0f} GFLOP/s")
+    lines.append("fp32 matmul: " + ", ".join(f"{v:.0f} GFLOP/s with {k} thread{'s' if int(k) > 1 else ''}"
+                                             for k, v in res["matmul_by_threads"].items()))
     lines.append("")
     lines.append(f"{'model':<22} {'frame':<14} {'cached med':>10} {'p90':>8} {'no cache':>10} {'p90':>8} {'ratio':>7}")
     for key in ("builtin", "big"):
@@ -270,7 +257,8 @@ def format_table(res: dict) -> str:
         o = sec["stats_overhead"]
         lines.append(f"{name:<22} statistics overhead: full render {o['full_render_pct']:+.0f}%, cached "
                      + ", ".join(f"{k} {o[f'{k}_cached_pct']:+.0f}%" for k in SCENARIOS))
-        lines.append(f"{name:<22} peak memory (process RSS so far): {sec['peak_rss_mb']:.0f} MB")
+        lines.append(f"{name:<22} peak memory (process RSS so far): {sec['peak_rss_mb']:.0f} MB; render threads "
+                     f"{sec['threads']['threads']}; channels_last {sec['channels_last']}")
     big = res.get("big")
     if big:
         f = big["full_synthesis"]
@@ -313,8 +301,16 @@ def _run(args, log) -> dict:
     reps = args.reps or (1 if quick else 3)
     res = {"quick": quick, "device": str(device), "machine": machine()}
     t0 = time.perf_counter()
-    res["matmul_gflops"] = round(matmul_gflops(512 if quick else 2048, 3 if quick else 10), 1)
-    log(f"fp32 matmul: {res['matmul_gflops']} GFLOP/s ({res['machine']['threads']} threads)")
+    # The practical fp32 limit: matrix products with one thread and with every core; the larger is the reference.
+    before = torch.get_num_threads()
+    mm = {}
+    for n in sorted({1, os.cpu_count() or 1}):
+        torch.set_num_threads(n)
+        mm[n] = round(matmul_gflops(512 if quick else 2048, 3 if quick else 8), 1)
+    torch.set_num_threads(before)
+    res["matmul_by_threads"] = mm
+    res["matmul_gflops"] = max(mm.values())
+    log(f"fp32 matmul: {mm} GFLOP/s by threads")
 
     try:
         loaded = load_any(args.model, device)
@@ -328,7 +324,8 @@ def _run(args, log) -> dict:
         label = "untrained built-in shape"
         log(f"({e}; timing an untrained model of the built-in shape)")
     log(f"{label}: {G.cfg.resolution} px, {G.num_ws} w indices")
-    res["builtin"] = {"label": label, "config": G.cfg.to_dict(), **bench_model(G, device, frames, label, log)}
+    res["builtin"] = {"label": label, "config": G.cfg.to_dict(),
+                      **bench_model(G, device, frames, label, log, fixed_threads=args.threads)}
     res["builtin"]["peak_rss_mb"] = round(peak_rss_mb(), 1)
     del G
 
@@ -336,7 +333,8 @@ def _run(args, log) -> dict:
         size = args.big_resolution or (64 if quick else 1024)
         cfg = GeneratorConfig(resolution=size, channels=default_channels(size))
         log(f"official StyleGAN shape at {size} px (random weights), {cfg.num_ws} w indices")
-        big = bench_big(cfg, device, max(2, frames // 5) if not quick else frames, reps, res["matmul_gflops"], log)
+        big = bench_big(cfg, device, max(2, frames // 5) if not quick else frames, reps, res["matmul_gflops"], log,
+                        fixed_threads=args.threads)
         big["label"] = f"official {size}px"
         big["peak_rss_mb"] = round(peak_rss_mb(), 1)
         res["big"] = big

@@ -22,6 +22,7 @@ it is faster and visually identical (`visually_identical`).
 from __future__ import annotations
 
 import copy
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -103,7 +104,8 @@ class Renderer:
     """
 
     def __init__(self, G, device="cpu", cache: bool = True, cache_mb: float = DEFAULT_CACHE_MB,
-                 batch: bool | None = None, precision: str = "auto", channels_last: bool | None = None):
+                 batch: bool | None = None, precision: str = "auto", channels_last: bool | None = None,
+                 threads: int | str | None = "auto"):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.channels_last_opt = channels_last
@@ -119,6 +121,8 @@ class Renderer:
         self._synth = None          # the synthesis network actually run (a half copy when fp16)
         self.dtype = torch.float32
         self.calibration: dict = {}
+        self.threads_opt = threads
+        self.thread_choice: dict = {}
         self._setup()
 
     # ------------------------------------------------------------------------------------------------ set-up
@@ -151,6 +155,29 @@ class Renderer:
             if self.device.type == "cuda":
                 want = self.calibrate_half()["chosen"]
         self._use_precision(want)
+        self._set_threads()
+
+    def _set_threads(self):
+        """torch's CPU threads (a process-wide setting): an int sets it, None leaves it, "auto" measures.
+
+        STYLEMIXER_THREADS in the environment overrides "auto". Measured on the 2-core machine: when another
+        process keeps the cores busy, two intra-op threads made a 64 px frame 3x slower than one (OpenMP threads
+        spin at every barrier waiting for a descheduled partner); and a worker using every core leaves none for
+        the GUI thread. So "auto" times the last layers of this model with one thread and with all cores and
+        takes more threads only when they are clearly faster now.
+        """
+        opt = self.threads_opt
+        env = os.environ.get("STYLEMIXER_THREADS", "")
+        if opt == "auto" and env.isdigit() and int(env) > 0:
+            opt = int(env)
+        if opt is None or self.device.type != "cpu":
+            return
+        if isinstance(opt, int):
+            torch.set_num_threads(max(1, opt))
+            return
+        if opt != "auto":
+            raise ValueError(f"threads must be an int, None or 'auto', got {opt!r}")
+        self.thread_choice = choose_threads(self._synth, self.G.cfg, self.device, self.dtype, self.channels_last)
 
     @property
     def channels_last(self) -> bool:
@@ -423,6 +450,47 @@ class Renderer:
             features = by_src[req.feature_source].features.float().cpu().numpy()
         return RenderResult(req, by_src["mix"].image, by_src["a"].image, by_src["b"].image, stats, features,
                             device=str(self.device))
+
+
+def choose_threads(synth, cfg, device, dtype, channels_last, min_flops=3e8, gain=1.25) -> dict:
+    """Time the tail of synthesis with 1 thread and with all cores; set and return the choice.
+
+    The tail starts at the last w index from which at least `min_flops` of work remain (the whole network for
+    small models), on a random activation (speed does not depend on the values), so this costs ~10 renders of
+    that tail: tens of ms for the built-in model, a few hundred for 1024 px. More threads must be `gain` times
+    faster to be chosen: on a 2-core machine the GUI thread needs the other core.
+    """
+    from .flops import synthesis_flops
+    cores = os.cpu_count() or 1
+    before = torch.get_num_threads()
+    many = max(before, min(cores, 8))
+    if many <= 1:
+        return {"threads": 1, "reason": "one core"}
+    flops = synthesis_flops(cfg)
+    start, remaining = len(flops) - 1, flops[len(flops) - 1]
+    while start > 0 and remaining < min_flops:
+        start -= 1
+        remaining += flops[start]
+    layer = synth.layers[start]
+    c, r = layer.adain.channels, layer.res
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, c, r, r, generator=g).to(device, dtype).contiguous(memory_format=fmt)
+    ws = torch.randn(1, len(synth.layers), cfg.w_dim, generator=g).to(device, dtype)
+    noise = [n if n is None else n.to(device, dtype) for n in synth.noises(1, "const")]
+    times = {1: [], many: []}
+    with torch.inference_mode():
+        for rep in range(4):
+            for n in (1, many):
+                torch.set_num_threads(n)
+                t = time.perf_counter()
+                synth.resume(ws, x, start, noise)
+                if rep:  # the first round warms up each setting
+                    times[n].append(time.perf_counter() - t)
+    med = {n: float(np.median(v)) * 1000 for n, v in times.items()}
+    choice = many if med[many] * gain < med[1] else 1
+    torch.set_num_threads(choice)
+    return {"threads": choice, "ms_1": round(med[1], 3), f"ms_{many}": round(med[many], 3), "from_index": start}
 
 
 def _shared_prefix(c: _Chain, others) -> int:
