@@ -47,29 +47,36 @@ class DBlock(nn.Module):
 
 
 class MinibatchStd(nn.Module):
-    """Appends the mean std over groups of samples as one extra feature map, so D can see a lack of variety
-    in a batch (the usual defence against mode collapse)."""
+    """Appends `num_channels` maps of the std over groups of samples, so D can see a lack of variety in a batch
+    (the usual defence against mode collapse).
 
-    def __init__(self, group_size=4):
+    The features are split into `num_channels` sets, each averaged separately (StyleGAN2's mbstd_num_channels).
+    Why more than one: with a single average, the big colour variance of the faces data hides a collapse of
+    structure (same head, same place, new colours still give a large std). Measured: with (group 4, 1 channel)
+    the model's samples kept one layout for 40k images.
+    """
+
+    def __init__(self, group_size=4, num_channels=1):
         super().__init__()
-        self.group_size = group_size
+        self.group_size, self.num_channels = group_size, num_channels
 
-    def forward(self, x):  # [N, C, H, W] -> [N, C+1, H, W]
+    def forward(self, x):  # [N, C, H, W] -> [N, C+F, H, W]
         n, c, h, w = x.shape
+        f = self.num_channels
         g = min(self.group_size, n)
         while n % g:   # fall back to a group size that divides the batch
             g -= 1
-        y = x.reshape(g, -1, c, h, w)                       # [G, M, C, H, W]
-        y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt()    # [M, C, H, W]
-        y = y.mean(dim=(1, 2, 3))                           # [M]
-        y = y.reshape(-1, 1, 1, 1).repeat(g, 1, h, w)       # [N, 1, H, W]
+        y = x.reshape(g, -1, f, c // f, h, w)               # [G, M, F, C/F, H, W]
+        y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt()    # [M, F, C/F, H, W]
+        y = y.mean(dim=(2, 3, 4))                           # [M, F]
+        y = y.reshape(-1, f, 1, 1).repeat(g, 1, h, w)       # [N, F, H, W]
         return torch.cat([x, y], dim=1)
 
 
 class Discriminator(nn.Module):
     """images [N, img_channels, R, R] in [-1, 1] -> logits [N]."""
 
-    def __init__(self, channels, resolution, img_channels=3, mbstd_group=4):
+    def __init__(self, channels, resolution, img_channels=3, mbstd_group=8, mbstd_channels=4):
         super().__init__()
         ch = list(channels)[::-1]          # generator widths at R, R/2, ..., 4 px
         n_blocks = int(math.log2(resolution)) - 2
@@ -77,8 +84,8 @@ class Discriminator(nn.Module):
         self.resolution = resolution
         self.from_rgb = EqualConv(img_channels, ch[0], 1)
         self.blocks = nn.ModuleList(DBlock(ch[i], ch[i + 1]) for i in range(n_blocks))
-        self.mbstd = MinibatchStd(mbstd_group)
-        self.conv = EqualConv(ch[-1] + 1, ch[-1], 3)
+        self.mbstd = MinibatchStd(mbstd_group, mbstd_channels)
+        self.conv = EqualConv(ch[-1] + mbstd_channels, ch[-1], 3)
         self.fc = EqualLinear(ch[-1] * 16, ch[-1], gain=math.sqrt(2))
         self.out = EqualLinear(ch[-1], 1, gain=1.0)
 

@@ -39,8 +39,8 @@ class TrainConfig:
     w_dim: int = 128
     mapping_layers: int = 8
     batch: int = 32
-    lr: float = 0.002
-    r1_gamma: float = 0.05
+    lr: float = 0.0015
+    r1_gamma: float = 0.1
     r1_interval: int = 16
     mixing_prob: float = 0.9
     w_avg_beta: float = 0.995
@@ -54,7 +54,8 @@ class TrainConfig:
     threads: int = 1                          # see commands.py: 2 threads collapse under CPU contention
     sample_every_min: float = 5.0
     checkpoint_every_min: float = 5.0
-    mbstd_group: int = 4
+    mbstd_group: int = 8                      # samples per minibatch-stddev group
+    mbstd_channels: int = 4                   # separate std features (see discriminator.MinibatchStd)
 
     def generator_config(self) -> GeneratorConfig:
         return GeneratorConfig(z_dim=self.z_dim, w_dim=self.w_dim, mapping_layers=self.mapping_layers,
@@ -126,7 +127,8 @@ class Trainer:
 
         gcfg = cfg.generator_config()
         self.G = init_for_training(Generator(gcfg), cfg.seed).to(self.dev)
-        self.D = Discriminator(cfg.channels, cfg.resolution, mbstd_group=cfg.mbstd_group).to(self.dev)
+        self.D = Discriminator(cfg.channels, cfg.resolution, mbstd_group=cfg.mbstd_group,
+                               mbstd_channels=cfg.mbstd_channels).to(self.dev)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         # lazy regularisation: D's Adam sees R1 only every r1_interval steps, so lr and betas are rescaled
         c = cfg.r1_interval / (cfg.r1_interval + 1)

@@ -30,7 +30,7 @@ def test_discriminator_shapes(res, channels):
 
 
 def test_minibatch_std_adds_one_map_and_sees_variety():
-    layer = MinibatchStd(4)
+    layer = MinibatchStd(4, 1)
     same = torch.randn(1, 5, 4, 4).repeat(8, 1, 1, 1)
     assert layer(same).shape == (8, 6, 4, 4)
     assert layer(same)[:, -1].max() < 1e-3                 # identical samples -> ~zero stddev feature
