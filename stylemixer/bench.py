@@ -227,8 +227,8 @@ def machine() -> dict:
     except OSError:
         pass
     from .core.perf import huge_pages_active
-    return {"cpu": cpu, "cores": os.cpu_count(), "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "python": platform.python_version(), "os": platform.platform(), "huge_pages": huge_pages_active(),
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch_default_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "python": platform.python_version(), "os": platform.platform(), "huge_pages": huge_pages_active(),
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
@@ -239,7 +239,7 @@ def peak_rss_mb() -> float:
 def format_table(res: dict) -> str:
     lines = []
     m = res["machine"]
-    lines.append(f"machine: {m['cpu']}, {m['cores']} cores, {m['threads']} threads, torch {m['torch']}, "
+    lines.append(f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, huge pages {m['huge_pages']}, "
                  f"device {res['device']}")
     lines.append("fp32 matmul: " + ", ".join(f"{v:.0f} GFLOP/s with {k} thread{'s' if int(k) > 1 else ''}"
                                              for k, v in res["matmul_by_threads"].items()))

@@ -36,7 +36,8 @@ from .mixing import Recipe, mix_ws
 from .stats import Capture, LayerStats
 
 SOURCES = ("mix", "a", "b")
-DEFAULT_CACHE_MB = 1024
+DEFAULT_CACHE_MB = 1024   # the most the activation cache takes by default (auto_cache_mb)
+CHAINS = 8
 PRECISIONS = ("auto", "fp32", "fp16")
 
 
@@ -98,12 +99,12 @@ class Renderer:
     """Renderer(G, device): G moves to `device` and is put in eval mode.
 
     cache: False renders everything from scratch (the benchmark's baseline). cache_mb: the memory budget of the
-    activation/image/statistics cache. batch: run chains that start at the same layer as one batch (default: on
+    activation/image/statistics cache (default: `auto_cache_mb`, eight images' activations, 64-1024 MB). batch: run chains that start at the same layer as one batch (default: on
     CUDA only). precision: "auto" (fp16 on CUDA when a calibration shows it faster and visually identical, else
     fp32), "fp32" or "fp16" (for tests; fp16 on CPU is slow).
     """
 
-    def __init__(self, G, device="cpu", cache: bool = True, cache_mb: float = DEFAULT_CACHE_MB,
+    def __init__(self, G, device="cpu", cache: bool = True, cache_mb: float | None = None,
                  batch: bool | None = None, precision: str = "auto", channels_last: bool | None = None,
                  threads: int | str | None = "auto"):
         if precision not in PRECISIONS:
@@ -112,6 +113,8 @@ class Renderer:
         self.device = torch.device(device)
         self.G = G.eval().requires_grad_(False).to(self.device)
         self.use_cache = bool(cache)
+        if cache_mb is None:
+            cache_mb = auto_cache_mb(self.G.cfg)
         self.cache = ByteLRU(int(cache_mb * 2**20))
         self.w_cache = ByteLRU(16 * 2**20)
         self._batch_opt = batch
@@ -450,6 +453,22 @@ class Renderer:
             features = by_src[req.feature_source].features.float().cpu().numpy()
         return RenderResult(req, by_src["mix"].image, by_src["a"].image, by_src["b"].image, stats, features,
                             device=str(self.device))
+
+
+def chain_bytes(cfg, bytes_per_value: int = 4) -> int:
+    """Memory of one image's cached activations: the input of every AdaIN, [1, C, R, R] each."""
+    from .layers import layer_table
+    return sum(l.channels * l.resolution ** 2 for l in layer_table(cfg)) * bytes_per_value
+
+
+def auto_cache_mb(cfg) -> float:
+    """Room for CHAINS images' activations (A, B, the mix and recent drag positions), within [64, 1024] MB.
+
+    Measured at 256 px: while a cache is still growing, every frame's activations are fresh memory the kernel
+    must fault in (~40% slower frames); once it is full, evicted blocks are reused and a cached render from w
+    index 0 costs what a bare synthesis does. So the budget is no larger than it needs to be.
+    """
+    return float(min(DEFAULT_CACHE_MB, max(64.0, CHAINS * chain_bytes(cfg) / 2**20)))
 
 
 def choose_threads(synth, cfg, device, dtype, channels_last, min_flops=3e8, gain=1.25) -> dict:
