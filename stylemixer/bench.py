@@ -228,7 +228,8 @@ def machine() -> dict:
         pass
     from .core.perf import huge_pages_active
     return {"cpu": cpu, "cores": os.cpu_count(), "torch_default_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(), "os": platform.platform(), "huge_pages": huge_pages_active(),
+            "torch": torch.__version__, "python": platform.python_version(), "os": platform.platform(),
+            "huge_pages": huge_pages_active(),
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
@@ -263,8 +264,8 @@ def format_table(res: dict) -> str:
     if big:
         f = big["full_synthesis"]
         lines.append("")
-        lines.append(f"full {big['config']['resolution']} px synthesis: {f['median_ms']:.0f} ms (p90 {f['p90_ms']:.0f}),"
-                     f" {big['flops_per_image'] / 1e9:.1f} GFLOP -> {f['gflops']:.1f} GFLOP/s ="
+        lines.append(f"full {big['config']['resolution']} px synthesis: {f['median_ms']:.0f} ms "
+                     f"(p90 {f['p90_ms']:.0f}), {big['flops_per_image'] / 1e9:.1f} GFLOP -> {f['gflops']:.1f} GFLOP/s ="
                      f" {f['pct_of_matmul']:.0f}% of matmul")
         lines.append("speed-up of changing w index k vs a full synthesis:")
         lines.append("  " + "  ".join(f"{k}:{v['speedup']:.1f}x" for k, v in big["per_index"].items()))

@@ -99,9 +99,11 @@ class Renderer:
     """Renderer(G, device): G moves to `device` and is put in eval mode.
 
     cache: False renders everything from scratch (the benchmark's baseline). cache_mb: the memory budget of the
-    activation/image/statistics cache (default: `auto_cache_mb`, eight images' activations, 64-1024 MB). batch: run chains that start at the same layer as one batch (default: on
-    CUDA only). precision: "auto" (fp16 on CUDA when a calibration shows it faster and visually identical, else
-    fp32), "fp32" or "fp16" (for tests; fp16 on CPU is slow).
+    activation/image/statistics cache (default: `auto_cache_mb`, eight images' activations, 64-1024 MB).
+    batch: run chains that start at the same layer as one batch (default: on CUDA only). precision: "auto" (fp16
+    on CUDA when a calibration shows it faster and visually identical, else fp32), "fp32" or "fp16" (for tests;
+    fp16 on CPU is slow). channels_last: NHWC activations (default: CPU and >= 128 px). threads: see
+    `_set_threads` ("auto" measures; this is a process-wide torch setting).
     """
 
     def __init__(self, G, device="cpu", cache: bool = True, cache_mb: float | None = None,
