@@ -87,7 +87,7 @@ def pick_threads(G, device, fixed, log) -> dict:
     if fixed:
         torch.set_num_threads(fixed)
         return {"threads": fixed, "reason": "--threads"}
-    choice = Renderer(G, device).thread_choice or {"threads": torch.get_num_threads()}
+    choice = Renderer(G, device).calibrate_threads() or {"threads": torch.get_num_threads()}
     log(f"  threads: {choice}")
     return choice
 

@@ -128,6 +128,8 @@ class Renderer:
         self.calibration: dict = {}
         self.threads_opt = threads
         self.thread_choice: dict = {}
+        self._threads_pending = False
+        self.renders = 0
         self._setup()
 
     # ------------------------------------------------------------------------------------------------ set-up
@@ -171,6 +173,7 @@ class Renderer:
         the GUI thread. So "auto" times the last layers of this model with one thread and with all cores and
         takes more threads only when they are clearly faster now.
         """
+        self._threads_pending = False
         opt = self.threads_opt
         env = os.environ.get("STYLEMIXER_THREADS", "")
         if opt == "auto" and env.isdigit() and int(env) > 0:
@@ -182,7 +185,16 @@ class Renderer:
             return
         if opt != "auto":
             raise ValueError(f"threads must be an int, None or 'auto', got {opt!r}")
+        # One thread until measured; the measurement waits for the second render, so the first picture after a
+        # model load (the app's start) does not wait for it.
+        torch.set_num_threads(1)
+        self._threads_pending = True
+
+    def calibrate_threads(self) -> dict:
+        """Measure now (see `_set_threads`), set torch's thread count and return the measurement."""
+        self._threads_pending = False
         self.thread_choice = choose_threads(self._synth, self.G.cfg, self.device, self.dtype, self.channels_last)
+        return self.thread_choice
 
     @property
     def channels_last(self) -> bool:
@@ -294,7 +306,10 @@ class Renderer:
             raise ValueError(f"feature_source must be one of {SOURCES}, got {req.feature_source!r}")
         if req.feature_layer is not None and not 0 <= req.feature_layer < self.num_ws:
             raise ValueError(f"feature_layer must be between 0 and {self.num_ws - 1}, got {req.feature_layer}")
+        if self._threads_pending and self.renders > 0:
+            self.calibrate_threads()
         t0 = time.perf_counter()
+        self.renders += 1
         with torch.inference_mode():
             nkey, noise = self._noise_for(req.recipe)
             chains = self._chains(req)
@@ -477,8 +492,9 @@ def choose_threads(synth, cfg, device, dtype, channels_last, min_flops=3e8, gain
     """Time the tail of synthesis with 1 thread and with all cores; set and return the choice.
 
     The tail starts at the last w index from which at least `min_flops` of work remain (the whole network for
-    small models), on a random activation (speed does not depend on the values), so this costs ~10 renders of
-    that tail: tens of ms for the built-in model, a few hundred for 1024 px. More threads must be `gain` times
+    small models), on a random activation (speed does not depend on the values), so this costs 6 runs of
+    that tail: tens of ms for the built-in model, a few hundred for 1024 px (more while other processes
+    keep the cores busy, which is when it matters). More threads must be `gain` times
     faster to be chosen: on a 2-core machine the GUI thread needs the other core.
     """
     from .flops import synthesis_flops
@@ -501,7 +517,7 @@ def choose_threads(synth, cfg, device, dtype, channels_last, min_flops=3e8, gain
     noise = [n if n is None else n.to(device, dtype) for n in synth.noises(1, "const")]
     times = {1: [], many: []}
     with torch.inference_mode():
-        for rep in range(4):
+        for rep in range(3):
             for n in (1, many):
                 torch.set_num_threads(n)
                 t = time.perf_counter()

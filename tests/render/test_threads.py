@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from stylemixer.core.mixing import Recipe
 from stylemixer.core.render import Renderer
 
 
@@ -15,6 +16,10 @@ def restore_threads():
 def test_auto_times_both_settings_and_keeps_the_choice(tiny_G, monkeypatch):
     monkeypatch.delenv("STYLEMIXER_THREADS", raising=False)
     r = Renderer(tiny_G)
+    assert torch.get_num_threads() == 1 and r.thread_choice == {}   # one thread until measured
+    r.render(Recipe.for_model(tiny_G.num_ws))
+    assert r.thread_choice == {}                                    # the first picture does not wait for it
+    r.render(Recipe.for_model(tiny_G.num_ws, seed_a=5))
     choice = r.thread_choice
     if choice.get("reason") == "one core":
         pytest.skip("a one-core machine has nothing to choose")
