@@ -76,7 +76,7 @@ def visually_identical(a: np.ndarray, b: np.ndarray, mean_tol: float = 0.5, max_
     return float(d.mean()) <= mean_tol and int(d.max()) <= max_tol
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: its fields hold tensors
 class _Chain:
     """One image to produce: its ws, the identity of each ws row, and what the request needs from it."""
     source: str
