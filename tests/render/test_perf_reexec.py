@@ -1,0 +1,28 @@
+"""The command line re-executes itself once with the huge-page tunable (Linux with glibc >= 2.35 only)."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from stylemixer.core.perf import _glibc_ok
+
+CODE = ("import os; from stylemixer.core.perf import reexec_with_huge_pages; reexec_with_huge_pages(); "
+        "print(os.environ.get('GLIBC_TUNABLES'), os.environ.get('STYLEMIXER_REEXECED'))")
+
+
+def run(env):
+    """The child's GLIBC_TUNABLES and re-exec mark, starting from an environment without either."""
+    env = {k: v for k, v in env.items() if k not in ("GLIBC_TUNABLES", "STYLEMIXER_REEXECED")}
+    return subprocess.run([sys.executable, "-c", CODE], env=env, capture_output=True, text=True,
+                          timeout=60).stdout.split()
+
+
+@pytest.mark.skipif(not _glibc_ok(), reason="needs Linux with glibc >= 2.35")
+def test_reexec_sets_the_tunable_once():
+    env = {k: v for k, v in os.environ.items() if k != "STYLEMIXER_NO_REEXEC"}
+    assert run(env) == ["glibc.malloc.hugetlb=1", "1"]
+
+
+def test_the_opt_out_is_respected():
+    assert run(dict(os.environ, STYLEMIXER_NO_REEXEC="1")) == ["None", "None"]
