@@ -255,6 +255,16 @@ def machine() -> dict:
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
+def peak_device_mb(device):
+    """Peak memory allocated on a CUDA device since the last call (None on the CPU: see peak_rss_mb)."""
+    import torch
+    if device.type != "cuda":
+        return None
+    peak = torch.cuda.max_memory_allocated(device) / 2**20
+    torch.cuda.reset_peak_memory_stats(device)
+    return round(peak, 1)
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -355,6 +365,7 @@ def _run(args, log) -> dict:
     res["builtin"] = {"label": label, "config": G.cfg.to_dict(),
                       **bench_model(G, device, frames, label, log, fixed_threads=args.threads)}
     res["builtin"]["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    res["builtin"]["peak_device_mb"] = peak_device_mb(device)
     del G
 
     if not args.no_big:
@@ -365,6 +376,7 @@ def _run(args, log) -> dict:
                         res["conv3x3_gflops"], log, fixed_threads=args.threads)
         big["label"] = f"official {size}px"
         big["peak_rss_mb"] = round(peak_rss_mb(), 1)
+        big["peak_device_mb"] = peak_device_mb(device)
         res["big"] = big
 
     if not args.no_launch:
