@@ -170,8 +170,9 @@ class Renderer:
         STYLEMIXER_THREADS in the environment overrides "auto". Measured on the 2-core machine: when another
         process keeps the cores busy, two intra-op threads made a 64 px frame 3x slower than one (OpenMP threads
         spin at every barrier waiting for a descheduled partner); and a worker using every core leaves none for
-        the GUI thread. So "auto" times the last layers of this model with one thread and with all cores and
-        takes more threads only when they are clearly faster now.
+        the GUI thread. So "auto" times the last layers of this model with one thread and with the process's
+        thread budget (`thread_budget()`: torch's count when the first renderer was made, which respects
+        OMP_NUM_THREADS and what the app chose) and takes more threads only when they are clearly faster now.
         """
         self._threads_pending = False
         opt = self.threads_opt
@@ -187,13 +188,15 @@ class Renderer:
             raise ValueError(f"threads must be an int, None or 'auto', got {opt!r}")
         # One thread until measured; the measurement waits for the second render, so the first picture after a
         # model load (the app's start) does not wait for it.
+        thread_budget()
         torch.set_num_threads(1)
         self._threads_pending = True
 
     def calibrate_threads(self) -> dict:
         """Measure now (see `_set_threads`), set torch's thread count and return the measurement."""
         self._threads_pending = False
-        self.thread_choice = choose_threads(self._synth, self.G.cfg, self.device, self.dtype, self.channels_last)
+        self.thread_choice = choose_threads(self._synth, self.G.cfg, self.device, self.dtype, self.channels_last,
+                                            budget=thread_budget())
         return self.thread_choice
 
     @property
@@ -488,8 +491,19 @@ def auto_cache_mb(cfg) -> float:
     return float(min(DEFAULT_CACHE_MB, max(64.0, CHAINS * chain_bytes(cfg) / 2**20)))
 
 
-def choose_threads(synth, cfg, device, dtype, channels_last, min_flops=3e8, gain=1.25) -> dict:
-    """Time the tail of synthesis with 1 thread and with all cores; set and return the choice.
+_THREAD_BUDGET: list = []
+
+
+def thread_budget() -> int:
+    """The most threads "auto" may use: torch's thread count the first time this is asked in the process (its
+    default of one per core, OMP_NUM_THREADS, or what the app set before loading a model)."""
+    if not _THREAD_BUDGET:
+        _THREAD_BUDGET.append(max(1, torch.get_num_threads()))
+    return _THREAD_BUDGET[0]
+
+
+def choose_threads(synth, cfg, device, dtype, channels_last, min_flops=3e8, gain=1.25, budget=None) -> dict:
+    """Time the tail of synthesis with 1 thread and with `budget` threads; set and return the choice.
 
     The tail starts at the last w index from which at least `min_flops` of work remain (the whole network for
     small models), on a random activation (speed does not depend on the values), so this costs 6 runs of
@@ -498,11 +512,10 @@ def choose_threads(synth, cfg, device, dtype, channels_last, min_flops=3e8, gain
     faster to be chosen: on a 2-core machine the GUI thread needs the other core.
     """
     from .flops import synthesis_flops
-    cores = os.cpu_count() or 1
-    before = torch.get_num_threads()
-    many = max(before, min(cores, 8))
+    many = budget or os.cpu_count() or 1
     if many <= 1:
-        return {"threads": 1, "reason": "one core"}
+        torch.set_num_threads(1)
+        return {"threads": 1, "reason": "a budget of one thread"}
     flops = synthesis_flops(cfg)
     start, remaining = len(flops) - 1, flops[len(flops) - 1]
     while start > 0 and remaining < min_flops:

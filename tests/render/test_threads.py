@@ -21,8 +21,8 @@ def test_auto_times_both_settings_and_keeps_the_choice(tiny_G, monkeypatch):
     assert r.thread_choice == {}                                    # the first picture does not wait for it
     r.render(Recipe.for_model(tiny_G.num_ws, seed_a=5))
     choice = r.thread_choice
-    if choice.get("reason") == "one core":
-        pytest.skip("a one-core machine has nothing to choose")
+    if choice.get("reason"):
+        pytest.skip("a budget of one thread leaves nothing to choose")
     many = [k for k in choice if k.startswith("ms_") and k != "ms_1"][0]
     assert choice["ms_1"] > 0 and choice[many] > 0 and choice["from_index"] == 0   # tiny: the whole network
     # More threads only when clearly faster (the GUI thread needs a core).
