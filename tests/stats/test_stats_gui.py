@@ -238,3 +238,17 @@ def test_export_buttons_use_the_dialog_path_and_report_errors(tmp_path, views, s
     views.features.save_button.click()
     assert (tmp_path / "montage.png").exists() and len(errors) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["montage.png", "typed-without-extension.npz"]
+
+
+def test_new_results_update_the_same_plot_items(views, stats_renderer, stats_recipe):
+    from stylemixer.core.render import RenderRequest
+    views.select_layer(6)
+    _show(views, stats_renderer.render(RenderRequest(stats_recipe, stats=True, id=1)))
+    curves = dict(views.panel.curves)
+    items = {q: list(p.items) for q, p in views.panel.plots.items()}
+    bars = views.chart.bars
+    before = views.panel.plotted("y_s", "mix")[1].copy()
+    _show(views, stats_renderer.render(RenderRequest(stats_recipe.with_weight(6, 0.0), stats=True, id=2)))
+    assert not np.allclose(views.panel.plotted("y_s", "mix")[1], before)      # new numbers ...
+    assert views.panel.curves == curves and views.chart.bars is bars         # ... in the same items
+    assert {q: list(p.items) for q, p in views.panel.plots.items()} == items
