@@ -25,6 +25,9 @@ def register(subparsers) -> None:
     p.add_argument("--w-dim", type=int, default=128, help="z and w size")
     p.add_argument("--resolution", type=int, default=64)
     p.add_argument("--pool-size", type=int, default=30000, help="procedural images held in memory")
+    p.add_argument("--blur", type=float, default=0.0, help="D-input blur sigma (px) at --blur-start, fading to 0")
+    p.add_argument("--blur-start", type=float, default=0.0, help="kimg where the blur schedule starts")
+    p.add_argument("--blur-fade", type=float, default=0.0, help="kimg over which the blur fades out")
     p.add_argument("--resume", default=None, help="checkpoint.pt to resume, or 'auto' for OUT/checkpoint.pt if present")
     p.add_argument("--export", default=None, help="when done, write the EMA generator here (native .safetensors)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
@@ -58,7 +61,8 @@ def cmd_train(args) -> int:
                       z_dim=args.w_dim, w_dim=args.w_dim, batch=args.batch, lr=args.lr, r1_gamma=args.r1_gamma,
                       mixing_prob=args.mixing_prob, minutes=args.minutes, kimg=args.kimg,
                       pool_size=args.pool_size, seed=args.seed, device=args.device, threads=args.threads,
-                      sample_every_min=args.sample_every, checkpoint_every_min=args.checkpoint_every)
+                      sample_every_min=args.sample_every, checkpoint_every_min=args.checkpoint_every,
+                      blur_sigma=args.blur, blur_start_kimg=args.blur_start, blur_fade_kimg=args.blur_fade)
     log = lambda msg: print(msg, file=sys.stderr, flush=True)
     trainer = Trainer(cfg, log=log)
     resume = args.resume

@@ -56,6 +56,9 @@ class TrainConfig:
     checkpoint_every_min: float = 5.0
     mbstd_group: int = 8                      # samples per minibatch-stddev group
     mbstd_channels: int = 4                   # separate std features (see discriminator.MinibatchStd)
+    blur_sigma: float = 0.0                   # D sees reals and fakes blurred by this (px), fading to 0 ...
+    blur_start_kimg: float = 0.0              # ... linearly from here ...
+    blur_fade_kimg: float = 0.0               # ... over this many thousand images (StyleGAN3's blur_init_sigma)
 
     def generator_config(self) -> GeneratorConfig:
         return GeneratorConfig(z_dim=self.z_dim, w_dim=self.w_dim, mapping_layers=self.mapping_layers,
@@ -91,6 +94,20 @@ def mixed_ws(G: Generator, z1, z2, mixing_prob: float, track_w_avg: float | None
         from_w2 = (rows >= k[:, None]) & use[:, None]                               # [N, num_ws]
         ws = torch.where(from_w2[:, :, None], w2[:, None, :], ws)
     return ws
+
+
+def blur(x, sigma: float):
+    """Separable Gaussian blur of [N, C, H, W]; a no-op for sigma <= 0. Used on D's input early in training so that
+    D judges layout and colour before fine texture (the role progressive growing played in StyleGAN v1)."""
+    if sigma <= 0:
+        return x
+    r = int(math.ceil(2 * sigma))
+    t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
+    k = torch.exp(-t.square() / (2 * sigma ** 2))
+    k = k / k.sum()
+    c = x.shape[1]
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
 @torch.no_grad()
@@ -148,6 +165,18 @@ class Trainer:
                  f"D {count_parameters(self.D) / 1e6:.2f} M params; device {self.dev}")
 
     # ---------------------------------------------------------------- one step
+    def blur_sigma(self) -> float:
+        cfg = self.cfg
+        if cfg.blur_sigma <= 0:
+            return 0.0
+        if cfg.blur_fade_kimg <= 0:
+            return cfg.blur_sigma if self.nimg >= cfg.blur_start_kimg * 1000 else 0.0
+        t = (self.nimg - cfg.blur_start_kimg * 1000) / (cfg.blur_fade_kimg * 1000)
+        return cfg.blur_sigma * (1 - t) if 0 <= t < 1 else 0.0
+
+    def run_D(self, img, sigma):
+        return self.D(blur(img, sigma))
+
     def train_step(self):
         cfg, G, D, n = self.cfg, self.G, self.D, self.cfg.batch
         z_dim = cfg.z_dim
@@ -158,7 +187,8 @@ class Trainer:
             ws = mixed_ws(G, torch.randn(n, z_dim, device=self.dev), torch.randn(n, z_dim, device=self.dev),
                           cfg.mixing_prob)
             fake = G.synthesis(ws, noise_mode="random")
-        d_real, d_fake = D(real), D(fake)
+        sigma = self.blur_sigma()
+        d_real, d_fake = self.run_D(real, sigma), self.run_D(fake, sigma)
         loss_D = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
         self.opt_D.zero_grad(set_to_none=True)
         loss_D.backward()
@@ -168,7 +198,7 @@ class Trainer:
         r1 = None
         if self.step % cfg.r1_interval == 0 and cfg.r1_gamma > 0:
             real_r = real.detach().requires_grad_(True)
-            (grad,) = torch.autograd.grad(D(real_r).sum(), real_r, create_graph=True)
+            (grad,) = torch.autograd.grad(self.run_D(real_r, sigma).sum(), real_r, create_graph=True)
             r1 = grad.square().sum(dim=(1, 2, 3)).mean()
             self.opt_D.zero_grad(set_to_none=True)
             (r1 * (cfg.r1_gamma / 2) * cfg.r1_interval).backward()
@@ -178,7 +208,7 @@ class Trainer:
         ws = mixed_ws(G, torch.randn(n, z_dim, device=self.dev), torch.randn(n, z_dim, device=self.dev),
                       cfg.mixing_prob, track_w_avg=cfg.w_avg_beta)
         D.requires_grad_(False)
-        loss_G = F.softplus(-D(G.synthesis(ws, noise_mode="random"))).mean()
+        loss_G = F.softplus(-self.run_D(G.synthesis(ws, noise_mode="random"), sigma)).mean()
         D.requires_grad_(True)
         self.opt_G.zero_grad(set_to_none=True)
         loss_G.backward()

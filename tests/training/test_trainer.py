@@ -126,3 +126,21 @@ def test_folder_data_is_resized_and_centre_cropped(tmp_path):
     assert pool[0].mean() > 240                              # the crop kept only the white centre
     with pytest.raises(FileNotFoundError):
         tdata.folder_pool(tmp_path / "nothing", 16)
+
+
+def test_blur_schedule_and_filter(tmp_path):
+    from stylemixer.training.loop import blur
+    x = torch.randn(2, 3, 16, 16)
+    assert torch.equal(blur(x, 0.0), x)
+    y = blur(x, 1.5)
+    assert y.shape == x.shape and y.std() < x.std()                        # low-passed
+    assert torch.allclose(blur(torch.ones(1, 3, 16, 16), 2.0), torch.ones(1, 3, 16, 16), atol=1e-5)
+    t = Trainer(TrainConfig(out=str(tmp_path / "run"), kimg=0.008, blur_sigma=2.0, blur_start_kimg=0.004,
+                            blur_fade_kimg=0.008, **TINY), log=lambda *a: None)
+    assert t.blur_sigma() == 0.0                                            # before the start
+    t.nimg = 8
+    assert abs(t.blur_sigma() - 1.0) < 1e-9                                 # half way through the fade
+    t.nimg = 12
+    assert t.blur_sigma() == 0.0
+    t.nimg = 0
+    t.run()                                                                 # trains with the blur path active
