@@ -98,10 +98,11 @@ def colour_distance(a, b) -> np.ndarray:
 def localisation(G, pairs, group: str, psi: float = 1.0) -> dict:
     """For each seed pair (A, B): the image with `group`'s w rows from A and all other rows from B.
 
+    group: "coarse", "middle", "fine", or several joined by "+" (e.g. "coarse+middle").
     Returns the fraction of pairs where it is closer to A in structure, closer to B in colour, and both, plus
     the per-pair distances.
     """
-    rows = indices_of_group(G.cfg, group)
+    rows = sorted(i for g in group.split("+") for i in indices_of_group(G.cfg, g))
     wa = seed_ws(G, [a for a, _ in pairs], psi)
     wb = seed_ws(G, [b for _, b in pairs], psi)
     wm = wb.clone()
