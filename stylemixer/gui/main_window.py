@@ -1,4 +1,4 @@
-"""The StyleMixer main window: seeds on the left, the mixed image in the centre, the layer mixer on the right.
+"""The StyleMixer main window: seeds and the layer mixer on the left, the mixed image in the centre, side panels right.
 
 Hooks for panels that are not part of this file (the statistics views):
 

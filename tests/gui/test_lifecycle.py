@@ -102,7 +102,8 @@ def test_geometry_folders_and_palette_are_remembered(make_window, tiny_model_pat
     first.actions_["dark"].setChecked(True)
     dark = app.palette()
     assert dark.color(QPalette.ColorRole.Window).lightness() < 80
-    assert dark.color(QPalette.ColorRole.WindowText).lightness() - dark.color(QPalette.ColorRole.Window).lightness() > 120
+    R = QPalette.ColorRole
+    assert dark.color(R.WindowText).lightness() - dark.color(R.Window).lightness() > 120
     first.close()
     try:
         second = make_window()
@@ -116,7 +117,7 @@ def test_geometry_folders_and_palette_are_remembered(make_window, tiny_model_pat
         second.actions_["dark"].setChecked(False)
         light = app.palette()
         assert light.color(QPalette.ColorRole.Window).lightness() > 150
-        assert light.color(QPalette.ColorRole.Window).lightness() - light.color(QPalette.ColorRole.WindowText).lightness() > 120
+        assert light.color(R.Window).lightness() - light.color(R.WindowText).lightness() > 120
     finally:
         from stylemixer.gui.palette import apply_palette
         apply_palette(False)
