@@ -139,13 +139,13 @@ def test_app_main_opens_a_model_and_saves_a_screenshot(tiny_model_path, tmp_path
 
 
 def test_the_gui_thread_keeps_running_while_the_worker_renders(make_window, tmp_path, qtbot):
-    """Full renders take ~0.15 s here; the event loop must keep turning meanwhile: it never waits on torch.
+    """Full renders take ~0.2 s here; the event loop must keep turning meanwhile: it never waits on torch.
     The statistics panels are closed: their drawing time is theirs to test, this measures the window alone."""
     from dataclasses import replace
 
     from PySide6.QtCore import QTimer
     cfg = GeneratorConfig(z_dim=32, w_dim=32, mapping_layers=2, mapping_fmaps=32, resolution=256,
-                          channels=(128, 128, 128, 64, 64, 32, 32))
+                          channels=(64,) * 7)  # 64 channels up to 256 px: the costly end of synthesis
     path = tmp_path / "heavy.safetensors"
     save_model(init_for_training(Generator(cfg), 0), path)
     win = make_window(path)
@@ -170,7 +170,7 @@ def test_the_gui_thread_keeps_running_while_the_worker_renders(make_window, tmp_
     timer.start()
     for seed in range(200, 205):  # new seeds for A and B: full renders, nothing from a cache
         win.controller.apply(replace(win.controller.recipe, seed_a=seed, seed_b=seed + 1000))
-        qtbot.wait(120)
+        qtbot.wait(150)
         slowest = max(slowest, win.last_result.ms)
     assert win.wait_until_idle(30)
     timer.stop()
@@ -178,5 +178,5 @@ def test_the_gui_thread_keeps_running_while_the_worker_renders(make_window, tmp_
     assert renders >= 3 and win.last_result.request.recipe.seed_a == 204
     print(f"{renders} renders (slowest {slowest:.0f} ms), {len(gaps)} ticks, longest event-loop gap "
           f"{max(gaps) * 1000:.0f} ms")
-    assert slowest > 80, "the renders should be slow enough to show a stall"
+    assert slowest > 60, "the renders should be slow enough to show a stall"
     assert max(gaps) * 1000 < slowest / 2
