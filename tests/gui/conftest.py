@@ -32,13 +32,15 @@ def settings(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def medium_model_path(tmp_path_factory):
-    """A model whose renders take tens of milliseconds on one thread: slower than a fast slider drag."""
+def heavy_model_path(tmp_path_factory):
+    """A model whose renders take ~0.1-0.3 s on one thread: slower than a slider drag sends changes, so
+    coalescing and responsiveness show. 64 channels up to 256 px: the costly end of synthesis, which every
+    render resumed at a low w index still has to run."""
     from stylemixer.core.checkpoints import save_model
     from stylemixer.core.networks import Generator, GeneratorConfig, init_for_training
-    cfg = GeneratorConfig(z_dim=32, w_dim=32, mapping_layers=2, mapping_fmaps=32, resolution=128,
-                          channels=(64, 64, 64, 32, 32, 16))
-    path = tmp_path_factory.mktemp("medium") / "medium.safetensors"
+    cfg = GeneratorConfig(z_dim=32, w_dim=32, mapping_layers=2, mapping_fmaps=32, resolution=256,
+                          channels=(64,) * 7)
+    path = tmp_path_factory.mktemp("heavy") / "heavy.safetensors"
     save_model(init_for_training(Generator(cfg), 0), path)
     return path
 

@@ -138,17 +138,13 @@ def test_app_main_opens_a_model_and_saves_a_screenshot(tiny_model_path, tmp_path
         assert len(set(np.asarray(im.convert("L")).ravel().tolist())) > 20  # not a blank window
 
 
-def test_the_gui_thread_keeps_running_while_the_worker_renders(make_window, tmp_path, qtbot):
+def test_the_gui_thread_keeps_running_while_the_worker_renders(make_window, heavy_model_path, qtbot):
     """Full renders take ~0.2 s here; the event loop must keep turning meanwhile: it never waits on torch.
     The statistics panels are closed: their drawing time is theirs to test, this measures the window alone."""
     from dataclasses import replace
 
     from PySide6.QtCore import QTimer
-    cfg = GeneratorConfig(z_dim=32, w_dim=32, mapping_layers=2, mapping_fmaps=32, resolution=256,
-                          channels=(64,) * 7)  # 64 channels up to 256 px: the costly end of synthesis
-    path = tmp_path / "heavy.safetensors"
-    save_model(init_for_training(Generator(cfg), 0), path)
-    win = make_window(path)
+    win = make_window(heavy_model_path)
     for dock in win._side_docks:
         dock.close()
     assert win.wait_until_idle()

@@ -93,24 +93,24 @@ def test_seed_panel_and_truncation_controls_drive_the_recipe(window, core):
     np.testing.assert_array_equal(window.shown_array(), core.mix(window.controller.recipe))
 
 
-def test_a_burst_of_slider_changes_is_coalesced(make_window, medium_model_path, qtbot):
-    window = make_window(medium_model_path)
-    core = CoreRender(medium_model_path)
+def test_a_burst_of_slider_changes_is_coalesced(make_window, heavy_model_path, qtbot):
+    window = make_window(heavy_model_path)
+    core = CoreRender(heavy_model_path)
     slider = window.mixer.rows[2].slider
     done_before = window.worker.renders_done
     shown_before = window.results_shown
     values = [int(v) for v in np.linspace(0, 1000, 200)][::-1]
     t0 = time.perf_counter()
-    for v in values:  # a fast drag: about a millisecond between moves, the event loop running
+    for v in values:  # a fast drag: a few milliseconds between moves, the event loop running
         slider.setValue(v)
-        qtbot.wait(1)
+        qtbot.wait(3)
     shown_during = window.results_shown - shown_before
     slider.setValue(333)
     assert window.wait_until_idle()
     renders = window.worker.renders_done - done_before
     print(f"burst: {renders} renders for 201 changes in {time.perf_counter() - t0:.2f} s, {shown_during} shown "
           f"during the drag, last render {window.last_result.ms:.0f} ms")
-    assert renders <= 201 // 3, f"{renders} renders for 201 slider changes"
+    assert renders <= 201 // 5, f"{renders} renders for 201 slider changes"
     assert shown_during >= 2, "the picture should update while the slider moves, not only at the end"
     assert window.results_shown - shown_before <= renders
     r = window.controller.recipe
