@@ -35,7 +35,8 @@ from .settings_panel import SettingsPanel
 from .stats import install_stats_views
 from .worker import RenderWorker
 
-FPS_WINDOW_S = 2.0
+STREAM_GAP_S = 0.5  # results further apart than this are separate interactions, not one frame rate
+FPS_SAMPLES = 30
 SIDE_PANEL_WIDTH = 400
 SIDE_PANEL_MIN_WIDTH = 240
 LEFT_MIN_WIDTH = 400
@@ -277,12 +278,14 @@ class MainWindow(FileActions, QMainWindow):
         self.seed_b.set_image(b)
         self.results_shown += 1
         now = time.monotonic()
+        if self._shown_times and now - self._shown_times[-1] > STREAM_GAP_S:
+            self._shown_times.clear()  # a new burst of changes: the rate of the previous one no longer applies
         self._shown_times.append(now)
-        while self._shown_times and now - self._shown_times[0] > FPS_WINDOW_S:
+        while len(self._shown_times) > FPS_SAMPLES:
             self._shown_times.popleft()
         n = len(self._shown_times)
-        span = now - self._shown_times[0] if n > 1 else 0
-        fps = f" · {(n - 1) / span:.1f} fps" if n >= 3 and span > 0 else ""
+        span = now - self._shown_times[0]
+        fps = f" · {(n - 1) / span:.0f} fps" if n >= 5 and span > 0 else ""
         self.timing_label.setText(f"{res.ms:.0f} ms{fps}")
         self._update_scale_label()
         self.result_ready.emit(res)
