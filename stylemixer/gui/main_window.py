@@ -15,10 +15,11 @@ Hooks for panels that are not part of this file (the statistics views):
 """
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
@@ -277,6 +278,8 @@ class MainWindow(FileActions, QMainWindow):
         self.seed_a.set_image(a)
         self.seed_b.set_image(b)
         self.results_shown += 1
+        if self.results_shown == 1 and os.environ.get("STYLEMIXER_EXIT_AFTER_FIRST_IMAGE"):
+            self._exit_after_first_image()
         now = time.monotonic()
         if self._shown_times and now - self._shown_times[-1] > STREAM_GAP_S:
             self._shown_times.clear()  # a new burst of changes: the rate of the previous one no longer applies
@@ -289,6 +292,12 @@ class MainWindow(FileActions, QMainWindow):
         self.timing_label.setText(f"{res.ms:.0f} ms{fps}")
         self._update_scale_label()
         self.result_ready.emit(res)
+
+    def _exit_after_first_image(self):
+        """For `stylemixer bench` (issue 7): it times the app from start to the first picture on screen."""
+        self.view.repaint()  # drawn now, not at the next paint event
+        print("stylemixer: first image shown", flush=True)
+        QTimer.singleShot(0, self.close)
 
     def _on_render_failed(self, rid, msg):
         self._request_done(rid)
