@@ -206,33 +206,47 @@ def bench_big(cfg, device, frames: int, index_reps: int, matmul: float, conv_pea
             "per_index": per_index, **scen}
 
 
-def launch_time(timeout: float = 60.0) -> dict:
-    """Seconds from starting `stylemixer` (the real app, offscreen) to its first image shown."""
+def launch_time(timeout: float = 60.0, model: str | None = None) -> dict:
+    """Seconds from starting `stylemixer` (the real app, offscreen) to its first image shown.
+
+    The app prints FIRST_IMAGE_LINE and quits when FIRST_IMAGE_ENV is set. model: a file to open instead of the
+    built-in model (for tests). Never waits longer than `timeout`: the app is killed if it shows nothing.
+    """
+    import queue
+    import threading
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", **{FIRST_IMAGE_ENV: "1"})
+    cmd = [sys.executable, "-m", "stylemixer"] if model is None else [
+        sys.executable, "-m", "stylemixer.gui.app", str(model)]
+    lines: queue.Queue = queue.Queue()
     with tempfile.TemporaryDirectory() as home:
         env["XDG_CONFIG_HOME"] = home  # fresh settings: what a first start does
         t = time.perf_counter()
-        p = subprocess.Popen([sys.executable, "-m", "stylemixer"], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
-        seen, lines = None, []
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        reader = threading.Thread(target=lambda: [lines.put(x) for x in p.stdout] + [lines.put(None)], daemon=True)
+        reader.start()
+        seen, out = None, []
         try:
-            deadline = t + timeout
-            while time.perf_counter() < deadline:
-                line = p.stdout.readline()
-                if not line:
+            while seen is None:
+                left = t + timeout - time.perf_counter()
+                if left <= 0:
                     break
-                lines.append(line.rstrip())
+                try:
+                    line = lines.get(timeout=left)
+                except queue.Empty:
+                    break
+                if line is None:
+                    break
+                out.append(line.rstrip())
                 if FIRST_IMAGE_LINE in line:
                     seen = time.perf_counter() - t
-                    break
         finally:
             try:
-                p.wait(timeout=10)
+                p.wait(timeout=10 if seen is not None else 0.1)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
     if seen is None:
-        return {"seconds": None, "error": "no first image reported", "output": lines[-5:]}
+        return {"seconds": None, "error": "no first image reported", "output": out[-5:]}
     return {"seconds": round(seen, 3)}
 
 

@@ -53,3 +53,18 @@ def test_allocator_env_adds_the_huge_page_tunable_once():
     assert env["GLIBC_TUNABLES"] == "glibc.malloc.check=0:glibc.malloc.hugetlb=1"
     assert allocator_env(env)["GLIBC_TUNABLES"] == env["GLIBC_TUNABLES"]
     assert allocator_env({})["GLIBC_TUNABLES"] == "glibc.malloc.hugetlb=1"
+
+
+def test_launch_time_starts_the_real_app_and_sees_its_first_image(tiny_model_path):
+    from stylemixer.bench import launch_time
+    res = launch_time(timeout=60, model=tiny_model_path)
+    assert res.get("error") is None, res
+    assert 0.3 < res["seconds"] < 60      # at least the imports of torch and Qt; never a hang
+
+
+def test_launch_time_gives_up_on_an_app_that_shows_nothing(tmp_path):
+    from stylemixer.bench import launch_time
+    bad = tmp_path / "not-a-model.safetensors"
+    bad.write_bytes(b"garbage")
+    res = launch_time(timeout=4, model=bad)       # an error message instead of a picture
+    assert res["seconds"] is None and "no first image" in res["error"]
