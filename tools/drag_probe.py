@@ -34,6 +34,9 @@ def probe(args) -> dict:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    else:  # the thread policy `stylemixer` itself applies before opening its window
+        from stylemixer.gui import app as gui_app
+        getattr(gui_app, "_leave_a_core_for_the_gui", lambda: None)()
     app = QApplication.instance() or QApplication(["drag_probe"])
     from stylemixer.gui.main_window import MainWindow
     from stylemixer.gui.settings import open_settings
