@@ -78,7 +78,8 @@ def cmd_info(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="stylemixer", description="Explore style mixing in StyleGAN generators. "
-                                "Run without arguments to open the desktop app.")
+                                "Run without a command to open the desktop app (`stylemixer [FILE] [--model M] "
+                                "[--device D] [--dark]`).")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     r = sub.add_parser("render", help="render a style mix to a PNG (the recipe is embedded in it)")
@@ -112,15 +113,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _subcommands(parser) -> set:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
 def main(argv=None) -> int:
     if argv is None:  # the real command line only: big activations on huge pages (core/perf.py, issue 7)
         from .core.perf import reexec_with_huge_pages
         reexec_with_huge_pages()
     argv = sys.argv[1:] if argv is None else argv
-    if not argv:
-        from .gui.app import main as gui_main
-        return gui_main([])
     parser = build_parser()
+    if not argv or (argv[0] not in _subcommands(parser) and argv[0] not in ("-h", "--help")):
+        # `stylemixer`, `stylemixer FILE`, `stylemixer --model X --dark ...`: the app takes these arguments
+        from .gui.app import main as gui_main
+        return gui_main(list(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
