@@ -84,6 +84,7 @@ class Discriminator(nn.Module):
         self.resolution = resolution
         self.from_rgb = EqualConv(img_channels, ch[0], 1)
         self.blocks = nn.ModuleList(DBlock(ch[i], ch[i + 1]) for i in range(n_blocks))
+        assert ch[-1] % mbstd_channels == 0, "the 4x4 width must split evenly into the mbstd feature groups"
         self.mbstd = MinibatchStd(mbstd_group, mbstd_channels)
         self.conv = EqualConv(ch[-1] + mbstd_channels, ch[-1], 3)
         self.fc = EqualLinear(ch[-1] * 16, ch[-1], gain=math.sqrt(2))
