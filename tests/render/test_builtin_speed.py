@@ -12,7 +12,7 @@ from stylemixer.core.resources import builtin_model_path
 @pytest.fixture(scope="module")
 def G():
     if not builtin_model_path().exists():
-        pytest.skip("the built-in model has not been trained into resources/ yet")
+        pytest.fail("the built-in model is missing from resources/")
     return load_any("builtin").G
 
 
