@@ -174,6 +174,9 @@ def test_copy_puts_the_image_and_its_recipe_on_the_clipboard(window):
     img = from_qimage(mime.imageData())
     f = enlarge_factor(window.last_result.mix.shape[1])
     np.testing.assert_array_equal(img[::f, ::f], window.last_result.mix)
+    # Leave nothing on the clipboard: offscreen Qt crashes at interpreter exit when it still owns mime data.
+    del mime
+    QGuiApplication.clipboard().clear()
 
 
 def test_a_missing_first_model_leaves_a_clear_empty_state(make_window, tmp_path):
