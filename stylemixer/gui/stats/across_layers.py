@@ -9,18 +9,17 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout
 
 from ...core import stats_views as sv
-from .style import SELECTED_BAR, apply_plot_palette, fixed_font
+from .style import SELECTED_BAR, VisibilityReportingWidget, apply_plot_palette, fixed_font
 
 GROUP_COLORS = {"coarse": "#6f86c6", "middle": "#5aa9a0", "fine": "#a99a5a"}
 DEFAULT_BAR = "#7a8aa6"
 
 
-class AcrossLayersChart(QWidget):
+class AcrossLayersChart(VisibilityReportingWidget):
     layer_clicked = Signal(int)
-    visibility_changed = Signal(bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -122,11 +121,3 @@ class AcrossLayersChart(QWidget):
         super().changeEvent(e)
         if e.type() == QEvent.Type.PaletteChange:
             apply_plot_palette(self.view, [self.plot], self)
-
-    def showEvent(self, e):
-        super().showEvent(e)
-        self.visibility_changed.emit(True)
-
-    def hideEvent(self, e):
-        super().hideEvent(e)
-        self.visibility_changed.emit(False)

@@ -16,7 +16,7 @@ from ...core import stats_views as sv
 from ...core.export import ExportError
 from ...core.stats_export import save_montage_png
 from ..imaging import to_qimage
-from .style import fixed_font, report_error
+from .style import VisibilityReportingWidget, fixed_font, report_error
 
 NORM_TEXT = {"channel": "per channel", "shared": "shared"}
 SOURCE_TEXT = {"mix": "mix", "a": "A", "b": "B"}
@@ -96,10 +96,9 @@ class ImageCanvas(QWidget):
         super().mouseMoveEvent(e)
 
 
-class FeatureView(QWidget):
+class FeatureView(VisibilityReportingWidget):
     request_changed = Signal()           # the source changed: the window must ask for other maps
     channel_selected = Signal(int)
-    visibility_changed = Signal(bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -336,11 +335,3 @@ class FeatureView(QWidget):
     @property
     def wants_features(self) -> bool:
         return self.isVisible() and self.layer is not None
-
-    def showEvent(self, e):
-        super().showEvent(e)
-        self.visibility_changed.emit(True)
-
-    def hideEvent(self, e):
-        super().hideEvent(e)
-        self.visibility_changed.emit(False)

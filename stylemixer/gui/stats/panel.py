@@ -15,14 +15,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGraphicsItem, QGridLayout, QHBoxLayout, QLabel,
-                               QPushButton, QSizePolicy, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QVBoxLayout)
 
 from ...core import stats_views as sv
 from ...core.export import ExportError
 from ...core.stats import QUANTITIES
 from ...core.stats_export import save_stats
 from .style import (HOVER_LINE, SOURCE_COLORS, SOURCE_DOT, SOURCE_WIDTH, SOURCE_Z, apply_plot_palette, fixed_font,
-                    report_error)
+                    report_error, VisibilityReportingWidget)
 
 ORDER_TEXT = {"index": "channel index", "difference": "A–B difference"}
 # Up to this many channels: lines through dots. Beyond it, lines between neighbouring channels turn into a
@@ -40,10 +40,9 @@ class TimedGraphicsLayout(pg.GraphicsLayoutWidget):
         self.last_paint_ms = (time.perf_counter() - t0) * 1000
 
 
-class StatsPanel(QWidget):
+class StatsPanel(VisibilityReportingWidget):
     channel_clicked = Signal(int)        # channel index (not display position)
     order_changed = Signal(object)       # np.ndarray, channels in display order
-    visibility_changed = Signal(bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -363,12 +362,3 @@ class StatsPanel(QWidget):
         super().changeEvent(e)
         if e.type() == QEvent.Type.PaletteChange:
             apply_plot_palette(self.plots_view, self.plots.values(), self, self._titles)
-
-    # ---- visibility (the window only asks for statistics while a statistics view is shown) -----------
-    def showEvent(self, e):
-        super().showEvent(e)
-        self.visibility_changed.emit(True)
-
-    def hideEvent(self, e):
-        super().hideEvent(e)
-        self.visibility_changed.emit(False)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtGui import QFont, QFontDatabase, QPalette
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 # Blue A and orange B stay apart for the common colour-vision deficiencies; the mix is drawn on top, thicker.
@@ -46,3 +46,18 @@ def report_error(owner: QWidget, handler, text: str):
     box = QMessageBox(QMessageBox.Icon.Warning, "StyleMixer", text, QMessageBox.StandardButton.Ok, owner)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
+
+
+class VisibilityReportingWidget(QWidget):
+    """A widget that says when it is shown or hidden: the window asks for statistics and feature maps only while
+    a view that draws them is visible (tabbed docks all report isVisible(), so the events are what count)."""
+
+    visibility_changed = Signal(bool)
+
+    def showEvent(self, e):
+        super().showEvent(e)
+        self.visibility_changed.emit(True)
+
+    def hideEvent(self, e):
+        super().hideEvent(e)
+        self.visibility_changed.emit(False)
