@@ -28,10 +28,3 @@ def pick_device(name: str | None = None) -> torch.device:
         raise ValueError(f"device 'mps' is not available; available: {', '.join(available_devices())}")
     return dev
 
-
-def describe(dev: torch.device) -> str:
-    if dev.type == "cuda":
-        return f"{dev} ({torch.cuda.get_device_name(dev)})"
-    if dev.type == "cpu":
-        return f"cpu ({torch.get_num_threads()} threads)"
-    return str(dev)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import torch
 
 from .errors import RecipeError
-from .latents import MAX_SEED, ws_from_seed
+from .latents import MAX_SEED
 from .layers import GROUPS, layer_table
 from .networks import NOISE_MODES
 
@@ -136,14 +136,6 @@ def mix_ws(ws_a: torch.Tensor, ws_b: torch.Tensor, weights) -> torch.Tensor:
     """[N, num_ws, w_dim] x2 -> mixed; weight 0 gives exactly A's row, 1 exactly B's row."""
     t = torch.as_tensor(list(weights), dtype=ws_a.dtype, device=ws_a.device)[None, :, None]
     return torch.lerp(ws_a, ws_b, t)
-
-
-def recipe_ws(G, recipe: Recipe, device=None):
-    """Recipe -> (ws_a, ws_b, ws_mix), each [1, num_ws, w_dim]. Pure: the same recipe gives the same tensors."""
-    recipe.check_model(G.num_ws)
-    ws_a = ws_from_seed(G, recipe.seed_a, recipe.psi, recipe.cutoff, device)
-    ws_b = ws_from_seed(G, recipe.seed_b, recipe.psi, recipe.cutoff, device)
-    return ws_a, ws_b, mix_ws(ws_a, ws_b, recipe.weights)
 
 
 def parse_mix_spec(spec: str, cfg) -> tuple:

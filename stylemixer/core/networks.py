@@ -12,7 +12,7 @@ the renderer resume from the first layer whose w changed.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn

@@ -294,14 +294,6 @@ class Renderer:
         return key, self._noise
 
     # ------------------------------------------------------------------------------------------------ render
-    def synthesize(self, recipe: Recipe, capture: Capture | None = None) -> torch.Tensor:
-        """[3, C, H, W] float images of (mix, A, B) through plain `G.synthesis` (no caches; a reference path)."""
-        with torch.inference_mode():
-            ws_a, ws_b, ws_mix = self.ws(recipe)
-            _, noise = self._noise_for(recipe)
-            ws = torch.cat([ws_mix, ws_a, ws_b]).to(self.dtype)  # [3, num_ws, w_dim]
-            return self._synth(ws, noise=noise, capture=capture).float()
-
     def render(self, req: RenderRequest | Recipe) -> RenderResult:
         if isinstance(req, Recipe):
             req = RenderRequest(req)

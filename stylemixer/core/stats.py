@@ -49,8 +49,6 @@ class Capture:
         self.layers = None if layers is None else set(layers)
         self.feature_layer = feature_layer
         self._moments = {}        # w index -> (mean, var, y_s, y_b), each [N, C] on device
-        self._pending = {}        # w index -> [N, C, 2] (mean_in, std_in), from the older before()/after() calls
-        self._packed = {}         # w index -> [N, C, 6], from before()/after()
         self.features = None      # [N, C, H, W] after AdaIN at feature_layer, on device
 
     @property
@@ -66,20 +64,6 @@ class Capture:
             self._moments[index] = (mean.flatten(1), var.flatten(1), y_s, y_b)
         if index == self.feature_layer:
             self.features = x_out.detach()
-
-    # Measuring the tensors directly: for callers that run the layers themselves.
-    def before(self, index: int, x: torch.Tensor):
-        if self._wanted(index):
-            std, mean = torch.std_mean(x.float(), dim=(2, 3), unbiased=False)  # [N, C] each
-            self._pending[index] = torch.stack([mean, std], dim=-1)
-
-    def after(self, index: int, x: torch.Tensor, y_s: torch.Tensor, y_b: torch.Tensor):
-        if self._wanted(index):
-            std, mean = torch.std_mean(x.float(), dim=(2, 3), unbiased=False)
-            self._packed[index] = torch.cat(
-                [self._pending.pop(index), torch.stack([y_s.float(), y_b.float(), mean, std], dim=-1)], dim=-1)
-        if index == self.feature_layer:
-            self.features = x.detach()
 
     def _pack_moments(self) -> dict:
         """All recorded layers at once: concatenated along channels, a handful of ops whatever the depth."""
@@ -98,8 +82,7 @@ class Capture:
 
     def result(self) -> dict[int, LayerStats]:
         """Move everything to the CPU in one transfer; keyed by w index."""
-        packed = dict(self._packed)
-        packed.update(self._pack_moments())
+        packed = self._pack_moments()
         if not packed:
             return {}
         keys = sorted(packed)
