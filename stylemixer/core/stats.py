@@ -1,101 +1,109 @@
-"""Per-channel AdaIN statistics, captured during synthesis and reduced on the device.
+"""Per-channel statistics, captured during synthesis and reduced on the device.
 
-For every AdaIN layer and image: mean and std of the feature map entering the instance norm, the style
-(y_s, y_b), and mean and std after AdaIN. Statistics are over H x W of one instance and one channel, the
-same population instance norm uses; std is the population (biased) std. Only small [N, C] arrays leave
-the device. Passing no capture to synthesis computes none of this.
+Which quantities a layer records is the family's choice (its `StatsSpec`): AdaIN's input moments and styles for
+StyleGAN v1, the modulation styles, demodulation factors and free moments for StyleGAN2/3. Statistics are over
+H x W of one instance and one channel (population std). Only small [N, C] arrays leave the device, in one
+transfer per render. Passing no capture to synthesis computes none of this.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-QUANTITIES = ("mean_in", "std_in", "y_s", "y_b", "mean_out", "std_out")
 
-
-@dataclass(frozen=True)
 class LayerStats:
-    """One AdaIN layer; every field is float32 [N, C]."""
-    mean_in: np.ndarray
-    std_in: np.ndarray
-    y_s: np.ndarray
-    y_b: np.ndarray
-    mean_out: np.ndarray
-    std_out: np.ndarray
+    """One layer's statistics: quantity -> float32 [N, C_q]. Readable as `s["y_s"]` or `s.y_s`."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: dict):
+        object.__setattr__(self, "values", dict(values))
+
+    def __getattr__(self, key):
+        try:
+            return self.values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key, value):
+        raise AttributeError("LayerStats is immutable")
+
+    def __getitem__(self, key) -> np.ndarray:
+        return self.values[key]
+
+    def __contains__(self, key) -> bool:
+        return key in self.values
+
+    def keys(self):
+        return self.values.keys()
+
+    def __eq__(self, other):
+        return (isinstance(other, LayerStats) and self.values.keys() == other.values.keys()
+                and all(np.array_equal(v, other.values[k]) for k, v in self.values.items()))
+
+    def __repr__(self):
+        shapes = ", ".join(f"{k}{list(v.shape)}" for k, v in self.values.items())
+        return f"LayerStats({shapes})"
+
+    @property
+    def nbytes(self) -> int:
+        return sum(int(v.nbytes) for v in self.values.values())
 
     def take(self, i: int) -> "LayerStats":
         """The statistics of image i, each [1, C]."""
-        return LayerStats(*(getattr(self, q)[i:i + 1] for q in QUANTITIES))
+        return LayerStats({k: v[i:i + 1] for k, v in self.values.items()})
 
     def as_dict(self) -> dict:
-        return {q: getattr(self, q) for q in QUANTITIES}
+        return dict(self.values)
 
 
 class Capture:
-    """Pass to `G.synthesis(..., capture=c)`. `stats` selects statistics, `feature_layer` an activation to keep.
+    """Pass to synthesis. `stats` selects statistics, `feature_layer` a w index whose feature maps to keep.
 
-    Synthesis calls `record()` with the moments its instance norm already computed, so capturing adds no pass over
-    the activations; everything is reduced on the device and `result()` moves it to the CPU in one transfer.
-    After AdaIN, x_out = y_s * n + y_b with n of mean 0 and variance var / (var + eps) exactly, so the output
-    moments follow in closed form: mean_out = y_b, std_out = |y_s| * sqrt(var / (var + eps)).
+    A family's layer calls `record(index, values, features)` with quantities it computed from moments it needed
+    anyway, so capturing adds no pass over the activations; `result()` moves everything to the CPU at once.
     """
-
-    EPS = 1e-8  # AdaIN's epsilon (networks.AdaIN.normalize_moments)
 
     def __init__(self, stats: bool = True, feature_layer: int | None = None, layers=None):
         self.want_stats = stats
         self.layers = None if layers is None else set(layers)
         self.feature_layer = feature_layer
-        self._moments = {}        # w index -> (mean, var, y_s, y_b), each [N, C] on device
-        self.features = None      # [N, C, H, W] after AdaIN at feature_layer, on device
+        self._values: dict = {}   # w index -> {quantity: [N, C] on device}
+        self.features = None      # [N, C, H, W] on device: the feature maps of `feature_layer`
 
     @property
-    def wants_styles(self) -> bool:
+    def active(self) -> bool:
+        """Whether synthesis needs to call `record` at all."""
         return self.want_stats or self.feature_layer is not None
 
-    def _wanted(self, index) -> bool:
+    def wants_stats(self, index: int) -> bool:
         return self.want_stats and (self.layers is None or index in self.layers)
 
-    def record(self, index: int, x_out, mean, var, y_s, y_b):
-        """x_out [N, C, H, W] after AdaIN; mean, var [N, C, 1, 1] of its input; y_s, y_b [N, C]."""
-        if self._wanted(index):
-            self._moments[index] = (mean.flatten(1), var.flatten(1), y_s, y_b)
-        if index == self.feature_layer:
-            self.features = x_out.detach()
+    def wants_features(self, index: int) -> bool:
+        return index == self.feature_layer
 
-    def _pack_moments(self) -> dict:
-        """All recorded layers at once: concatenated along channels, a handful of ops whatever the depth."""
-        keys = sorted(self._moments)
-        if not keys:
+    def record(self, index: int, values: dict | None = None, features=None):
+        """values: {quantity: [N, C_q]} (kept if statistics of `index` are wanted); features [N, C, H, W]."""
+        if values is not None and self.wants_stats(index):
+            self._values[index] = values
+        if features is not None and self.wants_features(index):
+            self.features = features.detach()
+
+    def result(self) -> dict:
+        """{w index: LayerStats}, moved to the CPU in one transfer."""
+        if not self._values:
             return {}
-        mean, var, y_s, y_b = (torch.cat([self._moments[k][j].float() for k in keys], dim=1) for j in range(4))
-        std_out = y_s.abs() * torch.sqrt(var / (var + self.EPS))
-        packed = torch.stack([mean, var.sqrt(), y_s, y_b, y_b, std_out], dim=-1)  # [N, sum C, 6]
-        out, pos = {}, 0
-        for k in keys:
-            c = self._moments[k][0].shape[1]
-            out[k] = packed[:, pos:pos + c]
-            pos += c
-        return out
-
-    def result(self) -> dict[int, LayerStats]:
-        """Move everything to the CPU in one transfer; keyed by w index."""
-        packed = self._pack_moments()
-        if not packed:
-            return {}
-        keys = sorted(packed)
-        flat = torch.cat([packed[k].reshape(-1) for k in keys]).cpu().numpy()
-        out, pos = {}, 0
-        for k in keys:
-            n, c, _ = packed[k].shape
-            block = flat[pos:pos + n * c * 6].reshape(n, c, 6)
-            pos += n * c * 6
-            out[k] = LayerStats(*(np.ascontiguousarray(block[:, :, j]) for j in range(6)))
-        return out
-
-
-def style_distance(a: LayerStats, b: LayerStats) -> float:
-    """Mean over channels of |y_s(A) - y_s(B)| + |y_b(A) - y_b(B)| (first image of each)."""
-    return float(np.mean(np.abs(a.y_s[0] - b.y_s[0]) + np.abs(a.y_b[0] - b.y_b[0])))
+        parts, layout = [], []
+        for k in sorted(self._values):
+            for q, t in self._values[k].items():
+                t = t.detach().float()
+                parts.append(t.reshape(-1))
+                layout.append((k, q, tuple(t.shape)))
+        flat = torch.cat(parts).cpu().numpy()
+        out: dict = {}
+        pos = 0
+        for k, q, shape in layout:
+            size = int(np.prod(shape))
+            out.setdefault(k, {})[q] = np.ascontiguousarray(flat[pos:pos + size].reshape(shape))
+            pos += size
+        return {k: LayerStats(v) for k, v in out.items()}
