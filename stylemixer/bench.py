@@ -24,7 +24,6 @@ SCENARIOS = ("seed", "coarse", "fine")
 FIRST_IMAGE_ENV = "STYLEMIXER_EXIT_AFTER_FIRST_IMAGE"
 FIRST_IMAGE_LINE = "stylemixer: first image shown"
 
-from .core.flops import synthesis_flops  # noqa: E402  (re-exported: the analytic count the report uses)
 
 
 # ------------------------------------------------------------------------------------------------ timing
@@ -69,14 +68,15 @@ def conv_gflops(reps: int, channels: int = 512, size: int = 32) -> float:
     return 2 * channels * channels * 9 * size * size / best / 1e9
 
 
-def _base_recipe(num_ws, cfg, seed=100):
-    from .core.layers import indices_of_group
+def _base_recipe(G, seed=100):
+    from .core.families import indices_of_group
     from .core.mixing import Recipe
     # Coarse from A, middle half-way, fine from B: the mix shares A's first activations, as a typical mix does.
+    num_ws = G.num_ws
     w = [0.0] * num_ws
-    for i in indices_of_group(cfg, "middle"):
+    for i in indices_of_group(G, "middle"):
         w[i] = 0.5
-    for i in indices_of_group(cfg, "fine"):
+    for i in indices_of_group(G, "fine"):
         w[i] = 1.0
     return Recipe.for_model(num_ws, seed_a=seed, seed_b=seed + 1).with_weights(w)
 
@@ -114,16 +114,15 @@ def pick_threads(G, device, fixed, log) -> dict:
 
 def bench_model(G, device, frames: int, label: str, log, fixed_threads=None) -> dict:
     """Frame times for the three scenarios, with and without statistics, cached and uncached."""
-    from .core.layers import indices_of_group
+    from .core.families import indices_of_group
     from .core.render import Renderer
 
     threads = pick_threads(G, device, fixed_threads, log)
-    cfg = G.cfg
-    base = _base_recipe(G.num_ws, cfg)
+    base = _base_recipe(G)
     # The first index of each group: the most work a change in that group causes. Models below 64 px have no
     # fine group; their last resolution stands in.
-    fine = indices_of_group(cfg, "fine") or [G.num_ws - 2]
-    index = {"seed": None, "coarse": indices_of_group(cfg, "coarse")[0], "fine": fine[0]}
+    fine = indices_of_group(G, "fine") or [G.num_ws - 2]
+    index = {"seed": None, "coarse": indices_of_group(G, "coarse")[0], "fine": fine[0]}
     rows = {}
     for stats in (False, True):
         # Without caches every frame is the same work (three images from the constant), whatever changed:
@@ -154,7 +153,7 @@ def bench_big(cfg, device, frames: int, index_reps: int, matmul: float, conv_pea
     """The official-shape model: full synthesis rate, per-w-index speed-ups, scenario frames."""
     import torch
     from .core.mixing import Recipe
-    from .core.networks import Generator, init_for_training
+    from .core.families.stylegan1.network import Generator, init_for_training
     from .core.render import Renderer
 
     t = time.perf_counter()
@@ -162,17 +161,16 @@ def bench_big(cfg, device, frames: int, index_reps: int, matmul: float, conv_pea
     log(f"  built a random {cfg.resolution} px generator in {time.perf_counter() - t:.1f} s")
     threads = pick_threads(G, device, fixed_threads, log)
     r = Renderer(G, device, threads=None)
-    flops = synthesis_flops(cfg)
+    flops = G.flops()
     total = sum(flops.values())
     # A full synthesis of one image: exactly what a render does for an image with nothing cached.
-    base = _base_recipe(G.num_ws, cfg)
+    base = _base_recipe(G)
     ws = r.ws(base)[2].to(r.dtype)
-    _, noise = r._noise_for(base)
     full = []
     with torch.inference_mode():
         for i in range(index_reps + 1):
             t = time.perf_counter()
-            r._synth(ws, noise=noise)
+            r.synthesize(ws, base)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             if i:  # the first run pays one-time costs (first touch of memory, kernel selection)
@@ -340,7 +338,7 @@ def _run(args, log) -> dict:
     from .core.checkpoints import load_any
     from .core.devices import pick_device
     from .core.errors import ModelFileError
-    from .core.networks import Generator, GeneratorConfig, default_channels, init_for_training
+    from .core.families.stylegan1.network import Generator, GeneratorConfig, default_channels, init_for_training
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -33,7 +33,7 @@ def cmd_render(args) -> int:
     loaded = load_any(model, device)
     G = loaded.G
     if not args.recipe:
-        weights = parse_mix_spec(args.mix, G.cfg) if args.mix else (0.0,) * G.num_ws
+        weights = parse_mix_spec(args.mix, G) if args.mix else (0.0,) * G.num_ws
         psi = args.psi if args.psi is not None else G.cfg.truncation_psi
         cutoff = args.cutoff if args.cutoff is not None else G.cfg.truncation_cutoff
         recipe = Recipe(weights=weights, seed_a=args.seed_a, seed_b=args.seed_b, model=loaded.source, psi=psi,
@@ -54,25 +54,22 @@ def cmd_render(args) -> int:
 
 def cmd_info(args) -> int:
     from .core.checkpoints import load_any
-    from .core.layers import layer_table
-    from .core.networks import count_parameters
 
     loaded = load_any(args.model, "cpu")
     G, cfg = loaded.G, loaded.G.cfg
+    params = sum(p.numel() for p in G.parameters())
     if args.json:
-        print(json.dumps({"name": loaded.name, "format": loaded.format, "config": cfg.to_dict(),
-                          "parameters": count_parameters(G),
-                          "layers": [vars(l) for l in layer_table(cfg)]}, indent=1))
+        print(json.dumps({"name": loaded.name, "format": loaded.format, "family": G.family, "config": cfg.to_dict(),
+                          "parameters": params, "layers": [vars(info) for info in G.layer_table()]}, indent=1))
         return 0
-    print(f"{loaded.name}  ({loaded.format})")
-    print(f"  resolution {cfg.resolution}x{cfg.resolution}, {cfg.img_channels} channels, num_ws {G.num_ws}")
-    print(f"  z_dim {cfg.z_dim}, w_dim {cfg.w_dim}, mapping {cfg.mapping_layers} layers x {cfg.mapping_fmaps}"
-          f" (lr multiplier {cfg.mapping_lrmul})")
-    print(f"  parameters {count_parameters(G):,}")
+    print(f"{loaded.name}  ({G.family_label}, {loaded.format})")
+    print(f"  resolution {G.img_resolution}x{G.img_resolution}, {cfg.img_channels} channels, num_ws {G.num_ws}")
+    print(f"  z_dim {G.z_dim}, w_dim {G.w_dim}" + (f", {G.c_dim} classes" if G.c_dim else ""))
+    print(f"  parameters {params:,}")
     print(f"  default truncation psi {cfg.truncation_psi}, cutoff {cfg.truncation_cutoff}")
-    print(f"  {'w':>3}  {'res':>5}  {'ch':>4}  {'layer':<16} group")
-    for l in layer_table(cfg):
-        print(f"  {l.index:>3}  {l.resolution:>5}  {l.channels:>4}  {l.name:<16} {l.group}")
+    print(f"  {'w':>3}  {'res':>5}  {'ch':>4}  {'layer':<22} {'group':<7} role")
+    for info in G.layer_table():
+        print(f"  {info.index:>3}  {info.resolution:>5}  {info.channels:>4}  {info.name:<22} {info.group:<7} {info.role}")
     return 0
 
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from stylemixer.core.checkpoints import save_model
-from stylemixer.core.networks import Generator, GeneratorConfig, init_for_training
+from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, init_for_training
 
 TINY = GeneratorConfig(z_dim=32, w_dim=32, mapping_layers=3, mapping_fmaps=32, resolution=32,
                        channels=(32, 32, 16, 8))
@@ -19,6 +19,10 @@ def make_generator(cfg: GeneratorConfig = TINY, seed: int = 0) -> Generator:
                 p.copy_(0.2 * torch.randn(p.shape, generator=g))
         G.mapping_net.w_avg.copy_(0.1 * torch.randn(G.mapping_net.w_avg.shape, generator=g))
     return G.eval().requires_grad_(False)
+
+
+# One small random generator per family: tests that must hold for every family are parametrised over these.
+FAMILY_MAKERS = {"stylegan1": make_generator}
 
 
 @pytest.fixture(scope="session")

@@ -38,29 +38,26 @@ def original_adain(self, x, w):
 
 def measure(args) -> dict:
     import torch
-    from stylemixer.core import networks as N
-    from stylemixer.core.flops import synthesis_flops
+    from stylemixer.core.families.stylegan1 import network as N
     from stylemixer.core.perf import huge_pages_active
 
     torch.set_num_threads(args.threads)
     cfg = N.GeneratorConfig(resolution=args.resolution, channels=N.default_channels(args.resolution))
     G = N.init_for_training(N.Generator(cfg), 0).eval().requires_grad_(False)
     ws = torch.randn(1, cfg.num_ws, cfg.w_dim)
-    noise = G.synthesis.noises(1, "const")
-    flops = sum(synthesis_flops(cfg).values())
+    flops = sum(G.flops().values())
     shipped = (N.SynthesisLayer.pre, N.AdaIN.forward)
     out = {"huge_pages": huge_pages_active(), "threads": args.threads, "resolution": args.resolution}
     for name, layout, epilogue in (("shipped", "cl", "new"), ("nchw", "nchw", "new"),
                                    ("out-of-place epilogue", "cl", "old"), ("nchw + out-of-place", "nchw", "old")):
         fmt = torch.channels_last if layout == "cl" else torch.contiguous_format
-        G.synthesis.to(memory_format=fmt)
-        G.synthesis.const.data = G.synthesis.const.data.contiguous(memory_format=fmt)
+        G.synthesis.set_memory_format(fmt)
         N.SynthesisLayer.pre, N.AdaIN.forward = shipped if epilogue == "new" else (original_pre, original_adain)
         times = []
         with torch.inference_mode():
             for i in range(args.reps + 1):
                 t = time.perf_counter()
-                G.synthesis(ws, noise=noise)
+                G.synthesis(ws, noise_mode="const")
                 if i:
                     times.append(time.perf_counter() - t)
         med = sorted(times)[len(times) // 2]

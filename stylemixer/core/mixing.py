@@ -13,8 +13,7 @@ import torch
 
 from .errors import RecipeError
 from .latents import MAX_SEED
-from .layers import GROUPS, layer_table
-from .networks import NOISE_MODES
+from .families import GROUPS, NOISE_MODES
 
 RECIPE_FORMAT = "stylemixer.recipe"
 RECIPE_VERSION = 1
@@ -51,6 +50,10 @@ class Recipe:
     def swapped(self) -> "Recipe":
         """Swap A and B, keeping the picture: each weight becomes 1 - weight."""
         return replace(self, seed_a=self.seed_b, seed_b=self.seed_a, weights=tuple(1.0 - v for v in self.weights))
+
+    def synthesis_options(self) -> dict:
+        """Per-image synthesis inputs other than noise that a family may take (none yet)."""
+        return {}
 
     def check_model(self, num_ws: int) -> "Recipe":
         if len(self.weights) != num_ws:
@@ -138,9 +141,12 @@ def mix_ws(ws_a: torch.Tensor, ws_b: torch.Tensor, weights) -> torch.Tensor:
     return torch.lerp(ws_a, ws_b, t)
 
 
-def parse_mix_spec(spec: str, cfg) -> tuple:
-    """'coarse=A,middle=B,fine=0.5' or '0-3=0,4-9=0.5' -> weights tuple (unlisted indices stay A)."""
-    table = layer_table(cfg)
+def parse_mix_spec(spec: str, G_or_table) -> tuple:
+    """'coarse=A,middle=B,fine=0.5' or '0-3=0,4-9=0.5' -> weights tuple (unlisted indices stay A).
+
+    G_or_table: a generator or its layer table (which w indices each group holds).
+    """
+    table = G_or_table.layer_table() if hasattr(G_or_table, "layer_table") else list(G_or_table)
     weights = [0.0] * len(table)
     for part in filter(None, (p.strip() for p in spec.split(","))):
         if "=" not in part:

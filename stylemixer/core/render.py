@@ -1,16 +1,17 @@
 """The renderer: owns one generator on one device and turns requests into images and statistics.
 
 Synchronous and Qt-free: the GUI's worker thread, the CLI, the benchmark and the tests all call `render()`.
-Not thread-safe: one thread (the worker) owns a Renderer.
+Not thread-safe: one thread (the worker) owns a Renderer. It knows no generator family: it speaks the
+resumable-synthesis protocol of `families/api.py` (context, start, advance k, finish).
 
 What it avoids recomputing (see docs/performance.md for the measurements behind each choice):
 - w per (seed, psi, cutoff): the mapping network runs once per seed.
-- Every image is a *chain* of ws rows. The activation entering AdaIN k (the output of `layers[k].pre`) depends only
-  on rows 0..k-1 and the noise, so it is cached under exactly that key; moving the slider of w index k resumes at
-  AdaIN k. The pure A and B images are chains too (all rows from one seed), so a mix whose first rows are A's
-  reuses A's activations, and A and B themselves come from the cache until their seed, truncation or noise change.
+- Every image is a *chain* of ws rows. The state entering w index k depends only on rows 0..k-1 and the image's
+  context (noise, input transform), so it is cached under exactly that key; moving the slider of w index k resumes
+  at k. The pure A and B images are chains too (all rows from one seed), so a mix whose first rows are A's
+  reuses A's states, and A and B themselves come from the cache until their seed, truncation or noise change.
 - Statistics of layer k depend on rows 0..k and are cached under that key, so a stats render that resumes at k
-  still returns every layer; missing ones are recomputed from a cached activation (one AdaIN), not from scratch.
+  still returns every layer; missing ones are recomputed from a cached state (one step), not from scratch.
 
 On the CPU every image is computed alone ([1, ...] tensors): PyTorch's CPU kernels are not batch-invariant (a
 3x3 conv on a 4x4 map or a linear layer gives different last bits for a row in a batch of 3 than alone), and a
@@ -45,8 +46,8 @@ PRECISIONS = ("auto", "fp32", "fp16")
 class RenderRequest:
     """An immutable snapshot of what to draw. `id` orders requests; the newest wins."""
     recipe: Recipe
-    stats: bool = False                 # capture per-channel statistics of every AdaIN layer
-    feature_layer: int | None = None    # also return this layer's feature maps after AdaIN
+    stats: bool = False                 # capture the family's per-channel statistics of every w index
+    feature_layer: int | None = None    # also return the feature maps of this w index's layer
     feature_source: str = "mix"         # ... of the mix, A or B
     id: int = 0
 
@@ -61,7 +62,7 @@ class RenderResult:
     features: np.ndarray | None = None  # float32 [C, H, W]
     ms: float = 0.0
     device: str = "cpu"
-    info: dict = field(default_factory=dict)  # "start": {source: first AdaIN computed (num_ws = all cached)}, ...
+    info: dict = field(default_factory=dict)  # "start": {source: first w index computed (num_ws = all cached)}, ...
 
 
 def visually_identical(a: np.ndarray, b: np.ndarray, mean_tol: float = 0.5, max_tol: int = 12) -> bool:
@@ -85,11 +86,11 @@ class _Chain:
     stats: bool = False
     feature_layer: int | None = None
     # filled by planning
-    start: int = 0                # first AdaIN to run; num_ws when the image comes from the cache
-    x: torch.Tensor | None = None  # cached pre-activation entering AdaIN `start`
+    start: int = 0                # first w index to run; num_ws when the image comes from the cache
+    state: tuple | None = None    # cached state entering w index `start`
     image: np.ndarray | None = None
     cached_stats: dict = field(default_factory=dict)
-    prefix_pre: dict = field(default_factory=dict)  # w index < start -> cached pre-activation to run AdaIN on
+    prefix_states: dict = field(default_factory=dict)  # w index < start -> cached state to re-run one step on
     capture: Capture | None = None
     new_stats: dict = field(default_factory=dict)
     features: torch.Tensor | None = None
@@ -102,13 +103,14 @@ class Renderer:
     activation/image/statistics cache (default: `auto_cache_mb`, eight images' activations, 64-1024 MB).
     batch: run chains that start at the same layer as one batch (default: on CUDA only). precision: "auto" (fp16
     on CUDA when a calibration shows it faster and visually identical, else fp32), "fp32" or "fp16" (for tests;
-    fp16 on CPU is slow). channels_last: NHWC activations (default: CPU and >= 128 px). threads: see
-    `_set_threads` ("auto" measures; this is a process-wide torch setting).
+    fp16 on CPU is slow). channels_last: NHWC activations (default: CPU and >= 128 px). threads: None (default)
+    leaves torch's thread count alone; an int or "auto" (measure, see `_set_threads`) sets it, and since that is a
+    process-wide torch setting only entry points (the app, the CLI, the bench) ask for it.
     """
 
     def __init__(self, G, device="cpu", cache: bool = True, cache_mb: float | None = None,
                  batch: bool | None = None, precision: str = "auto", channels_last: bool | None = None,
-                 threads: int | str | None = "auto"):
+                 threads: int | str | None = None):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.channels_last_opt = channels_last
@@ -116,13 +118,13 @@ class Renderer:
         self.G = G.eval().requires_grad_(False).to(self.device)
         self.use_cache = bool(cache)
         if cache_mb is None:
-            cache_mb = auto_cache_mb(self.G.cfg)
+            cache_mb = auto_cache_mb(self.G)
         self.cache = ByteLRU(int(cache_mb * 2**20))
         self.w_cache = ByteLRU(16 * 2**20)
         self._batch_opt = batch
         self.precision_opt = precision
-        self._noise_key = None
-        self._noise = None
+        self._ctx_key = None
+        self._ctx = None
         self._synth = None          # the synthesis network actually run (a half copy when fp16)
         self.dtype = torch.float32
         self.calibration: dict = {}
@@ -152,7 +154,7 @@ class Renderer:
         """Forget every cached w, activation, image and statistic (call after changing G's weights in place)."""
         self.cache.clear()
         self.w_cache.clear()
-        self._noise_key = self._noise = None
+        self._ctx_key = self._ctx = None
 
     def _setup(self):
         self.clear_cache()
@@ -167,7 +169,7 @@ class Renderer:
     def _set_threads(self):
         """torch's CPU threads (a process-wide setting): an int sets it, None leaves it, "auto" measures.
 
-        STYLEMIXER_THREADS in the environment overrides "auto". Measured on the 2-core machine: when another
+        Measured on the 2-core machine: when another
         process keeps the cores busy, two intra-op threads made a 64 px frame 3x slower than one (OpenMP threads
         spin at every barrier waiting for a descheduled partner); and a worker using every core leaves none for
         the GUI thread. So "auto" times the last layers of this model with one thread and with the process's
@@ -176,9 +178,6 @@ class Renderer:
         """
         self._threads_pending = False
         opt = self.threads_opt
-        env = os.environ.get("STYLEMIXER_THREADS", "")
-        if opt == "auto" and env.isdigit() and int(env) > 0:
-            opt = int(env)
         if opt is None or self.device.type != "cpu":
             return
         if isinstance(opt, int):
@@ -195,8 +194,8 @@ class Renderer:
     def calibrate_threads(self) -> dict:
         """Measure now (see `_set_threads`), set torch's thread count and return the measurement."""
         self._threads_pending = False
-        self.thread_choice = choose_threads(self._synth, self.G.cfg, self.device, self.dtype, self.channels_last,
-                                            budget=thread_budget())
+        self.thread_choice = choose_threads(self._synth, self.G.flops(), self.G.w_dim, self.device, self.dtype,
+                                            self.channels_last, budget=thread_budget())
         return self.thread_choice
 
     @property
@@ -205,7 +204,7 @@ class Renderer:
         1.3-1.6x faster without layout reorders (measured at 1024 px); at 64 px it made no difference."""
         if self.channels_last_opt is not None:
             return bool(self.channels_last_opt)
-        return self.device.type == "cpu" and self.G.cfg.resolution >= 128
+        return self.device.type == "cpu" and self.G.img_resolution >= 128
 
     def _use_precision(self, name):
         self.clear_cache()
@@ -214,8 +213,7 @@ class Renderer:
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         # In place on the renderer's own generator (it already owns its device and mode): no second copy of a
         # 1024 px model's weights. The values do not change, only their layout.
-        synth.to(memory_format=fmt)
-        synth.const.data = synth.const.data.contiguous(memory_format=fmt)
+        synth.set_memory_format(fmt)
         self._synth = synth
         self.precision = name
 
@@ -284,14 +282,26 @@ class Renderer:
             out.append(_Chain(src, ws.to(self.dtype), rows, req.stats, feat))
         return out
 
-    def _noise_for(self, recipe: Recipe):
-        """(key, per-layer noise list) for one image; the same noise for A, B and the mix."""
-        key = ("random", recipe.noise_seed) if recipe.noise_mode == "random" else (recipe.noise_mode,)
-        if key != self._noise_key or not self.use_cache:
-            noise = self._synth.noises(1, recipe.noise_mode, recipe.noise_seed)
-            self._noise = [n if n is None else n.to(self.device, self.dtype) for n in noise]
-            self._noise_key = key
-        return key, self._noise
+    def _context_for(self, recipe: Recipe):
+        """(key, context) of one image: its noise and other w-independent inputs, shared by A, B and the mix."""
+        noise = ("random", recipe.noise_seed) if recipe.noise_mode == "random" else (recipe.noise_mode,)
+        options = recipe.synthesis_options()
+        key = (noise, tuple(sorted(options.items())))
+        if key != self._ctx_key or not self.use_cache:
+            self._ctx = self._synth.context(1, recipe.noise_mode, recipe.noise_seed, options or None,
+                                            device=self.device, dtype=self.dtype)
+            self._ctx_key = key
+        return key, self._ctx
+
+    def synthesize(self, ws: torch.Tensor, recipe: Recipe, capture=None) -> torch.Tensor:
+        """A full, uncached synthesis of ws [N, num_ws, w_dim] in the recipe's context (the bench's baseline)."""
+        _, ctx = self._context_for(recipe)
+        synth = self._synth
+        with torch.inference_mode():
+            state = synth.start(ctx, ws.shape[0])
+            for k in range(self.num_ws):
+                state = synth.advance(k, state, ws[:, k].to(self.dtype), ctx, capture)
+            return synth.finish(state, ctx)
 
     # ------------------------------------------------------------------------------------------------ render
     def render(self, req: RenderRequest | Recipe) -> RenderResult:
@@ -306,23 +316,23 @@ class Renderer:
         t0 = time.perf_counter()
         self.renders += 1
         with torch.inference_mode():
-            nkey, noise = self._noise_for(req.recipe)
+            nkey, ctx = self._context_for(req.recipe)
             chains = self._chains(req)
-            by_src = {c.source: c for c in chains}
+            chain_of = {c.source: c for c in chains}
             # Pure images first: a mix whose first rows are A's (or B's) then resumes from their activations.
-            pure = [by_src["a"], by_src["b"]]
-            mix = by_src["mix"]
+            pure = [chain_of["a"], chain_of["b"]]
+            mix = chain_of["mix"]
             for c in pure:
                 self._plan(c, nkey)
             if self.batch and all(c.start == 0 for c in pure) and _shared_prefix(mix, pure) == 0:
                 self._plan(mix, nkey)
                 if mix.start == 0:  # nothing to share with A or B: all three from the constant, one batch
                     pure = pure + [mix]
-            self._run(pure, nkey, noise)
+            self._run(pure, nkey, ctx)
             if mix not in pure:
                 self._plan(mix, nkey)
-                self._run([mix], nkey, noise)
-            result = self._result(req, by_src)
+                self._run([mix], nkey, ctx)
+            result = self._result(req, chain_of)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         result.ms = (time.perf_counter() - t0) * 1000
@@ -334,7 +344,7 @@ class Renderer:
         return (kind, nkey, rows)
 
     def _plan(self, c: _Chain, nkey):
-        """Choose the first AdaIN to run and take references to the cached entries it relies on.
+        """Choose the first w index to run and take references to the cached entries it relies on.
 
         References are taken here, so entries evicted by later puts in the same render stay usable.
         """
@@ -367,26 +377,26 @@ class Renderer:
         if s == L:
             c.image = cache.get(self._key("img", nkey, c.rows)).copy()  # the caller may write to its arrays
         elif s > 0 or pre_ok(0):
-            c.x = cache.get(self._key("pre", nkey, c.rows[:s]))
+            c.state = cache.get(self._key("pre", nkey, c.rows[:s]))
         for i in range(s):
             st = cache.get(self._key("st", nkey, c.rows[:i + 1])) if c.stats else None
             if st is not None:
                 c.cached_stats[i] = st
             if (c.stats and st is None) or c.feature_layer == i:
-                c.prefix_pre[i] = cache.get(self._key("pre", nkey, c.rows[:i]))
+                c.prefix_states[i] = cache.get(self._key("pre", nkey, c.rows[:i]))
 
     def _put(self, kind, nkey, rows, value):
         if self.use_cache:
             self.cache.put(self._key(kind, nkey, rows), value)
 
-    def _run(self, chains: list[_Chain], nkey, noise):
+    def _run(self, chains: list[_Chain], nkey, ctx):
         synth = self._synth
-        # Layers before the start that still need statistics or features: one AdaIN on the cached activation.
+        # Layers before the start that still need statistics or features: one step from the cached state.
         for c in chains:
             if c.stats or c.feature_layer is not None:
                 c.capture = Capture(stats=c.stats, feature_layer=c.feature_layer)
-            for i, x in sorted(c.prefix_pre.items()):
-                synth.adain_step(i, x, c.ws[:, i], c.capture)
+            for i, state in sorted(c.prefix_states.items()):
+                synth.advance(i, state, c.ws[:, i], ctx, c.capture)
             if c.capture is not None and c.feature_layer is not None and c.feature_layer < c.start:
                 c.features = c.capture.features[0]
         groups: dict[int, list[_Chain]] = {}
@@ -396,40 +406,43 @@ class Renderer:
         for s, group in groups.items():
             if not self.batch and len(group) > 1:
                 for c in group:
-                    self._run_group(s, [c], nkey, noise)
+                    self._run_group(s, [c], nkey, ctx)
             else:
-                self._run_group(s, group, nkey, noise)
+                self._run_group(s, group, nkey, ctx)
         for c in chains:
             if c.capture is not None and c.stats:
                 c.new_stats.update(c.capture.result())
 
-    def _run_group(self, s, group: list[_Chain], nkey, noise):
+    def _run_group(self, s, group: list[_Chain], nkey, ctx):
+        """Advance the chains of `group` (all starting at w index s) to their images, caching every state."""
         synth, n = self._synth, len(group)
-        xs = []
+        states = []
         for c in group:
-            x = c.x
-            if x is None:  # s == 0 and not cached
-                x = synth.layers[0].pre(synth.const, noise[0])
-                self._put("pre", nkey, c.rows[:0], x)
-            xs.append(x)
-        x = xs[0] if n == 1 else torch.cat(xs)
+            state = c.state
+            if state is None:  # s == 0 and not cached
+                state = synth.start(ctx, 1)
+                self._put("pre", nkey, c.rows[:0], state)
+            states.append(state)
+        state = states[0] if n == 1 else _cat_states(states)
         ws = group[0].ws if n == 1 else torch.cat([c.ws for c in group])
-        want_capture = any(c.capture is not None for c in group)
         cap = None
-        if want_capture:
+        if any(c.capture is not None for c in group):
             cap = group[0].capture if n == 1 else Capture(stats=any(c.stats for c in group),
                                                           feature_layer=_common_feature(group))
-
-        feat_pre = {r: xs[r] for r, c in enumerate(group) if c.feature_layer == s}
-
-        def on_pre(index, act):
-            for r, c in enumerate(group):
-                if self.use_cache:
-                    self._put("pre", nkey, c.rows[:index], act if n == 1 else act[r:r + 1].clone())
-                if n > 1 and c.feature_layer == index:
-                    feat_pre[r] = act[r:r + 1]
-
-        img = synth.resume(ws, x, s, noise, cap, on_pre=on_pre)
+        # A batch whose chains want different feature layers: keep the state entering each, for one more step.
+        odd_feature = {r: c.feature_layer for r, c in enumerate(group)
+                       if n > 1 and c.feature_layer is not None and c.feature_layer >= s
+                       and c.feature_layer != (cap.feature_layer if cap else None)}
+        kept: dict = {}
+        for k in range(s, self.num_ws):
+            for r, fl in odd_feature.items():
+                if fl == k:
+                    kept[r] = _take_state(state, r)
+            state = synth.advance(k, state, ws[:, k], ctx, cap)
+            if k + 1 < self.num_ws and self.use_cache:
+                for r, c in enumerate(group):
+                    self._put("pre", nkey, c.rows[:k + 1], state if n == 1 else _take_state(state, r, clone=True))
+        img = synth.finish(state, ctx)
         u8 = to_uint8(img.float(), self.G.cfg.crop)
         group_stats = cap.result() if n > 1 and cap is not None and cap.want_stats else {}
         for r, c in enumerate(group):
@@ -441,20 +454,20 @@ class Renderer:
                 continue
             if n == 1:
                 c.features = cap.features[0]
-            elif cap.feature_layer == c.feature_layer:
+            elif r not in kept:
                 c.features = cap.features[r]
-            else:  # a batch whose chains want different feature layers: one more AdaIN on the kept activation
+            else:
                 cap1 = Capture(stats=False, feature_layer=c.feature_layer)
-                synth.adain_step(c.feature_layer, feat_pre[r], c.ws[:, c.feature_layer], cap1)
+                synth.advance(c.feature_layer, kept[r], c.ws[:, c.feature_layer], ctx, cap1)
                 c.features = cap1.features[0]
 
-    def _result(self, req: RenderRequest, by_src: dict) -> RenderResult:
-        nkey = self._noise_key
+    def _result(self, req: RenderRequest, chain_of: dict) -> RenderResult:
+        nkey = self._ctx_key
         stats = None
         if req.stats:
             stats = {}
             for src in SOURCES:
-                c = by_src[src]
+                c = chain_of[src]
                 per = dict(c.cached_stats)
                 per.update(c.new_stats)
                 for i, st in c.new_stats.items():
@@ -462,25 +475,28 @@ class Renderer:
                 stats[src] = {i: per[i] for i in range(self.num_ws)}
         features = None
         if req.feature_layer is not None:
-            features = by_src[req.feature_source].features.float().cpu().numpy()
-        return RenderResult(req, by_src["mix"].image, by_src["a"].image, by_src["b"].image, stats, features,
+            features = chain_of[req.feature_source].features.float().cpu().numpy()
+        return RenderResult(req, chain_of["mix"].image, chain_of["a"].image, chain_of["b"].image, stats, features,
                             device=str(self.device))
 
 
-def chain_bytes(cfg, bytes_per_value: int = 4) -> int:
-    """Memory of one image's cached activations: the input of every AdaIN, [1, C, R, R] each."""
-    from .layers import layer_table
-    return sum(l.channels * l.resolution ** 2 for l in layer_table(cfg)) * bytes_per_value
+def _take_state(state: tuple, r: int, clone: bool = False) -> tuple:
+    """Image r of a batched state, as a batch of one."""
+    return tuple(None if t is None else (t[r:r + 1].clone() if clone else t[r:r + 1]) for t in state)
 
 
-def auto_cache_mb(cfg) -> float:
+def _cat_states(states: list) -> tuple:
+    return tuple(None if parts[0] is None else torch.cat(parts) for parts in zip(*states))
+
+
+def auto_cache_mb(G) -> float:
     """Room for CHAINS images' activations (A, B, the mix and recent drag positions), within [64, 1024] MB.
 
     Measured at 256 px: while a cache is still growing, every frame's activations are fresh memory the kernel
     must fault in (~40% slower frames); once it is full, evicted blocks are reused and a cached render from w
     index 0 costs what a bare synthesis does. So the budget is no larger than it needs to be.
     """
-    return float(min(DEFAULT_CACHE_MB, max(64.0, CHAINS * chain_bytes(cfg) / 2**20)))
+    return float(min(DEFAULT_CACHE_MB, max(64.0, CHAINS * G.state_nbytes() / 2**20)))
 
 
 _THREAD_BUDGET: list = []
@@ -494,39 +510,42 @@ def thread_budget() -> int:
     return _THREAD_BUDGET[0]
 
 
-def choose_threads(synth, cfg, device, dtype, channels_last, min_flops=3e8, gain=1.25, budget=None) -> dict:
+def choose_threads(synth, flops: dict, w_dim: int, device, dtype, channels_last, min_flops=3e8, gain=1.25,
+                   budget=None) -> dict:
     """Time the tail of synthesis with 1 thread and with `budget` threads; set and return the choice.
 
-    The tail starts at the last w index from which at least `min_flops` of work remain (the whole network for
-    small models), on a random activation (speed does not depend on the values), so this costs 6 runs of
-    that tail: tens of ms for the built-in model, a few hundred for 1024 px (more while other processes
-    keep the cores busy, which is when it matters). More threads must be `gain` times
-    faster to be chosen: on a 2-core machine the GUI thread needs the other core.
+    flops: the model's work per w index (`G.flops()`). The tail starts at the last w index from which at least
+    `min_flops` of work remain (the whole network for small models), on a random state (speed does not depend on
+    the values), so this costs 6 runs of that tail: tens of ms for the built-in model, a few hundred for 1024 px
+    (more while other processes keep the cores busy, which is when it matters). More threads must be `gain`
+    times faster to be chosen: on a 2-core machine the GUI thread needs the other core.
     """
-    from .flops import synthesis_flops
     many = budget or os.cpu_count() or 1
     if many <= 1:
         torch.set_num_threads(1)
         return {"threads": 1, "reason": "a budget of one thread"}
-    flops = synthesis_flops(cfg)
-    start, remaining = len(flops) - 1, flops[len(flops) - 1]
+    num_ws = len(flops)
+    start, remaining = num_ws - 1, flops[num_ws - 1]
     while start > 0 and remaining < min_flops:
         start -= 1
         remaining += flops[start]
-    layer = synth.layers[start]
-    c, r = layer.adain.channels, layer.res
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(1, c, r, r, generator=g).to(device, dtype).contiguous(memory_format=fmt)
-    ws = torch.randn(1, len(synth.layers), cfg.w_dim, generator=g).to(device, dtype)
-    noise = [n if n is None else n.to(device, dtype) for n in synth.noises(1, "const")]
+    state = tuple(None if t is None else
+                  t.to(device, dtype).contiguous(memory_format=fmt if t.ndim == 4 else torch.contiguous_format)
+                  for t in synth.example_state(start, 1, g))
+    ws = torch.randn(1, num_ws, w_dim, generator=g).to(device, dtype)
+    ctx = synth.context(1, "const", 0, None, device=device, dtype=dtype)
     times = {1: [], many: []}
     with torch.inference_mode():
         for rep in range(3):
             for n in (1, many):
                 torch.set_num_threads(n)
                 t = time.perf_counter()
-                synth.resume(ws, x, start, noise)
+                x = state
+                for k in range(start, num_ws):
+                    x = synth.advance(k, x, ws[:, k], ctx)
+                synth.finish(x, ctx)
                 if rep:  # the first round warms up each setting
                     times[n].append(time.perf_counter() - t)
     med = {n: float(np.median(v)) * 1000 for n, v in times.items()}

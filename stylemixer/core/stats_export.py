@@ -1,18 +1,20 @@
-"""Export of AdaIN statistics (CSV for spreadsheets, .npz with the recipe for scripts) and of the feature
+"""Export of per-channel statistics (CSV for spreadsheets, .npz with the recipe for scripts) and of the feature
 montage (PNG with the recipe). Every write is atomic: a failure raises ExportError and leaves no file.
 
-CSV layout (long format, one row per layer, source and channel):
+CSV layout (one row per layer, source and channel), one column per quantity the family records, e.g. for v1:
     layer,resolution,source,channel,mean_in,std_in,y_s,y_b,mean_out,std_out
-resolution is empty when the layer table is not given. Values are written with 9 significant digits, which
-round-trips float32 exactly.
+resolution is empty when the layer table is not given. A quantity indexed by fewer channels than the row's (a
+StyleGAN2 style per input channel beside features per output channel) leaves its cell empty. Values are written
+with 9 significant digits, which round-trips float32 exactly.
 
 .npz layout:
     format        "stylemixer.stats"
     version       1
     recipe        the recipe JSON (Recipe.from_json reads it back)
     layers        int64 [L]  w indices present
-    channels      int64 [L]  channels of each
+    channels      int64 [L]  channels of each (the most any quantity has)
     resolutions   int64 [L]  feature-map size of each (-1 when unknown)
+    quantities    str [Q]    the recorded quantities, in display order
     <source>.<layer>.<quantity>   float32 [C], e.g. "mix.3.y_s"; source in mix, a, b
 """
 from __future__ import annotations
@@ -25,11 +27,12 @@ import numpy as np
 from .atomic import atomic_write_bytes
 from .export import ExportError, save_png
 from .mixing import Recipe
-from .stats import QUANTITIES, LayerStats
+from .stats import LayerStats
 from .stats_views import SOURCES
 
 STATS_FORMAT = "stylemixer.stats"
 STATS_VERSION = 1
+_V1_QUANTITIES = ("mean_in", "std_in", "y_s", "y_b", "mean_out", "std_out")  # files written before "quantities"
 
 
 def _layers(stats: dict, layers) -> list[int]:
@@ -46,33 +49,43 @@ def _resolutions(table) -> dict:
     return {} if table is None else {info.index: info.resolution for info in table}
 
 
+def _quantities(stats: dict) -> tuple:
+    """The recorded quantities in the order the family recorded them (the same at every layer)."""
+    first = stats["mix"][min(stats["mix"])] if stats.get("mix") else None
+    return tuple(first.keys()) if first is not None else ()
+
+
 def stats_csv(stats: dict, layers=None, table=None) -> str:
-    """CSV text of the given w indices (all captured layers when None). table: optional layer_table(cfg)."""
+    """CSV text of the given w indices (all captured layers when None). table: optional `G.layer_table()`."""
     res = _resolutions(table)
-    rows = [",".join(("layer", "resolution", "source", "channel") + QUANTITIES)]
+    qs = _quantities(stats)
+    rows = [",".join(("layer", "resolution", "source", "channel") + qs)]
     for k in _layers(stats, layers):
         for src in SOURCES:
             s = stats[src][k]
-            cols = np.stack([getattr(s, q)[0] for q in QUANTITIES], axis=1)  # [C, 6]
-            for c, vals in enumerate(cols):
-                rows.append(",".join([str(k), str(res.get(k, "")), src, str(c)] + [f"{v:.9g}" for v in vals]))
+            cols = [s[q][0] for q in qs]
+            for c in range(max(len(v) for v in cols)):
+                vals = [f"{v[c]:.9g}" if c < len(v) else "" for v in cols]
+                rows.append(",".join([str(k), str(res.get(k, "")), src, str(c)] + vals))
     return "\n".join(rows) + "\n"
 
 
 def stats_npz_bytes(stats: dict, recipe: Recipe, layers=None, table=None) -> bytes:
     res = _resolutions(table)
     keys = _layers(stats, layers)
+    qs = _quantities(stats)
     arrays = {
         "format": np.array(STATS_FORMAT), "version": np.array(STATS_VERSION),
         "recipe": np.array(recipe.to_json()),
         "layers": np.array(keys, dtype=np.int64),
-        "channels": np.array([stats["mix"][k].y_s.shape[1] for k in keys], dtype=np.int64),
+        "channels": np.array([max(stats["mix"][k][q].shape[1] for q in qs) for k in keys], dtype=np.int64),
         "resolutions": np.array([res.get(k, -1) for k in keys], dtype=np.int64),
+        "quantities": np.array(qs),
     }
     for k in keys:
         for src in SOURCES:
-            for q in QUANTITIES:
-                arrays[f"{src}.{k}.{q}"] = np.asarray(getattr(stats[src][k], q)[0], dtype=np.float32)
+            for q in qs:
+                arrays[f"{src}.{k}.{q}"] = np.asarray(stats[src][k][q][0], dtype=np.float32)
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     return buf.getvalue()
@@ -111,7 +124,8 @@ def load_stats_npz(path) -> tuple[Recipe, dict]:
             if "format" not in z.files or str(z["format"]) != STATS_FORMAT:
                 raise ExportError(f"{os.path.basename(os.fspath(path))} is not a StyleMixer statistics file")
             recipe = Recipe.from_json(str(z["recipe"]))
-            stats = {src: {int(k): LayerStats(*(z[f"{src}.{k}.{q}"][None] for q in QUANTITIES))
+            qs = [str(q) for q in z["quantities"]] if "quantities" in z.files else list(_V1_QUANTITIES)
+            stats = {src: {int(k): LayerStats({q: z[f"{src}.{k}.{q}"][None] for q in qs})
                            for k in z["layers"]} for src in SOURCES}
     except (OSError, ValueError, KeyError) as e:
         raise ExportError(f"cannot read {os.path.basename(os.fspath(path))}: {e}") from None

@@ -14,46 +14,39 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .stats import QUANTITIES, LayerStats, style_distance
+from .families.api import StatsSpec
+from .stats import LayerStats
 
 SOURCES = ("mix", "a", "b")
 SOURCE_LABELS = {"mix": "mix", "a": "A", "b": "B"}
 ORDERS = ("index", "difference")
 NORMALISATIONS = ("channel", "shared")
 
-# Human-readable names for the six per-channel quantities, in QUANTITIES order.
-QUANTITY_LABELS = {
-    "mean_in": "mean in", "std_in": "std in", "y_s": "y_s (scale)", "y_b": "y_b (bias)",
-    "mean_out": "mean out", "std_out": "std out",
-}
-
-
-# ... and short ones for fixed-width tables.
-QUANTITY_SHORT = {
-    "mean_in": "mean in", "std_in": "std in", "y_s": "y_s", "y_b": "y_b", "mean_out": "mean out", "std_out": "std out",
-}
-
 
 def channel_values(s: LayerStats, quantity: str) -> np.ndarray:
     """[C] float32 values of one quantity for the first image."""
-    return np.asarray(getattr(s, quantity)[0], dtype=np.float32)
+    return np.asarray(s[quantity][0], dtype=np.float32)
 
 
-def style_difference(a: LayerStats, b: LayerStats) -> np.ndarray:
-    """[C] per-channel |y_s(A) - y_s(B)| + |y_b(A) - y_b(B)|: how differently A and B style each channel."""
-    return (np.abs(channel_values(a, "y_s") - channel_values(b, "y_s"))
-            + np.abs(channel_values(a, "y_b") - channel_values(b, "y_b")))
+def style_difference(a: LayerStats, b: LayerStats, spec: StatsSpec) -> np.ndarray:
+    """[C] per-channel distance between A's and B's styles (the family's `distance_keys`)."""
+    return spec.channel_distance(a, b).astype(np.float32)
 
 
-def channel_order(a: LayerStats, b: LayerStats, order: str = "index") -> np.ndarray:
-    """Channel indices in display order: by index, or by style difference, largest first (ties by index)."""
+def distance_axis(spec: StatsSpec) -> str:
+    """Which channels ("in" or "out") the distance, and so the difference order, is indexed by."""
+    return spec.quantity(spec.distance_keys[0]).axis
+
+
+def channel_order(a: LayerStats, b: LayerStats, order: str, spec: StatsSpec) -> np.ndarray:
+    """Channel indices of the distance axis in display order: by index, or by style difference, largest first."""
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
-    c = a.y_s.shape[1]
+    d = style_difference(a, b, spec)
     if order == "index":
-        return np.arange(c)
+        return np.arange(d.shape[0])
     # A stable sort of the negated score keeps equal channels in index order, so the display does not jitter.
-    return np.argsort(-style_difference(a, b), kind="stable")
+    return np.argsort(-d, kind="stable")
 
 
 @dataclass(frozen=True)
@@ -70,30 +63,34 @@ class LayerSummary:
         return 0.5 if total == 0 else self.mix_to_a / total
 
 
-def layer_summary(stats: dict, index: int) -> LayerSummary:
+def layer_summary(stats: dict, index: int, spec: StatsSpec) -> LayerSummary:
     layer = {src: stats[src][index] for src in SOURCES if src in stats and index in stats[src]}
-    means = {src: {q: float(np.mean(channel_values(s, q))) for q in QUANTITIES} for src, s in layer.items()}
+    means = {src: {q: float(np.mean(channel_values(s, q))) for q in spec.keys} for src, s in layer.items()}
     mix, a, b = layer["mix"], layer["a"], layer["b"]
-    return LayerSummary(means, style_distance(mix, a), style_distance(mix, b), style_distance(a, b))
+    return LayerSummary(means, spec.distance(mix, a), spec.distance(mix, b), spec.distance(a, b))
 
 
-def distances_across_layers(stats: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(w indices [L], mean |dy_s| + |dy_b| between A and B at each [L]) for the across-layers chart."""
+def distances_across_layers(stats: dict, spec: StatsSpec) -> tuple[np.ndarray, np.ndarray]:
+    """(w indices [L], the A-B style distance at each [L]) for the across-layers chart."""
     keys = np.array(sorted(stats["a"]), dtype=np.int64)
-    return keys, np.array([style_distance(stats["a"][k], stats["b"][k]) for k in keys], dtype=np.float64)
+    return keys, np.array([spec.distance(stats["a"][k], stats["b"][k]) for k in keys], dtype=np.float64)
 
 
-def channel_report(stats: dict, index: int, channel: int) -> str:
+def channel_report(stats: dict, index: int, channel: int, spec: StatsSpec, axis: str | None = None) -> str:
     """Exact values of one channel for the hover read-out and the feature view's side panel (a fixed-width
-    table, narrow enough to sit beside the summary)."""
+    table, narrow enough to sit beside the summary). axis: only quantities indexed by these channels ("in" or
+    "out"; all that have this channel when None)."""
     layer = {src: stats[src][index] for src in SOURCES if src in stats and index in stats[src]}
     lines = [f"w {index}, channel {channel}", f"{'':<9}" + "".join(f"{SOURCE_LABELS[src]:>9}" for src in layer)]
-    for q in QUANTITIES:
-        vals = "".join(f"{float(getattr(s, q)[0, channel]):>9.4f}" for s in layer.values())
-        lines.append(f"{QUANTITY_SHORT[q]:<9}{vals}")
-    if "a" in layer and "b" in layer:
-        d = float(style_difference(layer["a"], layer["b"])[channel])
-        lines.append(f"{'|A−B|':<9}{d:>9.4f}  (|Δy_s| + |Δy_b|)")
+    for q in spec.quantities:
+        if (axis is not None and q.axis != axis) or any(channel >= s[q.key].shape[1] for s in layer.values()):
+            continue
+        vals = "".join(f"{float(s[q.key][0, channel]):>9.4f}" for s in layer.values())
+        lines.append(f"{q.short:<9}{vals}")
+    if "a" in layer and "b" in layer and (axis is None or axis == distance_axis(spec)):
+        d = style_difference(layer["a"], layer["b"], spec)
+        if channel < d.shape[0]:
+            lines.append(f"{'|A−B|':<9}{float(d[channel]):>9.4f}  ({spec.distance_label})")
     return "\n".join(lines)
 
 

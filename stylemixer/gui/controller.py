@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal
 
-from ..core.layers import GROUPS
+from ..core.families import GROUPS
 from ..core.mixing import Recipe
 from ..core.render import SOURCES, RenderRequest
 

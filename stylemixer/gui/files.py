@@ -239,7 +239,7 @@ class FileActions:
 
     def show_about(self):
         QMessageBox.about(self, "About StyleMixer",
-                          "<b>StyleMixer</b><br>Explore style mixing and AdaIN in StyleGAN generators.<br>"
+                          "<b>StyleMixer</b><br>Explore style mixing in StyleGAN generators.<br>"
                           "Every export carries its recipe; open it again to restore the mix.")
 
 

@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
                                QSlider, QToolButton, QVBoxLayout, QWidget)
 
-from ..core.layers import GROUPS
+from ..core.families import GROUPS
 
 STEPS = 1000  # slider resolution: weights in steps of 0.001
 GROUP_TITLES = {"coarse": "Coarse", "middle": "Middle", "fine": "Fine"}

@@ -89,7 +89,7 @@ class MainWindow(FileActions, QMainWindow):
         apply_palette(self.dark)
         self._restore_geometry()
         self._set_enabled(False)
-        self.stats_views = install_stats_views(self)  # AdaIN statistics and feature-map side panels (gui/stats)
+        self.stats_views = install_stats_views(self)  # statistics and feature-map side panels (gui/stats)
         if device:
             self.worker.set_device(device)
         self.worker.start()
@@ -341,7 +341,8 @@ class MainWindow(FileActions, QMainWindow):
         except Exception as e:  # a recipe that does not fit: keep the model, start from a fresh recipe
             self.show_message("error", f"The recipe does not fit {info.name}: {e}")
             self.controller.set_model(info)
-        self.model_label.setText(f"{info.name} · {info.resolution}×{info.resolution} · {info.num_ws} w")
+        self.model_label.setText(f"{info.name} · {info.family_label} · {info.resolution}×{info.resolution} · "
+                                 f"{info.num_ws} w")
         self.model_label.setToolTip(f"{info.source}\nformat: {info.format}, loaded in {info.load_ms:.0f} ms")
         self.setWindowTitle(f"StyleMixer — {info.name}")
         self._on_device_changed(info.device, rerender=False)  # set_model has just asked for a render

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QSpinBox
 
-from ..core.networks import NOISE_MODES
+from ..core.families import NOISE_MODES
 
 NOISE_TIPS = {"const": "The model's stored noise: the same picture every time",
               "random": "Fresh noise drawn from the noise seed",

@@ -8,6 +8,7 @@ pending render because it was made for the previous model.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 import traceback
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from PySide6.QtCore import QCoreApplication, QThread, Signal
 
 from ..core.errors import StyleMixerError
-from ..core.layers import layer_table
 from ..core.render import RenderRequest, Renderer
 
 
@@ -27,10 +27,12 @@ class ModelInfo:
     source: str       # "builtin" or an absolute path, as recipes record it
     name: str
     format: str
-    cfg: object       # GeneratorConfig (frozen)
+    cfg: object       # the family's config (frozen)
     layers: tuple     # LayerInfo per w index
     device: str
     load_ms: float = 0.0
+    stats_spec: object = None   # the family's StatsSpec: what the statistics panels show
+    family_label: str = ""      # "StyleGAN", "StyleGAN2", ...
 
     @property
     def num_ws(self) -> int:
@@ -60,8 +62,11 @@ class RenderWorker(QThread):
     device_failed = Signal(str, str)      # device, message
     busy_changed = Signal(bool)
 
-    def __init__(self, parent=None, loader=None):
+    def __init__(self, parent=None, loader=None, threads: int | str | None = None):
         super().__init__(parent)
+        # Render threads: the app measures ("auto"); STYLEMIXER_THREADS=n forces n (a user's or a probe's choice).
+        env = os.environ.get("STYLEMIXER_THREADS", "")
+        self.threads = threads if threads is not None else int(env) if env.isdigit() and int(env) > 0 else "auto"
         if loader is None:
             from ..core.checkpoints import load_any as loader
         self._load = loader
@@ -181,7 +186,7 @@ class RenderWorker(QThread):
         t0 = time.perf_counter()
         try:
             loaded = self._load(path, device, progress=self._progress)
-            renderer = Renderer(loaded.G, device)
+            renderer = Renderer(loaded.G, device, threads=self.threads)
         except Exception as e:
             if not isinstance(e, StyleMixerError):
                 traceback.print_exc()
@@ -192,8 +197,9 @@ class RenderWorker(QThread):
             self._renderer = renderer
             self._device = str(renderer.device)
             self._pending = None  # made for the previous model
-        info = ModelInfo(loaded.source, loaded.name, loaded.format, loaded.G.cfg, tuple(layer_table(loaded.G.cfg)),
-                         self._device, (time.perf_counter() - t0) * 1000)
+        G = loaded.G
+        info = ModelInfo(loaded.source, loaded.name, loaded.format, G.cfg, tuple(G.layer_table()),
+                         self._device, (time.perf_counter() - t0) * 1000, G.stats_spec, G.family_label)
         self.model_loaded.emit(info)
 
     def _device_job(self, device: str):

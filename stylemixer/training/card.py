@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from stylemixer.core.layers import GROUPS, indices_of_group
+from stylemixer.core.families import GROUPS, indices_of_group
 from stylemixer.training import metrics as M
 
 SEEDS_A = (1, 2, 3)
@@ -48,7 +48,7 @@ def mixing_grid(G, seeds_a=SEEDS_A, seeds_b=SEEDS_B, scale=2) -> Image.Image:
     y = cell
     for g in GROUPS:
         y += gap
-        rows_g = indices_of_group(G.cfg, g)
+        rows_g = indices_of_group(G, g)
         draw.text((4, y + 4), f"{g}\nfrom B\n(w {rows_g[0]}-{rows_g[-1]})", fill=(0, 0, 0))
         for i in range(len(seeds_a)):
             put(ia[i], label_w, y)

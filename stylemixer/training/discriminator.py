@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from stylemixer.core.networks import EqualLinear, lrelu
+from stylemixer.core.families.stylegan1.network import EqualLinear, lrelu
 
 
 class EqualConv(nn.Module):

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from stylemixer.core.networks import Generator, GeneratorConfig, init_for_training, count_parameters
+from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, init_for_training, count_parameters
 from stylemixer.data.faces import grid as make_grid
 from stylemixer.training.data import ImagePool, folder_pool, procedural_pool
 from stylemixer.training.discriminator import Discriminator

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from stylemixer.core.latents import z_from_seed
-from stylemixer.core.layers import indices_of_group
+from stylemixer.core.families import indices_of_group
 
 
 @torch.no_grad()
@@ -102,7 +102,7 @@ def localisation(G, pairs, group: str, psi: float = 1.0) -> dict:
     Returns the fraction of pairs where it is closer to A in structure, closer to B in colour, and both, plus
     the per-pair distances.
     """
-    rows = sorted(i for g in group.split("+") for i in indices_of_group(G.cfg, g))
+    rows = sorted(i for g in group.split("+") for i in indices_of_group(G, g))
     wa = seed_ws(G, [a for a, _ in pairs], psi)
     wb = seed_ws(G, [b for _, b in pairs], psi)
     wm = wb.clone()

@@ -8,7 +8,7 @@ import torch
 
 from stylemixer.core.checkpoints import load_any, sniff
 from stylemixer.core.checkpoints.stylegan1 import CARS_CROP
-from stylemixer.core.networks import count_parameters
+from stylemixer.core.families.stylegan1.network import count_parameters
 
 from . import reference as ref
 from .tf_writer import NUMPY1, NUMPY2, Spec
@@ -16,7 +16,7 @@ from .tf_writer import NUMPY1, NUMPY2, Spec
 
 def render(G, z, psi, cutoff):
     with torch.no_grad():
-        ws = G.mapping(torch.from_numpy(z).float(), psi, cutoff)
+        ws = G.mapping(torch.from_numpy(z).float(), truncation_psi=psi, truncation_cutoff=cutoff)
         return G.synthesis(ws, noise_mode="const").double().numpy()
 
 
@@ -132,7 +132,7 @@ def test_official_1024_widths(tmp_path):
     z = np.random.RandomState(4).randn(1, 512)
     dl = ref.dlatents(spec.variables, z, 18, 0.7, 8)
     with torch.no_grad():
-        ws = G.mapping(torch.from_numpy(z).float(), 0.7, 8)
+        ws = G.mapping(torch.from_numpy(z).float(), truncation_psi=0.7, truncation_cutoff=8)
         np.testing.assert_allclose(ws.double().numpy(), dl, rtol=1e-4, atol=1e-4)
         x = None
         noise = G.synthesis.noises(1, "const")

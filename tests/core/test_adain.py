@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from stylemixer.core.networks import AdaIN
+from stylemixer.core.families.stylegan1.network import AdaIN
 
 
 def test_output_statistics_equal_style():
@@ -67,3 +67,16 @@ def test_styles_come_from_an_equalized_affine_layer():
     row_sums = torch.arange(16.0).reshape(4, 4).sum(1) / 2   # gain 1 / sqrt(w_dim=4)
     assert torch.allclose(y_s[0], row_sums[:2] + 1)
     assert torch.allclose(y_b[0], row_sums[2:])
+
+
+def test_fast_path_equals_reference_formula():
+    from stylemixer.core.families.stylegan1.network import adain_reference
+    torch.manual_seed(3)
+    x = torch.randn(2, 6, 8, 8) * 4 - 1
+    y_s, y_b = torch.randn(2, 6), torch.randn(2, 6)
+    with torch.inference_mode():
+        fast = AdaIN.modulate(x.clone(), y_s, y_b)[0]  # the in-place path
+    assert torch.allclose(fast, adain_reference(x, y_s, y_b), atol=1e-5)
+    nchw_last = x.contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        assert torch.allclose(AdaIN.modulate(nchw_last, y_s, y_b)[0], adain_reference(x, y_s, y_b), atol=1e-5)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from stylemixer.core.layers import layer_table
+from stylemixer.core.families.stylegan1.topology import layer_table
 from stylemixer.core.latents import z_from_seed
-from stylemixer.core.networks import Generator, GeneratorConfig, default_channels, truncate
+from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, default_channels, truncate
 
 from ..conftest import TINY, make_generator
 
@@ -86,18 +86,21 @@ def test_seed_to_z_matches_numpy_convention():
 def test_resume_from_layer_equals_full_run(tiny_G):
     ws = tiny_G.mapping(torch.randn(2, TINY.z_dim))
     full = tiny_G.synthesis(ws, noise_mode="const")
-    # run the first three layers by hand, then resume
-    noise = tiny_G.synthesis.noises(2, "const")
-    x = tiny_G.synthesis.const.expand(2, -1, -1, -1)
-    for layer in tiny_G.synthesis.layers[:3]:
-        x = layer.adain(layer.pre(x, noise[layer.index]), ws[:, layer.index])
-    resumed = tiny_G.synthesis(ws, noise_mode="const", start=3, x=x)
-    assert torch.equal(resumed, full)
+    # run the first three layers by hand (pre, then AdaIN), then resume through the protocol
+    synth = tiny_G.synthesis
+    ctx = synth.context(2, "const")
+    x = synth.const.expand(2, -1, -1, -1)
+    for layer in synth.layers[:3]:
+        x = layer.adain(layer.pre(x, ctx[layer.index]), ws[:, layer.index])
+    state = (synth.layers[3].pre(x, ctx[3]),)
+    for k in range(3, synth.num_ws):
+        state = synth.advance(k, state, ws[:, k], ctx)
+    assert torch.equal(synth.finish(state, ctx), full)
 
 
 def test_fused_upconv_equals_flipped_nearest_conv():
     # The fused path must be the TF transposed-conv, which equals nearest x2 + conv with a spatially flipped kernel.
-    from stylemixer.core.networks import Conv3x3
+    from stylemixer.core.families.stylegan1.network import Conv3x3
     torch.manual_seed(0)
     fused = Conv3x3(4, 5, up=True, fused=True).double()
     plain = Conv3x3(4, 5, up=True, fused=False).double()

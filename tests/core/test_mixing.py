@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from stylemixer.core.errors import RecipeError
+from stylemixer.core.families.stylegan1.topology import layer_table
 from stylemixer.core.mixing import Recipe, parse_mix_spec
 from stylemixer.core.render import Renderer, RenderRequest
 
@@ -106,9 +107,9 @@ def test_not_json():
 
 
 def test_mix_spec():
-    assert parse_mix_spec("coarse=B", TINY) == (1, 1, 1, 1, 0, 0, 0, 0)
-    assert parse_mix_spec("coarse=A,middle=B,fine=B", TINY) == (0, 0, 0, 0, 1, 1, 1, 1)
-    assert parse_mix_spec("0-2=0.5,7=B", TINY) == (0.5, 0.5, 0.5, 0, 0, 0, 0, 1)
+    assert parse_mix_spec("coarse=B", layer_table(TINY)) == (1, 1, 1, 1, 0, 0, 0, 0)
+    assert parse_mix_spec("coarse=A,middle=B,fine=B", layer_table(TINY)) == (0, 0, 0, 0, 1, 1, 1, 1)
+    assert parse_mix_spec("0-2=0.5,7=B", layer_table(TINY)) == (0.5, 0.5, 0.5, 0, 0, 0, 0, 1)
     for bad in ("coarse", "0-20=B", "huge=B", "fine=3", "fine=x"):
         with pytest.raises(RecipeError, match="mix"):
-            parse_mix_spec(bad, TINY)
+            parse_mix_spec(bad, layer_table(TINY))

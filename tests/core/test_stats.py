@@ -61,4 +61,4 @@ def test_feature_maps_of_a_chosen_layer(tiny_G):
 
 def test_no_capture_no_cost(tiny_G):
     c = Capture(stats=False)
-    assert not c.wants_styles and c.result() == {}
+    assert not c.active and c.result() == {}

@@ -37,7 +37,7 @@ def heavy_model_path(tmp_path_factory):
     coalescing and responsiveness show. 64 channels up to 256 px: the costly end of synthesis, which every
     render resumed at a low w index still has to run."""
     from stylemixer.core.checkpoints import save_model
-    from stylemixer.core.networks import Generator, GeneratorConfig, init_for_training
+    from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, init_for_training
     cfg = GeneratorConfig(z_dim=32, w_dim=32, mapping_layers=2, mapping_fmaps=32, resolution=256,
                           channels=(64,) * 7)
     path = tmp_path_factory.mktemp("heavy") / "heavy.safetensors"

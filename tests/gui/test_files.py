@@ -124,7 +124,7 @@ def test_corrupt_model_file_shows_an_error_and_keeps_the_model(window, core, tmp
 
 def test_opening_another_model_switches_and_is_remembered(window, tmp_path, tiny_G):
     from stylemixer.core.checkpoints import save_model
-    from stylemixer.core.networks import Generator, GeneratorConfig, init_for_training
+    from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, init_for_training
     cfg = GeneratorConfig(z_dim=16, w_dim=16, mapping_layers=2, mapping_fmaps=16, resolution=16, channels=(16, 8, 8))
     path = tmp_path / "other.safetensors"
     save_model(init_for_training(Generator(cfg), 3), path)
@@ -193,7 +193,7 @@ def test_dropping_a_model_file_opens_it_and_a_missing_recent_entry_is_removed(wi
     from PySide6.QtGui import QDropEvent
 
     from stylemixer.core.checkpoints import save_model
-    from stylemixer.core.networks import Generator, GeneratorConfig, init_for_training
+    from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, init_for_training
     cfg = GeneratorConfig(z_dim=16, w_dim=16, mapping_layers=2, mapping_fmaps=16, resolution=8, channels=(8, 8))
     path = tmp_path / "dropped.safetensors"
     save_model(init_for_training(Generator(cfg), 1), path)

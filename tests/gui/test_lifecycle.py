@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
 
 from stylemixer.core.checkpoints import save_model
 from stylemixer.core.mixing import Recipe
-from stylemixer.core.networks import Generator, GeneratorConfig, init_for_training
+from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, init_for_training
 from stylemixer.core.render import RenderRequest
 
 

@@ -1,9 +1,9 @@
 """`stylemixer bench`: the FLOP count, and a quick run of the real command end to end."""
 import json
 
-from stylemixer.bench import synthesis_flops
+from stylemixer.core.families.stylegan1.topology import flops as synthesis_flops
 from stylemixer.cli import main
-from stylemixer.core.networks import GeneratorConfig, default_channels
+from stylemixer.core.families.stylegan1.network import GeneratorConfig, default_channels
 from stylemixer.core.perf import allocator_env
 
 from ..conftest import TINY

@@ -13,9 +13,8 @@ def restore_threads():
     torch.set_num_threads(before)
 
 
-def test_auto_times_both_settings_and_keeps_the_choice(tiny_G, monkeypatch):
-    monkeypatch.delenv("STYLEMIXER_THREADS", raising=False)
-    r = Renderer(tiny_G)
+def test_auto_times_both_settings_and_keeps_the_choice(tiny_G):
+    r = Renderer(tiny_G, threads="auto")
     assert torch.get_num_threads() == 1 and r.thread_choice == {}   # one thread until measured
     r.render(Recipe.for_model(tiny_G.num_ws))
     assert r.thread_choice == {}                                    # the first picture does not wait for it
@@ -30,14 +29,25 @@ def test_auto_times_both_settings_and_keeps_the_choice(tiny_G, monkeypatch):
     assert choice["threads"] == expected == torch.get_num_threads()
 
 
-def test_an_explicit_count_or_the_environment_wins(tiny_G, monkeypatch):
-    Renderer(tiny_G, threads=1)
-    assert torch.get_num_threads() == 1
-    monkeypatch.setenv("STYLEMIXER_THREADS", "2")
-    r = Renderer(tiny_G)
-    assert torch.get_num_threads() == 2 and r.thread_choice == {}
-    torch.set_num_threads(1)
+def test_the_library_leaves_threads_alone_unless_asked(tiny_G, monkeypatch):
+    # Process-wide policy belongs to entry points: a plain Renderer (and the environment) changes nothing.
+    torch.set_num_threads(2)
+    monkeypatch.setenv("STYLEMIXER_THREADS", "1")
+    Renderer(tiny_G).render(Recipe.for_model(tiny_G.num_ws))
+    assert torch.get_num_threads() == 2
+    r = Renderer(tiny_G, threads=1)
+    assert torch.get_num_threads() == 1 and r.thread_choice == {}
+    torch.set_num_threads(2)
     Renderer(tiny_G, threads=None)                        # None: leave the process setting alone
-    assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2
     with pytest.raises(ValueError):
         Renderer(tiny_G, threads="many")
+
+
+def test_the_app_worker_takes_the_environment(monkeypatch):
+    pytest.importorskip("PySide6")
+    from stylemixer.gui.worker import RenderWorker
+    monkeypatch.setenv("STYLEMIXER_THREADS", "2")
+    assert RenderWorker().threads == 2
+    monkeypatch.delenv("STYLEMIXER_THREADS")
+    assert RenderWorker().threads == "auto"

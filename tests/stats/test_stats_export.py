@@ -7,15 +7,16 @@ import pytest
 from PIL import Image
 
 from stylemixer.core.export import ExportError, recipe_from_png
-from stylemixer.core.layers import layer_table
 from stylemixer.core.mixing import Recipe
-from stylemixer.core.stats import QUANTITIES
+from stylemixer.core.families.stylegan1.network import STATS_SPEC
+from stylemixer.core.stats import LayerStats  # noqa: F401
+QUANTITIES = STATS_SPEC.keys
 from stylemixer.core import stats_export as se
 from stylemixer.core import stats_views as sv
 
 
 def test_csv_of_one_layer_holds_every_value(tmp_path, stats_result, stats_renderer):
-    table = layer_table(stats_renderer.G.cfg)
+    table = stats_renderer.G.layer_table()
     path = tmp_path / "layer2.csv"
     se.save_stats(path, stats_result.stats, stats_result.request.recipe, layers=[2], table=table)
     rows = list(csv.DictReader(io.StringIO(path.read_text())))
@@ -40,11 +41,11 @@ def test_csv_of_all_layers(stats_result):
 def test_npz_holds_the_recipe_and_the_statistics(tmp_path, stats_result, stats_renderer):
     recipe = stats_result.request.recipe
     path = tmp_path / "all.npz"
-    se.save_stats(path, stats_result.stats, recipe, table=layer_table(stats_renderer.G.cfg))
+    se.save_stats(path, stats_result.stats, recipe, table=stats_renderer.G.layer_table())
     with np.load(path, allow_pickle=False) as z:          # readable by plain NumPy, no pickle
         assert Recipe.from_json(str(z["recipe"])) == recipe
         assert z["layers"].tolist() == sorted(stats_result.stats["mix"])
-        assert z["resolutions"].tolist() == [l.resolution for l in layer_table(stats_renderer.G.cfg)]
+        assert z["resolutions"].tolist() == [l.resolution for l in stats_renderer.G.layer_table()]
         np.testing.assert_array_equal(z["b.3.y_s"], stats_result.stats["b"][3].y_s[0])
     back_recipe, back = se.load_stats_npz(path)
     assert back_recipe == recipe

@@ -8,8 +8,9 @@ import pytest  # noqa: E402
 from PySide6.QtCore import QPointF, Qt  # noqa: E402
 
 from stylemixer.core import stats_views as sv  # noqa: E402
-from stylemixer.core.layers import layer_table  # noqa: E402
-from stylemixer.core.stats import QUANTITIES  # noqa: E402
+from stylemixer.core.families.stylegan1.network import STATS_SPEC  # noqa: E402
+from stylemixer.core.stats import LayerStats  # noqa: F401
+QUANTITIES = STATS_SPEC.keys
 
 from .direct import direct_stats  # noqa: E402
 
@@ -26,7 +27,7 @@ def views(qtbot, stats_renderer):
     for w in (v.stats_page, v.features):
         qtbot.addWidget(w)
         w.resize(560, 720)
-    v.set_layer_table(layer_table(stats_renderer.G.cfg))
+    v.set_layer_table(stats_renderer.G.layer_table(), stats_renderer.G.stats_spec)
     return v
 
 

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from stylemixer.core.stats import QUANTITIES, LayerStats
+from stylemixer.core.families.stylegan1.network import STATS_SPEC
+from stylemixer.core.stats import LayerStats  # noqa: F401
+QUANTITIES = STATS_SPEC.keys
 from stylemixer.core import stats_views as sv
 
 from .direct import direct_stats
@@ -12,7 +14,7 @@ def _layer(**kw):
     full = {q: np.zeros((1, c), np.float32) for q in QUANTITIES}
     for q, v in kw.items():
         full[q] = np.asarray(v, np.float32)[None]
-    return LayerStats(**full)
+    return LayerStats(full)
 
 
 def test_captured_statistics_match_a_direct_computation(stats_renderer, stats_recipe, stats_result):
@@ -29,10 +31,10 @@ def test_order_by_difference_puts_the_largest_first_and_keeps_ties_in_index_orde
     a = _layer(y_s=[1.0, 1.0, 1.0, 1.0, 1.0], y_b=[0.0, 0.0, 0.0, 0.0, 0.0])
     b = _layer(y_s=[1.0, 3.0, 0.5, 1.0, 1.5], y_b=[0.0, 0.0, 0.0, -2.0, 0.0])
     # differences: 0, 2, 0.5, 2, 0.5
-    assert sv.channel_order(a, b, "difference").tolist() == [1, 3, 2, 4, 0]
-    assert sv.channel_order(a, b, "index").tolist() == [0, 1, 2, 3, 4]
+    assert sv.channel_order(a, b, "difference", STATS_SPEC).tolist() == [1, 3, 2, 4, 0]
+    assert sv.channel_order(a, b, "index", STATS_SPEC).tolist() == [0, 1, 2, 3, 4]
     with pytest.raises(ValueError):
-        sv.channel_order(a, b, "random")
+        sv.channel_order(a, b, "random", STATS_SPEC)
 
 
 def test_summary_and_distances():
@@ -40,26 +42,26 @@ def test_summary_and_distances():
     b = _layer(y_s=[3.0, 2.0], y_b=[0.0, -1.0], mean_out=[0.0, -1.0])
     mix = _layer(y_s=[2.0, 2.0], y_b=[0.0, 0.0], mean_out=[0.0, 0.0])
     stats = {"mix": {7: mix}, "a": {7: a}, "b": {7: b}}
-    s = sv.layer_summary(stats, 7)
+    s = sv.layer_summary(stats, 7, STATS_SPEC)
     assert s.means["a"]["y_s"] == pytest.approx(1.5)
     assert s.means["b"]["mean_out"] == pytest.approx(-0.5)
     assert s.a_to_b == pytest.approx((2 + 0 + 0 + 2) / 2)
     assert s.mix_to_a == pytest.approx(1.0) and s.mix_to_b == pytest.approx(1.0)
     assert s.position == pytest.approx(0.5)
-    keys, d = sv.distances_across_layers(stats)
+    keys, d = sv.distances_across_layers(stats, STATS_SPEC)
     assert keys.tolist() == [7] and d.tolist() == pytest.approx([2.0])
 
 
 def test_mix_that_takes_a_layer_from_a_is_at_distance_zero_from_a(stats_result):
     # weights 0 at index 0: the mix uses A's w there, so its styles are A's exactly.
-    s = sv.layer_summary(stats_result.stats, 0)
+    s = sv.layer_summary(stats_result.stats, 0, STATS_SPEC)
     assert s.mix_to_a == 0.0 and s.mix_to_b > 0 and s.position == 0.0
-    s = sv.layer_summary(stats_result.stats, 5)   # weight 1: B
+    s = sv.layer_summary(stats_result.stats, 5, STATS_SPEC)   # weight 1: B
     assert s.mix_to_b == 0.0 and s.position == 1.0
 
 
 def test_channel_report_shows_exact_values(stats_result):
-    text = sv.channel_report(stats_result.stats, 2, 3)
+    text = sv.channel_report(stats_result.stats, 2, 3, STATS_SPEC)
     v = float(stats_result.stats["b"][2].y_b[0, 3])
     assert f"{v:.4f}" in text and "channel 3" in text
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from stylemixer.core.networks import Generator, GeneratorConfig, init_for_training
+from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, init_for_training
 from stylemixer.training import data as tdata
 from stylemixer.training.commands import register
 from stylemixer.training.discriminator import Discriminator, MinibatchStd

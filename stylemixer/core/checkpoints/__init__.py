@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..errors import ModelFileError
-from ..networks import Generator
+from ..families.api import StyleGenerator
 from ..resources import builtin_model_path
 from .native import is_safetensors, load_model, save_model
 
@@ -14,7 +14,7 @@ BUILTIN = "builtin"
 
 @dataclass
 class LoadedModel:
-    G: Generator
+    G: StyleGenerator           # a generator of any family (families/api.py)
     source: str                 # "builtin" or the file path, as a recipe records it
     name: str                   # for titles and the status bar
     format: str                 # "stylemixer" or a foreign format's name

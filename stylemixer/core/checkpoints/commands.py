@@ -41,7 +41,7 @@ def apply_crop(G, crop):
 
 def cmd_convert(args) -> int:
     from . import load_any, save_model
-    from ..networks import count_parameters
+    from ..families.stylegan1.network import count_parameters
 
     src, dst = os.path.abspath(args.input), os.path.abspath(args.output)
     if os.path.exists(dst) and os.path.exists(src) and os.path.samefile(src, dst):

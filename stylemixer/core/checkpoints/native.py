@@ -1,6 +1,7 @@
-"""StyleMixer's own model file: one .safetensors file, the GeneratorConfig as JSON in its metadata.
+"""StyleMixer's own model file: one .safetensors file, the generator family and its config as JSON in its metadata.
 
-safetensors is a JSON header plus raw little-endian tensors, so loading never unpickles anything.
+safetensors is a JSON header plus raw little-endian tensors, so loading never unpickles anything. Files written
+before families existed have no "family" entry; they are StyleGAN v1.
 """
 from __future__ import annotations
 
@@ -13,17 +14,17 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load_bytes
 from safetensors.torch import save as st_save_bytes
 
-from ..errors import ModelFileError
-from ..networks import Generator, GeneratorConfig
+from .. import families
 from ..atomic import atomic_write_bytes
+from ..errors import ModelFileError
 
 FORMAT = "stylemixer.generator"
 VERSION = "1"
 
 
-def save_model(G: Generator, path, extra_metadata: dict | None = None):
+def save_model(G, path, extra_metadata: dict | None = None):
     """Write G (parameters and persistent buffers) to `path` atomically."""
-    meta = {"format": FORMAT, "version": VERSION, "config": json.dumps(G.cfg.to_dict())}
+    meta = {"format": FORMAT, "version": VERSION, "family": G.family, "config": json.dumps(G.cfg.to_dict())}
     for k, v in (extra_metadata or {}).items():
         if k in meta:
             raise ValueError(f"metadata key {k!r} is reserved")
@@ -48,7 +49,7 @@ def read_metadata(data: bytes) -> dict:
     return header.get("__metadata__") or {}
 
 
-def load_model(path, device="cpu") -> Generator:
+def load_model(path, device="cpu"):
     """Read a StyleMixer model file. Raises ModelFileError with a readable message on any problem."""
     name = os.path.basename(str(path))
     try:
@@ -59,7 +60,7 @@ def load_model(path, device="cpu") -> Generator:
     return load_model_bytes(data, name, device)
 
 
-def load_model_bytes(data: bytes, name="model", device="cpu", extra: dict | None = None) -> Generator:
+def load_model_bytes(data: bytes, name="model", device="cpu", extra: dict | None = None):
     if not is_safetensors(data[:16]):
         raise ModelFileError(f"{name} is not a safetensors file")
     meta = read_metadata(data)
@@ -67,19 +68,25 @@ def load_model_bytes(data: bytes, name="model", device="cpu", extra: dict | None
         raise ModelFileError(f"{name} is a safetensors file but not a StyleMixer model (no '{FORMAT}' metadata)")
     if meta.get("version") != VERSION:
         raise ModelFileError(f"{name} has model format version {meta.get('version')!r}; this StyleMixer reads {VERSION}")
+    family_name = meta.get("family", families.DEFAULT_FAMILY)
     try:
-        cfg = GeneratorConfig.from_dict(json.loads(meta["config"]))
+        fam = families.family(family_name)
+    except (KeyError, ImportError, TypeError):
+        raise ModelFileError(f"{name} is a model of family {family_name!r}, which this StyleMixer does not know "
+                             f"(it knows {', '.join(families.names())})") from None
+    try:
+        cfg = fam.Config.from_dict(json.loads(meta["config"]))
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{name} has an invalid model configuration: {e}") from None
     try:
         tensors = st_load_bytes(data)
     except (SafetensorError, ValueError, RuntimeError) as e:
         raise ModelFileError(f"{name} is damaged or truncated ({e})") from None
-    G = Generator(cfg)
+    G = fam.Generator(cfg)
     check_state(G, tensors, name)
     G.load_state_dict(tensors, strict=True)
     if extra is not None:
-        extra.update({k: v for k, v in meta.items() if k not in ("format", "version", "config")})
+        extra.update({k: v for k, v in meta.items() if k not in ("format", "version", "family", "config")})
     return G.eval().requires_grad_(False).to(device)
 
 

@@ -37,7 +37,8 @@ import numpy as np
 import torch
 
 from ..errors import ModelFileError
-from ..networks import Generator, GeneratorConfig
+from ..families.stylegan1.network import Generator, GeneratorConfig
+from ..families.stylegan1.topology import topology
 from . import tf_pickle
 from .tf_pickle import NETWORK_CLASS, RefusedGlobal, TFNetwork
 
@@ -243,9 +244,8 @@ def expected_shapes(cfg: GeneratorConfig):
         mapping[f"Dense{i}/weight"] = (dims[i], dims[i + 1])
         mapping[f"Dense{i}/bias"] = (dims[i + 1],)
     ch, syn = cfg.channels, {}
-    for l in range(cfg.num_ws):
-        res = 4 * 2 ** (l // 2)
-        syn[f"noise{l}"] = (1, 1, res, res)
+    for spec in topology(cfg):
+        syn[f"noise{spec.index}"] = (1, 1, spec.res, spec.res)
     syn["4x4/Const/const"] = (1, ch[0], 4, 4)
     for l, (prefix, cin, cout) in enumerate(layer_prefixes(cfg)):
         if l > 0:
@@ -262,17 +262,8 @@ def expected_shapes(cfg: GeneratorConfig):
 
 
 def layer_prefixes(cfg: GeneratorConfig):
-    """(TF variable scope, in channels, out channels) for w index 0..num_ws-1."""
-    ch, out = cfg.channels, []
-    for b in range(cfg.num_blocks):
-        r = 4 * 2 ** b
-        if b == 0:
-            out.append(("4x4/Const", ch[0], ch[0]))
-            out.append(("4x4/Conv", ch[0], ch[0]))
-        else:
-            out.append((f"{r}x{r}/Conv0_up", ch[b - 1], ch[b]))
-            out.append((f"{r}x{r}/Conv1", ch[b], ch[b]))
-    return out
+    """(TF variable scope, in channels, out channels) for w index 0..num_ws-1, from the one v1 topology."""
+    return [(spec.tf_scope, spec.in_ch, spec.out_ch) for spec in topology(cfg)]
 
 
 def _compare(have: dict, want: dict, where, name):

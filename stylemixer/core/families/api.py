@@ -5,7 +5,7 @@ assume about a generator. Each family (StyleGAN v1, StyleGAN2, StyleGAN3) implem
 The one fact the renderer relies on holds for every StyleGAN: the *state entering w index k* depends only on
 ws rows < k (and the image's context: noise, input transform). So synthesis is exposed as
     ctx   = synth.context(n, noise_mode, noise_seed, options)   # w-independent inputs of the image
-    state = synth.start(ctx)                                      # the state entering w index 0
+    state = synth.start(ctx, n)                                   # the state entering w index 0
     state = synth.advance(k, state, ws[:, k], ctx, capture)       # ... entering k + 1, for k = 0 .. num_ws-1
     img   = synth.finish(state, ctx)                              # [N, C, H, W] in [-1, 1]
 and a cache keyed by (context, rows < k) can resume anywhere. A state is a tuple of tensors (or None), so the
@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 GROUPS = ("coarse", "middle", "fine")
+NOISE_MODES = ("const", "random", "none")
 State = tuple  # tuple[torch.Tensor | None, ...]
 
 
@@ -88,7 +89,7 @@ class ResumableSynthesis(Protocol):
 
     def context(self, n: int, noise_mode: str = "const", noise_seed: int = 0, options: dict | None = None,
                 device=None, dtype=None) -> Any: ...
-    def start(self, ctx) -> State: ...
+    def start(self, ctx, n: int = 1) -> State: ...
     def advance(self, k: int, state: State, w, ctx, capture=None) -> State: ...
     def finish(self, state: State, ctx): ...
     def example_state(self, k: int, n: int = 1, generator=None) -> State: ...

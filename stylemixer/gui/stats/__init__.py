@@ -1,4 +1,7 @@
-"""The live AdaIN views: per-layer statistics, the across-layers chart and the feature-map montage.
+"""The live statistics views: per-layer statistics, the across-layers chart and the feature-map montage.
+
+What they show comes from the model family's StatsSpec (`G.stats_spec`: the quantities, their labels and the
+A-vs-B distance); nothing here names a family or its quantities.
 
 `install_stats_views(window)` adds them to the main window as two side panels and wires them to the window's
 hooks (result_ready, layer_selected, model_changed, controller.set_capture). Everything here only draws what
@@ -26,8 +29,8 @@ REFRESH_MS = 60
 MAX_REFRESH_MS = 400
 BUSY_SHARE = 4
 
-STATS_TITLE = "AdaIN statistics"
-FEATURES_TITLE = "AdaIN feature maps"
+STATS_TITLE = "Statistics"
+FEATURES_TITLE = "Feature maps"
 
 
 class StatsViews(QObject):
@@ -62,10 +65,12 @@ class StatsViews(QObject):
         self._timer.timeout.connect(self._flush)
 
     # ---- from the window -----------------------------------------------------------------------------
-    def set_layer_table(self, table):
+    def set_layer_table(self, table, spec=None):
+        """A model's layer table and statistics spec (kept when None)."""
         table = list(table)
-        self.panel.set_layer_table(table)
-        self.chart.set_layer_table(table)
+        self.panel.set_layer_table(table, spec)
+        self.chart.set_layer_table(table, spec)
+        self.features.set_spec(spec)
         if self.layer is not None and self.layer >= len(table):
             self.layer = None
             self.features.set_layer(None)
@@ -157,7 +162,7 @@ def install_stats_views(window) -> StatsViews:
     window.layer_selected.connect(views.select_layer)
 
     def on_model(info):
-        views.set_layer_table(info.layers)
+        views.set_layer_table(info.layers, info.stats_spec)
         if views.layer is None and info.layers:
             # Start on the first layer so the panels show something at once.
             (views.select_in_window or views.select_layer)(0)

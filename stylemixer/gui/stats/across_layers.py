@@ -1,6 +1,7 @@
 """A compact bar chart over all w indices: how different A's and B's styles are at each layer.
 
-The bar is the mean over channels of |y_s(A) - y_s(B)| + |y_b(A) - y_b(B)|. A layer whose bar is near zero
+The bar is the family's style distance between A and B (its StatsSpec says which quantities it compares). A
+layer whose bar is near zero
 looks the same whichever seed it comes from, so moving its slider changes little: the answer to "style mixing
 does nothing". Clicking a bar selects that layer.
 """
@@ -29,9 +30,10 @@ class AcrossLayersChart(VisibilityReportingWidget):
         self.selected: int | None = None
         self.caption = QLabel("<b>A ↔ B style difference per w index</b> "
                               "<small>(near 0: mixing changes little)</small>")
-        self.caption.setToolTip("Mean over the layer's channels of |y_s(A) − y_s(B)| + |y_b(A) − y_b(B)|. "
-                                "Where it is small, A's and B's styles are alike and moving that layer's slider "
-                                "changes little.")
+        self.spec = None
+        self._caption_help = ("Where it is small, A's and B's styles are alike and moving that layer's slider "
+                              "changes little.")
+        self.caption.setToolTip(self._caption_help)
         self.caption.setWordWrap(True)
         self.view = pg.PlotWidget()
         self.view.setFixedHeight(118)
@@ -55,16 +57,19 @@ class AcrossLayersChart(VisibilityReportingWidget):
         lay.addWidget(self.caption)
         lay.addWidget(self.view)
 
-    def set_layer_table(self, table):
+    def set_layer_table(self, table, spec=None):
         self.table = list(table) if table is not None else None
+        if spec is not None:
+            self.spec = spec
+            self.caption.setToolTip(f"{spec.distance_help} {self._caption_help}".strip())
         self.keys = np.zeros(0, dtype=np.int64)
         self.values = np.zeros(0)
         self._update()
 
     def set_result(self, result):
-        if result.stats is None:
+        if result.stats is None or self.spec is None:
             return
-        self.keys, self.values = sv.distances_across_layers(result.stats)
+        self.keys, self.values = sv.distances_across_layers(result.stats, self.spec)
         self._update()
 
     def set_selected(self, index: int | None):

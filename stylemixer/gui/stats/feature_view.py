@@ -1,4 +1,5 @@
-"""The feature-map view: every channel of the selected layer after AdaIN, as a montage of coloured thumbnails.
+"""The feature-map view: every channel of the selected layer's output, as a montage of coloured thumbnails.
+What the maps are (the title, the help text) comes from the family's StatsSpec.
 
 The montage (colours, normalisation, layout) is built by core.stats_views; this widget only paints it and maps
 clicks back to channels. A clicked channel is shown enlarged beside its exact statistics. The maps of only one
@@ -116,7 +117,8 @@ class FeatureView(VisibilityReportingWidget):
         self._build()
 
     def _build(self):
-        self.title = QLabel("<b>Feature maps after AdaIN</b>: no layer selected")
+        self.spec = None
+        self.title = QLabel("<b>Feature maps</b>: no layer selected")
         self.title.setWordWrap(True)
         self.source_box = self._combo([(SOURCE_TEXT[s], s) for s in sv.SOURCES], self.set_source,
                                       "Whose feature maps to show: the mix, pure A or pure B")
@@ -174,6 +176,17 @@ class FeatureView(VisibilityReportingWidget):
         return box
 
     # ---- inputs --------------------------------------------------------------------------------------
+    def set_spec(self, spec):
+        """The family's StatsSpec (kept when None): the title and what the maps are."""
+        if spec is None:
+            return
+        self.spec = spec
+        self.title.setToolTip(spec.features_help)
+        self._redraw()
+
+    def _name(self) -> str:
+        return self.spec.features_title if self.spec is not None else "Feature maps"
+
     def set_layer(self, index: int | None):
         if index == self.layer:
             return
@@ -243,9 +256,9 @@ class FeatureView(VisibilityReportingWidget):
     def _redraw(self):
         who = SOURCE_TEXT[self.source]
         if self.layer is None:
-            self.title.setText("<b>Feature maps after AdaIN</b>: no layer selected")
+            self.title.setText(f"<b>{self._name()}</b>: no layer selected")
         else:
-            self.title.setText(f"<b>Feature maps after AdaIN</b> — w {self.layer}, {who}")
+            self.title.setText(f"<b>{self._name()}</b> — w {self.layer}, {who}")
         if self.features is None:
             self.montage = None
             self.canvas.highlight = None
@@ -262,7 +275,7 @@ class FeatureView(VisibilityReportingWidget):
         self.montage = sv.build_montage(thumbs, self.cmap, self.norm, order=self._display_order(), cols=cols,
                                         gap=MONTAGE_GAP, background=(bg.red(), bg.green(), bg.blue()))
         self.canvas.set_image(to_qimage(self.montage.image))
-        self.title.setText(f"<b>Feature maps after AdaIN</b> — w {self.layer}, {who}: {c} channels of "
+        self.title.setText(f"<b>{self._name()}</b> — w {self.layer}, {who}: {c} channels of "
                            f"{h}×{w}")
         self.save_button.setEnabled(True)
         self._update_detail()
@@ -277,7 +290,8 @@ class FeatureView(VisibilityReportingWidget):
             return
         self.zoom.set_image(to_qimage(sv.channel_image(self.features, ch, self.cmap, self.norm)))
         lo, hi = sv.value_ranges(self.features, self.norm, sv.is_symmetric(self.cmap))[ch]
-        text = [sv.channel_report(self.stats, self.layer, ch)] if self._has_stats() else [f"channel {ch}"]
+        text = ([sv.channel_report(self.stats, self.layer, ch, self.spec, "out")] if self._has_stats() and self.spec
+                else [f"channel {ch}"])
         plane = self.features[ch]
         text.append(f"map ({SOURCE_TEXT[self.source]}): min {plane.min():.3f}  max {plane.max():.3f}")
         text.append(f"colour range: {lo:.3f} … {hi:.3f}")

@@ -1,10 +1,11 @@
-"""The per-layer statistics panel: six per-channel plots of the selected layer's AdaIN, live.
+"""The per-layer statistics panel: one per-channel plot per quantity the model's family records, live.
 
-Each plot shows one quantity (mean and std entering the instance norm, y_s and y_b, mean and std after
-AdaIN) over the layer's channels, for the mix with A and B overlaid. The curves are created once and updated
-with setData, so a slider drag costs only the new numbers. The x axis is the display position: channel index,
-or rank by how differently A and B style the channel. Hovering shows the exact values; clicking a channel
-emits `channel_clicked` (the feature view opens it).
+Which quantities there are comes from the family's StatsSpec (`G.stats_spec`; docs/stats-views.md shows what
+each family records). Each plot shows one quantity over the layer's channels, for the mix with A and B
+overlaid. The curves are created once per model family and updated with setData, so a slider drag costs only
+the new numbers. The x axis is the display position: channel index, or (for the quantities indexed like the
+A-B distance) rank by how differently A and B style the channel. Hovering shows the exact values; clicking an
+output channel emits `channel_clicked` (the feature view opens it).
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGraphicsItem,
 
 from ...core import stats_views as sv
 from ...core.export import ExportError
-from ...core.stats import QUANTITIES
 from ...core.stats_export import save_stats
 from .style import (HOVER_LINE, SOURCE_COLORS, SOURCE_DOT, SOURCE_WIDTH, SOURCE_Z, apply_plot_palette, fixed_font,
                     report_error, VisibilityReportingWidget)
@@ -49,10 +49,12 @@ class StatsPanel(VisibilityReportingWidget):
         self.stats: dict | None = None    # {"mix"|"a"|"b": {w index: LayerStats}} of the newest result
         self.recipe = None
         self.table = None                 # LayerInfo per w index
+        self.spec = None                  # the family's StatsSpec (which plots exist)
         self.layer: int | None = None
         self.order_mode = "index"
         self.order = np.zeros(0, dtype=np.int64)
         self.hover_channel: int | None = None
+        self._hover_axis = "out"          # which channels the hovered plot is indexed by
         self._shape_for = -1              # channel count the curves' symbols and x range were set up for
         self.selected_channel: int | None = None
         self.shown = {src: True for src in sv.SOURCES}
@@ -61,7 +63,7 @@ class StatsPanel(VisibilityReportingWidget):
 
     # ---- construction --------------------------------------------------------------------------------
     def _build(self):
-        self.title = QLabel("AdaIN statistics: no layer selected")
+        self.title = QLabel("Statistics: no model")
         self.title.setWordWrap(True)
         self.title.setToolTip("Click a row of the layer mixer (or a bar above) to choose the layer")
 
@@ -81,8 +83,7 @@ class StatsPanel(VisibilityReportingWidget):
         self.order_box = QComboBox()
         for key in sv.ORDERS:
             self.order_box.addItem(ORDER_TEXT[key], key)
-        self.order_box.setToolTip("Channels by index, or those where A and B differ most "
-                                  "(|y_s(A) − y_s(B)| + |y_b(A) − y_b(B)|) first")
+        self.order_box.setToolTip("Channels by index, or those where A and B differ most first")
         self.order_box.currentIndexChanged.connect(lambda _: self.set_order(self.order_box.currentData()))
         top.addWidget(self.order_box)
 
@@ -93,45 +94,9 @@ class StatsPanel(VisibilityReportingWidget):
         self.plots_view.ci.setContentsMargins(2, 2, 2, 2)
         self.plots: dict[str, pg.PlotItem] = {}
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
-        self.hover_lines: list[pg.InfiniteLine] = []
-        self.select_lines: list[pg.InfiniteLine] = []
-        first = None
-        for i, q in enumerate(QUANTITIES):
-            p = self.plots_view.addPlot(row=i // 2, col=i % 2)
-            p.hideButtons()
-            p.setMenuEnabled(False)
-            p.setMouseEnabled(x=False, y=False)
-            p.showGrid(x=False, y=True, alpha=0.25)
-            for side in ("left", "bottom"):
-                ax = p.getAxis(side)
-                ax.setStyle(tickFont=fixed_font(-2), tickTextOffset=2)
-                # Axis text is the costliest thing to paint; cache it as a pixmap, redrawn when its ticks change.
-                ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-            p.getAxis("left").setWidth(38)
-            p.getAxis("bottom").setHeight(18)
-            if i < len(QUANTITIES) - 2:
-                # The x axes are linked; ticks under the bottom row only. Axis text is most of the paint cost.
-                p.hideAxis("bottom")
-            if first is None:
-                first = p
-            else:
-                p.setXLink(first)
-            for src in ("a", "b", "mix"):
-                curve = p.plot([], [], pen=pg.mkPen(SOURCE_COLORS[src], width=SOURCE_WIDTH[src]),
-                               name=sv.SOURCE_LABELS[src])
-                curve.setZValue(SOURCE_Z[src])
-                self.curves[(q, src)] = curve
-            hl = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(HOVER_LINE, width=1))
-            sl = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(HOVER_LINE, width=1, style=Qt.PenStyle.DashLine))
-            for line in (hl, sl):
-                line.setZValue(10)
-                line.hide()
-                p.addItem(line, ignoreBounds=True)
-            self.hover_lines.append(hl)
-            self.select_lines.append(sl)
-            self.plots[q] = p
-        self._titles = {p: sv.QUANTITY_LABELS[q] for q, p in self.plots.items()}
-        apply_plot_palette(self.plots_view, self.plots.values(), self, self._titles)
+        self.hover_lines: dict[str, pg.InfiniteLine] = {}
+        self.select_lines: dict[str, pg.InfiniteLine] = {}
+        self._titles: dict = {}
         self.plots_view.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plots_view.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
@@ -175,8 +140,69 @@ class StatsPanel(VisibilityReportingWidget):
         lay.addLayout(buttons)
         self._set_export_enabled()
 
+    def _build_plots(self, spec):
+        """One plot per quantity of the family, two columns; x axes linked among quantities of one axis."""
+        self.plots_view.ci.clear()
+        self.plots, self.curves, self.hover_lines, self.select_lines = {}, {}, {}, {}
+        quantities = spec.quantities if spec is not None else ()
+        mixed_axes = len({q.axis for q in quantities}) > 1
+        first_of_axis: dict = {}
+        for i, q in enumerate(quantities):
+            p = self.plots_view.addPlot(row=i // 2, col=i % 2)
+            p.hideButtons()
+            p.setMenuEnabled(False)
+            p.setMouseEnabled(x=False, y=False)
+            p.showGrid(x=False, y=True, alpha=0.25)
+            for side in ("left", "bottom"):
+                ax = p.getAxis(side)
+                ax.setStyle(tickFont=fixed_font(-2), tickTextOffset=2)
+                # Axis text is the costliest thing to paint; cache it as a pixmap, redrawn when its ticks change.
+                ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            p.getAxis("left").setWidth(38)
+            p.getAxis("bottom").setHeight(18)
+            if i < len(quantities) - 2 and not mixed_axes:
+                # The x axes are linked; ticks under the bottom row only. Axis text is most of the paint cost.
+                p.hideAxis("bottom")
+            if q.axis in first_of_axis:
+                p.setXLink(first_of_axis[q.axis])
+            else:
+                first_of_axis[q.axis] = p
+            for src in ("a", "b", "mix"):
+                curve = p.plot([], [], pen=pg.mkPen(SOURCE_COLORS[src], width=SOURCE_WIDTH[src]),
+                               name=sv.SOURCE_LABELS[src])
+                curve.setZValue(SOURCE_Z[src])
+                self.curves[(q.key, src)] = curve
+            hl = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(HOVER_LINE, width=1))
+            sl = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(HOVER_LINE, width=1, style=Qt.PenStyle.DashLine))
+            for line in (hl, sl):
+                line.setZValue(10)
+                line.hide()
+                p.addItem(line, ignoreBounds=True)
+            if q.help:
+                p.setToolTip(q.help)
+            self.hover_lines[q.key] = hl
+            self.select_lines[q.key] = sl
+            self.plots[q.key] = p
+        self._titles = {p: (q.label if q.axis == "out" or not mixed_axes else f"{q.label} · per input channel")
+                        for q, p in zip(quantities, self.plots.values())}
+        self._shape_for = -1
+        for src, on in self.shown.items():
+            self.set_source_shown(src, on)
+        apply_plot_palette(self.plots_view, self.plots.values(), self, self._titles)
+
     # ---- inputs --------------------------------------------------------------------------------------
-    def set_layer_table(self, table):
+    def set_spec(self, spec):
+        """The model's statistics spec; the plots are rebuilt only when the quantities change."""
+        if spec is self.spec or (spec is not None and self.spec is not None and spec == self.spec):
+            return
+        self.spec = spec
+        self._build_plots(spec)
+        self.stats = None
+        self._refresh()
+
+    def set_layer_table(self, table, spec=None):
+        if spec is not None:
+            self.set_spec(spec)
         self.table = list(table) if table is not None else None
         if self.layer is not None and (self.table is None or self.layer >= len(self.table)):
             self.layer = None
@@ -214,8 +240,9 @@ class StatsPanel(VisibilityReportingWidget):
         self.shown[src] = bool(on)
         if self.checks[src].isChecked() != bool(on):
             self.checks[src].setChecked(bool(on))
-        for q in QUANTITIES:
-            self.curves[(q, src)].setVisible(bool(on))
+        for (_, s), curve in self.curves.items():
+            if s == src:
+                curve.setVisible(bool(on))
 
     def set_selected_channel(self, channel: int | None):
         self.selected_channel = channel
@@ -223,8 +250,14 @@ class StatsPanel(VisibilityReportingWidget):
 
     # ---- what is shown -------------------------------------------------------------------------------
     def has_layer(self) -> bool:
-        return (self.stats is not None and self.layer is not None
+        return (self.stats is not None and self.layer is not None and self.spec is not None
                 and all(self.layer in self.stats.get(src, {}) for src in sv.SOURCES))
+
+    def _order_for(self, key: str, n: int) -> np.ndarray:
+        """Display order of a quantity's channels: the A-B order for the distance's axis, index order otherwise."""
+        if self.spec.quantity(key).axis == sv.distance_axis(self.spec) and len(self.order) == n:
+            return self.order
+        return np.arange(n)
 
     def plotted(self, quantity: str, source: str) -> tuple[np.ndarray, np.ndarray]:
         """(x, y) that the curve holds now: what a person sees (tests read this back)."""
@@ -241,97 +274,108 @@ class StatsPanel(VisibilityReportingWidget):
             self.summary.setText("")
             return
         layer = {src: self.stats[src][self.layer] for src in sv.SOURCES}
-        order = sv.channel_order(layer["a"], layer["b"], self.order_mode)
+        order = sv.channel_order(layer["a"], layer["b"], self.order_mode, self.spec)
         changed = not np.array_equal(order, self.order)
         self.order = order
-        x = np.arange(len(order), dtype=np.float64)
-        if len(order) != self._shape_for:
-            # Symbols and the x range change only with the channel count, not per frame.
-            self._shape_for = len(order)
-            lines = len(order) <= MAX_LINE_CHANNELS
+        sizes = {q: layer["mix"][q].shape[1] for q in self.spec.keys}
+        if tuple(sizes.values()) != self._shape_for:
+            # Symbols and the x range change only with the channel counts, not per frame.
+            self._shape_for = tuple(sizes.values())
             for (q, src), curve in self.curves.items():
+                lines = sizes[q] <= MAX_LINE_CHANNELS
                 curve.setData([], [])
                 curve.setPen(pg.mkPen(SOURCE_COLORS[src], width=SOURCE_WIDTH[src]) if lines else None)
                 curve.setSymbol("o")
                 curve.setSymbolSize(SOURCE_DOT[src] + (1 if lines else 0))
                 curve.setSymbolPen(None)
                 curve.setSymbolBrush(SOURCE_COLORS[src])
-            for p in self.plots.values():
-                p.setXRange(-0.5, len(order) - 0.5, padding=0.02)
-        for q in QUANTITIES:
+            for q, p in self.plots.items():
+                p.setXRange(-0.5, sizes[q] - 0.5, padding=0.02)
+        for q in self.spec.keys:
+            qorder = self._order_for(q, sizes[q])
+            x = np.arange(sizes[q], dtype=np.float64)
             for src in sv.SOURCES:
-                self.curves[(q, src)].setData(x, sv.channel_values(layer[src], q)[order])
+                self.curves[(q, src)].setData(x, sv.channel_values(layer[src], q)[qorder])
         self._update_summary()
-        self._place_line(self.hover_lines, self.hover_channel)
+        self._place_line(self.hover_lines, self.hover_channel, self._hover_axis)
         self._place_line(self.select_lines, self.selected_channel)
         if self.hover_channel is not None:
-            self.readout.setText(sv.channel_report(self.stats, self.layer, self.hover_channel))
+            self.readout.setText(sv.channel_report(self.stats, self.layer, self.hover_channel, self.spec,
+                                                   self._hover_axis))
         if changed:
-            self.order_changed.emit(order.copy())
+            # The feature maps are output channels: they follow the A-B order only when it is over outputs.
+            out_order = order if sv.distance_axis(self.spec) == "out" else np.arange(sizes[self.spec.keys[-1]])
+            self.order_changed.emit(out_order.copy())
 
     def _update_title(self):
+        name = self.spec.title if self.spec is not None else "Statistics"
+        if self.spec is None:
+            self.title.setText(f"<b>{name}</b>: no model")
+            return
         if self.layer is None:
-            self.title.setText("<b>AdaIN statistics</b>: no layer selected")
+            self.title.setText(f"<b>{name}</b>: no layer selected")
             return
         if self.table is not None and self.layer < len(self.table):
             info = self.table[self.layer]
-            where = f"w {info.index} · {info.resolution}×{info.resolution} {info.name.split('/')[1]} · " \
+            where = f"w {info.index} · {info.resolution}×{info.resolution} {info.short_name} · " \
                     f"{info.channels} channels · {info.group}"
         else:
             where = f"w {self.layer}"
         order = "sorted by A–B difference" if self.order_mode == "difference" else "by channel index"
-        self.title.setText(f"<b>AdaIN statistics</b> — {where}<br><small>x: channels {order}</small>")
+        self.title.setText(f"<b>{name}</b> — {where}<br><small>x: channels {order}</small>")
 
     def _update_summary(self):
-        s = sv.layer_summary(self.stats, self.layer)
+        s = sv.layer_summary(self.stats, self.layer, self.spec)
         lines = ["mean over channels", f"{'':<9}" + "".join(f"{sv.SOURCE_LABELS[src]:>8}" for src in sv.SOURCES)]
-        for q in QUANTITIES:
-            lines.append(f"{sv.QUANTITY_SHORT[q]:<9}" + "".join(f"{s.means[src][q]:>8.3f}" for src in sv.SOURCES))
+        for q in self.spec.quantities:
+            lines.append(f"{q.short:<9}" + "".join(f"{s.means[src][q.key]:>8.3f}" for src in sv.SOURCES))
         lines.append(f"{'mix↔A':<9}{s.mix_to_a:>8.3f}   {'mix↔B':<6}{s.mix_to_b:>7.3f}")
         lines.append(f"{'A↔B':<9}{s.a_to_b:>8.3f}")
         self.summary.setText("\n".join(lines))
         self.summary.setToolTip("Means over the layer's channels. mix↔A, mix↔B and A↔B are style distances: the "
-                                "mean over channels of |Δy_s| + |Δy_b|; mix↔A is 0 when the mix takes this layer "
-                                "from A.")
+                                f"mean over channels of {self.spec.distance_label}; mix↔A is 0 when the mix takes "
+                                "this layer from A.")
 
-    def _place_line(self, lines, channel):
-        if channel is None or not len(self.order) or channel >= len(self.order):
-            for line in lines:
+    def _place_line(self, lines: dict, channel, axis: str = "out"):
+        """Mark a channel of `axis` in the plots of that axis (a selected output channel, a hovered one)."""
+        for key, line in lines.items():
+            n = self.stats["mix"][self.layer][key].shape[1] if self.has_layer() else 0
+            if channel is None or self.spec.quantity(key).axis != axis or channel >= n:
                 line.hide()
-            return
-        pos = int(np.flatnonzero(self.order == channel)[0])
-        for line in lines:
-            line.setPos(pos)
+                continue
+            order = self._order_for(key, n)
+            line.setPos(int(np.flatnonzero(order == channel)[0]))
             line.show()
 
     # ---- mouse ---------------------------------------------------------------------------------------
-    def channel_at_scene(self, scene_pos) -> int | None:
-        """The channel under a scene point of any of the six plots (None outside them)."""
-        if not self.has_layer() or not len(self.order):
+    def channel_at_scene(self, scene_pos, with_axis: bool = False):
+        """The channel under a scene point of any plot (None outside them); with_axis: (channel, axis)."""
+        if not self.has_layer():
             return None
-        for p in self.plots.values():
+        for key, p in self.plots.items():
             if p.vb.sceneBoundingRect().contains(scene_pos):
-                x = p.vb.mapSceneToView(scene_pos).x()
-                i = int(round(x))
-                if 0 <= i < len(self.order):
-                    return int(self.order[i])
+                n = self.stats["mix"][self.layer][key].shape[1]
+                i = int(round(p.vb.mapSceneToView(scene_pos).x()))
+                if 0 <= i < n:
+                    c = int(self._order_for(key, n)[i])
+                    return (c, self.spec.quantity(key).axis) if with_axis else c
         return None
 
     def _on_mouse_moved(self, scene_pos):
-        c = self.channel_at_scene(scene_pos)
-        if c is None or c == self.hover_channel:
+        hit = self.channel_at_scene(scene_pos, with_axis=True)
+        if hit is None or hit == (self.hover_channel, self._hover_axis):
             return
-        self.hover_channel = c
-        self._place_line(self.hover_lines, c)
-        self.readout.setText(sv.channel_report(self.stats, self.layer, c))
+        self.hover_channel, self._hover_axis = hit
+        self._place_line(self.hover_lines, hit[0], hit[1])
+        self.readout.setText(sv.channel_report(self.stats, self.layer, hit[0], self.spec, hit[1]))
 
     def _on_mouse_clicked(self, event):
         if event.button() != Qt.MouseButton.LeftButton:
             return
-        c = self.channel_at_scene(event.scenePos())
-        if c is not None:
-            self.set_selected_channel(c)
-            self.channel_clicked.emit(c)
+        hit = self.channel_at_scene(event.scenePos(), with_axis=True)
+        if hit is not None and hit[1] == "out":   # the feature maps are the layer's output channels
+            self.set_selected_channel(hit[0])
+            self.channel_clicked.emit(hit[0])
 
     # ---- export --------------------------------------------------------------------------------------
     def _set_export_enabled(self):

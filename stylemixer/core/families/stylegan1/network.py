@@ -6,8 +6,9 @@ the layer epilogue noise -> bias -> lrelu -> AdaIN, blur after every upsampling 
 (transposed) up-convolution at 128 px and above.
 
 Synthesis is a flat list of `num_ws` layers, one per w index. Each layer is split into `pre` (everything that
-does not depend on w: conv, noise, bias, activation) and `adain` (instance norm + style). That split is what lets
-the renderer resume from the first layer whose w changed.
+does not depend on w: conv, noise, bias, activation) and `adain` (instance norm + style). The state entering w
+index k is the output of `layers[k].pre`: it depends only on rows < k, which is what lets the renderer resume
+from the first layer whose w changed (see families/api.py).
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-NOISE_MODES = ("const", "random", "none")
+from ..api import NOISE_MODES, Quantity, StatsSpec
+from . import topology as topo
 
 
 @dataclass(frozen=True)
@@ -155,12 +157,25 @@ class Conv3x3(nn.Module):
         return f"in={self.weight.shape[1]}, out={self.weight.shape[0]}, up={self.up}, fused={self.fused}"
 
 
+def adain_reference(x, y_s, y_b, eps=1e-8):
+    """AdaIN as the paper writes it: each (instance, channel) plane to mean 0 and std 1, then scaled and shifted.
+
+    x [N, C, H, W]; y_s, y_b [N, C]. The readable formula; `AdaIN.modulate` is the fast path and must agree.
+    """
+    mean = x.mean(dim=(2, 3), keepdim=True)                                # [N, C, 1, 1]
+    var = (x - mean).square().mean(dim=(2, 3), keepdim=True)              # biased, as the original
+    x_norm = (x - mean) / torch.sqrt(var + eps)                           # instance norm
+    return y_s[:, :, None, None] * x_norm + y_b[:, :, None, None]
+
+
 class AdaIN(nn.Module):
     """Adaptive instance norm: y_s * (x - mean(x)) / std(x) + y_b, per instance and channel over H x W.
 
     (y_s, y_b) come from w through a learned affine layer (StyleMod); the scale is stored as an offset from 1.
     std uses the biased variance with eps 1e-8, as the original.
     """
+
+    EPS = 1e-8
 
     def __init__(self, channels, w_dim):
         super().__init__()
@@ -172,28 +187,17 @@ class AdaIN(nn.Module):
         return s[:, :self.channels] + 1, s[:, self.channels:]
 
     @staticmethod
-    def normalize(x):  # [N, C, H, W], each (n, c) plane to mean 0 and std 1
-        return AdaIN.normalize_moments(x)[0]
-
-    @staticmethod
-    def normalize_moments(x):  # -> normalized x, and the mean and biased variance [N, C, 1, 1] it used
-        mean = x.mean(dim=(2, 3), keepdim=True)
-        x = x - mean
-        var = x.square().mean(dim=(2, 3), keepdim=True)
-        return x * torch.rsqrt(var + 1e-8), mean, var
-
-    @staticmethod
     def modulate(x, y_s, y_b):
-        """y_s * normalize(x) + y_b -> ([N, C, H, W], mean, var [N, C, 1, 1]); x [N, C, H, W], y_s, y_b [N, C].
+        """`adain_reference` folded into one scale per channel -> (x_out, mean, var [N, C, 1, 1] of the input).
 
-        The same arithmetic as normalize(x) * y_s + y_b, folded into one scale per channel. Inference scales and
-        shifts in place on the one fresh tensor (x - mean): at 1024 px every extra full-size temporary costs more
-        than its arithmetic. Training keeps out-of-place ops for autograd (the values are identical).
+        Inference scales and shifts in place on the one fresh tensor (x - mean): at 1024 px every extra full-size
+        temporary costs more than its arithmetic (docs/performance.md). Training keeps out-of-place ops for
+        autograd; the values are identical.
         """
         mean = x.mean(dim=(2, 3), keepdim=True)
         xc = x - mean
-        var = xc.square().mean(dim=(2, 3), keepdim=True)
-        scale = torch.rsqrt(var + 1e-8) * y_s[:, :, None, None]
+        var = xc.square().mean(dim=(2, 3), keepdim=True)  # a mean of squares: var_mean is slow on NHWC tensors
+        scale = torch.rsqrt(var + AdaIN.EPS) * y_s[:, :, None, None]
         if torch.is_grad_enabled() and xc.requires_grad:
             return xc * scale + y_b[:, :, None, None], mean, var
         return xc.mul_(scale).add_(y_b[:, :, None, None]), mean, var
@@ -201,6 +205,36 @@ class AdaIN(nn.Module):
     def forward(self, x, w):
         y_s, y_b = self.styles(w)
         return self.modulate(x, y_s, y_b)[0]
+
+
+STATS_SPEC = StatsSpec(
+    title="AdaIN statistics",
+    features_title="Feature maps after AdaIN",
+    quantities=(
+        Quantity("mean_in", "mean in", "mean in", "out",
+                 "Mean of each channel entering the instance norm (after conv, noise, bias, lrelu)."),
+        Quantity("std_in", "std in", "std in", "out", "Std of each channel entering the instance norm."),
+        Quantity("y_s", "y_s (scale)", "y_s", "out", "The style's scale: the std AdaIN gives each channel."),
+        Quantity("y_b", "y_b (bias)", "y_b", "out", "The style's bias: the mean AdaIN gives each channel."),
+        Quantity("mean_out", "mean out", "mean out", "out", "Mean after AdaIN (equals y_b)."),
+        Quantity("std_out", "std out", "std out", "out", "Std after AdaIN (|y_s|, up to the epsilon)."),
+    ),
+    distance_keys=("y_s", "y_b"),
+    distance_label="|Δy_s| + |Δy_b|",
+    distance_help="Mean over the layer's channels of |y_s(A) − y_s(B)| + |y_b(A) − y_b(B)|.",
+    features_help="Each channel of the layer after AdaIN: what the next layer receives.",
+)
+
+
+def adain_stats(mean, var, y_s, y_b) -> dict:
+    """The recorded quantities from the moments the instance norm computed anyway ([N, C, 1, 1] and [N, C]).
+
+    After AdaIN, x_out = y_s * n + y_b with n of mean 0 and variance var / (var + eps) exactly, so the output
+    moments follow in closed form and capturing costs no pass over the activation.
+    """
+    mean, var = mean.flatten(1), var.flatten(1)
+    return {"mean_in": mean, "std_in": var.sqrt(), "y_s": y_s, "y_b": y_b, "mean_out": y_b,
+            "std_out": y_s.abs() * torch.sqrt(var / (var + AdaIN.EPS))}
 
 
 class SynthesisLayer(nn.Module):
@@ -239,15 +273,8 @@ class SynthesisNetwork(nn.Module):
         self.cfg = cfg
         ch = cfg.channels
         self.const = nn.Parameter(torch.ones(1, ch[0], 4, 4))  # [1, C4, 4, 4]
-        layers = []
-        for b in range(cfg.num_blocks):
-            res = 4 * 2 ** b
-            if b == 0:
-                layers.append(SynthesisLayer(0, ch[0], ch[0], 4, cfg.w_dim, "const"))
-            else:
-                layers.append(SynthesisLayer(2 * b, ch[b - 1], ch[b], res, cfg.w_dim, "up",
-                                             fused=res >= cfg.fused_up_min_res))
-            layers.append(SynthesisLayer(2 * b + 1, ch[b], ch[b], res, cfg.w_dim, "conv"))
+        layers = [SynthesisLayer(s.index, s.in_ch, s.out_ch, s.res, cfg.w_dim, s.kind, fused=s.fused)
+                  for s in topo.topology(cfg)]
         self.layers = nn.ModuleList(layers)
         self.torgb = nn.Conv2d(ch[-1], cfg.img_channels, 1)  # raw weight, scaled at run time (gain 1)
         nn.init.normal_(self.torgb.weight)
@@ -271,53 +298,68 @@ class SynthesisNetwork(nn.Module):
             out.append(layer.make_noise(n, noise_mode, g))
         return out
 
-    def forward(self, ws, noise_mode="random", noise_seed=None, capture=None, start=0, x=None, noise=None):
-        """Run layers start..num_ws-1. `x` is the activation entering layer `start` (required when start > 0).
+    # ------------------------------------------------------------------ the resumable protocol (families/api.py)
+    def context(self, n, noise_mode="const", noise_seed=0, options=None, device=None, dtype=None):
+        """The per-layer noise of one image (v1 has no other w-independent input), on `device` in `dtype`."""
+        device = self.const.device if device is None else device
+        dtype = self.const.dtype if dtype is None else dtype
+        return [t if t is None else t.to(device, dtype) for t in self.noises(n, noise_mode, noise_seed)]
 
-        capture: an optional `stats.Capture` that records per-layer statistics and activations.
-        noise: a precomputed list from `noises()`; by default drawn here.
-        """
+    def start(self, ctx, n=1):
+        """The state entering w index 0: the constant through layer 0's noise, bias and lrelu."""
+        return (self.layers[0].pre(self.const.expand(n, -1, -1, -1), ctx[0]),)
+
+    def advance(self, k, state, w, ctx, capture=None):
+        """AdaIN k with w [N, w_dim], then the w-independent part of layer k + 1."""
+        x = self.adain_step(k, state[0], w, capture)
+        if k + 1 < len(self.layers):
+            x = self.layers[k + 1].pre(x, ctx[k + 1])
+        return (x,)
+
+    def finish(self, state, ctx=None):
+        return self.to_rgb(state[0])
+
+    def example_state(self, k, n=1, generator=None):
+        """Random values in the shape of the state entering w index k (for timing; speed ignores the values)."""
+        layer = self.layers[k]
+        return (torch.randn(n, layer.adain.channels, layer.res, layer.res, generator=generator),)
+
+    def set_memory_format(self, memory_format):
+        self.to(memory_format=memory_format)
+        self.const.data = self.const.data.contiguous(memory_format=memory_format)
+
+    def forward(self, ws, noise_mode="random", noise_seed=None, capture=None):
+        """ws [N, num_ws, w_dim] -> [N, img_channels, R, R]; the same operations the renderer resumes."""
         n = ws.shape[0]
         assert ws.ndim == 3 and ws.shape[1] == self.num_ws, f"ws must be [N, {self.num_ws}, w_dim], got {list(ws.shape)}"
-        if noise is None:
-            if noise_mode == "random" and noise_seed is None:
-                noise_seed = int(torch.randint(0, 2**31 - 1, ()))
-            noise = self.noises(n, noise_mode, noise_seed or 0)
-        if start == 0:
-            x = self.const.expand(n, -1, -1, -1)
-        x = self.layers[start].pre(x, noise[start])
-        return self.resume(ws, x, start, noise, capture)
-
-    def resume(self, ws, x, start, noise, capture=None, on_pre=None):
-        """Run from the AdaIN of layer `start` to the image; the renderer's entry point for cached activations.
-
-        x: [N, C, H, W], the output of `layers[start].pre` (the activation entering AdaIN `start`). It depends only
-        on ws rows < start, which is why a cache keyed by those rows can skip everything before it.
-        noise: the list from `noises()`. on_pre(index, x): called with each later layer's `pre` output (to cache it).
-        """
-        x = self.adain_step(start, x, ws[:, start], capture)
-        for layer in self.layers[start + 1:]:
-            x = layer.pre(x, noise[layer.index])
-            if on_pre is not None:
-                on_pre(layer.index, x)
-            x = self.adain_step(layer.index, x, ws[:, layer.index], capture)
-        return self.to_rgb(x)
+        if noise_mode == "random" and noise_seed is None:
+            noise_seed = int(torch.randint(0, 2**31 - 1, ()))
+        ctx = self.context(n, noise_mode, noise_seed or 0, device=ws.device, dtype=ws.dtype)
+        state = self.start(ctx, n)
+        for k in range(self.num_ws):
+            state = self.advance(k, state, ws[:, k], ctx, capture)
+        return self.finish(state, ctx)
 
     def adain_step(self, index, x, w, capture=None):
         """AdaIN of layer `index` on its `pre` output x [N, C, H, W] with w [N, w_dim], recording into capture."""
         layer = self.layers[index]
-        if capture is not None and capture.wants_styles:
+        if capture is not None and capture.active:
             # The same ops as layer.adain(x, w), keeping the moments the instance norm computes anyway, so
             # statistics cost no extra pass over the activation and never change the image.
             y_s, y_b = layer.adain.styles(w)
             x_out, mean, var = AdaIN.modulate(x, y_s, y_b)
-            capture.record(index, x_out, mean, var, y_s, y_b)
+            capture.record(index, adain_stats(mean, var, y_s, y_b) if capture.wants_stats(index) else None,
+                           features=x_out if capture.wants_features(index) else None)
             return x_out
         return layer.adain(x, w)
 
 
 class Generator(nn.Module):
-    """The StyleGAN generator with the field's API: mapping(z) -> ws, synthesis(ws) -> images, num_ws."""
+    """The StyleGAN generator with the field's API: mapping(z, c) -> ws, synthesis(ws) -> images, num_ws."""
+
+    family = "stylegan1"
+    family_label = "StyleGAN"
+    stats_spec = STATS_SPEC
 
     def __init__(self, cfg: GeneratorConfig):
         super().__init__()
@@ -338,17 +380,34 @@ class Generator(nn.Module):
         return self.cfg.w_dim
 
     @property
+    def c_dim(self) -> int:
+        return 0
+
+    @property
     def img_resolution(self) -> int:
         return self.cfg.resolution
 
-    def mapping(self, z, truncation_psi=1.0, truncation_cutoff=None):
-        """z [N, z_dim] -> ws [N, num_ws, w_dim]; truncation pulls the first `cutoff` rows towards w_avg."""
+    def layer_table(self):
+        return topo.layer_table(self.cfg)
+
+    def flops(self) -> dict:
+        return topo.flops(self.cfg)
+
+    def state_nbytes(self, bytes_per_value: int = 4) -> int:
+        """One image's cached states: the input of every AdaIN, [1, C, R, R] each."""
+        return sum(s.out_ch * s.res ** 2 for s in topo.topology(self.cfg)) * bytes_per_value
+
+    def mapping(self, z, c=None, truncation_psi=1.0, truncation_cutoff=None):
+        """z [N, z_dim] -> ws [N, num_ws, w_dim]; truncation pulls the first `cutoff` rows towards w_avg.
+
+        c: class labels, unused (v1 models are unconditional); accepted for the field's signature.
+        """
         w = self.mapping_net(z)
         ws = w[:, None, :].repeat(1, self.num_ws, 1)
         return truncate(ws, self.mapping_net.w_avg, truncation_psi, truncation_cutoff)
 
-    def forward(self, z, truncation_psi=1.0, truncation_cutoff=None, noise_mode="random", **kw):
-        return self.synthesis(self.mapping(z, truncation_psi, truncation_cutoff), noise_mode=noise_mode, **kw)
+    def forward(self, z, c=None, truncation_psi=1.0, truncation_cutoff=None, noise_mode="random", **kw):
+        return self.synthesis(self.mapping(z, c, truncation_psi, truncation_cutoff), noise_mode=noise_mode, **kw)
 
 
 def truncate(ws, w_avg, psi=1.0, cutoff=None):
@@ -390,5 +449,6 @@ def init_for_training(G: Generator, seed: int = 0):
 
 
 __all__ = ["GeneratorConfig", "Generator", "MappingNetwork", "SynthesisNetwork", "SynthesisLayer", "AdaIN",
+           "adain_reference", "STATS_SPEC",
            "EqualLinear", "Conv3x3", "Blur", "truncate", "default_channels", "count_parameters",
            "init_for_training", "NOISE_MODES"]
