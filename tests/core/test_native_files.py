@@ -108,3 +108,34 @@ def test_failed_save_leaves_nothing(tiny_G, tmp_path):
         save_model(tiny_G, target)
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def _rewrite_metadata(src, dst, edit):
+    """Copy a native file with its metadata changed by edit(meta) (the tensors stay byte for byte)."""
+    data = open(src, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    edit(header["__metadata__"])
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    open(dst, "wb").write(struct.pack("<Q", len(raw)) + raw + data[8 + n:])
+
+
+def test_the_family_is_recorded_and_files_without_one_are_v1(tiny_G, tiny_model_path, tmp_path):
+    data = open(tiny_model_path, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    assert json.loads(data[8:8 + n])["__metadata__"]["family"] == "stylegan1"
+    old = tmp_path / "before-families.safetensors"
+    _rewrite_metadata(tiny_model_path, old, lambda m: m.pop("family"))
+    G = load_model(old)
+    assert G.family == "stylegan1"
+    z = torch.randn(1, TINY.z_dim)
+    assert torch.equal(G.synthesis(G.mapping(z), noise_mode="const"),
+                       tiny_G.synthesis(tiny_G.mapping(z), noise_mode="const"))
+
+
+def test_an_unknown_family_is_named(tiny_model_path, tmp_path):
+    odd = tmp_path / "odd.safetensors"
+    _rewrite_metadata(tiny_model_path, odd, lambda m: m.update(family="stylegan9"))
+    with pytest.raises(ModelFileError, match="stylegan9"):
+        load_model(odd)
