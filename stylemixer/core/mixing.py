@@ -30,9 +30,13 @@ class Recipe:
     cutoff: int | None = None   # truncate w indices < cutoff; None = all
     noise_mode: str = "const"
     noise_seed: int = 0
+    options: tuple = ()         # per-image synthesis inputs a family offers, sorted (name, value) pairs,
+                                # e.g. StyleGAN3's input transform (("rotate", 10.0), ("translate_x", 0.1))
 
     def __post_init__(self):
         object.__setattr__(self, "weights", tuple(self.weights))
+        if isinstance(self.options, dict):
+            object.__setattr__(self, "options", tuple(sorted(self.options.items())))
         _validate(self)
 
     @classmethod
@@ -52,8 +56,25 @@ class Recipe:
         return replace(self, seed_a=self.seed_b, seed_b=self.seed_a, weights=tuple(1.0 - v for v in self.weights))
 
     def synthesis_options(self) -> dict:
-        """Per-image synthesis inputs other than noise that a family may take (none yet)."""
-        return {}
+        """Per-image synthesis inputs other than noise, for the family's `context` (see `G.synthesis_controls`)."""
+        return dict(self.options)
+
+    def with_option(self, name: str, value: float) -> "Recipe":
+        opts = dict(self.options)
+        opts[name] = float(value)
+        return replace(self, options=tuple(sorted(opts.items())))
+
+    def check_controls(self, controls) -> "Recipe":
+        """Every option is one the model offers (`G.synthesis_controls`) and within its range."""
+        by_key = {c.key: c for c in controls}
+        for name, value in self.options:
+            c = by_key.get(name)
+            if c is None:
+                offered = ", ".join(by_key) or "none"
+                raise RecipeError(f"options: this model has no input control {name!r} (it offers {offered})")
+            if not c.minimum <= value <= c.maximum:
+                raise RecipeError(f"options.{name}: {value} is outside [{c.minimum}, {c.maximum}]")
+        return self
 
     def check_model(self, num_ws: int) -> "Recipe":
         if len(self.weights) != num_ws:
@@ -64,9 +85,12 @@ class Recipe:
         return self
 
     def to_dict(self) -> dict:
-        return {"format": RECIPE_FORMAT, "version": RECIPE_VERSION, "model": self.model,
-                "seed_a": self.seed_a, "seed_b": self.seed_b, "weights": list(self.weights),
-                "psi": self.psi, "cutoff": self.cutoff, "noise_mode": self.noise_mode, "noise_seed": self.noise_seed}
+        d = {"format": RECIPE_FORMAT, "version": RECIPE_VERSION, "model": self.model,
+             "seed_a": self.seed_a, "seed_b": self.seed_b, "weights": list(self.weights),
+             "psi": self.psi, "cutoff": self.cutoff, "noise_mode": self.noise_mode, "noise_seed": self.noise_seed}
+        if self.options:  # omitted when empty, so recipes of models without input controls stay as they were
+            d["options"] = dict(self.options)
+        return d
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1)
@@ -90,6 +114,8 @@ class Recipe:
             raise RecipeError("weights: missing")
         if not isinstance(d["weights"], (list, tuple)):
             raise RecipeError("weights: expected a list of numbers")
+        if "options" in d and not isinstance(d["options"], dict):
+            raise RecipeError("options: expected an object of name: number")
         return cls(**d)
 
     @classmethod
@@ -133,6 +159,14 @@ def _validate(r: Recipe):
         raise RecipeError(f"cutoff: expected a non-negative integer or null, got {r.cutoff!r}")
     if r.noise_mode not in NOISE_MODES:
         raise RecipeError(f"noise_mode: expected one of {', '.join(NOISE_MODES)}, got {r.noise_mode!r}")
+    opts = []
+    for item in r.options:
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and item[0]):
+            raise RecipeError("options: expected name: number pairs")
+        if not _is_num(item[1]):
+            raise RecipeError(f"options.{item[0][:40]}: expected a finite number, got {item[1]!r}")
+        opts.append((item[0], float(item[1])))
+    object.__setattr__(r, "options", tuple(sorted(opts)))
 
 
 def mix_ws(ws_a: torch.Tensor, ws_b: torch.Tensor, weights) -> torch.Tensor:

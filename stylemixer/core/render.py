@@ -49,6 +49,7 @@ class RenderRequest:
     stats: bool = False                 # capture the family's per-channel statistics of every w index
     feature_layer: int | None = None    # also return the feature maps of this w index's layer
     feature_source: str = "mix"         # ... of the mix, A or B
+    preview: int | None = None          # a quick picture at most this many px wide where the family can stop early
     id: int = 0
 
 
@@ -311,10 +312,13 @@ class Renderer:
             raise ValueError(f"feature_source must be one of {SOURCES}, got {req.feature_source!r}")
         if req.feature_layer is not None and not 0 <= req.feature_layer < self.num_ws:
             raise ValueError(f"feature_layer must be between 0 and {self.num_ws - 1}, got {req.feature_layer}")
+        req.recipe.check_controls(getattr(self.G, "synthesis_controls", ()))
         if self._threads_pending and self.renders > 0:
             self.calibrate_threads()
         t0 = time.perf_counter()
         self.renders += 1
+        if req.preview is not None and self.preview_stop(req.preview) is not None:
+            return self._render_preview(req, t0)
         with torch.inference_mode():
             nkey, ctx = self._context_for(req.recipe)
             chains = self._chains(req)
@@ -338,6 +342,53 @@ class Renderer:
         result.ms = (time.perf_counter() - t0) * 1000
         result.info = {"start": {c.source: c.start for c in chains}, "precision": self.precision,
                        "cache": self.cache.info()}
+        return result
+
+    # ------------------------------------------------------------------------------------------------ preview
+    def preview_stop(self, max_resolution: int) -> tuple | None:
+        """(w index to stop after, resolution) of the largest preview within max_resolution, or None."""
+        points = self._synth.preview_points() if hasattr(self._synth, "preview_points") else {}
+        fits = [(k, r) for k, r in points.items() if r <= max_resolution and k < self.num_ws - 1]
+        return max(fits, key=lambda kr: (kr[1], kr[0])) if fits else None
+
+    def preview_flops(self, max_resolution: int) -> float:
+        """Work of a preview from scratch, for choosing a preview size that keeps up with a drag."""
+        stop = self.preview_stop(max_resolution)
+        flops = self.G.flops()
+        return sum(flops[k] for k in range(stop[0] + 1)) if stop else sum(flops.values())
+
+    def _render_preview(self, req: RenderRequest, t0: float) -> RenderResult:
+        """The progressive preview: each image advanced only as far as the preview needs, from the cache where it
+        can be. A cached full image is used as is. States advanced here are cached like any; no image is."""
+        stop, res = self.preview_stop(req.preview)
+        H = W = self.G.img_resolution
+        images, starts = {}, {}
+        with torch.inference_mode():
+            nkey, ctx = self._context_for(req.recipe)
+            for c in self._chains(RenderRequest(req.recipe)):
+                self._plan(c, nkey)
+                starts[c.source] = c.start
+                if c.image is not None:
+                    images[c.source] = c.image
+                    continue
+                if c.start > stop:  # the first change is past the preview's last layer: nothing to show sooner
+                    self._run([c], nkey, ctx)
+                    images[c.source] = c.image
+                    continue
+                state = c.state if c.state is not None else self._synth.start(ctx, 1)
+                if c.state is None:
+                    self._put("pre", nkey, c.rows[:0], state)
+                for k in range(c.start, stop + 1):
+                    state = self._synth.advance(k, state, c.ws[:, k], ctx)
+                    if k + 1 < self.num_ws:
+                        self._put("pre", nkey, c.rows[:k + 1], state)
+                small = self._synth.preview(state, ctx).float()
+                big = torch.nn.functional.interpolate(small, size=(H, W), mode="bilinear", align_corners=False)
+                images[c.source] = to_uint8(big, self.G.cfg.crop)[0]
+        result = RenderResult(req, images["mix"], images["a"], images["b"], device=str(self.device))
+        result.ms = (time.perf_counter() - t0) * 1000
+        result.info = {"start": starts, "precision": self.precision, "cache": self.cache.info(),
+                       "preview": res}
         return result
 
     def _key(self, kind, nkey, rows):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from .api import GROUPS, NOISE_MODES, LayerInfo, Quantity, StatsSpec
+from .api import GROUPS, NOISE_MODES, Control, LayerInfo, Quantity, StatsSpec
 
 _PACKAGES = {
     "stylegan1": "stylegan1",
@@ -33,5 +33,5 @@ def indices_of_group(G_or_table, group: str) -> list:
     return [info.index for info in table if info.group == group]
 
 
-__all__ = ["GROUPS", "NOISE_MODES", "LayerInfo", "Quantity", "StatsSpec", "family", "names", "indices_of_group",
+__all__ = ["GROUPS", "NOISE_MODES", "Control", "LayerInfo", "Quantity", "StatsSpec", "family", "names", "indices_of_group",
            "DEFAULT_FAMILY"]

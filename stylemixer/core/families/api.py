@@ -9,7 +9,8 @@ ws rows < k (and the image's context: noise, input transform). So synthesis is e
     state = synth.advance(k, state, ws[:, k], ctx, capture)       # ... entering k + 1, for k = 0 .. num_ws-1
     img   = synth.finish(state, ctx)                              # [N, C, H, W] in [-1, 1]
 and a cache keyed by (context, rows < k) can resume anywhere. A state is a tuple of tensors (or None), so the
-renderer can split, join and size it without knowing what it holds.
+renderer can split, join and size it without knowing what it holds. `advance` must not modify the state it is
+given (the renderer keeps it in its cache); in-place work is fine on tensors it made itself.
 """
 from __future__ import annotations
 
@@ -41,6 +42,19 @@ class LayerInfo:
     @property
     def label(self) -> str:
         return f"{self.index}: {self.resolution}px {self.short_name} ({self.channels} ch, {self.group})"
+
+
+@dataclass(frozen=True)
+class Control:
+    """A per-image synthesis input a family offers besides the latents (StyleGAN3's input transform)."""
+    key: str          # the recipe's option name, e.g. "rotate"
+    label: str        # e.g. "rotate input"
+    minimum: float
+    maximum: float
+    default: float = 0.0
+    step: float = 0.01
+    unit: str = ""    # e.g. "°"
+    help: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,10 @@ class ResumableSynthesis(Protocol):
     def finish(self, state: State, ctx): ...
     def example_state(self, k: int, n: int = 1, generator=None) -> State: ...
     def set_memory_format(self, memory_format) -> None: ...
+    # A progressive preview (optional: families without one return {}): after advancing through w index k, for
+    # each k in preview_points(), preview(state, ctx) is an image [N, C, r, r] of resolution preview_points()[k].
+    def preview_points(self) -> dict: ...
+    def preview(self, state: State, ctx): ...
 
 
 @runtime_checkable
@@ -103,6 +121,7 @@ class StyleGenerator(Protocol):
     cfg: Any             # the family's config dataclass (to_dict / from_dict, resolution, crop, truncation defaults)
     synthesis: Any       # a torch module that is also a ResumableSynthesis
     stats_spec: StatsSpec
+    synthesis_controls: tuple  # Control per per-image input the recipe's options may set (often none)
 
     @property
     def z_dim(self) -> int: ...

@@ -324,6 +324,12 @@ class SynthesisNetwork(nn.Module):
         layer = self.layers[k]
         return (torch.randn(n, layer.adain.channels, layer.res, layer.res, generator=generator),)
 
+    def preview_points(self) -> dict:
+        return {}  # only the last layer is turned into RGB: no lower-resolution image on the way
+
+    def preview(self, state, ctx):
+        raise NotImplementedError("StyleGAN v1 has no progressive preview")
+
     def set_memory_format(self, memory_format):
         self.to(memory_format=memory_format)
         self.const.data = self.const.data.contiguous(memory_format=memory_format)
@@ -360,6 +366,7 @@ class Generator(nn.Module):
     family = "stylegan1"
     family_label = "StyleGAN"
     stats_spec = STATS_SPEC
+    synthesis_controls = ()   # no per-image inputs besides the latents and the noise
 
     def __init__(self, cfg: GeneratorConfig):
         super().__init__()
