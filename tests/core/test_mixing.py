@@ -113,3 +113,31 @@ def test_mix_spec():
     for bad in ("coarse", "0-20=B", "huge=B", "fine=3", "fine=x"):
         with pytest.raises(RecipeError, match="mix"):
             parse_mix_spec(bad, layer_table(TINY))
+
+
+def test_options_round_trip_and_are_omitted_when_empty():
+    r = Recipe.for_model(4)
+    assert "options" not in r.to_dict()                       # recipes of models without controls unchanged
+    r2 = r.with_option("rotate", 12.5).with_option("translate_x", -0.25)
+    assert r2.options == (("rotate", 12.5), ("translate_x", -0.25))
+    assert Recipe.from_json(r2.to_json()) == r2
+    assert r2.synthesis_options() == {"rotate": 12.5, "translate_x": -0.25}
+
+
+@pytest.mark.parametrize("bad", [{"rotate": "x"}, {"rotate": float("nan")}, {"": 1.0}, [1, 2]])
+def test_bad_options_name_the_field(bad):
+    d = Recipe.for_model(4).to_dict()
+    d["options"] = bad
+    with pytest.raises(RecipeError, match="options"):
+        Recipe.from_dict(d)
+
+
+def test_options_must_be_controls_the_model_offers(tiny_G):
+    from stylemixer.core.families import Control
+    rec = Recipe.for_model(tiny_G.num_ws).with_option("rotate", 10.0)
+    with pytest.raises(RecipeError, match="no input control 'rotate'"):
+        Renderer(tiny_G).render(rec)
+    rotate = Control("rotate", "rotate", -180.0, 180.0, unit="°")
+    assert rec.check_controls([rotate]) is rec
+    with pytest.raises(RecipeError, match="outside"):
+        rec.with_option("rotate", 500.0).check_controls([rotate])
