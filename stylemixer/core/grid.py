@@ -113,11 +113,11 @@ class Grid:
         return rec if w == rec.weights else rec.with_weights(w)
 
     # ---- edits (each returns a new grid) ----------------------------------------------------------------------
-    def with_recipe(self, recipe: Recipe) -> "Grid":
+    def with_recipe(self, recipe: Recipe) -> Grid:
         """New weights / truncation / noise for every row (per-row weights are dropped)."""
         return replace(self, recipe=recipe, row_weights=())
 
-    def with_rows(self, rows) -> "Grid":
+    def with_rows(self, rows) -> Grid:
         rows = tuple(rows)
         rw = ()
         if self.row_weights:  # keep the per-row weights of rows that stay where they were
@@ -125,10 +125,10 @@ class Grid:
                        for i in range(len(rows)))
         return replace(self, rows=rows, row_weights=rw)
 
-    def with_cols(self, cols) -> "Grid":
+    def with_cols(self, cols) -> Grid:
         return replace(self, cols=tuple(cols))
 
-    def transposed(self) -> "Grid":
+    def transposed(self) -> Grid:
         """Rows become columns (the grid's weights become 1 - weight, so every cell keeps its picture)."""
         return Grid(self.recipe.with_weights([1.0 - v for v in self.recipe.weights]), self.cols, self.rows)
 
@@ -145,7 +145,7 @@ class Grid:
         return json.dumps(self.to_dict(), indent=1)
 
     @classmethod
-    def from_dict(cls, d) -> "Grid":
+    def from_dict(cls, d) -> Grid:
         if not isinstance(d, dict):
             raise GridError("grid: expected a JSON object")
         d = dict(d)
@@ -166,7 +166,7 @@ class Grid:
         return cls(recipe, tuple(d["rows"]), tuple(d["cols"]), tuple(rw))
 
     @classmethod
-    def from_json(cls, text: str) -> "Grid":
+    def from_json(cls, text: str) -> Grid:
         try:
             return cls.from_dict(json.loads(text))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:

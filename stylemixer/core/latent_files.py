@@ -91,7 +91,7 @@ def _npy_header(f):
 def _read_npy(data: bytes, where: str) -> np.ndarray:
     f = io.BytesIO(data)
     try:
-        shape, fortran, dtype = _npy_header(f)
+        shape, _fortran, dtype = _npy_header(f)
     except (ValueError, OSError, SyntaxError) as e:
         raise LatentFileError(f"{where}: not a valid .npy array ({e})") from None
     _check_header(where, shape, dtype)
@@ -122,7 +122,7 @@ def _npz_arrays(data: bytes, path) -> dict:
         try:
             with zf.open(info) as f:
                 head = f.read(65536 + 16)
-            shape, fortran, dtype = _npy_header(io.BytesIO(head))
+            shape, _fortran, dtype = _npy_header(io.BytesIO(head))
         except (ValueError, OSError, SyntaxError, zipfile.BadZipFile, EOFError) as e:
             raise LatentFileError(f"{where}: not a valid array ({e})") from None
         if dtype.kind in "US" and not dtype.hasobject:  # text (StyleMixer stores its recipe); not a latent
@@ -247,11 +247,10 @@ def load_latent(spec, num_ws: int | None = None, w_dim: int | None = None, key: 
     model with a message that names both shapes."""
     arr, name, stored = read_latent(spec, key)
     latent = Latent.from_array(name, arr)
-    if num_ws is not None and w_dim is not None:
-        if arr.shape not in ((w_dim,), (num_ws, w_dim)):
-            where = _name(split_spec(spec)[0] if key is None else spec)
-            raise LatentFileError(f"{where}: the latent has shape {list(stored)}, but this model takes "
-                                  f"[1, {num_ws}, {w_dim}] (W+: {num_ws} w indices of {w_dim}) or [{w_dim}] (W)")
+    if num_ws is not None and w_dim is not None and arr.shape not in ((w_dim,), (num_ws, w_dim)):
+        where = _name(split_spec(spec)[0] if key is None else spec)
+        raise LatentFileError(f"{where}: the latent has shape {list(stored)}, but this model takes "
+                              f"[1, {num_ws}, {w_dim}] (W+: {num_ws} w indices of {w_dim}) or [{w_dim}] (W)")
     return latent
 
 

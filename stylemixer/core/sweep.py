@@ -155,7 +155,7 @@ class Sweep:
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
     @classmethod
-    def from_dict(cls, d) -> "Sweep":
+    def from_dict(cls, d) -> Sweep:
         if not isinstance(d, dict):
             raise SweepError("sweep: expected a JSON object")
         d = dict(d)
@@ -176,7 +176,7 @@ class Sweep:
         return cls(**d)
 
     @classmethod
-    def from_json(cls, text: str) -> "Sweep":
+    def from_json(cls, text: str) -> Sweep:
         try:
             return cls.from_dict(json.loads(text))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -206,7 +206,7 @@ def parse_control(text: str, layers) -> tuple[str, tuple]:
         return "weights", tuple(l.index for l in layers if l.group == t)
     if t == "all":
         return "weights", tuple(range(n))
-    body = t[1:] if t.startswith("w") else t
+    body = t.removeprefix("w")
     lo, sep, hi = body.partition("-")
     try:
         a, b = int(lo), int(hi) if sep else int(lo)
