@@ -29,7 +29,7 @@ from .errors import RecipeError
 from .export import ExportError
 from .images import enlarge
 from .latents import MAX_SEED
-from .layers import GROUPS
+from .families import GROUPS
 from .mixing import Recipe, seed_source
 
 SWEEP_FORMAT = "stylemixer.sweep"

@@ -16,7 +16,6 @@ from stylemixer.core.grid import (
     render_grid,
     save_grid_png,
 )
-from stylemixer.core.layers import layer_table
 from stylemixer.core.mixing import Latent, LatentSource, Recipe, SeedSource
 from stylemixer.core.render import Renderer
 
@@ -73,7 +72,7 @@ def test_png_round_trip(tiny_G, tmp_path):
 
 
 def test_figure3_preset(tiny_G):
-    layers = layer_table(TINY)
+    layers = tiny_G.layer_table()
     g = figure3(Recipe.for_model(L, psi=0.5, noise_mode="random"), layers)
     assert [s.seed for s in g.rows] == [888, 829, 1898, 1733, 1614, 845]
     assert [s.seed for s in g.cols] == [639, 701, 687, 615, 2268]

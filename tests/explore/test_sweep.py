@@ -7,7 +7,6 @@ import pytest
 from PIL import Image
 
 from stylemixer.core.export import ExportError
-from stylemixer.core.layers import layer_table
 from stylemixer.core.mixing import Recipe
 from stylemixer.core.render import Renderer
 from stylemixer.core.sweep import (
@@ -120,8 +119,8 @@ def test_render_error_midway_leaves_no_file(tiny_G, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_parse_control_and_bad_sweeps():
-    layers = layer_table(TINY)
+def test_parse_control_and_bad_sweeps(tiny_G):
+    layers = tiny_G.layer_table()
     assert parse_control("w4", layers) == ("weights", (4,))
     assert parse_control("coarse", layers) == ("weights", (0, 1, 2, 3))
     assert parse_control("2-3", layers) == ("weights", (2, 3))
