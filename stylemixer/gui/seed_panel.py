@@ -217,10 +217,11 @@ class SeedPanel(QGroupBox):
             self.latent_label.setText(f"<b>{latent.name}</b> ({latent.kind} {list(latent.shape)})")
             self.latent_label.setToolTip(f"{self.title()} comes from the latent {latent.name!r}, stored in the "
                                          "recipe; truncation does not apply to it")
+        # The latent's row takes the place of the seed's rows, so the panel keeps its height.
         for widget in (self.latent_label, self.clear_latent_button):
             widget.setVisible(on)
         for widget in (self.spin, self.prev_button, self.next_button, self.fine, self.value_label):
-            widget.setEnabled(not on)
+            widget.setVisible(not on)
         self.thumb.setCursor(Qt.CursorShape.ArrowCursor if on else Qt.CursorShape.SizeHorCursor)
 
     def set_image(self, img: QImage | None):
