@@ -182,6 +182,26 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def cmd_latents(args) -> int:
+    from .core.grid import parse_sources
+    from .core.latent_files import save_latents
+
+    loaded, device = _load(args, args.model)
+    G = loaded.G
+    psi = args.psi if args.psi is not None else G.cfg.truncation_psi
+    cutoff = args.cutoff if args.cutoff is not None else G.cfg.truncation_cutoff
+    seeds = parse_sources(args.seeds, "seeds")
+    arrays = {f"seed_{_source_name(s)}": s.ws(G, psi, cutoff, device).float().cpu().numpy()[0] for s in seeds}
+    save_latents(args.output, arrays, kind=args.kind)
+    print(f"wrote {args.output} ({len(arrays)} {'W' if args.kind == 'w' else 'W+'} latents: "
+          f"{', '.join(arrays)})")
+    return 0
+
+
+def _source_name(s) -> str:
+    return str(s.seed) if s.frac == 0 else f"{s.seed + s.frac:g}"
+
+
 def _default_start(control, base):
     return {"psi": 1.0, "seed_a": base.seed_a + base.frac_a, "seed_b": base.seed_b + base.frac_b}.get(control, 0.0)
 
@@ -238,6 +258,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("-o", "--output", default="grid.png")
     _model_arg(g)
     g.set_defaults(func=cmd_grid)
+
+    lt = sub.add_parser("latents", help="write the ws of seeds to an .npz (keys seed_N; W+ also stacked as w)")
+    lt.add_argument("--seeds", required=True, help="e.g. 1,2,3 or 1-6; a fraction (3.5) interpolates")
+    lt.add_argument("--psi", type=float, default=None, help="truncation psi (default: the model's)")
+    lt.add_argument("--cutoff", type=int, default=None, help="truncate w indices below this")
+    lt.add_argument("--kind", choices=("w+", "w"), default="w+",
+                    help="w+: [1, num_ws, w_dim] per seed (default); w: one [w_dim] per seed")
+    lt.add_argument("-o", "--output", default="latents.npz")
+    _model_arg(lt)
+    lt.set_defaults(func=cmd_latents)
 
     w = sub.add_parser("sweep", help="animate one control over N frames to a GIF or MP4 (recipe embedded)")
     _mix_args(w, seeds=True)

@@ -254,15 +254,28 @@ def load_latent(spec, num_ws: int | None = None, w_dim: int | None = None, key: 
     return latent
 
 
-def save_latents(path, arrays: dict, recipe=None):
-    """Write W+ latents as an .npz: each given array ([num_ws, w_dim] or [1, num_ws, w_dim]) under its key, and
-    all of them stacked under `w` ([N, num_ws, w_dim], NVIDIA's layout: `generate.py --projected-w` renders them
-    all). A recipe is stored as JSON text under `recipe`. Atomic: a failure leaves no file."""
+def save_latents(path, arrays: dict, recipe=None, kind: str = "w+"):
+    """Write latents as an .npz, atomically (a failure leaves no file). A recipe is stored as JSON text under
+    `recipe`.
+
+    kind "w+": each array ([num_ws, w_dim] or [1, num_ws, w_dim]) under its key as [1, num_ws, w_dim], and all of
+    them stacked under `w` ([N, num_ws, w_dim], NVIDIA's layout: `generate.py --projected-w` renders them all).
+    kind "w": each as one W ([w_dim]) under its key; refused when an array's rows differ (truncation with a
+    cutoff makes a W+ that is not one W)."""
     from .export import ExportError
     rows = {k: np.asarray(v, dtype=np.float32).reshape(-1, *np.shape(v)[-2:]) for k, v in arrays.items()}
-    out = {k: v for k, v in rows.items()}
-    if "w" not in out:
-        out["w"] = np.concatenate(list(rows.values()))
+    if kind == "w":
+        out = {}
+        for k, v in rows.items():
+            if not (v == v[:, :1]).all():
+                raise LatentFileError(f"{k}: its w indices differ (truncation with a cutoff), so it is a W+, not a W")
+            out[k] = v[0, 0]
+    elif kind == "w+":
+        out = dict(rows)
+        if "w" not in out:
+            out["w"] = np.concatenate(list(rows.values()))
+    else:
+        raise ValueError(f"kind must be 'w' or 'w+', got {kind!r}")
     if recipe is not None:
         out["recipe"] = np.array(recipe.to_json())
     buf = io.BytesIO()

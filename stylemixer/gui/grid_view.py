@@ -164,8 +164,8 @@ class GridCanvas(QWidget):
 class GridView(QWidget):
     """A top-level window attached to the main window (its controller, worker and messages)."""
 
-    def __init__(self, win, parent=None):
-        super().__init__(parent, Qt.WindowType.Window)
+    def __init__(self, win):
+        super().__init__(win, Qt.WindowType.Window)  # its own window, closed with the main one
         self.win = win
         self.setWindowTitle("StyleMixer — Mixing grid")
         self.resize(1180, 700)

@@ -77,3 +77,27 @@ def test_errors_are_one_line(tiny_model_path, tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert err and err[-1].startswith("stylemixer: error:") and "Traceback" not in "".join(err), (argv, err)
     assert sorted(os.listdir(tmp_path)) == ["big.npz", "file"]
+
+
+def test_latents_command_writes_per_seed_w_and_w_plus(tiny_model_path, tmp_path):
+    from stylemixer.core.latent_files import load_latent
+    from stylemixer.core.mixing import Recipe
+    G = load_any(str(tiny_model_path)).G
+    r = Renderer(G)
+    out = tmp_path / "seeds.npz"
+    assert main(["latents", "--model", str(tiny_model_path), "--seeds", "1-3,4.5", "--psi", "0.6", "--cutoff", "3",
+                 "-o", str(out)]) == 0
+    for key, (seed, frac) in {"seed_1": (1, 0), "seed_3": (3, 0), "seed_4.5": (4, 0.5)}.items():
+        latent = load_latent(f"{out}:{key}", G.num_ws, G.w_dim)
+        want = r.ws(Recipe.for_model(G.num_ws, seed_a=seed, frac_a=frac, psi=0.6, cutoff=3))[0][0].numpy()
+        assert np.array_equal(latent.array(), want), key
+    with np.load(out) as z:
+        assert z["w"].shape == (4, G.num_ws, G.w_dim)
+    w_out = tmp_path / "w.npz"
+    assert main(["latents", "--model", str(tiny_model_path), "--seeds", "2", "--kind", "w", "-o", str(w_out)]) == 0
+    latent = load_latent(f"{w_out}:seed_2", G.num_ws, G.w_dim)
+    assert latent.kind == "W"
+    assert np.array_equal(latent.fit(G.num_ws, G.w_dim), r.ws(Recipe.for_model(G.num_ws, seed_a=2))[0][0].numpy())
+    assert main(["latents", "--model", str(tiny_model_path), "--seeds", "2", "--kind", "w", "--psi", "0.5",
+                 "--cutoff", "2", "-o", str(tmp_path / "bad.npz")]) == 2
+    assert not (tmp_path / "bad.npz").exists()
