@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMe
                                QSizePolicy, QSpinBox, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
 from ..core.errors import StyleMixerError
+from ..core.families import GROUPS
 from ..core.grid import (GAP, Grid, GridError, GridImages, check_fits, figure3, iter_grid, load_grid_file,
                          parse_sources, save_grid_png, source_text)
-from ..core.families import GROUPS
 from ..core.mixing import BUILTIN_MODEL, Recipe, SeedSource
 from .imaging import to_qimage
 from .layer_mixer import LayerMixer

@@ -20,6 +20,7 @@ from .imaging import to_qimage
 
 PREVIEW, EXPORT = "sweep-preview", "sweep-export"
 PREVIEW_SIDE = 256
+PREVIEW_BUDGET = 512 * 2**20
 
 
 class SweepDialog(QDialog):
@@ -183,6 +184,13 @@ class SweepDialog(QDialog):
             sweep = self.sweep()
         except StyleMixerError as e:
             self.win.show_message("error", f"No preview: {e}")
+            return
+        m = self.win.model
+        per = m.resolution * m.resolution * 4  # a QImage per frame, kept to loop over
+        if sweep.frame_count * per > PREVIEW_BUDGET:
+            self.win.show_message("error", f"No preview: {sweep.frame_count} frames of this model need "
+                                           f"{sweep.frame_count * per / 2**20:.0f} MB; the preview holds at most "
+                                           f"{PREVIEW_BUDGET // per} (an export streams any number).")
             return
         self.timer.stop()
         self.frames = []

@@ -5,7 +5,7 @@ import numpy as np
 from PIL import Image
 
 from stylemixer.cli import main
-from stylemixer.core.grid import Grid, grid_from_png
+from stylemixer.core.grid import grid_from_png
 from stylemixer.gui.grid_view import open_grid_view
 
 from ..conftest import TINY
