@@ -73,6 +73,9 @@ def test_export_equals_the_cli_and_reopens(window, tiny_model_path, tmp_path):
                  "-o", str(cli_png)]) == 0
     assert np.array_equal(np.asarray(Image.open(app_png)), np.asarray(Image.open(cli_png)))
     assert grid_from_png(app_png) == grid_from_png(cli_png) == view.grid
+    (tmp_path / "file").write_text("x")
+    assert not view.export_png(str(tmp_path / "file" / "g.png"))
+    assert "could not write" in window.messages[-1][1]
     # opening the PNG (as File > Open Recipe or a drop would) restores the grid
     view.set_seeds("7", "8")
     assert window.wait_until_idle(60)
