@@ -9,16 +9,63 @@ import sys
 from .core.errors import StyleMixerError
 
 
+def _mix_args(p, seeds: bool):
+    if seeds:
+        p.add_argument("--seed-a", default="0", help="seed of A; a fraction (3.25) interpolates w between seeds")
+        p.add_argument("--seed-b", default="1")
+        p.add_argument("--latent-a", metavar="FILE[:KEY]", help="A from a latent file (.npz, .npy, .pt) instead")
+        p.add_argument("--latent-b", metavar="FILE[:KEY]")
+    p.add_argument("--mix", default="", help="e.g. coarse=A,middle=B,fine=B or 0-3=0,4-9=0.5 (unlisted: A)")
+    p.add_argument("--psi", type=float, default=None, help="truncation psi (default: the model's)")
+    p.add_argument("--cutoff", type=int, default=None, help="truncate w indices below this")
+    p.add_argument("--noise", default="const", choices=("const", "random", "none"))
+    p.add_argument("--noise-seed", type=int, default=0)
+
+
 def _model_arg(p):
     p.add_argument("--model", default="builtin", help="model file, or 'builtin' (default)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (default)")
 
 
-def cmd_render(args) -> int:
+def _number(text: str, what: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise StyleMixerError(f"{what}: {text!r} is not a number") from None
+    return int(v) if v.is_integer() and "." not in text else v
+
+
+def _load(args, model):
     from .core.checkpoints import load_any
     from .core.devices import pick_device
+    try:
+        device = pick_device(args.device)
+    except ValueError as e:
+        raise StyleMixerError(str(e)) from None
+    return load_any(model, device), device
+
+
+def _recipe_from_args(args, G, source):
+    """The mix described by --seed-a/-b (fractional allowed), --latent-a/-b, --mix, --psi, --cutoff, --noise."""
+    from .core.latent_files import load_latent
+    from .core.mixing import LatentSource, Recipe, parse_mix_spec
+    weights = parse_mix_spec(args.mix, G) if args.mix else (0.0,) * G.num_ws
+    psi = args.psi if args.psi is not None else G.cfg.truncation_psi
+    cutoff = args.cutoff if args.cutoff is not None else G.cfg.truncation_cutoff
+    recipe = Recipe(weights=weights, model=source, psi=psi, cutoff=cutoff, noise_mode=args.noise,
+                    noise_seed=args.noise_seed)
+    for which in ("a", "b"):
+        latent = getattr(args, f"latent_{which}", None)
+        if latent:
+            recipe = recipe.with_source(which, LatentSource(load_latent(latent, G.num_ws, G.w_dim)))
+        else:
+            recipe = recipe.with_source(which, _number(getattr(args, f"seed_{which}"), f"seed-{which}"))
+    return recipe
+
+
+def cmd_render(args) -> int:
     from .core.export import load_recipe_file, save_png
-    from .core.mixing import Recipe, parse_mix_spec
+    from .core.latent_files import save_latents
     from .core.render import Renderer
 
     if args.recipe:
@@ -26,20 +73,13 @@ def cmd_render(args) -> int:
         model = args.model if args.model_given else recipe.model
     else:
         model = args.model
-    try:
-        device = pick_device(args.device)
-    except ValueError as e:
-        raise StyleMixerError(str(e)) from None
-    loaded = load_any(model, device)
+    loaded, device = _load(args, model)
     G = loaded.G
     if not args.recipe:
-        weights = parse_mix_spec(args.mix, G) if args.mix else (0.0,) * G.num_ws
-        psi = args.psi if args.psi is not None else G.cfg.truncation_psi
-        cutoff = args.cutoff if args.cutoff is not None else G.cfg.truncation_cutoff
-        recipe = Recipe(weights=weights, seed_a=args.seed_a, seed_b=args.seed_b, model=loaded.source, psi=psi,
-                        cutoff=cutoff, noise_mode=args.noise, noise_seed=args.noise_seed)
+        recipe = _recipe_from_args(args, G, loaded.source)
     recipe.check_model(G.num_ws)
-    res = Renderer(G, device).render(recipe)
+    renderer = Renderer(G, device)
+    res = renderer.render(recipe)
     out = args.output
     save_png(out, res.mix, recipe, scale=args.scale)
     written = [out]
@@ -48,8 +88,126 @@ def cmd_render(args) -> int:
         for tag, arr in (("A", res.a), ("B", res.b)):
             save_png(f"{stem}-{tag}{ext or '.png'}", arr, recipe, scale=args.scale)
             written.append(f"{stem}-{tag}{ext or '.png'}")
+    if args.save_latents:
+        ws_a, ws_b, ws_mix = (w.cpu().numpy()[0] for w in renderer.ws(recipe))
+        save_latents(args.save_latents, {"a": ws_a, "b": ws_b, "mix": ws_mix}, recipe)
+        written.append(args.save_latents)
     print(f"wrote {', '.join(written)} ({res.ms:.0f} ms on {res.device})")
     return 0
+
+
+def _progress(label, done, total, t0):
+    import time
+    end = "\n" if done == total else ""
+    print(f"\r{label} {done}/{total} ({time.perf_counter() - t0:.1f} s)", end=end, file=sys.stderr, flush=True)
+
+
+def cmd_grid(args) -> int:
+    import time
+    from dataclasses import replace
+
+    from .core.grid import Grid, check_fits, figure3, load_grid_file, parse_sources, render_grid, save_grid_png
+    from .core.latent_files import load_latent
+    from .core.render import Renderer
+
+    grid = load_grid_file(args.recipe) if args.recipe else None
+    model = args.model if (args.model_given or grid is None) else grid.recipe.model
+    loaded, device = _load(args, model)
+    G = loaded.G
+    if grid is None:
+        args.seed_a, args.seed_b = "0", "1"
+        base = _recipe_from_args(args, G, loaded.source)
+        if args.figure3:
+            grid = figure3(base, G.layer_table())
+        else:
+            if not args.rows or not args.cols:
+                raise StyleMixerError("grid: give --rows and --cols (seeds like 1,2,3 or 1-6), --figure3 or --recipe")
+
+            def latent(spec):
+                return load_latent(spec, G.num_ws, G.w_dim)
+            grid = Grid(base, parse_sources(args.rows, "rows", latent), parse_sources(args.cols, "cols", latent))
+        if args.figure3 and (args.rows or args.cols):
+            grid = Grid(grid.recipe, parse_sources(args.rows, "rows") if args.rows else grid.rows,
+                        parse_sources(args.cols, "cols") if args.cols else grid.cols,
+                        grid.row_weights if not args.rows else ())
+    elif args.model_given:
+        grid = replace(grid, recipe=replace(grid.recipe, model=loaded.source))
+    grid.recipe.check_model(G.num_ws)
+    sample = Renderer(G, device)
+    h, w = _image_size(G)
+    check_fits(grid, h, w, G.cfg.img_channels, args.scale, args.gap)
+    t0 = time.perf_counter()
+    R, C = grid.shape
+    images = render_grid(sample, grid, on_cell=lambda r, c, res: _progress("cells", r * C + c + 1, R * C, t0))
+    save_grid_png(args.output, images, scale=args.scale, gap=args.gap)
+    print(f"wrote {args.output} ({R} x {C} cells in {images.ms / 1000:.2f} s on {device})")
+    return 0
+
+
+def _image_size(G):
+    crop = getattr(G.cfg, "crop", None)
+    if crop:
+        return crop[1] - crop[0], crop[3] - crop[2]
+    return G.cfg.resolution, G.cfg.resolution
+
+
+def cmd_sweep(args) -> int:
+    import time
+
+    from .core.export import load_recipe_file
+    from .core.render import Renderer
+    from .core.sweep import Sweep, export_sweep, parse_control, sweep_from_file
+
+    sweep = sweep_from_file(args.sweep) if args.sweep else None
+    base = None
+    if sweep is None and args.recipe:
+        base = load_recipe_file(args.recipe)
+    recorded = sweep.recipe.model if sweep else base.model if base else None
+    model = args.model if (args.model_given or recorded is None) else recorded
+    loaded, device = _load(args, model)
+    G = loaded.G
+    if sweep is None:
+        from dataclasses import replace
+        base = replace(base, model=loaded.source) if base else _recipe_from_args(args, G, loaded.source)
+        control, indices = parse_control(args.control, G.layer_table())
+        seeds = tuple(int(_number(s, "seeds")) for s in args.seeds.split(",")) if args.seeds else ()
+        start = args.start if args.start is not None else _default_start(control, base)
+        end = args.end if args.end is not None else _default_end(control, base, start)
+        sweep = Sweep(base, control, start, end, args.frames, indices, seeds, args.pingpong, args.fps)
+    sweep.recipe.check_model(G.num_ws)
+    t0 = time.perf_counter()
+    export_sweep(Renderer(G, device), sweep, args.output, scale=args.scale,
+                 progress=lambda d, n: _progress("frames", d, n, t0))
+    print(f"wrote {args.output} ({sweep.label()}, {time.perf_counter() - t0:.1f} s on {device})")
+    return 0
+
+
+def cmd_latents(args) -> int:
+    from .core.grid import parse_sources
+    from .core.latent_files import save_latents
+
+    loaded, device = _load(args, args.model)
+    G = loaded.G
+    psi = args.psi if args.psi is not None else G.cfg.truncation_psi
+    cutoff = args.cutoff if args.cutoff is not None else G.cfg.truncation_cutoff
+    seeds = parse_sources(args.seeds, "seeds")
+    arrays = {f"seed_{_source_name(s)}": s.ws(G, psi, cutoff, device).float().cpu().numpy()[0] for s in seeds}
+    save_latents(args.output, arrays, kind=args.kind)
+    print(f"wrote {args.output} ({len(arrays)} {'W' if args.kind == 'w' else 'W+'} latents: "
+          f"{', '.join(arrays)})")
+    return 0
+
+
+def _source_name(s) -> str:
+    return str(s.seed) if s.frac == 0 else f"{s.seed + s.frac:g}"
+
+
+def _default_start(control, base):
+    return {"psi": 1.0, "seed_a": base.seed_a + base.frac_a, "seed_b": base.seed_b + base.frac_b}.get(control, 0.0)
+
+
+def _default_end(control, base, start):
+    return {"psi": 0.0, "seed_a": start + 1, "seed_b": start + 1}.get(control, 1.0)
 
 
 def cmd_info(args) -> int:
@@ -80,19 +238,54 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     r = sub.add_parser("render", help="render a style mix to a PNG (the recipe is embedded in it)")
-    r.add_argument("--seed-a", type=int, default=0)
-    r.add_argument("--seed-b", type=int, default=1)
-    r.add_argument("--mix", default="", help="e.g. coarse=A,middle=B,fine=B or 0-3=0,4-9=0.5 (unlisted: A)")
+    _mix_args(r, seeds=True)
     r.add_argument("--recipe", help="a recipe JSON, or a PNG written by StyleMixer, to render again")
-    r.add_argument("--psi", type=float, default=None, help="truncation psi (default: the model's)")
-    r.add_argument("--cutoff", type=int, default=None, help="truncate w indices below this")
-    r.add_argument("--noise", default="const", choices=("const", "random", "none"))
-    r.add_argument("--noise-seed", type=int, default=0)
     r.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement factor")
     r.add_argument("--write-ab", action="store_true", help="also write OUT-A.png and OUT-B.png")
+    r.add_argument("--save-latents", metavar="NPZ", help="also write the ws of A, B and the mix (.npz)")
     r.add_argument("-o", "--output", default="mix.png")
     _model_arg(r)
     r.set_defaults(func=cmd_render)
+
+    g = sub.add_parser("grid", help="a style-mixing grid: row seeds (A) x column seeds (B), as one PNG")
+    g.add_argument("--rows", help="destination seeds (A), e.g. 1,2,3 or 1-6 (latent files allowed)")
+    g.add_argument("--cols", help="source seeds (B): each cell takes the --mix indices from its column")
+    g.add_argument("--figure3", action="store_true", help="the StyleGAN paper's Figure 3 layout and seeds")
+    _mix_args(g, seeds=False)
+    g.add_argument("--recipe", help="a grid PNG or grid JSON written by StyleMixer, to render again")
+    g.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement factor")
+    g.add_argument("--gap", type=int, default=2, help="pixels between cells (default 2)")
+    g.add_argument("-o", "--output", default="grid.png")
+    _model_arg(g)
+    g.set_defaults(func=cmd_grid)
+
+    lt = sub.add_parser("latents", help="write the ws of seeds to an .npz (keys seed_N; W+ also stacked as w)")
+    lt.add_argument("--seeds", required=True, help="e.g. 1,2,3 or 1-6; a fraction (3.5) interpolates")
+    lt.add_argument("--psi", type=float, default=None, help="truncation psi (default: the model's)")
+    lt.add_argument("--cutoff", type=int, default=None, help="truncate w indices below this")
+    lt.add_argument("--kind", choices=("w+", "w"), default="w+",
+                    help="w+: [1, num_ws, w_dim] per seed (default); w: one [w_dim] per seed")
+    lt.add_argument("-o", "--output", default="latents.npz")
+    _model_arg(lt)
+    lt.set_defaults(func=cmd_latents)
+
+    w = sub.add_parser("sweep", help="animate one control over N frames to a GIF or MP4 (recipe embedded)")
+    _mix_args(w, seeds=True)
+    w.add_argument("--recipe", help="start from this recipe JSON or StyleMixer PNG")
+    w.add_argument("--sweep", help="a GIF, MP4 or sweep JSON written by StyleMixer, to render again")
+    w.add_argument("--control", default="all",
+                   help="what moves: w<k>, a range like 0-3, coarse, middle, fine, all (weights), psi, seed-a, "
+                        "seed-b or walk (default: all)")
+    w.add_argument("--from", dest="start", type=float, default=None, help="first value (weights: 0, psi: 1)")
+    w.add_argument("--to", dest="end", type=float, default=None, help="last value (weights: 1, psi: 0)")
+    w.add_argument("--seeds", help="walk: the seeds visited, e.g. 1,7,42")
+    w.add_argument("--frames", type=int, default=30)
+    w.add_argument("--fps", type=float, default=25.0)
+    w.add_argument("--pingpong", action="store_true", help="forward, then back again (loops smoothly)")
+    w.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement factor")
+    w.add_argument("-o", "--output", default="sweep.gif", help=".gif or .mp4")
+    _model_arg(w)
+    w.set_defaults(func=cmd_sweep)
 
     i = sub.add_parser("info", help="architecture, parameter count and layer table of a model")
     i.add_argument("model", nargs="?", default="builtin")

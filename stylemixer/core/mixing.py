@@ -2,22 +2,157 @@
 
 weights[k] in [0, 1] says how much of B's w feeds w index k: 0 = A's w, 1 = B's w, between = linear
 interpolation of w (not of the styles). Truncation is applied to each seed's ws before mixing.
+
+Where A's and B's ws come from is a *source* (`Recipe.source("a")`): a seed, a fractional seed (w interpolated
+between the neighbouring integer seeds, as NVIDIA's visualizer does), or a latent loaded from a file and carried
+inside the recipe itself. A source has a hashable `key` that identifies its ws for the renderer's caches and
+`ws(G, psi, cutoff, device)` that produces them.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import math
 from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 
 from .errors import RecipeError
-from .latents import MAX_SEED
+from .latents import MAX_SEED, ws_from_seed
 from .families import GROUPS, NOISE_MODES
 
 RECIPE_FORMAT = "stylemixer.recipe"
 RECIPE_VERSION = 1
 BUILTIN_MODEL = "builtin"
+LATENT_MAX_VALUES = 64 * 4096  # num_ws x w_dim of any real StyleGAN is far below this (18 x 512 = 9216)
+
+
+@dataclass(frozen=True, eq=False)
+class Latent:
+    """A named W ([w_dim]) or W+ ([num_ws, w_dim]) latent, carried inside a recipe as float32 bytes.
+
+    Stored exactly (base64 of the little-endian float32 values in JSON), so a PNG re-renders without the file
+    the latent came from. Compared and hashed by its values (a digest), not its name.
+    """
+    name: str
+    shape: tuple                # (w_dim,) or (num_ws, w_dim)
+    data: bytes                 # float32 little-endian, row-major
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", tuple(int(v) for v in self.shape))
+        if not isinstance(self.name, str):
+            raise RecipeError(f"latent name: expected a string, got {self.name!r}")
+        if len(self.shape) not in (1, 2) or min(self.shape) < 1:
+            raise RecipeError(f"latent shape: expected [w_dim] or [num_ws, w_dim], got {list(self.shape)}")
+        n = math.prod(self.shape)
+        if n > LATENT_MAX_VALUES:
+            raise RecipeError(f"latent shape: {list(self.shape)} is larger than any StyleGAN latent")
+        if not isinstance(self.data, bytes) or len(self.data) != 4 * n:
+            raise RecipeError(f"latent data: expected {4 * n} bytes of float32 for shape {list(self.shape)}")
+        if not np.isfinite(self.array()).all():
+            raise RecipeError("latent data: contains NaN or infinity")
+        object.__setattr__(self, "digest", hashlib.sha256(repr(self.shape).encode() + self.data).hexdigest())
+
+    @classmethod
+    def from_array(cls, name: str, arr) -> "Latent":
+        a = np.ascontiguousarray(np.asarray(arr, dtype="<f4"))
+        return cls(name, a.shape, a.tobytes())
+
+    def array(self) -> np.ndarray:
+        return np.frombuffer(self.data, dtype="<f4").reshape(self.shape).astype(np.float32)
+
+    @property
+    def kind(self) -> str:
+        return "W" if len(self.shape) == 1 else "W+"
+
+    def __eq__(self, other):
+        return isinstance(other, Latent) and self.digest == other.digest and self.name == other.name
+
+    def __hash__(self):
+        return hash((self.digest, self.name))
+
+    def __repr__(self):
+        return f"Latent({self.name!r}, {self.kind} {list(self.shape)}, {self.digest[:12]})"
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "shape": list(self.shape), "dtype": "float32",
+                "data": base64.b64encode(self.data).decode("ascii")}
+
+    @classmethod
+    def from_dict(cls, d, field_name="latent") -> "Latent":
+        if not isinstance(d, dict) or set(d) != {"name", "shape", "dtype", "data"}:
+            raise RecipeError(f"{field_name}: expected an object with name, shape, dtype and data")
+        if d["dtype"] != "float32":
+            raise RecipeError(f"{field_name}: dtype must be float32, got {d['dtype']!r}")
+        shape = d["shape"]
+        if not isinstance(shape, list) or not all(_is_int(v) for v in shape):
+            raise RecipeError(f"{field_name}: shape must be a list of integers")
+        if not isinstance(d["data"], str):
+            raise RecipeError(f"{field_name}: data must be base64 text")
+        try:
+            data = base64.b64decode(d["data"].encode("ascii"), validate=True)
+        except (ValueError, UnicodeEncodeError):
+            raise RecipeError(f"{field_name}: data is not valid base64") from None
+        try:
+            return cls(d["name"], tuple(shape), data)
+        except RecipeError as e:
+            raise RecipeError(f"{field_name}: {e}") from None
+
+    def fit(self, num_ws: int, w_dim: int) -> np.ndarray:
+        """float32 [num_ws, w_dim] for a model, or a RecipeError that names both shapes."""
+        a = self.array()
+        if a.shape == (w_dim,):
+            return np.repeat(a[None], num_ws, axis=0)
+        if a.shape == (num_ws, w_dim):
+            return a
+        raise RecipeError(f"latent {self.name!r} has shape {list(a.shape)} ({self.kind}), but this model takes "
+                          f"[{num_ws}, {w_dim}] (W+) or [{w_dim}] (W)")
+
+
+@dataclass(frozen=True)
+class SeedSource:
+    """An integer seed, or a fractional one: w = lerp(w(seed), w(seed + 1), frac), each truncated first."""
+    seed: int
+    frac: float = 0.0
+    truncated = True            # the recipe's psi and cutoff apply
+
+    @property
+    def key(self):
+        return self.seed if self.frac == 0 else ("seed", self.seed, self.frac)
+
+    @property
+    def label(self) -> str:
+        return f"seed {self.seed}" if self.frac == 0 else f"seed {self.seed + self.frac:.2f}"
+
+    def ws(self, G, psi=1.0, cutoff=None, device=None, w_of_seed=None) -> torch.Tensor:
+        """[1, num_ws, w_dim]. `w_of_seed(seed)` may serve the neighbouring integer seeds from a cache."""
+        w0 = ws_from_seed(G, self.seed, psi, cutoff, device)
+        if self.frac == 0:
+            return w0
+        w1 = (w_of_seed or (lambda s: ws_from_seed(G, s, psi, cutoff, device)))(self.seed + 1)
+        return torch.lerp(w0, w1, float(self.frac))
+
+
+@dataclass(frozen=True)
+class LatentSource:
+    """A loaded W or W+ latent, used as it is: truncation does not apply (it is already a w, e.g. a photo's
+    projection, which truncation would pull away from the photo)."""
+    latent: Latent
+    truncated = False
+
+    @property
+    def key(self):
+        return ("latent", self.latent.digest)
+
+    @property
+    def label(self) -> str:
+        return f"{self.latent.name} ({self.latent.kind})"
+
+    def ws(self, G, psi=1.0, cutoff=None, device=None, w_of_seed=None) -> torch.Tensor:
+        device = device or next(G.parameters()).device
+        return torch.from_numpy(self.latent.fit(G.num_ws, G.w_dim).copy())[None].to(device)
 
 
 @dataclass(frozen=True)
@@ -32,6 +167,11 @@ class Recipe:
     noise_seed: int = 0
     options: tuple = ()         # per-image synthesis inputs a family offers, sorted (name, value) pairs,
                                 # e.g. StyleGAN3's input transform (("rotate", 10.0), ("translate_x", 0.1))
+    # Optional sources (absent from the JSON while at their defaults, so older recipes read and write as before):
+    frac_a: float = 0.0         # fractional part of A's seed, in [0, 1): A is seed_a + frac_a
+    frac_b: float = 0.0
+    latent_a: Latent | None = None  # when set, A's ws come from this latent instead of the seed
+    latent_b: Latent | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "weights", tuple(self.weights))
@@ -53,7 +193,26 @@ class Recipe:
 
     def swapped(self) -> "Recipe":
         """Swap A and B, keeping the picture: each weight becomes 1 - weight."""
-        return replace(self, seed_a=self.seed_b, seed_b=self.seed_a, weights=tuple(1.0 - v for v in self.weights))
+        return replace(self, seed_a=self.seed_b, seed_b=self.seed_a, frac_a=self.frac_b, frac_b=self.frac_a,
+                       latent_a=self.latent_b, latent_b=self.latent_a, weights=tuple(1.0 - v for v in self.weights))
+
+    def source(self, which: str):
+        """A's or B's source: a LatentSource when a latent is set, else a SeedSource."""
+        which = which.lower()
+        latent = getattr(self, f"latent_{which}")
+        if latent is not None:
+            return LatentSource(latent)
+        return SeedSource(getattr(self, f"seed_{which}"), getattr(self, f"frac_{which}"))
+
+    def with_source(self, which: str, source) -> "Recipe":
+        """The recipe with A's or B's source replaced (a SeedSource, a LatentSource, an int or a float seed)."""
+        which = which.lower()
+        if isinstance(source, LatentSource):
+            return replace(self, **{f"latent_{which}": source.latent})
+        if not isinstance(source, SeedSource):
+            source = seed_source(source)
+        return replace(self, **{f"seed_{which}": source.seed, f"frac_{which}": source.frac,
+                                f"latent_{which}": None})
 
     def synthesis_options(self) -> dict:
         """Per-image synthesis inputs other than noise, for the family's `context` (see `G.synthesis_controls`)."""
@@ -90,6 +249,12 @@ class Recipe:
              "psi": self.psi, "cutoff": self.cutoff, "noise_mode": self.noise_mode, "noise_seed": self.noise_seed}
         if self.options:  # omitted when empty, so recipes of models without input controls stay as they were
             d["options"] = dict(self.options)
+        for k in ("frac_a", "frac_b"):
+            if getattr(self, k):
+                d[k] = getattr(self, k)
+        for k in ("latent_a", "latent_b"):
+            if getattr(self, k) is not None:
+                d[k] = getattr(self, k).to_dict()
         return d
 
     def to_json(self) -> str:
@@ -116,6 +281,9 @@ class Recipe:
             raise RecipeError("weights: expected a list of numbers")
         if "options" in d and not isinstance(d["options"], dict):
             raise RecipeError("options: expected an object of name: number")
+        for k in ("latent_a", "latent_b"):
+            if d.get(k) is not None and not isinstance(d[k], Latent):
+                d[k] = Latent.from_dict(d[k], k)
         return cls(**d)
 
     @classmethod
@@ -167,6 +335,30 @@ def _validate(r: Recipe):
             raise RecipeError(f"options.{item[0][:40]}: expected a finite number, got {item[1]!r}")
         opts.append((item[0], float(item[1])))
     object.__setattr__(r, "options", tuple(sorted(opts)))
+    for which in ("a", "b"):
+        name, f = f"frac_{which}", getattr(r, f"frac_{which}")
+        if not _is_num(f) or not 0.0 <= f < 1.0:
+            raise RecipeError(f"{name}: expected a number in [0, 1), got {f!r}")
+        object.__setattr__(r, name, float(f))
+        if f > 0 and getattr(r, f"seed_{which}") >= MAX_SEED:
+            raise RecipeError(f"{name}: seed {MAX_SEED} has no next seed to interpolate towards")
+        latent = getattr(r, f"latent_{which}")
+        if latent is not None and not isinstance(latent, Latent):
+            raise RecipeError(f"latent_{which}: expected a latent, got {type(latent).__name__}")
+
+
+def seed_source(value) -> SeedSource:
+    """3 -> seed 3; 3.25 -> a quarter of the way from seed 3's w to seed 4's (a RecipeError if out of range)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value):
+        raise RecipeError(f"seed: expected a number, got {value!r}")
+    if not 0 <= value <= MAX_SEED:
+        raise RecipeError(f"seed: must be between 0 and {MAX_SEED}, got {value}")
+    seed = int(math.floor(value))
+    frac = round(float(value) - seed, 6)  # seeds are shown and typed with a few decimals; keep the recipe tidy
+    if frac >= 1.0:
+        seed, frac = seed + 1, 0.0
+    return SeedSource(seed, frac)
 
 
 def mix_ws(ws_a: torch.Tensor, ws_b: torch.Tensor, weights) -> torch.Tensor:

@@ -5,7 +5,8 @@ Not thread-safe: one thread (the worker) owns a Renderer. It knows no generator 
 resumable-synthesis protocol of `families/api.py` (context, start, advance k, finish).
 
 What it avoids recomputing (see docs/performance.md for the measurements behind each choice):
-- w per (seed, psi, cutoff): the mapping network runs once per seed.
+- w per (source, psi, cutoff): the mapping network runs once per seed; a source is a seed, a fractional seed
+  or a latent (mixing.py), identified by its key.
 - Every image is a *chain* of ws rows. The state entering w index k depends only on rows 0..k-1 and the image's
   context (noise, input transform), so it is cached under exactly that key; moving the slider of w index k resumes
   at k. The pure A and B images are chains too (all rows from one seed), so a mix whose first rows are A's
@@ -32,8 +33,7 @@ import torch
 
 from .cache import ByteLRU
 from .images import to_uint8
-from .latents import ws_from_seed
-from .mixing import Recipe, mix_ws
+from .mixing import Recipe, SeedSource, mix_ws
 from .stats import Capture, LayerStats
 
 SOURCES = ("mix", "a", "b")
@@ -250,30 +250,33 @@ class Renderer:
     def ws(self, recipe: Recipe):
         """(ws_a, ws_b, ws_mix), each [1, num_ws, w_dim] float32 on the device."""
         recipe.check_model(self.num_ws)
-        ws_a = self._w(recipe.seed_a, recipe.psi, recipe.cutoff)
-        ws_b = self._w(recipe.seed_b, recipe.psi, recipe.cutoff)
+        ws_a = self._w(recipe.source("a"), recipe.psi, recipe.cutoff)
+        ws_b = self._w(recipe.source("b"), recipe.psi, recipe.cutoff)
         return ws_a, ws_b, mix_ws(ws_a, ws_b, recipe.weights)
 
-    def _w(self, seed, psi, cutoff):
-        key = (seed, psi, cutoff)
+    def _w(self, source, psi, cutoff):
+        """A source's ws (a seed, a fractional seed or a latent, see mixing.py), cached under its key."""
+        key = (source.key, psi, cutoff) if source.truncated else (source.key,)
         ws = self.w_cache.get(key) if self.use_cache else None
         if ws is None:
-            ws = ws_from_seed(self.G, seed, psi, cutoff, self.device)
+            ws = source.ws(self.G, psi, cutoff, self.device,
+                           w_of_seed=lambda s: self._w(SeedSource(s), psi, cutoff))
             if self.use_cache:
                 self.w_cache.put(key, ws)
         return ws
 
-    def _pure_rows(self, seed, psi, cutoff) -> tuple:
+    def _pure_rows(self, source, psi, cutoff) -> tuple:
         # A row is truncated iff psi != 1 and its index is below the cutoff; untruncated rows are the same tensor
-        # values whatever psi is, so they share cache entries.
+        # values whatever psi is, so they share cache entries. A latent source is never truncated.
         L = self.num_ws
-        return tuple(("w", seed, psi if psi != 1 and (cutoff is None or j < cutoff) else 1.0) for j in range(L))
+        return tuple(("w", source.key, psi if source.truncated and psi != 1 and (cutoff is None or j < cutoff)
+                      else 1.0) for j in range(L))
 
     def _chains(self, req: RenderRequest) -> list[_Chain]:
         r = req.recipe
         ws_a, ws_b, ws_mix = self.ws(r)
-        rows_a = self._pure_rows(r.seed_a, r.psi, r.cutoff)
-        rows_b = self._pure_rows(r.seed_b, r.psi, r.cutoff)
+        rows_a = self._pure_rows(r.source("a"), r.psi, r.cutoff)
+        rows_b = self._pure_rows(r.source("b"), r.psi, r.cutoff)
         # mix_ws gives exactly A's row at weight 0 and exactly B's at 1 (torch.lerp's two-sided formula).
         rows_m = tuple(ra if v == 0 else rb if v == 1 else ("m", ra, rb, v)
                        for ra, rb, v in zip(rows_a, rows_b, r.weights))

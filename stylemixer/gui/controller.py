@@ -12,7 +12,7 @@ from dataclasses import replace
 from PySide6.QtCore import QObject, Signal
 
 from ..core.families import GROUPS
-from ..core.mixing import Recipe
+from ..core.mixing import LatentSource, Recipe, seed_source
 from ..core.render import SOURCES, RenderRequest
 
 UNDO_LIMIT = 500
@@ -89,12 +89,29 @@ class Controller(QObject):
         self._edit(lambda r: r.with_weights(weights))
 
     def set_seed(self, which: str, seed: int):
-        self._edit(lambda r: replace(r, **{f"seed_{which.lower()}": int(seed)}))
+        """A or B becomes this integer seed (leaving a fractional seed or a latent)."""
+        self._edit(lambda r: r.with_source(which, int(seed)))
+
+    def set_seed_value(self, which: str, value: float):
+        """A continuous seed: 3.25 interpolates w a quarter of the way from seed 3's to seed 4's."""
+        self._edit(lambda r: r.with_source(which, seed_source(max(0.0, float(value)))))
+
+    def set_latent(self, which: str, latent):
+        """A or B comes from a loaded latent (mixing.Latent); None goes back to the seed."""
+        if latent is None:
+            self._edit(lambda r: replace(r, **{f"latent_{which.lower()}": None}))
+        else:
+            self._edit(lambda r: r.with_source(which, LatentSource(latent)))
 
     def random_seeds(self, which: str = "ab", rng=random):
         """New random seeds for A, B or both (kept within what a spin box shows)."""
-        kw = {f"seed_{w}": rng.randrange(0, 2**31 - 1) for w in which.lower()}
-        self._edit(lambda r: replace(r, **kw))
+        seeds = {w: rng.randrange(0, 2**31 - 1) for w in which.lower()}
+
+        def edit(r):
+            for w, seed in seeds.items():
+                r = r.with_source(w, seed)
+            return r
+        self._edit(edit)
 
     def set_truncation(self, psi=_UNSET, cutoff=_UNSET):
         kw = {}

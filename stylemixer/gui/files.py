@@ -104,7 +104,11 @@ class FileActions:
 
     def open_recipe_file(self, path: str) -> bool:
         """A recipe JSON or a StyleMixer PNG: restore its mix, loading its model when it is the built-in one
-        or its file still exists. A recipe that cannot be used changes nothing."""
+        or its file still exists. A recipe that cannot be used changes nothing. A grid PNG or JSON opens the grid."""
+        from ..core.grid import is_grid_file
+        if is_grid_file(path):
+            from .grid_view import open_grid_file
+            return open_grid_file(self, path)
         try:
             recipe = load_recipe_file(path)
         except StyleMixerError as e:

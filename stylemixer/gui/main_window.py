@@ -25,6 +25,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
+from . import latent_actions
 from .controller import Controller
 from .files import FileActions
 from .image_view import FIT, ImageView
@@ -195,6 +196,11 @@ class MainWindow(FileActions, QMainWindow):
         for panel in (self.seed_a, self.seed_b):
             panel.seed_changed.connect(c.set_seed)
             panel.random_requested.connect(c.random_seeds)
+            panel.value_changed.connect(c.set_seed_value)
+            panel.gesture_started.connect(c.begin_gesture)
+            panel.gesture_finished.connect(c.end_gesture)
+            panel.latent_requested.connect(lambda w: latent_actions.load_latent_dialog(self, w))
+            panel.latent_cleared.connect(lambda w: c.set_latent(w, None))
         m = self.mixer
         m.weight_changed.connect(c.set_weight)
         m.gesture_started.connect(c.begin_gesture)
@@ -206,6 +212,8 @@ class MainWindow(FileActions, QMainWindow):
         s.cutoff_changed.connect(lambda v: c.set_truncation(cutoff=v))
         s.noise_mode_changed.connect(lambda v: c.set_noise(mode=v))
         s.noise_seed_changed.connect(lambda v: c.set_noise(seed=v))
+        s.gesture_started.connect(c.begin_gesture)
+        s.gesture_finished.connect(c.end_gesture)
 
     # ---- hooks for other panels ----------------------------------------------------------------------
     def add_side_panel(self, title: str, widget: QWidget, area=Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
@@ -261,8 +269,8 @@ class MainWindow(FileActions, QMainWindow):
                 self._submit()
 
     def _on_recipe(self, r):
-        self.seed_a.set_seed(r.seed_a)
-        self.seed_b.set_seed(r.seed_b)
+        self.seed_a.show_recipe(r)
+        self.seed_b.show_recipe(r)
         self.mixer.set_weights(r.weights)
         self.settings_panel.show_recipe(r)
         self.schedule_render()
@@ -392,7 +400,8 @@ class MainWindow(FileActions, QMainWindow):
     def _set_enabled(self, on: bool):
         for w in (self.seed_a, self.seed_b, self.settings_panel, self.mixer):
             w.setEnabled(on)
-        for key in ("export", "export_big", "export_strip", "copy", "save_recipe", "random", "random_a", "random_b"):
+        for key in ("export", "export_big", "export_strip", "copy", "save_recipe", "random", "random_a", "random_b",
+                    "load_latent_a", "load_latent_b", "save_latents", "grid", "sweep"):
             self.actions_[key].setEnabled(on)
         for a in self.actions_["preset_actions"]:
             a.setEnabled(on)

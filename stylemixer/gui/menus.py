@@ -4,6 +4,9 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
 from ..core.devices import available_devices
+from . import latent_actions
+from .grid_view import open_grid_view
+from .sweep_dialog import open_sweep_dialog
 
 SK = QKeySequence.StandardKey
 
@@ -40,6 +43,12 @@ def build_menus(win) -> dict:
     A["save_recipe"] = _act(win, f, "&Save Recipe…", win.save_recipe_dialog, SK.Save,
                             "Save the current mix as a recipe JSON")
     f.addSeparator()
+    A["load_latent_a"] = _act(win, f, "Load Latent into A…", lambda: latent_actions.load_latent_dialog(win, "a"),
+                              tip="A W or W+ latent (.npz, .npy, .pt; e.g. NVIDIA's projected_w.npz) as seed A")
+    A["load_latent_b"] = _act(win, f, "Load Latent into B…", lambda: latent_actions.load_latent_dialog(win, "b"))
+    A["save_latents"] = _act(win, f, "Save &Latents…", lambda: latent_actions.save_latents_dialog(win),
+                             tip="The ws of A, B and the mix as an .npz")
+    f.addSeparator()
     A["export"] = _act(win, f, "&Export PNG…", lambda: win.export_dialog(1), "Ctrl+E",
                        "The mixed image at its native size, with the recipe embedded")
     A["export_big"] = _act(win, f, "Export &Enlarged PNG…", lambda: win.export_dialog(None), "Ctrl+Shift+E",
@@ -69,6 +78,11 @@ def build_menus(win) -> dict:
                                      ("fine", "&Fine from B"), ("swap", "&Swap A and B"))):
         a = _act(win, m, text, lambda _=False, k=key: c.preset(k), f"Ctrl+{i + 1}")
         A["preset_actions"].append(a)
+
+    A["grid"] = _act(win, m, "Mixing &Grid…", lambda: open_grid_view(win), "Ctrl+G",
+                     "Rows of seeds x columns of seeds, each cell mixing its column into its row")
+    A["sweep"] = _act(win, m, "S&weep to GIF / MP4…", lambda: open_sweep_dialog(win), "Ctrl+Shift+W",
+                      "Animate a weight, psi or the seed and export it")
 
     v = mb.addMenu("&View")
     A["fit"] = _act(win, v, "Zoom to &Fit", lambda: win.set_zoom("fit"), "Ctrl+9")

@@ -1,8 +1,11 @@
-"""Truncation (psi, cutoff) and noise (mode, seed): the recipe's settings that are not per-layer weights."""
+"""Truncation (psi, cutoff) and noise (mode, seed): the recipe's settings that are not per-layer weights.
+
+Psi and cutoff have a spin box for exact values and a slider that renders live while it is dragged (one undo
+step per drag, like the layer mixer's sliders)."""
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QSpinBox
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QSlider, QSpinBox
 
 from ..core.families import NOISE_MODES
 
@@ -16,6 +19,10 @@ class SettingsPanel(QGroupBox):
     cutoff_changed = Signal(object)      # int or None (= all w indices)
     noise_mode_changed = Signal(str)
     noise_seed_changed = Signal(int)
+    gesture_started = Signal()
+    gesture_finished = Signal()
+
+    PSI_STEPS = 100  # slider steps per unit of psi
 
     def __init__(self, parent=None):
         super().__init__("Truncation and noise", parent)
@@ -34,6 +41,12 @@ class SettingsPanel(QGroupBox):
         self.cutoff.setKeyboardTracking(False)
         self.cutoff.setToolTip("Truncate only the w indices below this one (all: every index)")
         self.cutoff.valueChanged.connect(lambda v: self.cutoff_changed.emit(None if v == 0 else int(v)))
+
+        self.psi_slider = self._slider(round(-2 * self.PSI_STEPS), round(2 * self.PSI_STEPS),
+                                       "Drag to change psi live (-2 to 2)")
+        self.psi_slider.valueChanged.connect(lambda v: self.psi.setValue(v / self.PSI_STEPS))
+        self.cutoff_slider = self._slider(0, 64, "Drag to change the cutoff live (leftmost: all w indices)")
+        self.cutoff_slider.valueChanged.connect(self.cutoff.setValue)
 
         self.noise_mode = QComboBox()
         for m in NOISE_MODES:
@@ -55,22 +68,35 @@ class SettingsPanel(QGroupBox):
             label = QLabel(text)
             label.setToolTip(w.toolTip())
             label.setBuddy(w)
-            grid.addWidget(label, i // 2, 2 * (i % 2))
-            grid.addWidget(w, i // 2, 2 * (i % 2) + 1)
+            row = 2 * (i // 2)  # the sliders go in the row below psi and cutoff
+            grid.addWidget(label, row, 2 * (i % 2))
+            grid.addWidget(w, row, 2 * (i % 2) + 1)
+        grid.addWidget(self.psi_slider, 1, 0, 1, 2)
+        grid.addWidget(self.cutoff_slider, 1, 2, 1, 2)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
+
+    def _slider(self, lo, hi, tip) -> QSlider:
+        s = QSlider(Qt.Orientation.Horizontal)
+        s.setRange(lo, hi)
+        s.setToolTip(tip)
+        s.sliderPressed.connect(self.gesture_started)
+        s.sliderReleased.connect(self.gesture_finished)
+        return s
 
     def _mode(self, text):
         self.noise_seed.setEnabled(text == "random")
         self.noise_mode_changed.emit(text)
 
     def set_num_ws(self, n: int):
-        self.cutoff.blockSignals(True)
-        self.cutoff.setRange(0, n)
-        self.cutoff.blockSignals(False)
+        for w in (self.cutoff, self.cutoff_slider):
+            w.blockSignals(True)
+            w.setRange(0, n)
+            w.blockSignals(False)
 
     def show_recipe(self, r):
-        for w, v in ((self.psi, r.psi), (self.cutoff, r.cutoff or 0), (self.noise_seed, min(r.noise_seed, 2**31 - 1))):
+        for w, v in ((self.psi, r.psi), (self.cutoff, r.cutoff or 0), (self.noise_seed, min(r.noise_seed, 2**31 - 1)),
+                     (self.psi_slider, round(r.psi * self.PSI_STEPS)), (self.cutoff_slider, r.cutoff or 0)):
             w.blockSignals(True)
             w.setValue(v)
             w.blockSignals(False)

@@ -5,6 +5,11 @@ model, move to a device) and gets results back through queued Qt signals. There 
 render slot: a new request overwrites the one still waiting, so at most one render is in flight and one
 is pending, however fast a slider moves. Jobs run before renders; a successful model load drops the
 pending render because it was made for the previous model.
+
+Longer work (a grid's cells, a sweep's frames) runs as named *tasks*: an iterator made from the renderer and
+advanced one item at a time, each item sent back as it comes. Renders and jobs are served between two items,
+so the main view stays live; a task replaces a task of the same name (newest wins: a superseded grid stops at
+its next cell), and cancelling or replacing one closes its iterator on this thread, which runs its clean-up.
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QCoreApplication, QThread, Signal
 
@@ -52,6 +57,17 @@ def user_message(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"
 
 
+@dataclass(eq=False)
+class _Task:
+    name: str
+    id: int
+    make: object                   # renderer -> iterator
+    it: object = None              # the running iterator (None until its first step)
+    cancelled: bool = False
+    items: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+
 class RenderWorker(QThread):
     rendered = Signal(object)             # RenderResult
     render_failed = Signal(int, str)      # request id, message
@@ -61,6 +77,8 @@ class RenderWorker(QThread):
     device_changed = Signal(str)
     device_failed = Signal(str, str)      # device, message
     busy_changed = Signal(bool)
+    task_item = Signal(str, int, object)        # task name, task id, an item it yielded
+    task_finished = Signal(str, int, str, str)  # name, id, "done" | "cancelled" | "failed", message
 
     def __init__(self, parent=None, loader=None, threads: int | str | None = None):
         super().__init__(parent)
@@ -77,6 +95,9 @@ class RenderWorker(QThread):
         self._busy = False
         self._renderer: Renderer | None = None
         self._device = "cpu"
+        self._tasks: dict[str, _Task] = {}
+        self._retired: list[_Task] = []    # replaced or cancelled, to be closed on the worker thread
+        self._task_seq = 0
         # counters for the status bar and the tests
         self.renders_done = 0
         self.requests_submitted = 0
@@ -99,6 +120,34 @@ class RenderWorker(QThread):
             self._jobs.append(("device", str(device)))
             self._cond.notify()
 
+    def submit_task(self, name: str, make) -> int:
+        """Run `make(renderer)` (an iterator) here, item by item; replaces a task of the same name. Returns its id."""
+        with self._cond:
+            self._task_seq += 1
+            old = self._tasks.pop(name, None)
+            if old is not None:
+                old.cancelled = True
+                self._retired.append(old)
+            self._tasks[name] = _Task(name, self._task_seq, make)
+            self._cond.notify()
+            return self._task_seq
+
+    def cancel_task(self, name: str, task_id: int | None = None) -> bool:
+        """Stop a task at its next item (its iterator is closed, so e.g. a partial export is removed)."""
+        with self._cond:
+            t = self._tasks.get(name)
+            if t is None or (task_id is not None and t.id != task_id):
+                return False
+            del self._tasks[name]
+            t.cancelled = True
+            self._retired.append(t)
+            self._cond.notify()
+            return True
+
+    def has_task(self, name: str) -> bool:
+        with self._cond:
+            return name in self._tasks
+
     @property
     def device(self) -> str:
         return self._device
@@ -111,7 +160,8 @@ class RenderWorker(QThread):
 
     def is_idle(self) -> bool:
         with self._cond:
-            return not self._busy and self._pending is None and not self._jobs
+            return not self._busy and self._pending is None and not self._jobs and not self._tasks \
+                and not self._retired
 
     def wait_until_idle(self, timeout: float = 10.0) -> bool:
         """For tests and scripts on the GUI thread: process events until every queued job and render is
@@ -132,6 +182,8 @@ class RenderWorker(QThread):
             self._stop = True
             self._pending = None
             self._jobs.clear()
+            self._retired += self._tasks.values()  # closed by the thread on its way out
+            self._tasks.clear()
             self._cond.notify()
         return self.wait(timeout_ms)
 
@@ -139,27 +191,82 @@ class RenderWorker(QThread):
     def run(self):
         while True:
             with self._cond:
-                while not self._stop and self._pending is None and not self._jobs:
+                while not self._stop and self._pending is None and not self._jobs and not self._tasks \
+                        and not self._retired:
                     self._cond.wait()
                 if self._stop:
-                    return
+                    retired, self._retired = self._retired, []
+                    break
                 job = self._jobs.popleft() if self._jobs else None
                 req = None if job else self._pending
                 if job is None:
                     self._pending = None
+                task = retired = None
+                if job is None and req is None:
+                    if self._retired:
+                        retired, self._retired = self._retired, []
+                    else:  # round robin: the task served now goes to the back
+                        task = next(iter(self._tasks.values()))
+                        self._tasks[task.name] = self._tasks.pop(task.name)
                 self._busy = True
             self.busy_changed.emit(True)
             try:
                 if job is not None:
                     self._run_job(job)
-                else:
+                elif req is not None:
                     self._render(req)
+                elif retired:
+                    self._close_tasks(retired, "cancelled")
+                else:
+                    self._step(task)
             finally:
                 with self._cond:
                     self._busy = False
-                    idle = self._pending is None and not self._jobs
+                    idle = self._pending is None and not self._jobs and not self._tasks and not self._retired
                 if idle:
                     self.busy_changed.emit(False)
+        self._close_tasks(retired, None)
+
+    def _step(self, task: _Task):
+        """One item of a task; its end, its failure or its removal by a newer task is reported once."""
+        try:
+            if task.it is None:
+                if self._renderer is None:
+                    raise RuntimeError("no model is loaded")
+                task.it = iter(task.make(self._renderer))
+            item = next(task.it)
+        except StopIteration:
+            self._finish(task, "done", "")
+            return
+        except Exception as e:  # a failing task (a full disk, out of memory) must not end the worker
+            if not isinstance(e, StyleMixerError):
+                traceback.print_exc()
+            self._after_failure()
+            self._finish(task, "failed", user_message(e))
+            return
+        task.items += 1
+        with self._cond:
+            current = self._tasks.get(task.name) is task
+        if current and not self._stopping():
+            self.task_item.emit(task.name, task.id, item)
+
+    def _finish(self, task: _Task, status: str, message: str):
+        with self._cond:
+            if self._tasks.get(task.name) is task:
+                del self._tasks[task.name]
+        if not self._stopping():
+            self.task_finished.emit(task.name, task.id, status, message)
+
+    def _close_tasks(self, tasks, status):
+        for t in tasks or ():
+            close = getattr(t.it, "close", None)
+            if close is not None:
+                try:
+                    close()  # GeneratorExit inside the task: its finally blocks remove partial files
+                except Exception:
+                    traceback.print_exc()
+            if status is not None and not self._stopping():
+                self.task_finished.emit(t.name, t.id, status, "")
 
     def _render(self, req: RenderRequest):
         if self._renderer is None:
@@ -197,6 +304,8 @@ class RenderWorker(QThread):
             self._renderer = renderer
             self._device = str(renderer.device)
             self._pending = None  # made for the previous model
+            self._retired += self._tasks.values()  # so were the running tasks
+            self._tasks.clear()
         G = loaded.G
         info = ModelInfo(loaded.source, loaded.name, loaded.format, G.cfg, tuple(G.layer_table()),
                          self._device, (time.perf_counter() - t0) * 1000, G.stats_spec, G.family_label)
