@@ -114,10 +114,13 @@ def converted_checkpoint(nv: dict, with_noises=True) -> dict:
 
 def train_checkpoint(nv: dict, size: int, args=None, with_noises=True) -> dict:
     g_ema = rosinality_state(nv, with_noises)
+    if args is None:
+        n_mlp = sum(1 for k in g_ema if k.startswith("style.") and k.endswith(".weight"))
+        args = train_args(size, latent=g_ema["style.1.weight"].shape[0], n_mlp=n_mlp)
     g = OrderedDict((k, v + 0.01) for k, v in g_ema.items())  # the non-averaged generator differs
     d = discriminator_state(size)
     return {"g": g, "d": d, "g_ema": g_ema, "g_optim": adam_state(g), "d_optim": adam_state(d),
-            "args": args if args is not None else train_args(size), "ada_aug_p": 0.0}
+            "args": args, "ada_aug_p": 0.0}
 
 
 def save(obj, path, zip_format=True):

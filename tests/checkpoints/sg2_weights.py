@@ -106,7 +106,7 @@ def nvidia_sg2_state(cfg_kwargs: dict | None, seed: int, flavor: str = "ada"):
         if is_last or arch == "skip":
             q = f"{p}.torgb"
             # Scaled so the skip image stays mostly in [-1, 1], as a trained generator's does.
-            st[f"{q}.weight"] = randn(img_ch, cout, 1, 1, scale=0.25)
+            st[f"{q}.weight"] = randn(img_ch, cout, 1, 1, scale=0.15)
             st[f"{q}.bias"] = randn(img_ch, scale=0.05)
             st[f"{q}.affine.weight"] = randn(cout, w_dim)
             st[f"{q}.affine.bias"] = randn(cout, scale=0.2, mean=1.0)

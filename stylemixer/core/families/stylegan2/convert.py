@@ -423,7 +423,8 @@ def tf_to_nvidia(variables: dict, resolution: int, name: str = "the model") -> d
         if a.dtype.kind != "f":
             _fail(name, f"variable {src} has data type {a.dtype}, expected float")
         a = fn(a) if fn is not None else a
-        out[dst] = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+        # A copy (np.ascontiguousarray would turn a 0-d array into 1-d, and the file's arrays are read-only).
+        out[dst] = torch.from_numpy(np.array(a, dtype=np.float32, order="C", copy=True))
         used.add(src)
 
     def t(a):
