@@ -217,7 +217,8 @@ def _plain_number(v):
 
 
 def _nvidia_options(rec, state, name):
-    """(conv_clamp, mapping_lrmul, use_noise or None, architecture) from attrs, then init kwargs, then defaults."""
+    """(conv_clamp, mapping_lrmul) from the layers' attributes, then the init kwargs, then the module's defaults;
+    refuses options the engine does not implement (architecture first: it explains the most)."""
     kw = dict(rec.init_kwargs or {})
     unknown = sorted(set(kw) - _TOP_KWARGS - (_SYNTHESIS_KWARGS if rec.module == NVIDIA_MODULES[1] else set()))
     if unknown:
@@ -239,17 +240,18 @@ def _nvidia_options(rec, state, name):
         _fail(name, f"the generator makes images with img_channels={kw.get('img_channels')!r}; StyleMixer shows RGB "
                     f"models (img_channels=3)")
     attrs = rec.attrs or {}
+    arch = syn_kw.get("architecture")
+    block_arch = {a.get("architecture") for p, a in attrs.items() if re.fullmatch(r"synthesis\.b\d+", p)} - {None}
+    if block_arch - {"skip"}:
+        arch = sorted(block_arch - {"skip"})[0]
+    check_architecture(state, name, arch)
     for where, opts in (("mapping", mapping_kw), ("synthesis", syn_kw)):
         act = opts.get("activation", "lrelu")
         if act != "lrelu":
             _fail(name, f"the {where} network uses activation={act!r}; StyleMixer builds StyleGAN2's 'lrelu'")
     for path, a in attrs.items():
-        if path.startswith("synthesis.") and path.count(".") == 2 and "activation" in a and a["activation"] != "lrelu":
+        if re.fullmatch(r"synthesis\.b\d+\.conv[01]", path) and a.get("activation", "lrelu") != "lrelu":
             _fail(name, f"{path} uses activation={a['activation']!r}; StyleMixer builds StyleGAN2's 'lrelu'")
-    arch = syn_kw.get("architecture")
-    block_arch = {a.get("architecture") for p, a in attrs.items() if re.fullmatch(r"synthesis\.b\d+", p)} - {None}
-    if block_arch - {"skip"}:
-        arch = sorted(block_arch - {"skip"})[0]
     if "resample_filter" in syn_kw:
         f = syn_kw["resample_filter"]
         if not isinstance(f, (list, tuple)) or [float(v) for v in f] != [1.0, 3.0, 3.0, 1.0]:
@@ -277,7 +279,7 @@ def _nvidia_options(rec, state, name):
         lrmul = mapping_kw.get("lr_multiplier", 0.01)
     if _plain_number(lrmul) is None or not 0 < lrmul <= 1000:
         _fail(name, f"the mapping network has lr_multiplier={lrmul!r}")
-    return (None if conv_clamp is None else float(conv_clamp)), float(lrmul), arch
+    return (None if conv_clamp is None else float(conv_clamp)), float(lrmul)
 
 
 def from_nvidia(rec, name: str = "the model", info: dict | None = None) -> Generator:
@@ -286,8 +288,7 @@ def from_nvidia(rec, name: str = "the model", info: dict | None = None) -> Gener
         _fail(name, f"the network is {rec.module}.{rec.class_name}, not a StyleGAN2 generator "
                     f"({' or '.join(m + '.Generator' for m in NVIDIA_MODULES)})")
     state = dict(rec.state)
-    conv_clamp, lrmul, arch = _nvidia_options(rec, state, name)
-    check_architecture(state, name, arch)
+    conv_clamp, lrmul = _nvidia_options(rec, state, name)
     check_filters(state, name)
     cfg = infer_config(state, name, conv_clamp=conv_clamp, mapping_lrmul=lrmul)
     kw = rec.init_kwargs or {}
