@@ -37,8 +37,13 @@ def cmd_render(args) -> int:
         psi = args.psi if args.psi is not None else G.cfg.truncation_psi
         cutoff = args.cutoff if args.cutoff is not None else G.cfg.truncation_cutoff
         recipe = Recipe(weights=weights, seed_a=args.seed_a, seed_b=args.seed_b, model=loaded.source, psi=psi,
-                        cutoff=cutoff, noise_mode=args.noise, noise_seed=args.noise_seed)
-    recipe.check_model(G.num_ws)
+                        cutoff=cutoff, noise_mode=args.noise, noise_seed=args.noise_seed,
+                        class_a=args.class_a, class_b=args.class_b)
+    elif args.class_a is not None or args.class_b is not None:
+        from dataclasses import replace
+        recipe = replace(recipe, class_a=recipe.class_a if args.class_a is None else args.class_a,
+                         class_b=recipe.class_b if args.class_b is None else args.class_b)
+    recipe.check_model(G.num_ws, getattr(G, "c_dim", 0))
     res = Renderer(G, device).render(recipe)
     out = args.output
     save_png(out, res.mix, recipe, scale=args.scale)
@@ -91,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--cutoff", type=int, default=None, help="truncate w indices below this")
     r.add_argument("--noise", default="const", choices=("const", "random", "none"))
     r.add_argument("--noise-seed", type=int, default=0)
+    r.add_argument("--class-a", type=int, default=None, help="class of A (conditional models; default 0)")
+    r.add_argument("--class-b", type=int, default=None, help="class of B (conditional models; default 0)")
     r.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement factor")
     r.add_argument("--write-ab", action="store_true", help="also write OUT-A.png and OUT-B.png")
     r.add_argument("-o", "--output", default="mix.png")

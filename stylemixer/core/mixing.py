@@ -19,6 +19,7 @@ from .networks import NOISE_MODES
 RECIPE_FORMAT = "stylemixer.recipe"
 RECIPE_VERSION = 1
 BUILTIN_MODEL = "builtin"
+MAX_CLASS = 1_000_000  # class indices are one-hot positions; no real label set is larger
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class Recipe:
     cutoff: int | None = None   # truncate w indices < cutoff; None = all
     noise_mode: str = "const"
     noise_seed: int = 0
+    class_a: int | None = None  # class of A and of B for conditional models (c_dim > 0); None for unconditional
+    class_b: int | None = None  # ones (a conditional model then uses class 0, see latents.ws_from_seed)
 
     def __post_init__(self):
         object.__setattr__(self, "weights", tuple(self.weights))
@@ -50,20 +53,34 @@ class Recipe:
 
     def swapped(self) -> "Recipe":
         """Swap A and B, keeping the picture: each weight becomes 1 - weight."""
-        return replace(self, seed_a=self.seed_b, seed_b=self.seed_a, weights=tuple(1.0 - v for v in self.weights))
+        return replace(self, seed_a=self.seed_b, seed_b=self.seed_a, class_a=self.class_b, class_b=self.class_a,
+                       weights=tuple(1.0 - v for v in self.weights))
 
-    def check_model(self, num_ws: int) -> "Recipe":
+    def check_model(self, num_ws: int, c_dim: int | None = None) -> "Recipe":
+        """Refuse a recipe that does not fit the model; c_dim (when given) checks the classes."""
         if len(self.weights) != num_ws:
             raise RecipeError(f"weights: the recipe has {len(self.weights)} weights but the model has {num_ws} "
                               f"w indices")
         if self.cutoff is not None and self.cutoff > num_ws:
             raise RecipeError(f"cutoff: {self.cutoff} is larger than the model's {num_ws} w indices")
+        if c_dim is not None:
+            for name in ("class_a", "class_b"):
+                v = getattr(self, name)
+                if v is not None and c_dim == 0:
+                    raise RecipeError(f"{name}: the model is unconditional (it has no classes)")
+                if v is not None and v >= c_dim:
+                    raise RecipeError(f"{name}: {v} is not a class of this model (0 to {c_dim - 1})")
         return self
 
     def to_dict(self) -> dict:
-        return {"format": RECIPE_FORMAT, "version": RECIPE_VERSION, "model": self.model,
-                "seed_a": self.seed_a, "seed_b": self.seed_b, "weights": list(self.weights),
-                "psi": self.psi, "cutoff": self.cutoff, "noise_mode": self.noise_mode, "noise_seed": self.noise_seed}
+        d = {"format": RECIPE_FORMAT, "version": RECIPE_VERSION, "model": self.model,
+             "seed_a": self.seed_a, "seed_b": self.seed_b, "weights": list(self.weights),
+             "psi": self.psi, "cutoff": self.cutoff, "noise_mode": self.noise_mode, "noise_seed": self.noise_seed}
+        # Classes only when set: recipes of unconditional models stay exactly as before.
+        for name in ("class_a", "class_b"):
+            if getattr(self, name) is not None:
+                d[name] = getattr(self, name)
+        return d
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1)
@@ -128,6 +145,10 @@ def _validate(r: Recipe):
     object.__setattr__(r, "psi", float(r.psi))
     if r.cutoff is not None and (not _is_int(r.cutoff) or r.cutoff < 0):
         raise RecipeError(f"cutoff: expected a non-negative integer or null, got {r.cutoff!r}")
+    for name in ("class_a", "class_b"):
+        v = getattr(r, name)
+        if v is not None and (not _is_int(v) or not 0 <= v <= MAX_CLASS):
+            raise RecipeError(f"{name}: expected a class index between 0 and {MAX_CLASS} or null, got {v!r}")
     if r.noise_mode not in NOISE_MODES:
         raise RecipeError(f"noise_mode: expected one of {', '.join(NOISE_MODES)}, got {r.noise_mode!r}")
 
