@@ -292,7 +292,7 @@ def sg2_tf_variables(nv: dict):
     def a(t):
         return np.ascontiguousarray(t.detach().numpy().astype(np.float32))
 
-    top = {"dlatent_avg": a(nv["mapping.w_avg"])}
+    top = {"lod": np.float32(0.0), "dlatent_avg": a(nv["mapping.w_avg"])}  # G_main creates both
     mapping = {}
     if "mapping.embed.weight" in nv:
         mapping["LabelEmbed/weight"] = a(nv["mapping.embed.weight"].T)

@@ -98,6 +98,14 @@ def test_noise_modes():
         render(G, ws, "loud")
 
 
+def test_random_noise_is_shared_by_the_batch():
+    kw, _, G = make("32px")
+    ws = engine_ws(G, z_for(1, kw["z_dim"]), None, 1.0)
+    two = render(G, ws.repeat(2, 1, 1), "random", noise_seed=4)
+    one = render(G, ws, "random", noise_seed=4)
+    assert torch.equal(two[0], two[1]) and (two[0] - one[0]).abs().max() < 1e-5
+
+
 def test_random_noise_is_drawn_on_the_cpu_from_seed_and_layer():
     _, _, G = make("32px")
     ctx = G.synthesis.context(1, "random", 7)

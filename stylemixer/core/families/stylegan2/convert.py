@@ -470,7 +470,7 @@ def tf_to_nvidia(variables: dict, resolution: int, name: str = "the model") -> d
         put(f"{dst}.affine.weight", f"{src}/mod_weight", t)
         put(f"{dst}.affine.bias", f"{src}/mod_bias", plus1)
         r, log2 = r * 2, log2 + 1
-    left = sorted(set(variables) - used - {"lod"})
+    left = sorted(k for k in set(variables) - used if k.rsplit("/", 1)[-1] != "lod")  # G_main's unused lod
     if left:
         _fail(name, f"the generator has {len(left)} variable(s) StyleMixer cannot place, e.g. '{left[0]}'")
     return out

@@ -353,7 +353,7 @@ class SynthesisContext:
     n: int
     noise_mode: str
     noise_seed: int
-    noise: tuple        # per conv layer (noise_index order): [N|1, 1, H, W] * noise_strength * sqrt(2), or None
+    noise: tuple        # per conv layer (noise_index order): [1, 1, H, W] * noise_strength * sqrt(2), or None
     device: torch.device
     dtype: torch.dtype
 
@@ -402,7 +402,8 @@ class SynthesisNetwork(nn.Module):
     # ---------------------------------------------------------------------------------- resumable synthesis
     def context(self, n: int, noise_mode: str = "const", noise_seed: int = 0, options: dict | None = None,
                 device=None, dtype=None) -> SynthesisContext:
-        """Random noise is drawn on the CPU from (noise_seed, conv layer), so it is the same on every device."""
+        """Random noise is drawn on the CPU from (noise_seed, conv layer), so it is the same on every device and
+        for every image of the batch (A, B and the mix share their noise, whatever the batching)."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         if options:
@@ -420,7 +421,7 @@ class SynthesisNetwork(nn.Module):
                 t = layer.noise_const.detach().float().cpu()[None, None] * strength            # [1, 1, H, W]
             else:
                 g = torch.Generator().manual_seed(int(noise_seed) * 1000 + spec.noise_index)
-                t = torch.randn(n, 1, spec.resolution, spec.resolution, generator=g) * strength  # [N, 1, H, W]
+                t = torch.randn(1, 1, spec.resolution, spec.resolution, generator=g) * strength  # [1, 1, H, W]
             noise.append(t.to(device, dtype))
         return SynthesisContext(int(n), noise_mode, int(noise_seed), tuple(noise), device, dtype)
 
