@@ -77,7 +77,11 @@ def cmd_render(args) -> int:
     G = loaded.G
     if not args.recipe:
         recipe = _recipe_from_args(args, G, loaded.source)
-    recipe.check_model(G.num_ws)
+    if args.class_a is not None or args.class_b is not None:
+        from dataclasses import replace
+        recipe = replace(recipe, class_a=recipe.class_a if args.class_a is None else args.class_a,
+                         class_b=recipe.class_b if args.class_b is None else args.class_b)
+    recipe.check_model(G.num_ws, getattr(G, "c_dim", 0))
     renderer = Renderer(G, device)
     res = renderer.render(recipe)
     out = args.output
@@ -240,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("render", help="render a style mix to a PNG (the recipe is embedded in it)")
     _mix_args(r, seeds=True)
     r.add_argument("--recipe", help="a recipe JSON, or a PNG written by StyleMixer, to render again")
+    r.add_argument("--class-a", type=int, default=None, help="class of A (conditional models; default 0)")
+    r.add_argument("--class-b", type=int, default=None, help="class of B (conditional models; default 0)")
     r.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement factor")
     r.add_argument("--write-ab", action="store_true", help="also write OUT-A.png and OUT-B.png")
     r.add_argument("--save-latents", metavar="NPZ", help="also write the ws of A, B and the mix (.npz)")

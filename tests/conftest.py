@@ -21,8 +21,18 @@ def make_generator(cfg: GeneratorConfig = TINY, seed: int = 0) -> Generator:
     return G.eval().requires_grad_(False)
 
 
+def make_stylegan2(seed: int = 0):
+    """A 32 px StyleGAN2 with random NVIDIA-layout weights (noise strengths, biases, an active clamp), converted by
+    the family's own converter."""
+    from stylemixer.core.families.stylegan2.convert import from_nvidia
+
+    from .checkpoints.sg2_weights import record_for
+    cfg = {"img_resolution": 32, "synthesis_kwargs": {"conv_clamp": 0.5}}
+    return from_nvidia(record_for(cfg, seed)[2], "stylegan2-32px").eval().requires_grad_(False)
+
+
 # One small random generator per family: tests that must hold for every family are parametrised over these.
-FAMILY_MAKERS = {"stylegan1": make_generator}
+FAMILY_MAKERS = {"stylegan1": make_generator, "stylegan2": make_stylegan2}
 
 
 @pytest.fixture(scope="session")

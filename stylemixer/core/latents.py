@@ -17,9 +17,28 @@ def z_from_seed(seed: int, z_dim: int) -> np.ndarray:
     return np.random.RandomState(int(seed)).randn(1, z_dim).astype(np.float32)
 
 
+def c_from_class(class_index: int | None, c_dim: int) -> np.ndarray | None:
+    """The label input of a conditional model: one-hot [1, c_dim] float32 (NVIDIA's generate.py --class), None
+    for an unconditional model. A conditional model given no class gets class 0."""
+    if c_dim == 0:
+        if class_index is not None:
+            raise ValueError(f"class {class_index} given, but the model is unconditional")
+        return None
+    k = 0 if class_index is None else class_index
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= int(k) < c_dim:
+        raise ValueError(f"class must be an integer from 0 to {c_dim - 1}, got {class_index!r}")
+    c = np.zeros((1, c_dim), dtype=np.float32)
+    c[0, int(k)] = 1
+    return c
+
+
 @torch.inference_mode()
-def ws_from_seed(G, seed: int, psi: float = 1.0, cutoff: int | None = None, device=None) -> torch.Tensor:
-    """[1, num_ws, w_dim] on G's device."""
+def ws_from_seed(G, seed: int, psi: float = 1.0, cutoff: int | None = None, device=None,
+                 class_index: int | None = None) -> torch.Tensor:
+    """[1, num_ws, w_dim] on G's device. class_index: the class of a conditional model (c_dim > 0)."""
     device = device or next(G.parameters()).device
     z = torch.from_numpy(z_from_seed(seed, G.z_dim)).to(device)
-    return G.mapping(z, truncation_psi=psi, truncation_cutoff=cutoff)
+    c = c_from_class(class_index, getattr(G, "c_dim", 0))
+    if c is None:
+        return G.mapping(z, truncation_psi=psi, truncation_cutoff=cutoff)
+    return G.mapping(z, torch.from_numpy(c).to(device), truncation_psi=psi, truncation_cutoff=cutoff)

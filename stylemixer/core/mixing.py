@@ -113,14 +113,17 @@ class Latent:
 
 @dataclass(frozen=True)
 class SeedSource:
-    """An integer seed, or a fractional one: w = lerp(w(seed), w(seed + 1), frac), each truncated first."""
+    """An integer seed, or a fractional one: w = lerp(w(seed), w(seed + 1), frac), each truncated first.
+    cls: the class of a conditional model (None: unconditional, or class 0 of a conditional one)."""
     seed: int
     frac: float = 0.0
+    cls: int | None = None
     truncated = True            # the recipe's psi and cutoff apply
 
     @property
     def key(self):
-        return self.seed if self.frac == 0 else ("seed", self.seed, self.frac)
+        base = self.seed if self.frac == 0 else ("seed", self.seed, self.frac)
+        return base if self.cls is None else ("class", self.cls, base)
 
     @property
     def label(self) -> str:
@@ -128,10 +131,10 @@ class SeedSource:
 
     def ws(self, G, psi=1.0, cutoff=None, device=None, w_of_seed=None) -> torch.Tensor:
         """[1, num_ws, w_dim]. `w_of_seed(seed)` may serve the neighbouring integer seeds from a cache."""
-        w0 = ws_from_seed(G, self.seed, psi, cutoff, device)
+        w0 = ws_from_seed(G, self.seed, psi, cutoff, device, class_index=self.cls)
         if self.frac == 0:
             return w0
-        w1 = (w_of_seed or (lambda s: ws_from_seed(G, s, psi, cutoff, device)))(self.seed + 1)
+        w1 = (w_of_seed or (lambda s: ws_from_seed(G, s, psi, cutoff, device, class_index=self.cls)))(self.seed + 1)
         return torch.lerp(w0, w1, float(self.frac))
 
 
@@ -155,6 +158,9 @@ class LatentSource:
         return torch.from_numpy(self.latent.fit(G.num_ws, G.w_dim).copy())[None].to(device)
 
 
+MAX_CLASS = 1_000_000  # class indices are one-hot positions; no real label set is larger
+
+
 @dataclass(frozen=True)
 class Recipe:
     weights: tuple              # one float in [0, 1] per w index
@@ -172,6 +178,8 @@ class Recipe:
     frac_b: float = 0.0
     latent_a: Latent | None = None  # when set, A's ws come from this latent instead of the seed
     latent_b: Latent | None = None
+    class_a: int | None = None  # class of A and of B for conditional models (c_dim > 0); None for unconditional
+    class_b: int | None = None  # ones (a conditional model then uses class 0, see latents.ws_from_seed)
 
     def __post_init__(self):
         object.__setattr__(self, "weights", tuple(self.weights))
@@ -194,7 +202,8 @@ class Recipe:
     def swapped(self) -> "Recipe":
         """Swap A and B, keeping the picture: each weight becomes 1 - weight."""
         return replace(self, seed_a=self.seed_b, seed_b=self.seed_a, frac_a=self.frac_b, frac_b=self.frac_a,
-                       latent_a=self.latent_b, latent_b=self.latent_a, weights=tuple(1.0 - v for v in self.weights))
+                       latent_a=self.latent_b, latent_b=self.latent_a, class_a=self.class_b, class_b=self.class_a,
+                       weights=tuple(1.0 - v for v in self.weights))
 
     def source(self, which: str):
         """A's or B's source: a LatentSource when a latent is set, else a SeedSource."""
@@ -202,7 +211,8 @@ class Recipe:
         latent = getattr(self, f"latent_{which}")
         if latent is not None:
             return LatentSource(latent)
-        return SeedSource(getattr(self, f"seed_{which}"), getattr(self, f"frac_{which}"))
+        return SeedSource(getattr(self, f"seed_{which}"), getattr(self, f"frac_{which}"),
+                          getattr(self, f"class_{which}"))
 
     def with_source(self, which: str, source) -> "Recipe":
         """The recipe with A's or B's source replaced (a SeedSource, a LatentSource, an int or a float seed)."""
@@ -212,6 +222,7 @@ class Recipe:
         if not isinstance(source, SeedSource):
             source = seed_source(source)
         return replace(self, **{f"seed_{which}": source.seed, f"frac_{which}": source.frac,
+                                f"class_{which}": getattr(self, f"class_{which}") if source.cls is None else source.cls,
                                 f"latent_{which}": None})
 
     def synthesis_options(self) -> dict:
@@ -235,12 +246,20 @@ class Recipe:
                 raise RecipeError(f"options.{name}: {value} is outside [{c.minimum}, {c.maximum}]")
         return self
 
-    def check_model(self, num_ws: int) -> "Recipe":
+    def check_model(self, num_ws: int, c_dim: int | None = None) -> "Recipe":
+        """Refuse a recipe that does not fit the model; c_dim (when given) checks the classes."""
         if len(self.weights) != num_ws:
             raise RecipeError(f"weights: the recipe has {len(self.weights)} weights but the model has {num_ws} "
                               f"w indices")
         if self.cutoff is not None and self.cutoff > num_ws:
             raise RecipeError(f"cutoff: {self.cutoff} is larger than the model's {num_ws} w indices")
+        if c_dim is not None:
+            for name in ("class_a", "class_b"):
+                v = getattr(self, name)
+                if v is not None and c_dim == 0:
+                    raise RecipeError(f"{name}: the model is unconditional (it has no classes)")
+                if v is not None and v >= c_dim:
+                    raise RecipeError(f"{name}: {v} is not a class of this model (0 to {c_dim - 1})")
         return self
 
     def to_dict(self) -> dict:
@@ -255,6 +274,10 @@ class Recipe:
         for k in ("latent_a", "latent_b"):
             if getattr(self, k) is not None:
                 d[k] = getattr(self, k).to_dict()
+        # Classes only when set: recipes of unconditional models stay exactly as before.
+        for name in ("class_a", "class_b"):
+            if getattr(self, name) is not None:
+                d[name] = getattr(self, name)
         return d
 
     def to_json(self) -> str:
@@ -325,6 +348,10 @@ def _validate(r: Recipe):
     object.__setattr__(r, "psi", float(r.psi))
     if r.cutoff is not None and (not _is_int(r.cutoff) or r.cutoff < 0):
         raise RecipeError(f"cutoff: expected a non-negative integer or null, got {r.cutoff!r}")
+    for name in ("class_a", "class_b"):
+        v = getattr(r, name)
+        if v is not None and (not _is_int(v) or not 0 <= v <= MAX_CLASS):
+            raise RecipeError(f"{name}: expected a class index between 0 and {MAX_CLASS} or null, got {v!r}")
     if r.noise_mode not in NOISE_MODES:
         raise RecipeError(f"noise_mode: expected one of {', '.join(NOISE_MODES)}, got {r.noise_mode!r}")
     opts = []

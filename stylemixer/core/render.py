@@ -249,7 +249,7 @@ class Renderer:
     # ------------------------------------------------------------------------------------------------ keys
     def ws(self, recipe: Recipe):
         """(ws_a, ws_b, ws_mix), each [1, num_ws, w_dim] float32 on the device."""
-        recipe.check_model(self.num_ws)
+        recipe.check_model(self.num_ws, getattr(self.G, "c_dim", 0))
         ws_a = self._w(recipe.source("a"), recipe.psi, recipe.cutoff)
         ws_b = self._w(recipe.source("b"), recipe.psi, recipe.cutoff)
         return ws_a, ws_b, mix_ws(ws_a, ws_b, recipe.weights)
@@ -260,7 +260,7 @@ class Renderer:
         ws = self.w_cache.get(key) if self.use_cache else None
         if ws is None:
             ws = source.ws(self.G, psi, cutoff, self.device,
-                           w_of_seed=lambda s: self._w(SeedSource(s), psi, cutoff))
+                           w_of_seed=lambda s: self._w(SeedSource(s, 0.0, getattr(source, "cls", None)), psi, cutoff))
             if self.use_cache:
                 self.w_cache.put(key, ws)
         return ws

@@ -280,3 +280,105 @@ def stylegan2_tuple(Network, rng, resolution=16, version=4):
                     "mapping": net("G_mapping", "G_mapping", mapping)})
 
     return gen("G"), net("D", "D_stylegan2", {"Output/weight": randn(16, 1)}), gen("Gs")
+
+
+# ------------------------------------------------------------------------------------------------ StyleGAN2 (v4/v5)
+
+
+def sg2_tf_variables(nv: dict):
+    """An NVIDIA-named StyleGAN2 state (sg2_weights.py) -> (Gs own, G_mapping, G_synthesis) variables in the TF
+    layout, by NVIDIA's legacy.py map run backwards: conv weights [out, in, kh, kw] -> [kh, kw, in, out] (Conv0_up
+    also flipped back), affine -> mod_weight [w_dim, in] and mod_bias - 1, fc -> Dense [in, out]."""
+    def a(t):
+        return np.ascontiguousarray(t.detach().numpy().astype(np.float32))
+
+    top = {"lod": np.float32(0.0), "dlatent_avg": a(nv["mapping.w_avg"])}  # G_main creates both
+    mapping = {}
+    if "mapping.embed.weight" in nv:
+        mapping["LabelEmbed/weight"] = a(nv["mapping.embed.weight"].T)
+        mapping["LabelEmbed/bias"] = a(nv["mapping.embed.bias"])
+    i = 0
+    while f"mapping.fc{i}.weight" in nv:
+        mapping[f"Dense{i}/weight"] = a(nv[f"mapping.fc{i}.weight"].T)
+        mapping[f"Dense{i}/bias"] = a(nv[f"mapping.fc{i}.bias"])
+        i += 1
+    syn = {"4x4/Const/const": a(nv["synthesis.b4.const"][None])}
+    noise_i, r = 0, 4
+    while f"synthesis.b{r}.conv1.weight" in nv:
+        layers = [("Conv", "conv1")] if r == 4 else [("Conv0_up", "conv0"), ("Conv1", "conv1")]
+        for scope, layer in layers:
+            p, s = f"synthesis.b{r}.{layer}", f"{r}x{r}/{scope}"
+            w = nv[f"{p}.weight"].permute(2, 3, 1, 0)
+            syn[f"{s}/weight"] = a(w.flip(0, 1) if scope == "Conv0_up" else w)
+            syn[f"{s}/mod_weight"] = a(nv[f"{p}.affine.weight"].T)
+            syn[f"{s}/mod_bias"] = a(nv[f"{p}.affine.bias"] - 1)
+            if f"{p}.noise_strength" in nv:
+                syn[f"{s}/noise_strength"] = np.float32(nv[f"{p}.noise_strength"].item())
+                syn[f"noise{noise_i}"] = a(nv[f"{p}.noise_const"][None, None])
+            syn[f"{s}/bias"] = a(nv[f"{p}.bias"])
+            noise_i += 1
+        p, s = f"synthesis.b{r}.torgb", f"{r}x{r}/ToRGB"
+        syn[f"{s}/weight"] = a(nv[f"{p}.weight"].permute(2, 3, 1, 0))
+        syn[f"{s}/mod_weight"] = a(nv[f"{p}.affine.weight"].T)
+        syn[f"{s}/mod_bias"] = a(nv[f"{p}.affine.bias"] - 1)
+        syn[f"{s}/bias"] = a(nv[f"{p}.bias"])
+        r *= 2
+    return top, mapping, syn
+
+
+class SG2Spec:
+    """One official-layout StyleGAN2 TF pickle (G, D, Gs) from NVIDIA-named states (Gs's and a different G's)."""
+
+    def __init__(self, init_kwargs: dict, gs_state: dict, g_state: dict | None = None, version: int = 4,
+                 static_kwargs: dict | None = None, marker=None, synthesis_func=None):
+        self.version = version
+        self.gs = sg2_tf_variables(gs_state)
+        self.g = sg2_tf_variables(g_state) if g_state is not None else self.gs
+        syn = init_kwargs.get("synthesis_kwargs", {})
+        mk = init_kwargs.get("mapping_kwargs", {})
+        kw = {"num_channels": init_kwargs["img_channels"], "resolution": init_kwargs["img_resolution"],
+              "label_size": init_kwargs.get("c_dim", 0), "latent_size": init_kwargs["z_dim"],
+              "dlatent_size": init_kwargs["w_dim"], "mapping_layers": mk.get("num_layers", 8),
+              "fmap_base": syn.get("channel_base", 32768) // 2, "fmap_max": syn.get("channel_max", 512),
+              "architecture": "skip"}
+        if version >= 5:  # only the ADA code knows these
+            kw.update(conv_clamp=syn.get("conv_clamp"), num_fp16_res=0)
+        kw.update(static_kwargs or {})
+        self.kwargs = kw
+        self.synthesis_func = synthesis_func or ("G_synthesis" if version >= 5 else "G_synthesis_stylegan2")
+        lines = ["# stand-in for training/networks_stylegan2.py, written by StyleMixer's tests"]
+        if marker is not None:
+            lines += ["import pathlib", f"pathlib.Path({str(marker)!r}).write_text('build_module_src was executed')"]
+        self.source = "\n".join(lines) + "\n"
+        rng = np.random.default_rng(0)
+        self.d = {"Output/weight": rng.standard_normal((16, 1)).astype(np.float32),
+                  "Output/bias": np.zeros(1, np.float32),
+                  f"{kw['resolution']}x{kw['resolution']}/FromRGB/weight":
+                      rng.standard_normal((1, 1, 3, 16)).astype(np.float32)}
+
+    def _state(self, name, func, kwargs, variables, components=None):
+        st = {"version": self.version, "name": name, "static_kwargs": dict(kwargs),
+              "components": dict(components or {}), "build_module_src": self.source,
+              "build_func_name": func, "variables": list(variables.items())}
+        if self.version >= 5:
+            st.update(input_shapes=[[None, self.kwargs["latent_size"]], [None, self.kwargs["label_size"]]],
+                      output_shapes=[[None, 3, self.kwargs["resolution"], self.kwargs["resolution"]]],
+                      input_names=["latents_in", "labels_in"], output_names=["images_out"])
+        return st
+
+    def generator(self, Network, name, parts):
+        top, mapping, syn = parts
+        synthesis = Network(self._state("G_synthesis", self.synthesis_func, self.kwargs, syn))
+        mapping_net = Network(self._state("G_mapping", "G_mapping", self.kwargs, mapping))
+        return Network(self._state(name, "G_main", self.kwargs, top,
+                                   {"synthesis": synthesis, "mapping": mapping_net}))
+
+    def tuple(self, Network):
+        D = Network(self._state("D", "D_stylegan2", self.kwargs, self.d))
+        return (self.generator(Network, "G", self.g), D, self.generator(Network, "Gs", self.gs))
+
+    def write(self, path, protocol=4, numpy_names=NUMPY1, what="tuple"):
+        factories = {"tuple": self.tuple,
+                     "D": lambda N: N(self._state("D", "D_stylegan2", self.kwargs, self.d)),
+                     "Gs": lambda N: self.generator(N, "Gs", self.gs)}
+        return dump(factories[what], path, protocol, numpy_names)

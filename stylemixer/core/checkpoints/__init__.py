@@ -70,8 +70,18 @@ def _foreign_loaders():
     """Each takes (path, kind, device, progress) and returns a LoadedModel, None if not its format, or raises."""
     loaders = []
     try:
+        from .stylegan2_tf import try_load as sg2_tf  # before v1's reader, which refuses network versions >= 4
+        loaders.append(sg2_tf)
+    except ImportError:
+        pass
+    try:
         from .stylegan1 import try_load as sg1
         loaders.append(sg1)
+    except ImportError:
+        pass
+    try:
+        from .rosinality import try_load as rosinality
+        loaders.append(rosinality)
     except ImportError:
         pass
     return loaders

@@ -1,0 +1,121 @@
+"""Open NVIDIA's official StyleGAN2 and StyleGAN2-ADA TensorFlow pickles (network versions 4 and 5), e.g.
+stylegan2-ffhq-config-f.pkl, without TensorFlow and without running anything in the file.
+
+The container is the same as StyleGAN v1's: the tuple (G, D, Gs) of `dnnlib.tflib.network.Network`, read with the
+restricted unpickler in tf_pickle. Gs (built by G_main, with the components 'mapping' (G_mapping) and 'synthesis'
+(G_synthesis_stylegan2, or G_synthesis in the ADA repo)) is converted by families/stylegan2/convert.py with the
+name map of NVIDIA's legacy.py; its variables are collected as legacy.py does: the network's own under their names,
+each component's under '<component>/'.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+
+from ..errors import ModelFileError
+from . import tf_pickle
+from .stylegan1 import HEAD_BYTES, _unpickle
+from .tf_pickle import NETWORK_CLASS, TFNetwork
+
+FORMAT = "stylegan2-tf"
+
+
+def _kind(version) -> str:
+    return "StyleGAN2-ADA" if isinstance(version, int) and version >= 5 else "StyleGAN2"
+
+
+def try_load(path, kind, device="cpu", progress=None):
+    """A LoadedModel for a TF StyleGAN2 pickle; None for any other file (StyleGAN v1 pickles included);
+    ModelFileError for a StyleGAN2 pickle that cannot be used."""
+    if kind != "pickle":
+        return None
+    path = os.fspath(path)
+    name = os.path.basename(path)
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(HEAD_BYTES)
+            first, version, _ran_out = tf_pickle.scan_head(head)
+            if first != NETWORK_CLASS or (version is not None and version < 4):
+                return None
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b".":  # every complete pickle ends with the STOP opcode
+                what = f"a {_kind(version)} TensorFlow pickle" if version is not None else "a TensorFlow pickle"
+                raise ModelFileError(f"{name} is {what} that is truncated (it ends before the pickle does); "
+                                     f"download it again")
+            f.seek(0)
+            top = _unpickle(f, size, name, progress)
+    except OSError as e:
+        raise ModelFileError(f"cannot read {name}: {e.strerror or e}") from None
+    nets = [top] if isinstance(top, TFNetwork) else list(top) if isinstance(top, (tuple, list)) else []
+    nets = [n for n in nets if isinstance(n, TFNetwork)]
+    versions = [v for n in nets if isinstance(v := getattr(n, "version", None), int)]
+    if version is None and (not versions or max(versions) < 4):
+        return None  # a StyleGAN v1 pickle whose version was not in the first bytes: stylegan1.try_load reads it
+    Gs = pick_generator(nets, name)
+    del top, nets
+    variables, kwargs, synthesis_func = collect(Gs, name)
+    from ..families.stylegan2.convert import from_tf
+    info = {"tf_network_version": Gs.version, "network_name": getattr(Gs, "name", None)}
+    G = from_tf(variables, kwargs, name, synthesis_func, info)
+    del variables, Gs
+    if progress is not None:
+        progress(1.0)
+    from . import LoadedModel
+    return LoadedModel(G.to(device), os.path.abspath(path), name, FORMAT, info)
+
+
+def pick_generator(nets: list, name: str) -> TFNetwork:
+    """Gs from (G, D, Gs): the G_main network named Gs, else the last G_main."""
+    if not nets:
+        raise ModelFileError(f"{name} refers to TensorFlow networks but holds no network at its top level")
+    gens = [n for n in nets if getattr(n, "build_func_name", None) == "G_main"]
+    if not gens:
+        funcs = sorted({str(getattr(n, "build_func_name", "?"))[:80] for n in nets})
+        if all(fn.startswith("D_") for fn in funcs):
+            raise ModelFileError(f"{name} holds only a discriminator ({', '.join(funcs)}); StyleMixer needs the "
+                                 f"generator, which the official files store as Gs in the tuple (G, D, Gs)")
+        raise ModelFileError(f"{name} holds TensorFlow networks built by {', '.join(funcs)}, not the StyleGAN2 "
+                             f"generator G_main")
+    named = [n for n in gens if getattr(n, "name", None) == "Gs"]
+    return named[0] if named else gens[-1]
+
+
+def collect(Gs: TFNetwork, name: str):
+    """(variables {'mapping/Dense0/weight': array, ...}, merged static kwargs, synthesis build function name)."""
+    variables, kwargs = {}, {}
+
+    def walk(prefix, net, depth):
+        if depth > 4:
+            raise ModelFileError(f"{name}: the generator's networks nest too deeply")
+        v = getattr(net, "version", None)
+        if not isinstance(v, int) or v < 4:
+            raise ModelFileError(f"{name}: network '{getattr(net, 'name', '?')}' has version {v!r}; StyleGAN2 "
+                                 f"files have version 4 or 5")
+        try:
+            for k, arr in net.own_variables().items():
+                variables[prefix + k] = arr
+        except pickle.UnpicklingError as e:
+            raise ModelFileError(f"{name} is damaged: {e}") from None
+        net.variables = None  # the dict above owns the arrays now
+        kw = getattr(net, "static_kwargs", None) or {}
+        if not isinstance(kw, dict):
+            raise ModelFileError(f"{name}: network '{getattr(net, 'name', '?')}' has malformed static_kwargs")
+        for k, val in tf_pickle.plain(kw).items():
+            kwargs.setdefault(k, val)  # the outer network's value wins, as G_main passes its kwargs down
+        comps = getattr(net, "components", None) or {}
+        if not isinstance(comps, dict):
+            raise ModelFileError(f"{name}: network '{getattr(net, 'name', '?')}' has malformed components")
+        for cname, comp in comps.items():
+            if not isinstance(comp, TFNetwork) or not isinstance(cname, str):
+                raise ModelFileError(f"{name}: the generator's component {str(cname)[:40]!r} is not a network")
+            walk(f"{prefix}{cname}/", comp, depth + 1)
+
+    walk("", Gs, 0)
+    synthesis = Gs.component("synthesis")
+    if synthesis is None:
+        raise ModelFileError(f"{name}: the generator has no 'synthesis' component")
+    return variables, kwargs, str(getattr(synthesis, "build_func_name", ""))
+
+
+__all__ = ["try_load", "pick_generator", "collect", "FORMAT"]
