@@ -62,7 +62,7 @@ def load_any(path, device="cpu", progress=None) -> LoadedModel:
     if kind in ("zip", "torch-legacy"):
         raise ModelFileError(f"{name} is a PyTorch checkpoint; StyleMixer does not read this kind yet")
     if kind == "pickle":
-        raise ModelFileError(f"{name} is a Python pickle of a kind StyleMixer does not read")
+        raise ModelFileError(f"{name} is a Python pickle of a kind StyleMixer does not read{_first_global(path)}")
     raise ModelFileError(f"{name} is not a model file StyleMixer can read (unknown format)")
 
 
@@ -74,7 +74,23 @@ def _foreign_loaders():
         loaders.append(sg1)
     except ImportError:
         pass
+    try:
+        from .nvidia_pickle import try_load as nvidia
+        loaders.append(nvidia)
+    except ImportError:
+        pass
     return loaders
+
+
+def _first_global(path) -> str:
+    """' (it refers to module.name)' for the first global a pickle names, escaped; '' if none is found."""
+    from .safe_pickle import escape, scan_globals
+    try:
+        with open(path, "rb") as f:
+            found = scan_globals(f.read(1 << 16), limit=1)
+    except OSError:
+        return ""
+    return f" (it refers to {escape(found[0][0], 80)}.{escape(found[0][1], 80)})" if found else ""
 
 
 __all__ = ["LoadedModel", "load_any", "load_model", "save_model", "sniff", "BUILTIN"]
