@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import copy
 import pickle
 import sys
 import types
@@ -121,21 +120,52 @@ def _torch18_state(state):
     return out
 
 
+def _copy(v, memo=None):
+    """A deep copy of plain data (as NVIDIA's decorator deep-copies the init kwargs) that leaves other objects
+    as they are: copy.deepcopy would call a hostile test object's __reduce__, running its payload here.
+    Memo-aware like deepcopy, so shared parts stay shared."""
+    memo = {} if memo is None else memo
+    if id(v) in memo:
+        return memo[id(v)]
+    if isinstance(v, dict):
+        out = memo[id(v)] = type(v)()
+        for k, x in v.items():
+            out[k] = _copy(x, memo)
+    elif isinstance(v, list):
+        out = memo[id(v)] = []
+        out.extend(_copy(x, memo) for x in v)
+    elif isinstance(v, tuple):
+        out = memo[id(v)] = tuple(_copy(x, memo) for x in v)
+    elif isinstance(v, (np.ndarray, np.generic)):
+        out = memo[id(v)] = v.copy()
+    else:
+        out = v
+    return out
+
+
 def build_module(spec: ModuleSpec, old_torch=False, easydict=True) -> torch.nn.Module:
     cls = type(spec.class_name, (_Persistent,), {"_orig_class_name": spec.class_name,
                                                  "_orig_module_src": spec.module_src, "_old_torch": old_torch})
     m = cls()
     for k, v in spec.params.items():
-        m.register_parameter(k, torch.nn.Parameter(v.detach().clone(), requires_grad=False))
+        if isinstance(v, torch.nn.Parameter):  # the same Parameter object in several modules stays shared
+            m.register_parameter(k, v)
+        elif isinstance(v, torch.Tensor):
+            m.register_parameter(k, torch.nn.Parameter(v.detach().clone(), requires_grad=False))
+        else:  # anything else goes in as is (hostile files)
+            m._parameters[k] = v
     for k, v in spec.buffers.items():
-        m.register_buffer(k, None if v is None else v.detach().clone())
+        if v is None or isinstance(v, torch.Tensor):
+            m.register_buffer(k, None if v is None else v.detach().clone())
+        else:
+            m._buffers[k] = v
     for k, v in spec.attrs.items():
-        setattr(m, k, copy.deepcopy(v))
+        setattr(m, k, _copy(v))
     for k, c in spec.children.items():
         setattr(m, k, build_module(c, old_torch, easydict))
-    m._init_args = copy.deepcopy(tuple(spec.init_args))
-    m._init_kwargs = copy.deepcopy(_easy(spec.init_kwargs) if easydict else dict(spec.init_kwargs))
-    return m.eval().requires_grad_(False)
+    m._init_args = _copy(tuple(spec.init_args))
+    m._init_kwargs = _copy(_easy(spec.init_kwargs) if easydict else dict(spec.init_kwargs))
+    return m.eval()  # parameters were made with requires_grad=False, as in NVIDIA's snapshots
 
 
 @contextlib.contextmanager
@@ -238,81 +268,144 @@ def stand_in_source(kind="stylegan2", marker=None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _fc(rng, fin, fout, src, lr=1.0, bias_init=0.0, activation="linear"):
+def _randn(gen, *shape):
+    return torch.randn(shape, generator=gen, dtype=torch.float32)
+
+
+def _fc(gen, fin, fout, src, lr=1.0, bias_init=0.0, activation="linear"):
     return ModuleSpec("FullyConnectedLayer", src,
                       init_kwargs={"in_features": fin, "out_features": fout, "lr_multiplier": lr,
                                    "bias_init": bias_init, "activation": activation},
-                      params={"weight": torch.from_numpy(rng.standard_normal((fout, fin)).astype(np.float32)),
-                              "bias": torch.from_numpy(rng.standard_normal(fout).astype(np.float32))},
+                      params={"weight": _randn(gen, fout, fin), "bias": _randn(gen, fout)},
                       attrs={"in_features": fin, "out_features": fout, "activation": activation,
                              "weight_gain": np.float64(lr / np.sqrt(fin)), "bias_gain": lr})
 
 
-def tiny_stylegan2(rng, src=None, z_dim=8, w_dim=8, channels=8, res=8) -> ModuleSpec:
-    """A small StyleGAN2-shaped G (stylegan2-ada-pytorch names): mapping fc0/fc1 + w_avg, blocks b4..b{res}."""
+def _filter():
+    f = torch.tensor([1.0, 3.0, 3.0, 1.0])
+    return torch.outer(f, f) / 64
+
+
+def stylegan2_generator(rng, res=1024, channel_base=32768, channel_max=512, z_dim=512, w_dim=512,
+                        mapping_layers=8, src=None) -> ModuleSpec:
+    """A StyleGAN2 generator tree with stylegan2-ada-pytorch's module classes, names, shapes and attribute kinds
+    (config F, skip architecture; fact sheet B4 and Appendix 2), random values."""
     src = src or stand_in_source("stylegan2")
-    f32 = lambda *s: torch.from_numpy(rng.standard_normal(s).astype(np.float32))  # noqa: E731
+    gen = torch.Generator().manual_seed(int(rng.integers(1 << 62)))
+    log2 = int(np.log2(res))
+    num_ws = 2 * log2 - 2
+
+    def ch(r):
+        return min(channel_base // r, channel_max)
+
     mapping = ModuleSpec("MappingNetwork", src,
-                         init_kwargs={"z_dim": z_dim, "c_dim": 0, "w_dim": w_dim, "num_ws": 2 * int(np.log2(res)) - 2,
-                                      "num_layers": 2},
-                         buffers={"w_avg": f32(w_dim)},
-                         attrs={"z_dim": z_dim, "c_dim": 0, "w_dim": w_dim, "num_ws": 4, "num_layers": 2,
-                                "w_avg_beta": 0.995},
-                         children={f"fc{i}": _fc(rng, z_dim if i == 0 else w_dim, w_dim, src, 0.01,
-                                                 activation="lrelu") for i in range(2)})
+                         init_kwargs={"z_dim": z_dim, "c_dim": 0, "w_dim": w_dim, "num_ws": num_ws,
+                                      "num_layers": mapping_layers},
+                         buffers={"w_avg": _randn(gen, w_dim)},
+                         attrs={"z_dim": z_dim, "c_dim": 0, "w_dim": w_dim, "num_ws": num_ws,
+                                "num_layers": mapping_layers, "w_avg_beta": 0.995},
+                         children={f"fc{i}": _fc(gen, z_dim if i == 0 else w_dim, w_dim, src, 0.01,
+                                                 activation="lrelu") for i in range(mapping_layers)})
+
+    def layer(cin, cout, r, up):
+        return ModuleSpec("SynthesisLayer", src,
+                          params={"weight": _randn(gen, cout, cin, 3, 3), "noise_strength": torch.zeros(()),
+                                  "bias": _randn(gen, cout)},
+                          buffers={"resample_filter": _filter(), "noise_const": _randn(gen, r, r)},
+                          attrs={"in_channels": cin, "out_channels": cout, "w_dim": w_dim, "resolution": r,
+                                 "up": up, "use_noise": True, "activation": "lrelu", "conv_clamp": 256,
+                                 "padding": 1, "act_gain": 1.4142135623730951, "channels_last": False},
+                          children={"affine": _fc(gen, w_dim, cin, src, bias_init=1)})
+
     blocks = {}
-    r = 4
-    while r <= res:
-        conv = lambda up: ModuleSpec(  # noqa: E731
-            "SynthesisLayer", src,
-            params={"weight": f32(channels, channels, 3, 3), "noise_strength": f32(1)[0].reshape(()),
-                    "bias": f32(channels)},
-            buffers={"noise_const": f32(r, r)},
-            attrs={"resolution": r, "up": up, "use_noise": True, "activation": "lrelu", "conv_clamp": 256,
-                   "padding": 1, "act_gain": np.float64(np.sqrt(2)), "w_dim": w_dim},
-            children={"affine": _fc(rng, w_dim, channels, src, bias_init=1)})
+    for k in range(2, log2 + 1):
+        r = 2 ** k
+        cin, cout = (0 if r == 4 else ch(r // 2)), ch(r)
         kids = {}
         if r > 4:
-            kids["conv0"] = conv(2)
-        kids["conv1"] = conv(1)
-        kids["torgb"] = ModuleSpec("ToRGBLayer", src, params={"weight": f32(3, channels, 1, 1), "bias": f32(3)},
-                                   attrs={"conv_clamp": 256, "weight_gain": np.float64(1 / np.sqrt(channels))},
-                                   children={"affine": _fc(rng, w_dim, channels, src, bias_init=1)})
-        params = {"const": f32(channels, 4, 4)} if r == 4 else {}
-        blocks[f"b{r}"] = ModuleSpec("SynthesisBlock", src, params=params,
-                                     buffers={"resample_filter": f32(4, 4)} if r > 4 else {},
-                                     attrs={"in_channels": 0 if r == 4 else channels, "w_dim": w_dim,
-                                            "resolution": r, "img_channels": 3, "is_last": r == res,
-                                            "architecture": "skip", "use_fp16": False, "channels_last": False,
+            kids["conv0"] = layer(cin, cout, r, 2)
+        kids["conv1"] = layer(cout, cout, r, 1)
+        kids["torgb"] = ModuleSpec("ToRGBLayer", src, params={"weight": _randn(gen, 3, cout, 1, 1),
+                                                              "bias": _randn(gen, 3)},
+                                   attrs={"in_channels": cout, "out_channels": 3, "w_dim": w_dim, "conv_clamp": 256,
+                                          "channels_last": False, "weight_gain": np.float64(1 / np.sqrt(cout))},
+                                   children={"affine": _fc(gen, w_dim, cout, src, bias_init=1)})
+        blocks[f"b{r}"] = ModuleSpec("SynthesisBlock", src,
+                                     params={"const": _randn(gen, cout, 4, 4)} if r == 4 else {},
+                                     buffers={"resample_filter": _filter()},
+                                     attrs={"in_channels": cin, "w_dim": w_dim, "resolution": r,
+                                            "img_channels": 3, "is_last": r == res, "architecture": "skip",
+                                            "use_fp16": bool(k > log2 - 4), "channels_last": False,
                                             "num_conv": 1 + (r > 4), "num_torgb": 1},
                                      children=kids)
-        r *= 2
     synthesis = ModuleSpec("SynthesisNetwork", src,
-                           init_kwargs={"w_dim": w_dim, "img_resolution": res, "img_channels": 3},
-                           attrs={"w_dim": w_dim, "img_resolution": res, "img_resolution_log2": int(np.log2(res)),
-                                  "img_channels": 3, "block_resolutions": [2 ** i for i in range(2, int(np.log2(res)) + 1)],
-                                  "num_ws": 2 * int(np.log2(res)) - 2},
+                           init_kwargs={"w_dim": w_dim, "img_resolution": res, "img_channels": 3,
+                                        "channel_base": channel_base, "channel_max": channel_max,
+                                        "num_fp16_res": 4, "conv_clamp": 256},
+                           attrs={"w_dim": w_dim, "img_resolution": res, "img_resolution_log2": log2,
+                                  "img_channels": 3, "block_resolutions": [2 ** i for i in range(2, log2 + 1)],
+                                  "num_ws": num_ws},
                            children=blocks)
     return ModuleSpec("Generator", src,
                       init_kwargs={"z_dim": z_dim, "c_dim": 0, "w_dim": w_dim, "img_resolution": res,
-                                   "img_channels": 3, "mapping_kwargs": {"num_layers": 2},
-                                   "synthesis_kwargs": {"channel_base": 32768, "channel_max": 512,
+                                   "img_channels": 3, "mapping_kwargs": {"num_layers": mapping_layers},
+                                   "synthesis_kwargs": {"channel_base": channel_base, "channel_max": channel_max,
                                                         "num_fp16_res": 4, "conv_clamp": 256}},
                       attrs={"z_dim": z_dim, "c_dim": 0, "w_dim": w_dim, "img_resolution": res, "img_channels": 3,
-                             "num_ws": 2 * int(np.log2(res)) - 2},
+                             "num_ws": num_ws},
                       children={"synthesis": synthesis, "mapping": mapping})
+
+
+def tiny_stylegan2(rng, src=None, z_dim=8, w_dim=8, channels=8, res=8) -> ModuleSpec:
+    """A small StyleGAN2 generator (same names and kinds as stylegan2_generator)."""
+    return stylegan2_generator(rng, res=res, channel_base=channels * 4, channel_max=channels, z_dim=z_dim,
+                               w_dim=w_dim, mapping_layers=2, src=src)
+
+
+def stylegan2_discriminator(rng, res=1024, channel_base=32768, channel_max=512, src=None) -> ModuleSpec:
+    """A resnet D tree of stylegan2-ada-pytorch's shapes (about as large as G), random values."""
+    src = src or stand_in_source("stylegan2")
+    gen = torch.Generator().manual_seed(int(rng.integers(1 << 62)))
+
+    def ch(r):
+        return min(channel_base // r, channel_max)
+
+    def conv(cin, cout, k=3, bias=True):
+        return ModuleSpec("Conv2dLayer", src, params={"weight": _randn(gen, cout, cin, k, k),
+                                                      **({"bias": _randn(gen, cout)} if bias else {})},
+                          buffers={"resample_filter": _filter()}, attrs={"activation": "lrelu", "conv_clamp": 256})
+
+    kids = {}
+    log2 = int(np.log2(res))
+    for k in range(log2, 2, -1):
+        r = 2 ** k
+        block = {"conv0": conv(ch(r), ch(r)), "conv1": conv(ch(r), ch(r // 2)), "skip": conv(ch(r), ch(r // 2), 1, False)}
+        if r == res:
+            block["fromrgb"] = conv(3, ch(r), 1)
+        kids[f"b{r}"] = ModuleSpec("DiscriminatorBlock", src, buffers={"resample_filter": _filter()},
+                                   attrs={"resolution": r, "architecture": "resnet", "use_fp16": False},
+                                   children=block)
+    kids["b4"] = ModuleSpec("DiscriminatorEpilogue", src, attrs={"resolution": 4, "architecture": "resnet"},
+                            children={"mbstd": ModuleSpec("MinibatchStdLayer", src, attrs={"group_size": 4,
+                                                                                            "num_channels": 1}),
+                                      "conv": conv(ch(4) + 1, ch(4)),
+                                      "fc": _fc(gen, ch(4) * 16, ch(4), src, activation="lrelu"),
+                                      "out": _fc(gen, ch(4), 1, src)})
+    return ModuleSpec("Discriminator", src, init_kwargs={"c_dim": 0, "img_resolution": res, "img_channels": 3},
+                      attrs={"c_dim": 0, "img_resolution": res, "img_channels": 3}, children=kids)
 
 
 def tiny_stylegan3(rng, src=None, w_dim=8, channels=8) -> ModuleSpec:
     """A small StyleGAN3-shaped G: SynthesisInput `input`, layers L0_36_8 ... with numpy-array attributes, np.bool_
     use_fp16 and None filter buffers, as the real networks_stylegan3 objects have."""
     src = src or stand_in_source("stylegan3")
-    f32 = lambda *s: torch.from_numpy(rng.standard_normal(s).astype(np.float32))  # noqa: E731
+    gen = torch.Generator().manual_seed(int(rng.integers(1 << 62)))
+    f32 = lambda *s: _randn(gen, *s)  # noqa: E731
     inp = ModuleSpec("SynthesisInput", src, params={"weight": f32(channels, channels)},
                      buffers={"transform": torch.eye(3), "freqs": f32(channels, 2), "phases": f32(channels)},
                      attrs={"w_dim": w_dim, "channels": channels, "size": np.array([36, 36]),
                             "sampling_rate": 16, "bandwidth": 2.0},
-                     children={"affine": _fc(rng, w_dim, 4, src)})
+                     children={"affine": _fc(gen, w_dim, 4, src)})
     layers = {}
     for i, (name, up) in enumerate((("L0_36_8", None), ("L1_20_3", f32(12)))):
         layers[name] = ModuleSpec(
@@ -323,10 +416,10 @@ def tiny_stylegan3(rng, src=None, w_dim=8, channels=8) -> ModuleSpec:
                    "in_size": np.array([36, 36], dtype=np.int64), "out_size": np.array([36, 36], dtype=np.int64),
                    "conv_kernel": 3, "padding": np.array([10, 10, 10, 10], dtype=np.int64),
                    "up_factor": 1, "down_factor": 2},
-            children={"affine": _fc(rng, w_dim, channels, src, bias_init=1)})
+            children={"affine": _fc(gen, w_dim, channels, src, bias_init=1)})
     mapping = ModuleSpec("MappingNetwork", src, buffers={"w_avg": f32(w_dim)},
                          attrs={"z_dim": w_dim, "c_dim": 0, "w_dim": w_dim, "num_ws": 3, "w_avg_beta": 0.998},
-                         children={"fc0": _fc(rng, w_dim, w_dim, src, 0.01, activation="lrelu")})
+                         children={"fc0": _fc(gen, w_dim, w_dim, src, 0.01, activation="lrelu")})
     synthesis = ModuleSpec("SynthesisNetwork", src, attrs={"w_dim": w_dim, "num_ws": 3, "img_resolution": 16,
                                                             "layer_names": list(layers)},
                            children={"input": inp, **layers})
@@ -339,25 +432,13 @@ def tiny_stylegan3(rng, src=None, w_dim=8, channels=8) -> ModuleSpec:
                       children={"synthesis": synthesis, "mapping": mapping})
 
 
-def tiny_discriminator(rng, src=None, channels=8, nbytes=None) -> ModuleSpec:
-    """A D-shaped tree (b8 block, epilogue with MinibatchStdLayer); nbytes sizes its big weight."""
-    src = src or stand_in_source("stylegan2")
-    f32 = lambda *s: torch.from_numpy(rng.standard_normal(s).astype(np.float32))  # noqa: E731
-    big = max(1, (nbytes or 0) // (4 * channels * 9))
-    return ModuleSpec("Discriminator", src, init_kwargs={"c_dim": 0, "img_resolution": 8, "img_channels": 3},
-                      attrs={"c_dim": 0, "img_resolution": 8},
-                      children={"b8": ModuleSpec("DiscriminatorBlock", src,
-                                                 params={"weight": f32(big, channels, 3, 3)},
-                                                 attrs={"architecture": "resnet"}),
-                                "b4": ModuleSpec("DiscriminatorEpilogue", src,
-                                                 children={"mbstd": ModuleSpec("MinibatchStdLayer", src,
-                                                                               attrs={"group_size": 4})},
-                                                 params={"out": f32(1, channels)})})
+def tiny_discriminator(rng, src=None) -> ModuleSpec:
+    return stylegan2_discriminator(rng, res=8, channel_base=32, channel_max=8, src=src)
 
 
 def tiny_augment_pipe(rng, src=None) -> ModuleSpec:
     src = src or "# stand-in for training/augment.py\n"
+    gen = torch.Generator().manual_seed(int(rng.integers(1 << 62)))
     return ModuleSpec("AugmentPipe", src, init_kwargs={"xflip": 1, "rotate90": 1},
-                      buffers={"p": torch.zeros(()), "Hz_geom": torch.from_numpy(rng.standard_normal(12).astype(np.float32)),
-                               "Hz_fbank": torch.from_numpy(rng.standard_normal((4, 12)).astype(np.float32))},
+                      buffers={"p": torch.zeros(()), "Hz_geom": _randn(gen, 12), "Hz_fbank": _randn(gen, 4, 12)},
                       attrs={"xflip": 1.0, "rotate90": 1.0, "imgfilter_std": 1})

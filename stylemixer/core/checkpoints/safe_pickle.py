@@ -42,9 +42,9 @@ from ..errors import ModelFileError
 
 MAX_FILE_BYTES = 2 << 30        # the official 1024 px files are 0.3-0.4 GB; nothing legitimate comes close
 MAX_DEPTH = 100                 # NVIDIA's deepest real nesting (module tree + tensor) is about 30
-BASE_OPS = 1 << 18              # opcodes any small file may execute ...
-OPS_PER_BYTE = 1 / 16           # ... plus this many per byte of file ...
-MAX_OPS = 8_000_000             # ... and never more (a real 1024 px snapshot executes well under 1 M)
+BASE_OPS = 1 << 17              # opcodes any small file may execute ...
+OPS_PER_BYTE = 1 / 256          # ... plus this many per byte of file (each opcode costs ~200 bytes) ...
+MAX_OPS = 4_000_000             # ... and never more (a real 1024 px snapshot executes 64 k)
 BASE_COST = 64 << 20            # expanded size of any file's data, in bytes ...
 COST_PER_BYTE = 2               # ... plus this many times its size ...
 MAX_COST = 4 << 30              # ... and never more
@@ -1132,14 +1132,19 @@ def plain(value, convert=None, _seen=None):
     return out
 
 
+SCAN_OPS = 20000  # the globals that identify a format come within the first hundred opcodes of real files
+
+
 def scan_globals(head: bytes, limit: int = 64) -> list:
     """The globals named in the first bytes of a pickle, in order, without loading anything: [(module,
-    name)], at most `limit`. Parses opcodes only (memo strings are followed for STACK_GLOBAL)."""
+    name)], at most `limit`, looking at most SCAN_OPS opcodes. Parses opcodes only (memo strings are followed
+    for STACK_GLOBAL)."""
+    import itertools
     import pickletools
     found, memo, strings = [], {}, []
     last = None
     try:
-        for op, arg, _pos in pickletools.genops(io.BytesIO(head)):
+        for op, arg, _pos in itertools.islice(pickletools.genops(io.BytesIO(head)), SCAN_OPS):
             n = op.name
             if n in ("MEMOIZE", "BINPUT", "LONG_BINPUT", "PUT"):
                 if n == "MEMOIZE":

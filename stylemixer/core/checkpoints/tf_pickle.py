@@ -20,6 +20,7 @@ imports, compiles or evaluates it. Depth, size and opcode limits: see safe_pickl
 """
 from __future__ import annotations
 
+import itertools
 import pickletools
 
 import numpy as np
@@ -139,7 +140,7 @@ def scan_head(head: bytes):
     first, version, memo, strings, ran_out = None, None, {}, [], False
     last, after_version_key = None, False
     try:
-        for op, arg, _pos in pickletools.genops(head):
+        for op, arg, _pos in itertools.islice(pickletools.genops(head), sp.SCAN_OPS):
             n = op.name
             if n == "FRAME":
                 continue
