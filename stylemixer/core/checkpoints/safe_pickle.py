@@ -930,6 +930,13 @@ def _frozenset(items=(), *rest):
     return frozenset(_set(items, *rest))
 
 
+def _empty_bytes(*args):
+    # Protocol 2 writes b"" as a call of bytes() with no arguments.
+    if args:
+        raise Damaged("bytes() is called with arguments; protocol 2 only writes bytes() for empty bytes")
+    return b""
+
+
 def _codecs_encode(text, encoding="utf-8"):
     # Protocol 2 writes a bytes object as _codecs.encode(latin-1 text, 'latin1'); nothing else is needed.
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
@@ -1043,6 +1050,8 @@ def common_globals(numpy=True, easydict=True) -> dict:
         ("__builtin__", "set"): Global("builtins.set", call=_set),  # protocol 2 spells builtins this way
         ("__builtin__", "frozenset"): Global("builtins.frozenset", call=_frozenset),
         ("_codecs", "encode"): Global("_codecs.encode", call=_codecs_encode),
+        ("__builtin__", "bytes"): Global("builtins.bytes", call=_empty_bytes),
+        ("builtins", "bytes"): Global("builtins.bytes", call=_empty_bytes),
     }
     if easydict:
         g[("dnnlib.util", "EasyDict")] = Global("dnnlib.util.EasyDict", new=_new_easydict)
