@@ -35,7 +35,8 @@ def reset_peak() -> bool:
 
 
 def main(manifest, results):
-    import torch  # noqa: F401  (imported before the cap: its address-space reservations are not the file's)
+    import torch
+
     from stylemixer import cli
     from stylemixer.core.checkpoints import load_any
     from stylemixer.core.checkpoints.safe_torch import safe_torch_load
@@ -43,7 +44,8 @@ def main(manifest, results):
 
     cap = status_kb("VmSize") * 1024 + int(os.environ.get("STYLEMIXER_CORPUS_CAP_MB", "1536")) * 2 ** 20
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    cases = json.load(open(manifest))
+    with open(manifest) as f:
+        cases = json.load(f)
     out_dir = os.path.dirname(os.path.abspath(results))
     rows = []
     for case in cases:
@@ -52,16 +54,16 @@ def main(manifest, results):
         reset_peak()
         before = status_kb("VmRSS")
         t0 = time.perf_counter()
-        apis = [("load_any", lambda: load_any(path))]
+        apis = [("load_any", load_any)]
         if case.get("torch_file"):
-            apis.append(("safe_torch_load", lambda: safe_torch_load(path)))
+            apis.append(("safe_torch_load", safe_torch_load))
         for name, call in apis:
             try:
-                call()
+                call(path)
                 row["api"].append({"via": name, "ok": True})
             except StyleMixerError as e:
                 row["api"].append({"via": name, "ok": False, "message": str(e), "type": type(e).__name__})
-            except BaseException:  # noqa: BLE001 - anything else is exactly what this corpus hunts
+            except BaseException:
                 row["tracebacks"].append(traceback.format_exc())
         png, st = os.path.join(out_dir, "out.png"), os.path.join(out_dir, "out.safetensors")
         for argv in (["info", path], ["render", "--model", path, "-o", png], ["convert", path, st]):
@@ -69,7 +71,7 @@ def main(manifest, results):
             try:
                 with contextlib.redirect_stderr(err), contextlib.redirect_stdout(outs):
                     rc = cli.main(argv)
-            except BaseException:  # noqa: BLE001
+            except BaseException:
                 row["tracebacks"].append(traceback.format_exc())
                 rc = None
             row["cli"].append({"argv": argv[0], "rc": rc, "stderr": err.getvalue()})

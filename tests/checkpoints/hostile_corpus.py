@@ -50,7 +50,7 @@ class Reduce:
 
 def payloads(marker_dir: Path):
     """(name, callable, args, global it pickles as): each creates a file in marker_dir when called."""
-    m = lambda tag: str(marker_dir / f"{tag}.ran")  # noqa: E731
+    m = lambda tag: str(marker_dir / f"{tag}.ran")
     return [
         ("system", os.system, (f"touch '{m('system')}'",), f"{os.system.__module__}.system"),
         ("eval", builtins.eval, (f"__import__('pathlib').Path({m('eval')!r}).write_text('x')",), "builtins.eval"),

@@ -400,7 +400,7 @@ def tiny_stylegan3(rng, src=None, w_dim=8, channels=8) -> ModuleSpec:
     use_fp16 and None filter buffers, as the real networks_stylegan3 objects have."""
     src = src or stand_in_source("stylegan3")
     gen = torch.Generator().manual_seed(int(rng.integers(1 << 62)))
-    f32 = lambda *s: _randn(gen, *s)  # noqa: E731
+    f32 = lambda *s: _randn(gen, *s)
     inp = ModuleSpec("SynthesisInput", src, params={"weight": f32(channels, channels)},
                      buffers={"transform": torch.eye(3), "freqs": f32(channels, 2), "phases": f32(channels)},
                      attrs={"w_dim": w_dim, "channels": channels, "size": np.array([36, 36]),

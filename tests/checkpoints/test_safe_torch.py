@@ -11,7 +11,11 @@ import torch
 
 from stylemixer.core.checkpoints import safe_pickle as sp
 from stylemixer.core.checkpoints import safe_torch
-from stylemixer.core.checkpoints.safe_torch import NamespaceRecord, TensorInfo, safe_torch_load
+from stylemixer.core.checkpoints.safe_torch import (
+    NamespaceRecord,
+    TensorInfo,
+    safe_torch_load,
+)
 from stylemixer.core.errors import ModelFileError
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64, torch.int32, torch.int16,

@@ -52,7 +52,7 @@ FAMILIES = {  # record module -> (family label, converter module)
 class PersistentRecord(Inert):
     """One persistence-wrapped object as data: class name, persistence version, its module's source (a string,
     never run) and its pickled __dict__."""
-    __slots__ = ("class_name", "version", "module_src", "state")
+    __slots__ = ("class_name", "module_src", "state", "version")
 
     def __init__(self, class_name, version, module_src, state):
         self.class_name, self.version, self.module_src, self.state = class_name, version, module_src, state
@@ -322,5 +322,14 @@ def convert(rec: NetworkRecord, name: str):
     return out[0] if isinstance(out, tuple) else out
 
 
-__all__ = ["try_load", "read", "read_record", "network_record", "pick_generator", "infer_module", "claims",
-           "PersistentRecord", "FORMAT"]
+__all__ = [
+    "FORMAT",
+    "PersistentRecord",
+    "claims",
+    "infer_module",
+    "network_record",
+    "pick_generator",
+    "read",
+    "read_record",
+    "try_load",
+]

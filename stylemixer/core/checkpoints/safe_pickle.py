@@ -51,7 +51,6 @@ MAX_COST = 4 << 30              # ... and never more
 LAZY_BYTES = 1 << 16            # bytes objects at least this long stay in the file until needed
 MAX_LINE = 256                  # text-opcode arguments (GLOBAL names, INT, FLOAT)
 MAX_LONG_BYTES = 64             # LONG1/LONG4 integers (the torch magic number takes 10)
-MAX_KEY_TUPLE = 0               # tuples are not dict keys in any model file
 _SMALL_INT = 1 << 31
 
 
@@ -174,7 +173,7 @@ class Source:
 
 class Slice:
     """A window on the file standing for a bytes object that was not read (yet)."""
-    __slots__ = ("source", "offset", "length")
+    __slots__ = ("length", "offset", "source")
 
     def __init__(self, source: Source, offset: int, length: int):
         self.source, self.offset, self.length = source, offset, length
@@ -302,7 +301,7 @@ class Inert:
 
 class Global(Inert):
     """An allowed global. `call(*args)` serves REDUCE, `new(*args)` NEWOBJ; either may be None."""
-    __slots__ = ("qualname", "call", "new")
+    __slots__ = ("call", "new", "qualname")
 
     def __init__(self, qualname, call=None, new=None):
         self.qualname, self.call, self.new = qualname, call, new
@@ -317,7 +316,7 @@ class Global(Inert):
 class Node:
     """Bookkeeping for one object on the stack or in the memo: nesting depth, expanded size, and whether it
     has been placed inside another object (after which it may not change)."""
-    __slots__ = ("obj", "depth", "cost", "sealed")
+    __slots__ = ("cost", "depth", "obj", "sealed")
 
     def __init__(self, obj, depth=0, cost=8, sealed=False):
         self.obj, self.depth, self.cost, self.sealed = obj, depth, cost, sealed
@@ -390,8 +389,7 @@ class Unpickler:
         depth, cost = 0, 8
         for c in children:
             c.sealed = True
-            if c.depth > depth:
-                depth = c.depth
+            depth = max(depth, c.depth)
             cost += c.cost
         node = Node(obj, depth + 1, cost)
         self._check(node)
@@ -404,8 +402,7 @@ class Unpickler:
         if child is parent:
             raise Damaged(f"the pickle puts an object inside itself (byte {self.r.pos})")
         child.sealed = True
-        if child.depth + 1 > parent.depth:
-            parent.depth = child.depth + 1
+        parent.depth = max(parent.depth, child.depth + 1)
         parent.cost += child.cost
         self._check(parent)
 
@@ -902,10 +899,7 @@ Unpickler._dispatch = {code[0]: getattr(Unpickler, "op_" + name) for code, name 
 
 
 class EasyDict(dict):
-    """dnnlib.util.EasyDict as a plain dict (its attribute access is not needed)."""
-
-    def _build(self, state):  # never reached (dicts are not Inert); kept so the intent is explicit
-        raise Damaged("an EasyDict in the file carries unexpected attributes")
+    """dnnlib.util.EasyDict as a plain dict (its attribute access is not needed). Not Inert: BUILD refuses it."""
 
 
 def _new_easydict(*args, **kwargs):
@@ -972,7 +966,7 @@ class DtypeRef(Inert):
 class ArrayRef(Inert):
     """What `numpy...._reconstruct` gives; BUILD passes NumPy's array state, checked here. The data stays
     a Slice of the file until `.array` is asked for."""
-    __slots__ = ("shape", "dtype", "fortran", "data", "_array")
+    __slots__ = ("_array", "data", "dtype", "fortran", "shape")
 
     def __init__(self):
         self.shape, self.dtype, self.fortran, self.data, self._array = None, None, False, None, None
@@ -1183,7 +1177,30 @@ def scan_globals(head: bytes, limit: int = 64) -> list:
     return found
 
 
-__all__ = ["PickleRejected", "RefusedGlobal", "LimitExceeded", "Truncated", "Damaged", "Budget", "Source",
-           "Slice", "Reader", "Inert", "Global", "Unpickler", "EasyDict", "ArrayRef", "DtypeRef", "load",
-           "plain", "escape", "scan_globals", "common_globals", "as_bytes", "check_size", "MAX_DEPTH",
-           "MAX_FILE_BYTES", "LAZY_BYTES"]
+__all__ = [
+    "LAZY_BYTES",
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "ArrayRef",
+    "Budget",
+    "Damaged",
+    "DtypeRef",
+    "EasyDict",
+    "Global",
+    "Inert",
+    "LimitExceeded",
+    "PickleRejected",
+    "Reader",
+    "RefusedGlobal",
+    "Slice",
+    "Source",
+    "Truncated",
+    "Unpickler",
+    "as_bytes",
+    "check_size",
+    "common_globals",
+    "escape",
+    "load",
+    "plain",
+    "scan_globals",
+]

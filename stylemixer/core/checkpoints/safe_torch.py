@@ -59,7 +59,7 @@ class StorageType(Global):
 
 class LazyStorage(Inert):
     """A storage: its element type, length, and where its bytes are. `.tensor()` reads them, once."""
-    __slots__ = ("source", "offset", "dtype", "numel", "_tensor")
+    __slots__ = ("_tensor", "dtype", "numel", "offset", "source")
 
     def __init__(self, source: Source, offset, dtype, numel: int):
         self.source, self.offset, self.dtype, self.numel, self._tensor = source, offset, dtype, numel, None
@@ -90,7 +90,7 @@ class LazyStorage(Inert):
 class TensorRef(Inert):
     """A tensor not yet read: its storage, offset, size and stride (all checked), and whether it was a
     torch.nn.Parameter."""
-    __slots__ = ("storage", "offset", "size", "stride", "param")
+    __slots__ = ("offset", "param", "size", "storage", "stride")
 
     def __init__(self, storage, offset, size, stride, param=False):
         self.storage, self.offset, self.size, self.stride, self.param = storage, offset, size, stride, param
@@ -159,7 +159,7 @@ class NamespaceRecord(Inert):
 
 class TensorInfo:
     """What safe_torch_load leaves for a tensor it was told not to read."""
-    __slots__ = ("shape", "dtype")
+    __slots__ = ("dtype", "shape")
 
     def __init__(self, shape, dtype):
         self.shape, self.dtype = tuple(shape), dtype
@@ -486,6 +486,18 @@ def _load_open(source: Source, keep, progress):
     return materialize(obj, keep_fn)
 
 
-__all__ = ["safe_torch_load", "read_zip", "read_legacy", "materialize", "LazyStorage", "TensorRef",
-           "TensorInfo", "NamespaceRecord", "tensor_globals", "storage_globals", "torch_file_globals",
-           "sniff_torch", "STORAGE_DTYPES"]
+__all__ = [
+    "STORAGE_DTYPES",
+    "LazyStorage",
+    "NamespaceRecord",
+    "TensorInfo",
+    "TensorRef",
+    "materialize",
+    "read_legacy",
+    "read_zip",
+    "safe_torch_load",
+    "sniff_torch",
+    "storage_globals",
+    "tensor_globals",
+    "torch_file_globals",
+]

@@ -26,7 +26,7 @@ import pickletools
 import numpy as np
 
 from . import safe_pickle as sp
-from .safe_pickle import Damaged, Global, Inert, RefusedGlobal  # noqa: F401  (RefusedGlobal is re-exported)
+from .safe_pickle import Damaged, Global, Inert, RefusedGlobal
 
 NETWORK_CLASS = ("dnnlib.tflib.network", "Network")
 
@@ -171,5 +171,13 @@ def scan_head(head: bytes):
     return first, version, ran_out
 
 
-__all__ = ["TFNetwork", "RestrictedUnpickler", "RefusedGlobal", "load", "scan_head", "as_array", "plain",
-           "NETWORK_CLASS"]
+__all__ = [
+    "NETWORK_CLASS",
+    "RefusedGlobal",
+    "RestrictedUnpickler",
+    "TFNetwork",
+    "as_array",
+    "load",
+    "plain",
+    "scan_head",
+]
