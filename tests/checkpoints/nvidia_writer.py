@@ -143,9 +143,13 @@ def _copy(v, memo=None):
     return out
 
 
-def build_module(spec: ModuleSpec, old_torch=False, easydict=True) -> torch.nn.Module:
+def build_module(spec, old_torch=False, easydict=True, module_src=None) -> torch.nn.Module:
+    """A real torch.nn.Module tree for `spec` (this module's ModuleSpec, or any object with class_name, attrs,
+    params, buffers, children, init_kwargs, such as sg2_weights.ModuleSpec; module_src then defaults to a
+    stand-in source)."""
+    src = module_src or getattr(spec, "module_src", None) or stand_in_source()
     cls = type(spec.class_name, (_Persistent,), {"_orig_class_name": spec.class_name,
-                                                 "_orig_module_src": spec.module_src, "_old_torch": old_torch})
+                                                 "_orig_module_src": src, "_old_torch": old_torch})
     m = cls()
     for k, v in spec.params.items():
         if isinstance(v, torch.nn.Parameter):  # the same Parameter object in several modules stays shared
@@ -162,8 +166,8 @@ def build_module(spec: ModuleSpec, old_torch=False, easydict=True) -> torch.nn.M
     for k, v in spec.attrs.items():
         setattr(m, k, _copy(v))
     for k, c in spec.children.items():
-        setattr(m, k, build_module(c, old_torch, easydict))
-    m._init_args = _copy(tuple(spec.init_args))
+        setattr(m, k, build_module(c, old_torch, easydict, src))
+    m._init_args = _copy(tuple(getattr(spec, "init_args", ())))
     m._init_kwargs = _copy(_easy(spec.init_kwargs) if easydict else dict(spec.init_kwargs))
     return m.eval()  # parameters were made with requires_grad=False, as in NVIDIA's snapshots
 
@@ -229,11 +233,11 @@ def dumps(obj, protocol=4, numpy_names=NUMPY2) -> bytes:
 
 def snapshot(G_ema: ModuleSpec, G: ModuleSpec | None = None, D: ModuleSpec | None = None,
              augment_pipe: ModuleSpec | None = None, layout="ada", old_torch=False, easydict=True,
-             training_set_kwargs=None, extra=None):
+             training_set_kwargs=None, extra=None, module_src=None):
     """The dict a training snapshot pickles: stylegan2-ada-pytorch's key order (layout 'ada') or stylegan3's
     ('sg3'). A None G/D/augment_pipe is stored as None, as legacy.py does for missing entries."""
     def build(spec):
-        return None if spec is None else build_module(spec, old_torch, easydict)
+        return None if spec is None else build_module(spec, old_torch, easydict, module_src)
     tsk = dict(training_set_kwargs if training_set_kwargs is not None else
                {"class_name": "training.dataset.ImageFolderDataset", "path": "/data/ffhq.zip",
                 "use_labels": False, "max_size": 70000, "xflip": True, "resolution": 1024})
@@ -248,6 +252,58 @@ def snapshot(G_ema: ModuleSpec, G: ModuleSpec | None = None, D: ModuleSpec | Non
 
 def write(path, G_ema: ModuleSpec, protocol=4, numpy_names=NUMPY2, **kw):
     return dump(snapshot(G_ema, **kw), path, protocol, numpy_names)
+
+
+_BUFFER_NAMES = {"resample_filter", "noise_const", "w_avg", "transform", "freqs", "phases", "magnitude_ema",
+                 "up_filter", "down_filter"}
+
+
+def _class_for(path: str) -> str:
+    """NVIDIA's class for a module path of a StyleGAN2/3 Generator."""
+    last = path.rsplit(".", 1)[-1]
+    if path == "":
+        return "Generator"
+    if path == "mapping":
+        return "MappingNetwork"
+    if path == "synthesis":
+        return "SynthesisNetwork"
+    if path == "synthesis.input":
+        return "SynthesisInput"
+    if last == "affine" or path.startswith("mapping."):
+        return "FullyConnectedLayer"
+    if last == "torgb":
+        return "ToRGBLayer"
+    if last == "skip":
+        return "Conv2dLayer"
+    if path.count(".") == 1 and last.startswith("b") and last[1:].isdigit():
+        return "SynthesisBlock"
+    return "SynthesisLayer"
+
+
+def spec_from_record(rec, module_src=None) -> ModuleSpec:
+    """The module tree behind a NetworkRecord (what a reader returns for it): modules from the attribute paths
+    and tensor names in their order, tensors as parameters or buffers by NVIDIA's buffer names, the init kwargs
+    on the top module. (A record holds no None buffers; NVIDIA's loaders do not need them.)"""
+    src = module_src or stand_in_source("stylegan3" if "networks_stylegan3" in rec.module else
+                                        "stylegan2-sg3repo" if rec.module.endswith("stylegan2") else "stylegan2")
+    nodes = {}
+
+    def node(path):
+        if path not in nodes:
+            if path:
+                parent = node(path.rsplit(".", 1)[0] if "." in path else "")
+            nodes[path] = ModuleSpec(_class_for(path), src, attrs=dict(rec.attrs.get(path, {})))
+            if path:
+                parent.children[path.rsplit(".", 1)[-1]] = nodes[path]
+        return nodes[path]
+
+    for k, t in rec.state.items():
+        path, name = k.rsplit(".", 1) if "." in k else ("", k)
+        (node(path).buffers if name in _BUFFER_NAMES else node(path).params)[name] = t
+    for path in rec.attrs:
+        node(path)
+    node("").init_kwargs = dict(rec.init_kwargs)
+    return nodes[""]
 
 
 # ----------------------------------------------------------------------------------------------------------

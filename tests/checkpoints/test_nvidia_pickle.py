@@ -226,3 +226,40 @@ def test_peak_memory_is_g_ema_not_the_file(tmp_path):
     assert r["g_ema_mb"] < size_mb / 2.5
     assert r["peak"] < r["g_ema_mb"] + 16 + 0.05 * size_mb, (r, size_mb)
     print(f"\n{size_mb:.0f} MB snapshot: peak +{r['peak']:.0f} MB (G_ema {r['g_ema_mb']:.0f} MB), {r['seconds']:.2f} s")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# With the family converters and their NVIDIA-named test networks (present once the family branches are in)
+
+
+def _family(flavor):
+    if flavor == "sg3":
+        weights = pytest.importorskip("tests.checkpoints.sg3_weights")
+        convert = pytest.importorskip("stylemixer.core.families.stylegan3.convert")
+        return weights.nvidia_sg3_record(weights.small("T", 16) if hasattr(weights, "small") else None), convert
+    weights = pytest.importorskip("tests.checkpoints.sg2_weights")
+    convert = pytest.importorskip("stylemixer.core.families.stylegan2.convert")
+    return weights.record_for(None, seed=3, flavor=flavor)[2], convert
+
+
+@pytest.mark.parametrize("flavor,protocol,numpy_names,old_torch", [("ada", 3, NUMPY1, True), ("ada", 4, NUMPY2, False),
+                                                                   ("sg3", 4, NUMPY1, False),
+                                                                   ("sg3", 3, NUMPY2, True)])
+def test_family_networks_through_a_real_pickle(tmp_path, flavor, protocol, numpy_names, old_torch):
+    """The families' NVIDIA-named random networks, written as persistence pickles beside a D, come back as the
+    same record, and load_any renders them exactly as their converter does from the record itself."""
+    rec, convert = _family(flavor)
+    rng = np.random.default_rng(11)
+    spec = nw.spec_from_record(rec)
+    path = nw.write(tmp_path / "network-snapshot.pkl", spec, protocol=protocol, numpy_names=numpy_names,
+                    G=spec, D=nw.tiny_discriminator(rng), augment_pipe=nw.tiny_augment_pipe(rng),
+                    old_torch=old_torch)
+    got, _ = nvidia_pickle.read_record(path)
+    assert got.module == rec.module and got.class_name == rec.class_name
+    assert got.init_kwargs == rec.init_kwargs and got.attrs == rec.attrs
+    assert set(got.state) == set(rec.state) and all(torch.equal(got.state[k], rec.state[k]) for k in rec.state)
+    loaded = load_any(path)
+    want = convert.from_nvidia(rec)
+    a, b = loaded.G.state_dict(), want.state_dict()
+    assert set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in a)
+    assert loaded.format == "nvidia-pickle"

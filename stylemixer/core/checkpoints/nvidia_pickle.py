@@ -24,6 +24,7 @@ the source text and the structure, never by running anything:
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 
 from ..errors import ModelFileError
@@ -291,15 +292,16 @@ def try_load(path, kind, device="cpu", progress=None):
     if not claims(head):
         return None
     rec, info = read_record(path, progress)
-    G = convert(rec, name)
+    G = convert(rec, name, info)
     if progress is not None:
         progress(1.0)
     from . import LoadedModel
     return LoadedModel(G.to(device), os.path.abspath(path), name, FORMAT, info)
 
 
-def convert(rec: NetworkRecord, name: str):
-    """The family's generator for a record, through the family's converter (imported only when needed)."""
+def convert(rec: NetworkRecord, name: str, info: dict | None = None):
+    """The family's generator for a record, through the family's converter (imported only when needed; it is
+    given the file's name and the info dict when its signature takes them)."""
     family = FAMILIES.get(rec.module)
     if family is None:  # cannot happen with infer_module; kept for records built elsewhere
         raise ModelFileError(f"{name} holds a network from {escape(rec.module, 80)}, which StyleMixer does not read")
@@ -311,8 +313,11 @@ def convert(rec: NetworkRecord, name: str):
             raise ModelFileError(f"{name} is an NVIDIA {label} pickle; this StyleMixer has no {label} family "
                                  f"installed") from None
         raise
+    fn = mod.from_nvidia
+    accepted = inspect.signature(fn).parameters
+    extra = {k: v for k, v in (("name", name), ("info", info)) if k in accepted}
     try:
-        out = mod.from_nvidia(rec)
+        out = fn(rec, **extra)
     except ModelFileError as e:
         msg = str(e)
         raise ModelFileError(msg if msg.startswith(name) else f"{name}: {msg}") from None
