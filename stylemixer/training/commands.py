@@ -52,12 +52,7 @@ def register(subparsers) -> None:
 
 
 def cmd_train(args) -> int:
-    from stylemixer.training.loop import (
-        TrainConfig,
-        Trainer,
-        export_ema,
-        read_checkpoint,
-    )
+    from stylemixer.training.loop import TrainConfig, Trainer, export_ema, read_checkpoint
     if args.minutes is None and args.kimg is None:
         print("error: give a budget with --minutes and/or --kimg", file=sys.stderr)
         return 2
@@ -91,7 +86,6 @@ def cmd_train(args) -> int:
 
 def cmd_dataset_preview(args) -> int:
     from PIL import Image
-
     from stylemixer.data import faces
     imgs = faces.make_pool(args.count, seed=args.seed, start=args.start)
     g = faces.grid(imgs, args.cols)

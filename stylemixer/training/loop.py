@@ -28,12 +28,7 @@ import torch.nn.functional as F
 
 from stylemixer.core.checkpoints.safe_pickle import escape
 from stylemixer.core.errors import ModelFileError
-from stylemixer.core.networks import (
-    Generator,
-    GeneratorConfig,
-    count_parameters,
-    init_for_training,
-)
+from stylemixer.core.networks import Generator, GeneratorConfig, init_for_training, count_parameters
 from stylemixer.data.faces import grid as make_grid
 from stylemixer.training.data import ImagePool, folder_pool, procedural_pool
 from stylemixer.training.discriminator import Discriminator
