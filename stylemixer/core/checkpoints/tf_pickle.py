@@ -105,7 +105,7 @@ class RestrictedUnpickler:
         self.f, self.encoding = f, encoding
 
     def load(self, progress=None, progress_range=(0.0, 1.0)):
-        return sp.load(self.f, _ALLOWED, progress=progress, progress_range=progress_range,
+        return sp.load(self.f, _ALLOWED, start=self.f.tell(), progress=progress, progress_range=progress_range,
                        encoding=self.encoding)
 
 
