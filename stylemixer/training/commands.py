@@ -52,7 +52,7 @@ def register(subparsers) -> None:
 
 
 def cmd_train(args) -> int:
-    from stylemixer.training.loop import TrainConfig, Trainer, export_ema
+    from stylemixer.training.loop import TrainConfig, Trainer, export_ema, read_checkpoint
     if args.minutes is None and args.kimg is None:
         print("error: give a budget with --minutes and/or --kimg", file=sys.stderr)
         return 2
@@ -64,13 +64,15 @@ def cmd_train(args) -> int:
                       sample_every_min=args.sample_every, checkpoint_every_min=args.checkpoint_every,
                       blur_sigma=args.blur, blur_start_kimg=args.blur_start, blur_fade_kimg=args.blur_fade)
     log = lambda msg: print(msg, file=sys.stderr, flush=True)
-    trainer = Trainer(cfg, log=log)
     resume = args.resume
     if resume == "auto":
         resume = Path(args.out) / "checkpoint.pt"
         resume = resume if resume.exists() else None
+    # read (and vet) the checkpoint before building anything: a bad file costs nothing and changes nothing
+    state = read_checkpoint(resume) if resume else None
+    trainer = Trainer(cfg, log=log)
     if resume:
-        trainer.load_checkpoint(resume)
+        trainer.load_checkpoint(resume, state)
         # budgets come from this command line, not from the checkpoint, so a run can be extended
         trainer.cfg.minutes, trainer.cfg.kimg = cfg.minutes, cfg.kimg
     trainer.run()

@@ -14,8 +14,11 @@ import copy
 import json
 import math
 import os
+import pickle
+import re
 import sys
 import time
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,6 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from stylemixer.core.checkpoints.safe_pickle import escape
+from stylemixer.core.errors import ModelFileError
 from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, init_for_training, count_parameters
 from stylemixer.data.faces import grid as make_grid
 from stylemixer.training.data import ImagePool, folder_pool, procedural_pool
@@ -128,6 +133,45 @@ def render_samples(G, zs: torch.Tensor, psi: float = 1.0) -> np.ndarray:
 def sample_zs(n: int, z_dim: int) -> torch.Tensor:
     """The app's seed convention: seed s -> RandomState(s).randn(1, z_dim)."""
     return torch.from_numpy(np.concatenate([np.random.RandomState(s).randn(1, z_dim) for s in range(n)])).float()
+
+
+# --------------------------------------------------------------------------------------------- checkpoints
+
+CHECKPOINT_KEYS = {"config": dict, "G": dict, "D": dict, "G_ema": dict, "opt_G": dict, "opt_D": dict, "step": int,
+                   "nimg": int, "train_seconds": float, "pool": dict, "torch_rng": torch.Tensor}
+
+
+def read_checkpoint(path, map_location="cpu") -> dict:
+    """A training checkpoint, read with torch.load(weights_only=True): tensors and plain data only (dicts,
+    lists, tuples, numbers, strings), so a checkpoint.pt from anywhere cannot run code. Anything else, a
+    damaged file or missing entries: one ModelFileError line."""
+    path = os.fspath(path)
+    name = os.path.basename(path)
+    if not os.path.isfile(path):
+        raise ModelFileError(f"{path}: no such checkpoint file" if not os.path.exists(path)
+                             else f"{name} is not a regular file")
+    try:
+        sd = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:  # what weights_only refuses: globals outside torch's tensor allow-list
+        found = re.search(r"GLOBAL ([\w.]+)", str(e))
+        what = f" (it refers to {escape(found.group(1), 120)})" if found else ""
+        raise ModelFileError(f"{name} holds more than tensors and plain data{what}; StyleMixer resumes only "
+                             f"from checkpoints it wrote, and ran nothing from this one") from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, TypeError, AttributeError,
+            zipfile.BadZipFile, MemoryError) as e:
+        raise ModelFileError(f"{name} is not a readable training checkpoint "
+                             f"({type(e).__name__}: {escape(str(e).splitlines()[0] if str(e) else '', 160)})") \
+            from None
+    if not isinstance(sd, dict):
+        raise ModelFileError(f"{name} is not a StyleMixer training checkpoint (its top level is not a dict)")
+    for key, kind in CHECKPOINT_KEYS.items():
+        value = sd.get(key)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = sd[key] = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ModelFileError(f"{name} is not a StyleMixer training checkpoint (its '{key}' entry is "
+                                 f"{'missing' if value is None else 'malformed'})")
+    return sd
 
 
 # --------------------------------------------------------------------------------------------- trainer
@@ -256,15 +300,22 @@ class Trainer:
         os.replace(tmp, path)   # atomic: a kill mid-save never leaves a broken checkpoint
         return path
 
-    def load_checkpoint(self, path):
-        sd = torch.load(path, map_location=self.dev, weights_only=False)
-        for key, mod in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
-            mod.load_state_dict(sd[key])
-        self.opt_G.load_state_dict(sd["opt_G"])
-        self.opt_D.load_state_dict(sd["opt_D"])
+    def load_checkpoint(self, path, sd=None):
+        """Resume from checkpoint.pt (or from `sd`, what read_checkpoint(path) returned)."""
+        sd = read_checkpoint(path, self.dev) if sd is None else sd
+        name = os.path.basename(os.fspath(path))
+        try:
+            for key, mod in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
+                mod.load_state_dict(sd[key])
+            self.opt_G.load_state_dict(sd["opt_G"])
+            self.opt_D.load_state_dict(sd["opt_D"])
+            self.pool.load_state_dict(sd["pool"])
+            torch.set_rng_state(sd["torch_rng"])
+        except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as e:
+            raise ModelFileError(f"{name} does not fit this run's configuration (--resolution, --channels, "
+                                 f"--w-dim must match the run that wrote it): "
+                                 f"{escape(str(e).splitlines()[0] if str(e) else type(e).__name__, 200)}") from None
         self.step, self.nimg, self.train_seconds = sd["step"], sd["nimg"], sd["train_seconds"]
-        self.pool.load_state_dict(sd["pool"])
-        torch.set_rng_state(sd["torch_rng"])
         if sd.get("cuda_rng") is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(sd["cuda_rng"])
         self.log(f"resumed from {path}: step {self.step}, {self.nimg / 1000:.1f} kimg, "

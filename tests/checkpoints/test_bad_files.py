@@ -70,7 +70,7 @@ def test_stylegan2_detected_even_when_the_version_is_not_near_the_start(tmp_path
     from stylemixer.core.checkpoints.stylegan1 import pick_generator
     from stylemixer.core.checkpoints.tf_pickle import TFNetwork
     n = TFNetwork()
-    n.__setstate__({"version": 4, "name": "Gs", "build_func_name": "G_main"})
+    n._build({"version": 4, "name": "Gs", "build_func_name": "G_main"})
     with pytest.raises(ModelFileError, match="StyleGAN2 TensorFlow pickle"):
         pick_generator((n,), "x.pkl")
 

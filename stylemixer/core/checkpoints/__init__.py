@@ -62,29 +62,30 @@ def load_any(path, device="cpu", progress=None) -> LoadedModel:
     if kind in ("zip", "torch-legacy"):
         raise ModelFileError(f"{name} is a PyTorch checkpoint; StyleMixer does not read this kind yet")
     if kind == "pickle":
-        raise ModelFileError(f"{name} is a Python pickle of a kind StyleMixer does not read")
+        raise ModelFileError(f"{name} is a Python pickle of a kind StyleMixer does not read{_first_global(path)}")
     raise ModelFileError(f"{name} is not a model file StyleMixer can read (unknown format)")
 
 
 def _foreign_loaders():
-    """Each takes (path, kind, device, progress) and returns a LoadedModel, None if not its format, or raises."""
-    loaders = []
+    """Each takes (path, kind, device, progress) and returns a LoadedModel, None if not its format, or raises.
+    Imported on first use: a native file needs none of them."""
+    from .nvidia_pickle import try_load as nvidia_pytorch
+    from .rosinality import try_load as rosinality
+    from .stylegan1 import try_load as tf_stylegan1
+    from .stylegan2_tf import try_load as tf_stylegan2
+    # TF StyleGAN2 before v1's reader, which refuses network versions >= 4.
+    return [tf_stylegan2, tf_stylegan1, rosinality, nvidia_pytorch]
+
+
+def _first_global(path) -> str:
+    """' (it refers to module.name)' for the first global a pickle names, escaped; '' if none is found."""
+    from .safe_pickle import escape, scan_globals
     try:
-        from .stylegan2_tf import try_load as sg2_tf  # before v1's reader, which refuses network versions >= 4
-        loaders.append(sg2_tf)
-    except ImportError:
-        pass
-    try:
-        from .stylegan1 import try_load as sg1
-        loaders.append(sg1)
-    except ImportError:
-        pass
-    try:
-        from .rosinality import try_load as rosinality
-        loaders.append(rosinality)
-    except ImportError:
-        pass
-    return loaders
+        with open(path, "rb") as f:
+            found = scan_globals(f.read(1 << 16), limit=1)
+    except OSError:
+        return ""
+    return f" (it refers to {escape(found[0][0], 80)}.{escape(found[0][1], 80)})" if found else ""
 
 
 __all__ = ["LoadedModel", "load_any", "load_model", "save_model", "sniff", "BUILTIN"]

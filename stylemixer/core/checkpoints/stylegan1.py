@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import math
 import os
-import pickle
 import re
-import struct
 import warnings
 
 import numpy as np
@@ -79,12 +77,18 @@ def try_load(path, kind, device="cpu", progress=None):
                 raise ModelFileError(f"{name} is truncated (it ends before the pickle does); download it again")
             f.seek(0)
             top = _unpickle(f, size, name, progress)
+            # The arrays are read from the open file as they are converted; G's and D's are never read.
+            Gs = pick_generator(top, name)
+            del top
+            try:
+                G, info = convert(Gs, name, progress)
+            except tf_pickle.sp.Truncated:
+                raise ModelFileError(f"{name} is truncated (the data ends early); download it again") from None
+            except tf_pickle.sp.PickleRejected as e:
+                raise ModelFileError(f"{name} is damaged: {e}") from None
+            del Gs
     except OSError as e:
         raise ModelFileError(f"cannot read {name}: {e.strerror or e}") from None
-    Gs = pick_generator(top, name)
-    del top  # G and D (and their arrays) can go now
-    G, info = convert(Gs, name, progress)
-    del Gs
     if progress is not None:
         progress(1.0)
     from . import LoadedModel
@@ -96,16 +100,12 @@ def _unpickle(f, size, name, progress):
         return tf_pickle.load(f, size, progress, scale=0.8)
     except RefusedGlobal as e:
         raise ModelFileError(f"{name} was not opened: {e}") from None
-    except EOFError:
+    except tf_pickle.sp.Truncated:
         raise ModelFileError(f"{name} is truncated (the data ends early); download it again") from None
+    except tf_pickle.sp.PickleRejected as e:
+        raise ModelFileError(f"{name} is damaged: {e}") from None
     except MemoryError:
         raise ModelFileError(f"not enough memory to read {name} (or the file is damaged)") from None
-    except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError, KeyError, struct.error,
-            RecursionError, UnicodeDecodeError) as e:
-        msg = str(e)
-        if "truncated" in msg:
-            raise ModelFileError(f"{name} is truncated (the data ends early); download it again") from None
-        raise ModelFileError(f"{name} is damaged: {msg or type(e).__name__}") from None
 
 
 def _newer_message(name, version):
@@ -158,8 +158,10 @@ def _check_network(net, role, func, name):
 
 def _variables(net, name):
     try:
-        return net.own_variables()
-    except pickle.UnpicklingError as e:
+        return net.own_variables(lazy=True)  # arrays are read one by one as they are copied
+    except tf_pickle.sp.Truncated:
+        raise ModelFileError(f"{name} is truncated (the data ends early); download it again") from None
+    except tf_pickle.sp.PickleRejected as e:
         raise ModelFileError(f"{name} is damaged: {e}") from None
 
 
@@ -285,6 +287,7 @@ def _compare(have: dict, want: dict, where, name):
         if have[k].dtype.kind != "f":
             raise ModelFileError(f"{name}: variable {where}/{k} has data type {have[k].dtype}, expected float")
     lod = have.get("lod")
+    lod = None if lod is None else tf_pickle.as_array(lod, "lod")
     if lod is not None and (lod.size != 1 or float(lod.reshape(-1)[0]) != 0.0):
         raise ModelFileError(f"{name} is a mid-training snapshot (lod = {lod.reshape(-1)[:1]}); StyleMixer reads "
                              f"fully grown networks (lod = 0)")
@@ -350,7 +353,7 @@ def convert(Gs: TFNetwork, name: str, progress=None, crop="auto"):
     with torch.no_grad(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*not writable.*")  # we only read from the file's arrays
         for key, (src, var, permute) in plan.items():
-            arr = sources[src].pop(var)
+            arr = tf_pickle.as_array(sources[src].pop(var), var)
             done += arr.nbytes
             if arr.dtype != np.float32:
                 arr = arr.astype(np.float32)

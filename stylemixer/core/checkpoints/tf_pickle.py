@@ -1,66 +1,84 @@
 """Read NVIDIA's TensorFlow-era network pickles as inert data, never running anything they contain.
 
 The official StyleGAN files pickle the tuple (G, D, Gs) of `dnnlib.tflib.network.Network` objects. Loading them
-the normal way imports dnnlib and TensorFlow and `exec`s the network source stored inside the pickle. Here a
-restricted unpickler resolves exactly these globals and refuses every other one, naming it:
+the normal way imports dnnlib and TensorFlow and `exec`s the network source stored inside the pickle. Here the
+bounded interpreter in safe_pickle reads them with exactly these globals and refuses every other one, naming it:
 
   dnnlib.tflib.network.Network          -> TFNetwork, an inert record of the pickled state
   dnnlib.util.EasyDict                  -> a plain dict subclass
-  collections.OrderedDict               -> collections.OrderedDict
-  numpy[._]core.multiarray._reconstruct -> a placeholder that BUILD turns into an array (checked, no object dtype)
+  collections.OrderedDict, builtins.set -> themselves
+  numpy[._]core.multiarray._reconstruct -> ArrayRef, which BUILD fills with a checked array state
   numpy.ndarray                         -> only as the first argument of _reconstruct
-  numpy.dtype                           -> a placeholder that becomes a plain numeric dtype
+  numpy.dtype                           -> a plain numeric dtype (structured and object dtypes refused)
   numpy[._]core.multiarray.scalar       -> a numeric NumPy scalar (TF scalar variables such as `lod`)
   _codecs.encode                        -> latin-1 only (how protocol 2 writes bytes)
 
-Arrays are never built by NumPy's own __setstate__ from file data: the placeholders check the state (shape,
-numeric dtype, exact byte count) and wrap the bytes with np.frombuffer, which also avoids a copy.
-`build_module_src` stays a string; nothing here imports, compiles or evaluates it.
+Arrays are never built by NumPy's own __setstate__ from file data: ArrayRef checks the state (shape, numeric
+dtype, exact byte count) and reads the bytes only when the array is asked for, straight from the file, so the
+arrays of G and D in the (G, D, Gs) tuple are never read. `build_module_src` stays a string; nothing here
+imports, compiles or evaluates it. Depth, size and opcode limits: see safe_pickle.
 """
 from __future__ import annotations
 
-import collections
-import math
-import pickle
+import itertools
 import pickletools
 
 import numpy as np
 
+from . import safe_pickle as sp
+from .safe_pickle import Damaged, Global, Inert, RefusedGlobal
+
 NETWORK_CLASS = ("dnnlib.tflib.network", "Network")
-_NUMPY_CORE = ("numpy.core.multiarray", "numpy._core.multiarray")  # NumPy 1.x writers, NumPy 2.x writers
-_DTYPES = {"f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "b1"}
-_MAX_DIMS = 8
 
 
-class RefusedGlobal(pickle.UnpicklingError):
-    """The pickle asked for a global outside the allow-list; `name` is 'module.attribute'."""
+class TFNetwork(Inert):
+    """Stands in for dnnlib.tflib.network.Network. BUILD hands it the pickled state dict (version, name,
+    static_kwargs, components, build_module_src, build_func_name, variables), kept apart from the class's own
+    methods: `net.version` reads the state, but no state key can replace `own_variables` or `label`."""
 
-    def __init__(self, module: str, name: str):
-        self.name = f"{module}.{name}"
-        super().__init__(f"it refers to {self.name}, which StyleMixer does not load "
-                         "(only network weights are read; code in a model file is never run)")
+    def __init__(self):
+        object.__setattr__(self, "_state", None)
 
-
-class TFNetwork:
-    """Stands in for dnnlib.tflib.network.Network. BUILD hands it the pickled state dict, which lands in
-    attributes: version, name, static_kwargs, components, build_module_src, build_func_name, variables."""
-
-    def __setstate__(self, state):
+    def _build(self, state):
+        if self._state is not None:
+            raise Damaged("a network in the file is given its state twice")
         if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
-            raise pickle.UnpicklingError("a network's pickled state is not a dict of named fields")
-        self.__dict__.update(state)
+            raise Damaged("a network's pickled state is not a dict of named fields")
+        object.__setattr__(self, "_state", state)
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name == "_state":
+            raise AttributeError(name)
+        state = object.__getattribute__(self, "_state") or {}
+        try:
+            return state[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):  # a loader dropping what it has used, e.g. net.variables = None
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._state is None:
+            object.__setattr__(self, "_state", {})
+        self._state[name] = value
 
     @property
     def label(self) -> str:
-        return f"{getattr(self, 'name', '?')} ({getattr(self, 'build_func_name', '?')})"
+        return f"{sp.escape(str(getattr(self, 'name', '?')), 60)} " \
+               f"({sp.escape(str(getattr(self, 'build_func_name', '?')), 60)})"
 
-    def own_variables(self) -> dict:
-        """{local name: np.ndarray} of this network's own variables (not its components')."""
+    def own_variables(self, lazy: bool = False) -> dict:
+        """{local name: np.ndarray} of this network's own variables (not its components'), read now; with
+        lazy=True the arrays stay ArrayRefs (shape and dtype known, data read by `as_array`)."""
         out = {}
         for item in getattr(self, "variables", None) or []:
             if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
-                raise pickle.UnpicklingError(f"network {self.label} has a malformed variable list")
-            out[item[0]] = as_array(item[1], item[0])
+                raise Damaged(f"network {self.label} has a malformed variable list")
+            value = item[1]
+            if lazy and isinstance(value, sp.ArrayRef) and value.dtype is not None:
+                out[item[0]] = value
+            else:
+                out[item[0]] = as_array(value, item[0])
         return out
 
     def component(self, key: str):
@@ -69,187 +87,48 @@ class TFNetwork:
         return c if isinstance(c, TFNetwork) else None
 
 
-class _EasyDict(dict):
-    """dnnlib.util.EasyDict without its attribute access; the keys are all we need."""
-
-    def __setstate__(self, state):  # also stops a BUILD aimed at the class itself from setting class attributes
-        if state:
-            raise pickle.UnpicklingError("an EasyDict in the file carries unexpected attributes")
+def _new_network(*args, **kwargs):
+    if args or kwargs:
+        raise Damaged("a TensorFlow network in the file is created with arguments")
+    return TFNetwork()
 
 
-class _Call:
-    """An allowed function, wrapped so that a BUILD opcode aimed at it cannot set attributes (e.g. __defaults__)
-    that would outlive this load."""
-    __slots__ = ("_fn",)
-
-    def __init__(self, fn):
-        self._fn = fn
-
-    def __call__(self, *args):
-        return self._fn(*args)
-
-    def __setstate__(self, state):
-        raise pickle.UnpicklingError("the file tries to modify a built-in helper")
+_ALLOWED = sp.common_globals(numpy=True, easydict=True)
+_ALLOWED[NETWORK_CLASS] = Global("dnnlib.tflib.network.Network", new=_new_network)
 
 
-class _ArrayBox:
-    """What `_reconstruct` returns; BUILD passes NumPy's array state, which is checked before use."""
-    __slots__ = ("array",)
+class RestrictedUnpickler:
+    """`RestrictedUnpickler(f).load()`: one TF-era pickle from a binary file through the allow-list above.
+    Arrays stay unread until asked for, so `f` must stay open while they are used."""
 
-    def __init__(self):
-        self.array = None
+    def __init__(self, f, encoding="latin1"):
+        self.f, self.encoding = f, encoding
 
-    def __setstate__(self, state):
-        if not (isinstance(state, tuple) and len(state) == 5):
-            raise pickle.UnpicklingError("an array in the file has an unexpected pickled form")
-        _version, shape, dtype, fortran, data = state
-        dt = _dtype_of(dtype)
-        if (not isinstance(shape, tuple) or len(shape) > _MAX_DIMS
-                or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)):
-            raise pickle.UnpicklingError(f"an array in the file has an invalid shape {shape!r}")
-        if not isinstance(data, (bytes, bytearray)):
-            raise pickle.UnpicklingError("an array in the file does not hold raw numeric data")
-        count = math.prod(shape)
-        if len(data) != count * dt.itemsize:
-            raise pickle.UnpicklingError(f"an array of shape {list(shape)} holds {len(data)} bytes, "
-                                         f"expected {count * dt.itemsize}")
-        self.array = np.frombuffer(data, dtype=dt, count=count).reshape(shape, order="F" if fortran else "C")
-
-
-class _DtypeBox:
-    """What `numpy.dtype(...)` returns; BUILD's state may only set the byte order."""
-    __slots__ = ("code", "dtype")
-
-    def __init__(self, code, align=False, copy=True):
-        if not isinstance(code, str) or code not in _DTYPES:
-            raise pickle.UnpicklingError(f"an array in the file has data type {code!r}; only plain numbers are read")
-        self.code = code
-        self.dtype = np.dtype(code)
-
-    def __setstate__(self, state):
-        if not (isinstance(state, tuple) and len(state) >= 2 and state[1] in ("<", ">", "|", "=")):
-            raise pickle.UnpicklingError("an array data type in the file has an unexpected pickled form")
-        if any(s is not None for s in state[2:5]):  # subarray, names, fields: structured types are refused
-            raise pickle.UnpicklingError("the file holds structured arrays; only plain numeric arrays are read")
-        if state[1] in ("<", ">"):
-            self.dtype = np.dtype(self.code).newbyteorder(state[1])
-
-
-_NDARRAY = object()  # the token the unpickler hands out for numpy.ndarray
-
-
-def _dtype_of(d) -> np.dtype:
-    if isinstance(d, _DtypeBox):
-        return d.dtype
-    raise pickle.UnpicklingError("an array in the file has no valid data type")
-
-
-def _reconstruct(subtype, shape, typecode):
-    if subtype is not _NDARRAY:
-        raise pickle.UnpicklingError("only plain numpy.ndarray objects are read from a model file")
-    return _ArrayBox()
-
-
-def _scalar(dtype, data=None):
-    dt = _dtype_of(dtype)
-    if not isinstance(data, (bytes, bytearray)) or len(data) != dt.itemsize:
-        raise pickle.UnpicklingError("a NumPy scalar in the file has the wrong number of bytes")
-    return np.frombuffer(data, dtype=dt, count=1)[0]
-
-
-def _codecs_encode(text, encoding="utf-8"):
-    # Protocol 2 writes a bytes object as _codecs.encode(latin-1 text, 'latin1'); nothing else is needed.
-    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise pickle.UnpicklingError(f"refusing _codecs.encode with encoding {encoding!r}")
-    return text.encode("latin-1")
-
-
-_ALLOWED = {
-    NETWORK_CLASS: TFNetwork,
-    ("dnnlib.util", "EasyDict"): _EasyDict,
-    ("collections", "OrderedDict"): collections.OrderedDict,
-    ("numpy", "ndarray"): _NDARRAY,
-    ("numpy", "dtype"): _DtypeBox,
-    ("_codecs", "encode"): _Call(_codecs_encode),
-}
-for _m in _NUMPY_CORE:
-    _ALLOWED[(_m, "_reconstruct")] = _Call(_reconstruct)
-    _ALLOWED[(_m, "scalar")] = _Call(_scalar)
-
-
-class RestrictedUnpickler(pickle.Unpickler):
-    """pickle.Unpickler whose find_class only knows the allow-list above."""
-
-    def find_class(self, module, name):
-        try:
-            return _ALLOWED[(module, name)]
-        except (KeyError, TypeError):
-            raise RefusedGlobal(str(module), str(name)) from None
-
-    def persistent_load(self, pid):
-        raise pickle.UnpicklingError("the file uses persistent references, which StyleMixer does not read")
+    def load(self, progress=None, progress_range=(0.0, 1.0)):
+        return sp.load(self.f, _ALLOWED, start=self.f.tell(), progress=progress, progress_range=progress_range,
+                       encoding=self.encoding)
 
 
 def as_array(value, what="a value") -> np.ndarray:
-    """The array behind a variable value: an unpickled array placeholder or a NumPy scalar."""
-    if isinstance(value, _ArrayBox) and value.array is not None:
+    """The array behind a variable value: an unpickled ArrayRef or a NumPy scalar."""
+    if isinstance(value, sp.ArrayRef) and value.dtype is not None:
         return value.array
-    if isinstance(value, np.generic) and value.dtype.kind in "fiub":
+    if isinstance(value, (np.generic, np.ndarray)) and value.dtype.kind in "fiub":
         return np.asarray(value)
-    raise pickle.UnpicklingError(f"{what} is not a numeric array")
+    raise Damaged(f"{sp.escape(str(what), 80)} is not a numeric array")
 
 
 def plain(value):
-    """static_kwargs with array placeholders replaced by arrays (for reading and for error messages)."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(plain(v) for v in value)
-    if isinstance(value, _ArrayBox):
-        return value.array
-    return value
-
-
-class ProgressReader:
-    """A file wrapper that reports the fraction read to `progress(fraction)`, at most every 1%."""
-
-    def __init__(self, f, size: int, progress=None, scale: float = 1.0):
-        self._f, self._size, self._progress, self._scale = f, max(size, 1), progress, scale
-        self._done, self._last = 0, -1.0
-
-    def _tick(self, n):
-        self._done += n
-        if self._progress is not None:
-            frac = min(self._done / self._size, 1.0) * self._scale
-            if frac - self._last >= 0.01:
-                self._last = frac
-                self._progress(frac)
-
-    def read(self, n=-1):
-        data = self._f.read(n)
-        self._tick(len(data))
-        return data
-
-    def readinto(self, b):
-        n = self._f.readinto(b)
-        self._tick(n or 0)
-        return n
-
-    def readline(self, size=-1):
-        data = self._f.readline(size)
-        self._tick(len(data))
-        return data
+    """static_kwargs with array records replaced by arrays, memo-aware (a structure shared many times in the
+    file is converted once), for reading and for error messages."""
+    return sp.plain(value)
 
 
 def load(f, size: int | None = None, progress=None, scale: float = 1.0):
-    """Unpickle an open binary file through the allow-list. Raises RefusedGlobal, pickle.UnpicklingError,
-    EOFError and the like; the caller turns them into a message. progress gets fractions up to `scale`."""
-    reader = ProgressReader(f, size or 1, progress, scale) if progress is not None else f
-    up = RestrictedUnpickler(reader, encoding="latin1")
-    try:
-        return up.load()
-    finally:
-        del up  # drop the memo (it references every object in the file) before the caller keeps only a part
+    """Unpickle an open binary file through the allow-list. Raises safe_pickle's ModelFileError subclasses
+    (RefusedGlobal, Truncated, LimitExceeded, Damaged); the caller adds the file's name. progress gets
+    fractions up to `scale`. The arrays inside are read from `f` on use: keep it open until then."""
+    return sp.load(sp.Source(file=f, size=size), _ALLOWED, progress=progress, progress_range=(0.0, scale))
 
 
 def scan_head(head: bytes):
@@ -261,7 +140,7 @@ def scan_head(head: bytes):
     first, version, memo, strings, ran_out = None, None, {}, [], False
     last, after_version_key = None, False
     try:
-        for op, arg, _pos in pickletools.genops(head):
+        for op, arg, _pos in itertools.islice(pickletools.genops(head), sp.SCAN_OPS):
             n = op.name
             if n == "FRAME":
                 continue
@@ -292,5 +171,13 @@ def scan_head(head: bytes):
     return first, version, ran_out
 
 
-__all__ = ["TFNetwork", "RestrictedUnpickler", "RefusedGlobal", "load", "scan_head", "as_array", "plain",
-           "NETWORK_CLASS"]
+__all__ = [
+    "NETWORK_CLASS",
+    "RefusedGlobal",
+    "RestrictedUnpickler",
+    "TFNetwork",
+    "as_array",
+    "load",
+    "plain",
+    "scan_head",
+]
