@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from .core.errors import StyleMixerError
+from .core.errors import StyleMixerError, printable
 
 
 def _model_arg(p):
@@ -17,10 +17,11 @@ def _model_arg(p):
 def cmd_render(args) -> int:
     from .core.checkpoints import load_any
     from .core.devices import pick_device
-    from .core.export import load_recipe_file, save_png
+    from .core.export import check_scale, load_recipe_file, save_png
     from .core.mixing import Recipe, parse_mix_spec
     from .core.render import Renderer
 
+    check_scale(args.scale, 1, 1)  # before the model loads; the image's own size is checked when it is written
     if args.recipe:
         recipe = load_recipe_file(args.recipe)
         model = args.model if args.model_given else recipe.model
@@ -64,7 +65,7 @@ def cmd_info(args) -> int:
                           "parameters": count_parameters(G),
                           "layers": [vars(l) for l in layer_table(cfg)]}, indent=1))
         return 0
-    print(f"{loaded.name}  ({loaded.format})")
+    print(f"{printable(loaded.name)}  ({printable(loaded.format)})")
     print(f"  resolution {cfg.resolution}x{cfg.resolution}, {cfg.img_channels} channels, num_ws {G.num_ws}")
     print(f"  z_dim {cfg.z_dim}, w_dim {cfg.w_dim}, mapping {cfg.mapping_layers} layers x {cfg.mapping_fmaps}"
           f" (lr multiplier {cfg.mapping_lrmul})")
@@ -138,10 +139,20 @@ def main(argv=None) -> int:
     try:
         return int(args.func(args) or 0)
     except StyleMixerError as e:
-        print(f"stylemixer: error: {e}", file=sys.stderr)
-        return 2
+        return _error(str(e))
+    except OSError as e:  # a file a command had to read or write (a full disk, a vanished folder)
+        where = f"{os.path.basename(os.fsdecode(e.filename))}: " if e.filename else ""
+        return _error(f"{where}{e.strerror or e}")
+    except MemoryError:
+        return _error("out of memory")
     except KeyboardInterrupt:
         return 130
+
+
+def _error(text: str) -> int:
+    """One line on stderr, whatever the text holds: escapes stop a file's text from driving the terminal."""
+    print(f"stylemixer: error: {printable(text, 1000)}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -11,14 +11,16 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from .errors import RecipeError
+from .errors import RecipeError, describe, printable
 from .latents import MAX_SEED
 from .layers import GROUPS, layer_table
+from .limits import MAX_CUTOFF, MAX_NUM_WS, MAX_PSI
 from .networks import NOISE_MODES
 
 RECIPE_FORMAT = "stylemixer.recipe"
 RECIPE_VERSION = 1
 BUILTIN_MODEL = "builtin"
+MAX_MODEL_PATH = 4096  # characters of the recorded model path
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,8 @@ class Recipe:
         if len(self.weights) != num_ws:
             raise RecipeError(f"weights: the recipe has {len(self.weights)} weights but the model has {num_ws} "
                               f"w indices")
-        if self.cutoff is not None and self.cutoff > num_ws:
-            raise RecipeError(f"cutoff: {self.cutoff} is larger than the model's {num_ws} w indices")
+        # A cutoff at or above num_ws truncates every w index, as in NVIDIA's code (a 16 px model keeps the
+        # official cutoff 8 and truncates all its 6 rows).
         return self
 
     def to_dict(self) -> dict:
@@ -75,26 +77,31 @@ class Recipe:
         d = dict(d)
         fmt = d.pop("format", RECIPE_FORMAT)
         if fmt != RECIPE_FORMAT:
-            raise RecipeError(f"format: expected {RECIPE_FORMAT!r}, got {fmt!r}")
+            raise RecipeError(f"format: expected {RECIPE_FORMAT!r}, got {describe(fmt)}")
         version = d.pop("version", RECIPE_VERSION)
         if version != RECIPE_VERSION:
-            raise RecipeError(f"version: this StyleMixer reads recipe version {RECIPE_VERSION}, got {version!r}")
+            raise RecipeError(f"version: this StyleMixer reads recipe version {RECIPE_VERSION}, "
+                              f"got {describe(version)}")
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(d) - known)
         if unknown:
-            raise RecipeError(f"{unknown[0]}: unknown recipe field")
+            raise RecipeError(f"{printable(unknown[0], 60)}: unknown recipe field")
         if "weights" not in d:
             raise RecipeError("weights: missing")
         if not isinstance(d["weights"], (list, tuple)):
             raise RecipeError("weights: expected a list of numbers")
+        if len(d["weights"]) > MAX_NUM_WS:
+            raise RecipeError(f"weights: {len(d['weights'])} weights; a model has at most {MAX_NUM_WS} w indices")
         return cls(**d)
 
     @classmethod
     def from_json(cls, text: str) -> "Recipe":
         try:
             d = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise RecipeError(f"recipe: not valid JSON ({e})") from None
+        except RecursionError:
+            raise RecipeError("recipe: not valid JSON (nested too deeply)") from None
+        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, integers beyond Python's digit limit
+            raise RecipeError(f"recipe: not valid JSON ({printable(e, 120)})") from None
         return cls.from_dict(d)
 
 
@@ -109,27 +116,31 @@ def _is_num(v) -> bool:
 def _validate(r: Recipe):
     if not r.weights:
         raise RecipeError("weights: must not be empty")
+    if len(r.weights) > MAX_NUM_WS:
+        raise RecipeError(f"weights: {len(r.weights)} weights; a model has at most {MAX_NUM_WS} w indices")
     for i, v in enumerate(r.weights):
         if not _is_num(v):
-            raise RecipeError(f"weights[{i}]: expected a number, got {v!r}")
+            raise RecipeError(f"weights[{i}]: expected a number, got {describe(v)}")
         if not 0.0 <= v <= 1.0:
             raise RecipeError(f"weights[{i}]: {v} is outside [0, 1]")
     object.__setattr__(r, "weights", tuple(float(v) for v in r.weights))
     for name in ("seed_a", "seed_b", "noise_seed"):
         v = getattr(r, name)
         if not _is_int(v):
-            raise RecipeError(f"{name}: expected an integer, got {v!r}")
+            raise RecipeError(f"{name}: expected an integer, got {describe(v)}")
         if not 0 <= v <= MAX_SEED:
-            raise RecipeError(f"{name}: must be between 0 and {MAX_SEED}, got {v}")
+            raise RecipeError(f"{name}: must be between 0 and {MAX_SEED}, got {describe(v)}")
     if not isinstance(r.model, str) or not r.model:
-        raise RecipeError(f"model: expected a non-empty string, got {r.model!r}")
-    if not _is_num(r.psi):
-        raise RecipeError(f"psi: expected a number, got {r.psi!r}")
+        raise RecipeError(f"model: expected a non-empty string, got {describe(r.model)}")
+    if len(r.model) > MAX_MODEL_PATH or "\0" in r.model:
+        raise RecipeError(f"model: not a usable file path ({describe(r.model)})")
+    if not _is_num(r.psi) or abs(r.psi) > MAX_PSI:
+        raise RecipeError(f"psi: expected a number within +-{MAX_PSI:g}, got {describe(r.psi)}")
     object.__setattr__(r, "psi", float(r.psi))
-    if r.cutoff is not None and (not _is_int(r.cutoff) or r.cutoff < 0):
-        raise RecipeError(f"cutoff: expected a non-negative integer or null, got {r.cutoff!r}")
-    if r.noise_mode not in NOISE_MODES:
-        raise RecipeError(f"noise_mode: expected one of {', '.join(NOISE_MODES)}, got {r.noise_mode!r}")
+    if r.cutoff is not None and (not _is_int(r.cutoff) or not 0 <= r.cutoff <= MAX_CUTOFF):
+        raise RecipeError(f"cutoff: expected an integer from 0 to {MAX_CUTOFF} or null, got {describe(r.cutoff)}")
+    if not isinstance(r.noise_mode, str) or r.noise_mode not in NOISE_MODES:
+        raise RecipeError(f"noise_mode: expected one of {', '.join(NOISE_MODES)}, got {describe(r.noise_mode)}")
 
 
 def mix_ws(ws_a: torch.Tensor, ws_b: torch.Tensor, weights) -> torch.Tensor:
