@@ -68,7 +68,14 @@ def _recipe_from_png_file(f, name: str) -> Recipe:
     if text is None:
         tail = "" if why == "end of image" else f" (stopped at {why})"
         raise RecipeError(f"{name} carries no StyleMixer recipe{tail}")
-    return Recipe.from_json(text)
+    return _parse(text, name)
+
+
+def _parse(text: str, name: str) -> Recipe:
+    try:
+        return Recipe.from_json(text)
+    except RecipeError as e:
+        raise RecipeError(f"{name}: {e}") from None
 
 
 def load_recipe_file(path) -> Recipe:
@@ -92,7 +99,7 @@ def load_recipe_file(path) -> Recipe:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise RecipeError(f"{name} is neither a recipe JSON nor a StyleMixer PNG") from None
-    return Recipe.from_json(text)
+    return _parse(text, name)
 
 
 def check_scale(scale, width: int, height: int) -> int:

@@ -82,8 +82,12 @@ def parse_header(raw: bytes, file_size: int, name: str) -> Header:
     meta = doc.pop("__metadata__", {})
     if meta is None:
         meta = {}
-    if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
+    if not isinstance(meta, dict):
         raise ModelFileError(f"{name}: the safetensors metadata must map text to text, got {describe(meta)}")
+    for k, v in meta.items():
+        if not isinstance(v, str):
+            raise ModelFileError(f"{name}: the safetensors metadata must map text to text, but {printable(k, 60)} "
+                                 f"is {describe(v)}")
     if len(meta) > MAX_METADATA_ITEMS:
         raise ModelFileError(f"{name} has {len(meta)} metadata entries; at most {MAX_METADATA_ITEMS}")
     if len(doc) > MAX_TENSORS:
