@@ -147,21 +147,25 @@ def test_memory_is_bounded_by_the_file(tmp_path):
     rec_dir.mkdir()
     recs = {os.path.basename(p): p for _, p, _ in write_all([r for r in RECIPES if r[1] in recipes], str(rec_dir))}
     script = f"""
-import json, resource
+import json
 from stylemixer.core.checkpoints import load_any
 from stylemixer.core.export import load_recipe_file
 from stylemixer.core.errors import StyleMixerError
-def peak():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def status(key):
+    return int(next(l for l in open("/proc/self/status") if l.startswith(key)).split()[1]) / 1024
+def reset_peak():
+    with open("/proc/self/clear_refs", "w") as f:  # "5" resets VmHWM, the peak RSS (Linux 4.0+)
+        f.write("5")
 out = {{}}
 for fn, files in ((load_any, {json.dumps(models)}), (load_recipe_file, {json.dumps(recs)})):
     for name, path in files.items():
-        before = peak()
+        reset_peak()
+        before = status("VmRSS")
         try:
             fn(path)
         except StyleMixerError:
             pass
-        out[name] = [before, peak(), __import__("os").path.getsize(path) / 2**20]
+        out[name] = [before, status("VmHWM"), __import__("os").path.getsize(path) / 2**20]
 print(json.dumps(out))
 """
     p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
