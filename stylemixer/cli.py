@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from .core.errors import StyleMixerError
+from .core.errors import StyleMixerError, printable
 
 
 def _mix_args(p, seeds: bool):
@@ -64,10 +64,11 @@ def _recipe_from_args(args, G, source):
 
 
 def cmd_render(args) -> int:
-    from .core.export import load_recipe_file, save_png
+    from .core.export import check_scale, load_recipe_file, save_png
     from .core.latent_files import save_latents
     from .core.render import Renderer
 
+    check_scale(args.scale, 1, 1)  # before the model loads; the image's own size is checked when it is written
     if args.recipe:
         recipe = load_recipe_file(args.recipe)
         model = args.model if args.model_given else recipe.model
@@ -224,7 +225,7 @@ def cmd_info(args) -> int:
         print(json.dumps({"name": loaded.name, "format": loaded.format, "family": G.family, "config": cfg.to_dict(),
                           "parameters": params, "layers": [vars(info) for info in G.layer_table()]}, indent=1))
         return 0
-    print(f"{loaded.name}  ({G.family_label}, {loaded.format})")
+    print(f"{printable(loaded.name)}  ({G.family_label}, {printable(loaded.format)})")
     print(f"  resolution {G.img_resolution}x{G.img_resolution}, {cfg.img_channels} channels, num_ws {G.num_ws}")
     print(f"  z_dim {G.z_dim}, w_dim {G.w_dim}" + (f", {G.c_dim} classes" if G.c_dim else ""))
     print(f"  parameters {params:,}")
@@ -334,10 +335,20 @@ def main(argv=None) -> int:
     try:
         return int(args.func(args) or 0)
     except StyleMixerError as e:
-        print(f"stylemixer: error: {e}", file=sys.stderr)
-        return 2
+        return _error(str(e))
+    except OSError as e:  # a file a command had to read or write (a full disk, a vanished folder)
+        where = f"{os.path.basename(os.fsdecode(e.filename))}: " if e.filename else ""
+        return _error(f"{where}{e.strerror or e}")
+    except MemoryError:
+        return _error("out of memory")
     except KeyboardInterrupt:
         return 130
+
+
+def _error(text: str) -> int:
+    """One line on stderr, whatever the text holds: escapes stop a file's text from driving the terminal."""
+    print(f"stylemixer: error: {printable(text, 1000)}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

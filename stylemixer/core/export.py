@@ -7,11 +7,15 @@ import os
 import numpy as np
 
 from .atomic import atomic_write_bytes
-from .errors import RecipeError, StyleMixerError
+from .errors import RecipeError, StyleMixerError, describe, printable
 from .images import enlarge, to_pil
 from .mixing import Recipe
+from .pngtext import PNGTextError, find_text, is_png
+from .safeio import open_regular
 
 RECIPE_KEY = "stylemixer.recipe"  # PNG tEXt keyword
+MAX_RECIPE_BYTES = 1 << 20         # a recipe JSON is ~1 KB
+MAX_EXPORT_SIDE = 16384            # pixels a side of an exported PNG (a 1024 px image enlarged 16x)
 
 
 class ExportError(StyleMixerError):
@@ -26,6 +30,7 @@ def png_bytes(arr: np.ndarray, recipe: Recipe | None = None, scale: int = 1, ext
     for k, v in (extra or {}).items():
         info.add_text(k, str(v))
     info.add_text("Software", "StyleMixer")
+    check_scale(scale, arr.shape[1], arr.shape[0])
     buf = io.BytesIO()
     to_pil(enlarge(arr, scale)).save(buf, format="PNG", pnginfo=info)
     return buf.getvalue()
@@ -37,40 +42,76 @@ def save_png(path, arr: np.ndarray, recipe: Recipe | None = None, scale: int = 1
     try:
         atomic_write_bytes(path, data)
     except OSError as e:
-        raise ExportError(f"could not write {os.path.basename(os.fspath(path))}: {e.strerror or e}") from None
+        raise ExportError(f"could not write {_name(path)}: {printable(e.strerror or e)}") from None
 
 
 def save_text(path, text: str):
     try:
         atomic_write_bytes(path, text.encode("utf-8"))
     except OSError as e:
-        raise ExportError(f"could not write {os.path.basename(os.fspath(path))}: {e.strerror or e}") from None
+        raise ExportError(f"could not write {_name(path)}: {printable(e.strerror or e)}") from None
 
 
 def recipe_from_png(path) -> Recipe:
-    from PIL import Image, UnidentifiedImageError
+    """The recipe in a PNG's text chunk, read without decoding the image (pngtext.py)."""
+    with open_regular(path, RecipeError, "recipe or StyleMixer PNG") as f:
+        return _recipe_from_png_file(f, _name(path))
+
+
+def _recipe_from_png_file(f, name: str) -> Recipe:
     try:
-        with Image.open(path) as im:
-            text = im.text.get(RECIPE_KEY) if hasattr(im, "text") else None
-    except (OSError, UnidentifiedImageError) as e:
-        raise RecipeError(f"cannot read {os.path.basename(os.fspath(path))} as an image: {e}") from None
+        text, why = find_text(f, RECIPE_KEY)
+    except PNGTextError as e:
+        raise RecipeError(f"{name}: {e}") from None
+    except OSError as e:
+        raise RecipeError(f"cannot read {name}: {printable(e.strerror or e)}") from None
     if text is None:
-        raise RecipeError(f"{os.path.basename(os.fspath(path))} carries no StyleMixer recipe")
-    return Recipe.from_json(text)
+        tail = "" if why == "end of image" else f" (stopped at {why})"
+        raise RecipeError(f"{name} carries no StyleMixer recipe{tail}")
+    return _parse(text, name)
+
+
+def _parse(text: str, name: str) -> Recipe:
+    try:
+        return Recipe.from_json(text)
+    except RecipeError as e:
+        raise RecipeError(f"{name}: {e}") from None
 
 
 def load_recipe_file(path) -> Recipe:
-    """A .json recipe, or a PNG exported by StyleMixer (recognised by content)."""
-    try:
-        with open(path, "rb") as f:
+    """A .json recipe, or a PNG exported by StyleMixer (recognised by content). Only a regular file is read,
+    a JSON recipe of at most MAX_RECIPE_BYTES; a PNG's image data is never decoded."""
+    name = _name(path)
+    with open_regular(path, RecipeError, "recipe or StyleMixer PNG") as f:
+        try:
             head = f.read(8)
-            if head == b"\x89PNG\r\n\x1a\n":
-                return recipe_from_png(path)
-            f.seek(0)
-            data = f.read(10_000_000)
-    except OSError as e:
-        raise RecipeError(f"cannot read {path}: {e.strerror or e}") from None
+            if is_png(head):
+                return _recipe_from_png_file(f, name)
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_RECIPE_BYTES:
+                raise RecipeError(f"{name} is {size:,} bytes; a recipe is at most {MAX_RECIPE_BYTES:,}")
+            data = head + f.read(MAX_RECIPE_BYTES + 1 - len(head))
+        except OSError as e:
+            raise RecipeError(f"cannot read {name}: {printable(e.strerror or e)}") from None
+    if len(data) > MAX_RECIPE_BYTES:
+        raise RecipeError(f"{name} is larger than {MAX_RECIPE_BYTES:,} bytes; a recipe is at most that")
     try:
-        return Recipe.from_json(data.decode("utf-8"))
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise RecipeError(f"{os.path.basename(os.fspath(path))} is neither a recipe JSON nor a StyleMixer PNG") from None
+        raise RecipeError(f"{name} is neither a recipe JSON nor a StyleMixer PNG") from None
+    return _parse(text, name)
+
+
+def check_scale(scale, width: int, height: int) -> int:
+    """An enlargement factor: an integer >= 1 whose result is at most MAX_EXPORT_SIDE pixels a side."""
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise ExportError(f"the scale must be a whole number of at least 1, got {describe(scale)}")
+    side = max(width, height) * scale
+    if side > MAX_EXPORT_SIDE:
+        raise ExportError(f"a scale of {scale} makes a {width * scale}x{height * scale} image; at most "
+                          f"{MAX_EXPORT_SIDE} pixels a side")
+    return scale
+
+
+def _name(path) -> str:
+    return printable(os.path.basename(os.fspath(path)) or os.fspath(path))

@@ -19,9 +19,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from .errors import RecipeError
-from .latents import MAX_SEED, ws_from_seed
+from .errors import RecipeError, describe, printable
 from .families import GROUPS, NOISE_MODES
+from .latents import MAX_SEED, ws_from_seed
+from .limits import MAX_CUTOFF, MAX_NUM_WS, MAX_PSI
 
 RECIPE_FORMAT = "stylemixer.recipe"
 RECIPE_VERSION = 1
@@ -159,6 +160,7 @@ class LatentSource:
 
 
 MAX_CLASS = 1_000_000  # class indices are one-hot positions; no real label set is larger
+MAX_MODEL_PATH = 4096  # characters of the recorded model path
 
 
 @dataclass(frozen=True)
@@ -251,8 +253,8 @@ class Recipe:
         if len(self.weights) != num_ws:
             raise RecipeError(f"weights: the recipe has {len(self.weights)} weights but the model has {num_ws} "
                               f"w indices")
-        if self.cutoff is not None and self.cutoff > num_ws:
-            raise RecipeError(f"cutoff: {self.cutoff} is larger than the model's {num_ws} w indices")
+        # A cutoff at or above num_ws truncates every w index, as in NVIDIA's code (a 16 px model keeps the
+        # official cutoff 8 and truncates all its 6 rows).
         if c_dim is not None:
             for name in ("class_a", "class_b"):
                 v = getattr(self, name)
@@ -290,18 +292,21 @@ class Recipe:
         d = dict(d)
         fmt = d.pop("format", RECIPE_FORMAT)
         if fmt != RECIPE_FORMAT:
-            raise RecipeError(f"format: expected {RECIPE_FORMAT!r}, got {fmt!r}")
+            raise RecipeError(f"format: expected {RECIPE_FORMAT!r}, got {describe(fmt)}")
         version = d.pop("version", RECIPE_VERSION)
         if version != RECIPE_VERSION:
-            raise RecipeError(f"version: this StyleMixer reads recipe version {RECIPE_VERSION}, got {version!r}")
+            raise RecipeError(f"version: this StyleMixer reads recipe version {RECIPE_VERSION}, "
+                              f"got {describe(version)}")
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(d) - known)
         if unknown:
-            raise RecipeError(f"{unknown[0]}: unknown recipe field")
+            raise RecipeError(f"{printable(unknown[0], 60)}: unknown recipe field")
         if "weights" not in d:
             raise RecipeError("weights: missing")
         if not isinstance(d["weights"], (list, tuple)):
             raise RecipeError("weights: expected a list of numbers")
+        if len(d["weights"]) > MAX_NUM_WS:
+            raise RecipeError(f"weights: {len(d['weights'])} weights; a model has at most {MAX_NUM_WS} w indices")
         if "options" in d and not isinstance(d["options"], dict):
             raise RecipeError("options: expected an object of name: number")
         for k in ("latent_a", "latent_b"):
@@ -313,8 +318,10 @@ class Recipe:
     def from_json(cls, text: str) -> "Recipe":
         try:
             d = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise RecipeError(f"recipe: not valid JSON ({e})") from None
+        except RecursionError:
+            raise RecipeError("recipe: not valid JSON (nested too deeply)") from None
+        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, integers beyond Python's digit limit
+            raise RecipeError(f"recipe: not valid JSON ({printable(e, 120)})") from None
         return cls.from_dict(d)
 
 
@@ -329,31 +336,35 @@ def _is_num(v) -> bool:
 def _validate(r: Recipe):
     if not r.weights:
         raise RecipeError("weights: must not be empty")
+    if len(r.weights) > MAX_NUM_WS:
+        raise RecipeError(f"weights: {len(r.weights)} weights; a model has at most {MAX_NUM_WS} w indices")
     for i, v in enumerate(r.weights):
         if not _is_num(v):
-            raise RecipeError(f"weights[{i}]: expected a number, got {v!r}")
+            raise RecipeError(f"weights[{i}]: expected a number, got {describe(v)}")
         if not 0.0 <= v <= 1.0:
             raise RecipeError(f"weights[{i}]: {v} is outside [0, 1]")
     object.__setattr__(r, "weights", tuple(float(v) for v in r.weights))
     for name in ("seed_a", "seed_b", "noise_seed"):
         v = getattr(r, name)
         if not _is_int(v):
-            raise RecipeError(f"{name}: expected an integer, got {v!r}")
+            raise RecipeError(f"{name}: expected an integer, got {describe(v)}")
         if not 0 <= v <= MAX_SEED:
-            raise RecipeError(f"{name}: must be between 0 and {MAX_SEED}, got {v}")
+            raise RecipeError(f"{name}: must be between 0 and {MAX_SEED}, got {describe(v)}")
     if not isinstance(r.model, str) or not r.model:
-        raise RecipeError(f"model: expected a non-empty string, got {r.model!r}")
-    if not _is_num(r.psi):
-        raise RecipeError(f"psi: expected a number, got {r.psi!r}")
+        raise RecipeError(f"model: expected a non-empty string, got {describe(r.model)}")
+    if len(r.model) > MAX_MODEL_PATH or "\0" in r.model:
+        raise RecipeError(f"model: not a usable file path ({describe(r.model)})")
+    if not _is_num(r.psi) or abs(r.psi) > MAX_PSI:
+        raise RecipeError(f"psi: expected a number within +-{MAX_PSI:g}, got {describe(r.psi)}")
     object.__setattr__(r, "psi", float(r.psi))
-    if r.cutoff is not None and (not _is_int(r.cutoff) or r.cutoff < 0):
-        raise RecipeError(f"cutoff: expected a non-negative integer or null, got {r.cutoff!r}")
+    if r.cutoff is not None and (not _is_int(r.cutoff) or not 0 <= r.cutoff <= MAX_CUTOFF):
+        raise RecipeError(f"cutoff: expected an integer from 0 to {MAX_CUTOFF} or null, got {describe(r.cutoff)}")
     for name in ("class_a", "class_b"):
         v = getattr(r, name)
         if v is not None and (not _is_int(v) or not 0 <= v <= MAX_CLASS):
             raise RecipeError(f"{name}: expected a class index between 0 and {MAX_CLASS} or null, got {v!r}")
-    if r.noise_mode not in NOISE_MODES:
-        raise RecipeError(f"noise_mode: expected one of {', '.join(NOISE_MODES)}, got {r.noise_mode!r}")
+    if not isinstance(r.noise_mode, str) or r.noise_mode not in NOISE_MODES:
+        raise RecipeError(f"noise_mode: expected one of {', '.join(NOISE_MODES)}, got {describe(r.noise_mode)}")
     opts = []
     for item in r.options:
         if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and item[0]):

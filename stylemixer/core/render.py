@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .cache import ByteLRU
+from .cache import ByteLRU, SlotLRU
 from .images import to_uint8
 from .mixing import Recipe, SeedSource, mix_ws
 from .stats import Capture, LayerStats
@@ -121,7 +121,7 @@ class Renderer:
         if cache_mb is None:
             cache_mb = auto_cache_mb(self.G)
         self.cache = ByteLRU(int(cache_mb * 2**20))
-        self.w_cache = ByteLRU(16 * 2**20)
+        self.w_cache = SlotLRU(4 * 2**20)  # ws per (seed, psi, cutoff): ~800 seeds at 64 px, ~110 at 1024 px
         self._batch_opt = batch
         self.precision_opt = precision
         self._ctx_key = None

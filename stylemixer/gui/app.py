@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -47,8 +48,20 @@ def main(argv=None) -> int:
     win.show()
     _open_start_files(win, args)
     if args.screenshot:
-        return _screenshot(app, win, args.screenshot)
-    return app.exec()
+        return leave(_screenshot(app, win, args.screenshot))
+    return leave(app.exec())
+
+
+def leave(code: int) -> int:
+    """The exit status, after making sure a worker abandoned at close (stuck in a load) cannot hold the
+    process: Python would otherwise wait for nothing, then Qt aborts when the running thread's object is
+    destroyed. Settings are already written (closeEvent); the process ends here without waiting for it."""
+    from .worker import abandoned_running
+    if abandoned_running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _leave_a_core_for_the_gui():
@@ -56,8 +69,6 @@ def _leave_a_core_for_the_gui():
     drawing, a core is oversubscribed and the slowest thread sets the pace. Dragging a slider on a 64 px model on
     2 busy cores: 2 threads rendered in 275 ms, 1 thread in 7 ms. So the worker gets one core less, unless the
     user chose a thread count."""
-    import os
-
     if os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS"):
         return
     import torch
@@ -67,24 +78,25 @@ def _leave_a_core_for_the_gui():
 
 def _open_start_files(win, args):
     """No file: the model (built-in by default). A model file: that model. A recipe or StyleMixer PNG: its
-    mix, on --model when given, otherwise on the model the recipe names."""
-    from ..core.errors import StyleMixerError
-    from ..core.export import load_recipe_file
-    from .files import is_recipe_file
+    mix, on --model when given, otherwise on the model the recipe names (the built-in one when the recipe
+    cannot be used). Files are read off the GUI thread (gui/files.py)."""
+    from .files import _message, read_if_recipe
 
     if not args.file:
         win.open_model(args.model or "builtin")
-    elif not is_recipe_file(args.file):
-        win.open_model(args.file)
     elif args.model is None:
-        if not win.open_recipe_file(args.file):
-            win.open_model("builtin")
+        win.open_path(args.file, fallback_model="builtin")
     else:
-        try:
-            win.queue_recipe(load_recipe_file(args.file))
-        except StyleMixerError as e:
-            win.show_message("error", f"Could not open the recipe: {e}")
-        win.open_model(args.model)
+        def then(ok, result):
+            if ok and result is None:  # not a recipe: the file is the model
+                win.open_model(args.file)
+                return
+            if ok:
+                win.queue_recipe(result[0])
+            else:
+                win.show_message("error", f"Could not open the recipe: {_message(result)}")
+            win.open_model(args.model)
+        win._reads().start(read_if_recipe, args.file, then=then)
 
 
 def _screenshot(app, win, path) -> int:

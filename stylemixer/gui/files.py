@@ -2,18 +2,23 @@
 
 Every dialog goes through `ask_open_path` / `ask_save_path` and every message through `show_message`, so
 tests can drive these without a modal dialog. Writes are atomic (core.export): an error leaves no file.
+Files are never read on the GUI thread: recipes, PNGs and the sniffing of a dropped file happen on a short-lived
+reader thread (`BackgroundReads`), models on the render worker; only regular files are opened (core.safeio).
 """
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import replace
 
-from PySide6.QtCore import QMimeData
+from PySide6.QtCore import QMimeData, QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from ..core.errors import StyleMixerError
+from ..core.errors import StyleMixerError, printable
 from ..core.export import ExportError, load_recipe_file, save_png, save_text
+from ..core.pngtext import is_png
+from ..core.safeio import open_regular
 from ..core.images import enlarge, hstack
 from ..core.mixing import BUILTIN_MODEL
 from .imaging import to_qimage
@@ -102,22 +107,30 @@ class FileActions:
             self._remember_folder("recipes", path)
             self.open_recipe_file(path)
 
-    def open_recipe_file(self, path: str) -> bool:
+    def open_recipe_file(self, path: str, fallback_model: str | None = None) -> bool:
         """A recipe JSON or a StyleMixer PNG: restore its mix, loading its model when it is the built-in one
-        or its file still exists. A recipe that cannot be used changes nothing. A grid PNG or JSON opens the grid."""
+        or its file still exists. A recipe that cannot be used changes nothing; a grid PNG or JSON opens the
+        grid. The file is read in the background; `fallback_model` is opened when the recipe cannot be used and no model is loaded yet.
+        Returns True: the read has started (its outcome shows as a message or a changed mix)."""
         from ..core.grid import is_grid_file
         if is_grid_file(path):
             from .grid_view import open_grid_file
             return open_grid_file(self, path)
-        try:
-            recipe = load_recipe_file(path)
-        except StyleMixerError as e:
-            self.show_message("error", f"Could not open the recipe: {e}")
-            return False
+        self._reads().start(read_recipe, path, then=lambda ok, result: self._recipe_read(ok, result, fallback_model))
+        return True
+
+    def _recipe_read(self, ok: bool, result, fallback_model=None):
+        used = ok and self._use_recipe(*result)
+        if not ok:
+            self.show_message("error", f"Could not open the recipe: {_message(result)}")
+        if not used and fallback_model is not None and self.model is None:
+            self.open_model(fallback_model)
+
+    def _use_recipe(self, recipe, model_exists: bool) -> bool:
         here = self.model
         if here is not None and recipe.model == here.source:
             return self._apply_recipe(recipe)
-        if recipe.model == BUILTIN_MODEL or os.path.isfile(recipe.model):
+        if model_exists:
             self._recipe_after_load = recipe
             self.open_model(recipe.model)
             return True
@@ -138,6 +151,16 @@ class FileActions:
             self.show_message("error", f"The recipe does not fit {self.model.name}: {e}")
             return False
         return True
+
+    def _reads(self) -> "BackgroundReads":
+        if getattr(self, "_background_reads", None) is None:
+            self._background_reads = BackgroundReads(self)
+        return self._background_reads
+
+    def reads_pending(self) -> int:
+        """Files still being read in the background (for wait_until_idle)."""
+        reads = getattr(self, "_background_reads", None)
+        return 0 if reads is None else reads.pending
 
     def save_recipe_dialog(self):
         if self.controller.recipe is None:
@@ -233,25 +256,82 @@ class FileActions:
             e.acceptProposedAction()
             self.open_path(paths[0])
 
-    def open_path(self, path: str):
+    def open_path(self, path: str, fallback_model: str | None = None):
         """A dropped or command-line file: a StyleMixer PNG or recipe JSON restores a mix, anything else is
-        tried as a model."""
-        if is_recipe_file(path):
-            self.open_recipe_file(path)
-        else:
-            self.open_model(path)
+        tried as a model. Sniffed on a reader thread, never on the GUI thread."""
+        def then(ok, result):
+            if ok and result is None:  # not a recipe: the worker loads it as a model (and reports problems)
+                self.open_model(path)
+            else:
+                self._recipe_read(ok, result, fallback_model)
+        self._reads().start(read_if_recipe, path, then=then)
 
     def show_about(self):
-        QMessageBox.about(self, "About StyleMixer",
-                          "<b>StyleMixer</b><br>Explore style mixing in StyleGAN generators.<br>"
-                          "Every export carries its recipe; open it again to restore the mix.")
+        box = QMessageBox(QMessageBox.Icon.Information, "About StyleMixer",
+                          "StyleMixer\n\nExplore style mixing in StyleGAN generators.\n"
+                          "Every export carries its recipe; open it again to restore the mix.",
+                          QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
 
 def is_recipe_file(path: str) -> bool:
+    """A .json file, or a file that starts like a PNG. Reads 8 bytes: call it off the GUI thread."""
     if str(path).lower().endswith(".json"):
         return True
     try:
-        with open(path, "rb") as f:
-            return f.read(8) == b"\x89PNG\r\n\x1a\n"
-    except OSError:
+        with open_regular(path) as f:
+            return is_png(f.read(8))
+    except (OSError, StyleMixerError):
         return False
+
+
+def read_recipe(path: str):
+    """(recipe, whether its model can be opened): runs on a reader thread."""
+    recipe = load_recipe_file(path)
+    return recipe, recipe.model == BUILTIN_MODEL or os.path.isfile(recipe.model)
+
+
+def read_if_recipe(path: str):
+    """read_recipe(path) for a recipe file, None for anything else (then it is tried as a model)."""
+    return read_recipe(path) if is_recipe_file(path) else None
+
+
+def _message(e: BaseException) -> str:
+    if isinstance(e, StyleMixerError):
+        return printable(str(e), 1000)
+    if isinstance(e, MemoryError):
+        return "out of memory"
+    return printable(f"{type(e).__name__}: {e}", 1000)
+
+
+class BackgroundReads(QObject):
+    """Runs a file read on a short-lived daemon thread and calls `then(ok, result_or_exception)` on the GUI
+    thread. A read that hangs (a file on a stalled network share) holds only its own thread, never the window
+    nor the exit of the app."""
+    _done = Signal(object, bool, object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.pending = 0
+        self._done.connect(self._deliver)
+
+    def start(self, fn, *args, then):
+        self.pending += 1
+
+        def run():
+            try:
+                outcome = (True, fn(*args))
+            except Exception as e:  # every failure becomes a message on the GUI thread, never a lost traceback
+                outcome = (False, e)
+            try:
+                self._done.emit(then, *outcome)  # queued: delivered on the GUI thread
+            except RuntimeError:  # the window was destroyed meanwhile
+                pass
+
+        threading.Thread(target=run, name="stylemixer-read", daemon=True).start()
+
+    def _deliver(self, then, ok, result):
+        self.pending -= 1
+        then(ok, result)

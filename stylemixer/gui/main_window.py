@@ -16,7 +16,7 @@ Hooks for panels that are not part of this file (the statistics views):
 from __future__ import annotations
 
 import gc
-
+import html
 import os
 import time
 from collections import deque
@@ -25,6 +25,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
+from ..core.errors import printable
 from . import latent_actions
 from .controller import Controller
 from .files import FileActions
@@ -166,6 +167,7 @@ class MainWindow(FileActions, QMainWindow):
     def _build_status(self):
         sb = self.statusBar()
         self.model_label = QLabel("no model")
+        self.model_label.setTextFormat(Qt.TextFormat.PlainText)  # the name comes from a file: data, not markup
         self.model_label.setToolTip("The loaded model: name, output resolution and number of w indices")
         self.device_label = QLabel("")
         self.device_label.setToolTip("Where the model runs (Device menu to switch)")
@@ -325,6 +327,9 @@ class MainWindow(FileActions, QMainWindow):
         while time.monotonic() < end:
             if not self.worker.wait_until_idle(max(0.01, end - time.monotonic())):
                 return False
+            if self.reads_pending():  # a file being read off the GUI thread (files.py)
+                time.sleep(0.002)
+                continue
             if self._in_flight is None and not self._dirty:
                 return True
             if self.worker.is_idle() and self._in_flight is not None:
@@ -349,10 +354,12 @@ class MainWindow(FileActions, QMainWindow):
         except Exception as e:  # a recipe that does not fit: keep the model, start from a fresh recipe
             self.show_message("error", f"The recipe does not fit {info.name}: {e}")
             self.controller.set_model(info)
-        self.model_label.setText(f"{info.name} · {info.family_label} · {info.resolution}×{info.resolution} · "
+        name = printable(info.name)
+        self.model_label.setText(f"{name} · {info.family_label} · {info.resolution}×{info.resolution} · "
                                  f"{info.num_ws} w")
-        self.model_label.setToolTip(f"{info.source}\nformat: {info.format}, loaded in {info.load_ms:.0f} ms")
-        self.setWindowTitle(f"StyleMixer — {info.name}")
+        self.model_label.setToolTip(f"<qt>{html.escape(printable(info.source))}<br>format: "
+                                    f"{html.escape(printable(info.format))}, loaded in {info.load_ms:.0f} ms</qt>")
+        self.setWindowTitle(f"StyleMixer — {name}")
         self._on_device_changed(info.device, rerender=False)  # set_model has just asked for a render
         self._set_enabled(True)
         if info.source != "builtin":
@@ -447,7 +454,9 @@ class MainWindow(FileActions, QMainWindow):
     # ---- messages ------------------------------------------------------------------------------------
     def show_message(self, kind: str, text: str):
         """Every message to the user goes through here (tests read `messages` or listen to message_shown).
-        The box is opened without a nested event loop, so nothing ever waits on it."""
+        The box is opened without a nested event loop, so nothing ever waits on it. The text may quote a file:
+        control characters are escaped and boxes show plain text, never markup."""
+        text = printable(text, 2000)
         repeated = bool(self.messages) and self.messages[-1] == (kind, text) and \
             time.monotonic() - self._last_box_time < REPEAT_QUIET_S
         self.messages.append((kind, text))
@@ -458,6 +467,7 @@ class MainWindow(FileActions, QMainWindow):
             icon = {"error": QMessageBox.Icon.Critical, "warning": QMessageBox.Icon.Warning}.get(
                 kind, QMessageBox.Icon.Information)
             box = QMessageBox(icon, "StyleMixer", text, QMessageBox.StandardButton.Ok, self)
+            box.setTextFormat(Qt.TextFormat.PlainText)
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             box.open()
 
@@ -490,8 +500,9 @@ class MainWindow(FileActions, QMainWindow):
                 sig.disconnect()
             except (RuntimeError, TypeError):
                 pass
-        # A render or a model load cannot be interrupted inside torch; the window goes away at once and the
-        # process follows when that step ends (a render of a small model: milliseconds).
+        # A render or a model load cannot be interrupted inside torch or a read: the window goes away at once,
+        # the worker gets a moment to finish its step and is otherwise abandoned (worker.shutdown); the app then
+        # exits without waiting for it.
         self.hide()
-        self.worker.stop(timeout_ms=60_000)
+        self.worker.shutdown(wait_ms=300)
         super().closeEvent(e)

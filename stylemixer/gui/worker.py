@@ -10,6 +10,10 @@ Longer work (a grid's cells, a sweep's frames) runs as named *tasks*: an iterato
 advanced one item at a time, each item sent back as it comes. Renders and jobs are served between two items,
 so the main view stays live; a task replaces a task of the same name (newest wins: a superseded grid stops at
 its next cell), and cancelling or replacing one closes its iterator on this thread, which runs its clean-up.
+
+A load or a render cannot be interrupted inside torch or a read. Closing the window therefore waits only a
+moment (`shutdown`): a worker still busy after that is abandoned, kept alive here until its step ends (its
+results are dropped), and the app leaves the process without waiting for it (`abandoned_running`).
 """
 from __future__ import annotations
 
@@ -22,8 +26,21 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QCoreApplication, QThread, Signal
 
-from ..core.errors import StyleMixerError
+from ..core.errors import StyleMixerError, printable
+from ..core.mixing import Recipe
 from ..core.render import RenderRequest, Renderer
+
+_ABANDONED: list = []  # workers given up on at shutdown; referenced until their thread ends
+
+
+class LoadCancelled(Exception):
+    """Raised from the progress callback of a load that is no longer wanted (the window is closing)."""
+
+
+def abandoned_running() -> bool:
+    """Whether a worker abandoned at shutdown is still inside a load or a render."""
+    _ABANDONED[:] = [w for w in _ABANDONED if w.isRunning()]
+    return bool(_ABANDONED)
 
 
 @dataclass(frozen=True)
@@ -49,12 +66,12 @@ class ModelInfo:
 
 
 def user_message(e: BaseException) -> str:
-    """One readable line: our own errors as they are, anything else with its type."""
+    """One readable line: our own errors as they are, anything else with its type; text from files escaped."""
     if isinstance(e, StyleMixerError):
-        return str(e)
-    if isinstance(e, MemoryError) or "out of memory" in str(e).lower():
+        return printable(str(e), 1000)
+    if isinstance(e, MemoryError) or "out of memory" in printable(e).lower():
         return "out of memory on this device; try a smaller model or another device"
-    return f"{type(e).__name__}: {e}"
+    return printable(f"{type(e).__name__}: {printable(e)}", 1000)
 
 
 @dataclass(eq=False)
@@ -187,6 +204,15 @@ class RenderWorker(QThread):
             self._cond.notify()
         return self.wait(timeout_ms)
 
+    def shutdown(self, wait_ms: int = 300) -> bool:
+        """Stop, waiting at most `wait_ms`; True if the thread ended. Otherwise the worker is abandoned: it is
+        kept referenced until its current step returns (a load's progress callback ends it at the next call),
+        emits nothing more, and `abandoned_running()` tells the app not to wait for it at exit."""
+        if self.stop(wait_ms):
+            return True
+        _ABANDONED.append(self)
+        return False
+
     # ---- the worker thread ----------------------------------------------------------------------
     def run(self):
         while True:
@@ -293,12 +319,19 @@ class RenderWorker(QThread):
         t0 = time.perf_counter()
         try:
             loaded = self._load(path, device, progress=self._progress)
+            check_loaded(loaded)
+            if self._stopping():
+                return
             renderer = Renderer(loaded.G, device, threads=self.threads)
         except Exception as e:
-            if not isinstance(e, StyleMixerError):
+            if self._stopping():
+                return
+            if not isinstance(e, (StyleMixerError, LoadCancelled)):
                 traceback.print_exc()
             self._after_failure()
             self.model_failed.emit(path, user_message(e))
+            return
+        if self._stopping():
             return
         with self._cond:
             self._renderer = renderer
@@ -331,6 +364,8 @@ class RenderWorker(QThread):
         self.device_changed.emit(self._device)
 
     def _progress(self, fraction: float):
+        if self._stopping():
+            raise LoadCancelled("the load was cancelled")
         self.load_progress.emit(float(fraction))
 
     def _stopping(self) -> bool:
@@ -344,3 +379,21 @@ class RenderWorker(QThread):
                 torch.cuda.empty_cache()
         except Exception:
             pass
+
+
+def check_loaded(loaded):
+    """Everything the window will ask of a model, tried on the worker before it replaces the current one: its
+    layer table and a recipe with its own default truncation (a psi, cutoff or crop the window cannot use would
+    otherwise surface in a Qt slot or a paint event)."""
+    cfg = loaded.G.cfg
+    layers = loaded.G.layer_table()
+    if len(layers) != loaded.G.num_ws or loaded.G.num_ws < 1:
+        raise StyleMixerError(f"{printable(loaded.name)}: its layer table does not match its "
+                              f"{loaded.G.num_ws} w indices")
+    Recipe.for_model(loaded.G.num_ws, model=loaded.source, psi=cfg.truncation_psi,
+                     cutoff=cfg.truncation_cutoff).check_model(loaded.G.num_ws)
+    crop = getattr(cfg, "crop", None)
+    if crop is not None:
+        top, bottom, left, right = crop
+        if not (0 <= top < bottom <= loaded.G.img_resolution and 0 <= left < right <= loaded.G.img_resolution):
+            raise StyleMixerError(f"{printable(loaded.name)}: its crop {list(crop)} does not fit the image")

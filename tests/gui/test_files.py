@@ -93,7 +93,8 @@ def test_png_without_recipe_and_bad_json_change_nothing(window, tmp_path):
     (tmp_path / "bad.json").write_text('{"weights": [0.5], "seed_a": -1}')
     for name in ("plain.png", "bad.json"):
         n = len(window.messages)
-        assert not window.open_recipe_file(str(tmp_path / name))
+        window.open_recipe_file(str(tmp_path / name))  # read in the background
+        assert window.wait_until_idle()
         assert len(window.messages) == n + 1 and window.messages[-1][0] == "error"
         assert window.controller.recipe == before
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ..errors import ModelFileError
+from ..errors import ConfigError, ModelFileError, printable
 from ..families.api import StyleGenerator
 from ..resources import builtin_model_path
+from ..safeio import open_regular
 from .native import is_safetensors, load_model, save_model
 
 BUILTIN = "builtin"
@@ -22,8 +23,9 @@ class LoadedModel:
 
 
 def sniff(path) -> str:
-    """'stylemixer', 'pickle', 'zip', 'torch-legacy' or 'unknown', from the first bytes."""
-    with open(path, "rb") as f:
+    """'stylemixer', 'pickle', 'zip', 'torch-legacy' or 'unknown', from the first bytes. Only a regular file is
+    opened (a FIFO or a device raises ModelFileError instead of blocking)."""
+    with open_regular(path, ModelFileError, "model file") as f:
         head = f.read(16)
     if is_safetensors(head):
         return "stylemixer"
@@ -44,15 +46,19 @@ def load_any(path, device="cpu", progress=None) -> LoadedModel:
             raise ModelFileError("the built-in model file is missing from this installation")
         return LoadedModel(load_model(p, device), BUILTIN, "built-in model", "stylemixer")
     path = os.fspath(path)
-    name = os.path.basename(path)
+    name = printable(os.path.basename(path))
     if not os.path.exists(path):
-        raise ModelFileError(f"{path}: no such file")
+        raise ModelFileError(f"{printable(path)}: no such file")
     if os.path.isdir(path):
-        raise ModelFileError(f"{path} is a folder, not a model file")
+        raise ModelFileError(f"{printable(path)} is a folder, not a model file")
     try:
-        kind = sniff(path)
-    except OSError as e:
-        raise ModelFileError(f"cannot read {name}: {e.strerror or e}") from None
+        return _load_file(path, name, device, progress)
+    except ConfigError as e:  # a foreign file's settings outside what the generator accepts
+        raise ModelFileError(f"{name} has an invalid model configuration: {printable(e)}") from None
+
+
+def _load_file(path, name, device, progress):
+    kind = sniff(path)
     if kind == "stylemixer":
         return LoadedModel(load_model(path, device), os.path.abspath(path), name, "stylemixer")
     for loader in _foreign_loaders():

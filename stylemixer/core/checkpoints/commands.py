@@ -6,7 +6,7 @@ import os
 import sys
 import time
 
-from ..errors import ModelFileError
+from ..errors import ModelFileError, describe, printable
 
 
 def parse_crop(text: str):
@@ -19,7 +19,7 @@ def parse_crop(text: str):
     except ValueError:
         box = ()
     if len(box) != 4:
-        raise ModelFileError(f"--crop must be auto, none or TOP,BOTTOM,LEFT,RIGHT, got {text!r}")
+        raise ModelFileError(f"--crop must be auto, none or TOP,BOTTOM,LEFT,RIGHT, got {describe(text)}")
     return box
 
 
@@ -47,7 +47,12 @@ def cmd_convert(args) -> int:
     if os.path.exists(dst) and os.path.exists(src) and os.path.samefile(src, dst):
         raise ModelFileError("the output file must differ from the input file")
     if not dst.lower().endswith(".safetensors"):
-        raise ModelFileError(f"the output file should end in .safetensors, got {os.path.basename(dst)}")
+        raise ModelFileError(f"the output file should end in .safetensors, got {printable(os.path.basename(dst))}")
+    if os.path.isdir(dst):
+        raise ModelFileError(f"{printable(args.output)} is a folder; name the .safetensors file to write")
+    if not os.path.isdir(os.path.dirname(dst)):
+        raise ModelFileError(f"cannot write {printable(os.path.basename(dst))}: the folder "
+                             f"{printable(os.path.dirname(dst))} does not exist")
     crop = parse_crop(args.crop)
     t0 = time.perf_counter()
     shown = [-1]
@@ -62,13 +67,18 @@ def cmd_convert(args) -> int:
     if shown[0] >= 0:
         print(file=sys.stderr)
     G = apply_crop(loaded.G, crop)
-    save_model(G, dst, extra_metadata={"converted_from": loaded.name, "source_format": loaded.format})
+    try:
+        save_model(G, dst, extra_metadata={"converted_from": loaded.name, "source_format": loaded.format})
+    except OSError as e:
+        raise ModelFileError(f"could not write {printable(os.path.basename(dst))}: {printable(e.strerror or e)}") \
+            from None
     cfg = G.cfg
     size = f"{cfg.resolution}x{cfg.resolution}"
     if cfg.crop is not None:
         size += f" (content {cfg.crop[3] - cfg.crop[2]}x{cfg.crop[1] - cfg.crop[0]})"
     trunc = f"psi {cfg.truncation_psi}, cutoff {cfg.truncation_cutoff}" if cfg.truncation_psi != 1 else "no truncation"
-    print(f"converted {loaded.name} ({loaded.format}) -> {os.path.basename(dst)}: {size}, {G.num_ws} w indices, "
+    print(f"converted {printable(loaded.name)} ({loaded.format}) -> {printable(os.path.basename(dst))}: {size}, "
+          f"{G.num_ws} w indices, "
           f"{count_parameters(G) / 1e6:.2f}M parameters, default {trunc}, in {time.perf_counter() - t0:.1f} s")
     return 0
 

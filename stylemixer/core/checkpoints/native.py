@@ -5,18 +5,18 @@ before families existed have no "family" entry; they are StyleGAN v1.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import struct
 
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as st_load_bytes
 from safetensors.torch import save as st_save_bytes
 
 from .. import families
 from ..atomic import atomic_write_bytes
-from ..errors import ModelFileError
+from ..errors import ModelFileError, describe, printable
+from ..safeio import open_regular
+from .bounds import file_size, load_checked, read_header
 
 FORMAT = "stylemixer.generator"
 VERSION = "1"
@@ -39,71 +39,48 @@ def is_safetensors(head: bytes) -> bool:
 
 
 def read_metadata(data: bytes) -> dict:
-    n = struct.unpack("<Q", data[:8])[0]
-    if 8 + n > len(data):
-        raise ModelFileError("the file is truncated: its header is longer than the file")
-    try:
-        header = json.loads(data[8:8 + n])
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ModelFileError("the safetensors header is not valid JSON") from None
-    return header.get("__metadata__") or {}
+    """The metadata of a safetensors file held in memory (checked like a file that is loaded)."""
+    return read_header(io.BytesIO(data), len(data), "the file").metadata
 
 
 def load_model(path, device="cpu"):
     """Read a StyleMixer model file. Raises ModelFileError with a readable message on any problem."""
-    name = os.path.basename(str(path))
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise ModelFileError(f"cannot read {name}: {e.strerror or e}") from None
-    return load_model_bytes(data, name, device)
+    name = printable(os.path.basename(str(path)))
+    with open_regular(path, ModelFileError, "model file") as f:
+        return load_model_file(f, name, device)
 
 
 def load_model_bytes(data: bytes, name="model", device="cpu", extra: dict | None = None):
-    if not is_safetensors(data[:16]):
+    return load_model_file(io.BytesIO(data), name, device, extra)
+
+
+def load_model_file(f, name="model", device="cpu", extra: dict | None = None):
+    """From an open binary file. Nothing is allocated before the config and every declared tensor were checked
+    against the file's size (bounds.py)."""
+    if not is_safetensors(f.read(16)):
         raise ModelFileError(f"{name} is not a safetensors file")
-    meta = read_metadata(data)
+    header = read_header(f, file_size(f), name)
+    meta = header.metadata
     if meta.get("format") != FORMAT:
         raise ModelFileError(f"{name} is a safetensors file but not a StyleMixer model (no '{FORMAT}' metadata)")
     if meta.get("version") != VERSION:
-        raise ModelFileError(f"{name} has model format version {meta.get('version')!r}; this StyleMixer reads {VERSION}")
+        raise ModelFileError(f"{name} has model format version {describe(meta.get('version'))}; this StyleMixer "
+                             f"reads {VERSION}")
     family_name = meta.get("family", families.DEFAULT_FAMILY)
     try:
         fam = families.family(family_name)
     except (KeyError, ImportError, TypeError):
-        raise ModelFileError(f"{name} is a model of family {family_name!r}, which this StyleMixer does not know "
-                             f"(it knows {', '.join(families.names())})") from None
+        raise ModelFileError(f"{name} is a model of family {describe(family_name)}, which this StyleMixer does not "
+                             f"know (it knows {', '.join(families.names())})") from None
     try:
         cfg = fam.Config.from_dict(json.loads(meta["config"]))
-    except (KeyError, TypeError, ValueError) as e:
-        raise ModelFileError(f"{name} has an invalid model configuration: {e}") from None
-    try:
-        tensors = st_load_bytes(data)
-    except (SafetensorError, ValueError, RuntimeError) as e:
-        raise ModelFileError(f"{name} is damaged or truncated ({e})") from None
-    G = fam.Generator(cfg)
-    check_state(G, tensors, name)
-    G.load_state_dict(tensors, strict=True)
+    except KeyError:
+        raise ModelFileError(f"{name} has no model configuration") from None
+    except RecursionError:
+        raise ModelFileError(f"{name} has an invalid model configuration: nested too deeply") from None
+    except (TypeError, ValueError) as e:  # ConfigError, JSON errors, integers beyond Python's digit limit
+        raise ModelFileError(f"{name} has an invalid model configuration: {printable(e)}") from None
+    G = load_checked(fam.Generator, cfg, header, f, name)
     if extra is not None:
         extra.update({k: v for k, v in meta.items() if k not in ("format", "version", "family", "config")})
     return G.eval().requires_grad_(False).to(device)
-
-
-def check_state(G: torch.nn.Module, tensors: dict, name: str):
-    """Refuse missing, unexpected or wrongly shaped tensors, naming them."""
-    want = G.state_dict()
-    missing = sorted(set(want) - set(tensors))
-    extra = sorted(set(tensors) - set(want))
-    if missing:
-        raise ModelFileError(f"{name} lacks {len(missing)} tensor(s), e.g. {missing[0]}")
-    if extra:
-        raise ModelFileError(f"{name} has {len(extra)} unexpected tensor(s), e.g. {extra[0]}")
-    for k, v in want.items():
-        t = tensors[k]
-        if tuple(t.shape) != tuple(v.shape):
-            raise ModelFileError(f"{name}: tensor {k} has shape {list(t.shape)}, expected {list(v.shape)}")
-        if not t.dtype.is_floating_point:
-            raise ModelFileError(f"{name}: tensor {k} has dtype {t.dtype}, expected floating point")
-        if not torch.isfinite(t).all():
-            raise ModelFileError(f"{name}: tensor {k} contains NaN or infinite values")

@@ -44,6 +44,7 @@ def report_error(owner: QWidget, handler, text: str):
         handler(text)
         return
     box = QMessageBox(QMessageBox.Icon.Warning, "StyleMixer", text, QMessageBox.StandardButton.Ok, owner)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # text may quote a file: data, never markup
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
 

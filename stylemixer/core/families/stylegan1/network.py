@@ -19,6 +19,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...errors import ConfigError, describe
+from ...limits import MAX_CHANNELS, MAX_LATENT, MAX_MAPPING_LAYERS, check_common_config, int_in, is_real
 from ..api import NOISE_MODES, Quantity, StatsSpec
 from . import topology as topo
 
@@ -39,13 +41,27 @@ class GeneratorConfig:
     crop: tuple | None = None        # (top, bottom, left, right) content box, e.g. the cars model's 512x384
 
     def __post_init__(self):
-        log2 = math.log2(self.resolution)
-        if self.resolution < 4 or log2 != int(log2):
-            raise ValueError(f"resolution must be a power of two >= 4, got {self.resolution}")
+        # Absolute bounds (core/limits.py) before anything is built: a file cannot ask for a generator that
+        # needs gigabytes, nor carry defaults (psi, cutoff, crop) that break rendering later. ConfigError.
+        check_common_config(self)
+        int_in("mapping_layers", self.mapping_layers, 1, MAX_MAPPING_LAYERS)
+        int_in("mapping_fmaps", self.mapping_fmaps, 1, MAX_LATENT)
+        int_in("fused_up_min_res", self.fused_up_min_res, 1, 1 << 30)
+        if not is_real(self.mapping_lrmul) or not 0 < self.mapping_lrmul <= 1000:
+            raise ConfigError(f"mapping_lrmul must be a number in (0, 1000], got {describe(self.mapping_lrmul)}")
+        if not isinstance(self.channels, (tuple, list)) or len(self.channels) != self.num_blocks:
+            raise ConfigError(f"channels needs {self.num_blocks} entries (4 px to {self.resolution} px), "
+                              f"got {describe(self.channels)}")
+        for i, c in enumerate(self.channels):
+            int_in(f"channels[{i}]", c, 1, MAX_CHANNELS)
+        for name in ("z_dim", "w_dim", "mapping_layers", "mapping_fmaps", "resolution", "img_channels",
+                     "fused_up_min_res"):
+            object.__setattr__(self, name, int(getattr(self, name)))
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
-        if len(self.channels) != self.num_blocks:
-            raise ValueError(f"channels needs {self.num_blocks} entries (4 px to {self.resolution} px), "
-                             f"got {len(self.channels)}")
+        object.__setattr__(self, "mapping_lrmul", float(self.mapping_lrmul))
+        object.__setattr__(self, "truncation_psi", float(self.truncation_psi))
+        if self.truncation_cutoff is not None:
+            object.__setattr__(self, "truncation_cutoff", int(self.truncation_cutoff))
         if self.crop is not None:
             object.__setattr__(self, "crop", tuple(int(c) for c in self.crop))
 
@@ -65,15 +81,12 @@ class GeneratorConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "GeneratorConfig":
-        known = set(cls.__dataclass_fields__)
-        unknown = set(d) - known
+        if not isinstance(d, dict):
+            raise ConfigError(f"the generator config must be a JSON object, got {describe(d)}")
+        unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"unknown generator config keys: {sorted(unknown)}")
-        d = dict(d)
-        d["channels"] = tuple(d.get("channels", cls.channels))
-        if d.get("crop") is not None:
-            d["crop"] = tuple(d["crop"])
-        return cls(**d)
+            raise ConfigError(f"unknown generator config keys: {describe(sorted(unknown))}")
+        return cls(**d)  # __post_init__ checks types and bounds and makes channels and crop tuples
 
 
 def lrelu(x: torch.Tensor) -> torch.Tensor:
@@ -373,6 +386,32 @@ class Generator(nn.Module):
         self.cfg = cfg
         self.mapping_net = MappingNetwork(cfg)
         self.synthesis = SynthesisNetwork(cfg)
+
+    @staticmethod
+    def state_shapes(cfg: GeneratorConfig) -> dict:
+        """{state_dict key: (shape, dtype)} of Generator(cfg) without building it: what a model file must
+        declare before anything is allocated (checkpoints/bounds.py). Tested against the built module."""
+        f32 = torch.float32
+        dims = [cfg.z_dim] + [cfg.mapping_fmaps] * (cfg.mapping_layers - 1) + [cfg.w_dim]
+        s = {"mapping_net.w_avg": ((cfg.w_dim,), f32)}
+        for i in range(cfg.mapping_layers):
+            s[f"mapping_net.fcs.{i}.weight"] = ((dims[i + 1], dims[i]), f32)
+            s[f"mapping_net.fcs.{i}.bias"] = ((dims[i + 1],), f32)
+        ch = cfg.channels
+        s["synthesis.const"] = ((1, ch[0], 4, 4), f32)
+        for k in range(cfg.num_ws):
+            b = k // 2
+            out, res, key = ch[b], 4 * 2 ** b, f"synthesis.layers.{k}"
+            s[f"{key}.noise_strength"] = ((out,), f32)
+            s[f"{key}.bias"] = ((out,), f32)
+            s[f"{key}.noise_const"] = ((1, 1, res, res), f32)
+            if k > 0:
+                s[f"{key}.conv.weight"] = ((out, ch[b - 1] if k % 2 == 0 else out, 3, 3), f32)
+            s[f"{key}.adain.affine.weight"] = ((2 * out, cfg.w_dim), f32)
+            s[f"{key}.adain.affine.bias"] = ((2 * out,), f32)
+        s["synthesis.torgb.weight"] = ((cfg.img_channels, ch[-1], 1, 1), f32)
+        s["synthesis.torgb.bias"] = ((cfg.img_channels,), f32)
+        return s
 
     @property
     def num_ws(self) -> int:
