@@ -222,7 +222,7 @@ class Recipe:
         if isinstance(source, LatentSource):
             return replace(self, **{f"latent_{which}": source.latent})
         if not isinstance(source, SeedSource):
-            source = seed_source(source)
+            source = seed_source(source, f"seed_{which}")
         return replace(self, **{f"seed_{which}": source.seed, f"frac_{which}": source.frac,
                                 f"class_{which}": getattr(self, f"class_{which}") if source.cls is None else source.cls,
                                 f"latent_{which}": None})
@@ -385,13 +385,14 @@ def _validate(r: Recipe):
             raise RecipeError(f"latent_{which}: expected a latent, got {type(latent).__name__}")
 
 
-def seed_source(value) -> SeedSource:
-    """3 -> seed 3; 3.25 -> a quarter of the way from seed 3's w to seed 4's (a RecipeError if out of range)."""
+def seed_source(value, field: str = "seed") -> SeedSource:
+    """3 -> seed 3; 3.25 -> a quarter of the way from seed 3's w to seed 4's (a RecipeError naming `field` if out
+    of range)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
             or not math.isfinite(value):
-        raise RecipeError(f"seed: expected a number, got {value!r}")
+        raise RecipeError(f"{field}: expected a number, got {describe(value)}")
     if not 0 <= value <= MAX_SEED:
-        raise RecipeError(f"seed: must be between 0 and {MAX_SEED}, got {value}")
+        raise RecipeError(f"{field}: must be between 0 and {MAX_SEED}, got {describe(value)}")
     seed = int(math.floor(value))
     frac = round(float(value) - seed, 6)  # seeds are shown and typed with a few decimals; keep the recipe tidy
     if frac >= 1.0:
