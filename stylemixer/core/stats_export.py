@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import io
 import os
+import zipfile
 
 import numpy as np
 
 from .atomic import atomic_write_bytes
+from .errors import printable
 from .export import ExportError, save_png
 from .mixing import Recipe
+from .safeio import open_regular
 from .stats import LayerStats
 from .stats_views import SOURCES
 
@@ -120,15 +123,15 @@ def save_stats(path, stats: dict, recipe: Recipe, layers=None, table=None):
 def load_stats_npz(path) -> tuple[Recipe, dict]:
     """Read back a file written by save_stats_npz: (recipe, {source: {layer: LayerStats [1, C]}})."""
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open_regular(path, ExportError, "statistics file") as f, np.load(f, allow_pickle=False) as z:
             if "format" not in z.files or str(z["format"]) != STATS_FORMAT:
                 raise ExportError(f"{os.path.basename(os.fspath(path))} is not a StyleMixer statistics file")
             recipe = Recipe.from_json(str(z["recipe"]))
             qs = [str(q) for q in z["quantities"]] if "quantities" in z.files else list(_V1_QUANTITIES)
             stats = {src: {int(k): LayerStats({q: z[f"{src}.{k}.{q}"][None] for q in qs})
                            for k in z["layers"]} for src in SOURCES}
-    except (OSError, ValueError, KeyError) as e:
-        raise ExportError(f"cannot read {os.path.basename(os.fspath(path))}: {e}") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise ExportError(f"cannot read {printable(os.path.basename(os.fspath(path)))}: {printable(e)}") from None
     return recipe, stats
 
 
