@@ -82,7 +82,7 @@ def _write(path, data: bytes):
     try:
         atomic_write_bytes(path, data)
     except OSError as e:
-        raise ExportError(f"could not write {os.path.basename(os.fspath(path))}: {e.strerror or e}") from None
+        raise ExportError(write_error_text(path, e)) from None
 
 
 def save_stats_csv(path, stats: dict, layers=None, table=None):
