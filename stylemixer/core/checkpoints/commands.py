@@ -49,6 +49,8 @@ def cmd_convert(args) -> int:
     if not dst.lower().endswith(".safetensors"):
         raise ModelFileError(f"the output file should end in .safetensors, got {os.path.basename(dst)}")
     crop = parse_crop(args.crop)
+    from ..export import check_output_path
+    check_output_path(dst)  # before a read that can take seconds
     t0 = time.perf_counter()
     shown = [-1]
 
