@@ -23,7 +23,7 @@ import os
 import numpy as np
 
 from .atomic import atomic_write_bytes
-from .export import ExportError, save_png
+from .export import ExportError, save_png, write_error_text
 from .mixing import Recipe
 from .stats import QUANTITIES, LayerStats
 from .stats_views import SOURCES

@@ -4,7 +4,6 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
