@@ -1,16 +1,55 @@
-"""A seed panel: the seed of A or B, previous / next / random, and that seed's pure image as a thumbnail."""
+"""A seed panel: the seed of A or B (its arrows, the wheel and the arrow keys step to the previous or next seed), a
+random seed, and that seed's pure image as a thumbnail."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout
+from PySide6.QtWidgets import QDoubleSpinBox, QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout
 
-SPIN_MAX = 2**31 - 1  # QSpinBox holds a C int; recipes may carry larger seeds, which are shown clamped
+from ..core.latents import MAX_SEED
+
 THUMB = 132
 
 
+class SeedSpinBox(QDoubleSpinBox):
+    """A spin box for seeds 0 .. 2^32 - 1. QSpinBox holds a C int (at most 2^31 - 1); a double holds every seed
+    exactly, so this is a QDoubleSpinBox without decimals that hands out ints. Like the other boxes it commits on
+    Enter or when it loses focus (one change, and one undo step, per seed typed, not per digit)."""
+    seed_changed = Signal(object)   # int; a Qt int signal would stop at 2^31 - 1
+
+    def __init__(self, maximum: int = MAX_SEED, parent=None):
+        super().__init__(parent)
+        self.setDecimals(0)
+        self.setRange(0, maximum)
+        self.setSingleStep(1)
+        self.setKeyboardTracking(False)
+        self.setAccelerated(True)
+        self.setGroupSeparatorShown(False)
+        self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.valueChanged.connect(lambda v: self.seed_changed.emit(int(round(v))))
+
+    def seed(self) -> int:
+        return int(round(self.value()))
+
+    def set_seed(self, seed: int):
+        """Show a seed without emitting a change."""
+        self.blockSignals(True)
+        self.setValue(float(max(0, min(int(self.maximum()), int(seed)))))
+        self.blockSignals(False)
+
+    def textFromValue(self, v: float) -> str:
+        return str(int(round(v)))   # no locale grouping or decimal point, whatever the locale
+
+    def has_uncommitted_text(self) -> bool:
+        """Digits typed but not yet committed with Enter (or by leaving the box)."""
+        return self.lineEdit().text().strip() != self.textFromValue(self.value())
+
+    def revert_text(self):
+        self.lineEdit().setText(self.textFromValue(self.value()))
+
+
 class SeedPanel(QGroupBox):
-    seed_changed = Signal(str, int)     # "a" or "b", new seed
+    seed_changed = Signal(str, object)  # "a" or "b", new seed (an int up to 2^32 - 1)
     random_requested = Signal(str)
 
     def __init__(self, which: str, parent=None):
@@ -22,28 +61,24 @@ class SeedPanel(QGroupBox):
         self.thumb.setFrameShape(QLabel.Shape.StyledPanel)
         self.thumb.setToolTip(f"The pure {which.upper()} image: every w index from seed {which.upper()}")
 
-        self.spin = QSpinBox()
-        self.spin.setRange(0, SPIN_MAX)
-        self.spin.setKeyboardTracking(False)  # one change (and one undo step) per Enter, not per digit
-        self.spin.setAccelerated(True)
-        self.spin.setToolTip(f"Seed {which.upper()}: the random z that {which.upper()}'s w comes from")
-        self.spin.valueChanged.connect(lambda v: self.seed_changed.emit(self.which, int(v)))
+        self.spin = SeedSpinBox()
+        self.spin.setToolTip(f"Seed {which.upper()} (0 to {MAX_SEED}): the random z that {which.upper()}'s w "
+                             f"comes from. The arrows (or ↑ / ↓, or the wheel) step to the next seed; type a "
+                             f"number and press Enter; Ctrl+Z undoes it.")
+        self.spin.seed_changed.connect(lambda v: self.seed_changed.emit(self.which, v))
 
-        self.prev_button = prev_b = self._button("◀", "Previous seed", lambda: self._step(-1))
-        self.next_button = next_b = self._button("▶", "Next seed", lambda: self._step(+1))
         self.random_button = rand_b = self._button("Random", f"A random seed for {which.upper()}",
                                                    lambda: self.random_requested.emit(self.which))
 
         row = QHBoxLayout()
         row.setSpacing(2)
-        row.addWidget(prev_b)
         row.addWidget(self.spin, 1)
-        row.addWidget(next_b)
+        row.addWidget(rand_b)
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(6, 6, 6, 6)
+        lay.setContentsMargins(4, 2, 4, 4)
+        lay.setSpacing(4)
         lay.addWidget(self.thumb, 0, Qt.AlignmentFlag.AlignHCenter)
         lay.addLayout(row)
-        lay.addWidget(rand_b)
 
     def _button(self, text, tip, fn) -> QToolButton:
         b = QToolButton()
@@ -54,14 +89,12 @@ class SeedPanel(QGroupBox):
         b.clicked.connect(fn)
         return b
 
-    def _step(self, d: int):
-        self.spin.setValue(min(SPIN_MAX, max(0, self.spin.value() + d)))
-
     def set_seed(self, seed: int):
         """Show a seed without emitting a change."""
-        self.spin.blockSignals(True)
-        self.spin.setValue(min(SPIN_MAX, int(seed)))
-        self.spin.blockSignals(False)
+        self.spin.set_seed(seed)
+
+    def set_thumbnail_visible(self, on: bool):
+        self.thumb.setVisible(on)
 
     def set_image(self, img: QImage | None):
         if img is None:
