@@ -25,9 +25,18 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
 
+    from . import display
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "stylemixer"])
+    app = QApplication.instance()
+    if app is None:
+        problem = display.missing_display()
+        if problem:
+            print(problem, file=sys.stderr)
+            return display.EXIT_STATUS
+        display.install_guard()   # a platform plugin that cannot start: one line and status 2, not abort()
+        app = QApplication([sys.argv[0] if sys.argv else "stylemixer"])
+        display.remove_guard()
 
     from ..core.devices import pick_device
     from .main_window import MainWindow
