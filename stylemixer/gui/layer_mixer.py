@@ -6,8 +6,8 @@ be collapsed to its header, which then sums up the group's weights.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from ..core.layers import GROUPS
 
@@ -105,7 +105,8 @@ class LayerRow(QFrame):
 
 
 class GroupHeader(QToolButton):
-    """A group's title; clicking it collapses the group to this line, which then lists the group's weights."""
+    """A group's title; clicking it collapses the group to this line, which then lists the group's weights.
+    Checked means expanded (drawn flat either way: the arrow shows the state)."""
 
     def __init__(self, group: str, members, parent=None):
         super().__init__(parent)
@@ -116,6 +117,9 @@ class GroupHeader(QToolButton):
         self.setCheckable(True)
         self.setChecked(True)   # expanded
         self.setAutoRaise(True)
+        font = self.font()
+        font.setBold(True)
+        self.setFont(font)
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setFixedHeight(HEADER_HEIGHT)
@@ -129,6 +133,11 @@ class GroupHeader(QToolButton):
         if not self.isChecked():
             self._update()
 
+    def initStyleOption(self, option):
+        super().initStyleOption(option)
+        option.state &= ~QStyle.StateFlag.State_On       # expanded is not "pressed": no sunken panel
+        option.state &= ~QStyle.StateFlag.State_Sunken
+
     def _update(self):
         self.setArrowType(Qt.ArrowType.DownArrow if self.isChecked() else Qt.ArrowType.RightArrow)
         text = self.title
@@ -138,6 +147,7 @@ class GroupHeader(QToolButton):
 
 
 class LayerMixer(QWidget):
+    rows_shown_changed = Signal()     # a group was collapsed or expanded
     weight_changed = Signal(int, float)
     gesture_started = Signal()
     gesture_finished = Signal()
@@ -199,6 +209,7 @@ class LayerMixer(QWidget):
                 self.rows.append(row)
             v.addWidget(body)
             header.toggled.connect(body.setVisible)
+            header.toggled.connect(lambda _: self.rows_shown_changed.emit())
             header.setChecked(group not in collapsed)
             body.setVisible(group not in collapsed)
             self.headers[group] = header

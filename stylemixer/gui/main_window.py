@@ -73,6 +73,9 @@ class LeftColumn(QWidget):
         return not self.seeds[0].thumb.isHidden()
 
     def fit_thumbnails(self):
+        # a group just collapsed: bring the nested layouts' size hints up to date before measuring
+        for lay in [w.layout() for w in self.mixer.findChildren(QWidget) if w.layout()] + [self.mixer.layout()]:
+            lay.activate()
         spacing = self.layout().spacing() if self.layout() else 0
         block = self.seeds[0].thumb.height() + self.seeds[0].layout().spacing() + \
             self.title.sizeHint().height() + spacing
@@ -316,6 +319,7 @@ class MainWindow(FileActions, QMainWindow):
         m.gesture_finished.connect(s.end_gesture)
         m.preset_requested.connect(s.preset)
         m.layer_selected.connect(s.select)
+        m.rows_shown_changed.connect(lambda: QTimer.singleShot(0, self.left.fit_thumbnails))
         p = self.settings_panel
         p.psi_changed.connect(lambda v: s.set_truncation(psi=v))
         p.cutoff_changed.connect(lambda v: s.set_truncation(cutoff=v))

@@ -7,7 +7,7 @@ layer and one source cross from the worker, and only while this view is visible 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (QBoxLayout, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
                                QVBoxLayout, QWidget)
@@ -24,7 +24,8 @@ SOURCE_TEXT = {"mix": "mix", "a": "A", "b": "B"}
 PNG_MIN_TILE = 32   # exported montages enlarge small maps (4 px) so each channel is visible
 MONTAGE_GAP = 1
 MAX_TILE = 128      # thumbnails of larger maps are block means (the enlarged channel keeps every pixel)
-ZOOM_SIZE = 168     # the enlarged channel; its numbers go beside it, or below it in a narrow panel
+ZOOM_SIZE = 168     # the enlarged channel; its numbers go beside it (the channel smaller in a narrow panel) or below
+ZOOM_SMALL = 128
 
 
 class ImageCanvas(QWidget):
@@ -333,7 +334,8 @@ class FeatureView(VisibilityReportingWidget):
     def changeEvent(self, e):
         super().changeEvent(e)
         if e.type() == QEvent.Type.PaletteChange and self.features is not None:
-            self._redraw()   # the montage's gaps take the canvas colour
+            # the montage's gaps take the canvas colour, which the canvas gets after this widget: redraw after it
+            QTimer.singleShot(0, self._redraw)
 
     def resizeEvent(self, e):
         super().resizeEvent(e)
@@ -342,11 +344,14 @@ class FeatureView(VisibilityReportingWidget):
             self._redraw()
 
     def _reflow_detail(self):
-        """The channel's numbers beside the enlarged channel when they fit, below it otherwise."""
+        """The channel's numbers beside the enlarged channel when they fit, beside a smaller one when that fits,
+        below it otherwise."""
         m = self.layout().contentsMargins()
-        room = self.width() - m.left() - m.right()
-        beside = room >= ZOOM_SIZE + self.detail.spacing() + self.channel_text.sizeHint().width()
-        want = QBoxLayout.Direction.LeftToRight if beside else QBoxLayout.Direction.TopToBottom
+        room = self.width() - m.left() - m.right() - self.detail.spacing() - self.channel_text.sizeHint().width()
+        size = ZOOM_SIZE if room >= ZOOM_SIZE or room < ZOOM_SMALL else ZOOM_SMALL
+        want = QBoxLayout.Direction.LeftToRight if room >= size else QBoxLayout.Direction.TopToBottom
+        if self.zoom.width() != size:
+            self.zoom.setFixedSize(size, size)
         if self.detail.direction() != want:
             self.detail.setDirection(want)
 
