@@ -207,6 +207,26 @@ def unknown_command(word: str, commands) -> str | None:
             f"`stylemixer FILE` opens an existing file in the app")
 
 
+def _start_app(argv) -> int:
+    """The desktop app, unless the machine cannot show it: then one line and status 2 (before Qt is imported,
+    which would end in a traceback or a core dump)."""
+    from . import startup
+    wants_help = any(a in ("-h", "--help", "--version") for a in argv)
+    problem = None if wants_help else startup.check()
+    if problem:
+        print(problem, file=sys.stderr)
+        return startup.EXIT_STATUS
+    try:
+        from .gui.app import main as gui_main
+    except ImportError as e:
+        line = startup.qt_import_error(e)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
+        return startup.EXIT_STATUS
+    return gui_main(argv)
+
+
 def main(argv=None) -> int:
     if argv is None:  # the real command line only: big activations on huge pages (core/perf.py, issue 7)
         from .core.perf import reexec_with_huge_pages
@@ -223,8 +243,7 @@ def main(argv=None) -> int:
             print(error, file=sys.stderr)
             return 2
         # `stylemixer`, `stylemixer FILE`, `stylemixer --model X --dark ...`: the app takes these arguments
-        from .gui.app import main as gui_main
-        return gui_main(list(argv))
+        return _start_app(list(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -237,6 +256,9 @@ def main(argv=None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `stylemixer info | head`: the reader went away; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

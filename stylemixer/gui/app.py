@@ -112,6 +112,9 @@ def _screenshot(app, win, path) -> int:
     """Debug aid: wait for the first picture, grab the window, save it."""
     ok = win.wait_until_idle(60)
     app.processEvents()
+    if getattr(win, "stats_views", None) is not None:
+        win.stats_views.flush()   # drawn now, not at the views' next refresh
+        app.processEvents()
     win.grab().save(path)
     errors = [t for k, t in win.messages if k == "error"]
     win.close()

@@ -1,92 +1,20 @@
 """Starting the window where there is no usable display: one line and exit status 2, not Qt's abort.
 
 Qt ends the process with abort() (a core dump, exit status 134) when its platform plugin cannot start, after
-printing a hint that is often wrong (it names xcb-cursor0 whatever library is missing). Two checks replace that:
-
-- before Qt is touched: on Linux and the BSDs, neither DISPLAY nor WAYLAND_DISPLAY set means no display;
-- while the QApplication is made: a message handler sees Qt's fatal message, works out the cause (a library the
-  xcb plugin cannot load, found with `ldd`; a display it cannot connect to) and exits with status 2.
+printing a hint that is often wrong (it names xcb-cursor0 whatever library is missing). What can be checked
+before Qt is imported is in `stylemixer.startup` (no DISPLAY, missing system libraries); here, while the
+QApplication is made, a message handler sees Qt's fatal message, works out the cause (a library the xcb plugin
+cannot load, found with `ldd`; a display it cannot connect to) and exits with status 2.
 
 Nothing here runs Qt code of its own: `install_guard()` / `remove_guard()` wrap the QApplication constructor.
 """
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import subprocess
 import sys
 
-EXIT_STATUS = 2
-PREFIX = "stylemixer: error: no display"
-HELP = "the subcommands (stylemixer --help) work without one"
-
-# Debian names a library package after its soname (libfoo.so.N -> libfooN, or libfoo-N when the name ends in a
-# digit); these are the exceptions among the libraries Qt's xcb plugin needs.
-DEBIAN_PACKAGE = {"libglib-2.0.so.0": "libglib2.0-0", "libgthread-2.0.so.0": "libglib2.0-0",
-                  "libEGL.so.1": "libegl1", "libGL.so.1": "libgl1", "libOpenGL.so.0": "libopengl0",
-                  "libX11-xcb.so.1": "libx11-xcb1", "libX11.so.6": "libx11-6"}
-
-
-def uses_window_system(environ=None, platform: str | None = None) -> bool:
-    """Whether Qt will look for an X11 or Wayland display (Linux and the BSDs, no other platform chosen)."""
-    env = os.environ if environ is None else environ
-    platform = sys.platform if platform is None else platform
-    if platform.startswith(("win", "darwin", "cygwin")):
-        return False
-    chosen = env.get("QT_QPA_PLATFORM", "").strip().lower()
-    return not chosen or chosen.startswith(("xcb", "wayland"))
-
-
-def missing_display(environ=None, platform: str | None = None) -> str | None:
-    """A one-line error when there is certainly no display to open a window on, else None."""
-    env = os.environ if environ is None else environ
-    if not uses_window_system(env, platform):
-        return None
-    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
-        return None
-    return (f"{PREFIX} (neither DISPLAY nor WAYLAND_DISPLAY is set): the app needs a desktop session; {HELP}")
-
-
-def debian_package(soname: str) -> str:
-    if soname in DEBIAN_PACKAGE:
-        return DEBIAN_PACKAGE[soname]
-    m = re.fullmatch(r"lib(.+)\.so\.(\d+)", soname)
-    if not m:
-        return soname
-    name, ver = m.group(1).lower(), m.group(2)
-    return f"lib{name}-{ver}" if name[-1].isdigit() else f"lib{name}{ver}"
-
-
-def missing_libraries(plugin: str | None = None) -> list[str]:
-    """Sonames the xcb platform plugin (and the Qt libraries it loads) cannot find, by `ldd`; [] if unknown."""
-    plugin = plugin or xcb_plugin_path()
-    if not plugin or not os.path.isfile(plugin) or shutil.which("ldd") is None:
-        return []
-    try:
-        out = subprocess.run(["ldd", plugin], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return parse_ldd_missing(out)
-
-
-def parse_ldd_missing(ldd_output: str) -> list[str]:
-    found = []
-    for line in ldd_output.splitlines():
-        m = re.match(r"\s*(\S+)\s+=>\s+not found", line)
-        if m and m.group(1) not in found:
-            found.append(m.group(1))
-    return found
-
-
-def xcb_plugin_path() -> str | None:
-    try:
-        from PySide6.QtCore import QLibraryInfo
-        plugins = QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)
-    except Exception:
-        return None
-    path = os.path.join(plugins, "platforms", "libqxcb.so")
-    return path if os.path.isfile(path) else None
+from ..startup import (EXIT_STATUS, HELP, PREFIX, debian_package, missing_display, missing_libraries,  # noqa: F401
+                       missing_libraries_text, parse_ldd_missing)
 
 
 def explain(messages: list[str], environ=None, missing: list[str] | None = None) -> str:
@@ -96,9 +24,7 @@ def explain(messages: list[str], environ=None, missing: list[str] | None = None)
     if missing is None:
         missing = missing_libraries() if "xcb" in text else []
     if missing:
-        pkgs = " ".join(dict.fromkeys(debian_package(s) for s in missing))
-        return (f"{PREFIX}: Qt's X11 (xcb) plugin cannot load {', '.join(missing)}; on Debian/Ubuntu install "
-                f"them with `sudo apt-get install {pkgs}` (README: Set-up); {HELP}")
+        return f"{PREFIX}: {missing_libraries_text(missing)}; {HELP}"
     if "could not connect to display" in text or "Could not connect to any X display" in text:
         where = env.get("DISPLAY", "")
         return f"{PREFIX}: cannot connect to the X display {where!r}; {HELP}"

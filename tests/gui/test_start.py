@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from stylemixer import startup
 from stylemixer.gui import display
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11/Wayland start-up")
@@ -58,3 +59,12 @@ def test_the_explanations():
     assert display.missing_display({"DISPLAY": ":0"}, "linux") is None
     assert display.missing_display({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
     assert display.missing_display({}, "darwin") is None
+
+
+def test_a_missing_qt_library_is_one_line_naming_the_packages():
+    e = ImportError("libglib-2.0.so.0: cannot open shared object file: No such file or directory")
+    line = startup.qt_import_error(e)
+    assert line.startswith("stylemixer: error: the app cannot start: Qt cannot load ")
+    missing = startup.missing_libraries()
+    assert ("libglib-2.0.so.0" in line and "libglib2.0-0" in line) if not missing else missing[0] in line
+    assert startup.qt_import_error(ImportError("No module named 'PySide6'")) is None   # not a system library
