@@ -7,7 +7,8 @@ without statistics, against the same frames with the caches off. For the 1024 px
 synthesis against an analytic FLOP count and this machine's own fp32 matrix-multiply rate, and the speed-up of
 changing each w index. Finally it launches the real app and times the first image shown.
 
-Prints a table and writes JSON. `--quick` shrinks everything (a 64 px "big" model, two frames each) for smoke tests.
+Prints a table and writes JSON. `--quick` shrinks everything (a narrow 64 px "big" model, three frames each) for
+smoke tests: under half a minute on 2 busy cores, of which starting the app is several seconds.
 """
 from __future__ import annotations
 
@@ -420,11 +421,12 @@ def register(subparsers):
     p = subparsers.add_parser("bench", help="time rendering with and without caches; writes a JSON report",
                               description="Times the built-in model and the official 1024 px shape (about a minute "
                               "or two on a 2-core CPU; much less on a GPU). --quick is a smoke test of the same "
-                              "code in seconds whose figures mean little.")
+                              "code in under half a minute whose figures mean little.")
     p.add_argument("--model", default="builtin", help="the small model to time (default: the built-in one)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
-    p.add_argument("--quick", action="store_true", help="a smoke test in seconds: a narrow 64 px stand-in for the "
-                                                        "official shape, 3 frames each")
+    p.add_argument("--quick", action="store_true", help="a smoke test of the same code in under half a minute "
+                                                        "on 2 cores (a narrow 64 px stand-in for the official "
+                                                        "shape, 3 frames each); its figures mean little")
     p.add_argument("--frames", type=int, default=None, help="frames per scenario (default 15, quick 3)")
     p.add_argument("--reps", type=int, default=None, help="repetitions of the big model's timings (default 3)")
     p.add_argument("--big-resolution", type=int, default=None, help="official-shape model size (default 1024)")

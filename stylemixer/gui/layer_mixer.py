@@ -5,7 +5,8 @@ be collapsed to its header, which then sums up the group's weights.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QToolButton,
                                QVBoxLayout, QWidget)
 
@@ -61,6 +62,8 @@ class LayerRow(QFrame):
         super().__init__(parent)
         self.index = info.index
         self.group = info.group
+        self.selected = False
+        self._tinting = False
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setAutoFillBackground(True)
         self.setFixedHeight(ROW_HEIGHT)
@@ -95,9 +98,30 @@ class LayerRow(QFrame):
         lay.addWidget(self.value)
 
     def set_selected(self, on: bool):
-        self.setBackgroundRole(self.palette().ColorRole.Highlight if on else self.palette().ColorRole.Window)
-        for w in (self.label, self.detail, self.value):
-            w.setForegroundRole(self.palette().ColorRole.HighlightedText if on else self.palette().ColorRole.WindowText)
+        """A tint of the highlight colour behind the row (the slider's own blue fill stays visible on it)."""
+        self.selected = bool(on)
+        self._tint()
+        font = self.label.font()
+        font.setBold(True)
+        font.setUnderline(self.selected)
+        self.label.setFont(font)
+
+    def _tint(self):
+        pal = QPalette()   # empty: every role follows the window's palette (and a live light/dark switch) ...
+        if self.selected:  # ... except the background
+            base = (self.parentWidget() or self).palette()
+            w, h = base.color(QPalette.ColorRole.Window), base.color(QPalette.ColorRole.Highlight)
+            pal.setColor(QPalette.ColorRole.Window, QColor(*(round(0.7 * a + 0.3 * b) for a, b in
+                                                              ((w.red(), h.red()), (w.green(), h.green()),
+                                                               (w.blue(), h.blue())))))
+        self._tinting = True
+        self.setPalette(pal)
+        self._tinting = False
+
+    def changeEvent(self, event):
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self.selected and not self._tinting:
+            QTimer.singleShot(0, self._tint)   # the window's palette changed: tint from the new one
 
     def mousePressEvent(self, event):
         self.clicked.emit(self.index)

@@ -120,5 +120,5 @@ def test_every_option_has_help_that_names_its_default(path):
 def test_bench_quick_is_quick_and_says_so():
     parser = _subparser(build_parser(), "bench")
     quick = next(a for a in parser._actions if "--quick" in a.option_strings)
-    assert "seconds" in quick.help
+    assert "half a minute" in quick.help and "figures mean little" in quick.help
     assert "minute" in parser.description
