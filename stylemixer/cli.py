@@ -2,29 +2,95 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import math
 import os
+import re
 import sys
 
+from . import __version__
 from .core.errors import StyleMixerError, printable
 
 
 def _mix_args(p, seeds: bool):
     if seeds:
-        p.add_argument("--seed-a", default="0", help="seed of A; a fraction (3.25) interpolates w between seeds")
-        p.add_argument("--seed-b", default="1")
+        p.add_argument("--seed-a", default="0", help="seed of A, 0 to 2^32-1; a fraction (3.25) interpolates w "
+                                                     "between seeds")
+        p.add_argument("--seed-b", default="1", help="seed of B")
         p.add_argument("--latent-a", metavar="FILE[:KEY]", help="A from a latent file (.npz, .npy, .pt) instead")
-        p.add_argument("--latent-b", metavar="FILE[:KEY]")
+        p.add_argument("--latent-b", metavar="FILE[:KEY]", help="B from a latent file instead")
     p.add_argument("--mix", default="", help="e.g. coarse=A,middle=B,fine=B or 0-3=0,4-9=0.5 (unlisted: A)")
-    p.add_argument("--psi", type=float, default=None, help="truncation psi (default: the model's)")
-    p.add_argument("--cutoff", type=int, default=None, help="truncate w indices below this")
-    p.add_argument("--noise", default="const", choices=("const", "random", "none"))
-    p.add_argument("--noise-seed", type=int, default=0)
+    p.add_argument("--psi", type=finite_float, default=None, help="truncation psi (default: the model's)")
+    p.add_argument("--cutoff", type=cutoff_arg, default=None, help="truncate w indices below this (default: the "
+                                                                    "model's)")
+    p.add_argument("--noise", default="const", choices=("const", "random", "none"), help="per-layer noise")
+    p.add_argument("--noise-seed", type=seed_arg, default=0, help="seed of the random noise")
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (`stylemixer: error: ...`, status 2) like every other error."""
+
+    def error(self, message):
+        where = self.prog.partition(" ")[2]
+        hint = f" (see `{self.prog} --help`)"
+        self.exit(2, f"stylemixer: error: {where + ': ' if where else ''}{message}{hint}\n")
+
+
+class DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default; options without one say in their help what happens."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is argparse.SUPPRESS or isinstance(action, argparse._HelpAction):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _model_arg(p):
-    p.add_argument("--model", default="builtin", help="model file, or 'builtin' (default)")
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (default)")
+    p.add_argument("--model", default="builtin", help="model file, or 'builtin'")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto")
+
+
+# ---- argument types: a wrong value is reported at once, before any model is loaded -------------------------
+def seed_arg(text: str) -> int:
+    from .core.latents import MAX_SEED
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= v <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{v} is outside 0-{MAX_SEED}")
+    return v
+
+
+def scale_arg(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= v <= 64:
+        raise argparse.ArgumentTypeError(f"{v} is outside 1-64 (1 = native size)")
+    return v
+
+
+def cutoff_arg(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{v} is negative")
+    return v
+
+
+def finite_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return v
 
 
 def _number(text: str, what: str) -> float:
@@ -64,11 +130,20 @@ def _recipe_from_args(args, G, source):
 
 
 def cmd_render(args) -> int:
-    from .core.export import check_scale, load_recipe_file, save_png
+    from .core.export import check_output_path, check_scale, load_recipe_file, save_png
+    from .core.mixing import split_mix_spec
     from .core.latent_files import save_latents
     from .core.render import Renderer
 
-    check_scale(args.scale, 1, 1)  # before the model loads; the image's own size is checked when it is written
+    # Everything that can be checked without the model first: loading a large model takes seconds.
+    check_scale(args.scale, 1, 1)  # the image's own size is checked when it is written
+    if args.mix:
+        split_mix_spec(args.mix)
+    out = args.output
+    stem, ext = os.path.splitext(out)
+    outputs = [out] + ([f"{stem}-{tag}{ext or '.png'}" for tag in ("A", "B")] if args.write_ab else [])
+    for path in outputs + ([args.save_latents] if args.save_latents else []):
+        check_output_path(path)
     if args.recipe:
         recipe = load_recipe_file(args.recipe)
         model = args.model if args.model_given else recipe.model
@@ -85,14 +160,13 @@ def cmd_render(args) -> int:
     recipe.check_model(G.num_ws, getattr(G, "c_dim", 0))
     renderer = Renderer(G, device)
     res = renderer.render(recipe)
-    out = args.output
     save_png(out, res.mix, recipe, scale=args.scale)
-    written = [out]
     if args.write_ab:
-        stem, ext = os.path.splitext(out)
-        for tag, arr in (("A", res.a), ("B", res.b)):
-            save_png(f"{stem}-{tag}{ext or '.png'}", arr, recipe, scale=args.scale)
-            written.append(f"{stem}-{tag}{ext or '.png'}")
+        # Each image carries its own recipe: A is every w index from A (weights 0), B every one from B.
+        n = len(recipe.weights)
+        for path, arr, weights in ((outputs[1], res.a, (0.0,) * n), (outputs[2], res.b, (1.0,) * n)):
+            save_png(path, arr, recipe.with_weights(weights), scale=args.scale)
+    written = list(outputs)
     if args.save_latents:
         ws_a, ws_b, ws_mix = (w.cpu().numpy()[0] for w in renderer.ws(recipe))
         save_latents(args.save_latents, {"a": ws_a, "b": ws_b, "mix": ws_mix}, recipe)
@@ -237,20 +311,24 @@ def cmd_info(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="stylemixer", description="Explore style mixing in StyleGAN generators. "
+    p = OneLineErrorParser(prog="stylemixer", description="Explore style mixing in StyleGAN generators. "
                                 "Run without a command to open the desktop app (`stylemixer [FILE] [--model M] "
                                 "[--device D] [--dark]`).")
+    p.add_argument("--version", action="version", version=f"stylemixer {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    r = sub.add_parser("render", help="render a style mix to a PNG (the recipe is embedded in it)")
+    r = sub.add_parser("render", help="render a style mix to a PNG (the recipe is embedded in it)",
+                       formatter_class=DefaultsHelp)
     _mix_args(r, seeds=True)
-    r.add_argument("--recipe", help="a recipe JSON, or a PNG written by StyleMixer, to render again")
+    r.add_argument("--recipe", help="a recipe JSON, or a PNG written by StyleMixer, to render again (default: "
+                                    "a recipe from the options here)")
     r.add_argument("--class-a", type=int, default=None, help="class of A (conditional models; default 0)")
     r.add_argument("--class-b", type=int, default=None, help="class of B (conditional models; default 0)")
     r.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement factor")
-    r.add_argument("--write-ab", action="store_true", help="also write OUT-A.png and OUT-B.png")
+    r.add_argument("--write-ab", action="store_true", help="also write OUT-A.png and OUT-B.png, each with its "
+                                                           "own recipe")
     r.add_argument("--save-latents", metavar="NPZ", help="also write the ws of A, B and the mix (.npz)")
-    r.add_argument("-o", "--output", default="mix.png")
+    r.add_argument("-o", "--output", default="mix.png", help="the PNG to write")
     _model_arg(r)
     r.set_defaults(func=cmd_render)
 
@@ -317,16 +395,55 @@ def _subcommands(parser) -> set:
     return set()
 
 
+def unknown_command(word: str, commands) -> str | None:
+    """The error line for a first argument that reads like a mistyped command rather than a file to open."""
+    if word.startswith("-") or word in commands or os.path.exists(word):
+        return None
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", word):  # a dot or a slash: a file name (which may be missing)
+        return None
+    close = difflib.get_close_matches(word, sorted(commands), n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return (f"stylemixer: error: unknown command {word!r}{hint}; commands: {', '.join(sorted(commands))}. "
+            f"`stylemixer FILE` opens an existing file in the app")
+
+
+def _start_app(argv) -> int:
+    """The desktop app, unless the machine cannot show it: then one line and status 2 (before Qt is imported,
+    which would end in a traceback or a core dump)."""
+    from . import startup
+    wants_help = any(a in ("-h", "--help", "--version") for a in argv)
+    problem = None if wants_help else startup.check()
+    if problem:
+        print(problem, file=sys.stderr)
+        return startup.EXIT_STATUS
+    try:
+        from .gui.app import main as gui_main
+    except ImportError as e:
+        line = startup.qt_import_error(e)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
+        return startup.EXIT_STATUS
+    return gui_main(argv)
+
+
 def main(argv=None) -> int:
     if argv is None:  # the real command line only: big activations on huge pages (core/perf.py, issue 7)
         from .core.perf import reexec_with_huge_pages
         reexec_with_huge_pages()
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    if not argv or (argv[0] not in _subcommands(parser) and argv[0] not in ("-h", "--help")):
+    commands = _subcommands(parser)
+    if argv and argv[0] == "--version":
+        print(f"stylemixer {__version__}")
+        return 0
+    if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help")):
+        error = unknown_command(argv[0], commands) if argv else None
+        if error:
+            print(error, file=sys.stderr)
+            return 2
         # `stylemixer`, `stylemixer FILE`, `stylemixer --model X --dark ...`: the app takes these arguments
-        from .gui.app import main as gui_main
-        return gui_main(list(argv))
+        return _start_app(list(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -343,6 +460,9 @@ def main(argv=None) -> int:
         return _error("out of memory")
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `stylemixer info | head`: the reader went away; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _error(text: str) -> int:

@@ -36,20 +36,45 @@ def png_bytes(arr: np.ndarray, recipe: Recipe | None = None, scale: int = 1, ext
     return buf.getvalue()
 
 
-def save_png(path, arr: np.ndarray, recipe: Recipe | None = None, scale: int = 1, extra: dict | None = None):
-    """Write atomically; on any failure raise ExportError and leave no file behind."""
-    data = png_bytes(arr, recipe, scale, extra)
+def check_output_path(path):
+    """Raise ExportError now if `path` cannot be written (a missing folder, a folder in the way), so a command
+    fails before its slow part, not after it."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ExportError(f"could not write {path}: it is a folder")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ExportError(write_error_text(path, FileNotFoundError()))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ExportError(f"could not write {os.path.basename(path)}: the folder {folder} is not writable")
+
+
+def write_file(path, data: bytes):
+    """Write atomically; on any failure raise ExportError (naming what is wrong) and leave no file behind."""
     try:
         atomic_write_bytes(path, data)
     except OSError as e:
-        raise ExportError(f"could not write {_name(path)}: {printable(e.strerror or e)}") from None
+        raise ExportError(write_error_text(path, e)) from None
+
+
+def write_error_text(path, e: OSError) -> str:
+    """'could not write NAME: REASON', where a missing folder is named as the reason (not the file)."""
+    path = os.fspath(path)
+    name = os.path.basename(path) or path
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        what = "does not exist" if not os.path.exists(folder) else "is not a folder"
+        return f"could not write {printable(name)}: the folder {printable(folder)} {what}"
+    return f"could not write {printable(name)}: {printable(e.strerror or e)}"
+
+
+def save_png(path, arr: np.ndarray, recipe: Recipe | None = None, scale: int = 1, extra: dict | None = None):
+    """Write atomically; on any failure raise ExportError and leave no file behind."""
+    write_file(path, png_bytes(arr, recipe, scale, extra))
 
 
 def save_text(path, text: str):
-    try:
-        atomic_write_bytes(path, text.encode("utf-8"))
-    except OSError as e:
-        raise ExportError(f"could not write {_name(path)}: {printable(e.strerror or e)}") from None
+    write_file(path, text.encode("utf-8"))
 
 
 def recipe_from_png(path) -> Recipe:

@@ -43,3 +43,33 @@ def hstack(images, gap: int = 4, fill: int = 255) -> np.ndarray:
         pad[:a.shape[0]] = a
         parts.append(pad)
     return np.concatenate(parts, axis=1)
+
+
+def label_band(widths, labels, gap: int, fill: int = 255, channels: int = 3) -> np.ndarray:
+    """A white band with `labels[i]` centred under image i of an hstack of images `widths` wide: uint8
+    [band height, total width, channels]. The text is Pillow's own font, sized to the images."""
+    from PIL import Image, ImageDraw, ImageFont
+    size = int(min(48, max(12, min(widths) / 14)))
+    try:
+        font = ImageFont.load_default(size=size)
+    except (TypeError, OSError, AttributeError):  # Pillow without FreeType: the fixed bitmap font
+        font = ImageFont.load_default()
+    total = sum(widths) + gap * (len(widths) - 1)
+    band_h = int(size * 1.8)
+    band = Image.new("L", (total, band_h), fill)
+    draw = ImageDraw.Draw(band)
+    x = 0
+    for w, text in zip(widths, labels):
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        draw.text((x + (w - (right - left)) / 2 - left, (band_h - (bottom - top)) / 2 - top), text, fill=0,
+                  font=font)
+        x += w + gap
+    arr = np.asarray(band, dtype=np.uint8)[:, :, None]
+    return np.repeat(arr, channels, axis=2)
+
+
+def labelled_hstack(images, labels, gap: int = 4, fill: int = 255) -> np.ndarray:
+    """hstack with a label under each image; the images' pixels are exactly those of the plain hstack."""
+    strip = hstack(images, gap=gap, fill=fill)
+    band = label_band([a.shape[1] for a in images], labels, gap, fill, strip.shape[2])
+    return np.concatenate([strip, band], axis=0)

@@ -441,3 +441,33 @@ def parse_mix_spec(spec: str, G_or_table) -> tuple:
         for i in idx:
             weights[i] = v
     return tuple(weights)
+
+
+def split_mix_spec(spec: str) -> list:
+    """Check the syntax of a --mix spec without a model: [(key, weight)], where key is a group name, 'all',
+    or (lo, hi) w indices. Whether indices exist is checked against the model by `parse_mix_spec`."""
+    items = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        if "=" not in part:
+            raise RecipeError(f"mix: {part!r} should look like coarse=B or 0-3=0.5")
+        key, val = (s.strip() for s in part.split("=", 1))
+        v = {"A": 0.0, "a": 0.0, "B": 1.0, "b": 1.0}.get(val)
+        if v is None:
+            try:
+                v = float(val)
+            except ValueError:
+                raise RecipeError(f"mix: value {val!r} must be A, B or a number in [0, 1]") from None
+        if not 0.0 <= v <= 1.0:
+            raise RecipeError(f"mix: value {val!r} is outside [0, 1]")
+        if key in GROUPS or key == "all":
+            items.append((key, v))
+            continue
+        try:
+            lo, _, hi = key.partition("-")
+            lo, hi = int(lo), int(hi or lo)
+        except ValueError:
+            raise RecipeError(f"mix: {key!r} is not coarse, middle, fine, all, an index or a range") from None
+        if not 0 <= lo <= hi:
+            raise RecipeError(f"mix: index range {key!r} is empty or negative")
+        items.append(((lo, hi), v))
+    return items

@@ -27,7 +27,7 @@ import numpy as np
 
 from .atomic import atomic_write_bytes
 from .errors import printable
-from .export import ExportError, save_png
+from .export import ExportError, save_png, write_error_text
 from .mixing import Recipe
 from .safeio import open_regular
 from .stats import LayerStats
@@ -98,7 +98,7 @@ def _write(path, data: bytes):
     try:
         atomic_write_bytes(path, data)
     except OSError as e:
-        raise ExportError(f"could not write {os.path.basename(os.fspath(path))}: {e.strerror or e}") from None
+        raise ExportError(write_error_text(path, e)) from None
 
 
 def save_stats_csv(path, stats: dict, layers=None, table=None):

@@ -7,12 +7,16 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
     p = argparse.ArgumentParser(prog="stylemixer", description="The StyleMixer desktop app.")
     p.add_argument("file", nargs="?", help="a model file, a recipe JSON or a PNG exported by StyleMixer")
-    p.add_argument("--model", default=None, help="model file or 'builtin' (default)")
+    p.add_argument("--model", default=None, help="model file or 'builtin' (default: the model open last time, "
+                                                 "else the built-in one)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the fastest available)")
     p.add_argument("--settings", default=None, help="use this ini file for remembered settings")
-    p.add_argument("--dark", action="store_true", help="start with the dark palette")
+    p.add_argument("--dark", action="store_true", help="the dark palette for this run (View > Dark Palette "
+                                                       "is the remembered choice)")
+    p.add_argument("--version", action="version", version=f"stylemixer {__version__}")
     p.add_argument("--screenshot", metavar="PNG", help="render, save a picture of the window to PNG and quit")
     p.add_argument("--size", default=None, help="window size WxH, e.g. 1400x860")
     return p
@@ -22,14 +26,24 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
 
+    from . import display
     from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        problem = display.missing_display()
+        if problem:
+            print(problem, file=sys.stderr)
+            return display.EXIT_STATUS
+        display.install_guard()   # a platform plugin that cannot start: one line and status 2, not abort()
+        app = QApplication([sys.argv[0] if sys.argv else "stylemixer"])
+        display.remove_guard()
 
     from ..core.devices import pick_device
     from .main_window import MainWindow
     from .settings import open_settings
 
     _leave_a_core_for_the_gui()
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "stylemixer"])
     app.setOrganizationName("StyleMixer")
     app.setApplicationName("StyleMixer")
     app.setStyle("Fusion")
@@ -39,11 +53,11 @@ def main(argv=None) -> int:
         print(f"stylemixer: {e}; using cpu", file=sys.stderr)
         device = "cpu"
     settings = open_settings(args.settings)
-    if args.dark:
-        settings.setValue("view/dark", True)
-    win = MainWindow(settings=settings, device=device, dialogs=not args.screenshot)
+    win = MainWindow(settings=settings, device=device, dialogs=not args.screenshot, dark=True if args.dark else None)
     if args.size:
+        from PySide6.QtCore import Qt
         w, _, h = args.size.lower().partition("x")
+        win.setWindowState(win.windowState() & ~Qt.WindowState.WindowMaximized)
         win.resize(int(w), int(h))
     win.show()
     _open_start_files(win, args)
@@ -83,7 +97,7 @@ def _open_start_files(win, args):
     from .files import _message, read_if_recipe
 
     if not args.file:
-        win.open_model(args.model or "builtin")
+        win.open_model(args.model or last_model(win.settings))
     elif args.model is None:
         win.open_path(args.file, fallback_model="builtin")
     else:
@@ -99,10 +113,20 @@ def _open_start_files(win, args):
         win._reads().start(read_if_recipe, args.file, then=then)
 
 
+def last_model(settings) -> str:
+    """The model open when the app was last closed, if its file is still there; else the built-in one."""
+    import os
+    last = str(settings.value("session/model", "builtin") or "builtin")
+    return last if last == "builtin" or os.path.isfile(last) else "builtin"
+
+
 def _screenshot(app, win, path) -> int:
     """Debug aid: wait for the first picture, grab the window, save it."""
     ok = win.wait_until_idle(60)
     app.processEvents()
+    if getattr(win, "stats_views", None) is not None:
+        win.stats_views.flush()   # drawn now, not at the views' next refresh
+        app.processEvents()
     win.grab().save(path)
     errors = [t for k, t in win.messages if k == "error"]
     win.close()

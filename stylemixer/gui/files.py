@@ -7,6 +7,7 @@ reader thread (`BackgroundReads`), models on the render worker; only regular fil
 """
 from __future__ import annotations
 
+import json
 import os
 import threading
 from dataclasses import replace
@@ -17,9 +18,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from ..core.errors import StyleMixerError, printable
 from ..core.export import ExportError, load_recipe_file, save_png, save_text
+from ..core.images import enlarge, hstack, labelled_hstack
 from ..core.pngtext import is_png
 from ..core.safeio import open_regular
-from ..core.images import enlarge, hstack
 from ..core.mixing import BUILTIN_MODEL
 from .imaging import to_qimage
 from .settings import push_recent, read_list, remove_recent
@@ -29,6 +30,9 @@ RECIPE_FILTER = "Recipes and StyleMixer images (*.json *.png);;All files (*)"
 PNG_FILTER = "PNG images (*.png)"
 JSON_FILTER = "Recipe (*.json)"
 ENLARGED_MIN = 512  # an enlarged export is at least this many pixels wide
+ANY_FILTER = "Models, recipes and StyleMixer images (*.safetensors *.pkl *.pt *.pth *.ckpt *.json *.png);;All files (*)"
+MOVED_KEY = "models/moved"   # {path a recipe names: where the user located that model}
+MOVED_MAX = 50
 
 
 def enlarge_factor(width: int) -> int:
@@ -61,13 +65,20 @@ class FileActions:
             self._remember_folder("models", path)
             self.open_model(path)
 
+    def open_any_dialog(self):
+        """One dialog for anything StyleMixer opens: a model, a recipe, or a PNG it exported."""
+        path = self.ask_open_path("Open", "models", ANY_FILTER)
+        if path:
+            self._remember_folder("models", path)
+            self.open_path(path)
+
     def open_model(self, path: str):
         """Load in the background; the current model keeps working until the new one is ready."""
         self._loading_path = str(path)
         self._set_busy(True)
         self.statusBar().showMessage(f"Loading {os.path.basename(str(path)) or path}…")
         if self.model is None:
-            self.view.clear("Loading the model…")
+            self._set_enabled(False)   # the empty state says what is loading
         self.worker.load_model(str(path))
 
     def queue_recipe(self, recipe):
@@ -110,7 +121,8 @@ class FileActions:
     def open_recipe_file(self, path: str, fallback_model: str | None = None) -> bool:
         """A recipe JSON or a StyleMixer PNG: restore its mix, loading its model when it is the built-in one
         or its file still exists. A recipe that cannot be used changes nothing; a grid PNG or JSON opens the
-        grid. The file is read in the background; `fallback_model` is opened when the recipe cannot be used and no model is loaded yet.
+        grid. The file is read in the background; `fallback_model` is opened when the recipe cannot be used and no
+        model is loaded yet.
         Returns True: the read has started (its outcome shows as a message or a changed mix)."""
         from ..core.grid import is_grid_file
         if is_grid_file(path):
@@ -130,19 +142,69 @@ class FileActions:
         here = self.model
         if here is not None and recipe.model == here.source:
             return self._apply_recipe(recipe)
-        if model_exists:
-            self._recipe_after_load = recipe
-            self.open_model(recipe.model)
-            return True
-        if here is not None and len(recipe.weights) == here.num_ws:
-            ok = self._apply_recipe(replace(recipe, model=here.source))
-            if ok:
-                self.show_message("warning", f"The recipe's model ({recipe.model}) was not found; the mix was "
-                                             f"applied to {here.name} instead.")
-            return ok
-        self.show_message("error", f"The recipe's model ({recipe.model}) was not found, and its "
-                                   f"{len(recipe.weights)} weights do not fit the current model.")
-        return False
+        model = recipe.model if model_exists else self.find_model(recipe.model)
+        fits_here = here is not None and len(recipe.weights) == here.num_ws
+        if model is None:
+            answer = self.ask_locate_model(recipe.model, fits_here)
+            if answer == "current" and fits_here:
+                ok = self._apply_recipe(replace(recipe, model=here.source))
+                if ok:
+                    self.show_message("warning", f"The recipe's model ({printable(recipe.model)}) was not found; the mix was "
+                                                 f"applied to {printable(here.name)} instead.")
+                return ok
+            if not answer or answer == "current":
+                fit = "" if fits_here else (f", and its {len(recipe.weights)} weights do not fit the current "
+                                            f"model" if here is not None else "")
+                self.show_message("error", f"The recipe's model ({printable(recipe.model)}) was not found{fit}; open "
+                                           f"that model, then the recipe again.")
+                return False
+            model = answer
+            self.remember_moved_model(recipe.model, model)
+        if here is not None and model == here.source:
+            return self._apply_recipe(replace(recipe, model=model))
+        self._recipe_after_load = replace(recipe, model=model)
+        self.open_model(model)
+        return True
+
+    # ---- models that moved ---------------------------------------------------------------------------
+    def moved_models(self) -> dict:
+        try:
+            d = json.loads(str(self.settings.value(MOVED_KEY, "{}")))
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in d.items()} if isinstance(d, dict) else {}
+
+    def remember_moved_model(self, old: str, new: str):
+        d = self.moved_models()
+        d.pop(old, None)
+        d[old] = new
+        self.settings.setValue(MOVED_KEY, json.dumps(dict(list(d.items())[-MOVED_MAX:])))
+
+    def find_model(self, model: str) -> str | None:
+        """The model a recipe names: the built-in one, the file at its path, or where the user located it."""
+        if model == BUILTIN_MODEL or os.path.isfile(model):
+            return model
+        moved = self.moved_models().get(model)
+        return moved if moved and os.path.isfile(moved) else None
+
+    def ask_locate_model(self, missing: str, fits_current: bool) -> str | None:
+        """A recipe's model is not at its path: a path to the model (the user located it), "current" (apply the
+        mix to the open model) or None. Without dialogs (tests, scripts): "current" when the mix fits."""
+        if not self.dialogs:
+            return "current" if fits_current else None
+        box = QMessageBox(QMessageBox.Icon.Question, "Model not found",
+                          f"The recipe was made with {os.path.basename(missing)}, which is no longer at\n{missing}",
+                          parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        locate = box.addButton("Locate Model…", QMessageBox.ButtonRole.AcceptRole)
+        current = box.addButton(f"Use {self.model.name}", QMessageBox.ButtonRole.ActionRole) if fits_current else None
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        if box.clickedButton() is locate:
+            return self.ask_open_path(f"Locate {os.path.basename(missing)}", "models", MODEL_FILTER)
+        if current is not None and box.clickedButton() is current:
+            return "current"
+        return None
 
     def _apply_recipe(self, recipe) -> bool:
         try:
@@ -210,13 +272,27 @@ class FileActions:
             self._remember_folder("exports", path)
             self.export_strip(path)
 
-    def export_strip(self, path: str, scale: int | None = None) -> bool:
+    def export_strip(self, path: str, scale: int | None = None, labels: bool | None = None) -> bool:
+        """A, the mix and B side by side, labelled underneath unless File › Label Strip Exports is off."""
         if self._need_result():
             return False
         res = self.last_result
         scale = scale or enlarge_factor(res.mix.shape[1] * 2)
-        strip = hstack([enlarge(res.a, scale), enlarge(res.mix, scale), enlarge(res.b, scale)], gap=4 * scale)
+        images = [enlarge(res.a, scale), enlarge(res.mix, scale), enlarge(res.b, scale)]
+        if labels is None:
+            labels = self.strip_labels()
+        if labels:
+            r = res.request.recipe
+            strip = labelled_hstack(images, [f"A · seed {r.seed_a}", "mix", f"B · seed {r.seed_b}"], gap=4 * scale)
+        else:
+            strip = hstack(images, gap=4 * scale)
         return self._write_png(path, strip, res.request.recipe, 1, extra={"stylemixer.layout": "A|mix|B"})
+
+    def strip_labels(self) -> bool:
+        return self.settings.value("export/strip_labels", True, type=bool)
+
+    def set_strip_labels(self, on: bool):
+        self.settings.setValue("export/strip_labels", bool(on))
 
     def _write_png(self, path, arr, recipe, scale, extra=None) -> bool:
         if not str(path).lower().endswith(".png"):
@@ -266,14 +342,6 @@ class FileActions:
                 self._recipe_read(ok, result, fallback_model)
         self._reads().start(read_if_recipe, path, then=then)
 
-    def show_about(self):
-        box = QMessageBox(QMessageBox.Icon.Information, "About StyleMixer",
-                          "StyleMixer\n\nExplore style mixing in StyleGAN generators.\n"
-                          "Every export carries its recipe; open it again to restore the mix.",
-                          QMessageBox.StandardButton.Ok, self)
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
 
 
 def is_recipe_file(path: str) -> bool:

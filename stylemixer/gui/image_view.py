@@ -12,8 +12,11 @@ LABEL_H = 20
 
 
 class ImageView(QWidget):
-    """Paints QImages itself, so scaling is exactly nearest-neighbour at integer factors when it can be."""
+    """Paints QImages itself, so scaling is exactly nearest-neighbour at integer factors when it can be.
+
+    `busy_text` (e.g. "Rendering…") is drawn in the top right corner over the picture while set."""
     zoom_changed = Signal(object)
+    scale_changed = Signal()      # the enlargement in use may have changed (resize, new image, mode)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -23,6 +26,7 @@ class ImageView(QWidget):
         self.mode = FIT
         self.triptych = False
         self.placeholder = "No model loaded"
+        self.busy_text = ""
         self.setMinimumSize(*MIN_SIZE)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -31,6 +35,7 @@ class ImageView(QWidget):
         self.mix, self.a, self.b = mix, a, b
         if resized:
             self._fit_minimum()
+            self.scale_changed.emit()
         self.update()
 
     def clear(self, placeholder: str):
@@ -42,12 +47,23 @@ class ImageView(QWidget):
         self.mode = mode if mode == FIT else max(1, int(mode))
         self._fit_minimum()
         self.zoom_changed.emit(self.mode)
+        self.scale_changed.emit()
         self.update()
 
     def set_triptych(self, on: bool):
         self.triptych = bool(on)
         self._fit_minimum()
+        self.scale_changed.emit()
         self.update()
+
+    def set_busy(self, text: str):
+        if text != self.busy_text:
+            self.busy_text = text
+            self.update()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self.scale_changed.emit()
 
     def _fit_minimum(self):
         """At a fixed enlargement the widget is as large as its content, so the scroll area around it scrolls."""
@@ -99,3 +115,19 @@ class ImageView(QWidget):
             if name:
                 p.drawText(QRect(x, y - label_h, w, label_h), Qt.AlignmentFlag.AlignCenter, name)
             x += w + GAP
+        if self.busy_text:
+            self._paint_badge(p, self.busy_text)
+
+    def _paint_badge(self, p: QPainter, text: str):
+        """A small label in the visible top right corner (the view may be scrolled inside a larger area)."""
+        fm = p.fontMetrics()
+        w, h = fm.horizontalAdvance(text) + 16, fm.height() + 8
+        area = self.visibleRegion().boundingRect()
+        r = QRect(area.right() - w - 6, area.top() + 6, w, h)
+        pal = self.palette()
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(pal.color(QPalette.ColorRole.ToolTipBase))
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.drawRoundedRect(r, 4, 4)
+        p.setPen(pal.color(QPalette.ColorRole.ToolTipText))
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)

@@ -1,16 +1,21 @@
 """The StyleMixer main window: seeds and the layer mixer on the left, the mixed image in the centre, side panels right.
 
+The window is layout and wiring. What is mixed, what is selected and when to render live in a Qt-free
+`core.session.Session` (`window.session`); the render worker thread is its executor. Widgets call the session's
+edit methods, and the session's events update the widgets.
+
 Hooks for panels that are not part of this file (the statistics views):
 
 - ``window.add_side_panel(title, widget) -> QDockWidget`` puts a widget in the right-hand dock area; panels
   added this way are tabbed together, can be floated, and get a toggle in View > Panels.
 - ``window.result_ready(RenderResult)``: emitted on the GUI thread for every fresh result that is shown
   (stale results are dropped before this). ``result.request`` carries the recipe and capture settings.
-- ``window.layer_selected(int)``: the w index whose row was clicked in the layer mixer.
+- ``window.layer_selected(int)``: the selected w index (a click on a mixer row, a touch of its slider).
 - ``window.model_changed(ModelInfo)``: a model finished loading (``info.layers`` is the layer table).
 - ``window.controller.set_capture(stats=True, feature_layer=k, feature_source='mix')``: from now on every
   render also returns per-layer statistics (``result.stats``) and/or the feature maps of layer k
   (``result.features``); arguments left out keep their value. Changing it triggers a fresh render.
+  (``window.controller`` is the session.)
 - ``window.last_result``: the result currently shown (None before the first).
 """
 from __future__ import annotations
@@ -19,34 +24,123 @@ import gc
 import html
 import os
 import time
-from collections import deque
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QScrollArea, QSplitter, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QScrollArea, QSplitter, QStackedWidget, QVBoxLayout,
+                               QWidget)
 
 from ..core.errors import printable
-from . import latent_actions
-from .controller import Controller
+from ..core.mixing import BUILTIN_MODEL
+from ..core.session import FrameRate, Session, frame_time_text
+from . import geometry, help as help_pages, latent_actions, undo_keys
 from .files import FileActions
 from .image_view import FIT, ImageView
 from .imaging import from_qimage, to_qimage
 from .layer_mixer import LayerMixer
 from .menus import build_menus
 from .palette import apply_palette
+from .panel_scroll import PanelScroll
 from .seed_panel import SeedPanel
 from .settings import open_settings
 from .settings_panel import SettingsPanel
 from .stats import install_stats_views
 from .worker import RenderWorker
 
-STREAM_GAP_S = 0.5  # results further apart than this are separate interactions, not one frame rate
-FPS_SAMPLES = 30
 SIDE_PANEL_WIDTH = 400
-SIDE_PANEL_MIN_WIDTH = 240
-LEFT_MIN_WIDTH = 400
+SIDE_PANEL_MIN_WIDTH = 200
+LEFT_MIN_WIDTH = 360
 REPEAT_QUIET_S = 3.0  # the same message again within this time goes to the status bar only
+BUSY_AFTER_MS = 200   # a frame slower than this shows "Rendering…"
 ZOOMS = (("Fit", FIT), ("1:1", 1), ("2×", 2), ("4×", 4), ("8×", 8))
+
+
+class LeftColumn(QWidget):
+    """Seeds, truncation and the mixer. The seed thumbnails (and the mixer's title line) are shown only while every
+    mixer row fits below them, so a short screen (1280x720) keeps all of a 1024 px model's 18 rows in view."""
+
+    def __init__(self, seeds, title, mixer_scroll, mixer, parent=None):
+        super().__init__(parent)
+        self.seeds = seeds
+        self.title = title
+        self.mixer_scroll = mixer_scroll
+        self.mixer = mixer
+
+    def resizeEvent(self, e):
+        super().resizeEvent(e)
+        self.fit_thumbnails()
+
+    @property
+    def roomy(self) -> bool:
+        return not self.seeds[0].thumb.isHidden()
+
+    def fit_thumbnails(self):
+        # a group just collapsed: bring the nested layouts' size hints up to date before measuring
+        for lay in [w.layout() for w in self.mixer.findChildren(QWidget) if w.layout()] + [self.mixer.layout()]:
+            lay.activate()
+        spacing = self.layout().spacing() if self.layout() else 0
+        block = self.seeds[0].thumb.height() + self.seeds[0].layout().spacing() + \
+            self.title.sizeHint().height() + spacing
+        spare = self.mixer_scroll.viewport().height() - self.mixer.sizeHint().height()
+        # with the thumbnails shown, the mixer has `spare` pixels left; without them, `spare + block`
+        want = spare >= 0 if self.roomy else spare - block >= 0
+        if want != self.roomy:
+            for s in self.seeds:
+                s.set_thumbnail_visible(want)
+            self.title.setVisible(want)
+
+
+class EmptyState(QWidget):
+    """What the centre shows without a model: why, and the two ways to get one."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.title = QLabel("<h2>No model is open</h2>")
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail = QLabel("")
+        self.detail.setWordWrap(True)
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail.setTextFormat(Qt.TextFormat.PlainText)
+        self.builtin_button = QPushButton("Open the built-in model")
+        self.builtin_button.setToolTip("A small face generator that ships with StyleMixer (64 px, 10 w indices)")
+        self.file_button = QPushButton("Open a file…")
+        self.file_button.setToolTip("A StyleMixer .safetensors file, an official StyleGAN .pkl, or a StyleMixer PNG "
+                                    "or recipe")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumWidth(320)
+        self.hint = QLabel("or drop a model file, a StyleMixer PNG or a recipe onto this window")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.builtin_button)
+        buttons.addWidget(self.file_button)
+        buttons.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.addStretch(2)
+        lay.addWidget(self.title)
+        lay.addWidget(self.detail)
+        lay.addSpacing(12)
+        lay.addLayout(buttons)
+        lay.addWidget(self.progress, 0, Qt.AlignmentFlag.AlignHCenter)
+        lay.addWidget(self.hint)
+        lay.addStretch(3)
+
+    def show_loading(self, name: str):
+        self.title.setText("<h2>Loading…</h2>")
+        self.detail.setText(name)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        for w in (self.builtin_button, self.file_button, self.hint):
+            w.hide()
+
+    def show_error(self, text: str):
+        self.title.setText("<h2>No model is open</h2>")
+        self.detail.setText(text)
+        self.progress.hide()
+        for w in (self.builtin_button, self.file_button, self.hint):
+            w.show()
 
 
 class MainWindow(FileActions, QMainWindow):
@@ -55,43 +149,43 @@ class MainWindow(FileActions, QMainWindow):
     model_changed = Signal(object)    # ModelInfo
     message_shown = Signal(str, str)  # kind ("error", "warning", "info"), text
 
-    def __init__(self, settings=None, device: str | None = None, dialogs: bool = True, loader=None):
+    def __init__(self, settings=None, device: str | None = None, dialogs: bool = True, loader=None,
+                 dark: bool | None = None):
         super().__init__()
         self.settings = settings if settings is not None else open_settings()
         self.dialogs = dialogs            # False in tests: messages are recorded, no message box opens
         self.messages: list[tuple[str, str]] = []
         self._last_box_time = 0.0
         self.model = None                 # ModelInfo
-        self.last_result = None
-        self.results_shown = 0
-        self.results_dropped = 0
-        self._accept_from = 0             # results of requests older than this id belong to a previous model
-        self._shown_id = 0
-        self._shown_times = deque()
-        self._dirty = False               # the recipe changed while a request was in flight
-        self._in_flight = None            # id of the request sent and not yet answered
         self._recipe_after_load = None
         self._loading_path = None
         self._closing = False
         self._side_docks: list[QDockWidget] = []
+        self._restored_state = None
+        self._frame_rate = FrameRate()
 
         self.setWindowTitle("StyleMixer")
-        self.setMinimumSize(960, 600)
         self.setAcceptDrops(True)
 
-        self.controller = Controller(self)
         self.worker = RenderWorker(loader=loader)
+        self.session = Session(executor=self.worker)
+        self.controller = self.session    # the name the side-panel hooks use
         self._build_ui()
         self.actions_ = build_menus(self)
         self._build_status()
         self._connect()
 
-        self.dark = self.settings.value("view/dark", False, type=bool)
+        # --dark applies to this run; the View menu's choice is what is remembered
+        remembered = self.settings.value("view/dark", False, type=bool)
+        self.dark = remembered if dark is None else bool(dark)
+        self.actions_["dark"].blockSignals(True)
         self.actions_["dark"].setChecked(self.dark)
+        self.actions_["dark"].blockSignals(False)
         apply_palette(self.dark)
         self._restore_geometry()
         self._set_enabled(False)
         self.stats_views = install_stats_views(self)  # statistics and feature-map side panels (gui/stats)
+        self._restore_view()
         if device:
             self.worker.set_device(device)
         self.worker.start()
@@ -108,20 +202,24 @@ class MainWindow(FileActions, QMainWindow):
         mixer_scroll.setWidget(self.mixer)
         mixer_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         mixer_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.mixer_scroll = mixer_scroll
         seeds = QHBoxLayout()
+        seeds.setSpacing(4)
         seeds.addWidget(self.seed_a)
         seeds.addWidget(self.seed_b)
         title = QLabel("<b>Layer mixer</b> — each w index from A (0) to B (1)")
-        title.setToolTip("Every row is one w index; its slider interpolates between A's w and B's w")
-        left = QWidget()
+        title.setToolTip("Every row is one w index; its slider interpolates between A's w and B's w. The statistics "
+                         "panels show the row you touch.")
+        left = LeftColumn((self.seed_a, self.seed_b), title, mixer_scroll, self.mixer)
         lv = QVBoxLayout(left)
-        lv.setContentsMargins(6, 6, 0, 6)
+        lv.setContentsMargins(6, 4, 0, 4)
+        lv.setSpacing(4)
         lv.addLayout(seeds)
         lv.addWidget(self.settings_panel)
-        lv.addSpacing(4)
         lv.addWidget(title)
         lv.addWidget(mixer_scroll, 1)
         left.setMinimumWidth(LEFT_MIN_WIDTH)
+        self.left = left
 
         self.view = ImageView()
         bar = QHBoxLayout()
@@ -145,6 +243,7 @@ class MainWindow(FileActions, QMainWindow):
         self.scale_label = QLabel("")
         self.scale_label.setToolTip("Current enlargement of the image")
         bar.addWidget(self.scale_label)
+        self.view.scale_changed.connect(self._update_scale_label)
         self.view_scroll = QScrollArea()
         self.view_scroll.setWidgetResizable(True)
         self.view_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -161,7 +260,14 @@ class MainWindow(FileActions, QMainWindow):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(self.splitter)
+
+        self.empty = EmptyState()
+        self.empty.builtin_button.clicked.connect(lambda: self.open_model(BUILTIN_MODEL))
+        self.empty.file_button.clicked.connect(self.open_any_dialog)
+        self.central = QStackedWidget()
+        self.central.addWidget(self.empty)
+        self.central.addWidget(self.splitter)
+        self.setCentralWidget(self.central)
         self.setDockNestingEnabled(True)
 
     def _build_status(self):
@@ -172,7 +278,8 @@ class MainWindow(FileActions, QMainWindow):
         self.device_label = QLabel("")
         self.device_label.setToolTip("Where the model runs (Device menu to switch)")
         self.timing_label = QLabel("")
-        self.timing_label.setToolTip("Time of the last render (mix, A and B in one batch) and results per second")
+        self.timing_label.setToolTip("Time of the last render (mix, A and B together; 'cached': nothing had to be "
+                                     "computed) and pictures per second while you drag")
         self.busy = QProgressBar()
         self.busy.setMaximumWidth(140)
         self.busy.setTextVisible(False)
@@ -182,52 +289,73 @@ class MainWindow(FileActions, QMainWindow):
         sb.addPermanentWidget(self.model_label)
         sb.addPermanentWidget(self.device_label)
         sb.addPermanentWidget(self.timing_label)
+        self._slow_frame = QTimer(self)
+        self._slow_frame.setSingleShot(True)
+        self._slow_frame.setInterval(BUSY_AFTER_MS)
+        self._slow_frame.timeout.connect(self._show_rendering)
 
     def _connect(self):
-        c, w = self.controller, self.worker
-        c.recipe_changed.connect(self._on_recipe)
-        c.capture_changed.connect(self.schedule_render)
-        c.history_changed.connect(self._on_history)
+        s, w = self.session, self.worker
+        # session -> widgets
+        s.recipe_changed.connect(self._on_recipe)
+        s.history_changed.connect(self._on_history)
+        s.selection_changed.connect(self._on_selection)
+        s.result_ready.connect(self._show_result)
+        s.render_failed.connect(self._on_render_failed)
+        s.request_sent.connect(self._on_request_sent)
+        s.rendering_changed.connect(self._on_rendering_changed)
+        # worker -> session and window
         w.rendered.connect(self._on_rendered)
-        w.render_failed.connect(self._on_render_failed)
+        w.render_failed.connect(s.failed)
         w.model_loaded.connect(self._on_model_loaded)
         w.model_failed.connect(self._on_model_failed)
         w.load_progress.connect(self._on_progress)
         w.device_changed.connect(self._on_device_changed)
         w.device_failed.connect(self._on_device_failed)
+        # widgets -> session
         for panel in (self.seed_a, self.seed_b):
-            panel.seed_changed.connect(c.set_seed)
-            panel.random_requested.connect(c.random_seeds)
-            panel.value_changed.connect(c.set_seed_value)
-            panel.gesture_started.connect(c.begin_gesture)
-            panel.gesture_finished.connect(c.end_gesture)
+            panel.seed_changed.connect(s.set_seed)
+            panel.random_requested.connect(s.random_seeds)
+            panel.value_changed.connect(s.set_seed_value)
+            panel.gesture_started.connect(s.begin_gesture)
+            panel.gesture_finished.connect(s.end_gesture)
             panel.latent_requested.connect(lambda w: latent_actions.load_latent_dialog(self, w))
-            panel.latent_cleared.connect(lambda w: c.set_latent(w, None))
+            panel.latent_cleared.connect(lambda w: s.set_latent(w, None))
         m = self.mixer
-        m.weight_changed.connect(c.set_weight)
-        m.gesture_started.connect(c.begin_gesture)
-        m.gesture_finished.connect(c.end_gesture)
-        m.preset_requested.connect(c.preset)
-        m.layer_selected.connect(self.layer_selected)
-        s = self.settings_panel
-        s.psi_changed.connect(lambda v: c.set_truncation(psi=v))
-        s.cutoff_changed.connect(lambda v: c.set_truncation(cutoff=v))
-        s.noise_mode_changed.connect(lambda v: c.set_noise(mode=v))
-        s.noise_seed_changed.connect(lambda v: c.set_noise(seed=v))
-        s.gesture_started.connect(c.begin_gesture)
-        s.gesture_finished.connect(c.end_gesture)
+        m.weight_changed.connect(s.set_weight)
+        m.gesture_started.connect(s.begin_gesture)
+        m.gesture_finished.connect(s.end_gesture)
+        m.preset_requested.connect(s.preset)
+        m.layer_selected.connect(s.select)
+        m.rows_shown_changed.connect(lambda: QTimer.singleShot(0, self.left.fit_thumbnails))
+        p = self.settings_panel
+        p.psi_changed.connect(lambda v: s.set_truncation(psi=v))
+        p.cutoff_changed.connect(lambda v: s.set_truncation(cutoff=v))
+        p.noise_mode_changed.connect(lambda v: s.set_noise(mode=v))
+        p.noise_seed_changed.connect(lambda v: s.set_noise(seed=v))
+        p.gesture_started.connect(s.begin_gesture)
+        p.gesture_finished.connect(s.end_gesture)
+        boxes = (self.seed_a.spin, self.seed_b.spin, p.psi, p.cutoff, p.noise_seed)
+        self._undo_keys = undo_keys.install(boxes, self.actions_["undo"], self.actions_["redo"], self)
 
     # ---- hooks for other panels ----------------------------------------------------------------------
     def add_side_panel(self, title: str, widget: QWidget, area=Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName("panel:" + title)  # saveState/restoreState key
-        # Scrolled, so a panel with a large minimum size never forces the window beyond a small screen
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        # Scrolled, so a panel with a large minimum size never forces the window beyond a small screen; the
+        # horizontal bar only where a panel cannot shrink further (panels reflow to their dock's width)
+        scroll = PanelScroll()
         scroll.setWidget(widget)
         scroll.setMinimumWidth(SIDE_PANEL_MIN_WIDTH)
-        dock.setWidget(scroll)
+        empty = QLabel(f"{title}\n\nOpen a model to see them.")
+        empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        empty.setWordWrap(True)
+        empty.setEnabled(False)
+        stack = QStackedWidget()
+        stack.addWidget(scroll)
+        stack.addWidget(empty)
+        stack.setCurrentIndex(0 if self.model is not None else 1)
+        dock.setWidget(stack)
         dock.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
         self.addDockWidget(area, dock)
         if self._side_docks:
@@ -242,80 +370,84 @@ class MainWindow(FileActions, QMainWindow):
             self.restoreState(self._restored_state)
         return dock
 
+    @property
+    def last_result(self):
+        return self.session.last_result
+
+    @property
+    def results_shown(self) -> int:
+        return self.session.results_shown
+
+    @property
+    def results_dropped(self) -> int:
+        return self.session.results_dropped
+
     # ---- rendering -----------------------------------------------------------------------------------
     def schedule_render(self, *_):
-        """Flow control at the GUI edge: the first change is sent at once (leading edge); while that request is
-        rendering, later changes only mark the recipe dirty, and the newest state is sent as soon as the result
-        comes back (trailing flush). So the render rate follows what the worker and the display can keep up
-        with, and a burst of slider moves costs a handful of renders. The worker's single pending slot still
-        guards against anyone else submitting faster."""
-        if self.model is None or self._closing:
-            return
-        if self._in_flight is not None:
-            self._dirty = True
-            return
-        self._submit()
-
-    def _submit(self):
-        self._dirty = False
-        if self.controller.recipe is not None and not self._closing:
-            req = self.controller.make_request()
-            self._in_flight = req.id
-            self.worker.submit(req)
-
-    def _request_done(self, rid: int):
-        """A result or failure for request `rid` arrived; send the newest state if it changed meanwhile."""
-        if self._in_flight is not None and rid >= self._in_flight:
-            self._in_flight = None
-            if self._dirty:
-                self._submit()
+        """Render the current state (the session sends it now, or when the request in flight comes back)."""
+        self.session.request_render()
 
     def _on_recipe(self, r):
         self.seed_a.show_recipe(r)
         self.seed_b.show_recipe(r)
         self.mixer.set_weights(r.weights)
         self.settings_panel.show_recipe(r)
-        self.schedule_render()
+
+    def _on_selection(self, index):
+        self.mixer.show_selected(index)
+        if index is not None:
+            self.layer_selected.emit(index)
 
     def _on_rendered(self, res):
-        rid = res.request.id
-        self._request_done(rid)  # first, so the worker renders the next state while this one is drawn
-        if rid < self._accept_from or rid <= self._shown_id or self._closing:
-            self.results_dropped += 1
-            return
-        self._shown_id = rid
-        self.last_result = res
+        if not self._closing:
+            self.session.finished(res)
+
+    def _show_result(self, res):
         mix, a, b = to_qimage(res.mix), to_qimage(res.a), to_qimage(res.b)
         self.view.set_images(mix, a, b)
         self.seed_a.set_image(a)
         self.seed_b.set_image(b)
-        self.results_shown += 1
-        if self.results_shown == 1 and os.environ.get("STYLEMIXER_EXIT_AFTER_FIRST_IMAGE"):
+        self._hide_rendering()
+        if self.session.results_shown == 1 and os.environ.get("STYLEMIXER_EXIT_AFTER_FIRST_IMAGE"):
             self._exit_after_first_image()
-        now = time.monotonic()
-        if self._shown_times and now - self._shown_times[-1] > STREAM_GAP_S:
-            self._shown_times.clear()  # a new burst of changes: the rate of the previous one no longer applies
-        self._shown_times.append(now)
-        while len(self._shown_times) > FPS_SAMPLES:
-            self._shown_times.popleft()
-        n = len(self._shown_times)
-        span = now - self._shown_times[0]
-        fps = f" · {(n - 1) / span:.0f} fps" if n >= 5 and span > 0 else ""
-        self.timing_label.setText(f"{res.ms:.0f} ms{fps}")
+        fps = self._frame_rate.add()
+        self.timing_label.setText(frame_time_text(res) + (f" · {fps:.0f} fps" if fps else ""))
         self._update_scale_label()
         self.result_ready.emit(res)
 
+    def _on_request_sent(self, _req):
+        if not self._slow_frame.isActive() and not self.view.busy_text:
+            self._slow_frame.start()
+
+    def _on_rendering_changed(self, on: bool):
+        if not on:
+            self._hide_rendering()
+
+    def _show_rendering(self):
+        if self.session.rendering and not self._closing:
+            self.view.set_busy("Rendering…")
+            if self._loading_path is None:
+                self.busy.setRange(0, 0)
+                self.busy.show()
+
+    def _hide_rendering(self):
+        self._slow_frame.stop()
+        self.view.set_busy("")
+        if self._loading_path is None:
+            self.busy.hide()
+        if self.session.rendering:
+            self._slow_frame.start()   # the next frame is on its way: time it from now
+
     def _exit_after_first_image(self):
-        """For `stylemixer bench` (issue 7): it times the app from start to the first picture on screen."""
+        """For `stylemixer bench`: it times the app from start to the first picture on screen."""
         self.view.repaint()  # drawn now, not at the next paint event
         print("stylemixer: first image shown", flush=True)
         QTimer.singleShot(0, self.close)
 
     def _on_render_failed(self, rid, msg):
-        self._request_done(rid)
-        if rid >= self._accept_from:
-            self.show_message("error", f"Rendering failed: {msg}. The previous picture stays; change a setting "
-                                       "or pick another device to try again.")
+        self._hide_rendering()
+        self.show_message("error", f"Rendering failed: {msg}. The previous picture stays; change a setting "
+                                   "or pick another device to try again.")
 
     def shown_array(self):
         """The mixed image the view shows now, uint8 [H, W, 3] (None before the first result)."""
@@ -330,12 +462,12 @@ class MainWindow(FileActions, QMainWindow):
             if self.reads_pending():  # a file being read off the GUI thread (files.py)
                 time.sleep(0.002)
                 continue
-            if self._in_flight is None and not self._dirty:
+            if self.session.is_idle():
                 return True
-            if self.worker.is_idle() and self._in_flight is not None:
+            if self.worker.is_idle() and self.session.rendering:
                 # the request was superseded inside the worker (a model load or a direct submit): nothing
                 # will answer it, so stop waiting for it
-                self._request_done(self._in_flight)
+                self.session.request_dropped()
         return False
 
     # ---- model and device ----------------------------------------------------------------------------
@@ -345,15 +477,17 @@ class MainWindow(FileActions, QMainWindow):
         recipe, self._recipe_after_load = self._recipe_after_load, None
         old = self.model
         self.model = info
-        self._accept_from = self.controller.last_request_id + 1
-        self._in_flight = None  # the worker dropped what was pending for the previous model
         self.mixer.set_layers(info.layers)
         self.settings_panel.set_num_ws(info.num_ws)
+        if old is None:
+            layer = self.settings.value("view/layer", None)
+            if layer is not None and str(layer).isdigit() and int(layer) < info.num_ws:
+                self.session.selected = int(layer)   # picked up by set_model as the layer to show
         try:
-            self.controller.set_model(info, recipe)
+            self.session.set_model(info, recipe)
         except Exception as e:  # a recipe that does not fit: keep the model, start from a fresh recipe
             self.show_message("error", f"The recipe does not fit {info.name}: {e}")
-            self.controller.set_model(info)
+            self.session.set_model(info)
         name = printable(info.name)
         self.model_label.setText(f"{name} · {info.family_label} · {info.resolution}×{info.resolution} · "
                                  f"{info.num_ws} w")
@@ -362,11 +496,13 @@ class MainWindow(FileActions, QMainWindow):
         self.setWindowTitle(f"StyleMixer — {name}")
         self._on_device_changed(info.device, rerender=False)  # set_model has just asked for a render
         self._set_enabled(True)
-        if info.source != "builtin":
+        self.settings.setValue("session/model", info.source)
+        if info.source != BUILTIN_MODEL:
             self.remember_recent(info.source)
         if old is None or old.source != info.source:
             self.statusBar().showMessage(f"Loaded {info.name}", 4000)
         self.model_changed.emit(info)
+        self.left.fit_thumbnails()
         # What is alive now (widgets, their wrappers, the model's Python objects) lives as long as the window.
         # Freezing it keeps it out of the cyclic collector's full passes, which were timed at 46-84 ms on the
         # GUI thread while a slider was dragged.
@@ -378,13 +514,17 @@ class MainWindow(FileActions, QMainWindow):
         self._recipe_after_load = None
         self._set_busy(False)
         keep = f" {self.model.name} stays open." if self.model is not None else ""
+        text = f"Could not open the model: {msg.rstrip('.')}.{keep}"
         if self.model is None:
-            self._set_enabled(False)  # back from "Loading…" to the empty-state hint
-        self.show_message("error", f"Could not open the model: {msg.rstrip('.')}.{keep}")
+            self.empty.show_error(text)
+            self._set_enabled(False)  # back from "Loading…" to the empty state
+        self.show_message("error", text)
 
     def _on_progress(self, f):
         self.busy.setRange(0, 100)
         self.busy.setValue(int(f * 100))
+        self.empty.progress.setRange(0, 100)
+        self.empty.progress.setValue(int(f * 100))
 
     def _set_busy(self, on: bool):
         self.busy.setRange(0, 0)
@@ -398,7 +538,7 @@ class MainWindow(FileActions, QMainWindow):
         for a in self.actions_["device_group"].actions():
             a.setChecked(a.data() == device)
         if rerender:
-            self.schedule_render()
+            self.session.request_render()
 
     def _on_device_failed(self, device, msg):
         self.show_message("error", f"Could not move the model to {device}: {msg}. It stays on {self.worker.device}.")
@@ -412,9 +552,13 @@ class MainWindow(FileActions, QMainWindow):
             self.actions_[key].setEnabled(on)
         for a in self.actions_["preset_actions"]:
             a.setEnabled(on)
+        self.central.setCurrentWidget(self.splitter if on else self.empty)
+        for dock in self._side_docks:
+            dock.widget().setCurrentIndex(0 if on else 1)
         if not on:
-            self.view.clear("Loading the model…" if self._loading_path else "No model loaded.\n"
-                            "File › Open Model… or drop a model file here.")
+            if self._loading_path:
+                self.empty.show_loading(os.path.basename(self._loading_path) or self._loading_path)
+            self.view.clear("No model loaded")
 
     # ---- view ----------------------------------------------------------------------------------------
     def set_zoom(self, mode):
@@ -435,14 +579,14 @@ class MainWindow(FileActions, QMainWindow):
         self._update_scale_label()
 
     def _update_scale_label(self):
+        if self.view.mix is None:
+            self.scale_label.setText("")
+            return
         s = self.view.scale()
         self.scale_label.setText(f"{s:.0f}×" if s >= 1 else f"{s * 100:.0f}%")
 
-    def resizeEvent(self, e):
-        super().resizeEvent(e)
-        self._update_scale_label()
-
     def set_dark(self, on: bool):
+        """The View menu's palette choice: applied now and remembered."""
         self.dark = bool(on)
         self.settings.setValue("view/dark", self.dark)
         apply_palette(self.dark)
@@ -450,6 +594,17 @@ class MainWindow(FileActions, QMainWindow):
     def _on_history(self, can_undo, can_redo):
         self.actions_["undo"].setEnabled(can_undo)
         self.actions_["redo"].setEnabled(can_redo)
+
+    # ---- help ----------------------------------------------------------------------------------------
+    def show_shortcuts(self):
+        return help_pages.show_page(self, "shortcuts", "Keyboard Shortcuts", help_pages.shortcuts_html(self.menuBar()),
+                                    (520, 620))
+
+    def show_panels_help(self):
+        return help_pages.show_page(self, "panels", "How to Read the Panels", help_pages.PANELS_HTML, (600, 620))
+
+    def show_about(self):
+        return help_pages.show_page(self, "about", "About StyleMixer", help_pages.about_html(), (420, 260))
 
     # ---- messages ------------------------------------------------------------------------------------
     def show_message(self, kind: str, text: str):
@@ -471,13 +626,24 @@ class MainWindow(FileActions, QMainWindow):
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             box.open()
 
-    # ---- geometry and closing ------------------------------------------------------------------------
+    # ---- geometry, remembered view and closing -------------------------------------------------------
+    def _available(self):
+        screen = self.screen() or self.windowHandle() and self.windowHandle().screen()
+        from PySide6.QtGui import QGuiApplication
+        screen = screen or QGuiApplication.primaryScreen()
+        return screen.availableGeometry()
+
     def _restore_geometry(self):
+        avail = self._available()
+        self.setMinimumSize(geometry.minimum_size(avail))
         g = self.settings.value("window/geometry")
-        if g is not None:
-            self.restoreGeometry(g)
+        if g is None or not self.restoreGeometry(g):
+            # the normal geometry fits the screen with a frame around it; a small screen is filled at once
+            self.setGeometry(geometry.centred(geometry.first_size(avail), avail))
+            if geometry.opens_maximized(avail):
+                self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
         else:
-            self.resize(1480, 900)
+            self.fit_to_screen()
         self._restored_state = self.settings.value("window/state")
         if self._restored_state is not None:
             self.restoreState(self._restored_state)
@@ -487,11 +653,39 @@ class MainWindow(FileActions, QMainWindow):
         else:
             self.splitter.setSizes([440, 600])
 
+    def fit_to_screen(self):
+        """A window that does not fit the available screen area (a geometry saved on a larger screen) is moved
+        and shrunk onto it."""
+        if self.isMaximized() or self.isFullScreen():
+            return
+        avail = self._available()
+        frame, inner = self.frameGeometry(), self.geometry()
+        dl, dt = inner.x() - frame.x(), inner.y() - frame.y()
+        dw, dh = frame.width() - inner.width(), frame.height() - inner.height()
+        fitted = geometry.clamped(frame, avail)
+        if fitted != frame:
+            self.setGeometry(fitted.x() + dl, fitted.y() + dt, fitted.width() - dw, fitted.height() - dh)
+
+    def _restore_view(self):
+        zoom = self.settings.value("view/zoom", "fit")
+        if zoom != "fit" and str(zoom).isdigit():
+            zoom = int(zoom)
+        if zoom in [m for _, m in ZOOMS]:
+            self.set_zoom(zoom)
+        self.set_triptych(self.settings.value("view/triptych", False, type=bool))
+        label = self.settings.value("export/strip_labels", True, type=bool)
+        self.actions_["strip_labels"].setChecked(label)
+
     def closeEvent(self, e):
         self._closing = True
+        self.session.close()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.setValue("view/zoom", self.view.mode)
+        self.settings.setValue("view/triptych", self.view.triptych)
+        if self.session.selected is not None:
+            self.settings.setValue("view/layer", self.session.selected)
         self.settings.sync()
         for sig in (self.worker.rendered, self.worker.render_failed, self.worker.model_loaded,
                     self.worker.model_failed, self.worker.load_progress, self.worker.device_changed,

@@ -36,6 +36,8 @@ def build_menus(win) -> dict:
     f = mb.addMenu("&File")
     A["open_model"] = _act(win, f, "Open &Model…", win.open_model_dialog, SK.Open,
                            "Open a generator file (StyleMixer .safetensors or a supported checkpoint)")
+    A["open_builtin"] = _act(win, f, "Open the &Built-in Model", lambda: win.open_model("builtin"), None,
+                             "The small face generator that ships with StyleMixer")
     A["recent_menu"] = f.addMenu("Open &Recent")
     A["recent_menu"].aboutToShow.connect(win.fill_recent_menu)
     A["open_recipe"] = _act(win, f, "Open Recipe or &Image…", win.open_recipe_dialog, "Ctrl+Shift+O",
@@ -55,6 +57,10 @@ def build_menus(win) -> dict:
                            "The mixed image enlarged with whole pixels, with the recipe embedded")
     A["export_strip"] = _act(win, f, "Export A | mix | B S&trip…", win.export_strip_dialog, "Ctrl+Alt+E",
                              "A, the mix and B side by side in one PNG")
+    A["strip_labels"] = _act(win, f, "&Label Strip Exports", win.set_strip_labels, None,
+                             "Write 'A · seed', 'mix' and 'B · seed' under the images of an A | mix | B strip",
+                             checkable=True)
+    A["strip_labels"].setChecked(True)
     A["copy"] = _act(win, f, "&Copy Image", win.copy_image, SK.Copy,
                      "Copy the mixed image (and its recipe as text) to the clipboard")
     f.addSeparator()
@@ -103,5 +109,10 @@ def build_menus(win) -> dict:
         A["device_group"].addAction(a)
 
     h = mb.addMenu("&Help")
-    _act(win, h, "&About StyleMixer", win.show_about)
+    A["shortcuts"] = _act(win, h, "&Keyboard Shortcuts", win.show_shortcuts, "F1",
+                          "Every keyboard shortcut of the window and its panels")
+    A["panels_help"] = _act(win, h, "How to &Read the Panels", win.show_panels_help, None,
+                            "What the picture, the bars, the statistics and the feature maps show")
+    h.addSeparator()
+    A["about"] = _act(win, h, "&About StyleMixer", win.show_about)
     return A

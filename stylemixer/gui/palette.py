@@ -29,3 +29,10 @@ def apply_palette(dark: bool):
     if "Fusion" in QStyleFactory.keys() and app.style().name().lower() != "fusion":
         app.setStyle("Fusion")
     app.setPalette(dark_palette() if dark else app.style().standardPalette())
+    # A widget with its own style sheet keeps the palette it was polished with (a check box would keep a dark
+    # fill after switching back to light): polishing it again makes it take the new one.
+    for w in app.allWidgets():
+        sheet = w.styleSheet()
+        if sheet:
+            w.setStyleSheet("")
+            w.setStyleSheet(sheet)

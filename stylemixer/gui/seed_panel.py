@@ -1,8 +1,9 @@
 """A seed panel: the source of A or B and its pure image as a thumbnail.
 
-The source is a seed (spin box, previous / next / random), a continuous seed (a fine slider for the fraction, or
-drag sideways on the picture: w is interpolated between the neighbouring integer seeds, and the drag snaps to
-whole seeds near them), or a latent loaded from a file (shown by name; ✕ goes back to the seed).
+The source is a seed (0 to 2^32 - 1; the arrows, the wheel and the arrow keys step to the previous or next seed;
+random), a continuous seed (a fine slider for the fraction, or drag sideways on the picture: w is interpolated
+between the neighbouring integer seeds, and the drag snaps to whole seeds near them), or a latent loaded from a
+file (shown by name; ✕ goes back to the seed).
 """
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import math
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QSpinBox, QToolButton,
+from PySide6.QtWidgets import (QDoubleSpinBox, QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton,
                                QVBoxLayout)
 
-SPIN_MAX = 2**31 - 1  # QSpinBox holds a C int; recipes may carry larger seeds, which are shown clamped
+from ..core.latents import MAX_SEED
+
+SPIN_MAX = MAX_SEED
+
 THUMB = 132
 FRACTION_STEPS = 100  # the fine slider: hundredths of the way to the next seed
 DRAG_PX_PER_SEED = 80  # dragging the picture this far sideways moves one whole seed
@@ -56,8 +60,45 @@ def snapped(value: float, snap: bool = True) -> float:
     return float(n) if snap and abs(value - n) < SNAP else value
 
 
+class SeedSpinBox(QDoubleSpinBox):
+    """A spin box for seeds 0 .. 2^32 - 1. QSpinBox holds a C int (at most 2^31 - 1); a double holds every seed
+    exactly, so this is a QDoubleSpinBox without decimals that hands out ints. Like the other boxes it commits on
+    Enter or when it loses focus (one change, and one undo step, per seed typed, not per digit)."""
+    seed_changed = Signal(object)   # int; a Qt int signal would stop at 2^31 - 1
+
+    def __init__(self, maximum: int = MAX_SEED, parent=None):
+        super().__init__(parent)
+        self.setDecimals(0)
+        self.setRange(0, maximum)
+        self.setSingleStep(1)
+        self.setKeyboardTracking(False)
+        self.setAccelerated(True)
+        self.setGroupSeparatorShown(False)
+        self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.valueChanged.connect(lambda v: self.seed_changed.emit(int(round(v))))
+
+    def seed(self) -> int:
+        return int(round(self.value()))
+
+    def set_seed(self, seed: int):
+        """Show a seed without emitting a change."""
+        self.blockSignals(True)
+        self.setValue(float(max(0, min(int(self.maximum()), int(seed)))))
+        self.blockSignals(False)
+
+    def textFromValue(self, v: float) -> str:
+        return str(int(round(v)))   # no locale grouping or decimal point, whatever the locale
+
+    def has_uncommitted_text(self) -> bool:
+        """Digits typed but not yet committed with Enter (or by leaving the box)."""
+        return self.lineEdit().text().strip() != self.textFromValue(self.value())
+
+    def revert_text(self):
+        self.lineEdit().setText(self.textFromValue(self.value()))
+
+
 class SeedPanel(QGroupBox):
-    seed_changed = Signal(str, int)     # "a" or "b", new integer seed
+    seed_changed = Signal(str, object)  # "a" or "b", new integer seed (up to 2^32 - 1)
     value_changed = Signal(str, float)  # "a" or "b", a continuous seed (seed + fraction)
     random_requested = Signal(str)
     gesture_started = Signal()          # a drag (picture or fine slider) begins: one undo step until it ends
@@ -83,12 +124,11 @@ class SeedPanel(QGroupBox):
         self.thumb.dragged.connect(self._drag)
         self.thumb.drag_finished.connect(self._drag_end)
 
-        self.spin = QSpinBox()
-        self.spin.setRange(0, SPIN_MAX)
-        self.spin.setKeyboardTracking(False)  # one change (and one undo step) per Enter, not per digit
-        self.spin.setAccelerated(True)
-        self.spin.setToolTip(f"Seed {W}: the random z that {W}'s w comes from")
-        self.spin.valueChanged.connect(lambda v: self.seed_changed.emit(self.which, int(v)))
+        self.spin = SeedSpinBox()
+        self.spin.setToolTip(f"Seed {W} (0 to {MAX_SEED}): the random z that {W}'s w comes from. The arrows "
+                             f"(or ↑ / ↓, or the wheel) step to the next seed; type a number and press Enter; "
+                             f"Ctrl+Z undoes it.")
+        self.spin.seed_changed.connect(lambda v: self.seed_changed.emit(self.which, v))
 
         self.prev_button = prev_b = self._button("◀", "Previous seed", lambda: self._step(-1))
         self.next_button = next_b = self._button("▶", "Next seed", lambda: self._step(+1))
@@ -116,7 +156,6 @@ class SeedPanel(QGroupBox):
 
         row = QHBoxLayout()
         row.setSpacing(2)
-        row.addWidget(prev_b)
         row.addWidget(self.spin, 1)
         row.addWidget(next_b)
         fine_row = QHBoxLayout()
@@ -132,7 +171,7 @@ class SeedPanel(QGroupBox):
         buttons.addWidget(rand_b)
         buttons.addWidget(self.latent_button)
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(6, 6, 6, 6)
+        lay.setContentsMargins(4, 2, 4, 4)
         lay.setSpacing(3)
         lay.addWidget(self.thumb, 0, Qt.AlignmentFlag.AlignHCenter)
         lay.addLayout(row)
@@ -151,7 +190,7 @@ class SeedPanel(QGroupBox):
         return b
 
     def _step(self, d: int):
-        self.spin.setValue(min(SPIN_MAX, max(0, self.spin.value() + d)))
+        self.spin.setValue(min(SPIN_MAX, max(0, self.spin.seed() + d)))
 
     # ---- continuous seed ---------------------------------------------------------------------------------------
     @property
@@ -192,7 +231,7 @@ class SeedPanel(QGroupBox):
         frac = self._value - seed
         self.value_label.setText(f"{self._value:.2f}" if frac else "")
         if update_controls:
-            for w, v in ((self.spin, min(SPIN_MAX, seed)), (self.fine, round(frac * FRACTION_STEPS))):
+            for w, v in ((self.spin, float(min(SPIN_MAX, seed))), (self.fine, round(frac * FRACTION_STEPS))):
                 if w.value() != v:
                     w.blockSignals(True)
                     w.setValue(v)
@@ -223,6 +262,9 @@ class SeedPanel(QGroupBox):
         for widget in (self.spin, self.prev_button, self.next_button, self.fine, self.value_label):
             widget.setVisible(not on)
         self.thumb.setCursor(Qt.CursorShape.ArrowCursor if on else Qt.CursorShape.SizeHorCursor)
+
+    def set_thumbnail_visible(self, on: bool):
+        self.thumb.setVisible(on)
 
     def set_image(self, img: QImage | None):
         if img is None:

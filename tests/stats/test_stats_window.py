@@ -25,9 +25,9 @@ def test_window_requests_statistics_and_shows_them_for_the_clicked_layer(stats_w
     assert views.is_shown(views.stats_page) and not views.is_shown(views.features)
     # statistics are requested while the panel shows; the hidden feature tab asks for no maps
     assert win.controller.capture_stats and win.controller.feature_layer is None
+    win.mixer.rows[3].b_button.click()   # (a touched row is selected too; the click below selects row 6)
     row = win.mixer.rows[6]
     qtbot.mouseClick(row, Qt.MouseButton.LeftButton, pos=QPoint(3, row.height() // 2))
-    win.mixer.rows[3].b_button.click()
     _settle(win, qtbot)
     res = win.last_result
     assert res.stats is not None and res.features is None

@@ -54,6 +54,8 @@ def cmd_convert(args) -> int:
         raise ModelFileError(f"cannot write {printable(os.path.basename(dst))}: the folder "
                              f"{printable(os.path.dirname(dst))} does not exist")
     crop = parse_crop(args.crop)
+    from ..export import check_output_path
+    check_output_path(dst)  # before a read that can take seconds
     t0 = time.perf_counter()
     shown = [-1]
 

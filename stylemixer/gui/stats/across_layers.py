@@ -19,6 +19,12 @@ GROUP_COLORS = {"coarse": "#6f86c6", "middle": "#5aa9a0", "fine": "#a99a5a"}
 DEFAULT_BAR = "#7a8aa6"
 
 
+def legend_html() -> str:
+    swatch = '<span style="color:{}">&#9632;</span>&nbsp;{}'
+    items = [swatch.format(c, g) for g, c in GROUP_COLORS.items()] + [swatch.format(SELECTED_BAR, "selected")]
+    return "<small>" + " &nbsp; ".join(items) + "</small>"
+
+
 class AcrossLayersChart(VisibilityReportingWidget):
     layer_clicked = Signal(int)
 
@@ -36,7 +42,7 @@ class AcrossLayersChart(VisibilityReportingWidget):
         self.caption.setToolTip(self._caption_help)
         self.caption.setWordWrap(True)
         self.view = pg.PlotWidget()
-        self.view.setFixedHeight(118)
+        self.view.setFixedHeight(100)
         self.plot = self.view.getPlotItem()
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
@@ -56,6 +62,9 @@ class AcrossLayersChart(VisibilityReportingWidget):
         lay.setSpacing(2)
         lay.addWidget(self.caption)
         lay.addWidget(self.view)
+        self.legend = QLabel(legend_html())
+        self.legend.setToolTip("Bar colours: the layer group of each w index; the selected layer is yellow")
+        lay.addWidget(self.legend)
 
     def set_layer_table(self, table, spec=None):
         self.table = list(table) if table is not None else None

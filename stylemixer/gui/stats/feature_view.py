@@ -8,14 +8,15 @@ layer and one source cross from the worker, and only while this view is visible 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPainter, QPalette, QPen
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QBoxLayout, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
+                               QVBoxLayout, QWidget)
 
 from ...core import stats_views as sv
 from ...core.export import ExportError
 from ...core.stats_export import save_montage_png
+from ..flow_layout import FlowLayout, fixed_row_policy
 from ..imaging import to_qimage
 from .style import VisibilityReportingWidget, fixed_font, report_error
 
@@ -24,6 +25,8 @@ SOURCE_TEXT = {"mix": "mix", "a": "A", "b": "B"}
 PNG_MIN_TILE = 32   # exported montages enlarge small maps (4 px) so each channel is visible
 MONTAGE_GAP = 1
 MAX_TILE = 128      # thumbnails of larger maps are block means (the enlarged channel keeps every pixel)
+ZOOM_SIZE = 168     # the enlarged channel; its numbers go beside it (the channel smaller in a narrow panel) or below
+ZOOM_SMALL = 128
 
 
 class ImageCanvas(QWidget):
@@ -130,13 +133,19 @@ class FeatureView(VisibilityReportingWidget):
         self.save_button = QPushButton("Save montage…")
         self.save_button.setToolTip("Save the montage as a PNG that records the recipe")
         self.save_button.clicked.connect(self._ask_save)
-        controls = QHBoxLayout()
-        controls.setContentsMargins(0, 0, 0, 0)
+        # The controls wrap onto a second line in a narrow panel rather than forcing a horizontal scroll bar.
+        controls = FlowLayout(spacing=8, line_spacing=4)
         for text, w in (("show", self.source_box), ("colours", self.cmap_box), ("range", self.norm_box)):
-            controls.addWidget(QLabel(text))
-            controls.addWidget(w)
-        controls.addStretch(1)
-        controls.addWidget(self.save_button)
+            pair = QWidget()
+            h = QHBoxLayout(pair)
+            h.setContentsMargins(0, 0, 0, 0)
+            h.setSpacing(3)
+            label = QLabel(text)
+            label.setBuddy(w)
+            h.addWidget(label)
+            h.addWidget(w)
+            controls.addWidget(fixed_row_policy(pair))
+        controls.addWidget(fixed_row_policy(self.save_button))
 
         self.canvas = ImageCanvas(160)
         self.canvas.clicked.connect(self._on_canvas_click)
@@ -145,13 +154,13 @@ class FeatureView(VisibilityReportingWidget):
 
         self.zoom = ImageCanvas(128)
         self.zoom.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.zoom.setFixedSize(168, 168)
+        self.zoom.setFixedSize(ZOOM_SIZE, ZOOM_SIZE)
         self.zoom.set_image(None, "Click a channel")
         self.channel_text = QLabel("")
         self.channel_text.setFont(fixed_font(-1))
         self.channel_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.channel_text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        detail = QHBoxLayout()
+        self.detail = detail = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         detail.setContentsMargins(0, 0, 0, 0)
         detail.addWidget(self.zoom, 0, Qt.AlignmentFlag.AlignTop)
         detail.addWidget(self.channel_text, 1)
@@ -296,6 +305,7 @@ class FeatureView(VisibilityReportingWidget):
         text.append(f"map ({SOURCE_TEXT[self.source]}): min {plane.min():.3f}  max {plane.max():.3f}")
         text.append(f"colour range: {lo:.3f} … {hi:.3f}")
         self.channel_text.setText("\n".join(text))
+        self._reflow_detail()
         if self.montage is not None:
             i = int(np.flatnonzero(self.montage.order == ch)[0])
             top, left = self.montage.tile_origin(i)
@@ -338,12 +348,26 @@ class FeatureView(VisibilityReportingWidget):
     def changeEvent(self, e):
         super().changeEvent(e)
         if e.type() == QEvent.Type.PaletteChange and self.features is not None:
-            self._redraw()   # the montage's gaps take the canvas colour
+            # the montage's gaps take the canvas colour, which the canvas gets after this widget: redraw after it
+            QTimer.singleShot(0, self._redraw)
 
     def resizeEvent(self, e):
         super().resizeEvent(e)
+        self._reflow_detail()
         if self.features is not None:
             self._redraw()
+
+    def _reflow_detail(self):
+        """The channel's numbers beside the enlarged channel when they fit, beside a smaller one when that fits,
+        below it otherwise."""
+        m = self.layout().contentsMargins()
+        room = self.width() - m.left() - m.right() - self.detail.spacing() - self.channel_text.sizeHint().width()
+        size = ZOOM_SIZE if room >= ZOOM_SIZE or room < ZOOM_SMALL else ZOOM_SMALL
+        want = QBoxLayout.Direction.LeftToRight if room >= size else QBoxLayout.Direction.TopToBottom
+        if self.zoom.width() != size:
+            self.zoom.setFixedSize(size, size)
+        if self.detail.direction() != want:
+            self.detail.setDirection(want)
 
     # ---- visibility ----------------------------------------------------------------------------------
     @property

@@ -15,12 +15,13 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGraphicsItem, QGridLayout, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGraphicsItem, QHBoxLayout, QLabel,
                                QPushButton, QSizePolicy, QVBoxLayout)
 
 from ...core import stats_views as sv
 from ...core.export import ExportError
 from ...core.stats_export import save_stats
+from ..flow_layout import SideBySide
 from .style import (HOVER_LINE, SOURCE_COLORS, SOURCE_DOT, SOURCE_WIDTH, SOURCE_Z, apply_plot_palette, fixed_font,
                     report_error, VisibilityReportingWidget)
 
@@ -88,7 +89,7 @@ class StatsPanel(VisibilityReportingWidget):
         top.addWidget(self.order_box)
 
         self.plots_view = TimedGraphicsLayout()
-        self.plots_view.setMinimumHeight(330)
+        self.plots_view.setMinimumHeight(200)  # three rows of plots; more where the dock is taller
         self.plots_view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.plots_view.ci.setSpacing(2)
         self.plots_view.ci.setContentsMargins(2, 2, 2, 2)
@@ -123,12 +124,8 @@ class StatsPanel(VisibilityReportingWidget):
         buttons.addWidget(self.export_all_button)
         buttons.addStretch(1)
 
-        bottom = QGridLayout()
-        bottom.setContentsMargins(0, 0, 0, 0)
-        bottom.addWidget(self.readout, 0, 0)
-        bottom.addWidget(self.summary, 0, 1)
-        bottom.setColumnStretch(0, 1)
-        bottom.setColumnStretch(1, 1)
+        # side by side where they fit, else in a smaller font, else one above the other (narrow docks)
+        self.bottom = SideBySide(self.readout, self.summary, spacing=4)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -136,7 +133,7 @@ class StatsPanel(VisibilityReportingWidget):
         lay.addWidget(self.title)
         lay.addLayout(top)
         lay.addWidget(self.plots_view, 1)
-        lay.addLayout(bottom)
+        lay.addWidget(self.bottom)
         lay.addLayout(buttons)
         self._set_export_enabled()
 

@@ -1,0 +1,124 @@
+"""The command line as a newcomer meets it: --version, a mistyped command, arguments checked before the slow part,
+--write-ab images that each re-render, and help text for every option."""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stylemixer import __version__
+from stylemixer.cli import build_parser, main
+from stylemixer.core.export import recipe_from_png
+
+
+def run_cli(*args, env=None, timeout=120):
+    env = {**os.environ, "STYLEMIXER_NO_REEXEC": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "stylemixer", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def one_error_line(p) -> str:
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    assert p.returncode == 2 and len(lines) == 1, (p.returncode, p.stderr)
+    assert lines[0].startswith("stylemixer: error:"), lines
+    return lines[0]
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"stylemixer {__version__}"
+    from stylemixer.gui.app import build_parser as app_parser
+    with pytest.raises(SystemExit) as e:
+        app_parser().parse_args(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == f"stylemixer {__version__}"
+
+
+@pytest.mark.parametrize("word, close", [("infoo", "info"), ("rendr", "render"), ("frobnicate", None)])
+def test_a_mistyped_command_is_named_and_the_commands_listed(word, close, tmp_path):
+    # offscreen: were the app to open instead, it would open (and the test would time out), not abort
+    p = run_cli(word, env={"QT_QPA_PLATFORM": "offscreen"}, timeout=60)
+    line = one_error_line(p)
+    assert f"unknown command {word!r}" in line
+    for command in ("render", "info", "convert", "bench", "train"):
+        assert command in line
+    assert (f"did you mean {close}?" in line) if close else ("did you mean" not in line)
+
+
+def test_an_existing_file_or_a_file_name_still_goes_to_the_app():
+    from stylemixer.cli import _subcommands, unknown_command
+    commands = _subcommands(build_parser())
+    assert unknown_command("model.pkl", commands) is None          # a file name (missing: the app says so)
+    assert unknown_command("dir/model", commands) is None
+    assert unknown_command("--dark", commands) is None
+    assert unknown_command(os.path.basename(__file__), commands) is None
+
+
+def test_render_arguments_are_checked_before_the_model_loads(tmp_path):
+    # A file that is not a model: were it loaded first, the error would be about the model.
+    bad_model = tmp_path / "not-a-model.safetensors"
+    bad_model.write_bytes(os.urandom(2000))
+    out = tmp_path / "out.png"
+    cases = {("--mix", "huge=B"): "mix: 'huge'",
+             ("--mix", "coarse=C"): "mix: value 'C'",
+             ("--scale", "0"): "--scale: 0 is outside 1-64",
+             ("--seed-a", str(2**32)): "--seed-a: 4294967296 is outside 0-4294967295",
+             ("--psi", "nan"): "--psi: 'nan' is not a finite number",
+             ("--cutoff", "-1"): "--cutoff: -1 is negative",
+             ("-o", str(tmp_path / "missing" / "x.png")): f"the folder {tmp_path / 'missing'} does not exist"}
+    for extra, wanted in cases.items():
+        args = ["render", "--model", str(bad_model), "-o", str(out), *extra]
+        line = one_error_line(run_cli(*args))
+        assert wanted in line, (extra, line)
+    assert not out.exists()
+    # and the model is what fails once the arguments are right
+    assert "not-a-model" in one_error_line(run_cli("render", "--model", str(bad_model), "-o", str(out)))
+
+
+def test_write_ab_images_each_carry_their_own_recipe(tiny_model_path, tmp_path):
+    out = tmp_path / "x.png"
+    assert main(["render", "--model", str(tiny_model_path), "--seed-a", "3", "--seed-b", str(3_000_000_000),
+                 "--mix", "coarse=B,6-7=0.5", "-o", str(out), "--write-ab"]) == 0
+    mix, a, b = (recipe_from_png(tmp_path / n) for n in ("x.png", "x-A.png", "x-B.png"))
+    n = len(mix.weights)
+    assert a.weights == (0.0,) * n and b.weights == (1.0,) * n
+    assert (a.seed_a, a.seed_b, b.seed_b) == (3, 3_000_000_000, 3_000_000_000)
+    # re-rendering each image from its own recipe gives that image, pixel for pixel
+    for name in ("x.png", "x-A.png", "x-B.png"):
+        again = tmp_path / f"again-{name}"
+        assert main(["render", "--recipe", str(tmp_path / name), "-o", str(again)]) == 0
+        with Image.open(tmp_path / name) as want, Image.open(again) as got:
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    with Image.open(tmp_path / "x-A.png") as im_a, Image.open(tmp_path / "x.png") as im_mix:
+        assert not np.array_equal(np.asarray(im_a), np.asarray(im_mix))
+
+
+def _subparser(parser, *path):
+    for name in path:
+        action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = action.choices[name]
+    return parser
+
+
+@pytest.mark.parametrize("path", [("train",), ("dataset", "preview"), ("render",)])
+def test_every_option_has_help_that_names_its_default(path):
+    parser = _subparser(build_parser(), *path)
+    text = parser.format_help()
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction) or not action.option_strings:
+            continue
+        assert action.help, f"{action.option_strings} has no help"
+        if action.default not in (None, False, argparse.SUPPRESS):
+            assert f"(default: {action.default})" in " ".join(text.split()), action.option_strings
+        elif action.default is None:
+            assert "default" in action.help, f"{action.option_strings}: say what happens without it"
+
+
+def test_bench_quick_is_quick_and_says_so():
+    parser = _subparser(build_parser(), "bench")
+    quick = next(a for a in parser._actions if "--quick" in a.option_strings)
+    assert "half a minute" in quick.help and "figures mean little" in quick.help
+    assert "minute" in parser.description
