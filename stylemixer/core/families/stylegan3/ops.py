@@ -223,8 +223,8 @@ class FilteredLReLU:
 
         fu: the up filter [taps] or None; fd: the down filter [taps], [taps, taps] (radial) or None.
 
-        strips: run in strips (default: on the CPU). Both ways give the same numbers up to float rounding;
-        for one device the choice is fixed, so repeated runs are bit-identical.
+        strips: run in strips (default: on the CPU, unless autograd needs the graph). Both ways give the same
+        numbers up to float rounding; for one device the choice is fixed, so repeated runs are bit-identical.
         """
         n, c, h, w = x.shape
         if (h, w) != (self.ay.n_in, self.ax.n_in):
@@ -243,6 +243,8 @@ class FilteredLReLU:
             x = F.pad(x, [ax.pad_lo, ax.pad_hi, ay.pad_lo, ay.pad_hi]).contiguous(memory_format=torch.channels_last)
         if strips is None:
             strips = x.device.type == "cpu"
+        if torch.is_grad_enabled() and (x.requires_grad or any(t is not None and t.requires_grad for t in (fu, fd))):
+            strips = False   # the strips write into reused buffers, which autograd cannot follow
         self.check_filters(fu, fd)
         k = self.kernels(fu, fd, c, x.device, x.dtype)
         if not strips:
