@@ -9,7 +9,11 @@ from safetensors.torch import save as st_save
 
 from stylemixer.core.families.api import GROUPS, StyleGenerator
 from stylemixer.core.families.stylegan3.design import design_config
-from stylemixer.core.families.stylegan3.network import Generator, StyleGAN3Config, group_of_cutoff
+from stylemixer.core.families.stylegan3.network import (
+    Generator,
+    StyleGAN3Config,
+    group_of_cutoff,
+)
 from stylemixer.core.stats import Capture
 from tests.families.sg3_models import sg3_generator, zs
 

@@ -1,7 +1,6 @@
 """NVIDIA's StyleGAN3 G_ema as a NetworkRecord -> Generator: names, attributes as a pickle reader hands them
 over, and one clear ModelFileError for every kind of bad record."""
 import copy
-import math
 
 import pytest
 import torch
@@ -9,7 +8,12 @@ import torch
 from stylemixer.core.errors import ModelFileError
 from stylemixer.core.families.stylegan3.convert import from_nvidia, is_stylegan3
 from stylemixer.core.families.stylegan3.design import design_config
-from tests.checkpoints.sg3_weights import R_1024, T_1024, nvidia_sg3_record, small, synthesis_layers, DEFAULTS
+from tests.checkpoints.sg3_weights import (
+    DEFAULTS,
+    R_1024,
+    T_1024,
+    synthesis_layers,
+)
 from tests.families.sg3_models import sg3_record
 
 

@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from stylemixer.core.families.stylegan3.design import design_config, layer_filters, lowpass_filter
+from stylemixer.core.families.stylegan3.design import (
+    design_config,
+    layer_filters,
+    lowpass_filter,
+)
 from stylemixer.core.families.stylegan3.ops import FilteredLReLU, filtered_lrelu_ref
 from tests.checkpoints import sg3_weights
 

@@ -196,4 +196,4 @@ def from_nvidia(rec: NetworkRecord) -> Generator:
     return G.eval().requires_grad_(False)
 
 
-__all__ = ["from_nvidia", "config_from_record", "is_stylegan3"]
+__all__ = ["config_from_record", "from_nvidia", "is_stylegan3"]

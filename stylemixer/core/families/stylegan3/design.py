@@ -149,4 +149,4 @@ def random_generator(cfg: StyleGAN3Config, seed: int = 0) -> Generator:
     return G.eval().requires_grad_(False)
 
 
-__all__ = ["design_config", "lowpass_filter", "layer_filters", "random_generator", "bessel_j1"]
+__all__ = ["bessel_j1", "design_config", "layer_filters", "lowpass_filter", "random_generator"]

@@ -18,12 +18,12 @@ on ws rows < k and the image's input transform (see `core/families/api.py`).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from ...errors import RecipeError
 from ..api import GROUPS, LayerInfo, Quantity, StatsSpec
@@ -190,7 +190,7 @@ class StyleGAN3Config:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "StyleGAN3Config":
+    def from_dict(cls, d: dict) -> StyleGAN3Config:
         if not isinstance(d, dict):
             raise ValueError("a StyleGAN3 config must be a JSON object")
         unknown = set(d) - set(cls.__dataclass_fields__)
@@ -685,6 +685,18 @@ class Generator(nn.Module):
         return sum(c * s * s for c, s in zip(cfg.channels[:-1], sizes)) * bytes_per_value
 
 
-__all__ = ["StyleGAN3Config", "LayerSpec", "Generator", "MappingNetwork", "SynthesisNetwork", "SynthesisLayer",
-           "SynthesisInput", "SynthesisContext", "FullyConnectedLayer", "STATS_SPEC", "group_of_cutoff",
-           "user_transform", "NOISE_MODES"]
+__all__ = [
+    "NOISE_MODES",
+    "STATS_SPEC",
+    "FullyConnectedLayer",
+    "Generator",
+    "LayerSpec",
+    "MappingNetwork",
+    "StyleGAN3Config",
+    "SynthesisContext",
+    "SynthesisInput",
+    "SynthesisLayer",
+    "SynthesisNetwork",
+    "group_of_cutoff",
+    "user_transform",
+]

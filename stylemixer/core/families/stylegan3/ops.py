@@ -23,12 +23,13 @@ numbers without its waste:
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-STRIP_BYTES = 1 << 20   # target size of one upsampled strip (the per-core L2 cache of the machines measured)
+STRIP_BYTES = 8 << 20   # target size of the rows one strip reads (measured best at 4-16 MB: about L3)
 
 
 def filtered_lrelu_ref(x, fu=None, fd=None, b=None, up=1, down=1, padding=(0, 0, 0, 0), gain=2 ** 0.5,
@@ -88,7 +89,7 @@ class Axis:
     n_out: int
 
     @staticmethod
-    def plan(n_in, up, down, tu, td, p0, p1) -> "Axis":
+    def plan(n_in, up, down, tu, td, p0, p1) -> Axis:
         n_tmp = n_in * up + p0 + p1 - (tu - 1)
         n_out = (n_tmp - (td - 1) + down - 1) // down
         if n_tmp < td or n_out < 1:
@@ -113,11 +114,38 @@ class Axis:
         return i0, i1, t0 - i0 * self.up
 
 
+_scratch = threading.local()
+
+
+def scratch(numel, device, dtype, part=0):
+    """A reused 1-D buffer of at least `numel` elements (one per thread, device, dtype and part).
+
+    The strips' row windows are tens of MB at 1024 px; allocated afresh for every layer, the kernel must
+    zero and fault in every page of them again (measured: tens to hundreds of ms per frame, more while other
+    processes fragment memory). Kept here, they cost that once. `release_scratch()` frees them.
+    """
+    pool = getattr(_scratch, "pool", None)
+    if pool is None:
+        pool = _scratch.pool = {}
+    key = (str(device), dtype, part)
+    buf = pool.get(key)
+    if buf is None or buf.numel() < numel:
+        pool.pop(key, None)
+        buf = pool[key] = torch.empty(numel, device=device, dtype=dtype)
+    return buf
+
+
+def release_scratch():
+    """Free this thread's scratch buffers."""
+    _scratch.pool = {}
+
+
 class _Rows:
     """Consecutive rows [lo, hi) of a [1, C, *, W] channels_last image, kept in one reused buffer."""
 
-    def __init__(self, c, w, cap, device, dtype):
-        self.buf = torch.empty(1, c, cap, w, device=device, dtype=dtype, memory_format=torch.channels_last)
+    def __init__(self, c, w, cap, device, dtype, part):
+        flat = scratch(c * cap * w, device, dtype, part)[:c * cap * w]
+        self.buf = flat.view(1, cap, w, c).permute(0, 3, 1, 2)   # [1, C, cap, W], channels_last strides
         self.lo = self.hi = 0
 
     def extend(self, start, count, keep_from):
@@ -127,9 +155,10 @@ class _Rows:
             self.lo = self.hi = start
         keep_from = min(max(keep_from, self.lo), self.hi)
         if start + count - self.lo > cap:          # move the rows still needed to the front
-            n = self.hi - keep_from
+            n, src = self.hi - keep_from, keep_from - self.lo
             if n:
-                self.buf[:, :, :n] = self.buf[:, :, keep_from - self.lo:self.hi - self.lo].clone()
+                rows = self.buf[:, :, src:src + n]
+                self.buf[:, :, :n] = rows if src >= n else rows.clone()   # .clone() only when they overlap
             self.lo = keep_from
         if start + count - self.lo > cap:
             raise RuntimeError("filtered lrelu: row window too small")
@@ -295,8 +324,9 @@ class FilteredLReLU:
         new_tmp = step * ay.down
         new_in = -(-new_tmp // ay.up) + 1
         tu_in = -(-ay.tu // ay.up) + 1
-        up_rows = _Rows(c, ncols, 2 * (new_in + tu_in) + 2, x.device, x.dtype)
-        act_rows = _Rows(c, ncols, 2 * (new_tmp + ay.td), x.device, x.dtype)
+        # Room for several strips, so the rows still needed move to the front only every few strips.
+        up_rows = _Rows(c, ncols, 2 * tu_in + 4 * new_in + 2, x.device, x.dtype, part=0)
+        act_rows = _Rows(c, ncols, 2 * ay.td + 4 * new_tmp, x.device, x.dtype, part=1)
         for o0 in range(0, ay.n_out, step):
             o1 = min(ay.n_out, o0 + step)
             a_lo, a_hi = o0 * ay.down, (o1 - 1) * ay.down + ay.td           # activated rows this strip reads
