@@ -31,8 +31,16 @@ def make_stylegan2(seed: int = 0):
     return from_nvidia(record_for(cfg, seed)[2], "stylegan2-32px").eval().requires_grad_(False)
 
 
+def make_stylegan3(seed: int = 0, variant: str = "T"):
+    """A 64 px StyleGAN3 (T by default) with random NVIDIA-named weights and NVIDIA's filter design."""
+    from stylemixer.core.families.stylegan3.convert import from_nvidia
+
+    from .checkpoints.sg3_weights import nvidia_sg3_record, small
+    return from_nvidia(nvidia_sg3_record(small(variant, 64), seed)).eval().requires_grad_(False)
+
+
 # One small random generator per family: tests that must hold for every family are parametrised over these.
-FAMILY_MAKERS = {"stylegan1": make_generator, "stylegan2": make_stylegan2}
+FAMILY_MAKERS = {"stylegan1": make_generator, "stylegan2": make_stylegan2, "stylegan3": make_stylegan3}
 
 
 @pytest.fixture(scope="session")

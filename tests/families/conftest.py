@@ -1,5 +1,7 @@
-"""StyleGAN2 test generators: random NVIDIA-layout weights converted by the family's own converter."""
+"""Family test generators (StyleGAN2: random NVIDIA-layout weights converted by the family's own converter), and
+one render thread for the family tests."""
 import pytest
+import torch
 
 from stylemixer.core.families.stylegan2.convert import from_nvidia
 
@@ -30,3 +32,13 @@ def sg2(request):
 @pytest.fixture(scope="session")
 def sg2_small():
     return make("32px")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: on the shared 2-core machine, two OpenMP threads make these small renders ~10x
+    slower whenever another process holds a core (they spin waiting for each other)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
