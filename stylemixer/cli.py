@@ -131,7 +131,7 @@ def _recipe_from_args(args, G, source):
 
 def cmd_render(args) -> int:
     from .core.export import check_output_path, check_scale, load_recipe_file, save_png
-    from .core.mixing import split_mix_spec
+    from .core.mixing import seed_source, split_mix_spec
     from .core.latent_files import save_latents
     from .core.render import Renderer
 
@@ -139,6 +139,10 @@ def cmd_render(args) -> int:
     check_scale(args.scale, 1, 1)  # the image's own size is checked when it is written
     if args.mix:
         split_mix_spec(args.mix)
+    if not args.recipe:
+        for which in ("a", "b"):
+            if not getattr(args, f"latent_{which}", None):
+                seed_source(_number(getattr(args, f"seed_{which}"), f"seed-{which}"), f"seed_{which}")
     out = args.output
     stem, ext = os.path.splitext(out)
     outputs = [out] + ([f"{stem}-{tag}{ext or '.png'}" for tag in ("A", "B")] if args.write_ab else [])

@@ -43,6 +43,7 @@ from .palette import apply_palette
 from .panel_scroll import PanelScroll
 from .seed_panel import SeedPanel
 from .settings import open_settings
+from .controls_panel import ControlsPanel
 from .settings_panel import SettingsPanel
 from .stats import install_stats_views
 from .worker import RenderWorker
@@ -196,6 +197,7 @@ class MainWindow(FileActions, QMainWindow):
         self.seed_a = SeedPanel("a")
         self.seed_b = SeedPanel("b")
         self.settings_panel = SettingsPanel()
+        self.controls_panel = ControlsPanel()   # the model's input controls (StyleGAN3's transform); hidden if none
         self.mixer = LayerMixer()
         mixer_scroll = QScrollArea()
         mixer_scroll.setWidgetResizable(True)
@@ -216,6 +218,7 @@ class MainWindow(FileActions, QMainWindow):
         lv.setSpacing(4)
         lv.addLayout(seeds)
         lv.addWidget(self.settings_panel)
+        lv.addWidget(self.controls_panel)
         lv.addWidget(title)
         lv.addWidget(mixer_scroll, 1)
         left.setMinimumWidth(LEFT_MIN_WIDTH)
@@ -335,6 +338,11 @@ class MainWindow(FileActions, QMainWindow):
         p.noise_seed_changed.connect(lambda v: s.set_noise(seed=v))
         p.gesture_started.connect(s.begin_gesture)
         p.gesture_finished.connect(s.end_gesture)
+        ctl = self.controls_panel
+        ctl.option_changed.connect(s.set_option)
+        ctl.drag_started.connect(s.begin_gesture)
+        ctl.drag_finished.connect(s.end_gesture)
+        ctl.reset_requested.connect(s.reset_options)
         boxes = (self.seed_a.spin, self.seed_b.spin, p.psi, p.cutoff, p.noise_seed)
         self._undo_keys = undo_keys.install(boxes, self.actions_["undo"], self.actions_["redo"], self)
 
@@ -392,6 +400,7 @@ class MainWindow(FileActions, QMainWindow):
         self.seed_b.show_recipe(r)
         self.mixer.set_weights(r.weights)
         self.settings_panel.show_recipe(r)
+        self.controls_panel.show_options(r.synthesis_options())
 
     def _on_selection(self, index):
         self.mixer.show_selected(index)
@@ -479,6 +488,7 @@ class MainWindow(FileActions, QMainWindow):
         self.model = info
         self.mixer.set_layers(info.layers)
         self.settings_panel.set_num_ws(info.num_ws)
+        self.controls_panel.set_controls(info.synthesis_controls)
         if old is None:
             layer = self.settings.value("view/layer", None)
             if layer is not None and str(layer).isdigit() and int(layer) < info.num_ws:
@@ -545,7 +555,7 @@ class MainWindow(FileActions, QMainWindow):
         self._on_device_changed(self.worker.device)
 
     def _set_enabled(self, on: bool):
-        for w in (self.seed_a, self.seed_b, self.settings_panel, self.mixer):
+        for w in (self.seed_a, self.seed_b, self.settings_panel, self.controls_panel, self.mixer):
             w.setEnabled(on)
         for key in ("export", "export_big", "export_strip", "copy", "save_recipe", "random", "random_a", "random_b",
                     "load_latent_a", "load_latent_b", "save_latents", "grid", "sweep"):

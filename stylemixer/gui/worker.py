@@ -55,6 +55,7 @@ class ModelInfo:
     load_ms: float = 0.0
     stats_spec: object = None   # the family's StatsSpec: what the statistics panels show
     family_label: str = ""      # "StyleGAN", "StyleGAN2", ...
+    synthesis_controls: tuple = ()  # the family's per-image input controls (recipe options)
 
     @property
     def num_ws(self) -> int:
@@ -341,7 +342,8 @@ class RenderWorker(QThread):
             self._tasks.clear()
         G = loaded.G
         info = ModelInfo(loaded.source, loaded.name, loaded.format, G.cfg, tuple(G.layer_table()),
-                         self._device, (time.perf_counter() - t0) * 1000, G.stats_spec, G.family_label)
+                         self._device, (time.perf_counter() - t0) * 1000, G.stats_spec, G.family_label,
+                         tuple(getattr(G, "synthesis_controls", ())))
         self.model_loaded.emit(info)
 
     def _device_job(self, device: str):
