@@ -113,6 +113,10 @@ def frame_time_text(result: RenderResult) -> str:
     return f"{ms:.1f} ms" if ms < 10 else f"{ms:.0f} ms"
 
 
+PREVIEW_MIN_MS = 40.0     # full frames faster than this are shown whole even while dragging
+PREVIEW_TARGET_MS = 50.0  # a preview should take at most this (>= 20 pictures per second)
+
+
 class Session:
     """The state of one mixing session and the flow of its render requests (see the module docstring).
 
@@ -137,6 +141,10 @@ class Session:
         self._redo: list[Recipe] = []
         self._gesture_open = False
         self._gesture_pushed = False
+        # progressive preview: while a drag is open on a model whose full frame is slow, ask for a smaller picture
+        self.preview_min_ms = PREVIEW_MIN_MS
+        self.preview_target_ms = PREVIEW_TARGET_MS
+        self.full_ms: float | None = None   # how long the last full frame took
         # flow control
         self._next_id = 1
         self._in_flight: int | None = None  # id of the request sent and not yet answered
@@ -218,6 +226,18 @@ class Session:
     def end_gesture(self):
         self._gesture_open = False
         self._gesture_pushed = False
+        if self.last_result is not None and self.last_result.info.get("preview") is not None:
+            self.request_render()   # the input rests: the full frame (the export and statistics use it)
+
+    def preview_resolution(self) -> int | None:
+        """The preview size for the next request: the largest the model offers whose estimated time keeps a drag
+        at >= 1000 / preview_target_ms pictures per second, while a gesture is open and full frames are slower
+        than preview_min_ms; otherwise None (the full frame)."""
+        costs = getattr(self.model, "preview_costs", ()) if self.model is not None else ()
+        if not (self._gesture_open and costs and self.full_ms is not None and self.full_ms > self.preview_min_ms):
+            return None
+        fits = [res for res, share in costs if share * self.full_ms <= self.preview_target_ms]
+        return max(fits) if fits else min(res for res, _ in costs)
 
     def set_weight(self, index: int, value: float):
         """Move one w index towards A (0) or B (1); that layer becomes the selected one."""
@@ -363,7 +383,7 @@ class Session:
     def make_request(self) -> RenderRequest:
         """A snapshot of the current recipe and capture settings, with a fresh, increasing id."""
         req = RenderRequest(self.recipe, stats=self.capture_stats, feature_layer=self.feature_layer,
-                            feature_source=self.feature_source, id=self._next_id)
+                            feature_source=self.feature_source, preview=self.preview_resolution(), id=self._next_id)
         self._next_id += 1
         return req
 
@@ -411,6 +431,8 @@ class Session:
             return False
         self._shown_id = rid
         self.last_result = result
+        if result.info.get("preview") is None and not from_cache(result):
+            self.full_ms = result.ms
         self.results_shown += 1
         self.result_ready.emit(result)
         return True

@@ -56,6 +56,7 @@ class ModelInfo:
     stats_spec: object = None   # the family's StatsSpec: what the statistics panels show
     family_label: str = ""      # "StyleGAN", "StyleGAN2", ...
     synthesis_controls: tuple = ()  # the family's per-image input controls (recipe options)
+    preview_costs: tuple = ()       # (preview resolution, its share of a full frame's work) the family offers
 
     @property
     def num_ws(self) -> int:
@@ -343,7 +344,7 @@ class RenderWorker(QThread):
         G = loaded.G
         info = ModelInfo(loaded.source, loaded.name, loaded.format, G.cfg, tuple(G.layer_table()),
                          self._device, (time.perf_counter() - t0) * 1000, G.stats_spec, G.family_label,
-                         tuple(getattr(G, "synthesis_controls", ())))
+                         tuple(getattr(G, "synthesis_controls", ())), preview_costs(renderer))
         self.model_loaded.emit(info)
 
     def _device_job(self, device: str):
@@ -381,6 +382,13 @@ class RenderWorker(QThread):
                 torch.cuda.empty_cache()
         except Exception:
             pass
+
+
+def preview_costs(renderer) -> tuple:
+    """(resolution, share of a full frame's FLOPs) of each progressive preview the model's family offers."""
+    total = sum(renderer.G.flops().values()) or 1
+    points = renderer._synth.preview_points() if hasattr(renderer._synth, "preview_points") else {}
+    return tuple((res, renderer.preview_flops(res) / total) for res in sorted(set(points.values())))
 
 
 def check_loaded(loaded):

@@ -478,7 +478,7 @@ class SynthesisNetwork(nn.Module):
         """The skip architecture holds a finished lower-resolution image after every block's ToRGB: after the w
         index that drives the ToRGB of the block at r px, the state's image is the picture at r px."""
         points = {}
-        for k, step in enumerate(self.steps):
+        for k, step in enumerate(self.steps[:-1]):   # the last ToRGB makes the full frame, not a preview
             for spec in step:
                 if spec.kind == "torgb":
                     points[k] = spec.resolution
