@@ -57,3 +57,21 @@ def reexec_with_huge_pages():
         os.execve(sys.executable, [sys.executable] + argv[1:], env)
     except OSError:
         return
+
+
+def lower_thread_priority(nice: int) -> bool:
+    """Lower the calling thread's CPU priority by `nice` steps (Linux: the thread's own nice value; threads it
+    starts later, such as an OpenMP team, inherit it). Lowering needs no privilege. Returns whether it was done.
+
+    For the app's render worker: the GUI thread, at normal priority, then gets a core as soon as it has work,
+    while the renderer uses every core the rest of the time (docs/performance.md has the measurements).
+    """
+    if nice <= 0 or not sys.platform.startswith("linux") or not hasattr(os, "setpriority"):
+        return False
+    import threading
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + int(nice)))
+    except OSError:
+        return False
+    return True

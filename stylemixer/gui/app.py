@@ -43,7 +43,6 @@ def main(argv=None) -> int:
     from .main_window import MainWindow
     from .settings import open_settings
 
-    _leave_a_core_for_the_gui()
     app.setOrganizationName("StyleMixer")
     app.setApplicationName("StyleMixer")
     app.setStyle("Fusion")
@@ -76,18 +75,6 @@ def leave(code: int) -> int:
         sys.stderr.flush()
         os._exit(code)
     return code
-
-
-def _leave_a_core_for_the_gui():
-    """torch's intra-op threads spin while they wait for each other; with one per core plus the GUI thread
-    drawing, a core is oversubscribed and the slowest thread sets the pace. Dragging a slider on a 64 px model on
-    2 busy cores: 2 threads rendered in 275 ms, 1 thread in 7 ms. So the worker gets one core less, unless the
-    user chose a thread count."""
-    if os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS"):
-        return
-    import torch
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), cores - 1)))
 
 
 def _open_start_files(win, args):
