@@ -50,9 +50,16 @@ def probe(args) -> dict:
     if not win.wait_until_idle(120) or win.model is None:
         raise SystemExit(f"drag_probe: the model did not load: {win.messages}")
     load_s = time.perf_counter() - t_open
+    # The statistics views are built after the first picture (when their panel shows): before the drag, not in it.
+    getattr(win.stats_views, "build", lambda: None)()
+    win.wait_until_idle(30)
     if args.stats:
         win.controller.set_capture(stats=True)
         win.wait_until_idle(30)
+    settle = time.perf_counter() + 0.5   # let the window finish drawing what it has (first paints of the panels)
+    while time.perf_counter() < settle:
+        app.processEvents()
+        time.sleep(0.005)
     num_ws = win.model.num_ws
     index = args.index if args.index is not None else next(
         (l.index for l in win.model.layers if l.group == "fine"), num_ws - 2)
@@ -127,7 +134,8 @@ def probe(args) -> dict:
     ends = ([state["t0"]] + beats)[1:]
     starts = [state["t0"]] + beats[:-1]
     worst = sorted(zip(gaps, starts, ends), reverse=True)[:5]
-    stalls = [{"ms": round(g, 1), "picture_shown_in_it": any(a <= s <= b for s in shown)} for g, a, b in worst]
+    stalls = [{"ms": round(g, 1), "at_s": round(a - state["t0"], 3), "picture_shown_in_it": any(a <= s <= b for s in shown)}
+              for g, a, b in worst]
     if args.screenshot:
         win.grab().save(args.screenshot)
     end_weight = win.controller.recipe.weights[index] if hasattr(win.controller, "recipe") else None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
@@ -23,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    if argv is None:
+        gc.disable()   # while importing (see cli.main); `stylemixer` has already done this
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
 
@@ -39,10 +42,12 @@ def main(argv=None) -> int:
         app = QApplication([sys.argv[0] if sys.argv else "stylemixer"])
         display.remove_guard()
 
+    from ..cli import end_startup_gc
     from ..core.devices import pick_device
     from .main_window import MainWindow
     from .settings import open_settings
 
+    end_startup_gc()
     app.setOrganizationName("StyleMixer")
     app.setApplicationName("StyleMixer")
     app.setStyle("Fusion")
