@@ -50,8 +50,11 @@ def probe(args) -> dict:
     if not win.wait_until_idle(120) or win.model is None:
         raise SystemExit(f"drag_probe: the model did not load: {win.messages}")
     load_s = time.perf_counter() - t_open
-    # The statistics views are built after the first picture (when their panel shows): before the drag, not in it.
-    getattr(win.stats_views, "build", lambda: None)()
+    if args.no_panels:   # the window alone: the side panels' drawing is theirs to measure
+        for dock in getattr(win, "_side_docks", []):
+            dock.close()
+    else:  # the statistics views are built after the first picture (when their panel shows): before the drag
+        getattr(win.stats_views, "build", lambda: None)()
     win.wait_until_idle(30)
     if args.stats:
         win.controller.set_capture(stats=True)
@@ -141,6 +144,7 @@ def probe(args) -> dict:
     end_weight = win.controller.recipe.weights[index] if hasattr(win.controller, "recipe") else None
     report = {
         "model": args.model, "model_resolution": win.model.resolution, "index": index, "stats": args.stats,
+        "panels": not args.no_panels,
         "render_threads": {str(n): render_threads.count(n) for n in sorted(set(render_threads), key=str)},
         "render_nice": win.worker.nice, "thread_policy": getattr(win.worker, "thread_info", lambda: None)(),
         "load_s": round(load_s, 2), "seconds": round(duration, 3),
@@ -170,6 +174,7 @@ def main(argv=None) -> int:
     p.add_argument("--move-hz", type=float, default=60.0, help="mouse moves per second (a real drag: ~60-125)")
     p.add_argument("--period", type=float, default=2.0, help="seconds for one sweep right and back")
     p.add_argument("--stats", action="store_true", help="with statistics captured on every render")
+    p.add_argument("--no-panels", action="store_true", help="close the side panels (statistics, feature maps) first")
     p.add_argument("--threads", type=int, default=None, help="force the render threads (default: the app's policy)")
     p.add_argument("--nice", type=int, default=None, help="render thread's nice steps below the GUI (default: the app's)")
     p.add_argument("--screenshot", default=None, help="save the window after the drag to this PNG")

@@ -1,9 +1,14 @@
-"""The renderer's thread choice: by measurement, or as told."""
+"""The renderer's thread choice: by measurement, or as told; the app's render thread priority."""
+import os
+import sys
+import threading
+
 import pytest
 import torch
 
 from stylemixer.core.mixing import Recipe
 from stylemixer.core.render import Renderer
+from stylemixer.core.perf import lower_thread_priority
 from stylemixer.core.threads import ThreadPolicy
 
 
@@ -114,3 +119,30 @@ def test_the_app_worker_takes_the_environment(monkeypatch):
     assert RenderWorker().threads == 2
     monkeypatch.delenv("STYLEMIXER_THREADS")
     assert RenderWorker().threads == "auto"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_lower_thread_priority_changes_only_the_calling_thread():
+    main_before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = {}
+
+    def work():
+        tid = threading.get_native_id()
+        seen["before"] = os.getpriority(os.PRIO_PROCESS, tid)
+        seen["done"] = lower_thread_priority(3)
+        seen["after"] = os.getpriority(os.PRIO_PROCESS, tid)
+        seen["noop"] = lower_thread_priority(0)
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert seen["done"] and seen["after"] == min(19, seen["before"] + 3) and not seen["noop"]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_before
+
+
+def test_the_app_worker_takes_its_render_priority_from_the_environment(monkeypatch):
+    pytest.importorskip("PySide6")
+    from stylemixer.gui.worker import RENDER_NICE, RenderWorker
+    monkeypatch.setenv("STYLEMIXER_RENDER_NICE", "0")
+    assert RenderWorker().nice == 0
+    monkeypatch.delenv("STYLEMIXER_RENDER_NICE")
+    assert RenderWorker().nice == RENDER_NICE > 0
