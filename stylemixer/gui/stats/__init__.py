@@ -215,6 +215,7 @@ class LazyStatsViews:
         views.docked_pages = (views.stats_page, views.features)
         for holder, page, front in zip(self._holders, views.docked_pages, self._front):
             holder.layout().addWidget(page)
+            page.show()                 # now, not at the next event-loop pass (a layout shows new children late)
             views.shown[page] = front   # the docks' own report of which tab is in front
         feature_dock = self._docks[1]
 
