@@ -27,16 +27,15 @@ def _percentile(xs, q):
 
 
 def probe(args) -> dict:
-    import torch
     from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSlider
 
+    # The app's own thread policy (the worker measures; its thread runs below the GUI's priority) unless told.
     if args.threads:
-        torch.set_num_threads(args.threads)
-    else:  # the thread policy `stylemixer` itself applies before opening its window
-        from stylemixer.gui import app as gui_app
-        getattr(gui_app, "_leave_a_core_for_the_gui", lambda: None)()
+        os.environ["STYLEMIXER_THREADS"] = str(args.threads)
+    if args.nice is not None:
+        os.environ["STYLEMIXER_RENDER_NICE"] = str(args.nice)
     app = QApplication.instance() or QApplication(["drag_probe"])
     from stylemixer.gui.main_window import MainWindow
     from stylemixer.gui.settings import open_settings
@@ -51,9 +50,19 @@ def probe(args) -> dict:
     if not win.wait_until_idle(120) or win.model is None:
         raise SystemExit(f"drag_probe: the model did not load: {win.messages}")
     load_s = time.perf_counter() - t_open
+    if args.no_panels:   # the window alone: the side panels' drawing is theirs to measure
+        for dock in getattr(win, "_side_docks", []):
+            dock.close()
+    else:  # the statistics views are built after the first picture (when their panel shows): before the drag
+        getattr(win.stats_views, "build", lambda: None)()
+    win.wait_until_idle(30)
     if args.stats:
         win.controller.set_capture(stats=True)
         win.wait_until_idle(30)
+    settle = time.perf_counter() + 0.5   # let the window finish drawing what it has (first paints of the panels)
+    while time.perf_counter() < settle:
+        app.processEvents()
+        time.sleep(0.005)
     num_ws = win.model.num_ws
     index = args.index if args.index is not None else next(
         (l.index for l in win.model.layers if l.group == "fine"), num_ws - 2)
@@ -76,7 +85,7 @@ def probe(args) -> dict:
                          Qt.KeyboardModifier.NoModifier)
         QApplication.sendEvent(slider, ev)
 
-    beats, shown, render_ms, handler_ms = [], [], [], []
+    beats, shown, render_ms, handler_ms, render_threads = [], [], [], [], []
     state = {"t0": None, "done": False, "x": handle.center().x()}
     heart = QTimer()
     heart.setTimerType(Qt.TimerType.PreciseTimer)
@@ -90,6 +99,7 @@ def probe(args) -> dict:
         if state["t0"] is not None and not state["done"]:
             shown.append(time.perf_counter())
             render_ms.append(res.ms)
+            render_threads.append(res.info.get("threads"))
 
     win.result_ready.connect(on_result)
 
@@ -122,12 +132,22 @@ def probe(args) -> dict:
     gaps = [(b - a) * 1000 for a, b in zip(beats, beats[1:])]
     gaps = [(beats[0] - state["t0"]) * 1000] + gaps if beats else gaps
     intervals = [(b - a) * 1000 for a, b in zip(shown, shown[1:])]
+    # The longest stalls, and whether a picture was being shown in them (the GUI's own drawing) or not (the GUI
+    # thread kept from running: CPU contention, the GIL).
+    ends = ([state["t0"]] + beats)[1:]
+    starts = [state["t0"]] + beats[:-1]
+    worst = sorted(zip(gaps, starts, ends), reverse=True)[:5]
+    stalls = [{"ms": round(g, 1), "at_s": round(a - state["t0"], 3), "picture_shown_in_it": any(a <= s <= b for s in shown)}
+              for g, a, b in worst]
     if args.screenshot:
         win.grab().save(args.screenshot)
     end_weight = win.controller.recipe.weights[index] if hasattr(win.controller, "recipe") else None
     report = {
         "model": args.model, "model_resolution": win.model.resolution, "index": index, "stats": args.stats,
-        "threads": torch.get_num_threads(), "load_s": round(load_s, 2), "seconds": round(duration, 3),
+        "panels": not args.no_panels,
+        "render_threads": {str(n): render_threads.count(n) for n in sorted(set(render_threads), key=str)},
+        "render_nice": win.worker.nice, "thread_policy": getattr(win.worker, "thread_info", lambda: None)(),
+        "load_s": round(load_s, 2), "seconds": round(duration, 3),
         "mouse_moves": len(handler_ms), "move_hz": args.move_hz,
         "pictures_shown": len(shown), "fps": round(len(shown) / duration, 1) if duration else 0.0,
         "longest_gui_stall_ms": round(max(gaps), 1) if gaps else None,
@@ -135,6 +155,7 @@ def probe(args) -> dict:
         "longest_picture_interval_ms": round(max(intervals), 1) if intervals else None,
         "render_ms_median": round(_percentile(render_ms, 0.5), 2) if render_ms else None,
         "mouse_handler_ms_max": round(max(handler_ms), 2) if handler_ms else None,
+        "longest_stalls": stalls,
         "weight_before": start_weight, "weight_after": end_weight,
         "results_dropped": getattr(win, "results_dropped", None),
         "requests_submitted": win.worker.requests_submitted, "renders_done": win.worker.renders_done,
@@ -153,7 +174,9 @@ def main(argv=None) -> int:
     p.add_argument("--move-hz", type=float, default=60.0, help="mouse moves per second (a real drag: ~60-125)")
     p.add_argument("--period", type=float, default=2.0, help="seconds for one sweep right and back")
     p.add_argument("--stats", action="store_true", help="with statistics captured on every render")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--no-panels", action="store_true", help="close the side panels (statistics, feature maps) first")
+    p.add_argument("--threads", type=int, default=None, help="force the render threads (default: the app's policy)")
+    p.add_argument("--nice", type=int, default=None, help="render thread's nice steps below the GUI (default: the app's)")
     p.add_argument("--screenshot", default=None, help="save the window after the drag to this PNG")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)

@@ -24,7 +24,6 @@ it is faster and visually identical (`visually_identical`).
 from __future__ import annotations
 
 import copy
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -35,6 +34,7 @@ from .cache import ByteLRU, SlotLRU
 from .images import to_uint8
 from .mixing import Recipe, SeedSource, mix_ws
 from .stats import Capture, LayerStats
+from .threads import ThreadPolicy, choose_threads, thread_budget
 
 SOURCES = ("mix", "a", "b")
 DEFAULT_CACHE_MB = 1024   # the most the activation cache takes by default (auto_cache_mb)
@@ -130,8 +130,8 @@ class Renderer:
         self.dtype = torch.float32
         self.calibration: dict = {}
         self.threads_opt = threads
-        self.thread_choice: dict = {}
-        self._threads_pending = False
+        self.thread_policy: ThreadPolicy | None = None
+        self._flops = G.flops()     # work per w index, to time renders per FLOP
         self.renders = 0
         self._setup()
 
@@ -170,14 +170,12 @@ class Renderer:
     def _set_threads(self):
         """torch's CPU threads (a process-wide setting): an int sets it, None leaves it, "auto" measures.
 
-        Measured on the 2-core machine: when another
-        process keeps the cores busy, two intra-op threads made a 64 px frame 3x slower than one (OpenMP threads
-        spin at every barrier waiting for a descheduled partner); and a worker using every core leaves none for
-        the GUI thread. So "auto" times the last layers of this model with one thread and with the process's
-        thread budget (`thread_budget()`: torch's count when the first renderer was made, which respects
-        OMP_NUM_THREADS and what the app chose) and takes more threads only when they are clearly faster now.
+        "auto" hands the choice to a `ThreadPolicy` (core/threads.py): one thread for the first picture, then the
+        renders themselves are timed with one thread and with the process's thread budget (`thread_budget()`:
+        torch's count when the first renderer was made, which respects OMP_NUM_THREADS), and timed again while
+        the renderer runs, because the right answer changes with the load on the machine.
         """
-        self._threads_pending = False
+        self.thread_policy = None
         opt = self.threads_opt
         if opt is None or self.device.type != "cpu":
             return
@@ -186,18 +184,23 @@ class Renderer:
             return
         if opt != "auto":
             raise ValueError(f"threads must be an int, None or 'auto', got {opt!r}")
-        # One thread until measured; the measurement waits for the second render, so the first picture after a
-        # model load (the app's start) does not wait for it.
-        thread_budget()
-        torch.set_num_threads(1)
-        self._threads_pending = True
+        self.thread_policy = ThreadPolicy(thread_budget())
+        torch.set_num_threads(self.thread_policy.current)
+
+    @property
+    def thread_choice(self) -> dict:
+        """What "auto" has measured and chosen so far ({} for other settings)."""
+        return self.thread_policy.info() if self.thread_policy is not None else {}
 
     def calibrate_threads(self) -> dict:
-        """Measure now (see `_set_threads`), set torch's thread count and return the measurement."""
-        self._threads_pending = False
-        self.thread_choice = choose_threads(self._synth, self.G.flops(), self.G.w_dim, self.device, self.dtype,
-                                            self.channels_last, budget=thread_budget())
-        return self.thread_choice
+        """A one-shot synthetic measurement (`choose_threads`, the benchmark's): set torch's thread count from it
+        and return it. With threads="auto" the policy starts from this choice."""
+        budget = self.thread_policy.budget if self.thread_policy is not None else thread_budget()
+        choice = choose_threads(self._synth, self._flops, self.G.w_dim, self.device, self.dtype,
+                                self.channels_last, budget=budget)
+        if self.thread_policy is not None:
+            self.thread_policy.current = choice["threads"]
+        return choice
 
     @property
     def channels_last(self) -> bool:
@@ -316,12 +319,19 @@ class Renderer:
         if req.feature_layer is not None and not 0 <= req.feature_layer < self.num_ws:
             raise ValueError(f"feature_layer must be between 0 and {self.num_ws - 1}, got {req.feature_layer}")
         req.recipe.check_controls(getattr(self.G, "synthesis_controls", ()))
-        if self._threads_pending and self.renders > 0:
-            self.calibrate_threads()
+        policy = self.thread_policy
+        if policy is not None:
+            threads = policy.threads_for_next()
+            if threads != torch.get_num_threads():
+                torch.set_num_threads(threads)
         t0 = time.perf_counter()
         self.renders += 1
         if req.preview is not None and self.preview_stop(req.preview) is not None:
-            return self._render_preview(req, t0)
+            result = self._render_preview(req, t0)
+            if policy is not None:
+                policy.observe(threads, result.info["work"], result.ms / 1000)
+            result.info["threads"] = threads if policy is not None else torch.get_num_threads()
+            return result
         with torch.inference_mode():
             nkey, ctx = self._context_for(req.recipe)
             chains = self._chains(req)
@@ -343,9 +353,18 @@ class Renderer:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         result.ms = (time.perf_counter() - t0) * 1000
+        if policy is not None:
+            policy.observe(threads, self._work(chains), result.ms / 1000)
         result.info = {"start": {c.source: c.start for c in chains}, "precision": self.precision,
-                       "cache": self.cache.info()}
+                       "cache": self.cache.info(),
+                       "threads": threads if policy is not None else torch.get_num_threads()}
         return result
+
+    def _work(self, chains) -> float:
+        """FLOPs a render ran: each computed image from its first w index on (the state it resumed from holds
+        that layer's convolution)."""
+        L = self.num_ws
+        return float(sum(self._flops[k] for c in chains if c.start < L for k in range(c.start + 1, L)))
 
     # ------------------------------------------------------------------------------------------------ preview
     def preview_stop(self, max_resolution: int) -> tuple | None:
@@ -365,7 +384,7 @@ class Renderer:
         can be. A cached full image is used as is. States advanced here are cached like any; no image is."""
         stop, res = self.preview_stop(req.preview)
         H = W = self.G.img_resolution
-        images, starts = {}, {}
+        images, starts, work = {}, {}, 0.0
         with torch.inference_mode():
             nkey, ctx = self._context_for(req.recipe)
             for c in self._chains(RenderRequest(req.recipe)):
@@ -377,7 +396,9 @@ class Renderer:
                 if c.start > stop:  # the first change is past the preview's last layer: nothing to show sooner
                     self._run([c], nkey, ctx)
                     images[c.source] = c.image
+                    work += self._work([c])
                     continue
+                work += sum(self._flops[k] for k in range(c.start + 1, stop + 1))
                 state = c.state if c.state is not None else self._synth.start(ctx, 1)
                 if c.state is None:
                     self._put("pre", nkey, c.rows[:0], state)
@@ -391,7 +412,7 @@ class Renderer:
         result = RenderResult(req, images["mix"], images["a"], images["b"], device=str(self.device))
         result.ms = (time.perf_counter() - t0) * 1000
         result.info = {"start": starts, "precision": self.precision, "cache": self.cache.info(),
-                       "preview": res}
+                       "preview": res, "work": work}
         return result
 
     def _key(self, kind, nkey, rows):
@@ -551,61 +572,6 @@ def auto_cache_mb(G) -> float:
     index 0 costs what a bare synthesis does. So the budget is no larger than it needs to be.
     """
     return float(min(DEFAULT_CACHE_MB, max(64.0, CHAINS * G.state_nbytes() / 2**20)))
-
-
-_THREAD_BUDGET: list = []
-
-
-def thread_budget() -> int:
-    """The most threads "auto" may use: torch's thread count the first time this is asked in the process (its
-    default of one per core, OMP_NUM_THREADS, or what the app set before loading a model)."""
-    if not _THREAD_BUDGET:
-        _THREAD_BUDGET.append(max(1, torch.get_num_threads()))
-    return _THREAD_BUDGET[0]
-
-
-def choose_threads(synth, flops: dict, w_dim: int, device, dtype, channels_last, min_flops=3e8, gain=1.25,
-                   budget=None) -> dict:
-    """Time the tail of synthesis with 1 thread and with `budget` threads; set and return the choice.
-
-    flops: the model's work per w index (`G.flops()`). The tail starts at the last w index from which at least
-    `min_flops` of work remain (the whole network for small models), on a random state (speed does not depend on
-    the values), so this costs 6 runs of that tail: tens of ms for the built-in model, a few hundred for 1024 px
-    (more while other processes keep the cores busy, which is when it matters). More threads must be `gain`
-    times faster to be chosen: on a 2-core machine the GUI thread needs the other core.
-    """
-    many = budget or os.cpu_count() or 1
-    if many <= 1:
-        torch.set_num_threads(1)
-        return {"threads": 1, "reason": "a budget of one thread"}
-    num_ws = len(flops)
-    start, remaining = num_ws - 1, flops[num_ws - 1]
-    while start > 0 and remaining < min_flops:
-        start -= 1
-        remaining += flops[start]
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    g = torch.Generator().manual_seed(0)
-    state = tuple(None if t is None else
-                  t.to(device, dtype).contiguous(memory_format=fmt if t.ndim == 4 else torch.contiguous_format)
-                  for t in synth.example_state(start, 1, g))
-    ws = torch.randn(1, num_ws, w_dim, generator=g).to(device, dtype)
-    ctx = synth.context(1, "const", 0, None, device=device, dtype=dtype)
-    times = {1: [], many: []}
-    with torch.inference_mode():
-        for rep in range(3):
-            for n in (1, many):
-                torch.set_num_threads(n)
-                t = time.perf_counter()
-                x = state
-                for k in range(start, num_ws):
-                    x = synth.advance(k, x, ws[:, k], ctx)
-                synth.finish(x, ctx)
-                if rep:  # the first round warms up each setting
-                    times[n].append(time.perf_counter() - t)
-    med = {n: float(np.median(v)) * 1000 for n, v in times.items()}
-    choice = many if med[many] * gain < med[1] else 1
-    torch.set_num_threads(choice)
-    return {"threads": choice, "ms_1": round(med[1], 3), f"ms_{many}": round(med[many], 3), "from_index": start}
 
 
 def _shared_prefix(c: _Chain, others) -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
@@ -23,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    if argv is None:
+        gc.disable()   # while importing (see cli.main); `stylemixer` has already done this
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
 
@@ -39,11 +42,12 @@ def main(argv=None) -> int:
         app = QApplication([sys.argv[0] if sys.argv else "stylemixer"])
         display.remove_guard()
 
+    from ..cli import end_startup_gc
     from ..core.devices import pick_device
     from .main_window import MainWindow
     from .settings import open_settings
 
-    _leave_a_core_for_the_gui()
+    end_startup_gc()
     app.setOrganizationName("StyleMixer")
     app.setApplicationName("StyleMixer")
     app.setStyle("Fusion")
@@ -76,18 +80,6 @@ def leave(code: int) -> int:
         sys.stderr.flush()
         os._exit(code)
     return code
-
-
-def _leave_a_core_for_the_gui():
-    """torch's intra-op threads spin while they wait for each other; with one per core plus the GUI thread
-    drawing, a core is oversubscribed and the slowest thread sets the pace. Dragging a slider on a 64 px model on
-    2 busy cores: 2 threads rendered in 275 ms, 1 thread in 7 ms. So the worker gets one core less, unless the
-    user chose a thread count."""
-    if os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS"):
-        return
-    import torch
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), cores - 1)))
 
 
 def _open_start_files(win, args):

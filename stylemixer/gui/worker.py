@@ -28,6 +28,7 @@ from PySide6.QtCore import QCoreApplication, QThread, Signal
 
 from ..core.errors import StyleMixerError, printable
 from ..core.mixing import Recipe
+from ..core.perf import lower_thread_priority
 from ..core.render import RenderRequest, Renderer
 
 _ABANDONED: list = []  # workers given up on at shutdown; referenced until their thread ends
@@ -41,6 +42,9 @@ def abandoned_running() -> bool:
     """Whether a worker abandoned at shutdown is still inside a load or a render."""
     _ABANDONED[:] = [w for w in _ABANDONED if w.isRunning()]
     return bool(_ABANDONED)
+
+
+RENDER_NICE = 5   # how many nice steps below the GUI the render thread runs (docs/performance.md)
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,10 @@ class RenderWorker(QThread):
         # Render threads: the app measures ("auto"); STYLEMIXER_THREADS=n forces n (a user's or a probe's choice).
         env = os.environ.get("STYLEMIXER_THREADS", "")
         self.threads = threads if threads is not None else int(env) if env.isdigit() and int(env) > 0 else "auto"
+        # The render thread runs below the GUI thread's priority, so the GUI gets a core as soon as it has work
+        # while rendering uses every core otherwise; STYLEMIXER_RENDER_NICE=n changes how far below (0: same).
+        env = os.environ.get("STYLEMIXER_RENDER_NICE", "")
+        self.nice = int(env) if env.isdigit() else RENDER_NICE
         if loader is None:
             from ..core.checkpoints import load_any as loader
         self._load = loader
@@ -177,6 +185,11 @@ class RenderWorker(QThread):
         with self._cond:
             return self._busy
 
+    def thread_info(self) -> dict:
+        """The renderer's thread choice so far (for probes and the status tip); {} before a model is loaded."""
+        r = self._renderer
+        return r.thread_choice if r is not None else {}
+
     def is_idle(self) -> bool:
         with self._cond:
             return not self._busy and self._pending is None and not self._jobs and not self._tasks \
@@ -217,6 +230,8 @@ class RenderWorker(QThread):
 
     # ---- the worker thread ----------------------------------------------------------------------
     def run(self):
+        self.setPriority(QThread.Priority.LowPriority)  # Windows and macOS; ignored by Qt on Linux, hence:
+        lower_thread_priority(self.nice)
         while True:
             with self._cond:
                 while not self._stop and self._pending is None and not self._jobs and not self._tasks \

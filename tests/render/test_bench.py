@@ -4,7 +4,7 @@ import json
 from stylemixer.core.families.stylegan1.topology import flops as synthesis_flops
 from stylemixer.cli import main
 from stylemixer.core.families.stylegan1.network import GeneratorConfig, default_channels
-from stylemixer.core.perf import allocator_env
+from stylemixer.core.perf import TUNABLES, allocator_env
 
 from ..conftest import TINY
 
@@ -34,7 +34,7 @@ def test_quick_bench_writes_a_complete_report(tiny_model_path, tmp_path, capsys)
     assert main(["bench", "--quick", "--no-launch", "--silent", "--model", str(tiny_model_path),
                  "--big-resolution", "16", "--frames", "2", "--threads", "1", "--json", str(out)]) == 0
     table = capsys.readouterr().out
-    assert "fp32 matmul" in table and "speed-up of changing w index" in table
+    assert "fp32 matmul" in table and "changing only w index k" in table and "1 thread:" in table
     rep = json.loads(out.read_text())
     assert rep["matmul_gflops"] > 0
     small = rep["builtin"]
@@ -46,13 +46,19 @@ def test_quick_bench_writes_a_complete_report(tiny_model_path, tmp_path, capsys)
     big = rep["big"]
     assert big["config"]["resolution"] == 16 and len(big["per_index"]) == 6
     assert big["full_synthesis"]["gflops"] > 0 and big["peak_rss_mb"] > 0
+    # --threads 1: the full synthesis is timed with that count only, against the rates with as many threads
+    assert list(big["full_synthesis_by_threads"]) == ["1"] and big["full_synthesis"]["threads"] == 1
+    assert big["full_synthesis"]["pct_of_conv3x3"] > 0 and big["picture_from_scratch_ms"]["n"] == 1
+    assert len(big["cache_fill_ms"]) >= 1      # the per-index table is timed with the cache full
 
 
-def test_allocator_env_adds_the_huge_page_tunable_once():
-    env = allocator_env({"GLIBC_TUNABLES": "glibc.malloc.check=0"})
-    assert env["GLIBC_TUNABLES"] == "glibc.malloc.check=0:glibc.malloc.hugetlb=1"
+def test_allocator_env_adds_the_tunables_once_and_keeps_the_users():
+    env = allocator_env({"GLIBC_TUNABLES": "glibc.malloc.check=0:glibc.malloc.arena_max=4"})
+    assert env["GLIBC_TUNABLES"] == ("glibc.malloc.check=0:glibc.malloc.arena_max=4:" +
+                                     ":".join(t for t in TUNABLES if "arena_max" not in t))
     assert allocator_env(env)["GLIBC_TUNABLES"] == env["GLIBC_TUNABLES"]
-    assert allocator_env({})["GLIBC_TUNABLES"] == "glibc.malloc.hugetlb=1"
+    assert allocator_env({})["GLIBC_TUNABLES"] == ":".join(TUNABLES)
+    assert TUNABLES[0] == "glibc.malloc.hugetlb=1" and "glibc.malloc.mmap_max=0" in TUNABLES
 
 
 def test_launch_time_starts_the_real_app_and_sees_its_first_image(tiny_model_path):

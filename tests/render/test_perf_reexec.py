@@ -1,11 +1,11 @@
-"""The command line re-executes itself once with the huge-page tunable (Linux with glibc >= 2.35 only)."""
+"""The command line re-executes itself once with the allocator tunables (Linux with glibc >= 2.35 only)."""
 import os
 import subprocess
 import sys
 
 import pytest
 
-from stylemixer.core.perf import _glibc_ok
+from stylemixer.core.perf import TUNABLES, _glibc_ok
 
 CODE = ("import os; from stylemixer.core.perf import reexec_with_huge_pages; reexec_with_huge_pages(); "
         "print(os.environ.get('GLIBC_TUNABLES'), os.environ.get('STYLEMIXER_REEXECED'))")
@@ -21,7 +21,7 @@ def run(env):
 @pytest.mark.skipif(not _glibc_ok(), reason="needs Linux with glibc >= 2.35")
 def test_reexec_sets_the_tunable_once():
     env = {k: v for k, v in os.environ.items() if k != "STYLEMIXER_NO_REEXEC"}
-    assert run(env) == ["glibc.malloc.hugetlb=1", "1"]
+    assert run(env) == [":".join(TUNABLES), "1"]
 
 
 def test_the_opt_out_is_respected():

@@ -1,9 +1,15 @@
-"""The renderer's thread choice: by measurement, or as told."""
+"""The renderer's thread choice: by measurement, or as told; the app's render thread priority."""
+import os
+import sys
+import threading
+
 import pytest
 import torch
 
 from stylemixer.core.mixing import Recipe
 from stylemixer.core.render import Renderer
+from stylemixer.core.perf import lower_thread_priority
+from stylemixer.core.threads import ThreadPolicy
 
 
 @pytest.fixture(autouse=True)
@@ -13,20 +19,82 @@ def restore_threads():
     torch.set_num_threads(before)
 
 
-def test_auto_times_both_settings_and_keeps_the_choice(tiny_G):
+def test_auto_starts_with_one_thread_and_records_what_each_render_used(tiny_G):
     r = Renderer(tiny_G, threads="auto")
-    assert torch.get_num_threads() == 1 and r.thread_choice == {}   # one thread until measured
-    r.render(Recipe.for_model(tiny_G.num_ws))
-    assert r.thread_choice == {}                                    # the first picture does not wait for it
-    r.render(Recipe.for_model(tiny_G.num_ws, seed_a=5))
-    choice = r.thread_choice
-    if choice.get("reason"):
-        pytest.skip("a budget of one thread leaves nothing to choose")
-    many = [k for k in choice if k.startswith("ms_") and k != "ms_1"][0]
-    assert choice["ms_1"] > 0 and choice[many] > 0 and choice["from_index"] == 0   # tiny: the whole network
-    # More threads only when clearly faster (the GUI thread needs a core).
-    expected = int(many[3:]) if choice[many] * 1.25 < choice["ms_1"] else 1
-    assert choice["threads"] == expected == torch.get_num_threads()
+    assert torch.get_num_threads() == 1 and r.thread_choice["threads"] == 1   # the first picture never waits
+    for seed in range(4):
+        res = r.render(Recipe.for_model(tiny_G.num_ws, seed_a=seed))
+        assert res.info["threads"] == torch.get_num_threads() >= 1
+
+
+def test_auto_measures_on_the_renders_themselves(tiny_G):
+    # With no work below the timing threshold, every render counts: the other count is tried on the second.
+    r = Renderer(tiny_G, threads="auto")
+    r.thread_policy.min_flops = 0
+    used = [r.render(Recipe.for_model(tiny_G.num_ws, seed_a=s, seed_b=100 + s)).info["threads"] for s in range(3)]
+    if r.thread_policy.budget == 1:
+        assert used == [1, 1, 1]
+        return
+    assert used[:2] == [1, r.thread_policy.budget] and r.thread_policy.trials == 1
+    assert set(r.thread_policy.rate) == {1, r.thread_policy.budget}
+    assert used[2] == r.thread_policy.current
+
+
+def test_synthetic_calibration_sets_the_policy(tiny_G):
+    r = Renderer(tiny_G, threads="auto")
+    choice = r.calibrate_threads()
+    assert choice["threads"] == torch.get_num_threads() == r.thread_policy.current
+
+
+def feed(policy, threads_to_s_per_gflop, renders):
+    """Run `renders` renders of 1 GFLOP each, whose time depends only on the thread count; return the counts used."""
+    used = []
+    for _ in range(renders):
+        n = policy.threads_for_next()
+        used.append(n)
+        policy.observe(n, 1e9, threads_to_s_per_gflop[n])
+    return used
+
+
+def test_policy_takes_more_threads_when_clearly_faster():
+    p = ThreadPolicy(budget=4)
+    used = feed(p, {1: 0.10, 4: 0.03}, 5)
+    assert used[:2] == [1, 4] and used[2:] == [4, 4, 4] and p.current == 4 and p.switches == 1
+
+
+def test_policy_keeps_one_thread_unless_the_gain_is_worth_a_core():
+    p = ThreadPolicy(budget=2, gain=1.15)
+    feed(p, {1: 0.10, 2: 0.095}, 3)     # 5% faster: not worth taking the GUI's core
+    assert p.current == 1
+
+
+def test_policy_tries_a_losing_count_ever_more_rarely():
+    p = ThreadPolicy(budget=2, explore_every=4, max_explore_every=16)
+    used = feed(p, {1: 0.1, 2: 0.4}, 80)   # two threads 4x slower: a busy machine
+    trials = [i for i, n in enumerate(used) if n == 2]
+    gaps = [b - a for a, b in zip(trials, trials[1:])]
+    assert trials[0] == 1 and gaps == sorted(gaps) and gaps[-1] == 17 and p.current == 1
+
+
+def test_policy_re_measures_when_the_load_changes():
+    p = ThreadPolicy(budget=2, explore_every=4, max_explore_every=256)
+    feed(p, {1: 0.1, 2: 0.4}, 40)           # busy: one thread, trials far apart
+    assert p.current == 1 and p._until_trial > 10
+    used = feed(p, {1: 0.2, 2: 0.06}, 3)    # the other process ended ... and one thread's renders drift
+    assert used == [1, 2, 2] and p.current == 2 and p.last_reason == "2 threads faster"
+
+
+def test_policy_ignores_renders_too_small_to_time():
+    p = ThreadPolicy(budget=2, min_flops=1e9)
+    for _ in range(5):
+        assert p.threads_for_next() == 1
+        p.observe(1, 1e6, 0.001)
+    assert p.samples == {} and p.trials == 0
+
+
+def test_policy_with_a_budget_of_one_never_tries():
+    p = ThreadPolicy(budget=1)
+    assert feed(p, {1: 0.1}, 5) == [1] * 5 and p.trials == 0
 
 
 def test_the_library_leaves_threads_alone_unless_asked(tiny_G, monkeypatch):
@@ -36,7 +104,7 @@ def test_the_library_leaves_threads_alone_unless_asked(tiny_G, monkeypatch):
     Renderer(tiny_G).render(Recipe.for_model(tiny_G.num_ws))
     assert torch.get_num_threads() == 2
     r = Renderer(tiny_G, threads=1)
-    assert torch.get_num_threads() == 1 and r.thread_choice == {}
+    assert torch.get_num_threads() == 1 and r.thread_choice == {} and r.thread_policy is None
     torch.set_num_threads(2)
     Renderer(tiny_G, threads=None)                        # None: leave the process setting alone
     assert torch.get_num_threads() == 2
@@ -51,3 +119,30 @@ def test_the_app_worker_takes_the_environment(monkeypatch):
     assert RenderWorker().threads == 2
     monkeypatch.delenv("STYLEMIXER_THREADS")
     assert RenderWorker().threads == "auto"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_lower_thread_priority_changes_only_the_calling_thread():
+    main_before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = {}
+
+    def work():
+        tid = threading.get_native_id()
+        seen["before"] = os.getpriority(os.PRIO_PROCESS, tid)
+        seen["done"] = lower_thread_priority(3)
+        seen["after"] = os.getpriority(os.PRIO_PROCESS, tid)
+        seen["noop"] = lower_thread_priority(0)
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert seen["done"] and seen["after"] == min(19, seen["before"] + 3) and not seen["noop"]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_before
+
+
+def test_the_app_worker_takes_its_render_priority_from_the_environment(monkeypatch):
+    pytest.importorskip("PySide6")
+    from stylemixer.gui.worker import RENDER_NICE, RenderWorker
+    monkeypatch.setenv("STYLEMIXER_RENDER_NICE", "0")
+    assert RenderWorker().nice == 0
+    monkeypatch.delenv("STYLEMIXER_RENDER_NICE")
+    assert RenderWorker().nice == RENDER_NICE > 0

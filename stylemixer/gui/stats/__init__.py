@@ -9,6 +9,10 @@ core.stats_views computes from the small arrays the worker sends.
 
 What the worker is asked for follows what is on screen: statistics (a few floats per channel, reduced on the
 device) while any of these views is visible, and the feature maps of one layer only while the feature view is.
+
+The views are built after the app's first picture (their plots, and importing pyqtgraph, cost more than the rest
+of the window), or as soon as anything asks for them: `install_stats_views` returns a stand-in that builds them
+on first use.
 """
 from __future__ import annotations
 
@@ -16,10 +20,6 @@ import time
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
-
-from .across_layers import AcrossLayersChart
-from .feature_view import FeatureView
-from .panel import StatsPanel
 
 # The views redraw at most every REFRESH_MS: a slider drag on a fast model delivers results faster than plots
 # are worth repainting, and the GUI thread must stay free for the slider and the picture. Where drawing is slow
@@ -38,6 +38,9 @@ class StatsViews(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        from .across_layers import AcrossLayersChart
+        from .feature_view import FeatureView
+        from .panel import StatsPanel
         self.panel = StatsPanel()
         self.chart = AcrossLayersChart()
         self.features = FeatureView()
@@ -138,39 +141,116 @@ class StatsViews(QObject):
             self.show_features()
 
 
-def install_stats_views(window) -> StatsViews:
-    """Add the statistics and feature-map panels to a MainWindow and connect them to its hooks."""
-    views = StatsViews(window)
-    views.capture = window.controller.set_capture
-    views.panel.on_error = views.features.on_error = lambda text: window.show_message("error", text)
-    mixer = getattr(window, "mixer", None)
-    if mixer is not None and hasattr(mixer, "select"):
-        views.select_in_window = mixer.select
-    stats_dock = window.add_side_panel(STATS_TITLE, views.stats_page)
-    feature_dock = window.add_side_panel(FEATURES_TITLE, views.features)
-    for dock, page in ((stats_dock, views.stats_page), (feature_dock, views.features)):
-        views.shown[page] = False   # until the dock reports that its tab is in front
-        dock.visibilityChanged.connect(lambda on, p=page: views.set_shown(p, on))
+def install_stats_views(window, defer: bool = True) -> LazyStatsViews:
+    """Add the statistics and feature-map panels to a MainWindow and connect them to its hooks.
 
-    def show_features():
-        feature_dock.show()
-        feature_dock.raise_()
-    views.show_features = show_features
-    views.docks = (stats_dock, feature_dock)
-
-    window.result_ready.connect(views.show_result)
-    window.layer_selected.connect(views.select_layer)
-
-    def on_model(info):
-        views.set_layer_table(info.layers, info.stats_spec)
-        if views.layer is None and info.layers:
-            # Start on the first layer so the panels show something at once.
-            (views.select_in_window or views.select_layer)(0)
-    window.model_changed.connect(on_model)
-    if getattr(window, "model", None) is not None:
-        on_model(window.model)
-    views.update_capture()
-    return views
+    defer: build the views (and import pyqtgraph) only once the window has shown a picture and a panel is in
+    view, or when something asks for them; until then the panels are empty and no statistics are requested.
+    """
+    lazy = LazyStatsViews(window)
+    if not defer:
+        lazy.build()
+    return lazy
 
 
-__all__ = ["StatsViews", "StatsPanel", "AcrossLayersChart", "FeatureView", "install_stats_views"]
+def _holder() -> QWidget:
+    w = QWidget()
+    lay = QVBoxLayout(w)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(0)
+    return w
+
+
+class LazyStatsViews:
+    """Stands in for `StatsViews` from the start: the two side panels exist (empty), and the views are built
+    into them after the first picture if a panel is in view, when one comes into view later, or on the first
+    use of any StatsViews attribute (`lazy.panel`, `lazy.select_layer(...)`)."""
+
+    def __init__(self, window):
+        self._window = window
+        self._views: StatsViews | None = None
+        self._holders = (_holder(), _holder())
+        self._front = [False, False]       # what the docks last reported (tabbed docks: only the front one shows)
+        self._pictures = False
+        self._docks = (window.add_side_panel(STATS_TITLE, self._holders[0]),
+                       window.add_side_panel(FEATURES_TITLE, self._holders[1]))
+        for i, dock in enumerate(self._docks):
+            dock.visibilityChanged.connect(lambda on, i=i: self._dock_visibility(i, on))
+        window.result_ready.connect(self._on_picture)
+
+    @property
+    def built(self) -> bool:
+        return self._views is not None
+
+    _OWN = ("_window", "_views", "_holders", "_front", "_pictures", "_docks")
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name in self._OWN:   # not set yet (during __init__), never the views'
+            raise AttributeError(name)
+        return getattr(self.build(), name)
+
+    def _on_picture(self, _result):
+        if not self._pictures:
+            self._pictures = True
+            if any(self._front):
+                QTimer.singleShot(0, self.build)   # after the picture is drawn
+
+    def _dock_visibility(self, i, on):
+        self._front[i] = bool(on)
+        if self._views is not None:
+            self._views.set_shown(self._views.docked_pages[i], on)
+        elif on and self._pictures:
+            self.build()
+
+    def build(self) -> StatsViews:
+        if self._views is not None:
+            return self._views
+        window = self._window
+        views = StatsViews(window)
+        views.capture = window.controller.set_capture
+        views.panel.on_error = views.features.on_error = lambda text: window.show_message("error", text)
+        mixer = getattr(window, "mixer", None)
+        if mixer is not None and hasattr(mixer, "select"):
+            views.select_in_window = mixer.select
+        views.docked_pages = (views.stats_page, views.features)
+        for holder, page, front in zip(self._holders, views.docked_pages, self._front):
+            holder.layout().addWidget(page)
+            page.show()                 # now, not at the next event-loop pass (a layout shows new children late)
+            views.shown[page] = front   # the docks' own report of which tab is in front
+        feature_dock = self._docks[1]
+
+        def show_features():
+            feature_dock.show()
+            feature_dock.raise_()
+        views.show_features = show_features
+        views.docks = self._docks
+
+        window.result_ready.connect(views.show_result)
+        window.layer_selected.connect(views.select_layer)
+
+        def on_model(info):
+            views.set_layer_table(info.layers, info.stats_spec)
+            if views.layer is None and info.layers:
+                # Start on the first layer so the panels show something at once.
+                (views.select_in_window or views.select_layer)(0)
+        window.model_changed.connect(on_model)
+        self._views = views
+        if getattr(window, "model", None) is not None:
+            on_model(window.model)
+        if getattr(window, "last_result", None) is not None:
+            views.show_result(window.last_result)
+        views.update_capture()
+        return views
+
+
+def __getattr__(name):
+    # The views' classes import pyqtgraph: only when asked for.
+    if name in ("StatsPanel", "AcrossLayersChart", "FeatureView"):
+        from .across_layers import AcrossLayersChart
+        from .feature_view import FeatureView
+        from .panel import StatsPanel
+        return {"StatsPanel": StatsPanel, "AcrossLayersChart": AcrossLayersChart, "FeatureView": FeatureView}[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["AcrossLayersChart", "FeatureView", "LazyStatsViews", "StatsPanel", "StatsViews", "install_stats_views"]
