@@ -445,13 +445,19 @@ class SynthesisLayer(nn.Module):
         if capture is not None and capture.active and capture.wants_stats(index):
             mean_in, std_in = moments(x)
         wt = wt.to(x.dtype)
-        if n == 1:
-            y = F.conv2d(x, wt[0], padding=pad)                              # [1, O, in + k - 1, in + k - 1]
+        if self.flrelu.use_strips(x):
+            # One image on the CPU: the convolution runs strip by strip as the filtered lrelu asks for its
+            # rows, so its full-size output (up to 350 MB per layer at 1024 px) is never allocated.
+            y = self.flrelu.rows(self._conv_rows(x, wt[0]), spec.out_channels, x.device, x.dtype,
+                                 self.up_filter, self.down_filter)
         else:
-            # The same product, one image per group.
-            y = F.conv2d(x.reshape(1, -1, *x.shape[2:]), wt.reshape(-1, *wt.shape[2:]), padding=pad, groups=n)
-            y = y.reshape(n, -1, *y.shape[2:])
-        y = self.flrelu(y, self.up_filter, self.down_filter, self.bias)
+            if n == 1:
+                y = F.conv2d(x, wt[0], padding=pad)                          # [1, O, in + k - 1, in + k - 1]
+            else:
+                # The same product, one image per group.
+                y = F.conv2d(x.reshape(1, -1, *x.shape[2:]), wt.reshape(-1, *wt.shape[2:]), padding=pad, groups=n)
+                y = y.reshape(n, -1, *y.shape[2:])
+            y = self.flrelu(y, self.up_filter, self.down_filter, self.bias)
         if y.dtype != x.dtype:
             y = y.to(x.dtype)
         y = y.contiguous(memory_format=memory_format)
@@ -463,6 +469,22 @@ class SynthesisLayer(nn.Module):
                           "mean_out": mean_out, "std_out": std_out}
             capture.record(index, values, features=crop_margin(y, spec.margin) if capture.wants_features(index) else None)
         return y
+
+    def _conv_rows(self, x, weight):
+        """rows(r0, r1): rows [r0, r1) of conv2d(x, weight, padding=k - 1) + bias, x [1, I, H, W]."""
+        p = self.spec.conv_kernel - 1
+        h = x.shape[2]
+        bias = self.bias.to(x.dtype)[None, :, None, None]
+
+        def rows(r0, r1):
+            i0, i1 = r0 - p, r1                       # output row r reads input rows r - p .. r
+            if i0 >= 0 and i1 <= h:
+                xs = x[:, :, i0:i1]
+            else:                                     # at the top and bottom: the zero padding, explicitly
+                xs = F.pad(x[:, :, max(i0, 0):min(i1, h)], [0, 0, max(0, -i0), max(0, i1 - h)])
+                xs = xs.contiguous(memory_format=torch.channels_last)
+            return F.conv2d(xs, weight, padding=(0, p)).add_(bias)
+        return rows
 
     def extra_repr(self):
         s = self.spec
