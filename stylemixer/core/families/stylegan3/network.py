@@ -283,7 +283,7 @@ def user_transform(options: dict | None) -> tuple[tuple, np.ndarray | None]:
     """(normalised options, the image transform they ask for as a 3x3 matrix, or None for the identity).
 
     options = {"translate": (tx, ty), "rotate": degrees}, as NVIDIA's gen_images.py / visualizer take them:
-    translate in image widths (+x moves the content right), rotate in degrees (counter-clockwise).
+    translate in image widths (+x moves the content right, +y down), rotate in degrees with NVIDIA's sign.
     """
     options = dict(options or {})
     unknown = set(options) - {"translate", "rotate"}
@@ -494,6 +494,14 @@ class SynthesisLayer(nn.Module):
 
 class SynthesisNetwork(nn.Module):
     """ws [N, 16, w_dim] -> images [N, img_channels, R, R], nominally in [-1, 1]. A ResumableSynthesis."""
+
+    # What `options` of the context can hold, so controls can be built without knowing the family.
+    option_specs = (
+        {"key": "translate", "label": "translate x, y", "size": 2, "min": -1.0, "max": 1.0, "default": (0.0, 0.0),
+         "unit": "image widths"},
+        {"key": "rotate", "label": "rotate", "size": 1, "min": -180.0, "max": 180.0, "default": 0.0,
+         "unit": "degrees"},
+    )
 
     def __init__(self, cfg: StyleGAN3Config):
         super().__init__()
