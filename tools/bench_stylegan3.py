@@ -25,24 +25,43 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from stylemixer.core.families.stylegan3.design import design_config, random_generator  # noqa: E402
-from stylemixer.core.families.stylegan3.ops import filtered_lrelu_ref  # noqa: E402
+from stylemixer.core.families.stylegan3.design import design_config, random_generator
+from stylemixer.core.families.stylegan3.ops import filtered_lrelu_ref
 
 
-class Timer:
-    """Wall and CPU seconds spent inside wrapped calls, per name."""
+class Timed:
+    """Stands in for a layer's FilteredLReLU and adds up the CPU and wall seconds spent in it, without the
+    modulated convolution that the strip path runs inside it (its rows are timed and subtracted)."""
 
-    def __init__(self):
-        self.wall, self.cpu = {}, {}
+    def __init__(self, inner, reference=None):
+        self.inner, self.reference = inner, reference
+        self.wall = self.cpu = self.conv_wall = self.conv_cpu = 0.0
 
-    def wrap(self, name, fn):
-        def timed(*a, **kw):
+    def _timed(self, fn, *a, **kw):
+        w, c = time.perf_counter(), time.process_time()
+        out = fn(*a, **kw)
+        self.wall += time.perf_counter() - w
+        self.cpu += time.process_time() - c
+        return out
+
+    def use_strips(self, x):
+        return self.reference is None and self.inner.use_strips(x)
+
+    def rows(self, source, *a, **kw):
+        def timed_source(r0, r1):
             w, c = time.perf_counter(), time.process_time()
-            out = fn(*a, **kw)
-            self.wall[name] = self.wall.get(name, 0.0) + time.perf_counter() - w
-            self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - c
+            out = source(r0, r1)
+            self.conv_wall += time.perf_counter() - w
+            self.conv_cpu += time.process_time() - c
             return out
-        return timed
+        return self._timed(self.inner.rows, timed_source, *a, **kw)
+
+    def __call__(self, x, fu, fd, b):
+        return self._timed(self.reference or self.inner, x, fu, fd, b)
+
+    @property
+    def seconds(self):
+        return self.wall - self.conv_wall, self.cpu - self.conv_cpu
 
 
 def reference_flrelu(spec, max_bytes=512 << 20):
@@ -72,34 +91,35 @@ def frame(G, ws, timer=None):
     return [sum(tails[k:]) for k in range(len(tails))]
 
 
-def bench(variant, threads, reference, runs):
+def bench(variant, threads, reference, runs, resolution=1024):
     torch.set_num_threads(threads)
-    cfg = design_config(variant, 1024)
+    cfg = design_config(variant, resolution)
     t0 = time.perf_counter()
     G = random_generator(cfg, seed=0)
     build_s = time.perf_counter() - t0
     ws = G.mapping(torch.randn(1, cfg.z_dim, generator=torch.Generator().manual_seed(1)))
-    out = {"variant": variant, "threads": threads, "flops_g": round(sum(G.flops().values()) / 1e9, 1),
+    out = {"variant": variant, "resolution": resolution, "threads": threads, "flops_g": round(sum(G.flops().values()) / 1e9, 1),
            "state_mb": round(G.state_nbytes() / 2**20, 1), "build_s": round(build_s, 2),
            "huge_pages": "hugetlb" in os.environ.get("GLIBC_TUNABLES", "")}
     modes = [("fast", False)] + ([("nvidia_ref", True)] if reference else [])
     for name, ref in modes:
         layers = [G.synthesis.layer(i) for i in range(len(cfg.layers))]
         saved = [l.flrelu for l in layers]
-        timer = Timer()
-        for l in layers:
-            fl = reference_flrelu(l.spec) if ref else l.flrelu
-            l.flrelu = timer.wrap(l.spec.name, fl)
         G.synthesis.set_memory_format(torch.contiguous_format if ref else torch.channels_last)
+        results = []
         try:
             with torch.inference_mode():
-                results = []
                 for _ in range(runs):
-                    timer.wall.clear()
-                    timer.cpu.clear()
+                    timed = [Timed(l.flrelu, reference_flrelu(l.spec) if ref else None) for l in layers]
+                    for l, t in zip(layers, timed):
+                        l.flrelu = t
                     w, c = time.perf_counter(), time.process_time()
                     tails = frame(G, ws)
-                    results.append((time.perf_counter() - w, time.process_time() - c, tails, dict(timer.wall), dict(timer.cpu)))
+                    results.append((time.perf_counter() - w, time.process_time() - c, tails,
+                                    {l.spec.name: t.seconds[0] for l, t in zip(layers, timed)},
+                                    {l.spec.name: t.seconds[1] for l, t in zip(layers, timed)}))
+                    for l, fl in zip(layers, saved):
+                        l.flrelu = fl
         finally:
             for l, fl in zip(layers, saved):
                 l.flrelu = fl
@@ -128,9 +148,10 @@ def main():
     p.add_argument("--variant", choices=["T", "R"], default="T")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--runs", type=int, default=1)
+    p.add_argument("--resolution", type=int, default=1024, help="the published shape at another size (quick checks)")
     p.add_argument("--reference", action="store_true", help="also time NVIDIA's reference CPU path")
     a = p.parse_args()
-    print(json.dumps(bench(a.variant, a.threads, a.reference, a.runs), indent=1))
+    print(json.dumps(bench(a.variant, a.threads, a.reference, a.runs, a.resolution), indent=1))
 
 
 if __name__ == "__main__":

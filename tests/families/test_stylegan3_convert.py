@@ -8,12 +8,7 @@ import torch
 from stylemixer.core.errors import ModelFileError
 from stylemixer.core.families.stylegan3.convert import from_nvidia, is_stylegan3
 from stylemixer.core.families.stylegan3.design import design_config
-from tests.checkpoints.sg3_weights import (
-    DEFAULTS,
-    R_1024,
-    T_1024,
-    synthesis_layers,
-)
+from tests.checkpoints.sg3_weights import DEFAULTS, R_1024, T_1024, small, synthesis_layers
 from tests.families.sg3_models import sg3_record
 
 
@@ -111,6 +106,19 @@ def test_bad_records_raise_one_clear_error(edit, words):
         from_nvidia(_bad(edit))
     msg = str(e.value)
     assert words in msg and "\n" not in msg and len(msg) < 300
+
+
+def test_feature_maps_out_of_proportion_to_the_weights_are_refused():
+    """A small file whose attributes describe a consistent 8192 px network of 1-channel layers."""
+    inp, layers = synthesis_layers(dict(DEFAULTS, **small("T", 8192, channel_base=16384, channel_max=1)))
+    rec = copy.deepcopy(sg3_record("T", 64, 0))
+    rec.attrs[""]["img_resolution"] = 8192
+    rec.attrs["synthesis.input"].update(inp)
+    for a in layers:
+        rec.attrs[f"synthesis.{a['name']}"] = dict(a)
+    rec.attrs["synthesis"]["layer_names"] = [a["name"] for a in layers]
+    with pytest.raises(ModelFileError, match="out of proportion"):
+        from_nvidia(rec)
 
 
 def test_file_text_is_escaped_in_messages():

@@ -159,12 +159,26 @@ def config_from_record(rec: NetworkRecord) -> StyleGAN3Config:
         raise ModelFileError(f"the StyleGAN3 generator's configuration is inconsistent: {e}") from None
 
 
+def _check_proportions(rec: NetworkRecord, cfg: StyleGAN3Config):
+    """Refuse layer sizes out of all proportion to the weights, before anything is allocated: one image's
+    activations may take at most 64 times the weights' bytes plus 512 MB (a real 1024 px StyleGAN3-T needs 1.2 GB
+    of activations for 100 MB of weights; a small file claiming huge feature maps would otherwise allocate
+    gigabytes)."""
+    weight_bytes = sum(v.numel() * 4 for v in rec.state.values() if isinstance(v, torch.Tensor))
+    sizes = [cfg.input_size] + [l.out_size for l in cfg.layers]
+    act_bytes = sum(c * s * s * 4 for c, s in zip(cfg.channels, sizes))
+    if act_bytes > 64 * weight_bytes + (512 << 20):
+        raise ModelFileError(f"the StyleGAN3 generator's feature maps ({act_bytes / 2**20:.0f} MB per image) are out "
+                             f"of proportion to its weights ({weight_bytes / 2**20:.1f} MB)")
+
+
 def from_nvidia(rec: NetworkRecord) -> Generator:
     """NVIDIA's StyleGAN3 G_ema -> Generator (CPU, eval mode, no gradients)."""
     if rec.class_name != "Generator" or not is_stylegan3(rec):
         raise ModelFileError(f"the network is a {_show(rec.module)}.{_show(rec.class_name)}, "
                              "not a StyleGAN3 generator")
     cfg = config_from_record(rec)
+    _check_proportions(rec, cfg)
     G = Generator(cfg)
     want = G.state_dict()
     missing = [k for k in want if k not in rec.state]

@@ -283,8 +283,8 @@ def user_transform(options: dict | None) -> tuple[tuple, np.ndarray | None]:
     """(normalised options, the image transform they ask for as a 3x3 matrix, or None for the identity).
 
     options = {"translate": (tx, ty), "rotate": degrees}, as NVIDIA's gen_images.py / visualizer take them:
-    translate in image widths (+x moves the content right), rotate in degrees (counter-clockwise). The recipe's
-    flat controls (`CONTROLS`: translate_x, translate_y, rotate) are accepted too.
+    translate in image widths (+x moves the content right, +y down), rotate in degrees with NVIDIA's sign. The
+    recipe's flat controls (`CONTROLS`: translate_x, translate_y, rotate) are accepted too.
     """
     options = dict(options or {})
     if "translate_x" in options or "translate_y" in options:
@@ -448,13 +448,19 @@ class SynthesisLayer(nn.Module):
         if capture is not None and capture.active and capture.wants_stats(index):
             mean_in, std_in = moments(x)
         wt = wt.to(x.dtype)
-        if n == 1:
-            y = F.conv2d(x, wt[0], padding=pad)                              # [1, O, in + k - 1, in + k - 1]
+        if self.flrelu.use_strips(x):
+            # One image on the CPU: the convolution runs strip by strip as the filtered lrelu asks for its
+            # rows, so its full-size output (up to 350 MB per layer at 1024 px) is never allocated.
+            y = self.flrelu.rows(self._conv_rows(x, wt[0]), spec.out_channels, x.device, x.dtype,
+                                 self.up_filter, self.down_filter)
         else:
-            # The same product, one image per group.
-            y = F.conv2d(x.reshape(1, -1, *x.shape[2:]), wt.reshape(-1, *wt.shape[2:]), padding=pad, groups=n)
-            y = y.reshape(n, -1, *y.shape[2:])
-        y = self.flrelu(y, self.up_filter, self.down_filter, self.bias)
+            if n == 1:
+                y = F.conv2d(x, wt[0], padding=pad)                          # [1, O, in + k - 1, in + k - 1]
+            else:
+                # The same product, one image per group.
+                y = F.conv2d(x.reshape(1, -1, *x.shape[2:]), wt.reshape(-1, *wt.shape[2:]), padding=pad, groups=n)
+                y = y.reshape(n, -1, *y.shape[2:])
+            y = self.flrelu(y, self.up_filter, self.down_filter, self.bias)
         if y.dtype != x.dtype:
             y = y.to(x.dtype)
         y = y.contiguous(memory_format=memory_format)
@@ -467,6 +473,22 @@ class SynthesisLayer(nn.Module):
             capture.record(index, values, features=crop_margin(y, spec.margin) if capture.wants_features(index) else None)
         return y
 
+    def _conv_rows(self, x, weight):
+        """rows(r0, r1): rows [r0, r1) of conv2d(x, weight, padding=k - 1) + bias, x [1, I, H, W]."""
+        p = self.spec.conv_kernel - 1
+        h = x.shape[2]
+        bias = self.bias.to(x.dtype)[None, :, None, None]
+
+        def rows(r0, r1):
+            i0, i1 = r0 - p, r1                       # output row r reads input rows r - p .. r
+            if i0 >= 0 and i1 <= h:
+                xs = x[:, :, i0:i1]
+            else:                                     # at the top and bottom: the zero padding, explicitly
+                xs = F.pad(x[:, :, max(i0, 0):min(i1, h)], [0, 0, max(0, -i0), max(0, i1 - h)])
+                xs = xs.contiguous(memory_format=torch.channels_last)
+            return F.conv2d(xs, weight, padding=(0, p)).add_(bias)
+        return rows
+
     def extra_repr(self):
         s = self.spec
         return (f"{s.in_channels}->{s.out_channels}, {s.in_size}->{s.out_size} px, k={s.conv_kernel}, "
@@ -475,6 +497,14 @@ class SynthesisLayer(nn.Module):
 
 class SynthesisNetwork(nn.Module):
     """ws [N, 16, w_dim] -> images [N, img_channels, R, R], nominally in [-1, 1]. A ResumableSynthesis."""
+
+    # What `options` of the context can hold, so controls can be built without knowing the family.
+    option_specs = (
+        {"key": "translate", "label": "translate x, y", "size": 2, "min": -1.0, "max": 1.0, "default": (0.0, 0.0),
+         "unit": "image widths"},
+        {"key": "rotate", "label": "rotate", "size": 1, "min": -180.0, "max": 180.0, "default": 0.0,
+         "unit": "degrees"},
+    )
 
     def __init__(self, cfg: StyleGAN3Config):
         super().__init__()
@@ -611,7 +641,7 @@ CONTROLS = (
     Control("translate_y", "translate y", -1.0, 1.0, 0.0, 0.01, "",
             "Move the input Fourier features up or down (in image widths)"),
     Control("rotate", "rotate", -180.0, 180.0, 0.0, 1.0, "°",
-            "Rotate the input Fourier features (degrees, counter-clockwise)"),
+            "Rotate the input Fourier features (degrees, with the sign of NVIDIA's visualizer)"),
 )
 
 

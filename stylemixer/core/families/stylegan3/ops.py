@@ -278,9 +278,31 @@ class FilteredLReLU:
         k = self.kernels(fu, fd, c, x.device, x.dtype)
         if not strips:
             return self._whole(x, k)
-        if n == 1:
-            return self._strips(x, k, strip_bytes)
-        return torch.cat([self._strips(x[i:i + 1], k, strip_bytes) for i in range(n)])
+        outs = [self._strips(lambda r0, r1, i=i: x[i:i + 1, :, r0:r1], c, x.device, x.dtype, k, strip_bytes)
+                for i in range(n)]
+        return outs[0] if n == 1 else torch.cat(outs)
+
+    def use_strips(self, x) -> bool:
+        """Whether `rows` may be used for x (one image on the CPU, no autograd graph needed)."""
+        return (x.shape[0] == 1 and x.device.type == "cpu" and not self.identity
+                and not (torch.is_grad_enabled() and x.requires_grad))
+
+    def rows(self, source, c, device, dtype, fu=None, fd=None, strip_bytes=STRIP_BYTES):
+        """The filtered lrelu of one image whose input (bias included) is produced on demand, in strips:
+        source(r0, r1) -> rows [r0, r1) of the input [1, C, r1 - r0, W] channels_last, r in [0, H) (the
+        modulated convolution computes them, so its full-size output never exists). -> [1, C, H', W']."""
+        self.check_filters(fu, fd)
+        k = self.kernels(fu, fd, c, device, dtype)
+        ax, ay = self.ax, self.ay
+        if ax.pad_lo or ax.pad_hi or ay.pad_lo or ay.pad_hi:   # geometries whose padding the conv can't reach
+            inner = source
+
+            def source(r0, r1):
+                lo, hi = max(r0 - ay.pad_lo, 0), min(r1 - ay.pad_lo, ay.n_in)
+                t = inner(lo, hi) if hi > lo else torch.zeros(1, c, 0, ax.n_in, device=device, dtype=dtype)
+                pads = [ax.pad_lo, ax.pad_hi, lo + ay.pad_lo - r0, r1 - (hi + ay.pad_lo)]
+                return F.pad(t, pads).contiguous(memory_format=torch.channels_last)
+        return self._strips(source, c, device, dtype, k, strip_bytes)
 
     def _activate(self, t):
         if self.slope != 1:
@@ -301,44 +323,42 @@ class FilteredLReLU:
         c = x.shape[1]
         ax, ay = self.ax, self.ay
         kx, ky, kd, _ = k
-        cx0, cx1, fx = ax.inputs_for(0, ax.n_out)
-        cy0, cy1, fy = ay.inputs_for(0, ay.n_out)
         ncols = (ax.n_out - 1) * ax.down + ax.td
         nrows = (ay.n_out - 1) * ay.down + ay.td
-        t = F.conv_transpose2d(x[:, :, cy0:cy1, cx0:cx1], kx, stride=(1, ax.up), groups=c)[:, :, :, fx:fx + ncols]
-        t = F.conv_transpose2d(t, ky, stride=(ay.up, 1), groups=c)[:, :, fy:fy + nrows]
+        t = F.conv_transpose2d(x, kx, stride=(1, ax.up), groups=c)[:, :, :, ax.off:ax.off + ncols]
+        t = F.conv_transpose2d(t, ky, stride=(ay.up, 1), groups=c)[:, :, ay.off:ay.off + nrows]
         return self._down(self._activate(t), kd)
 
-    def _strips(self, x, k, strip_bytes):
-        """One image [1, C, H, W] channels_last, in strips of output rows."""
-        c = x.shape[1]
+    def _strips(self, source, c, device, dtype, k, strip_bytes):
+        """One image, in strips of output rows; source(r0, r1) gives rows of the padded input."""
         ax, ay = self.ax, self.ay
+        n_rows = ay.n_in + ay.pad_lo + ay.pad_hi
         kx, _, kd, taps = k
-        cx0, cx1, fx = ax.inputs_for(0, ax.n_out)
+        # All input columns go through the horizontal pass (a few more than needed): a column slice would make
+        # every strip non-contiguous, and oneDNN then copies it for each transposed convolution.
+        fx = ax.off
         ncols = (ax.n_out - 1) * ax.down + ax.td
-        x = x[:, :, :, cx0:cx1]
-        out = torch.empty(1, c, ay.n_out, ax.n_out, device=x.device, dtype=x.dtype,
-                          memory_format=torch.channels_last)
-        row_bytes = ncols * c * x.element_size()
+        out = torch.empty(1, c, ay.n_out, ax.n_out, device=device, dtype=dtype, memory_format=torch.channels_last)
+        row_bytes = ncols * c * out.element_size()
         step = max(1, min(ay.n_out, (strip_bytes // row_bytes) // ay.down))   # output rows per strip
         new_tmp = step * ay.down
         new_in = -(-new_tmp // ay.up) + 1
         tu_in = -(-ay.tu // ay.up) + 1
         # Room for several strips, so the rows still needed move to the front only every few strips.
-        up_rows = _Rows(c, ncols, 2 * tu_in + 4 * new_in + 2, x.device, x.dtype, part=0)
-        act_rows = _Rows(c, ncols, 2 * ay.td + 4 * new_tmp, x.device, x.dtype, part=1)
+        up_rows = _Rows(c, ncols, 2 * tu_in + 4 * new_in + 2, device, dtype, part=0)
+        act_rows = _Rows(c, ncols, 2 * ay.td + 4 * new_tmp, device, dtype, part=1)
         for o0 in range(0, ay.n_out, step):
             o1 = min(ay.n_out, o0 + step)
             a_lo, a_hi = o0 * ay.down, (o1 - 1) * ay.down + ay.td           # activated rows this strip reads
             a_new = max(a_lo, act_rows.hi)                                    # ... of which not yet computed
             t0, t1 = a_new + ay.off, a_hi + ay.off                            # their transposed-conv rows
             i0 = max(0, -(-(t0 - ay.tu + 1) // ay.up))
-            i1 = min(x.shape[2], (t1 - 1) // ay.up + 1)
+            i1 = min(n_rows, (t1 - 1) // ay.up + 1)
             if i1 > up_rows.hi:                                               # horizontally upsample new input rows
                 r0 = max(i0, up_rows.hi)
-                u = F.conv_transpose2d(x[:, :, r0:i1], kx, stride=(1, ax.up), groups=c)
+                u = F.conv_transpose2d(source(r0, i1), kx, stride=(1, ax.up), groups=c)
                 up_rows.extend(r0, i1 - r0, keep_from=i0).copy_(u[:, :, :, fx:fx + ncols])
-            m = self._up_matrix(taps, t0 - i0 * ay.up, a_hi - a_new, i1 - i0, x.device, x.dtype)
+            m = self._up_matrix(taps, t0 - i0 * ay.up, a_hi - a_new, i1 - i0, device, dtype)
             dst = act_rows.extend(a_new, a_hi - a_new, keep_from=a_lo)
             torch.matmul(m, up_rows.flat(i0, i1), out=dst.permute(0, 2, 3, 1).reshape(a_hi - a_new, -1))
             self._activate(act_rows.rows(a_new, a_hi))
