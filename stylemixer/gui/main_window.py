@@ -663,6 +663,13 @@ class MainWindow(FileActions, QMainWindow):
         else:
             self.splitter.setSizes([440, 600])
 
+    def showEvent(self, e):
+        super().showEvent(e)
+        if not getattr(self, "_fitted_once", False):
+            # the frame (title bar, borders) is known only once the window is shown: fit it again with it
+            self._fitted_once = True
+            QTimer.singleShot(0, self.fit_to_screen)
+
     def fit_to_screen(self):
         """A window that does not fit the available screen area (a geometry saved on a larger screen) is moved
         and shrunk onto it."""

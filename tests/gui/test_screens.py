@@ -70,3 +70,12 @@ def test_a_1600x1000_screen(tmp_path, model_1024):
     assert out["thumbnails"]
     x, y, w, h = out["frame"]
     assert (w, h) <= (1480 + 8, 900 + 8)  # the preferred size, centred, not the whole screen
+
+
+def test_a_geometry_saved_on_a_larger_screen_is_pulled_onto_a_smaller_one(tmp_path, model_1024):
+    """Quit on a 1600x1000 screen, start again on 1280x720 (a laptop undocked): the window fits the new screen."""
+    big = probe(tmp_path, model_1024, 1600, 1000)
+    assert big["frame"][2] > 1280 or big["frame"][3] > 720   # the remembered window is larger than the laptop
+    small = probe(tmp_path, model_1024, 1280, 720)             # the same settings file
+    assert small["window_on_screen"] and small["status_bar_shown"], small
+    assert small["rows_in_view"] == 18, small
