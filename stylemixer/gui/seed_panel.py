@@ -130,8 +130,6 @@ class SeedPanel(QGroupBox):
                              f"Ctrl+Z undoes it.")
         self.spin.seed_changed.connect(lambda v: self.seed_changed.emit(self.which, v))
 
-        self.prev_button = prev_b = self._button("◀", "Previous seed", lambda: self._step(-1))
-        self.next_button = next_b = self._button("▶", "Next seed", lambda: self._step(+1))
         self.random_button = rand_b = self._button("Random", f"A random seed for {W}",
                                                    lambda: self.random_requested.emit(self.which))
         self.latent_button = self._button("Latent…", f"Load a W or W+ latent (.npz, .npy, .pt) as {W}, e.g. a "
@@ -157,7 +155,6 @@ class SeedPanel(QGroupBox):
         row = QHBoxLayout()
         row.setSpacing(2)
         row.addWidget(self.spin, 1)
-        row.addWidget(next_b)
         fine_row = QHBoxLayout()
         fine_row.setSpacing(2)
         fine_row.addWidget(self.fine, 1)
@@ -188,9 +185,6 @@ class SeedPanel(QGroupBox):
         b.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         b.clicked.connect(fn)
         return b
-
-    def _step(self, d: int):
-        self.spin.setValue(min(SPIN_MAX, max(0, self.spin.seed() + d)))
 
     # ---- continuous seed ---------------------------------------------------------------------------------------
     @property
@@ -259,7 +253,7 @@ class SeedPanel(QGroupBox):
         # The latent's row takes the place of the seed's rows, so the panel keeps its height.
         for widget in (self.latent_label, self.clear_latent_button):
             widget.setVisible(on)
-        for widget in (self.spin, self.prev_button, self.next_button, self.fine, self.value_label):
+        for widget in (self.spin, self.fine, self.value_label):
             widget.setVisible(not on)
         self.thumb.setCursor(Qt.CursorShape.ArrowCursor if on else Qt.CursorShape.SizeHorCursor)
 

@@ -102,7 +102,7 @@ def test_drag_on_the_picture_moves_the_seed_continuously(window, core, qtbot):
 def test_fine_slider_and_spin(window):
     window.seed_b.fine.setValue(30)
     assert window.controller.recipe.frac_b == 0.3
-    window.seed_b.next_button.click()  # stepping goes to whole seeds
+    window.seed_b.spin.stepUp()  # stepping goes to whole seeds
     r = window.controller.recipe
     assert r.frac_b == 0 and r.seed_b == 2 and window.seed_b.fine.value() == 0
     try:
