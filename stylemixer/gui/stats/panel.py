@@ -29,6 +29,7 @@ ORDER_TEXT = {"index": "channel index", "difference": "A–B difference"}
 # Up to this many channels: lines through dots. Beyond it, lines between neighbouring channels turn into a
 # thicket, and dots alone show better where A and B part.
 MAX_LINE_CHANNELS = 64
+PLOT_ROW_MIN_HEIGHT = 72   # px per row of two plots (title, data, axis)
 
 
 class TimedGraphicsLayout(pg.GraphicsLayoutWidget):
@@ -89,7 +90,8 @@ class StatsPanel(VisibilityReportingWidget):
         top.addWidget(self.order_box)
 
         self.plots_view = TimedGraphicsLayout()
-        self.plots_view.setMinimumHeight(200)  # three rows of plots; more where the dock is taller
+        self._min_plots_height = 200  # three rows of plots; more where the dock is taller
+        self.plots_view.setMinimumHeight(self._min_plots_height)
         self.plots_view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.plots_view.ci.setSpacing(2)
         self.plots_view.ci.setContentsMargins(2, 2, 2, 2)
@@ -144,8 +146,9 @@ class StatsPanel(VisibilityReportingWidget):
         quantities = spec.quantities if spec is not None else ()
         mixed_axes = len({q.axis for q in quantities}) > 1
         first_of_axis: dict = {}
+        cols = 2  # what a side dock fits; a family with more quantities gets more rows (the panel scrolls)
         for i, q in enumerate(quantities):
-            p = self.plots_view.addPlot(row=i // 2, col=i % 2)
+            p = self.plots_view.addPlot(row=i // cols, col=i % cols)
             p.hideButtons()
             p.setMenuEnabled(False)
             p.setMouseEnabled(x=False, y=False)
@@ -157,7 +160,7 @@ class StatsPanel(VisibilityReportingWidget):
                 ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             p.getAxis("left").setWidth(38)
             p.getAxis("bottom").setHeight(18)
-            if i < len(quantities) - 2 and not mixed_axes:
+            if i < len(quantities) - cols and not mixed_axes:
                 # The x axes are linked; ticks under the bottom row only. Axis text is most of the paint cost.
                 p.hideAxis("bottom")
             if q.axis in first_of_axis:
@@ -180,8 +183,14 @@ class StatsPanel(VisibilityReportingWidget):
             self.hover_lines[q.key] = hl
             self.select_lines[q.key] = sl
             self.plots[q.key] = p
-        self._titles = {p: (q.label if q.axis == "out" or not mixed_axes else f"{q.label} · per input channel")
+        self._titles = {p: (q.label if q.axis == "out" or not mixed_axes else f"{q.label} (in)")
                         for q, p in zip(quantities, self.plots.values())}
+        # Each row of plots needs room for its title, its data and an axis: a family with more quantities gets a
+        # taller (scrolling) panel rather than plots with no room for data.
+        rows = (len(quantities) + cols - 1) // cols
+        layout_min = self.plots_view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).height()
+        self.plots_view.setMinimumHeight(int(max(self._min_plots_height, PLOT_ROW_MIN_HEIGHT * rows, layout_min + 8)))
+        self.updateGeometry()   # the scrolling dock around the panel takes the new minimum
         self._shape_for = -1
         for src, on in self.shown.items():
             self.set_source_shown(src, on)
