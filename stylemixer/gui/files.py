@@ -17,10 +17,10 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from ..core.errors import StyleMixerError, printable
 from ..core.export import ExportError, load_recipe_file, save_png, save_text
-from ..core.pngtext import is_png
-from ..core.safeio import open_regular
 from ..core.images import enlarge, hstack
 from ..core.mixing import BUILTIN_MODEL
+from ..core.pngtext import is_png
+from ..core.safeio import open_regular
 from .imaging import to_qimage
 from .settings import push_recent, read_list, remove_recent
 
