@@ -22,6 +22,8 @@ from ..core.images import enlarge, hstack, labelled_hstack
 from ..core.pngtext import is_png
 from ..core.safeio import open_regular
 from ..core.mixing import BUILTIN_MODEL
+from ..core.pngtext import is_png
+from ..core.safeio import open_regular
 from .imaging import to_qimage
 from .settings import push_recent, read_list, remove_recent
 

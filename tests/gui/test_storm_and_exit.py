@@ -68,7 +68,7 @@ def test_a_storm_of_500_changes_ends_on_the_final_picture(window, core, qtbot):
     rng = random.Random(14)
     rows = window.mixer.rows
     done_before = window.worker.renders_done
-    for storm in range(3):
+    for _storm in range(3):
         for i in range(500):
             action = rng.random()
             if action < 0.75:

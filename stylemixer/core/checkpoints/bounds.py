@@ -24,6 +24,7 @@ import struct
 import sys
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ..errors import ModelFileError, describe, printable
@@ -226,10 +227,18 @@ def load_checked(cls, cfg, header: Header, f, name: str):
     with torch.no_grad():
         for key, target in state.items():
             t = read_tensor(f, header, key, name)
-            if not torch.isfinite(t).all():
+            if not _finite(t):
                 raise ModelFileError(f"{name}: tensor {key} contains NaN or infinite values")
             target.copy_(t)
     return module
+
+
+def _finite(t: torch.Tensor) -> bool:
+    # NumPy for the common dtypes: one pass, no thread pool (torch.isfinite on ~400 small tensors spent
+    # 1.3 s of a 2.7 s load of the built-in model on a busy 2-core machine, mostly waking its threads).
+    if t.dtype in (torch.float32, torch.float64, torch.float16):
+        return bool(np.isfinite(t.numpy()).all())
+    return bool(torch.isfinite(t).all())
 
 
 def file_size(f) -> int:
