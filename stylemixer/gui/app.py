@@ -63,6 +63,7 @@ def main(argv=None) -> int:
         w, _, h = args.size.lower().partition("x")
         win.setWindowState(win.windowState() & ~Qt.WindowState.WindowMaximized)
         win.resize(int(w), int(h))
+        win.fit_on_show = False
     win.show()
     _open_start_files(win, args)
     if args.screenshot:

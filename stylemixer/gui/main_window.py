@@ -164,6 +164,7 @@ class MainWindow(FileActions, QMainWindow):
         self._side_docks: list[QDockWidget] = []
         self._restored_state = None
         self._frame_rate = FrameRate()
+        self.fit_on_show = True           # False: a size chosen on purpose (--size) stays as it is
 
         self.setWindowTitle("StyleMixer")
         self.setAcceptDrops(True)
@@ -665,9 +666,9 @@ class MainWindow(FileActions, QMainWindow):
 
     def showEvent(self, e):
         super().showEvent(e)
-        if not getattr(self, "_fitted_once", False):
+        if self.fit_on_show:
             # the frame (title bar, borders) is known only once the window is shown: fit it again with it
-            self._fitted_once = True
+            self.fit_on_show = False
             QTimer.singleShot(0, self.fit_to_screen)
 
     def fit_to_screen(self):
