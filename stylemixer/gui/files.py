@@ -19,8 +19,6 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from ..core.errors import StyleMixerError, printable
 from ..core.export import ExportError, load_recipe_file, save_png, save_text
 from ..core.images import enlarge, hstack, labelled_hstack
-from ..core.pngtext import is_png
-from ..core.safeio import open_regular
 from ..core.mixing import BUILTIN_MODEL
 from ..core.pngtext import is_png
 from ..core.safeio import open_regular
