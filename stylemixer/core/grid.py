@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import struct
 import time
 import zlib
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import RecipeError
+from .safeio import open_regular
 from .images import enlarge
 from .mixing import Latent, LatentSource, Recipe, SeedSource, seed_source
 
@@ -350,7 +352,7 @@ def png_text(path, key: str) -> str | None:
     """A PNG's tEXt / zTXt / iTXt value for `key`, read chunk by chunk without decoding the picture (so a big grid
     never meets Pillow's decompression-bomb guard). None when the PNG has no such chunk."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, GridError, "grid file") as f:
             if f.read(8) != PNG_SIGNATURE:
                 return None
             want = key.encode("latin-1")
@@ -402,10 +404,13 @@ def grid_from_png(path) -> Grid:
 
 
 def is_grid_file(path) -> bool:
-    """A PNG with a grid chunk, or a grid JSON."""
+    """A PNG with a grid chunk, or a grid JSON. Only a regular file is opened: a FIFO or a device never is (an
+    open would block)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         if str(path).lower().endswith(".json"):
-            with open(path, "rb") as f:
+            with open_regular(path, GridError, "grid file") as f:
                 return b'"stylemixer.grid"' in f.read(4096)
         return png_text(path, GRID_KEY) is not None
     except (OSError, GridError):
@@ -415,14 +420,14 @@ def is_grid_file(path) -> bool:
 def load_grid_file(path) -> Grid:
     """A grid PNG written by StyleMixer, or a grid JSON."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, GridError, "grid file") as f:
             head = f.read(8)
     except OSError as e:
         raise GridError(f"cannot read {path}: {e.strerror or e}") from None
     if head == PNG_SIGNATURE:
         return grid_from_png(path)
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, GridError, "grid file") as f:
             data = f.read(MAX_TEXT_BYTES + 1)
     except OSError as e:
         raise GridError(f"cannot read {path}: {e.strerror or e}") from None

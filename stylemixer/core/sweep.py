@@ -27,6 +27,7 @@ import numpy as np
 
 from .errors import RecipeError
 from .export import ExportError
+from .safeio import open_regular
 from .images import enlarge
 from .latents import MAX_SEED
 from .families import GROUPS
@@ -381,7 +382,7 @@ def sweep_from_file(path) -> Sweep:
     """The sweep JSON carried by a GIF or MP4 that StyleMixer wrote, or a sweep JSON file."""
     name = os.path.basename(os.fspath(path))
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, SweepError, "sweep file") as f:
             head = f.read(12)
     except OSError as e:
         raise SweepError(f"cannot read {name}: {e.strerror or e}") from None
@@ -407,7 +408,7 @@ def sweep_from_file(path) -> Sweep:
             raise SweepError(f"cannot read {name}: {e}") from None
     else:
         try:
-            with open(path, "rb") as f:
+            with open_regular(path, SweepError, "sweep file") as f:
                 text = f.read(64 * 2**20).decode("utf-8", errors="replace")
         except OSError as e:
             raise SweepError(f"cannot read {name}: {e.strerror or e}") from None
