@@ -237,6 +237,9 @@ class LazyStatsViews:
         self._views = views
         if getattr(window, "model", None) is not None:
             on_model(window.model)
+            current = getattr(getattr(window, "session", None), "selected", None)
+            if current is not None and views.layer != current:
+                views.select_layer(current)   # the window's selection (selecting it again would not echo)
         if getattr(window, "last_result", None) is not None:
             views.show_result(window.last_result)
         views.update_capture()
