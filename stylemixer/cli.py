@@ -19,8 +19,10 @@ def _mix_args(p, seeds: bool):
         p.add_argument("--seed-a", default="0", help="seed of A, 0 to 2^32-1; a fraction (3.25) interpolates w "
                                                      "between seeds")
         p.add_argument("--seed-b", default="1", help="seed of B")
-        p.add_argument("--latent-a", metavar="FILE[:KEY]", help="A from a latent file (.npz, .npy, .pt) instead")
-        p.add_argument("--latent-b", metavar="FILE[:KEY]", help="B from a latent file instead")
+        p.add_argument("--latent-a", metavar="FILE[:KEY]", help="A from a latent file (.npz, .npy, .pt) instead of "
+                                                                 "its seed (default: the seed)")
+        p.add_argument("--latent-b", metavar="FILE[:KEY]", help="B from a latent file instead of its seed (default: "
+                                                                 "the seed)")
     p.add_argument("--mix", default="", help="e.g. coarse=A,middle=B,fine=B or 0-3=0,4-9=0.5 (unlisted: A)")
     p.add_argument("--psi", type=finite_float, default=None, help="truncation psi (default: the model's)")
     p.add_argument("--cutoff", type=cutoff_arg, default=None, help="truncate w indices below this (default: the "

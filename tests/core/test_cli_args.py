@@ -64,8 +64,8 @@ def test_render_arguments_are_checked_before_the_model_loads(tmp_path):
     out = tmp_path / "out.png"
     cases = {("--mix", "huge=B"): "mix: 'huge'",
              ("--mix", "coarse=C"): "mix: value 'C'",
-             ("--scale", "0"): "--scale: 0 is outside 1-64",
-             ("--seed-a", str(2**32)): "--seed-a: 4294967296 is outside 0-4294967295",
+             ("--scale", "0"): "scale must be a whole number of at least 1, got 0",
+             ("--seed-a", str(2**32)): "seed_a: must be between 0 and 4294967295, got 4294967296",
              ("--psi", "nan"): "--psi: 'nan' is not a finite number",
              ("--cutoff", "-1"): "--cutoff: -1 is negative",
              ("-o", str(tmp_path / "missing" / "x.png")): f"the folder {tmp_path / 'missing'} does not exist"}
