@@ -334,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement factor")
     r.add_argument("--write-ab", action="store_true", help="also write OUT-A.png and OUT-B.png, each with its "
                                                            "own recipe")
-    r.add_argument("--save-latents", metavar="NPZ", help="also write the ws of A, B and the mix (.npz)")
+    r.add_argument("--save-latents", metavar="NPZ", help="also write the ws of A, B and the mix (.npz; default: not written)")
     r.add_argument("-o", "--output", default="mix.png", help="the PNG to write")
     _model_arg(r)
     r.set_defaults(func=cmd_render)

@@ -212,6 +212,7 @@ def test_a_moved_model_is_located_once_and_remembered(make_window, window, tmp_p
     assert other.open_recipe_file(str(png))
     assert other.wait_until_idle()
     assert asked == [str(model)]
+    assert other.model is not None, other.messages
     assert other.model.source == str(moved) and other.session.recipe.weights == wanted.weights
     np.testing.assert_array_equal(other.shown_array(), wanted_img)
 
@@ -224,7 +225,8 @@ def test_a_moved_model_is_located_once_and_remembered(make_window, window, tmp_p
     fourth = make_window()                                 # declining leaves an error and nothing open
     monkeypatch.setattr(fourth, "moved_models", lambda: {})
     monkeypatch.setattr(fourth, "ask_locate_model", lambda *a: None)
-    assert not fourth.open_recipe_file(str(png))
+    fourth.open_recipe_file(str(png))                     # read off the GUI thread: the outcome is a message
+    assert fourth.wait_until_idle()
     assert fourth.model is None and "was not found" in fourth.messages[-1][1]
 
 

@@ -231,8 +231,13 @@ class LazyStatsViews:
         def on_model(info):
             views.set_layer_table(info.layers, info.stats_spec)
             if views.layer is None and info.layers:
-                # Start on the first layer so the panels show something at once.
-                (views.select_in_window or views.select_layer)(0)
+                # The layer the window has selected (restored from the last run), else the first one, so the
+                # panels show something at once.
+                current = getattr(getattr(window, "session", None), "selected", None)
+                if current is not None and 0 <= current < len(info.layers):
+                    views.select_layer(current)
+                else:
+                    (views.select_in_window or views.select_layer)(0)
         window.model_changed.connect(on_model)
         self._views = views
         if getattr(window, "model", None) is not None:
