@@ -152,29 +152,25 @@ class SeedPanel(QGroupBox):
         self.clear_latent_button = self._button("✕", f"Back to seed {W}",
                                                 lambda: self.latent_cleared.emit(self.which))
 
+        # Two rows, so a short screen keeps its mixer rows: the seed (or, in its place, the latent's name) with
+        # Random, then the fine slider with Latent….
         row = QHBoxLayout()
         row.setSpacing(2)
         row.addWidget(self.spin, 1)
+        row.addWidget(self.latent_label, 1)
+        row.addWidget(self.clear_latent_button)
+        row.addWidget(rand_b)
         fine_row = QHBoxLayout()
         fine_row.setSpacing(2)
         fine_row.addWidget(self.fine, 1)
         fine_row.addWidget(self.value_label)
-        latent_row = QHBoxLayout()
-        latent_row.setSpacing(2)
-        latent_row.addWidget(self.latent_label, 1)
-        latent_row.addWidget(self.clear_latent_button)
-        buttons = QHBoxLayout()
-        buttons.setSpacing(2)
-        buttons.addWidget(rand_b)
-        buttons.addWidget(self.latent_button)
+        fine_row.addWidget(self.latent_button)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 2, 4, 4)
         lay.setSpacing(3)
         lay.addWidget(self.thumb, 0, Qt.AlignmentFlag.AlignHCenter)
         lay.addLayout(row)
         lay.addLayout(fine_row)
-        lay.addLayout(latent_row)
-        lay.addLayout(buttons)
         self._show_latent(None)
 
     def _button(self, text, tip, fn) -> QToolButton:

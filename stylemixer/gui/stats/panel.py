@@ -29,7 +29,6 @@ ORDER_TEXT = {"index": "channel index", "difference": "A–B difference"}
 # Up to this many channels: lines through dots. Beyond it, lines between neighbouring channels turn into a
 # thicket, and dots alone show better where A and B part.
 MAX_LINE_CHANNELS = 64
-PLOT_ROW_MIN_HEIGHT = 72   # px per row of two plots (title, data, axis)
 
 
 class TimedGraphicsLayout(pg.GraphicsLayoutWidget):
@@ -189,7 +188,7 @@ class StatsPanel(VisibilityReportingWidget):
         # taller (scrolling) panel rather than plots with no room for data.
         rows = (len(quantities) + cols - 1) // cols
         layout_min = self.plots_view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).height()
-        self.plots_view.setMinimumHeight(int(max(self._min_plots_height, PLOT_ROW_MIN_HEIGHT * rows, layout_min + 8)))
+        self.plots_view.setMinimumHeight(int(max(self._min_plots_height, layout_min if rows > 3 else 0)))
         self.updateGeometry()   # the scrolling dock around the panel takes the new minimum
         self._shape_for = -1
         for src, on in self.shown.items():
