@@ -29,6 +29,7 @@ ORDER_TEXT = {"index": "channel index", "difference": "A–B difference"}
 # Up to this many channels: lines through dots. Beyond it, lines between neighbouring channels turn into a
 # thicket, and dots alone show better where A and B part.
 MAX_LINE_CHANNELS = 64
+PLOT_ROW_HEIGHT = 95   # px per row of plots beyond three (title, data, axis); the panel then scrolls
 
 
 class TimedGraphicsLayout(pg.GraphicsLayoutWidget):
@@ -188,7 +189,8 @@ class StatsPanel(VisibilityReportingWidget):
         # taller (scrolling) panel rather than plots with no room for data.
         rows = (len(quantities) + cols - 1) // cols
         layout_min = self.plots_view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).height()
-        self.plots_view.setMinimumHeight(int(max(self._min_plots_height, layout_min if rows > 3 else 0)))
+        self.plots_view.setMinimumHeight(int(max(self._min_plots_height, layout_min,
+                                                 PLOT_ROW_HEIGHT * rows if rows > 3 else 0)))
         self.updateGeometry()   # the scrolling dock around the panel takes the new minimum
         self._shape_for = -1
         for src, on in self.shown.items():
