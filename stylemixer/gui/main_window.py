@@ -25,7 +25,7 @@ import html
 import os
 import time
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QScrollArea, QSplitter, QStackedWidget, QVBoxLayout,
                                QWidget)
@@ -469,7 +469,10 @@ class MainWindow(FileActions, QMainWindow):
         while time.monotonic() < end:
             if not self.worker.wait_until_idle(max(0.01, end - time.monotonic())):
                 return False
-            if self.reads_pending():  # a file being read off the GUI thread (files.py)
+            if self.reads_pending() or self._loading_path is not None:
+                # a file being read off the GUI thread (files.py), or a load asked for whose answer (loaded or
+                # failed) has not arrived yet: let queued signals through and look again
+                QCoreApplication.processEvents()
                 time.sleep(0.002)
                 continue
             if self.session.is_idle():

@@ -111,7 +111,9 @@ def test_a_burst_of_slider_changes_is_coalesced(make_window, heavy_model_path, q
     print(f"burst: {renders} renders for 201 changes in {time.perf_counter() - t0:.2f} s, {shown_during} shown "
           f"during the drag, last render {window.last_result.ms:.0f} ms")
     assert renders <= 201 // 5, f"{renders} renders for 201 slider changes"
-    assert shown_during >= 2, "the picture should update while the slider moves, not only at the end"
+    # How many pictures arrive during the drag depends on CPU speed; that one does (not only the last) is the
+    # behaviour.
+    assert shown_during >= 1, "the picture should update while the slider moves, not only at the end"
     assert window.results_shown - shown_before <= renders
     r = window.controller.recipe
     assert r.weights[2] == pytest.approx(0.333)
