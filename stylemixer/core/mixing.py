@@ -413,30 +413,15 @@ def parse_mix_spec(spec: str, G_or_table) -> tuple:
     """
     table = G_or_table.layer_table() if hasattr(G_or_table, "layer_table") else list(G_or_table)
     weights = [0.0] * len(table)
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        if "=" not in part:
-            raise RecipeError(f"mix: {part!r} should look like coarse=B or 0-3=0.5")
-        key, val = (s.strip() for s in part.split("=", 1))
-        v = {"A": 0.0, "a": 0.0, "B": 1.0, "b": 1.0}.get(val)
-        if v is None:
-            try:
-                v = float(val)
-            except ValueError:
-                raise RecipeError(f"mix: value {val!r} must be A, B or a number in [0, 1]") from None
-        if not 0.0 <= v <= 1.0:
-            raise RecipeError(f"mix: value {val!r} is outside [0, 1]")
+    for key, v in split_mix_spec(spec):
         if key in GROUPS:
-            idx = [l.index for l in table if l.group == key]
+            idx = [info.index for info in table if info.group == key]
         elif key == "all":
-            idx = list(range(len(table)))
+            idx = range(len(table))
         else:
-            try:
-                lo, _, hi = key.partition("-")
-                lo, hi = int(lo), int(hi or lo)
-            except ValueError:
-                raise RecipeError(f"mix: {key!r} is not coarse, middle, fine, all, an index or a range") from None
-            if not 0 <= lo <= hi < len(table):
-                raise RecipeError(f"mix: index range {key!r} is outside 0-{len(table) - 1}")
+            lo, hi = key
+            if hi >= len(table):
+                raise RecipeError(f"mix: index range {lo}-{hi} is outside 0-{len(table) - 1}")
             idx = range(lo, hi + 1)
         for i in idx:
             weights[i] = v
