@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from ...errors import ConfigError, describe
 from ...limits import MAX_CHANNELS, MAX_LATENT, MAX_MAPPING_LAYERS, check_common_config, int_in, is_real
 from ..api import NOISE_MODES, Quantity, StatsSpec
+from ..common import truncate
 from . import topology as topo
 
 
@@ -454,16 +455,6 @@ class Generator(nn.Module):
 
     def forward(self, z, c=None, truncation_psi=1.0, truncation_cutoff=None, noise_mode="random", **kw):
         return self.synthesis(self.mapping(z, c, truncation_psi, truncation_cutoff), noise_mode=noise_mode, **kw)
-
-
-def truncate(ws, w_avg, psi=1.0, cutoff=None):
-    """ws [N, num_ws, w_dim]: rows < cutoff (all when None) become w_avg + psi * (w - w_avg)."""
-    if psi == 1:
-        return ws
-    cutoff = ws.shape[1] if cutoff is None else int(cutoff)
-    out = ws.clone()
-    out[:, :cutoff] = torch.lerp(w_avg.to(ws.dtype), ws[:, :cutoff], float(psi))
-    return out
 
 
 def default_channels(resolution, fmap_base=8192, fmap_max=512):

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..api import LayerInfo, Quantity, StatsSpec
+from ..common import truncate
 from .ops import (
     SQRT2,
     demodulation,
@@ -560,16 +561,6 @@ STATS_SPEC = StatsSpec(
 
 
 # ------------------------------------------------------------------------------------------------ generator
-
-
-def truncate(ws, w_avg, psi=1.0, cutoff=None):
-    """ws [N, num_ws, w_dim]: rows < cutoff (all when None) become w_avg + psi * (w - w_avg), as NVIDIA's mapping."""
-    if psi == 1:
-        return ws
-    cutoff = ws.shape[1] if cutoff is None else int(cutoff)
-    out = ws.clone()
-    out[:, :cutoff] = torch.lerp(w_avg.to(ws.dtype), ws[:, :cutoff], float(psi))
-    return out
 
 
 class Generator(nn.Module):
