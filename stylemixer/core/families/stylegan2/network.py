@@ -268,7 +268,7 @@ class SynthesisLayer(nn.Module):
         if self._const_tag != tag:
             with torch.inference_mode(False), torch.no_grad():
                 wd = w.detach()
-                q = wd.float().square().sum(dim=(2, 3)).to(dtype)
+                q = wd.float().square().sum(dim=(2, 3))                          # float32 always
                 wt = wd.to(dtype).transpose(0, 1).contiguous() if self.up else None
             self._const, self._const_tag = (q, wt), tag
         return self._const
@@ -278,23 +278,27 @@ class SynthesisLayer(nn.Module):
         -> (y [N, O, H', W'], s [N, I], d [N, O]), H' = 2H for the up layer."""
         dt, n = x.dtype, x.shape[0]
         q, weight_t = self.constants(dt)
-        s = self.affine(w.to(dt))                       # [N, I] styles
+        # Styles and demodulation in float32 whatever the activations' precision (sum_i s^2 Q overflows float16).
+        s = self.affine(w.float())                      # [N, I] styles
         d = demodulation(q, s)                          # [N, O] demodulation (ops.modulate has the formula)
-        g = d * SQRT2                                   # demodulation and the lrelu gain, one scale per output
-        b = self.bias.to(dt) * SQRT2
+        g = (d * SQRT2).to(dt)                          # demodulation and the lrelu gain, one scale per output
+        b = (self.bias.float() * SQRT2).to(dt)
+        sx = s.to(dt)
         if n == 1 and self.fold:
             # One convolution with W'' * sqrt(2) = W * s[i] * d[o] * sqrt(2); the bias rides along.
             if self.up:
-                wm = weight_t * (s[0][:, None] * g[0][None, :])[:, :, None, None]              # [I, O, 3, 3]
+                wm = weight_t * (sx[0][:, None] * g[0][None, :])[:, :, None, None]              # [I, O, 3, 3]
                 y = upconv2d(x, wm, self.fir.to(dt), b)
             else:
-                wm = self.weight.to(dt) * (g[0][:, None] * s[0][None, :])[:, :, None, None]   # [O, I, 3, 3]
+                wm = self.weight.to(dt) * (g[0][:, None] * sx[0][None, :])[:, :, None, None]   # [O, I, 3, 3]
                 y = F.conv2d(x, wm, b, padding=1)
         elif n == 1 and self.up:
             # conv(x * s, W) * d = conv(x, W''): the demodulation and the bias ride on the depthwise FIR.
-            y = upconv2d(x * s[:, :, None, None], weight_t, self.fir.to(dt) * g[0][:, None, None, None], b)
+            y = upconv2d(x * sx[:, :, None, None], weight_t, self.fir.to(dt) * g[0][:, None, None, None], b)
         else:
-            xs = x * s[:, :, None, None]                # the styles on the activations; W shared by the batch
+            # The styles on the activations, W shared by the batch: one ordinary batched convolution (on a GPU
+            # much faster than NVIDIA's grouped convolution with one group per image).
+            xs = x * sx[:, :, None, None]
             y = upconv2d(xs, weight_t, self.fir.to(dt)) if self.up else F.conv2d(xs, self.weight.to(dt), padding=1)
             if torch.is_grad_enabled() and y.requires_grad:
                 y = y * g[:, :, None, None] + b[None, :, None, None]
@@ -322,8 +326,8 @@ class ToRGBLayer(nn.Module):
     def forward(self, x, w):
         """-> (y [N, C, H, W] contiguous, s [N, I] the affine output before the 1/sqrt(I) gain)."""
         dt = x.dtype
-        s = self.affine(w.to(dt))                                                    # [N, I]
-        wm = self.weight.to(dt)[:, :, 0, 0][None] * (s * self.weight_gain)[:, None, :]  # [N, C, I] modulated
+        s = self.affine(w.float())                                                            # [N, I]
+        wm = (self.weight.float()[:, :, 0, 0][None] * (s * self.weight_gain)[:, None, :]).to(dt)  # [N, C, I]
         n, i, h, wd = x.shape
         # A batched matmul over the pixels: reads x in either memory format without a copy and writes the
         # small image contiguous (a 1x1 conv with 3 outputs is a poor fit for conv kernels).
