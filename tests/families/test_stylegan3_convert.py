@@ -8,7 +8,13 @@ import torch
 from stylemixer.core.errors import ModelFileError
 from stylemixer.core.families.stylegan3.convert import from_nvidia, is_stylegan3
 from stylemixer.core.families.stylegan3.design import design_config
-from tests.checkpoints.sg3_weights import DEFAULTS, R_1024, T_1024, small, synthesis_layers
+from tests.checkpoints.sg3_weights import (
+    DEFAULTS,
+    R_1024,
+    T_1024,
+    small,
+    synthesis_layers,
+)
 from tests.families.sg3_models import sg3_record
 
 

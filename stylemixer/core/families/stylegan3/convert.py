@@ -18,7 +18,7 @@ from ...checkpoints.records import NetworkRecord
 from ...errors import ModelFileError
 from .network import Generator, LayerSpec, StyleGAN3Config
 
-_LAYER = re.compile(r"^L(\d+)_(\d+)_(\d+)$")
+_LAYER = re.compile(r"^L(\d+)_(\d+)_(\d+)$", re.ASCII)
 
 
 def is_stylegan3(rec: NetworkRecord) -> bool:
@@ -71,7 +71,7 @@ def _layer_names(rec: NetworkRecord) -> list:
     if names is None:   # derive them from the parameter names
         found = {}
         for key in rec.state:
-            m = re.match(r"^synthesis\.(L\d+_\d+_\d+)\.weight$", key)
+            m = re.match(r"^synthesis\.(L\d+_\d+_\d+)\.weight$", key, re.ASCII)
             if m:
                 found[int(_LAYER.match(m.group(1)).group(1))] = m.group(1)
         names = [found[i] for i in sorted(found)]

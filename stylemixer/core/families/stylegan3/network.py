@@ -111,7 +111,7 @@ class LayerSpec:
     @property
     def margin(self) -> int:
         """Pixels beyond the image on each side of this layer's output."""
-        return max(0, (self.out_size - int(round(self.out_sampling_rate))) // 2)
+        return max(0, (self.out_size - round(self.out_sampling_rate)) // 2)
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,8 @@ class StyleGAN3Config:
             raise ValueError("a StyleGAN3 synthesis network needs at least one layer and the ToRGB layer")
         prev_c, prev_size = self.input_channels, self.input_size
         for i, l in enumerate(layers):
-            if not l.name.startswith(f"L{i}_") or not l.name.replace("_", "").isalnum():
+            bare = l.name.replace("_", "")
+            if not l.name.startswith(f"L{i}_") or not (bare.isascii() and bare.isalnum()):
                 raise ValueError(f"layer {i} is named {l.name!r}; expected 'L{i}_<size>_<channels>'")
             if (l.in_channels, l.in_size) != (prev_c, prev_size):
                 raise ValueError(f"{l.name} takes {l.in_channels} channels at {l.in_size} px, but the layer before "
@@ -380,7 +381,7 @@ class SynthesisInput(nn.Module):
 
     @property
     def margin(self) -> int:
-        return max(0, (self.size - int(round(self.sampling_rate))) // 2)
+        return max(0, (self.size - round(self.sampling_rate)) // 2)
 
 
 def moments(x):
