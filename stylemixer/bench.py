@@ -268,6 +268,7 @@ def bench_big(cfg, device, frames: int, index_reps: int, rates: dict, log, fixed
     del r
     scen = bench_model(G, device, frames, f"{cfg.resolution}px", log, fixed_threads=chosen,
                        fill_most=3 if quick else 16)
+    scen["threads"] = threads   # what was chosen above (bench_model was told it)
     main = full_by[chosen]
     return {"config": cfg.to_dict(), "flops_per_image": total, "flops_per_layer": flops,
             "full_synthesis": {**main, "threads": chosen}, "full_synthesis_by_threads": full_by,
