@@ -240,13 +240,11 @@ class LazyStatsViews:
                     (views.select_in_window or views.select_layer)(0)
         window.model_changed.connect(on_model)
         self._views = views
-        model = getattr(window, "model", None)
-        if model is not None:
-            # Built after the model: show the layer the window has selected (it may be one remembered from the last
-            # run), rather than selecting the first as a model load does.
-            views.set_layer_table(model.layers, model.stats_spec)
+        if getattr(window, "model", None) is not None:
+            on_model(window.model)
             current = getattr(getattr(window, "session", None), "selected", None)
-            views.select_layer(current if current is not None and 0 <= current < len(model.layers) else 0)
+            if current is not None and views.layer != current:
+                views.select_layer(current)   # the window's selection (selecting it again would not echo)
         if getattr(window, "last_result", None) is not None:
             views.show_result(window.last_result)
         views.update_capture()
