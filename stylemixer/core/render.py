@@ -275,14 +275,19 @@ class Renderer:
         return tuple(("w", source.key, psi if source.truncated and psi != 1 and (cutoff is None or j < cutoff)
                       else 1.0) for j in range(L))
 
-    def _chains(self, req: RenderRequest) -> list[_Chain]:
-        r = req.recipe
-        ws_a, ws_b, ws_mix = self.ws(r)
+    def _rows(self, r: Recipe) -> tuple:
+        """The row identities of A, B and the mix."""
         rows_a = self._pure_rows(r.source("a"), r.psi, r.cutoff)
         rows_b = self._pure_rows(r.source("b"), r.psi, r.cutoff)
         # mix_ws gives exactly A's row at weight 0 and exactly B's at 1 (torch.lerp's two-sided formula).
         rows_m = tuple(ra if v == 0 else rb if v == 1 else ("m", ra, rb, v)
                        for ra, rb, v in zip(rows_a, rows_b, r.weights))
+        return rows_a, rows_b, rows_m
+
+    def _chains(self, req: RenderRequest) -> list[_Chain]:
+        r = req.recipe
+        ws_a, ws_b, ws_mix = self.ws(r)
+        rows_a, rows_b, rows_m = self._rows(r)
         out = []
         for src, ws, rows in (("a", ws_a, rows_a), ("b", ws_b, rows_b), ("mix", ws_mix, rows_m)):
             feat = req.feature_layer if req.feature_layer is not None and req.feature_source == src else None
@@ -321,7 +326,7 @@ class Renderer:
         req.recipe.check_controls(getattr(self.G, "synthesis_controls", ()))
         policy = self.thread_policy
         if policy is not None:
-            threads = policy.threads_for_next()
+            threads = policy.threads_for_next(self._estimate_work(req.recipe))
             if threads != torch.get_num_threads():
                 torch.set_num_threads(threads)
         t0 = time.perf_counter()
@@ -359,6 +364,20 @@ class Renderer:
                        "cache": self.cache.info(),
                        "threads": threads if policy is not None else torch.get_num_threads()}
         return result
+
+    def _estimate_work(self, recipe) -> float:
+        """FLOPs a render of this recipe will run at most, from what the cache holds (nothing is taken from it)."""
+        if not self.use_cache:
+            return float(3 * sum(self._flops.values()))
+        L = self.num_ws
+        nkey = self._ctx_key
+        total = 0.0
+        for rows in self._rows(recipe):
+            if self.cache.peek(self._key("img", nkey, rows)):
+                continue
+            s = next((j for j in range(L - 1, 0, -1) if self.cache.peek(self._key("pre", nkey, rows[:j]))), 0)
+            total += sum(self._flops[k] for k in range(s + 1, L))
+        return total
 
     def _work(self, chains) -> float:
         """FLOPs a render ran: each computed image from its first w index on (the state it resumed from holds

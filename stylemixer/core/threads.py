@@ -39,7 +39,7 @@ def thread_budget() -> int:
 class ThreadPolicy:
     """Online choice between one thread and `budget` threads from timed renders (see the module docstring).
 
-    Use: `n = policy.threads_for_next()`, run the render with n threads, then `policy.observe(n, flops, s)`.
+    Use: `n = policy.threads_for_next(flops)`, run the render with n threads, then `policy.observe(n, flops, s)`.
     """
 
     def __init__(self, budget: int, gain: float = 1.15, explore_every: int = 8, max_explore_every: int = 256,
@@ -60,8 +60,12 @@ class ThreadPolicy:
     def other(self) -> int:
         return self.budget if self.current == 1 else 1
 
-    def threads_for_next(self) -> int:
-        return self.other if self._until_trial == 0 else self.current
+    def threads_for_next(self, work: float | None = None) -> int:
+        """The count to run the next render with. work: its FLOPs as far as known beforehand; a trial waits for a
+        render large enough to time (a drag on a small model would otherwise run on the trial count for good)."""
+        if self._until_trial == 0 and (work is None or work >= self.min_flops):
+            return self.other
+        return self.current
 
     def observe(self, threads: int, flops: float, seconds: float) -> None:
         if self.budget <= 1 or flops <= 0 or flops < self.min_flops or seconds <= 0:

@@ -84,6 +84,30 @@ def test_policy_re_measures_when_the_load_changes():
     assert used == [1, 2, 2] and p.current == 2 and p.last_reason == "2 threads faster"
 
 
+def test_a_trial_waits_for_a_render_large_enough_to_time():
+    # A drag on a small model: renders below the threshold must not run on the trial count for good.
+    p = ThreadPolicy(budget=2, min_flops=1e9)
+    assert p.threads_for_next(5e9) == 1
+    p.observe(1, 5e9, 0.5)                       # timed: the other count is due next
+    for _ in range(20):
+        assert p.threads_for_next(1e6) == 1      # too small to time: stays on the count in use
+        p.observe(1, 1e6, 0.001)
+    assert p.threads_for_next(5e9) == 2 and p.threads_for_next(None) == 2
+    p.observe(2, 5e9, 0.2)
+    assert p.trials == 1 and p.current == 2
+
+
+def test_the_renderer_estimates_a_render_s_work_from_its_cache(tiny_G):
+    r = Renderer(tiny_G)
+    rec = Recipe.for_model(tiny_G.num_ws, seed_a=3, seed_b=4).with_weights([0.5] * tiny_G.num_ws)
+    full = r._estimate_work(rec)
+    assert full == 3 * sum(r._flops[k] for k in range(1, tiny_G.num_ws))   # nothing cached: three images
+    r.render(rec)
+    assert r._estimate_work(rec) == 0                                          # all three images cached
+    k = tiny_G.num_ws - 2
+    assert r._estimate_work(rec.with_weight(k, 0.9)) == sum(r._flops[j] for j in range(k + 1, tiny_G.num_ws))
+
+
 def test_policy_ignores_renders_too_small_to_time():
     p = ThreadPolicy(budget=2, min_flops=1e9)
     for _ in range(5):
