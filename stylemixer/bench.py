@@ -12,6 +12,7 @@ first image shown. Every table says which thread counts were used.
 Prints a table and writes JSON. `--quick` shrinks everything for a smoke test: a narrow 64 px "big" model, three
 frames each, one launch of the app; seconds on a quiet machine, under half a minute on 2 busy cores.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,6 @@ FIRST_IMAGE_ENV = "STYLEMIXER_EXIT_AFTER_FIRST_IMAGE"
 FIRST_IMAGE_LINE = "stylemixer: first image shown"
 
 
-
 # ------------------------------------------------------------------------------------------------ timing
 def _stats(ms: list) -> dict:
     s = sorted(ms)
@@ -41,6 +41,7 @@ def _stats(ms: list) -> dict:
 def matmul_gflops(n: int, reps: int) -> float:
     """The machine's practical fp32 limit: best of `reps` n x n matrix products."""
     import torch
+
     a, b = torch.randn(n, n), torch.randn(n, n)
     torch.mm(a, b)
     best = float("inf")
@@ -48,7 +49,7 @@ def matmul_gflops(n: int, reps: int) -> float:
         t = time.perf_counter()
         torch.mm(a, b)
         best = min(best, time.perf_counter() - t)
-    return 2 * n ** 3 / best / 1e9
+    return 2 * n**3 / best / 1e9
 
 
 def conv_gflops(reps: int, channels: int = 512, size: int = 32) -> float:
@@ -59,6 +60,7 @@ def conv_gflops(reps: int, channels: int = 512, size: int = 32) -> float:
     """
     import torch
     import torch.nn.functional as F
+
     fmt = torch.channels_last
     x = torch.randn(1, channels, size, size).contiguous(memory_format=fmt)
     w = torch.randn(channels, channels, 3, 3).contiguous(memory_format=fmt)
@@ -74,6 +76,7 @@ def conv_gflops(reps: int, channels: int = 512, size: int = 32) -> float:
 def _base_recipe(G, seed=100):
     from .core.families import indices_of_group
     from .core.mixing import Recipe
+
     # Coarse from A, middle half-way, fine from B: the mix shares A's first activations, as a typical mix does.
     num_ws = G.num_ws
     w = [0.0] * num_ws
@@ -87,6 +90,7 @@ def _base_recipe(G, seed=100):
 def scenario_recipes(kind: str, base, index: int, n: int):
     """n recipes that each differ from the one before in one way: a new seed A, or a new value of w[index]."""
     from dataclasses import replace
+
     if kind == "seed":
         return [replace(base, seed_a=base.seed_a + 1000 + i) for i in range(n)]
     return [base.with_weight(index, 0.05 + 0.9 * (i + 1) / (n + 1)) for i in range(n)]
@@ -94,6 +98,7 @@ def scenario_recipes(kind: str, base, index: int, n: int):
 
 def time_frames(renderer, recipes, stats: bool, warmup) -> list:
     from .core.render import RenderRequest
+
     renderer.render(RenderRequest(warmup, stats=stats))
     out = []
     for r in recipes:
@@ -106,7 +111,9 @@ def time_frames(renderer, recipes, stats: bool, warmup) -> list:
 def pick_threads(G, device, fixed, log) -> dict:
     """The thread count the app would use for this model (the renderer's measurement), or the one asked for."""
     import torch
+
     from .core.render import Renderer
+
     if fixed:
         torch.set_num_threads(fixed)
         return {"threads": fixed, "reason": "--threads"}
@@ -143,8 +150,10 @@ def bench_model(G, device, frames: int, label: str, log, fixed_threads=None, fil
             row = {"index": index[kind], "stats": stats, "cached": _stats(ms), "uncached": _stats(base_ms)}
             row["speedup"] = round(row["uncached"]["median_ms"] / max(row["cached"]["median_ms"], 1e-6), 2)
             rows[f"{kind}{'+stats' if stats else ''}"] = row
-            log(f"  {label} {kind:6s} stats={'on ' if stats else 'off'} cached {row['cached']['median_ms']:9.2f} ms"
-                f"  uncached {row['uncached']['median_ms']:9.2f} ms  x{row['speedup']}")
+            log(
+                f"  {label} {kind:6s} stats={'on ' if stats else 'off'} cached {row['cached']['median_ms']:9.2f} ms"
+                f"  uncached {row['uncached']['median_ms']:9.2f} ms  x{row['speedup']}"
+            )
     # Issue 5's bar: statistics may cost at most 25% over the same render without them (full, uncached frames).
     plain = rows["seed"]["uncached"]["median_ms"]
     withs = rows["seed+stats"]["uncached"]["median_ms"]
@@ -152,8 +161,13 @@ def bench_model(G, device, frames: int, label: str, log, fixed_threads=None, fil
     for kind in SCENARIOS:
         a, b = rows[kind]["cached"]["median_ms"], rows[f"{kind}+stats"]["cached"]["median_ms"]
         overhead[f"{kind}_cached_pct"] = round(100 * (b / a - 1), 1)
-    return {"scenarios": rows, "stats_overhead": overhead, "threads": threads, "scenario_cache_fill_ms": fills,
-            "channels_last": Renderer(G, device, threads=None).channels_last}
+    return {
+        "scenarios": rows,
+        "stats_overhead": overhead,
+        "threads": threads,
+        "scenario_cache_fill_ms": fills,
+        "channels_last": Renderer(G, device, threads=None).channels_last,
+    }
 
 
 def _fill_cache(r, G, log, most: int = 16) -> list:
@@ -167,6 +181,7 @@ def _fill_cache(r, G, log, most: int = 16) -> list:
     steady state (what a user dragging a slider sees); the filling renders are reported beside it.
     """
     from .core.mixing import Recipe
+
     out = []
     seed = 1000
     while r.cache.bytes + G.state_nbytes() <= r.cache.budget and len(out) < most:
@@ -174,15 +189,19 @@ def _fill_cache(r, G, log, most: int = 16) -> list:
         r.render(Recipe.for_model(G.num_ws, seed_a=seed, seed_b=seed + 1).with_weights([0.5] * G.num_ws))
         out.append(round((time.perf_counter() - t) * 1000, 1))
         seed += 2
-    log(f"  cache filled ({r.cache.bytes / 2**20:.0f} of {r.cache.budget / 2**20:.0f} MB) in {len(out)} renders: "
-        f"{out} ms")
+    log(
+        f"  cache filled ({r.cache.bytes / 2**20:.0f} of {r.cache.budget / 2**20:.0f} MB) in {len(out)} renders: "
+        f"{out} ms"
+    )
     return out
 
 
 def _picture_from_scratch(r, ws, recipe) -> float:
     """ms for one image from the constant to a uint8 picture, nothing cached: the baseline of a cached render."""
     import torch
+
     from .core.images import to_uint8
+
     t = time.perf_counter()
     img = r.synthesize(ws, recipe)
     to_uint8(img.float(), r.G.cfg.crop)
@@ -191,15 +210,17 @@ def _picture_from_scratch(r, ws, recipe) -> float:
     return (time.perf_counter() - t) * 1000
 
 
-def bench_big(cfg, device, frames: int, index_reps: int, rates: dict, log, fixed_threads=None,
-              quick: bool = False) -> dict:
+def bench_big(
+    cfg, device, frames: int, index_reps: int, rates: dict, log, fixed_threads=None, quick: bool = False
+) -> dict:
     """The official-shape model: full synthesis rate by thread count, per-w-index speed-ups, scenario frames.
 
     rates: {"matmul": {threads: GFLOP/s}, "conv3x3": {threads: GFLOP/s}} measured by this run.
     """
     import torch
-    from .core.mixing import Recipe
+
     from .core.families.stylegan1.network import Generator, init_for_training
+    from .core.mixing import Recipe
     from .core.render import Renderer
 
     t = time.perf_counter()
@@ -235,11 +256,17 @@ def bench_big(cfg, device, frames: int, index_reps: int, rates: dict, log, fixed
             g = total / (st["median_ms"] / 1000) / 1e9
             conv = rates["conv3x3"].get(n, max(rates["conv3x3"].values()))
             mm = rates["matmul"].get(n, max(rates["matmul"].values()))
-            full_by[n] = {**st, "gflops": round(g, 1), "pct_of_conv3x3": round(100 * g / conv, 1),
-                          "pct_of_matmul": round(100 * g / mm, 1)}
-            log(f"  full synthesis with {n} thread{'s' if n > 1 else ''}: {st['median_ms']:.0f} ms = {g:.1f} GFLOP/s "
+            full_by[n] = {
+                **st,
+                "gflops": round(g, 1),
+                "pct_of_conv3x3": round(100 * g / conv, 1),
+                "pct_of_matmul": round(100 * g / mm, 1),
+            }
+            log(
+                f"  full synthesis with {n} thread{'s' if n > 1 else ''}: {st['median_ms']:.0f} ms = {g:.1f} GFLOP/s "
                 f"of {total / 1e9:.1f} GFLOP ({full_by[n]['pct_of_conv3x3']:.0f}% of the best-case conv and "
-                f"{full_by[n]['pct_of_matmul']:.0f}% of matmul with as many threads)")
+                f"{full_by[n]['pct_of_matmul']:.0f}% of matmul with as many threads)"
+            )
     if device.type == "cpu":
         torch.set_num_threads(chosen)
     # Per w index: a cached renderer in its steady state (cache full), only w[k] of the mix changes each frame.
@@ -263,17 +290,27 @@ def bench_big(cfg, device, frames: int, index_reps: int, rates: dict, log, fixed
     for k, ms in per_ms.items():
         m = _stats(ms)["median_ms"]
         per_index[k] = {"median_ms": m, "speedup": round(base_ms / max(m, 1e-6), 2)}
-    log(f"  per-index speed-up vs one picture from scratch ({base_ms:.0f} ms): " +
-        ", ".join(f"{k}:{v['speedup']}x" for k, v in per_index.items()))
+    log(
+        f"  per-index speed-up vs one picture from scratch ({base_ms:.0f} ms): "
+        + ", ".join(f"{k}:{v['speedup']}x" for k, v in per_index.items())
+    )
     del r
-    scen = bench_model(G, device, frames, f"{cfg.resolution}px", log, fixed_threads=chosen,
-                       fill_most=3 if quick else 16)
-    scen["threads"] = threads   # what was chosen above (bench_model was told it)
+    scen = bench_model(
+        G, device, frames, f"{cfg.resolution}px", log, fixed_threads=chosen, fill_most=3 if quick else 16
+    )
+    scen["threads"] = threads  # what was chosen above (bench_model was told it)
     main = full_by[chosen]
-    return {"config": cfg.to_dict(), "flops_per_image": total, "flops_per_layer": flops,
-            "full_synthesis": {**main, "threads": chosen}, "full_synthesis_by_threads": full_by,
-            "picture_from_scratch_ms": _stats(scratch), "cache_fill_ms": fill,
-            "per_index": per_index, **scen}
+    return {
+        "config": cfg.to_dict(),
+        "flops_per_image": total,
+        "flops_per_layer": flops,
+        "full_synthesis": {**main, "threads": chosen},
+        "full_synthesis_by_threads": full_by,
+        "picture_from_scratch_ms": _stats(scratch),
+        "cache_fill_ms": fill,
+        "per_index": per_index,
+        **scen,
+    }
 
 
 def launch_time(timeout: float = 60.0, model: str | None = None, runs: int = 1, warm: bool = False) -> dict:
@@ -293,17 +330,25 @@ def launch_time(timeout: float = 60.0, model: str | None = None, runs: int = 1, 
         if i >= int(warm):
             times.append(res["seconds"])
             cpu.append(res["cpu_seconds"])
-    return {"seconds": sorted(times)[len(times) // 2], "runs": times, "warm": warm,
-            "cpu_seconds": sorted(cpu)[len(cpu) // 2]}
+    return {
+        "seconds": sorted(times)[len(times) // 2],
+        "runs": times,
+        "warm": warm,
+        "cpu_seconds": sorted(cpu)[len(cpu) // 2],
+    }
 
 
 def _launch_once(timeout: float, model) -> dict:
     import queue
     import threading
+
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", **{FIRST_IMAGE_ENV: "1"})
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    cmd = [sys.executable, "-m", "stylemixer"] if model is None else [
-        sys.executable, "-m", "stylemixer.gui.app", str(model)]
+    cmd = (
+        [sys.executable, "-m", "stylemixer"]
+        if model is None
+        else [sys.executable, "-m", "stylemixer.gui.app", str(model)]
+    )
     lines: queue.Queue = queue.Queue()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as home:
@@ -345,6 +390,7 @@ def _launch_once(timeout: float, model) -> dict:
 # ------------------------------------------------------------------------------------------------ output
 def machine() -> dict:
     import torch
+
     cpu = platform.processor() or ""
     try:
         with open("/proc/cpuinfo") as f:
@@ -355,15 +401,24 @@ def machine() -> dict:
     except OSError:
         pass
     from .core.perf import allocator_tunables_active, huge_pages_active
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch_default_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(), "os": platform.platform(),
-            "huge_pages": huge_pages_active(), "allocator_keeps_memory": allocator_tunables_active(),
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_default_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "huge_pages": huge_pages_active(),
+        "allocator_keeps_memory": allocator_tunables_active(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
 
 
 def peak_device_mb(device):
     """Peak memory allocated on a CUDA device since the last call (None on the CPU: see peak_rss_mb)."""
     import torch
+
     if device.type != "cuda":
         return None
     peak = torch.cuda.max_memory_allocated(device) / 2**20
@@ -378,13 +433,19 @@ def peak_rss_mb() -> float:
 def format_table(res: dict) -> str:
     lines = []
     m = res["machine"]
-    lines.append(f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, huge pages {m['huge_pages']}, "
-                 f"allocator keeps freed memory {m.get('allocator_keeps_memory')}, "
-                 f"device {res['device']}")
-    for key, what in (("matmul_by_threads", "fp32 matmul (torch.mm)"),
-                      ("conv3x3_by_threads", "fp32 3x3 conv 512->512 on 32x32 (oneDNN)")):
-        lines.append(f"{what}: " + ", ".join(f"{v:.0f} GFLOP/s with {k} thread{'s' if int(k) > 1 else ''}"
-                                             for k, v in res[key].items()))
+    lines.append(
+        f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, huge pages {m['huge_pages']}, "
+        f"allocator keeps freed memory {m.get('allocator_keeps_memory')}, "
+        f"device {res['device']}"
+    )
+    for key, what in (
+        ("matmul_by_threads", "fp32 matmul (torch.mm)"),
+        ("conv3x3_by_threads", "fp32 3x3 conv 512->512 on 32x32 (oneDNN)"),
+    ):
+        lines.append(
+            f"{what}: "
+            + ", ".join(f"{v:.0f} GFLOP/s with {k} thread{'s' if int(k) > 1 else ''}" for k, v in res[key].items())
+        )
     lines.append("")
     lines.append(f"{'model':<22} {'frame':<14} {'cached med':>10} {'p90':>8} {'no cache':>10} {'p90':>8} {'ratio':>7}")
     for key in ("builtin", "big"):
@@ -394,28 +455,42 @@ def format_table(res: dict) -> str:
         name = sec["label"]
         for scen, row in sec["scenarios"].items():
             c, u = row["cached"], row["uncached"]
-            lines.append(f"{name:<22} {scen:<14} {c['median_ms']:>10.2f} {c['p90_ms']:>8.2f} {u['median_ms']:>10.2f}"
-                         f" {u['p90_ms']:>8.2f} {row['speedup']:>6.1f}x")
+            lines.append(
+                f"{name:<22} {scen:<14} {c['median_ms']:>10.2f} {c['p90_ms']:>8.2f} {u['median_ms']:>10.2f}"
+                f" {u['p90_ms']:>8.2f} {row['speedup']:>6.1f}x"
+            )
         o = sec["stats_overhead"]
-        lines.append(f"{name:<22} statistics overhead: full render {o['full_render_pct']:+.0f}%, cached "
-                     + ", ".join(f"{k} {o[f'{k}_cached_pct']:+.0f}%" for k in SCENARIOS))
-        lines.append(f"{name:<22} peak memory (process RSS so far): {sec['peak_rss_mb']:.0f} MB; render threads "
-                     f"{sec['threads']['threads']}; channels_last {sec['channels_last']}")
+        lines.append(
+            f"{name:<22} statistics overhead: full render {o['full_render_pct']:+.0f}%, cached "
+            + ", ".join(f"{k} {o[f'{k}_cached_pct']:+.0f}%" for k in SCENARIOS)
+        )
+        lines.append(
+            f"{name:<22} peak memory (process RSS so far): {sec['peak_rss_mb']:.0f} MB; render threads "
+            f"{sec['threads']['threads']}; channels_last {sec['channels_last']}"
+        )
     big = res.get("big")
     if big:
         lines.append("")
         res_px = big["config"]["resolution"]
-        for n, f in big.get("full_synthesis_by_threads", {big["full_synthesis"].get("threads", 1): big["full_synthesis"]}).items():
-            lines.append(f"full {res_px} px synthesis, {n} thread{'s' if int(n) > 1 else ''}: {f['median_ms']:.0f} ms "
-                         f"(p90 {f['p90_ms']:.0f}), {big['flops_per_image'] / 1e9:.1f} GFLOP -> {f['gflops']:.1f} "
-                         f"GFLOP/s = {f['pct_of_conv3x3']:.0f}% of the best-case conv, {f['pct_of_matmul']:.0f}% of "
-                         f"matmul with as many threads")
+        for n, f in big.get(
+            "full_synthesis_by_threads", {big["full_synthesis"].get("threads", 1): big["full_synthesis"]}
+        ).items():
+            lines.append(
+                f"full {res_px} px synthesis, {n} thread{'s' if int(n) > 1 else ''}: {f['median_ms']:.0f} ms "
+                f"(p90 {f['p90_ms']:.0f}), {big['flops_per_image'] / 1e9:.1f} GFLOP -> {f['gflops']:.1f} "
+                f"GFLOP/s = {f['pct_of_conv3x3']:.0f}% of the best-case conv, {f['pct_of_matmul']:.0f}% of "
+                f"matmul with as many threads"
+            )
         if big.get("cache_fill_ms") is not None:
-            lines.append(f"filling the cache (again after each model load): {len(big['cache_fill_ms'])} renders, "
-                         f"{big['cache_fill_ms']} ms")
+            lines.append(
+                f"filling the cache (again after each model load): {len(big['cache_fill_ms'])} renders, "
+                f"{big['cache_fill_ms']} ms"
+            )
         scratch = big.get("picture_from_scratch_ms", {}).get("median_ms")
-        lines.append(f"changing only w index k, cache full, {big['threads']['threads']} render thread(s); "
-                     f"baseline: one picture from scratch" + (f" ({scratch:.0f} ms)" if scratch else "") + ":")
+        lines.append(
+            f"changing only w index k, cache full, {big['threads']['threads']} render thread(s); "
+            f"baseline: one picture from scratch" + (f" ({scratch:.0f} ms)" if scratch else "") + ":"
+        )
         ks = list(big["per_index"])
         lines.append("  w   " + "".join(f"{k:>7}" for k in ks))
         lines.append("  ms  " + "".join(f"{big['per_index'][k]['median_ms']:>7.0f}" for k in ks))
@@ -428,16 +503,19 @@ def format_table(res: dict) -> str:
             lines.append(f"start to first image shown: not measured ({la.get('error')})")
         else:
             runs = la.get("runs", [s])
-            lines.append(f"start to first image shown: {s:.2f} s (median of {len(runs)}: {runs}"
-                         + (", after an untimed warm-up launch" if la.get("warm") else "")
-                         + (f"; CPU time {la['cpu_seconds']:.2f} s" if la.get("cpu_seconds") is not None else "")
-                         + ")")
+            lines.append(
+                f"start to first image shown: {s:.2f} s (median of {len(runs)}: {runs}"
+                + (", after an untimed warm-up launch" if la.get("warm") else "")
+                + (f"; CPU time {la['cpu_seconds']:.2f} s" if la.get("cpu_seconds") is not None else "")
+                + ")"
+            )
     return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------------------------ command
 def run(args, log=print) -> dict:
     import torch
+
     threads = torch.get_num_threads()
     try:
         return _run(args, log)
@@ -447,6 +525,7 @@ def run(args, log=print) -> dict:
 
 def _run(args, log) -> dict:
     import torch
+
     from .core.checkpoints import load_any
     from .core.devices import pick_device
     from .core.errors import ModelFileError
@@ -482,13 +561,16 @@ def _run(args, log) -> dict:
             raise
         # Same shape as the shipped model; speed does not depend on the weights.
         from .training.loop import TrainConfig
+
         G = init_for_training(Generator(TrainConfig().generator_config()), 0).to(device)
         label = "untrained built-in shape"
         log(f"({e}; timing an untrained model of the built-in shape)")
     log(f"{label}: {G.cfg.resolution} px, {G.num_ws} w indices")
-    res["builtin"] = {"label": label, "config": G.cfg.to_dict(),
-                      **bench_model(G, device, frames, label, log, fixed_threads=args.threads,
-                                    fill_most=3 if quick else 16)}
+    res["builtin"] = {
+        "label": label,
+        "config": G.cfg.to_dict(),
+        **bench_model(G, device, frames, label, log, fixed_threads=args.threads, fill_most=3 if quick else 16),
+    }
     res["builtin"]["peak_rss_mb"] = round(peak_rss_mb(), 1)
     res["builtin"]["peak_device_mb"] = peak_device_mb(device)
     del G
@@ -499,10 +581,20 @@ def _run(args, log) -> dict:
         if quick:  # the official widths (512 at 64 px) take minutes here; a smoke test needs the code paths only
             channels = tuple(min(c, 64) for c in channels)
         cfg = GeneratorConfig(resolution=size, channels=channels)
-        log(f"official StyleGAN layout at {size} px{', narrow' if quick else ''} (random weights), "
-            f"{cfg.num_ws} w indices")
-        big = bench_big(cfg, device, max(2, frames // 5) if not quick else frames, reps,
-                        {"matmul": mm, "conv3x3": conv}, log, fixed_threads=args.threads, quick=quick)
+        log(
+            f"official StyleGAN layout at {size} px{', narrow' if quick else ''} (random weights), "
+            f"{cfg.num_ws} w indices"
+        )
+        big = bench_big(
+            cfg,
+            device,
+            max(2, frames // 5) if not quick else frames,
+            reps,
+            {"matmul": mm, "conv3x3": conv},
+            log,
+            fixed_threads=args.threads,
+            quick=quick,
+        )
         big["label"] = f"official {size}px" + (" narrow" if quick else "")
         big["peak_rss_mb"] = round(peak_rss_mb(), 1)
         big["peak_device_mb"] = peak_device_mb(device)
@@ -519,26 +611,35 @@ def _run(args, log) -> dict:
 def cmd_bench(args) -> int:
     if args.json:
         from .core.export import check_output_path
+
         check_output_path(args.json)  # now, not after minutes of timing
     res = run(args, log=(lambda *a: None) if args.silent else (lambda *a: print(*a, file=sys.stderr, flush=True)))
     print(format_table(res))
     if args.json:
         from .core.atomic import atomic_write_bytes
+
         atomic_write_bytes(args.json, json.dumps(res, indent=1, default=str).encode())
         print(f"\nwrote {args.json}")
     return 0
 
 
 def register(subparsers):
-    p = subparsers.add_parser("bench", help="time rendering with and without caches; writes a JSON report",
-                              description="Times the built-in model and the official 1024 px shape (about a minute "
-                              "or two on a 2-core CPU; much less on a GPU). --quick is a smoke test of the same "
-                              "code in under half a minute whose figures mean little.")
+    p = subparsers.add_parser(
+        "bench",
+        help="time rendering with and without caches; writes a JSON report",
+        description="Times the built-in model and the official 1024 px shape (about a minute "
+        "or two on a 2-core CPU; much less on a GPU). --quick is a smoke test of the same "
+        "code in under half a minute whose figures mean little.",
+    )
     p.add_argument("--model", default="builtin", help="the small model to time (default: the built-in one)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
-    p.add_argument("--quick", action="store_true", help="a smoke test of the same code in under half a minute "
-                                                        "on 2 cores (a narrow 64 px stand-in for the official "
-                                                        "shape, 3 frames each); its figures mean little")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke test of the same code in under half a minute "
+        "on 2 cores (a narrow 64 px stand-in for the official "
+        "shape, 3 frames each); its figures mean little",
+    )
     p.add_argument("--frames", type=int, default=None, help="frames per scenario (default 15, quick 3)")
     p.add_argument("--reps", type=int, default=None, help="repetitions of the big model's timings (default 3)")
     p.add_argument("--big-resolution", type=int, default=None, help="official-shape model size (default 1024)")

@@ -1,4 +1,5 @@
 """The `stylemixer` command. No arguments: the desktop app. Subcommands run the same core functions."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,17 +17,23 @@ from .core.errors import StyleMixerError, printable
 
 def _mix_args(p, seeds: bool):
     if seeds:
-        p.add_argument("--seed-a", default="0", help="seed of A, 0 to 2^32-1; a fraction (3.25) interpolates w "
-                                                     "between seeds")
+        p.add_argument(
+            "--seed-a", default="0", help="seed of A, 0 to 2^32-1; a fraction (3.25) interpolates w between seeds"
+        )
         p.add_argument("--seed-b", default="1", help="seed of B")
-        p.add_argument("--latent-a", metavar="FILE[:KEY]", help="A from a latent file (.npz, .npy, .pt) instead of "
-                                                                 "its seed (default: the seed)")
-        p.add_argument("--latent-b", metavar="FILE[:KEY]", help="B from a latent file instead of its seed (default: "
-                                                                 "the seed)")
+        p.add_argument(
+            "--latent-a",
+            metavar="FILE[:KEY]",
+            help="A from a latent file (.npz, .npy, .pt) instead of its seed (default: the seed)",
+        )
+        p.add_argument(
+            "--latent-b", metavar="FILE[:KEY]", help="B from a latent file instead of its seed (default: the seed)"
+        )
     p.add_argument("--mix", default="", help="e.g. coarse=A,middle=B,fine=B or 0-3=0,4-9=0.5 (unlisted: A)")
     p.add_argument("--psi", type=finite_float, default=None, help="truncation psi (default: the model's)")
-    p.add_argument("--cutoff", type=cutoff_arg, default=None, help="truncate w indices below this (default: the "
-                                                                    "model's)")
+    p.add_argument(
+        "--cutoff", type=cutoff_arg, default=None, help="truncate w indices below this (default: the model's)"
+    )
     p.add_argument("--noise", default="const", choices=("const", "random", "none"), help="per-layer noise")
     p.add_argument("--noise-seed", type=seed_arg, default=0, help="seed of the random noise")
 
@@ -57,6 +64,7 @@ def _model_arg(p):
 # ---- argument types: a wrong value is reported at once, before any model is loaded -------------------------
 def seed_arg(text: str) -> int:
     from .core.latents import MAX_SEED
+
     try:
         v = int(text)
     except ValueError:
@@ -107,6 +115,7 @@ def _number(text: str, what: str) -> float:
 def _load(args, model):
     from .core.checkpoints import load_any
     from .core.devices import pick_device
+
     try:
         device = pick_device(args.device)
     except ValueError as e:
@@ -118,11 +127,13 @@ def _recipe_from_args(args, G, source):
     """The mix described by --seed-a/-b (fractional allowed), --latent-a/-b, --mix, --psi, --cutoff, --noise."""
     from .core.latent_files import load_latent
     from .core.mixing import LatentSource, Recipe, parse_mix_spec
+
     weights = parse_mix_spec(args.mix, G) if args.mix else (0.0,) * G.num_ws
     psi = args.psi if args.psi is not None else G.cfg.truncation_psi
     cutoff = args.cutoff if args.cutoff is not None else G.cfg.truncation_cutoff
-    recipe = Recipe(weights=weights, model=source, psi=psi, cutoff=cutoff, noise_mode=args.noise,
-                    noise_seed=args.noise_seed)
+    recipe = Recipe(
+        weights=weights, model=source, psi=psi, cutoff=cutoff, noise_mode=args.noise, noise_seed=args.noise_seed
+    )
     for which in ("a", "b"):
         latent = getattr(args, f"latent_{which}", None)
         if latent:
@@ -134,8 +145,8 @@ def _recipe_from_args(args, G, source):
 
 def cmd_render(args) -> int:
     from .core.export import check_output_path, check_scale, load_recipe_file, save_png
-    from .core.mixing import seed_source, split_mix_spec
     from .core.latent_files import save_latents
+    from .core.mixing import seed_source, split_mix_spec
     from .core.render import Renderer
 
     # Everything that can be checked without the model first: loading a large model takes seconds.
@@ -162,8 +173,12 @@ def cmd_render(args) -> int:
         recipe = _recipe_from_args(args, G, loaded.source)
     if args.class_a is not None or args.class_b is not None:
         from dataclasses import replace
-        recipe = replace(recipe, class_a=recipe.class_a if args.class_a is None else args.class_a,
-                         class_b=recipe.class_b if args.class_b is None else args.class_b)
+
+        recipe = replace(
+            recipe,
+            class_a=recipe.class_a if args.class_a is None else args.class_a,
+            class_b=recipe.class_b if args.class_b is None else args.class_b,
+        )
     recipe.check_model(G.num_ws, getattr(G, "c_dim", 0))
     renderer = Renderer(G, device)
     res = renderer.render(recipe)
@@ -184,6 +199,7 @@ def cmd_render(args) -> int:
 
 def _progress(label, done, total, t0):
     import time
+
     end = "\n" if done == total else ""
     print(f"\r{label} {done}/{total} ({time.perf_counter() - t0:.1f} s)", end=end, file=sys.stderr, flush=True)
 
@@ -211,11 +227,15 @@ def cmd_grid(args) -> int:
 
             def latent(spec):
                 return load_latent(spec, G.num_ws, G.w_dim)
+
             grid = Grid(base, parse_sources(args.rows, "rows", latent), parse_sources(args.cols, "cols", latent))
         if args.figure3 and (args.rows or args.cols):
-            grid = Grid(grid.recipe, parse_sources(args.rows, "rows") if args.rows else grid.rows,
-                        parse_sources(args.cols, "cols") if args.cols else grid.cols,
-                        grid.row_weights if not args.rows else ())
+            grid = Grid(
+                grid.recipe,
+                parse_sources(args.rows, "rows") if args.rows else grid.rows,
+                parse_sources(args.cols, "cols") if args.cols else grid.cols,
+                grid.row_weights if not args.rows else (),
+            )
     elif args.model_given:
         grid = replace(grid, recipe=replace(grid.recipe, model=loaded.source))
     grid.recipe.check_model(G.num_ws)
@@ -254,6 +274,7 @@ def cmd_sweep(args) -> int:
     G = loaded.G
     if sweep is None:
         from dataclasses import replace
+
         base = replace(base, model=loaded.source) if base else _recipe_from_args(args, G, loaded.source)
         control, indices = parse_control(args.control, G.layer_table())
         seeds = tuple(int(_number(s, "seeds")) for s in args.seeds.split(",")) if args.seeds else ()
@@ -262,8 +283,9 @@ def cmd_sweep(args) -> int:
         sweep = Sweep(base, control, start, end, args.frames, indices, seeds, args.pingpong, args.fps)
     sweep.recipe.check_model(G.num_ws)
     t0 = time.perf_counter()
-    export_sweep(Renderer(G, device), sweep, args.output, scale=args.scale,
-                 progress=lambda d, n: _progress("frames", d, n, t0))
+    export_sweep(
+        Renderer(G, device), sweep, args.output, scale=args.scale, progress=lambda d, n: _progress("frames", d, n, t0)
+    )
     print(f"wrote {args.output} ({sweep.label()}, {time.perf_counter() - t0:.1f} s on {device})")
     return 0
 
@@ -279,8 +301,7 @@ def cmd_latents(args) -> int:
     seeds = parse_sources(args.seeds, "seeds")
     arrays = {f"seed_{_source_name(s)}": s.ws(G, psi, cutoff, device).float().cpu().numpy()[0] for s in seeds}
     save_latents(args.output, arrays, kind=args.kind)
-    print(f"wrote {args.output} ({len(arrays)} {'W' if args.kind == 'w' else 'W+'} latents: "
-          f"{', '.join(arrays)})")
+    print(f"wrote {args.output} ({len(arrays)} {'W' if args.kind == 'w' else 'W+'} latents: {', '.join(arrays)})")
     return 0
 
 
@@ -303,8 +324,19 @@ def cmd_info(args) -> int:
     G, cfg = loaded.G, loaded.G.cfg
     params = sum(p.numel() for p in G.parameters())
     if args.json:
-        print(json.dumps({"name": loaded.name, "format": loaded.format, "family": G.family, "config": cfg.to_dict(),
-                          "parameters": params, "layers": [vars(info) for info in G.layer_table()]}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "name": loaded.name,
+                    "format": loaded.format,
+                    "family": G.family,
+                    "config": cfg.to_dict(),
+                    "parameters": params,
+                    "layers": [vars(info) for info in G.layer_table()],
+                },
+                indent=1,
+            )
+        )
         return 0
     print(f"{printable(loaded.name)}  ({G.family_label}, {printable(loaded.format)})")
     print(f"  resolution {G.img_resolution}x{G.img_resolution}, {cfg.img_channels} channels, num_ws {G.num_ws}")
@@ -313,28 +345,39 @@ def cmd_info(args) -> int:
     print(f"  default truncation psi {cfg.truncation_psi}, cutoff {cfg.truncation_cutoff}")
     print(f"  {'w':>3}  {'res':>5}  {'ch':>4}  {'layer':<22} {'group':<7} role")
     for info in G.layer_table():
-        print(f"  {info.index:>3}  {info.resolution:>5}  {info.channels:>4}  {info.name:<22} {info.group:<7} {info.role}")
+        print(
+            f"  {info.index:>3}  {info.resolution:>5}  {info.channels:>4}  {info.name:<22} {info.group:<7} {info.role}"
+        )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineErrorParser(prog="stylemixer", description="Explore style mixing in StyleGAN generators. "
-                                "Run without a command to open the desktop app (`stylemixer [FILE] [--model M] "
-                                "[--device D] [--dark]`).")
+    p = OneLineErrorParser(
+        prog="stylemixer",
+        description="Explore style mixing in StyleGAN generators. "
+        "Run without a command to open the desktop app (`stylemixer [FILE] [--model M] "
+        "[--device D] [--dark]`).",
+    )
     p.add_argument("--version", action="version", version=f"stylemixer {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    r = sub.add_parser("render", help="render a style mix to a PNG (the recipe is embedded in it)",
-                       formatter_class=DefaultsHelp)
+    r = sub.add_parser(
+        "render", help="render a style mix to a PNG (the recipe is embedded in it)", formatter_class=DefaultsHelp
+    )
     _mix_args(r, seeds=True)
-    r.add_argument("--recipe", help="a recipe JSON, or a PNG written by StyleMixer, to render again (default: "
-                                    "a recipe from the options here)")
+    r.add_argument(
+        "--recipe",
+        help="a recipe JSON, or a PNG written by StyleMixer, to render again (default: a recipe from the options here)",
+    )
     r.add_argument("--class-a", type=int, default=None, help="class of A (conditional models; default 0)")
     r.add_argument("--class-b", type=int, default=None, help="class of B (conditional models; default 0)")
     r.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement factor")
-    r.add_argument("--write-ab", action="store_true", help="also write OUT-A.png and OUT-B.png, each with its "
-                                                           "own recipe")
-    r.add_argument("--save-latents", metavar="NPZ", help="also write the ws of A, B and the mix (.npz; default: not written)")
+    r.add_argument(
+        "--write-ab", action="store_true", help="also write OUT-A.png and OUT-B.png, each with its own recipe"
+    )
+    r.add_argument(
+        "--save-latents", metavar="NPZ", help="also write the ws of A, B and the mix (.npz; default: not written)"
+    )
     r.add_argument("-o", "--output", default="mix.png", help="the PNG to write")
     _model_arg(r)
     r.set_defaults(func=cmd_render)
@@ -355,8 +398,12 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--seeds", required=True, help="e.g. 1,2,3 or 1-6; a fraction (3.5) interpolates")
     lt.add_argument("--psi", type=float, default=None, help="truncation psi (default: the model's)")
     lt.add_argument("--cutoff", type=int, default=None, help="truncate w indices below this")
-    lt.add_argument("--kind", choices=("w+", "w"), default="w+",
-                    help="w+: [1, num_ws, w_dim] per seed (default); w: one [w_dim] per seed")
+    lt.add_argument(
+        "--kind",
+        choices=("w+", "w"),
+        default="w+",
+        help="w+: [1, num_ws, w_dim] per seed (default); w: one [w_dim] per seed",
+    )
     lt.add_argument("-o", "--output", default="latents.npz")
     _model_arg(lt)
     lt.set_defaults(func=cmd_latents)
@@ -365,9 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
     _mix_args(w, seeds=True)
     w.add_argument("--recipe", help="start from this recipe JSON or StyleMixer PNG")
     w.add_argument("--sweep", help="a GIF, MP4 or sweep JSON written by StyleMixer, to render again")
-    w.add_argument("--control", default="all",
-                   help="what moves: w<k>, a range like 0-3, coarse, middle, fine, all (weights), psi, seed-a, "
-                        "seed-b or walk (default: all)")
+    w.add_argument(
+        "--control",
+        default="all",
+        help="what moves: w<k>, a range like 0-3, coarse, middle, fine, all (weights), psi, seed-a, "
+        "seed-b or walk (default: all)",
+    )
     w.add_argument("--from", dest="start", type=float, default=None, help="first value (weights: 0, psi: 1)")
     w.add_argument("--to", dest="end", type=float, default=None, help="last value (weights: 1, psi: 0)")
     w.add_argument("--seeds", help="walk: the seeds visited, e.g. 1,7,42")
@@ -418,14 +468,17 @@ def unknown_command(word: str, commands) -> str | None:
         return None
     close = difflib.get_close_matches(word, sorted(commands), n=1)
     hint = f" (did you mean {close[0]}?)" if close else ""
-    return (f"stylemixer: error: unknown command {word!r}{hint}; commands: {', '.join(sorted(commands))}. "
-            f"`stylemixer FILE` opens an existing file in the app")
+    return (
+        f"stylemixer: error: unknown command {word!r}{hint}; commands: {', '.join(sorted(commands))}. "
+        f"`stylemixer FILE` opens an existing file in the app"
+    )
 
 
 def _start_app(argv) -> int:
     """The desktop app, unless the machine cannot show it: then one line and status 2 (before Qt is imported,
     which would end in a traceback or a core dump)."""
     from . import startup
+
     wants_help = any(a in ("-h", "--help", "--version") for a in argv)
     problem = None if wants_help else startup.check()
     if problem:
@@ -449,6 +502,7 @@ def main(argv=None) -> int:
         # Re-enabled (with those objects frozen out of later collections) once the imports are done.
         gc.disable()
         from .core.perf import reexec_with_huge_pages
+
         reexec_with_huge_pages()  # big activations on huge pages (core/perf.py)
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()

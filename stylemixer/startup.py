@@ -8,6 +8,7 @@ exit status 2 instead of a traceback or Qt's abort() (a core dump). Qt-free: the
 
 `gui/display.py` catches what only shows once Qt runs (a display that cannot be reached, a plugin that fails).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -23,10 +24,18 @@ HELP = "the subcommands (stylemixer --help) work without one"
 
 # Debian names a library package after its soname (libfoo.so.N -> libfooN, or libfoo-N when the name ends in a
 # digit); these are the exceptions among the libraries Qt needs.
-DEBIAN_PACKAGE = {"libglib-2.0.so.0": "libglib2.0-0", "libgthread-2.0.so.0": "libglib2.0-0",
-                  "libEGL.so.1": "libegl1", "libGL.so.1": "libgl1", "libOpenGL.so.0": "libopengl0",
-                  "libGLX.so.0": "libglx0", "libX11-xcb.so.1": "libx11-xcb1", "libX11.so.6": "libx11-6",
-                  "libfreetype.so.6": "libfreetype6", "libz.so.1": "zlib1g"}
+DEBIAN_PACKAGE = {
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libgthread-2.0.so.0": "libglib2.0-0",
+    "libEGL.so.1": "libegl1",
+    "libGL.so.1": "libgl1",
+    "libOpenGL.so.0": "libopengl0",
+    "libGLX.so.0": "libglx0",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libX11.so.6": "libx11-6",
+    "libfreetype.so.6": "libfreetype6",
+    "libz.so.1": "zlib1g",
+}
 # What the window loads: Qt's core, GUI and widget libraries and the X11 platform plugin (relative to PySide6/).
 QT_PARTS = ("QtCore.abi3.so", "QtGui.abi3.so", "QtWidgets.abi3.so", "Qt/plugins/platforms/libqxcb.so")
 
@@ -71,7 +80,7 @@ def parse_ldd_missing(ldd_output: str) -> list[str]:
 
 
 def pyside_dir() -> str | None:
-    spec = importlib.util.find_spec("PySide6")   # finds the package without importing (loading) it
+    spec = importlib.util.find_spec("PySide6")  # finds the package without importing (loading) it
     if spec is None or not spec.submodule_search_locations:
         return None
     return list(spec.submodule_search_locations)[0]
@@ -97,8 +106,10 @@ def missing_libraries(parts=QT_PARTS) -> list[str]:
 
 def missing_libraries_text(missing: list[str]) -> str:
     pkgs = " ".join(dict.fromkeys(debian_package(s) for s in missing))
-    return (f"Qt cannot load {', '.join(missing)}; on Debian/Ubuntu install them with "
-            f"`sudo apt-get install {pkgs}` (README: Set-up)")
+    return (
+        f"Qt cannot load {', '.join(missing)}; on Debian/Ubuntu install them with "
+        f"`sudo apt-get install {pkgs}` (README: Set-up)"
+    )
 
 
 def qt_import_error(e: ImportError) -> str | None:

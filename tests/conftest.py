@@ -1,12 +1,12 @@
 """Shared fixtures: small random generators written as real model files."""
+
 import pytest
 import torch
 
 from stylemixer.core.checkpoints import save_model
 from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, init_for_training
 
-TINY = GeneratorConfig(z_dim=32, w_dim=32, mapping_layers=3, mapping_fmaps=32, resolution=32,
-                       channels=(32, 32, 16, 8))
+TINY = GeneratorConfig(z_dim=32, w_dim=32, mapping_layers=3, mapping_fmaps=32, resolution=32, channels=(32, 32, 16, 8))
 
 
 def make_generator(cfg: GeneratorConfig = TINY, seed: int = 0) -> Generator:
@@ -27,6 +27,7 @@ def make_stylegan2(seed: int = 0):
     from stylemixer.core.families.stylegan2.convert import from_nvidia
 
     from .checkpoints.sg2_weights import record_for
+
     cfg = {"img_resolution": 32, "synthesis_kwargs": {"conv_clamp": 0.5}}
     return from_nvidia(record_for(cfg, seed)[2], "stylegan2-32px").eval().requires_grad_(False)
 
@@ -36,6 +37,7 @@ def make_stylegan3(seed: int = 0, variant: str = "T"):
     from stylemixer.core.families.stylegan3.convert import from_nvidia
 
     from .checkpoints.sg3_weights import nvidia_sg3_record, small
+
     return from_nvidia(nvidia_sg3_record(small(variant, 64), seed)).eval().requires_grad_(False)
 
 

@@ -7,6 +7,7 @@ Variants: the shipped code; NCHW instead of channels_last; the original out-of-p
 once with huge pages (as `stylemixer` does) and once with STYLEMIXER_NO_REEXEC=1 and without GLIBC_TUNABLES
 to see their effect: `--huge-pages both` does that by re-running itself.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 def original_pre(self, x, noise):
     import torch.nn.functional as F
+
     if self.conv is not None:
         x = self.conv(x)
     if noise is not None:
@@ -30,6 +32,7 @@ def original_pre(self, x, noise):
 
 def original_adain(self, x, w):
     import torch
+
     y_s, y_b = self.styles(w)
     x = x - x.mean(dim=(2, 3), keepdim=True)
     x = x * torch.rsqrt(x.square().mean(dim=(2, 3), keepdim=True) + 1e-8)
@@ -38,6 +41,7 @@ def original_adain(self, x, w):
 
 def measure(args) -> dict:
     import torch
+
     from stylemixer.core.families.stylegan1 import network as N
     from stylemixer.core.perf import huge_pages_active
 
@@ -48,8 +52,12 @@ def measure(args) -> dict:
     flops = sum(G.flops().values())
     shipped = (N.SynthesisLayer.pre, N.AdaIN.forward)
     out = {"huge_pages": huge_pages_active(), "threads": args.threads, "resolution": args.resolution}
-    for name, layout, epilogue in (("shipped", "cl", "new"), ("nchw", "nchw", "new"),
-                                   ("out-of-place epilogue", "cl", "old"), ("nchw + out-of-place", "nchw", "old")):
+    for name, layout, epilogue in (
+        ("shipped", "cl", "new"),
+        ("nchw", "nchw", "new"),
+        ("out-of-place epilogue", "cl", "old"),
+        ("nchw + out-of-place", "nchw", "old"),
+    ):
         fmt = torch.channels_last if layout == "cl" else torch.contiguous_format
         G.synthesis.set_memory_format(fmt)
         N.SynthesisLayer.pre, N.AdaIN.forward = shipped if epilogue == "new" else (original_pre, original_adain)
@@ -62,8 +70,12 @@ def measure(args) -> dict:
                     times.append(time.perf_counter() - t)
         med = sorted(times)[len(times) // 2]
         out[name] = {"ms": round(med * 1000, 1), "gflops": round(flops / med / 1e9, 1)}
-        print(f"{'huge pages' if out['huge_pages'] else '4 KB pages'}  {name:<24} {med * 1000:8.1f} ms "
-              f"{flops / med / 1e9:7.1f} GFLOP/s", file=sys.stderr, flush=True)
+        print(
+            f"{'huge pages' if out['huge_pages'] else '4 KB pages'}  {name:<24} {med * 1000:8.1f} ms "
+            f"{flops / med / 1e9:7.1f} GFLOP/s",
+            file=sys.stderr,
+            flush=True,
+        )
     N.SynthesisLayer.pre, N.AdaIN.forward = shipped
     return out
 
@@ -78,10 +90,21 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.huge_pages == "both":
         from stylemixer.core.perf import allocator_env
+
         runs = []
         for env in (allocator_env(), {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}):
-            cmd = [sys.executable, os.path.abspath(__file__), "--huge-pages", "as-is", "--resolution",
-                   str(args.resolution), "--reps", str(args.reps), "--threads", str(args.threads)]
+            cmd = [
+                sys.executable,
+                os.path.abspath(__file__),
+                "--huge-pages",
+                "as-is",
+                "--resolution",
+                str(args.resolution),
+                "--reps",
+                str(args.reps),
+                "--threads",
+                str(args.threads),
+            ]
             r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=True)
             runs.append(json.loads(r.stdout))
         result = {"with_huge_pages": runs[0], "without": runs[1]}

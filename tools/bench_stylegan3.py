@@ -12,6 +12,7 @@ two 1-D passes for separable filters, one 2-D pass for radial ones, bias_act, FI
 
 Prints one JSON object. The huge-page tunable is what the `stylemixer` command sets for itself.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,6 +55,7 @@ class Timed:
             self.conv_wall += time.perf_counter() - w
             self.conv_cpu += time.process_time() - c
             return out
+
         return self._timed(self.inner.rows, timed_source, *a, **kw)
 
     def __call__(self, x, fu, fd, b):
@@ -66,14 +68,29 @@ class Timed:
 
 def reference_flrelu(spec, max_bytes=512 << 20):
     """NVIDIA's reference filtered lrelu for one layer, over channel groups whose upsampled image fits max_bytes."""
+
     def run(x, fu, fd, b):
         x = x.contiguous()
         n, c, h, w = x.shape
         up_px = (h * spec.up_factor + sum(spec.padding[2:])) * (w * spec.up_factor + sum(spec.padding[:2]))
         step = max(1, max_bytes // (4 * n * up_px))
-        parts = [filtered_lrelu_ref(x[:, i:i + step], fu, fd, b[i:i + step], spec.up_factor, spec.down_factor,
-                                    spec.padding, spec.gain, spec.slope, spec.conv_clamp) for i in range(0, c, step)]
+        parts = [
+            filtered_lrelu_ref(
+                x[:, i : i + step],
+                fu,
+                fd,
+                b[i : i + step],
+                spec.up_factor,
+                spec.down_factor,
+                spec.padding,
+                spec.gain,
+                spec.slope,
+                spec.conv_clamp,
+            )
+            for i in range(0, c, step)
+        ]
         return torch.cat(parts, dim=1)
+
     return run
 
 
@@ -98,9 +115,15 @@ def bench(variant, threads, reference, runs, resolution=1024):
     G = random_generator(cfg, seed=0)
     build_s = time.perf_counter() - t0
     ws = G.mapping(torch.randn(1, cfg.z_dim, generator=torch.Generator().manual_seed(1)))
-    out = {"variant": variant, "resolution": resolution, "threads": threads, "flops_g": round(sum(G.flops().values()) / 1e9, 1),
-           "state_mb": round(G.state_nbytes() / 2**20, 1), "build_s": round(build_s, 2),
-           "huge_pages": "hugetlb" in os.environ.get("GLIBC_TUNABLES", "")}
+    out = {
+        "variant": variant,
+        "resolution": resolution,
+        "threads": threads,
+        "flops_g": round(sum(G.flops().values()) / 1e9, 1),
+        "state_mb": round(G.state_nbytes() / 2**20, 1),
+        "build_s": round(build_s, 2),
+        "huge_pages": "hugetlb" in os.environ.get("GLIBC_TUNABLES", ""),
+    }
     modes = [("fast", False)] + ([("nvidia_ref", True)] if reference else [])
     for name, ref in modes:
         layers = [G.synthesis.layer(i) for i in range(len(cfg.layers))]
@@ -115,9 +138,15 @@ def bench(variant, threads, reference, runs, resolution=1024):
                         l.flrelu = t
                     w, c = time.perf_counter(), time.process_time()
                     tails = frame(G, ws)
-                    results.append((time.perf_counter() - w, time.process_time() - c, tails,
-                                    {l.spec.name: t.seconds[0] for l, t in zip(layers, timed)},
-                                    {l.spec.name: t.seconds[1] for l, t in zip(layers, timed)}))
+                    results.append(
+                        (
+                            time.perf_counter() - w,
+                            time.process_time() - c,
+                            tails,
+                            {l.spec.name: t.seconds[0] for l, t in zip(layers, timed)},
+                            {l.spec.name: t.seconds[1] for l, t in zip(layers, timed)},
+                        )
+                    )
                     for l, fl in zip(layers, saved):
                         l.flrelu = fl
         finally:

@@ -8,6 +8,7 @@ second). Prints a JSON report.
 
     python tools/drag_probe.py [--model builtin] [--index 8] [--seconds 5] [--stats] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,7 @@ def probe(args) -> dict:
     from stylemixer.gui.settings import open_settings
 
     tmp = tempfile.TemporaryDirectory()
-    win = MainWindow(settings=open_settings(os.path.join(tmp.name, "settings.ini")), device=args.device,
-                     dialogs=False)
+    win = MainWindow(settings=open_settings(os.path.join(tmp.name, "settings.ini")), device=args.device, dialogs=False)
     win.resize(1400, 900)
     win.show()
     t_open = time.perf_counter()
@@ -50,7 +50,7 @@ def probe(args) -> dict:
     if not win.wait_until_idle(120) or win.model is None:
         raise SystemExit(f"drag_probe: the model did not load: {win.messages}")
     load_s = time.perf_counter() - t_open
-    if args.no_panels:   # the window alone: the side panels' drawing is theirs to measure
+    if args.no_panels:  # the window alone: the side panels' drawing is theirs to measure
         for dock in getattr(win, "_side_docks", []):
             dock.close()
     else:  # the statistics views are built after the first picture (when their panel shows): before the drag
@@ -59,30 +59,36 @@ def probe(args) -> dict:
     if args.stats:
         win.controller.set_capture(stats=True)
         win.wait_until_idle(30)
-    settle = time.perf_counter() + 0.5   # let the window finish drawing what it has (first paints of the panels)
+    settle = time.perf_counter() + 0.5  # let the window finish drawing what it has (first paints of the panels)
     while time.perf_counter() < settle:
         app.processEvents()
         time.sleep(0.005)
     num_ws = win.model.num_ws
-    index = args.index if args.index is not None else next(
-        (l.index for l in win.model.layers if l.group == "fine"), num_ws - 2)
+    index = (
+        args.index
+        if args.index is not None
+        else next((l.index for l in win.model.layers if l.group == "fine"), num_ws - 2)
+    )
     slider = win.mixer.rows[index].slider
     start_weight = win.controller.recipe.weights[index] if hasattr(win.controller, "recipe") else None
 
     opt = QStyleOptionSlider()
     slider.initStyleOption(opt)
-    handle = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
-                                           QStyle.SubControl.SC_SliderHandle, slider)
-    groove = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
-                                           QStyle.SubControl.SC_SliderGroove, slider)
+    handle = slider.style().subControlRect(
+        QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, slider
+    )
+    groove = slider.style().subControlRect(
+        QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderGroove, slider
+    )
     y = handle.center().y()
     x0, x1 = groove.left() + handle.width() // 2, groove.right() - handle.width() // 2
 
     def send(kind, x, buttons):
         local = QPointF(x, y)
         button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
-        ev = QMouseEvent(kind, local, QPointF(slider.mapToGlobal(local.toPoint())), button, buttons,
-                         Qt.KeyboardModifier.NoModifier)
+        ev = QMouseEvent(
+            kind, local, QPointF(slider.mapToGlobal(local.toPoint())), button, buttons, Qt.KeyboardModifier.NoModifier
+        )
         QApplication.sendEvent(slider, ev)
 
     beats, shown, render_ms, handler_ms, render_threads = [], [], [], [], []
@@ -111,7 +117,7 @@ def probe(args) -> dict:
             state["done"] = True
             state["t1"] = time.perf_counter()
             return
-        phase = (t / args.period) % 1.0                       # sweep right, then back left
+        phase = (t / args.period) % 1.0  # sweep right, then back left
         frac = 2 * phase if phase < 0.5 else 2 - 2 * phase
         state["x"] = x0 + frac * (x1 - x0)
         h = time.perf_counter()
@@ -137,28 +143,39 @@ def probe(args) -> dict:
     ends = ([state["t0"]] + beats)[1:]
     starts = [state["t0"]] + beats[:-1]
     worst = sorted(zip(gaps, starts, ends), reverse=True)[:5]
-    stalls = [{"ms": round(g, 1), "at_s": round(a - state["t0"], 3), "picture_shown_in_it": any(a <= s <= b for s in shown)}
-              for g, a, b in worst]
+    stalls = [
+        {"ms": round(g, 1), "at_s": round(a - state["t0"], 3), "picture_shown_in_it": any(a <= s <= b for s in shown)}
+        for g, a, b in worst
+    ]
     if args.screenshot:
         win.grab().save(args.screenshot)
     end_weight = win.controller.recipe.weights[index] if hasattr(win.controller, "recipe") else None
     report = {
-        "model": args.model, "model_resolution": win.model.resolution, "index": index, "stats": args.stats,
+        "model": args.model,
+        "model_resolution": win.model.resolution,
+        "index": index,
+        "stats": args.stats,
         "panels": not args.no_panels,
         "render_threads": {str(n): render_threads.count(n) for n in sorted(set(render_threads), key=str)},
-        "render_nice": win.worker.nice, "thread_policy": getattr(win.worker, "thread_info", lambda: None)(),
-        "load_s": round(load_s, 2), "seconds": round(duration, 3),
-        "mouse_moves": len(handler_ms), "move_hz": args.move_hz,
-        "pictures_shown": len(shown), "fps": round(len(shown) / duration, 1) if duration else 0.0,
+        "render_nice": win.worker.nice,
+        "thread_policy": getattr(win.worker, "thread_info", lambda: None)(),
+        "load_s": round(load_s, 2),
+        "seconds": round(duration, 3),
+        "mouse_moves": len(handler_ms),
+        "move_hz": args.move_hz,
+        "pictures_shown": len(shown),
+        "fps": round(len(shown) / duration, 1) if duration else 0.0,
         "longest_gui_stall_ms": round(max(gaps), 1) if gaps else None,
         "p99_gui_gap_ms": round(_percentile(gaps, 0.99), 1) if gaps else None,
         "longest_picture_interval_ms": round(max(intervals), 1) if intervals else None,
         "render_ms_median": round(_percentile(render_ms, 0.5), 2) if render_ms else None,
         "mouse_handler_ms_max": round(max(handler_ms), 2) if handler_ms else None,
         "longest_stalls": stalls,
-        "weight_before": start_weight, "weight_after": end_weight,
+        "weight_before": start_weight,
+        "weight_after": end_weight,
         "results_dropped": getattr(win, "results_dropped", None),
-        "requests_submitted": win.worker.requests_submitted, "renders_done": win.worker.renders_done,
+        "requests_submitted": win.worker.requests_submitted,
+        "renders_done": win.worker.renders_done,
     }
     win.close()
     win.worker.wait(5000)
@@ -176,7 +193,9 @@ def main(argv=None) -> int:
     p.add_argument("--stats", action="store_true", help="with statistics captured on every render")
     p.add_argument("--no-panels", action="store_true", help="close the side panels (statistics, feature maps) first")
     p.add_argument("--threads", type=int, default=None, help="force the render threads (default: the app's policy)")
-    p.add_argument("--nice", type=int, default=None, help="render thread's nice steps below the GUI (default: the app's)")
+    p.add_argument(
+        "--nice", type=int, default=None, help="render thread's nice steps below the GUI (default: the app's)"
+    )
     p.add_argument("--screenshot", default=None, help="save the window after the drag to this PNG")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)

@@ -4,6 +4,7 @@ The temporary file is created private (mode 0600, so nobody reads half a file), 
 program's `open(path, "w")` would give the result: the mode of the file it replaces, or 0666 minus the umask
 for a new file (0644 under the usual umask 022).
 """
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Entries carry their own size because they differ by four orders of magnitude (a 1024 px activation is 64 MB,
 a layer's statistics a few hundred bytes), so a count limit would either waste memory or thrash.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -10,9 +11,8 @@ from collections import OrderedDict
 import numpy as np
 import torch
 
-
-OBJECT_BYTES = 64    # a small Python object, a dict slot, an LRU entry
-TENSOR_BYTES = 512   # a tensor's Python object, TensorImpl and StorageImpl, beyond its storage
+OBJECT_BYTES = 64  # a small Python object, a dict slot, an LRU entry
+TENSOR_BYTES = 512  # a tensor's Python object, TensorImpl and StorageImpl, beyond its storage
 
 
 def nbytes(value) -> int:
@@ -46,7 +46,7 @@ class ByteLRU:
 
     def __init__(self, budget_bytes: int):
         self.budget = int(budget_bytes)
-        self._d: OrderedDict = OrderedDict()   # key -> (value, size)
+        self._d: OrderedDict = OrderedDict()  # key -> (value, size)
         self.bytes = 0
         self.peak_bytes = 0
         self.hits = self.misses = self.evictions = 0
@@ -90,8 +90,15 @@ class ByteLRU:
         self.bytes = 0
 
     def info(self) -> dict:
-        return {"entries": len(self._d), "bytes": self.bytes, "budget": self.budget, "peak_bytes": self.peak_bytes,
-                "hits": self.hits, "misses": self.misses, "evictions": self.evictions}
+        return {
+            "entries": len(self._d),
+            "bytes": self.bytes,
+            "budget": self.budget,
+            "peak_bytes": self.peak_bytes,
+            "hits": self.hits,
+            "misses": self.misses,
+            "evictions": self.evictions,
+        }
 
 
 class SlotLRU:
@@ -107,9 +114,9 @@ class SlotLRU:
 
     def __init__(self, budget_bytes: int):
         self.budget = int(budget_bytes)
-        self._slots: OrderedDict = OrderedDict()   # key -> slot index
+        self._slots: OrderedDict = OrderedDict()  # key -> slot index
         self._free: list[int] = []
-        self._block: torch.Tensor | None = None     # [slots, *entry shape]
+        self._block: torch.Tensor | None = None  # [slots, *entry shape]
         self.hits = self.misses = self.evictions = 0
 
     def __len__(self):
@@ -163,5 +170,12 @@ class SlotLRU:
 
     def info(self) -> dict:
         slots = 0 if self._block is None else self._block.shape[0]
-        return {"entries": len(self._slots), "slots": slots, "bytes": self.bytes, "budget": self.budget,
-                "hits": self.hits, "misses": self.misses, "evictions": self.evictions}
+        return {
+            "entries": len(self._slots),
+            "slots": slots,
+            "bytes": self.bytes,
+            "budget": self.budget,
+            "hits": self.hits,
+            "misses": self.misses,
+            "evictions": self.evictions,
+        }

@@ -1,4 +1,5 @@
 """Device choice: CUDA, then Apple MPS, then CPU, unless the user names one."""
+
 from __future__ import annotations
 
 import torch
@@ -27,4 +28,3 @@ def pick_device(name: str | None = None) -> torch.device:
     if dev.type == "mps" and "mps" not in available_devices():
         raise ValueError(f"device 'mps' is not available; available: {', '.join(available_devices())}")
     return dev
-

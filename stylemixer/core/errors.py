@@ -4,6 +4,7 @@ Text that comes from a file (a name, a key, a value) is data: `printable` escape
 terminal or forge a line (control characters, line separators, bidirectional overrides) before it reaches a
 message, and `describe` shows any value in a bounded, never-failing form.
 """
+
 from __future__ import annotations
 
 import unicodedata

@@ -1,4 +1,5 @@
 """Export: PNGs that carry their recipe, written atomically; reading a recipe back from such a PNG."""
+
 from __future__ import annotations
 
 import io
@@ -14,8 +15,8 @@ from .pngtext import PNGTextError, find_text, is_png
 from .safeio import open_regular
 
 RECIPE_KEY = "stylemixer.recipe"  # PNG tEXt keyword
-MAX_RECIPE_BYTES = 1 << 20         # a recipe JSON is ~1 KB
-MAX_EXPORT_SIDE = 16384            # pixels a side of an exported PNG (a 1024 px image enlarged 16x)
+MAX_RECIPE_BYTES = 1 << 20  # a recipe JSON is ~1 KB
+MAX_EXPORT_SIDE = 16384  # pixels a side of an exported PNG (a 1024 px image enlarged 16x)
 
 
 class ExportError(StyleMixerError):
@@ -24,6 +25,7 @@ class ExportError(StyleMixerError):
 
 def png_bytes(arr: np.ndarray, recipe: Recipe | None = None, scale: int = 1, extra: dict | None = None) -> bytes:
     from PIL.PngImagePlugin import PngInfo
+
     info = PngInfo()
     if recipe is not None:
         info.add_text(RECIPE_KEY, recipe.to_json())
@@ -133,8 +135,10 @@ def check_scale(scale, width: int, height: int) -> int:
         raise ExportError(f"the scale must be a whole number of at least 1, got {describe(scale)}")
     side = max(width, height) * scale
     if side > MAX_EXPORT_SIDE:
-        raise ExportError(f"a scale of {scale} makes a {width * scale}x{height * scale} image; at most "
-                          f"{MAX_EXPORT_SIDE} pixels a side")
+        raise ExportError(
+            f"a scale of {scale} makes a {width * scale}x{height * scale} image; at most "
+            f"{MAX_EXPORT_SIDE} pixels a side"
+        )
     return scale
 
 

@@ -9,6 +9,7 @@ every cell at k. The top row and left column show the pure images (each cell's r
 NVIDIA ships the paper's figure only as a script (`generate_figures.py`, `style_mixing.py`); `figure3` is that
 figure's layout as a preset, with per-row weights.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,15 +23,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import RecipeError
-from .safeio import open_regular
 from .images import enlarge
 from .mixing import Latent, LatentSource, Recipe, SeedSource, seed_source
+from .safeio import open_regular
 
 GRID_FORMAT = "stylemixer.grid"
 GRID_VERSION = 1
 GRID_KEY = "stylemixer.grid"  # PNG text keyword
-MAX_SIDE = 64                 # rows or columns
-GAP = 2                       # pixels between cells in an exported grid
+MAX_SIDE = 64  # rows or columns
+GAP = 2  # pixels between cells in an exported grid
 FILL = 255
 
 # Karras et al. 2019, Figure 3, as NVIDIA's generate_figures.py draws it (FFHQ 1024 px, no truncation, const
@@ -73,9 +74,9 @@ def source_text(s) -> str:
 
 @dataclass(frozen=True)
 class Grid:
-    recipe: Recipe        # weights, truncation, noise and model of every cell; its own A and B are not used
-    rows: tuple           # destination sources (A of each cell): SeedSource or LatentSource (ints are accepted)
-    cols: tuple           # source sources (B of each cell)
+    recipe: Recipe  # weights, truncation, noise and model of every cell; its own A and B are not used
+    rows: tuple  # destination sources (A of each cell): SeedSource or LatentSource (ints are accepted)
+    cols: tuple  # source sources (B of each cell)
     row_weights: tuple = ()  # empty, or per row: a weights tuple that replaces the recipe's for that row, or None
 
     def __post_init__(self):
@@ -123,8 +124,10 @@ class Grid:
         rows = tuple(rows)
         rw = ()
         if self.row_weights:  # keep the per-row weights of rows that stay where they were
-            rw = tuple(self.row_weights[i] if i < len(self.rows) and rows[i] == self.rows[i] else None
-                       for i in range(len(rows)))
+            rw = tuple(
+                self.row_weights[i] if i < len(self.rows) and rows[i] == self.rows[i] else None
+                for i in range(len(rows))
+            )
         return replace(self, rows=rows, row_weights=rw)
 
     def with_cols(self, cols) -> Grid:
@@ -136,9 +139,13 @@ class Grid:
 
     # ---- JSON ------------------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        d = {"format": GRID_FORMAT, "version": GRID_VERSION,
-             "rows": [_source_json(s) for s in self.rows], "cols": [_source_json(s) for s in self.cols],
-             "recipe": self.recipe.to_dict()}
+        d = {
+            "format": GRID_FORMAT,
+            "version": GRID_VERSION,
+            "rows": [_source_json(s) for s in self.rows],
+            "cols": [_source_json(s) for s in self.cols],
+            "recipe": self.recipe.to_dict(),
+        }
         if self.row_weights:
             d["row_weights"] = [None if w is None else list(w) for w in self.row_weights]
         return d
@@ -175,13 +182,12 @@ class Grid:
             raise GridError(f"grid: not valid JSON ({e})") from None
 
 
-
-
 def figure3(recipe: Recipe, layers) -> Grid:
     """The paper's Figure 3 for a model with this layer table: its seeds, coarse x3 / middle x2 / fine x1 rows,
     no truncation, const noise (as NVIDIA's script draws it)."""
-    base = replace(recipe, psi=1.0, cutoff=None, noise_mode="const", frac_a=0.0, frac_b=0.0, latent_a=None,
-                   latent_b=None)
+    base = replace(
+        recipe, psi=1.0, cutoff=None, noise_mode="const", frac_a=0.0, frac_b=0.0, latent_a=None, latent_b=None
+    )
     per_row = tuple(tuple(1.0 if l.group == g else 0.0 for l in layers) for g in FIGURE3_GROUPS)
     base = base.with_weights(per_row[0])
     return Grid(base, FIGURE3_ROWS, FIGURE3_COLS, per_row)
@@ -233,8 +239,7 @@ def grid_budget() -> int:
     return int(min(4 * 2**30, max(256 * 2**20, avail // 4)))
 
 
-def grid_bytes(rows: int, cols: int, height: int, width: int, channels: int = 3, scale: int = 1,
-               gap: int = GAP) -> int:
+def grid_bytes(rows: int, cols: int, height: int, width: int, channels: int = 3, scale: int = 1, gap: int = GAP) -> int:
     """The cells and pure images held while rendering, plus the composed (enlarged) picture."""
     images = (rows * cols + rows + cols) * height * width * channels
     canvas = ((rows + 1) * height * scale + rows * gap) * ((cols + 1) * width * scale + cols * gap) * channels
@@ -245,8 +250,9 @@ def _mb(n: int) -> str:
     return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
 
 
-def check_fits(grid: Grid, height: int, width: int, channels: int = 3, scale: int = 1, gap: int = GAP,
-               budget: int | None = None) -> int:
+def check_fits(
+    grid: Grid, height: int, width: int, channels: int = 3, scale: int = 1, gap: int = GAP, budget: int | None = None
+) -> int:
     """Bytes the grid needs, or a GridError that says what fits."""
     budget = grid_budget() if budget is None else int(budget)
     R, C = grid.shape
@@ -259,22 +265,28 @@ def check_fits(grid: Grid, height: int, width: int, channels: int = 3, scale: in
     rows_here = 0
     while rows_here < MAX_SIDE and grid_bytes(rows_here + 1, C, height, width, channels, scale, gap) <= budget:
         rows_here += 1
-    fits = f"at most {n} × {n} fits" if grid_bytes(1, 1, height, width, channels, scale, gap) <= budget \
+    fits = (
+        f"at most {n} × {n} fits"
+        if grid_bytes(1, 1, height, width, channels, scale, gap) <= budget
         else "not even one cell fits; lower the enlargement"
-    also = f" ({rows_here} rows with {C} columns)" if 0 < rows_here and rows_here != n else ""
-    raise GridError(f"a {R} × {C} grid of {width} × {height} images{f' enlarged {scale}×' if scale > 1 else ''} "
-                    f"needs {_mb(need)}, more than the {_mb(budget)} a grid may use here; {fits}{also}")
+    )
+    also = f" ({rows_here} rows with {C} columns)" if rows_here > 0 and rows_here != n else ""
+    raise GridError(
+        f"a {R} × {C} grid of {width} × {height} images{f' enlarged {scale}×' if scale > 1 else ''} "
+        f"needs {_mb(need)}, more than the {_mb(budget)} a grid may use here; {fits}{also}"
+    )
 
 
 # ---- rendering ---------------------------------------------------------------------------------------------------
 @dataclass
 class GridImages:
     """What has been rendered of one grid: cell images and the pure row / column images (uint8 [H, W, C])."""
+
     grid: Grid
     cells: dict = field(default_factory=dict)  # (r, c) -> image
     row_images: dict = field(default_factory=dict)
     col_images: dict = field(default_factory=dict)
-    ms: float = 0.0                             # time until the last cell
+    ms: float = 0.0  # time until the last cell
     starts: dict = field(default_factory=dict)  # (r, c) -> first AdaIN the mix ran (num_ws: from the cache)
 
     def add(self, r: int, c: int, result):
@@ -295,8 +307,9 @@ def iter_grid(renderer, grid: Grid, order=None):
     A generator, so a caller can show cells as they arrive and stop early (the GUI's worker drops a superseded
     grid between two cells)."""
     from .render import RenderRequest
+
     R, C = grid.shape
-    for r, c in (order if order is not None else ((r, c) for r in range(R) for c in range(C))):
+    for r, c in order if order is not None else ((r, c) for r in range(R) for c in range(C)):
         yield r, c, renderer.render(RenderRequest(grid.cell(r, c)))
 
 
@@ -325,7 +338,7 @@ def compose(images: GridImages, scale: int = 1, gap: int = GAP, fill: int = FILL
 
     def put(r, c, img):  # r, c in canvas slots (0 = the header row / column)
         y, x = r * (H + gap), c * (W + gap)
-        out[y:y + H, x:x + W] = enlarge(img, scale)
+        out[y : y + H, x : x + W] = enlarge(img, scale)
 
     for c, img in images.col_images.items():
         put(0, c + 1, img)
@@ -339,8 +352,13 @@ def compose(images: GridImages, scale: int = 1, gap: int = GAP, fill: int = FILL
 def save_grid_png(path, images: GridImages, scale: int = 1, gap: int = GAP):
     """One PNG with the grid JSON in its `stylemixer.grid` text chunk; atomic (export.save_png)."""
     from .export import save_png
-    save_png(path, compose(images, scale, gap), None, extra={GRID_KEY: images.grid.to_json(),
-                                                              "stylemixer.layout": f"grid scale={scale} gap={gap}"})
+
+    save_png(
+        path,
+        compose(images, scale, gap),
+        None,
+        extra={GRID_KEY: images.grid.to_json(), "stylemixer.layout": f"grid scale={scale} gap={gap}"},
+    )
 
 
 # ---- reading a grid back ------------------------------------------------------------------------------------------

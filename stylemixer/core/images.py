@@ -1,4 +1,5 @@
 """Image conversions shared by the renderer, the CLI and export."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,6 +22,7 @@ def to_uint8(img: torch.Tensor, crop=None) -> np.ndarray:
 def to_pil(arr: np.ndarray):
     """uint8 [H, W, C] with C in (1, 3) -> PIL image."""
     from PIL import Image
+
     if arr.shape[2] == 1:
         return Image.fromarray(arr[:, :, 0], "L")
     return Image.fromarray(arr[:, :, :3], "RGB")
@@ -40,7 +42,7 @@ def hstack(images, gap: int = 4, fill: int = 255) -> np.ndarray:
         if i:
             parts.append(np.full((h, gap, c), fill, np.uint8))
         pad = np.full((h, a.shape[1], c), fill, np.uint8)
-        pad[:a.shape[0]] = a
+        pad[: a.shape[0]] = a
         parts.append(pad)
     return np.concatenate(parts, axis=1)
 
@@ -49,6 +51,7 @@ def label_band(widths, labels, gap: int, fill: int = 255, channels: int = 3) -> 
     """A white band with `labels[i]` centred under image i of an hstack of images `widths` wide: uint8
     [band height, total width, channels]. The text is Pillow's own font, sized to the images."""
     from PIL import Image, ImageDraw, ImageFont
+
     size = int(min(48, max(12, min(widths) / 14)))
     try:
         font = ImageFont.load_default(size=size)
@@ -61,8 +64,7 @@ def label_band(widths, labels, gap: int, fill: int = 255, channels: int = 3) -> 
     x = 0
     for w, text in zip(widths, labels):
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        draw.text((x + (w - (right - left)) / 2 - left, (band_h - (bottom - top)) / 2 - top), text, fill=0,
-                  font=font)
+        draw.text((x + (w - (right - left)) / 2 - left, (band_h - (bottom - top)) / 2 - top), text, fill=0, font=font)
         x += w + gap
     arr = np.asarray(band, dtype=np.uint8)[:, :, None]
     return np.repeat(arr, channels, axis=2)

@@ -12,6 +12,7 @@ with the latent chosen as `KEY[i]`. Which array: `FILE:KEY` (or `FILE:KEY[i]`) n
 Nothing is read before its size is known: the file is at most MAX_FILE_BYTES, and an npz member's header
 (shape, dtype) is checked before its data is inflated. Only regular files are opened.
 """
+
 from __future__ import annotations
 
 import io
@@ -27,7 +28,7 @@ from .atomic import atomic_write_bytes
 from .errors import RecipeError
 from .mixing import Latent
 
-MAX_FILE_BYTES = 256 * 2**20     # a W+ of the largest StyleGAN is 36 KB; projector batches stay far below this
+MAX_FILE_BYTES = 256 * 2**20  # a W+ of the largest StyleGAN is 36 KB; projector batches stay far below this
 MAX_ARRAY_VALUES = 16 * 2**20
 FLOAT_KINDS = "f"
 PREFERRED_KEYS = ("w", "ws")
@@ -63,8 +64,9 @@ def _open_regular(path):
     if not stat.S_ISREG(st.st_mode):
         raise LatentFileError(f"{_name(path)} is not a regular file")
     if st.st_size > MAX_FILE_BYTES:
-        raise LatentFileError(f"{_name(path)} is {st.st_size / 2**20:.0f} MB; a latent file is at most "
-                              f"{MAX_FILE_BYTES // 2**20} MB")
+        raise LatentFileError(
+            f"{_name(path)} is {st.st_size / 2**20:.0f} MB; a latent file is at most {MAX_FILE_BYTES // 2**20} MB"
+        )
     try:
         with open(path, "rb") as f:
             return f.read()
@@ -134,12 +136,14 @@ def _npz_arrays(data: bytes, path) -> dict:
                 return _read_npy(zf.read(info), where)
             except (zipfile.BadZipFile, OSError, EOFError) as e:
                 raise LatentFileError(f"{where}: the array is damaged ({e})") from None
+
         out[key] = (tuple(shape), load)
     return out
 
 
 def _pt_arrays(data: bytes, path) -> dict:
     import torch
+
     try:
         obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as e:  # the unpickler refuses anything but tensors and plain containers
@@ -202,15 +206,17 @@ def read_latent(path, key: str | None = None) -> tuple[np.ndarray, str, tuple]:
     if spec_key is not None:
         m = _KEY_RE.match(spec_key)
         if not m or m.group("key") not in arrays:
-            raise LatentFileError(f"{_name(path)} has no latent {spec_key!r}; it holds "
-                                  f"{', '.join(repr(c) for c in latent_choices(path))}")
+            raise LatentFileError(
+                f"{_name(path)} has no latent {spec_key!r}; it holds {', '.join(repr(c) for c in latent_choices(path))}"
+            )
         key, index = m.group("key"), m.group("index")
     else:
         key = next((k for k in PREFERRED_KEYS if k in arrays), None)
         if key is None:
             if len(arrays) > 1:
-                raise LatentFileError(f"{_name(path)} holds several arrays ({', '.join(sorted(arrays))}); "
-                                      f"name one as {_name(path)}:KEY")
+                raise LatentFileError(
+                    f"{_name(path)} holds several arrays ({', '.join(sorted(arrays))}); name one as {_name(path)}:KEY"
+                )
             key = next(iter(arrays))
     shape, load = arrays[key]
     where = f"{_name(path)}:{key}" if key else _name(path)
@@ -218,8 +224,10 @@ def read_latent(path, key: str | None = None) -> tuple[np.ndarray, str, tuple]:
     if len(shape) == 3:
         if index is None and shape[0] != 1:
             choices = latent_choices(path)
-            raise LatentFileError(f"{_name(path)} holds {len(choices)} latents ({', '.join(choices[:8])}"
-                                  f"{', …' if len(choices) > 8 else ''}); choose one as {_name(path)}:KEY")
+            raise LatentFileError(
+                f"{_name(path)} holds {len(choices)} latents ({', '.join(choices[:8])}"
+                f"{', …' if len(choices) > 8 else ''}); choose one as {_name(path)}:KEY"
+            )
         i = int(index or 0)
         if i >= shape[0]:
             raise LatentFileError(f"{where} holds {shape[0]} latents; there is no [{i}]")
@@ -229,14 +237,15 @@ def read_latent(path, key: str | None = None) -> tuple[np.ndarray, str, tuple]:
     if arr.ndim == 2 and arr.shape[0] == 1:
         arr = arr[0]  # [1, w_dim]: one W with a batch axis
     if arr.ndim not in (1, 2) or arr.size == 0:
-        raise LatentFileError(f"{where}: shape {list(shape)} is not a latent; expected [w_dim], [num_ws, w_dim] "
-                              f"or [1, num_ws, w_dim]")
+        raise LatentFileError(
+            f"{where}: shape {list(shape)} is not a latent; expected [w_dim], [num_ws, w_dim] or [1, num_ws, w_dim]"
+        )
     if not np.isfinite(arr).all():
         raise LatentFileError(f"{where}: contains NaN or infinity")
     stem = os.path.splitext(_name(path))[0]
     if stem == "projected_w":  # NVIDIA's fixed name: the folder says which photo it is
         stem = os.path.basename(os.path.dirname(os.path.abspath(path))) or stem
-    name = stem if not key or key in PREFERRED_KEYS and len(arrays) == 1 else f"{stem}:{key}"
+    name = stem if not key or (key in PREFERRED_KEYS and len(arrays) == 1) else f"{stem}:{key}"
     if index is not None and shape[0] > 1:
         name = f"{name}[{index}]"
     return np.ascontiguousarray(arr), name, shape
@@ -249,8 +258,10 @@ def load_latent(spec, num_ws: int | None = None, w_dim: int | None = None, key: 
     latent = Latent.from_array(name, arr)
     if num_ws is not None and w_dim is not None and arr.shape not in ((w_dim,), (num_ws, w_dim)):
         where = _name(split_spec(spec)[0] if key is None else spec)
-        raise LatentFileError(f"{where}: the latent has shape {list(stored)}, but this model takes "
-                              f"[1, {num_ws}, {w_dim}] (W+: {num_ws} w indices of {w_dim}) or [{w_dim}] (W)")
+        raise LatentFileError(
+            f"{where}: the latent has shape {list(stored)}, but this model takes "
+            f"[1, {num_ws}, {w_dim}] (W+: {num_ws} w indices of {w_dim}) or [{w_dim}] (W)"
+        )
     return latent
 
 
@@ -263,6 +274,7 @@ def save_latents(path, arrays: dict, recipe=None, kind: str = "w+"):
     kind "w": each as one W ([w_dim]) under its key; refused when an array's rows differ (truncation with a
     cutoff makes a W+ that is not one W)."""
     from .export import ExportError
+
     rows = {k: np.asarray(v, dtype=np.float32).reshape(-1, *np.shape(v)[-2:]) for k, v in arrays.items()}
     if kind == "w":
         out = {}
@@ -289,4 +301,3 @@ def save_latents(path, arrays: dict, recipe=None, kind: str = "w+"):
 def save_latent(path, ws):
     """One W+ latent in NVIDIA's projector layout: key `w`, [1, num_ws, w_dim]."""
     save_latents(path, {"w": np.asarray(ws, dtype=np.float32).reshape(1, *np.shape(ws)[-2:])})
-

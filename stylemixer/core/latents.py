@@ -1,5 +1,6 @@
 """Seeds -> z -> w. z is drawn on the CPU in float64 by NumPy and cast to float32, so a seed gives the same z on
 every device and the same z as NVIDIA's scripts (`np.random.RandomState(seed).randn(1, z_dim)`)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,9 @@ def c_from_class(class_index: int | None, c_dim: int) -> np.ndarray | None:
 
 
 @torch.inference_mode()
-def ws_from_seed(G, seed: int, psi: float = 1.0, cutoff: int | None = None, device=None,
-                 class_index: int | None = None) -> torch.Tensor:
+def ws_from_seed(
+    G, seed: int, psi: float = 1.0, cutoff: int | None = None, device=None, class_index: int | None = None
+) -> torch.Tensor:
     """[1, num_ws, w_dim] on G's device. class_index: the class of a conditional model (c_dim > 0)."""
     device = device or next(G.parameters()).device
     z = torch.from_numpy(z_from_seed(seed, G.z_dim)).to(device)

@@ -5,6 +5,7 @@ network, 18 w indices). The bounds are generous multiples of that and still abso
 describe a generator that needs gigabytes: a config outside them is refused by its validation, and what is
 inside them is then checked tensor by tensor against the file's own size (checkpoints/bounds.py).
 """
+
 from __future__ import annotations
 
 import math
@@ -12,14 +13,14 @@ import numbers
 
 from .errors import ConfigError, describe
 
-MAX_RESOLUTION = 4096        # output side in pixels (the largest published StyleGAN is 1024)
-MAX_CHANNELS = 4096          # feature maps of any synthesis layer (official: at most 512; StyleGAN3-R: 1024)
-MAX_LATENT = 4096            # z_dim, w_dim, c_dim and the mapping network's width
-MAX_MAPPING_LAYERS = 64      # official: 8 (StyleGAN3: 2)
-MAX_IMG_CHANNELS = 4         # grey, RGB, RGBA
-MAX_NUM_WS = 256             # w indices of any generator (a 4096 px StyleGAN v1 has 22)
-MAX_PSI = 100.0              # truncation psi; the GUI offers -2..2, NVIDIA's tools -1..2
-MAX_CUTOFF = MAX_NUM_WS      # a cutoff at or above num_ws truncates every w index (NVIDIA's semantics)
+MAX_RESOLUTION = 4096  # output side in pixels (the largest published StyleGAN is 1024)
+MAX_CHANNELS = 4096  # feature maps of any synthesis layer (official: at most 512; StyleGAN3-R: 1024)
+MAX_LATENT = 4096  # z_dim, w_dim, c_dim and the mapping network's width
+MAX_MAPPING_LAYERS = 64  # official: 8 (StyleGAN3: 2)
+MAX_IMG_CHANNELS = 4  # grey, RGB, RGBA
+MAX_NUM_WS = 256  # w indices of any generator (a 4096 px StyleGAN v1 has 22)
+MAX_PSI = 100.0  # truncation psi; the GUI offers -2..2, NVIDIA's tools -1..2
+MAX_CUTOFF = MAX_NUM_WS  # a cutoff at or above num_ws truncates every w index (NVIDIA's semantics)
 
 
 def is_int(v) -> bool:

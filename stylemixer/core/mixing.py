@@ -8,6 +8,7 @@ between the neighbouring integer seeds, as NVIDIA's visualizer does), or a laten
 inside the recipe itself. A source has a hashable `key` that identifies its ws for the renderer's caches and
 `ws(G, psi, cutoff, device)` that produces them.
 """
+
 from __future__ import annotations
 
 import base64
@@ -37,9 +38,10 @@ class Latent:
     Stored exactly (base64 of the little-endian float32 values in JSON), so a PNG re-renders without the file
     the latent came from. Compared and hashed by its values (a digest), not its name.
     """
+
     name: str
-    shape: tuple                # (w_dim,) or (num_ws, w_dim)
-    data: bytes                 # float32 little-endian, row-major
+    shape: tuple  # (w_dim,) or (num_ws, w_dim)
+    data: bytes  # float32 little-endian, row-major
 
     def __post_init__(self):
         object.__setattr__(self, "shape", tuple(int(v) for v in self.shape))
@@ -78,8 +80,12 @@ class Latent:
         return f"Latent({self.name!r}, {self.kind} {list(self.shape)}, {self.digest[:12]})"
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "shape": list(self.shape), "dtype": "float32",
-                "data": base64.b64encode(self.data).decode("ascii")}
+        return {
+            "name": self.name,
+            "shape": list(self.shape),
+            "dtype": "float32",
+            "data": base64.b64encode(self.data).decode("ascii"),
+        }
 
     @classmethod
     def from_dict(cls, d, field_name="latent") -> "Latent":
@@ -108,18 +114,21 @@ class Latent:
             return np.repeat(a[None], num_ws, axis=0)
         if a.shape == (num_ws, w_dim):
             return a
-        raise RecipeError(f"latent {self.name!r} has shape {list(a.shape)} ({self.kind}), but this model takes "
-                          f"[{num_ws}, {w_dim}] (W+) or [{w_dim}] (W)")
+        raise RecipeError(
+            f"latent {self.name!r} has shape {list(a.shape)} ({self.kind}), but this model takes "
+            f"[{num_ws}, {w_dim}] (W+) or [{w_dim}] (W)"
+        )
 
 
 @dataclass(frozen=True)
 class SeedSource:
     """An integer seed, or a fractional one: w = lerp(w(seed), w(seed + 1), frac), each truncated first.
     cls: the class of a conditional model (None: unconditional, or class 0 of a conditional one)."""
+
     seed: int
     frac: float = 0.0
     cls: int | None = None
-    truncated = True            # the recipe's psi and cutoff apply
+    truncated = True  # the recipe's psi and cutoff apply
 
     @property
     def key(self):
@@ -143,6 +152,7 @@ class SeedSource:
 class LatentSource:
     """A loaded W or W+ latent, used as it is: truncation does not apply (it is already a w, e.g. a photo's
     projection, which truncation would pull away from the photo)."""
+
     latent: Latent
     truncated = False
 
@@ -165,18 +175,18 @@ MAX_MODEL_PATH = 4096  # characters of the recorded model path
 
 @dataclass(frozen=True)
 class Recipe:
-    weights: tuple              # one float in [0, 1] per w index
+    weights: tuple  # one float in [0, 1] per w index
     seed_a: int = 0
     seed_b: int = 1
     model: str = BUILTIN_MODEL  # "builtin" or a file path
-    psi: float = 1.0            # truncation psi (1 = none)
-    cutoff: int | None = None   # truncate w indices < cutoff; None = all
+    psi: float = 1.0  # truncation psi (1 = none)
+    cutoff: int | None = None  # truncate w indices < cutoff; None = all
     noise_mode: str = "const"
     noise_seed: int = 0
-    options: tuple = ()         # per-image synthesis inputs a family offers, sorted (name, value) pairs,
-                                # e.g. StyleGAN3's input transform (("rotate", 10.0), ("translate_x", 0.1))
+    options: tuple = ()  # per-image synthesis inputs a family offers, sorted (name, value) pairs,
+    # e.g. StyleGAN3's input transform (("rotate", 10.0), ("translate_x", 0.1))
     # Optional sources (absent from the JSON while at their defaults, so older recipes read and write as before):
-    frac_a: float = 0.0         # fractional part of A's seed, in [0, 1): A is seed_a + frac_a
+    frac_a: float = 0.0  # fractional part of A's seed, in [0, 1): A is seed_a + frac_a
     frac_b: float = 0.0
     latent_a: Latent | None = None  # when set, A's ws come from this latent instead of the seed
     latent_b: Latent | None = None
@@ -203,9 +213,18 @@ class Recipe:
 
     def swapped(self) -> "Recipe":
         """Swap A and B, keeping the picture: each weight becomes 1 - weight."""
-        return replace(self, seed_a=self.seed_b, seed_b=self.seed_a, frac_a=self.frac_b, frac_b=self.frac_a,
-                       latent_a=self.latent_b, latent_b=self.latent_a, class_a=self.class_b, class_b=self.class_a,
-                       weights=tuple(1.0 - v for v in self.weights))
+        return replace(
+            self,
+            seed_a=self.seed_b,
+            seed_b=self.seed_a,
+            frac_a=self.frac_b,
+            frac_b=self.frac_a,
+            latent_a=self.latent_b,
+            latent_b=self.latent_a,
+            class_a=self.class_b,
+            class_b=self.class_a,
+            weights=tuple(1.0 - v for v in self.weights),
+        )
 
     def source(self, which: str):
         """A's or B's source: a LatentSource when a latent is set, else a SeedSource."""
@@ -213,8 +232,9 @@ class Recipe:
         latent = getattr(self, f"latent_{which}")
         if latent is not None:
             return LatentSource(latent)
-        return SeedSource(getattr(self, f"seed_{which}"), getattr(self, f"frac_{which}"),
-                          getattr(self, f"class_{which}"))
+        return SeedSource(
+            getattr(self, f"seed_{which}"), getattr(self, f"frac_{which}"), getattr(self, f"class_{which}")
+        )
 
     def with_source(self, which: str, source) -> "Recipe":
         """The recipe with A's or B's source replaced (a SeedSource, a LatentSource, an int or a float seed)."""
@@ -223,9 +243,15 @@ class Recipe:
             return replace(self, **{f"latent_{which}": source.latent})
         if not isinstance(source, SeedSource):
             source = seed_source(source, f"seed_{which}")
-        return replace(self, **{f"seed_{which}": source.seed, f"frac_{which}": source.frac,
-                                f"class_{which}": getattr(self, f"class_{which}") if source.cls is None else source.cls,
-                                f"latent_{which}": None})
+        return replace(
+            self,
+            **{
+                f"seed_{which}": source.seed,
+                f"frac_{which}": source.frac,
+                f"class_{which}": getattr(self, f"class_{which}") if source.cls is None else source.cls,
+                f"latent_{which}": None,
+            },
+        )
 
     def synthesis_options(self) -> dict:
         """Per-image synthesis inputs other than noise, for the family's `context` (see `G.synthesis_controls`)."""
@@ -251,8 +277,9 @@ class Recipe:
     def check_model(self, num_ws: int, c_dim: int | None = None) -> "Recipe":
         """Refuse a recipe that does not fit the model; c_dim (when given) checks the classes."""
         if len(self.weights) != num_ws:
-            raise RecipeError(f"weights: the recipe has {len(self.weights)} weights but the model has {num_ws} "
-                              f"w indices")
+            raise RecipeError(
+                f"weights: the recipe has {len(self.weights)} weights but the model has {num_ws} w indices"
+            )
         # A cutoff at or above num_ws truncates every w index, as in NVIDIA's code (a 16 px model keeps the
         # official cutoff 8 and truncates all its 6 rows).
         if c_dim is not None:
@@ -265,9 +292,18 @@ class Recipe:
         return self
 
     def to_dict(self) -> dict:
-        d = {"format": RECIPE_FORMAT, "version": RECIPE_VERSION, "model": self.model,
-             "seed_a": self.seed_a, "seed_b": self.seed_b, "weights": list(self.weights),
-             "psi": self.psi, "cutoff": self.cutoff, "noise_mode": self.noise_mode, "noise_seed": self.noise_seed}
+        d = {
+            "format": RECIPE_FORMAT,
+            "version": RECIPE_VERSION,
+            "model": self.model,
+            "seed_a": self.seed_a,
+            "seed_b": self.seed_b,
+            "weights": list(self.weights),
+            "psi": self.psi,
+            "cutoff": self.cutoff,
+            "noise_mode": self.noise_mode,
+            "noise_seed": self.noise_seed,
+        }
         if self.options:  # omitted when empty, so recipes of models without input controls stay as they were
             d["options"] = dict(self.options)
         for k in ("frac_a", "frac_b"):
@@ -295,8 +331,9 @@ class Recipe:
             raise RecipeError(f"format: expected {RECIPE_FORMAT!r}, got {describe(fmt)}")
         version = d.pop("version", RECIPE_VERSION)
         if version != RECIPE_VERSION:
-            raise RecipeError(f"version: this StyleMixer reads recipe version {RECIPE_VERSION}, "
-                              f"got {describe(version)}")
+            raise RecipeError(
+                f"version: this StyleMixer reads recipe version {RECIPE_VERSION}, got {describe(version)}"
+            )
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(d) - known)
         if unknown:
@@ -388,8 +425,11 @@ def _validate(r: Recipe):
 def seed_source(value, field: str = "seed") -> SeedSource:
     """3 -> seed 3; 3.25 -> a quarter of the way from seed 3's w to seed 4's (a RecipeError naming `field` if out
     of range)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(value)
+    ):
         raise RecipeError(f"{field}: expected a number, got {describe(value)}")
     if not 0 <= value <= MAX_SEED:
         raise RecipeError(f"{field}: must be between 0 and {MAX_SEED}, got {describe(value)}")

@@ -19,14 +19,20 @@ Tunables are read when a process starts, so `main()` re-executes itself once wit
 command line does this (never a library call or a test), only on Linux with glibc >= 2.35, and it is skipped
 when STYLEMIXER_NO_REEXEC is set or the tunables are already there.
 """
+
 from __future__ import annotations
 
 import os
 import platform
 import sys
 
-TUNABLES = ("glibc.malloc.hugetlb=1", "glibc.malloc.mmap_max=0", "glibc.malloc.arena_max=1",
-            f"glibc.malloc.trim_threshold={2**30}", f"glibc.malloc.top_pad={64 * 2**20}")
+TUNABLES = (
+    "glibc.malloc.hugetlb=1",
+    "glibc.malloc.mmap_max=0",
+    "glibc.malloc.arena_max=1",
+    f"glibc.malloc.trim_threshold={2**30}",
+    f"glibc.malloc.top_pad={64 * 2**20}",
+)
 TUNABLE = TUNABLES[0]
 _MARK = "STYLEMIXER_REEXECED"
 
@@ -65,8 +71,12 @@ def _glibc_ok() -> bool:
 def reexec_with_huge_pages():
     """Replace this process by the same command with the allocator tunables set; returns only when that is not
     done."""
-    if (os.environ.get(_MARK) or os.environ.get("STYLEMIXER_NO_REEXEC") or allocator_tunables_active()
-            or not _glibc_ok()):
+    if (
+        os.environ.get(_MARK)
+        or os.environ.get("STYLEMIXER_NO_REEXEC")
+        or allocator_tunables_active()
+        or not _glibc_ok()
+    ):
         return
     argv = list(getattr(sys, "orig_argv", []) or [])
     if not argv or not sys.executable:
@@ -91,6 +101,7 @@ def lower_thread_priority(nice: int) -> bool:
     if nice <= 0 or not sys.platform.startswith("linux") or not hasattr(os, "setpriority"):
         return False
     import threading
+
     tid = threading.get_native_id()
     try:
         os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + int(nice)))

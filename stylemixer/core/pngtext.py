@@ -6,6 +6,7 @@ recompressed it). Walking the chunk list costs a seek per chunk, whatever the im
 picture costs nothing to read its recipe, and a recipe written before truncated image data is still found.
 Every size is bounded: the chunk that carries the text, its decompressed length and the number of chunks.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,9 +14,9 @@ import struct
 import zlib
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
-MAX_TEXT_CHUNK = 1 << 20       # bytes of the chunk holding the text (a recipe is ~1 KB)
-MAX_TEXT = 1 << 20             # bytes of text after decompression
-MAX_CHUNKS = 100_000           # a 50 MB image in 8 KB IDAT chunks has ~6,000
+MAX_TEXT_CHUNK = 1 << 20  # bytes of the chunk holding the text (a recipe is ~1 KB)
+MAX_TEXT = 1 << 20  # bytes of text after decompression
+MAX_CHUNKS = 100_000  # a 50 MB image in 8 KB IDAT chunks has ~6,000
 TEXT_TYPES = (b"tEXt", b"zTXt", b"iTXt")
 
 
@@ -66,7 +67,7 @@ def find_text(f, keyword: str) -> tuple[str | None, str]:
 
 
 def _decode(ctype: bytes, data: bytes, keyword: str) -> str:
-    rest = data[len(keyword) + 1:]
+    rest = data[len(keyword) + 1 :]
     if ctype == b"tEXt":
         return rest.decode("latin-1")
     if ctype == b"zTXt":

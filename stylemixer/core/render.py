@@ -21,6 +21,7 @@ cached render must equal an uncached one bit for bit. Batching A, B and the mix 
 chains that start at the same layer run as one batch, and half precision is used when a calibration render shows
 it is faster and visually identical (`visually_identical`).
 """
+
 from __future__ import annotations
 
 import copy
@@ -37,7 +38,7 @@ from .stats import Capture, LayerStats
 from .threads import ThreadPolicy, choose_threads, thread_budget
 
 SOURCES = ("mix", "a", "b")
-DEFAULT_CACHE_MB = 1024   # the most the activation cache takes by default (auto_cache_mb)
+DEFAULT_CACHE_MB = 1024  # the most the activation cache takes by default (auto_cache_mb)
 CHAINS = 8
 PRECISIONS = ("auto", "fp32", "fp16")
 
@@ -45,21 +46,22 @@ PRECISIONS = ("auto", "fp32", "fp16")
 @dataclass(frozen=True)
 class RenderRequest:
     """An immutable snapshot of what to draw. `id` orders requests; the newest wins."""
+
     recipe: Recipe
-    stats: bool = False                 # capture the family's per-channel statistics of every w index
-    feature_layer: int | None = None    # also return the feature maps of this w index's layer
-    feature_source: str = "mix"         # ... of the mix, A or B
-    preview: int | None = None          # a quick picture at most this many px wide where the family can stop early
+    stats: bool = False  # capture the family's per-channel statistics of every w index
+    feature_layer: int | None = None  # also return the feature maps of this w index's layer
+    feature_source: str = "mix"  # ... of the mix, A or B
+    preview: int | None = None  # a quick picture at most this many px wide where the family can stop early
     id: int = 0
 
 
 @dataclass
 class RenderResult:
     request: RenderRequest
-    mix: np.ndarray                     # uint8 [H, W, C]
-    a: np.ndarray                       # uint8 [H, W, C], pure A
-    b: np.ndarray                       # uint8 [H, W, C], pure B
-    stats: dict | None = None           # {"mix"|"a"|"b": {w index: LayerStats}}
+    mix: np.ndarray  # uint8 [H, W, C]
+    a: np.ndarray  # uint8 [H, W, C], pure A
+    b: np.ndarray  # uint8 [H, W, C], pure B
+    stats: dict | None = None  # {"mix"|"a"|"b": {w index: LayerStats}}
     features: np.ndarray | None = None  # float32 [C, H, W]
     ms: float = 0.0
     device: str = "cpu"
@@ -81,14 +83,15 @@ def visually_identical(a: np.ndarray, b: np.ndarray, mean_tol: float = 0.5, max_
 @dataclass(eq=False)  # compared by identity: its fields hold tensors
 class _Chain:
     """One image to produce: its ws, the identity of each ws row, and what the request needs from it."""
+
     source: str
-    ws: torch.Tensor              # [1, num_ws, w_dim]
-    rows: tuple                   # hashable identity of each ws row
+    ws: torch.Tensor  # [1, num_ws, w_dim]
+    rows: tuple  # hashable identity of each ws row
     stats: bool = False
     feature_layer: int | None = None
     # filled by planning
-    start: int = 0                # first w index to run; num_ws when the image comes from the cache
-    state: tuple | None = None    # cached state entering w index `start`
+    start: int = 0  # first w index to run; num_ws when the image comes from the cache
+    state: tuple | None = None  # cached state entering w index `start`
     image: np.ndarray | None = None
     cached_stats: dict = field(default_factory=dict)
     prefix_states: dict = field(default_factory=dict)  # w index < start -> cached state to re-run one step on
@@ -109,9 +112,17 @@ class Renderer:
     process-wide torch setting only entry points (the app, the CLI, the bench) ask for it.
     """
 
-    def __init__(self, G, device="cpu", cache: bool = True, cache_mb: float | None = None,
-                 batch: bool | None = None, precision: str = "auto", channels_last: bool | None = None,
-                 threads: int | str | None = None):
+    def __init__(
+        self,
+        G,
+        device="cpu",
+        cache: bool = True,
+        cache_mb: float | None = None,
+        batch: bool | None = None,
+        precision: str = "auto",
+        channels_last: bool | None = None,
+        threads: int | str | None = None,
+    ):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.channels_last_opt = channels_last
@@ -126,12 +137,12 @@ class Renderer:
         self.precision_opt = precision
         self._ctx_key = None
         self._ctx = None
-        self._synth = None          # the synthesis network actually run (a half copy when fp16)
+        self._synth = None  # the synthesis network actually run (a half copy when fp16)
         self.dtype = torch.float32
         self.calibration: dict = {}
         self.threads_opt = threads
         self.thread_policy: ThreadPolicy | None = None
-        self._flops = G.flops()     # work per w index, to time renders per FLOP
+        self._flops = G.flops()  # work per w index, to time renders per FLOP
         self.renders = 0
         self._setup()
 
@@ -196,8 +207,9 @@ class Renderer:
         """A one-shot synthetic measurement (`choose_threads`, the benchmark's): set torch's thread count from it
         and return it. With threads="auto" the policy starts from this choice."""
         budget = self.thread_policy.budget if self.thread_policy is not None else thread_budget()
-        choice = choose_threads(self._synth, self._flops, self.G.w_dim, self.device, self.dtype,
-                                self.channels_last, budget=budget)
+        choice = choose_threads(
+            self._synth, self._flops, self.G.w_dim, self.device, self.dtype, self.channels_last, budget=budget
+        )
         if self.thread_policy is not None:
             self.thread_policy.current = choice["threads"]
         return choice
@@ -227,8 +239,7 @@ class Renderer:
         Leaves the renderer in the chosen precision and returns the measurement (also kept in `.calibration`).
         Runs on any device, so the decision logic is testable on the CPU (where fp16 is never faster).
         """
-        recipe = Recipe.for_model(self.num_ws, seed_a=1, seed_b=2).with_weights(
-            [0.5] * self.num_ws)
+        recipe = Recipe.for_model(self.num_ws, seed_a=1, seed_b=2).with_weights([0.5] * self.num_ws)
         times, images = {}, {}
         for name in ("fp32", "fp16"):
             self._use_precision(name)
@@ -244,8 +255,7 @@ class Renderer:
                 self.use_cache = saved
         same = visually_identical(images["fp32"], images["fp16"])
         choice = "fp16" if same and times["fp16"] < 0.9 * times["fp32"] else "fp32"
-        self.calibration = {"fp32_ms": times["fp32"], "fp16_ms": times["fp16"], "identical": same,
-                            "chosen": choice}
+        self.calibration = {"fp32_ms": times["fp32"], "fp16_ms": times["fp16"], "identical": same, "chosen": choice}
         self._use_precision(choice)
         return self.calibration
 
@@ -262,8 +272,13 @@ class Renderer:
         key = (source.key, psi, cutoff) if source.truncated else (source.key,)
         ws = self.w_cache.get(key) if self.use_cache else None
         if ws is None:
-            ws = source.ws(self.G, psi, cutoff, self.device,
-                           w_of_seed=lambda s: self._w(SeedSource(s, 0.0, getattr(source, "cls", None)), psi, cutoff))
+            ws = source.ws(
+                self.G,
+                psi,
+                cutoff,
+                self.device,
+                w_of_seed=lambda s: self._w(SeedSource(s, 0.0, getattr(source, "cls", None)), psi, cutoff),
+            )
             if self.use_cache:
                 self.w_cache.put(key, ws)
         return ws
@@ -272,16 +287,19 @@ class Renderer:
         # A row is truncated iff psi != 1 and its index is below the cutoff; untruncated rows are the same tensor
         # values whatever psi is, so they share cache entries. A latent source is never truncated.
         L = self.num_ws
-        return tuple(("w", source.key, psi if source.truncated and psi != 1 and (cutoff is None or j < cutoff)
-                      else 1.0) for j in range(L))
+        return tuple(
+            ("w", source.key, psi if source.truncated and psi != 1 and (cutoff is None or j < cutoff) else 1.0)
+            for j in range(L)
+        )
 
     def _rows(self, r: Recipe) -> tuple:
         """The row identities of A, B and the mix."""
         rows_a = self._pure_rows(r.source("a"), r.psi, r.cutoff)
         rows_b = self._pure_rows(r.source("b"), r.psi, r.cutoff)
         # mix_ws gives exactly A's row at weight 0 and exactly B's at 1 (torch.lerp's two-sided formula).
-        rows_m = tuple(ra if v == 0 else rb if v == 1 else ("m", ra, rb, v)
-                       for ra, rb, v in zip(rows_a, rows_b, r.weights))
+        rows_m = tuple(
+            ra if v == 0 else rb if v == 1 else ("m", ra, rb, v) for ra, rb, v in zip(rows_a, rows_b, r.weights)
+        )
         return rows_a, rows_b, rows_m
 
     def _chains(self, req: RenderRequest) -> list[_Chain]:
@@ -300,8 +318,9 @@ class Renderer:
         options = recipe.synthesis_options()
         key = (noise, tuple(sorted(options.items())))
         if key != self._ctx_key or not self.use_cache:
-            self._ctx = self._synth.context(1, recipe.noise_mode, recipe.noise_seed, options or None,
-                                            device=self.device, dtype=self.dtype)
+            self._ctx = self._synth.context(
+                1, recipe.noise_mode, recipe.noise_seed, options or None, device=self.device, dtype=self.dtype
+            )
             self._ctx_key = key
         return key, self._ctx
 
@@ -360,9 +379,12 @@ class Renderer:
         result.ms = (time.perf_counter() - t0) * 1000
         if policy is not None:
             policy.observe(threads, self._work(chains), result.ms / 1000)
-        result.info = {"start": {c.source: c.start for c in chains}, "precision": self.precision,
-                       "cache": self.cache.info(),
-                       "threads": threads if policy is not None else torch.get_num_threads()}
+        result.info = {
+            "start": {c.source: c.start for c in chains},
+            "precision": self.precision,
+            "cache": self.cache.info(),
+            "threads": threads if policy is not None else torch.get_num_threads(),
+        }
         return result
 
     def _estimate_work(self, recipe) -> float:
@@ -424,14 +446,19 @@ class Renderer:
                 for k in range(c.start, stop + 1):
                     state = self._synth.advance(k, state, c.ws[:, k], ctx)
                     if k + 1 < self.num_ws:
-                        self._put("pre", nkey, c.rows[:k + 1], state)
+                        self._put("pre", nkey, c.rows[: k + 1], state)
                 small = self._synth.preview(state, ctx).float()
                 big = torch.nn.functional.interpolate(small, size=(H, W), mode="bilinear", align_corners=False)
                 images[c.source] = to_uint8(big, self.G.cfg.crop)[0]
         result = RenderResult(req, images["mix"], images["a"], images["b"], device=str(self.device))
         result.ms = (time.perf_counter() - t0) * 1000
-        result.info = {"start": starts, "precision": self.precision, "cache": self.cache.info(),
-                       "preview": res, "work": work}
+        result.info = {
+            "start": starts,
+            "precision": self.precision,
+            "cache": self.cache.info(),
+            "preview": res,
+            "work": work,
+        }
         return result
 
     def _key(self, kind, nkey, rows):
@@ -452,7 +479,7 @@ class Renderer:
             return cache.peek(self._key("pre", nkey, c.rows[:i]))
 
         def stat_ok(i):
-            return cache.peek(self._key("st", nkey, c.rows[:i + 1]))
+            return cache.peek(self._key("st", nkey, c.rows[: i + 1]))
 
         def deepest_pre(limit):
             for j in range(limit, 0, -1):
@@ -462,8 +489,14 @@ class Renderer:
 
         s = L if cache.peek(self._key("img", nkey, c.rows)) else deepest_pre(L - 1)
         while True:  # every layer before s must be served by a cached statistic or a cached activation
-            bad = next((i for i in range(s) if (c.stats and not stat_ok(i) and not pre_ok(i))
-                        or (c.feature_layer == i and not pre_ok(i))), None)
+            bad = next(
+                (
+                    i
+                    for i in range(s)
+                    if (c.stats and not stat_ok(i) and not pre_ok(i)) or (c.feature_layer == i and not pre_ok(i))
+                ),
+                None,
+            )
             if bad is None:
                 break
             s = deepest_pre(bad)
@@ -473,7 +506,7 @@ class Renderer:
         elif s > 0 or pre_ok(0):
             c.state = cache.get(self._key("pre", nkey, c.rows[:s]))
         for i in range(s):
-            st = cache.get(self._key("st", nkey, c.rows[:i + 1])) if c.stats else None
+            st = cache.get(self._key("st", nkey, c.rows[: i + 1])) if c.stats else None
             if st is not None:
                 c.cached_stats[i] = st
             if (c.stats and st is None) or c.feature_layer == i:
@@ -521,12 +554,20 @@ class Renderer:
         ws = group[0].ws if n == 1 else torch.cat([c.ws for c in group])
         cap = None
         if any(c.capture is not None for c in group):
-            cap = group[0].capture if n == 1 else Capture(stats=any(c.stats for c in group),
-                                                          feature_layer=_common_feature(group))
+            cap = (
+                group[0].capture
+                if n == 1
+                else Capture(stats=any(c.stats for c in group), feature_layer=_common_feature(group))
+            )
         # A batch whose chains want different feature layers: keep the state entering each, for one more step.
-        odd_feature = {r: c.feature_layer for r, c in enumerate(group)
-                       if n > 1 and c.feature_layer is not None and c.feature_layer >= s
-                       and c.feature_layer != (cap.feature_layer if cap else None)}
+        odd_feature = {
+            r: c.feature_layer
+            for r, c in enumerate(group)
+            if n > 1
+            and c.feature_layer is not None
+            and c.feature_layer >= s
+            and c.feature_layer != (cap.feature_layer if cap else None)
+        }
         kept: dict = {}
         for k in range(s, self.num_ws):
             for r, fl in odd_feature.items():
@@ -535,7 +576,7 @@ class Renderer:
             state = synth.advance(k, state, ws[:, k], ctx, cap)
             if k + 1 < self.num_ws and self.use_cache:
                 for r, c in enumerate(group):
-                    self._put("pre", nkey, c.rows[:k + 1], state if n == 1 else _take_state(state, r, clone=True))
+                    self._put("pre", nkey, c.rows[: k + 1], state if n == 1 else _take_state(state, r, clone=True))
         img = synth.finish(state, ctx)
         u8 = to_uint8(img.float(), self.G.cfg.crop)
         group_stats = cap.result() if n > 1 and cap is not None and cap.want_stats else {}
@@ -565,18 +606,25 @@ class Renderer:
                 per = dict(c.cached_stats)
                 per.update(c.new_stats)
                 for i, st in c.new_stats.items():
-                    self._put("st", nkey, c.rows[:i + 1], st)
+                    self._put("st", nkey, c.rows[: i + 1], st)
                 stats[src] = {i: per[i] for i in range(self.num_ws)}
         features = None
         if req.feature_layer is not None:
             features = chain_of[req.feature_source].features.float().cpu().numpy()
-        return RenderResult(req, chain_of["mix"].image, chain_of["a"].image, chain_of["b"].image, stats, features,
-                            device=str(self.device))
+        return RenderResult(
+            req,
+            chain_of["mix"].image,
+            chain_of["a"].image,
+            chain_of["b"].image,
+            stats,
+            features,
+            device=str(self.device),
+        )
 
 
 def _take_state(state: tuple, r: int, clone: bool = False) -> tuple:
     """Image r of a batched state, as a batch of one."""
-    return tuple(None if t is None else (t[r:r + 1].clone() if clone else t[r:r + 1]) for t in state)
+    return tuple(None if t is None else (t[r : r + 1].clone() if clone else t[r : r + 1]) for t in state)
 
 
 def _cat_states(states: list) -> tuple:
@@ -609,4 +657,4 @@ def _common_feature(group):
     return layers.pop() if len(layers) == 1 else None
 
 
-__all__ = ["Renderer", "RenderRequest", "RenderResult", "SOURCES", "visually_identical", "LayerStats"]
+__all__ = ["SOURCES", "LayerStats", "RenderRequest", "RenderResult", "Renderer", "visually_identical"]

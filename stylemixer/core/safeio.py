@@ -5,6 +5,7 @@ terminal) never ends; either would freeze a load forever. So a file is opened wi
 opening a FIFO return at once), checked with fstat on the open descriptor (no race with a rename), and only
 a regular file is handed on, switched back to ordinary blocking reads.
 """
+
 from __future__ import annotations
 
 import io
@@ -13,8 +14,13 @@ import stat
 
 from .errors import StyleMixerError, printable
 
-_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
 
 
 def open_regular(path, error=StyleMixerError, what: str = "file") -> io.BufferedReader:

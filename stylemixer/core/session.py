@@ -16,20 +16,22 @@ The executor is pluggable: anything with `submit(request)` that later calls `fin
 `failed(request_id, message)` on the session's thread. The desktop app's render worker thread is one;
 `InlineExecutor` (render at once, in the caller's thread) serves scripts and tests.
 """
+
 from __future__ import annotations
 
 import random
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable, Protocol
+from typing import Protocol
 
 from .latents import MAX_SEED
 from .mixing import LatentSource, Recipe, seed_source
 from .render import SOURCES, RenderRequest, RenderResult
 
 UNDO_LIMIT = 500
-STREAM_GAP_S = 0.5   # results further apart than this are separate interactions, not one frame rate
+STREAM_GAP_S = 0.5  # results further apart than this are separate interactions, not one frame rate
 FPS_SAMPLES = 30
 _UNSET = object()
 
@@ -113,7 +115,7 @@ def frame_time_text(result: RenderResult) -> str:
     return f"{ms:.1f} ms" if ms < 10 else f"{ms:.0f} ms"
 
 
-PREVIEW_MIN_MS = 40.0     # full frames faster than this are shown whole even while dragging
+PREVIEW_MIN_MS = 40.0  # full frames faster than this are shown whole even while dragging
 PREVIEW_TARGET_MS = 50.0  # a preview should take at most this (>= 20 pictures per second)
 
 
@@ -128,10 +130,10 @@ class Session:
     def __init__(self, executor: Executor | None = None, rng=random):
         self.executor = executor
         bind = getattr(executor, "bind", None)
-        if callable(bind):   # an executor that answers the session directly (InlineExecutor) learns which one
+        if callable(bind):  # an executor that answers the session directly (InlineExecutor) learns which one
             bind(self)
         self.rng = rng
-        self.model = None                 # the loaded model's description (.source, .num_ws, .layers, .cfg)
+        self.model = None  # the loaded model's description (.source, .num_ws, .layers, .cfg)
         self.recipe: Recipe | None = None
         self.selected: int | None = None
         self.capture_stats = False
@@ -144,12 +146,12 @@ class Session:
         # progressive preview: while a drag is open on a model whose full frame is slow, ask for a smaller picture
         self.preview_min_ms = PREVIEW_MIN_MS
         self.preview_target_ms = PREVIEW_TARGET_MS
-        self.full_ms: float | None = None   # how long the last full frame took
+        self.full_ms: float | None = None  # how long the last full frame took
         # flow control
         self._next_id = 1
         self._in_flight: int | None = None  # id of the request sent and not yet answered
-        self._dirty = False                 # the state changed while a request was in flight
-        self._accept_from = 0               # results of older requests were made for a previous model
+        self._dirty = False  # the state changed while a request was in flight
+        self._accept_from = 0  # results of older requests were made for a previous model
         self._shown_id = 0
         self._rendering = False
         self.closed = False
@@ -227,7 +229,7 @@ class Session:
         self._gesture_open = False
         self._gesture_pushed = False
         if self.last_result is not None and self.last_result.info.get("preview") is not None:
-            self.request_render()   # the input rests: the full frame (the export and statistics use it)
+            self.request_render()  # the input rests: the full frame (the export and statistics use it)
 
     def preview_resolution(self) -> int | None:
         """The preview size for the next request: the largest the model offers whose estimated time keeps a drag
@@ -279,6 +281,7 @@ class Session:
             for w, seed in seeds.items():
                 r = r.with_source(w, seed)
             return r
+
         self._edit(edit)
 
     def set_truncation(self, psi=_UNSET, cutoff=_UNSET):
@@ -382,8 +385,14 @@ class Session:
     # ---- flow control --------------------------------------------------------------------------------
     def make_request(self) -> RenderRequest:
         """A snapshot of the current recipe and capture settings, with a fresh, increasing id."""
-        req = RenderRequest(self.recipe, stats=self.capture_stats, feature_layer=self.feature_layer,
-                            feature_source=self.feature_source, preview=self.preview_resolution(), id=self._next_id)
+        req = RenderRequest(
+            self.recipe,
+            stats=self.capture_stats,
+            feature_layer=self.feature_layer,
+            feature_source=self.feature_source,
+            preview=self.preview_resolution(),
+            id=self._next_id,
+        )
         self._next_id += 1
         return req
 

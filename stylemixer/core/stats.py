@@ -5,6 +5,7 @@ StyleGAN v1, the modulation styles, demodulation factors and free moments for St
 H x W of one instance and one channel (population std). Only small [N, C] arrays leave the device, in one
 transfer per render. Passing no capture to synthesis computes none of this.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,8 +39,11 @@ class LayerStats:
         return self.values.keys()
 
     def __eq__(self, other):
-        return (isinstance(other, LayerStats) and self.values.keys() == other.values.keys()
-                and all(np.array_equal(v, other.values[k]) for k, v in self.values.items()))
+        return (
+            isinstance(other, LayerStats)
+            and self.values.keys() == other.values.keys()
+            and all(np.array_equal(v, other.values[k]) for k, v in self.values.items())
+        )
 
     def __repr__(self):
         shapes = ", ".join(f"{k}{list(v.shape)}" for k, v in self.values.items())
@@ -51,7 +55,7 @@ class LayerStats:
 
     def take(self, i: int) -> "LayerStats":
         """The statistics of image i, each [1, C]."""
-        return LayerStats({k: v[i:i + 1] for k, v in self.values.items()})
+        return LayerStats({k: v[i : i + 1] for k, v in self.values.items()})
 
     def as_dict(self) -> dict:
         return dict(self.values)
@@ -68,8 +72,8 @@ class Capture:
         self.want_stats = stats
         self.layers = None if layers is None else set(layers)
         self.feature_layer = feature_layer
-        self._values: dict = {}   # w index -> {quantity: [N, C] on device}
-        self.features = None      # [N, C, H, W] on device: the feature maps of `feature_layer`
+        self._values: dict = {}  # w index -> {quantity: [N, C] on device}
+        self.features = None  # [N, C, H, W] on device: the feature maps of `feature_layer`
 
     @property
     def active(self) -> bool:
@@ -104,6 +108,6 @@ class Capture:
         pos = 0
         for k, q, shape in layout:
             size = int(np.prod(shape))
-            out.setdefault(k, {})[q] = np.ascontiguousarray(flat[pos:pos + size].reshape(shape))
+            out.setdefault(k, {})[q] = np.ascontiguousarray(flat[pos : pos + size].reshape(shape))
             pos += size
         return {k: LayerStats(v) for k, v in out.items()}

@@ -17,6 +17,7 @@ with 9 significant digits, which round-trips float32 exactly.
     quantities    str [Q]    the recorded quantities, in display order
     <source>.<layer>.<quantity>   float32 [C], e.g. "mix.3.y_s"; source in mix, a, b
 """
+
 from __future__ import annotations
 
 import io
@@ -78,7 +79,8 @@ def stats_npz_bytes(stats: dict, recipe: Recipe, layers=None, table=None) -> byt
     keys = _layers(stats, layers)
     qs = _quantities(stats)
     arrays = {
-        "format": np.array(STATS_FORMAT), "version": np.array(STATS_VERSION),
+        "format": np.array(STATS_FORMAT),
+        "version": np.array(STATS_VERSION),
         "recipe": np.array(recipe.to_json()),
         "layers": np.array(keys, dtype=np.int64),
         "channels": np.array([max(stats["mix"][k][q].shape[1] for q in qs) for k in keys], dtype=np.int64),
@@ -128,15 +130,20 @@ def load_stats_npz(path) -> tuple[Recipe, dict]:
                 raise ExportError(f"{os.path.basename(os.fspath(path))} is not a StyleMixer statistics file")
             recipe = Recipe.from_json(str(z["recipe"]))
             qs = [str(q) for q in z["quantities"]] if "quantities" in z.files else list(_V1_QUANTITIES)
-            stats = {src: {int(k): LayerStats({q: z[f"{src}.{k}.{q}"][None] for q in qs})
-                           for k in z["layers"]} for src in SOURCES}
+            stats = {
+                src: {int(k): LayerStats({q: z[f"{src}.{k}.{q}"][None] for q in qs}) for k in z["layers"]}
+                for src in SOURCES
+            }
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise ExportError(f"cannot read {printable(os.path.basename(os.fspath(path)))}: {printable(e)}") from None
     return recipe, stats
 
 
-def save_montage_png(path, image: np.ndarray, recipe: Recipe | None, layer: int, source: str, cmap: str,
-                     norm: str):
+def save_montage_png(path, image: np.ndarray, recipe: Recipe | None, layer: int, source: str, cmap: str, norm: str):
     """The montage as shown, with the recipe and what it shows in PNG text chunks."""
-    save_png(path, image, recipe, extra={"stylemixer.montage": f"layer={layer} source={source} "
-                                                              f"colormap={cmap} normalisation={norm}"})
+    save_png(
+        path,
+        image,
+        recipe,
+        extra={"stylemixer.montage": f"layer={layer} source={source} colormap={cmap} normalisation={norm}"},
+    )

@@ -7,6 +7,7 @@ exporters write exactly what the views show.
 Inputs are the renderer's statistics: `stats = {"mix"|"a"|"b": {w index: LayerStats}}`, each field [1, C]
 (one image per source). Only the first image of each LayerStats is used.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,10 +52,10 @@ def channel_order(a: LayerStats, b: LayerStats, order: str, spec: StatsSpec) -> 
 
 @dataclass(frozen=True)
 class LayerSummary:
-    means: dict          # {source: {quantity: mean over channels}}
-    mix_to_a: float      # style distance of the mix from A (0 when the mix takes this layer from A)
+    means: dict  # {source: {quantity: mean over channels}}
+    mix_to_a: float  # style distance of the mix from A (0 when the mix takes this layer from A)
     mix_to_b: float
-    a_to_b: float        # how different A's and B's styles are here (the across-layers chart's bar)
+    a_to_b: float  # how different A's and B's styles are here (the across-layers chart's bar)
 
     @property
     def position(self) -> float:
@@ -99,8 +100,18 @@ def channel_report(stats: dict, index: int, channel: int, spec: StatsSpec, axis:
 # Anchor colours, interpolated linearly in RGB to 256 entries. "viridis" follows the published anchor colours of
 # that perceptually uniform map; "diverging" is blue - near white - red for signed maps centred on zero.
 _ANCHORS = {
-    "viridis": ["#440154", "#482878", "#3e4a89", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58",
-                "#b5de2b", "#fde725"],
+    "viridis": [
+        "#440154",
+        "#482878",
+        "#3e4a89",
+        "#31688e",
+        "#26828e",
+        "#1f9e89",
+        "#35b779",
+        "#6ece58",
+        "#b5de2b",
+        "#fde725",
+    ],
     "diverging": ["#2166ac", "#4393c3", "#92c5de", "#f7f7f7", "#f4a582", "#d6604d", "#b2182b"],
     "gray": ["#000000", "#ffffff"],
 }
@@ -113,7 +124,7 @@ def colormap(name: str) -> np.ndarray:
     if name not in _ANCHORS:
         raise ValueError(f"colour map must be one of {COLORMAPS}, got {name!r}")
     if name not in _LUTS:
-        rgb = np.array([[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in _ANCHORS[name]], dtype=np.float64)
+        rgb = np.array([[int(h[i : i + 2], 16) for i in (1, 3, 5)] for h in _ANCHORS[name]], dtype=np.float64)
         pos = np.linspace(0.0, 1.0, len(rgb))
         t = np.linspace(0.0, 1.0, 256)
         lut = np.stack([np.interp(t, pos, rgb[:, j]) for j in range(3)], axis=1)
@@ -156,14 +167,16 @@ def colorize(plane: np.ndarray, lo: float, hi: float, cmap: str) -> np.ndarray:
 
 # ---- the montage -----------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Montage:
     """A grid of channel thumbnails. Tile i (row-major) shows channel order[i]."""
-    image: np.ndarray    # uint8 [rows * pitch - gap, cols * pitch - gap, 3]
-    order: np.ndarray    # channel shown in each tile
+
+    image: np.ndarray  # uint8 [rows * pitch - gap, cols * pitch - gap, 3]
+    order: np.ndarray  # channel shown in each tile
     cols: int
     rows: int
-    tile: int            # tile height and width in pixels (feature size x scale)
+    tile: int  # tile height and width in pixels (feature size x scale)
     gap: int
 
     @property
@@ -186,8 +199,9 @@ class Montage:
         return int(self.order[i]) if i < len(self.order) else None
 
 
-def montage_columns(channels: int, tile: int = 1, gap: int = 0, width: float | None = None,
-                    height: float | None = None) -> int:
+def montage_columns(
+    channels: int, tile: int = 1, gap: int = 0, width: float | None = None, height: float | None = None
+) -> int:
     """Columns for a grid of `channels` tiles. Without an area: near-square, slightly wider than tall. With an
     area (width x height, e.g. the widget showing it): the column count that lets the tiles be drawn largest."""
     if not width or not height:
@@ -212,11 +226,19 @@ def shrink(features: np.ndarray, max_size: int) -> np.ndarray:
     if k <= 1:
         return f
     h2, w2 = h // k, w // k
-    return f[:, :h2 * k, :w2 * k].reshape(c, h2, k, w2, k).mean(axis=(2, 4))
+    return f[:, : h2 * k, : w2 * k].reshape(c, h2, k, w2, k).mean(axis=(2, 4))
 
 
-def build_montage(features: np.ndarray, cmap: str = "viridis", norm: str = "channel", order=None,
-                  cols: int | None = None, scale: int = 1, gap: int = 1, background=(40, 40, 40)) -> Montage:
+def build_montage(
+    features: np.ndarray,
+    cmap: str = "viridis",
+    norm: str = "channel",
+    order=None,
+    cols: int | None = None,
+    scale: int = 1,
+    gap: int = 1,
+    background=(40, 40, 40),
+) -> Montage:
     """features float [C, H, W] (one source's maps after AdaIN) -> a coloured grid of all channels."""
     f = np.asarray(features, dtype=np.float32)
     if f.ndim != 3:
@@ -236,12 +258,13 @@ def build_montage(features: np.ndarray, cmap: str = "viridis", norm: str = "chan
         if scale > 1:
             rgb = rgb.repeat(scale, axis=0).repeat(scale, axis=1)
         top, left = m.tile_origin(i)
-        img[top:top + rgb.shape[0], left:left + rgb.shape[1]] = rgb
+        img[top : top + rgb.shape[0], left : left + rgb.shape[1]] = rgb
     return m
 
 
-def channel_image(features: np.ndarray, channel: int, cmap: str = "viridis", norm: str = "channel",
-                  scale: int = 1) -> np.ndarray:
+def channel_image(
+    features: np.ndarray, channel: int, cmap: str = "viridis", norm: str = "channel", scale: int = 1
+) -> np.ndarray:
     """One channel coloured exactly as in the montage (same range), for the enlarged view."""
     f = np.asarray(features, dtype=np.float32)
     lo, hi = value_ranges(f, norm, is_symmetric(cmap))[channel]

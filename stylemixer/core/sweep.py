@@ -14,6 +14,7 @@ renderer and its cache, so a sweep of w index k resumes every frame at AdaIN k. 
 The exported file carries the sweep's JSON (GIF: its comment; MP4: the `comment` metadata tag), and
 `sweep_from_file` reads it back to render the same frames again.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,18 +28,18 @@ import numpy as np
 
 from .errors import RecipeError
 from .export import ExportError
-from .safeio import open_regular
+from .families import GROUPS
 from .images import enlarge
 from .latents import MAX_SEED
-from .families import GROUPS
 from .mixing import Recipe, seed_source
+from .safeio import open_regular
 
 SWEEP_FORMAT = "stylemixer.sweep"
 SWEEP_VERSION = 1
 CONTROLS = ("weights", "psi", "seed_a", "seed_b", "walk")
 FORMATS = ("gif", "mp4")
 MAX_FRAMES = 10_000
-GIF_BUDGET = 2 * 2**30        # a GIF is written from frames held in memory (Pillow compares neighbours)
+GIF_BUDGET = 2 * 2**30  # a GIF is written from frames held in memory (Pillow compares neighbours)
 
 
 class SweepError(RecipeError):
@@ -55,9 +56,9 @@ class Sweep:
     control: str = "weights"
     start: float = 0.0
     end: float = 1.0
-    frames: int = 30              # frames from start to end (ping-pong adds the way back)
-    indices: tuple = ()           # control "weights": the w indices that move
-    seeds: tuple = ()             # control "walk": the seeds visited in order
+    frames: int = 30  # frames from start to end (ping-pong adds the way back)
+    indices: tuple = ()  # control "weights": the w indices that move
+    seeds: tuple = ()  # control "walk": the seeds visited in order
     pingpong: bool = False
     fps: float = 25.0
 
@@ -132,20 +133,34 @@ class Sweep:
         t = self.position(i) * (len(self.seeds) - 1)
         k = min(int(math.floor(t)), len(self.seeds) - 2)
         u = min(1.0, max(0.0, round(t - k, 6)))
-        return replace(r.with_source("a", self.seeds[k]).with_source("b", self.seeds[k + 1]),
-                       weights=(u,) * len(r.weights))
+        return replace(
+            r.with_source("a", self.seeds[k]).with_source("b", self.seeds[k + 1]), weights=(u,) * len(r.weights)
+        )
 
     def label(self) -> str:
-        what = {"weights": f"w {_ranges(self.indices)}", "psi": "psi", "seed_a": "seed A", "seed_b": "seed B",
-                "walk": "walk " + " → ".join(str(s) for s in self.seeds)}[self.control]
+        what = {
+            "weights": f"w {_ranges(self.indices)}",
+            "psi": "psi",
+            "seed_a": "seed A",
+            "seed_b": "seed B",
+            "walk": "walk " + " → ".join(str(s) for s in self.seeds),
+        }[self.control]
         span = "" if self.control == "walk" else f" {self.start:g} → {self.end:g}"
         return f"{what}{span}, {self.frame_count} frames{' ping-pong' if self.pingpong else ''}"
 
     # ---- JSON ------------------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        d = {"format": SWEEP_FORMAT, "version": SWEEP_VERSION, "control": self.control, "start": self.start,
-             "end": self.end, "frames": self.frames, "pingpong": self.pingpong, "fps": self.fps,
-             "recipe": self.recipe.to_dict()}
+        d = {
+            "format": SWEEP_FORMAT,
+            "version": SWEEP_VERSION,
+            "control": self.control,
+            "start": self.start,
+            "end": self.end,
+            "frames": self.frames,
+            "pingpong": self.pingpong,
+            "fps": self.fps,
+            "recipe": self.recipe.to_dict(),
+        }
         if self.control == "weights":
             d["indices"] = list(self.indices)
         if self.control == "walk":
@@ -212,8 +227,9 @@ def parse_control(text: str, layers) -> tuple[str, tuple]:
     try:
         a, b = int(lo), int(hi) if sep else int(lo)
     except ValueError:
-        raise SweepError(f"control: {text!r} is not w<k>, a range like 0-3, coarse, middle, fine, all, psi, "
-                         f"seed-a, seed-b or walk") from None
+        raise SweepError(
+            f"control: {text!r} is not w<k>, a range like 0-3, coarse, middle, fine, all, psi, seed-a, seed-b or walk"
+        ) from None
     if not 0 <= a <= b < n:
         raise SweepError(f"control: w indices {text!r} are outside 0-{n - 1}")
     return "weights", tuple(range(a, b + 1))
@@ -223,6 +239,7 @@ def parse_control(text: str, layers) -> tuple[str, tuple]:
 def iter_frames(renderer, sweep: Sweep, start: int = 0):
     """(i, RenderResult) for every frame, through the renderer's cache."""
     from .render import RenderRequest
+
     for i in range(start, sweep.frame_count):
         yield i, renderer.render(RenderRequest(sweep.frame(i)))
 
@@ -241,9 +258,11 @@ def check_memory(sweep: Sweep, height: int, width: int, scale: int, fmt: str, bu
     per = height * width * scale * scale * 4  # the RGB frame and Pillow's palette copy
     need = per * sweep.frame_count
     if need > budget:
-        raise SweepError(f"a GIF of {sweep.frame_count} frames of {width * scale} × {height * scale} needs "
-                         f"{need / 2**30:.1f} GB in memory while it is written; at most {budget // per} frames fit "
-                         f"at this size (or write an MP4, which streams)")
+        raise SweepError(
+            f"a GIF of {sweep.frame_count} frames of {width * scale} × {height * scale} needs "
+            f"{need / 2**30:.1f} GB in memory while it is written; at most {budget // per} frames fit "
+            f"at this size (or write an MP4, which streams)"
+        )
 
 
 def _even(img: np.ndarray) -> np.ndarray:
@@ -262,14 +281,22 @@ class _GifWriter:
 
     def add(self, img: np.ndarray):
         from .images import to_pil
+
         self.frames.append(to_pil(img))
 
     def close(self):
         first, rest = self.frames[0], self.frames[1:]
         # Pillow merges a frame identical to the one before into it (adding its duration): the playback is the
         # same, the file has fewer frames.
-        first.save(self.path, format="GIF", save_all=True, append_images=rest, loop=0,
-                   duration=max(10, int(round(1000 / self.sweep.fps))), comment=self.sweep.to_json().encode())
+        first.save(
+            self.path,
+            format="GIF",
+            save_all=True,
+            append_images=rest,
+            loop=0,
+            duration=max(10, int(round(1000 / self.sweep.fps))),
+            comment=self.sweep.to_json().encode(),
+        )
         self.frames = []
 
     def abort(self):
@@ -360,8 +387,9 @@ def iter_export(renderer, sweep: Sweep, path, fmt: str | None = None, scale: int
                 pass
 
 
-def export_sweep(renderer, sweep: Sweep, path, fmt: str | None = None, scale: int = 1, progress=None,
-                 cancelled=None) -> str:
+def export_sweep(
+    renderer, sweep: Sweep, path, fmt: str | None = None, scale: int = 1, progress=None, cancelled=None
+) -> str:
     """Write the sweep as a GIF or MP4 (by extension unless `fmt`). `progress(done, total)` after each frame;
     when `cancelled()` turns true the export stops, leaves no file and raises SweepCancelled."""
     gen = iter_export(renderer, sweep, path, fmt, scale)
@@ -389,6 +417,7 @@ def sweep_from_file(path) -> Sweep:
     text = None
     if head[:6] in (b"GIF87a", b"GIF89a"):
         from PIL import Image
+
         try:
             with Image.open(path) as im:
                 text = im.info.get("comment")

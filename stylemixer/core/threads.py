@@ -17,6 +17,7 @@ start is wrong as soon as the load changes, so `ThreadPolicy` keeps measuring on
 Setting torch's thread count is process-wide, so only a caller that asked for it (`Renderer(threads="auto")`,
 done by entry points) gets this; `choose_threads` is the one-shot synthetic measurement the benchmark uses.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,16 +43,24 @@ class ThreadPolicy:
     Use: `n = policy.threads_for_next(flops)`, run the render with n threads, then `policy.observe(n, flops, s)`.
     """
 
-    def __init__(self, budget: int, gain: float = 1.15, explore_every: int = 8, max_explore_every: int = 256,
-                 min_flops: float = 3e8, drift: float = 1.6, smoothing: float = 0.3):
+    def __init__(
+        self,
+        budget: int,
+        gain: float = 1.15,
+        explore_every: int = 8,
+        max_explore_every: int = 256,
+        min_flops: float = 3e8,
+        drift: float = 1.6,
+        smoothing: float = 0.3,
+    ):
         self.budget = max(1, int(budget))
         self.gain, self.drift, self.min_flops, self.smoothing = gain, drift, min_flops, smoothing
         self.explore_every, self.max_explore_every = explore_every, max_explore_every
-        self.current = 1                     # the first picture never waits for a trial
-        self.rate: dict = {}                 # threads -> seconds per GFLOP (exponential average)
-        self.samples: dict = {}              # threads -> renders timed
+        self.current = 1  # the first picture never waits for a trial
+        self.rate: dict = {}  # threads -> seconds per GFLOP (exponential average)
+        self.samples: dict = {}  # threads -> renders timed
         self._interval = explore_every
-        self._until_trial = 1 if self.budget > 1 else -1   # timed renders until the other count is tried
+        self._until_trial = 1 if self.budget > 1 else -1  # timed renders until the other count is tried
         self.trials = 0
         self.switches = 0
         self.last_reason = "start"
@@ -76,12 +85,12 @@ class ThreadPolicy:
         # A trial's sample replaces the old estimate (the load may have changed since); the count in use averages.
         self.rate[threads] = sample if before is None or threads != self.current else (1 - a) * before + a * sample
         self.samples[threads] = self.samples.get(threads, 0) + 1
-        if threads != self.current:          # a trial: compare, then keep or switch
+        if threads != self.current:  # a trial: compare, then keep or switch
             self.trials += 1
             self._decide(trial=threads)
             return
         if before is not None and not (1 / self.drift < sample / before < self.drift):
-            self._until_trial, self.last_reason = 0, "drift"   # conditions changed: re-measure the other count
+            self._until_trial, self.last_reason = 0, "drift"  # conditions changed: re-measure the other count
             self._interval = self.explore_every
             return
         if self._until_trial > 0:
@@ -100,13 +109,20 @@ class ThreadPolicy:
         self._until_trial = self._interval
 
     def info(self) -> dict:
-        return {"threads": self.current, "budget": self.budget, "trials": self.trials, "switches": self.switches,
-                "reason": self.last_reason, "next_trial_in": self._until_trial,
-                "s_per_gflop": {n: round(v, 5) for n, v in self.rate.items()}}
+        return {
+            "threads": self.current,
+            "budget": self.budget,
+            "trials": self.trials,
+            "switches": self.switches,
+            "reason": self.last_reason,
+            "next_trial_in": self._until_trial,
+            "s_per_gflop": {n: round(v, 5) for n, v in self.rate.items()},
+        }
 
 
-def choose_threads(synth, flops: dict, w_dim: int, device, dtype, channels_last, min_flops=3e8, gain=1.15,
-                   budget=None) -> dict:
+def choose_threads(
+    synth, flops: dict, w_dim: int, device, dtype, channels_last, min_flops=3e8, gain=1.15, budget=None
+) -> dict:
     """Time the tail of synthesis with 1 thread and with `budget` threads; set and return the choice.
 
     flops: the model's work per w index (`G.flops()`). The tail starts at the last w index from which at least
@@ -125,9 +141,12 @@ def choose_threads(synth, flops: dict, w_dim: int, device, dtype, channels_last,
         remaining += flops[start]
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     g = torch.Generator().manual_seed(0)
-    state = tuple(None if t is None else
-                  t.to(device, dtype).contiguous(memory_format=fmt if t.ndim == 4 else torch.contiguous_format)
-                  for t in synth.example_state(start, 1, g))
+    state = tuple(
+        None
+        if t is None
+        else t.to(device, dtype).contiguous(memory_format=fmt if t.ndim == 4 else torch.contiguous_format)
+        for t in synth.example_state(start, 1, g)
+    )
     ws = torch.randn(1, num_ws, w_dim, generator=g).to(device, dtype)
     ctx = synth.context(1, "const", 0, None, device=device, dtype=dtype)
     times = {1: [], many: []}

@@ -14,6 +14,7 @@ Image `i` of a dataset with seed `s` is drawn from `np.random.default_rng([s, i]
 re-rendered alone and the set is identical on every machine. Drawing uses Pillow at `SS`x supersampling and a
 box downsample, which gives anti-aliased edges.
 """
+
 from __future__ import annotations
 
 import colorsys
@@ -23,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-RES = 64          # output resolution
-SS = 4            # supersampling factor (drawing happens at RES * SS)
+RES = 64  # output resolution
+SS = 4  # supersampling factor (drawing happens at RES * SS)
 HAIR_STYLES = ("bald", "short", "bob", "long", "spiky", "bun", "mohawk")
 MOUTHS = ("smile", "frown", "open", "flat", "grin")
 BROWS = ("none", "flat", "raised", "angry")
@@ -35,21 +36,21 @@ PATTERNS = ("plain", "stripes", "dots", "checks", "diagonal")
 @dataclass
 class FaceFactors:
     # coarse: silhouette and pose
-    head_w: float          # head half-width, in output pixels
-    head_h: float          # head half-height
-    cx: float              # head centre x
-    cy: float              # head centre y
-    tilt: float            # degrees, positive = counter-clockwise
+    head_w: float  # head half-width, in output pixels
+    head_h: float  # head half-height
+    cx: float  # head centre x
+    cy: float  # head centre y
+    tilt: float  # degrees, positive = counter-clockwise
     hair_style: str
-    hair_volume: float     # how far the hair extends beyond the head (fraction of head size)
-    shoulder_w: float      # shoulder half-width
+    hair_volume: float  # how far the hair extends beyond the head (fraction of head size)
+    shoulder_w: float  # shoulder half-width
     # middle: facial features
-    eye_r: float           # eye radius (pixels)
-    eye_dx: float          # half the distance between the eyes, as a fraction of head_w
-    eye_y: float           # eye height relative to the head centre, fraction of head_h (negative = up)
+    eye_r: float  # eye radius (pixels)
+    eye_dx: float  # half the distance between the eyes, as a fraction of head_w
+    eye_y: float  # eye height relative to the head centre, fraction of head_h (negative = up)
     eyes_open: bool
     mouth: str
-    mouth_w: float         # mouth half-width, fraction of head_w
+    mouth_w: float  # mouth half-width, fraction of head_w
     brows: str
     glasses: str
     # fine: colours (RGB 0-255) and surface pattern
@@ -72,7 +73,7 @@ def sample_factors(rng: np.random.Generator) -> FaceFactors:
     u = rng.uniform
     # --- coarse: big, clearly visible silhouette and pose changes
     head_w = u(11.0, 17.0)
-    head_h = head_w * u(1.0, 1.35)                       # round to long faces
+    head_h = head_w * u(1.0, 1.35)  # round to long faces
     cx = 32 + u(-7, 7)
     cy = 30 + u(-5, 5)
     tilt = u(-25, 25)
@@ -89,9 +90,9 @@ def sample_factors(rng: np.random.Generator) -> FaceFactors:
     brows = BROWS[rng.integers(len(BROWS))]
     glasses = GLASSES[rng.integers(len(GLASSES))] if rng.random() < 0.45 else "none"
     # --- fine: colours, each drawn independently of shape and of each other
-    if rng.random() < 0.8:   # natural skin tones: warm hue, varied lightness
+    if rng.random() < 0.8:  # natural skin tones: warm hue, varied lightness
         skin = _hsv(u(0.02, 0.11), u(0.2, 0.65), u(0.35, 1.0))
-    else:                    # fantasy skin (green, blue, purple) keeps the colour factor wide
+    else:  # fantasy skin (green, blue, purple) keeps the colour factor wide
         skin = _hsv(u(0.0, 1.0), u(0.3, 0.6), u(0.6, 1.0))
     hair = _hsv(u(0, 1), u(0.3, 1.0), u(0.15, 1.0))
     clothes = _hsv(u(0, 1), u(0.4, 1.0), u(0.3, 1.0))
@@ -101,17 +102,40 @@ def sample_factors(rng: np.random.Generator) -> FaceFactors:
     bh, bs, bv = colorsys.rgb_to_hsv(*(c / 255 for c in background))
     pattern_color = _hsv(bh + u(-0.08, 0.08), bs, bv + (-0.25 if bv > 0.6 else 0.25))
     pattern_period = u(3.0, 6.0)
-    return FaceFactors(head_w, head_h, cx, cy, tilt, hair_style, hair_volume, shoulder_w,
-                       eye_r, eye_dx, eye_y, eyes_open, mouth, mouth_w, brows, glasses,
-                       skin, hair, clothes, background, pattern, pattern_color, pattern_period)
+    return FaceFactors(
+        head_w,
+        head_h,
+        cx,
+        cy,
+        tilt,
+        hair_style,
+        hair_volume,
+        shoulder_w,
+        eye_r,
+        eye_dx,
+        eye_y,
+        eyes_open,
+        mouth,
+        mouth_w,
+        brows,
+        glasses,
+        skin,
+        hair,
+        clothes,
+        background,
+        pattern,
+        pattern_color,
+        pattern_period,
+    )
 
 
 # ----------------------------------------------------------------------------------------------- drawing
 
+
 def _background(f: FaceFactors, size: int) -> Image.Image:
     """Background colour with the fine pattern, drawn with numpy at the supersampled size."""
     s = size / RES
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / s       # output-pixel coordinates [size, size]
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / s  # output-pixel coordinates [size, size]
     p = f.pattern_period
     if f.pattern == "stripes":
         mask = (yy % p) < p / 2
@@ -147,7 +171,7 @@ def _hair_back(d, f: FaceFactors, hx, hy, s):
         n = 7
         pts = []
         for i in range(n * 2 + 1):
-            a = math.pi * (1 + i / (n * 2))                  # upper half circle, left to right
+            a = math.pi * (1 + i / (n * 2))  # upper half circle, left to right
             r = (h * v * 1.25) if i % 2 else h * 0.9
             pts.append(((hx + math.cos(a) * r * w / h) * s, (hy + math.sin(a) * r) * s))
         d.polygon(pts, fill=c)
@@ -155,8 +179,9 @@ def _hair_back(d, f: FaceFactors, hx, hy, s):
         _ell(d, hx, hy - h * 0.15, w * 1.05, h * 0.9, s, fill=c)
         _ell(d, hx, hy - h * (1.0 + f.hair_volume * 0.5), w * 0.5, w * 0.5, s, fill=c)
     elif f.hair_style == "mohawk":
-        d.rectangle([(hx - w * 0.22) * s, (hy - h * (1.1 + f.hair_volume)) * s,
-                     (hx + w * 0.22) * s, (hy - h * 0.3) * s], fill=c)
+        d.rectangle(
+            [(hx - w * 0.22) * s, (hy - h * (1.1 + f.hair_volume)) * s, (hx + w * 0.22) * s, (hy - h * 0.3) * s], fill=c
+        )
 
 
 def _hair_front(d, f: FaceFactors, hx, hy, s):
@@ -175,17 +200,27 @@ def _eyes(d, f: FaceFactors, hx, hy, s):
         if f.eyes_open:
             _ell(d, ex, ey, f.eye_r, f.eye_r, s, fill=(250, 250, 250))
             _ell(d, ex, ey, f.eye_r * 0.55, f.eye_r * 0.55, s, fill=dark)
-        else:   # closed: a short arc
-            d.arc([(ex - f.eye_r) * s, (ey - f.eye_r * 0.6) * s, (ex + f.eye_r) * s, (ey + f.eye_r * 0.6) * s],
-                  0, 180, fill=dark, width=max(1, int(0.8 * s)))
+        else:  # closed: a short arc
+            d.arc(
+                [(ex - f.eye_r) * s, (ey - f.eye_r * 0.6) * s, (ex + f.eye_r) * s, (ey + f.eye_r * 0.6) * s],
+                0,
+                180,
+                fill=dark,
+                width=max(1, int(0.8 * s)),
+            )
         by = ey - f.eye_r - 2.0
         lw = max(1, int(1.0 * s))
         if f.brows == "flat":
             d.line([((ex - f.eye_r * 1.2) * s, by * s), ((ex + f.eye_r * 1.2) * s, by * s)], fill=dark, width=lw)
         elif f.brows == "raised":
-            d.arc([(ex - f.eye_r * 1.3) * s, (by - 1.0) * s, (ex + f.eye_r * 1.3) * s, (by + 2.5) * s],
-                  180, 360, fill=dark, width=lw)
-        elif f.brows == "angry":   # inner ends low
+            d.arc(
+                [(ex - f.eye_r * 1.3) * s, (by - 1.0) * s, (ex + f.eye_r * 1.3) * s, (by + 2.5) * s],
+                180,
+                360,
+                fill=dark,
+                width=lw,
+            )
+        elif f.brows == "angry":  # inner ends low
             inner, outer = ex - side * f.eye_r * 1.2, ex + side * f.eye_r * 1.2
             d.line([(inner * s, (by + 1.2) * s), (outer * s, (by - 1.0) * s)], fill=dark, width=lw)
         if f.glasses != "none":
@@ -197,8 +232,11 @@ def _eyes(d, f: FaceFactors, hx, hy, s):
                 d.rectangle(box, outline=dark, width=lw)
     if f.glasses != "none":
         r = f.eye_r + 1.6
-        d.line([((hx - f.eye_dx * w + r) * s, ey * s), ((hx + f.eye_dx * w - r) * s, ey * s)],
-               fill=dark, width=max(1, int(0.8 * s)))
+        d.line(
+            [((hx - f.eye_dx * w + r) * s, ey * s), ((hx + f.eye_dx * w - r) * s, ey * s)],
+            fill=dark,
+            width=max(1, int(0.8 * s)),
+        )
 
 
 def _mouth(d, f: FaceFactors, hx, hy, s):
@@ -213,8 +251,11 @@ def _mouth(d, f: FaceFactors, hx, hy, s):
         _ell(d, hx, my, mw * 0.6, mw * 0.5, s, fill=col)
     elif f.mouth == "grin":
         d.chord([(hx - mw) * s, (my - mw * 0.6) * s, (hx + mw) * s, (my + mw * 0.6) * s], 0, 180, fill=col)
-        d.line([((hx - mw * 0.8) * s, (my + 0.4) * s), ((hx + mw * 0.8) * s, (my + 0.4) * s)],
-               fill=(245, 245, 245), width=max(1, int(0.6 * s)))
+        d.line(
+            [((hx - mw * 0.8) * s, (my + 0.4) * s), ((hx + mw * 0.8) * s, (my + 0.4) * s)],
+            fill=(245, 245, 245),
+            width=max(1, int(0.6 * s)),
+        )
     else:
         d.line([((hx - mw) * s, my * s), ((hx + mw) * s, my * s)], fill=col, width=lw)
 
@@ -232,13 +273,14 @@ def render(f: FaceFactors) -> np.ndarray:
     ld = ImageDraw.Draw(layer)
     hx = hy = RES / 2
     _hair_back(ld, f, hx, hy, s)
-    _ell(ld, hx, hy + f.head_h * 0.85, f.head_w * 0.35, f.head_h * 0.5, s, fill=f.skin)   # neck
+    _ell(ld, hx, hy + f.head_h * 0.85, f.head_w * 0.35, f.head_h * 0.5, s, fill=f.skin)  # neck
     _ell(ld, hx, hy, f.head_w, f.head_h, s, fill=f.skin)
     _hair_front(ld, f, hx, hy, s)
     _eyes(ld, f, hx, hy, s)
     _mouth(ld, f, hx, hy, s)
-    layer = layer.rotate(f.tilt, resample=Image.BILINEAR, center=(hx * s, hy * s),
-                         translate=((f.cx - hx) * s, (f.cy - hy) * s))
+    layer = layer.rotate(
+        f.tilt, resample=Image.BILINEAR, center=(hx * s, hy * s), translate=((f.cx - hx) * s, (f.cy - hy) * s)
+    )
     img.paste(layer, (0, 0), layer)
     return np.asarray(img.reduce(s))  # box filter: the anti-aliasing step
 
@@ -263,5 +305,5 @@ def grid(images: np.ndarray, cols: int) -> Image.Image:
     canvas = np.full((rows * (h + 1) + 1, cols * (w + 1) + 1, 3), 255, np.uint8)
     for i in range(n):
         r, c = divmod(i, cols)
-        canvas[1 + r * (h + 1):1 + r * (h + 1) + h, 1 + c * (w + 1):1 + c * (w + 1) + w] = images[i]
+        canvas[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + c * (w + 1) : 1 + c * (w + 1) + w] = images[i]
     return Image.fromarray(canvas)

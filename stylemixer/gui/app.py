@@ -1,4 +1,5 @@
 """Start the desktop app: `stylemixer` (built-in model), `stylemixer-gui FILE` (a model, recipe or StyleMixer PNG)."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,14 +10,21 @@ import sys
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
+
     p = argparse.ArgumentParser(prog="stylemixer", description="The StyleMixer desktop app.")
     p.add_argument("file", nargs="?", help="a model file, a recipe JSON or a PNG exported by StyleMixer")
-    p.add_argument("--model", default=None, help="model file or 'builtin' (default: the model open last time, "
-                                                 "else the built-in one)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="model file or 'builtin' (default: the model open last time, else the built-in one)",
+    )
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the fastest available)")
     p.add_argument("--settings", default=None, help="use this ini file for remembered settings")
-    p.add_argument("--dark", action="store_true", help="the dark palette for this run (View > Dark Palette "
-                                                       "is the remembered choice)")
+    p.add_argument(
+        "--dark",
+        action="store_true",
+        help="the dark palette for this run (View > Dark Palette is the remembered choice)",
+    )
     p.add_argument("--version", action="version", version=f"stylemixer {__version__}")
     p.add_argument("--screenshot", metavar="PNG", help="render, save a picture of the window to PNG and quit")
     p.add_argument("--size", default=None, help="window size WxH, e.g. 1400x860")
@@ -25,12 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     if argv is None:
-        gc.disable()   # while importing (see cli.main); `stylemixer` has already done this
+        gc.disable()  # while importing (see cli.main); `stylemixer` has already done this
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
 
-    from . import display
     from PySide6.QtWidgets import QApplication
+
+    from . import display
 
     app = QApplication.instance()
     if app is None:
@@ -38,7 +47,7 @@ def main(argv=None) -> int:
         if problem:
             print(problem, file=sys.stderr)
             return display.EXIT_STATUS
-        display.install_guard()   # a platform plugin that cannot start: one line and status 2, not abort()
+        display.install_guard()  # a platform plugin that cannot start: one line and status 2, not abort()
         app = QApplication([sys.argv[0] if sys.argv else "stylemixer"])
         display.remove_guard()
 
@@ -60,6 +69,7 @@ def main(argv=None) -> int:
     win = MainWindow(settings=settings, device=device, dialogs=not args.screenshot, dark=True if args.dark else None)
     if args.size:
         from PySide6.QtCore import Qt
+
         w, _, h = args.size.lower().partition("x")
         win.setWindowState(win.windowState() & ~Qt.WindowState.WindowMaximized)
         win.resize(int(w), int(h))
@@ -76,6 +86,7 @@ def leave(code: int) -> int:
     process: Python would otherwise wait for nothing, then Qt aborts when the running thread's object is
     destroyed. Settings are already written (closeEvent); the process ends here without waiting for it."""
     from .worker import abandoned_running
+
     if abandoned_running():
         sys.stdout.flush()
         sys.stderr.flush()
@@ -94,6 +105,7 @@ def _open_start_files(win, args):
     elif args.model is None:
         win.open_path(args.file, fallback_model="builtin")
     else:
+
         def then(ok, result):
             if ok and result is None:  # not a recipe: the file is the model
                 win.open_model(args.file)
@@ -103,12 +115,14 @@ def _open_start_files(win, args):
             else:
                 win.show_message("error", f"Could not open the recipe: {_message(result)}")
             win.open_model(args.model)
+
         win._reads().start(read_if_recipe, args.file, then=then)
 
 
 def last_model(settings) -> str:
     """The model open when the app was last closed, if its file is still there; else the built-in one."""
     import os
+
     last = str(settings.value("session/model", "builtin") or "builtin")
     return last if last == "builtin" or os.path.isfile(last) else "builtin"
 
@@ -118,7 +132,7 @@ def _screenshot(app, win, path) -> int:
     ok = win.wait_until_idle(60)
     app.processEvents()
     if getattr(win, "stats_views", None) is not None:
-        win.stats_views.flush()   # drawn now, not at the views' next refresh
+        win.stats_views.flush()  # drawn now, not at the views' next refresh
         app.processEvents()
     win.grab().save(path)
     errors = [t for k, t in win.messages if k == "error"]

@@ -1,5 +1,6 @@
 """The model's per-image input controls (e.g. StyleGAN3's input translation and rotation), built from the family's
 `synthesis_controls`: a slider and a spin box per control, live while dragged. Hidden for models without any."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -9,7 +10,7 @@ STEPS = 1000  # slider positions across a control's range
 
 
 class ControlsPanel(QGroupBox):
-    option_changed = Signal(str, float)   # control key, value (every move while dragging)
+    option_changed = Signal(str, float)  # control key, value (every move while dragging)
     drag_started = Signal()
     drag_finished = Signal()
     reset_requested = Signal()

@@ -8,13 +8,19 @@ cannot load, found with `ldd`; a display it cannot connect to) and exits with st
 
 Nothing here runs Qt code of its own: `install_guard()` / `remove_guard()` wrap the QApplication constructor.
 """
+
 from __future__ import annotations
 
 import os
 import sys
 
-from ..startup import (EXIT_STATUS, HELP, PREFIX, debian_package, missing_display, missing_libraries,  # noqa: F401
-                       missing_libraries_text, parse_ldd_missing)
+from ..startup import (
+    EXIT_STATUS,
+    HELP,
+    PREFIX,
+    missing_libraries,
+    missing_libraries_text,
+)
 
 
 def explain(messages: list[str], environ=None, missing: list[str] | None = None) -> str:
@@ -41,6 +47,7 @@ class _Guard:
 
     def handler(self, kind, context, text):
         from PySide6.QtCore import QtMsgType
+
         self.messages.append(str(text))
         if kind == QtMsgType.QtFatalMsg:
             print(explain(self.messages), file=sys.stderr, flush=True)
@@ -54,6 +61,7 @@ def install_guard():
     """Collect Qt's messages while the QApplication is made; a fatal one becomes our one-line error."""
     global _guard
     from PySide6.QtCore import qInstallMessageHandler
+
     _guard = _Guard()
     _guard.previous = qInstallMessageHandler(_guard.handler)
 
@@ -64,6 +72,7 @@ def remove_guard():
     if _guard is None:
         return
     from PySide6.QtCore import qInstallMessageHandler
+
     qInstallMessageHandler(_guard.previous)
     for m in _guard.messages:
         print(m, file=sys.stderr)

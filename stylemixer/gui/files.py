@@ -5,6 +5,7 @@ tests can drive these without a modal dialog. Writes are atomic (core.export): a
 Files are never read on the GUI thread: recipes, PNGs and the sniffing of a dropped file happen on a short-lived
 reader thread (`BackgroundReads`), models on the render worker; only regular files are opened (core.safeio).
 """
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,7 @@ PNG_FILTER = "PNG images (*.png)"
 JSON_FILTER = "Recipe (*.json)"
 ENLARGED_MIN = 512  # an enlarged export is at least this many pixels wide
 ANY_FILTER = "Models, recipes and StyleMixer images (*.safetensors *.pkl *.pt *.pth *.ckpt *.json *.png);;All files (*)"
-MOVED_KEY = "models/moved"   # {path a recipe names: where the user located that model}
+MOVED_KEY = "models/moved"  # {path a recipe names: where the user located that model}
 MOVED_MAX = 50
 
 
@@ -78,7 +79,7 @@ class FileActions:
         self._set_busy(True)
         self.statusBar().showMessage(f"Loading {os.path.basename(str(path)) or path}…")
         if self.model is None:
-            self._set_enabled(False)   # the empty state says what is loading
+            self._set_enabled(False)  # the empty state says what is loading
         self.worker.load_model(str(path))
 
     def queue_recipe(self, recipe):
@@ -125,8 +126,10 @@ class FileActions:
         model is loaded yet.
         Returns True: the read has started (its outcome shows as a message or a changed mix)."""
         from ..core.grid import is_grid_file
+
         if is_grid_file(path):
             from .grid_view import open_grid_file
+
             return open_grid_file(self, path)
         self._reads().start(read_recipe, path, then=lambda ok, result: self._recipe_read(ok, result, fallback_model))
         return True
@@ -149,14 +152,27 @@ class FileActions:
             if answer == "current" and fits_here:
                 ok = self._apply_recipe(replace(recipe, model=here.source))
                 if ok:
-                    self.show_message("warning", f"The recipe's model ({printable(recipe.model)}) was not found; the mix was "
-                                                 f"applied to {printable(here.name)} instead.")
+                    self.show_message(
+                        "warning",
+                        f"The recipe's model ({printable(recipe.model)}) was not found; the mix was "
+                        f"applied to {printable(here.name)} instead.",
+                    )
                 return ok
             if not answer or answer == "current":
-                fit = "" if fits_here else (f", and its {len(recipe.weights)} weights do not fit the current "
-                                            f"model" if here is not None else "")
-                self.show_message("error", f"The recipe's model ({printable(recipe.model)}) was not found{fit}; open "
-                                           f"that model, then the recipe again.")
+                fit = (
+                    ""
+                    if fits_here
+                    else (
+                        f", and its {len(recipe.weights)} weights do not fit the current model"
+                        if here is not None
+                        else ""
+                    )
+                )
+                self.show_message(
+                    "error",
+                    f"The recipe's model ({printable(recipe.model)}) was not found{fit}; open "
+                    f"that model, then the recipe again.",
+                )
                 return False
             model = answer
             self.remember_moved_model(recipe.model, model)
@@ -192,9 +208,12 @@ class FileActions:
         mix to the open model) or None. Without dialogs (tests, scripts): "current" when the mix fits."""
         if not self.dialogs:
             return "current" if fits_current else None
-        box = QMessageBox(QMessageBox.Icon.Question, "Model not found",
-                          f"The recipe was made with {os.path.basename(missing)}, which is no longer at\n{missing}",
-                          parent=self)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Model not found",
+            f"The recipe was made with {os.path.basename(missing)}, which is no longer at\n{missing}",
+            parent=self,
+        )
         box.setTextFormat(Qt.TextFormat.PlainText)
         locate = box.addButton("Locate Model…", QMessageBox.ButtonRole.AcceptRole)
         current = box.addButton(f"Use {self.model.name}", QMessageBox.ButtonRole.ActionRole) if fits_current else None
@@ -335,13 +354,14 @@ class FileActions:
     def open_path(self, path: str, fallback_model: str | None = None):
         """A dropped or command-line file: a StyleMixer PNG or recipe JSON restores a mix, anything else is
         tried as a model. Sniffed on a reader thread, never on the GUI thread."""
+
         def then(ok, result):
             if ok and result is None:  # not a recipe: the worker loads it as a model (and reports problems)
                 self.open_model(path)
             else:
                 self._recipe_read(ok, result, fallback_model)
-        self._reads().start(read_if_recipe, path, then=then)
 
+        self._reads().start(read_if_recipe, path, then=then)
 
 
 def is_recipe_file(path: str) -> bool:
@@ -378,6 +398,7 @@ class BackgroundReads(QObject):
     """Runs a file read on a short-lived daemon thread and calls `then(ok, result_or_exception)` on the GUI
     thread. A read that hangs (a file on a stalled network share) holds only its own thread, never the window
     nor the exit of the app."""
+
     _done = Signal(object, bool, object)
 
     def __init__(self, parent=None):

@@ -1,5 +1,6 @@
 """A layout that places its items left to right and wraps them onto the next line when the width runs out, so a
 row of controls fits a narrow side panel without a horizontal scroll bar (Qt's flow-layout example, in Python)."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QMargins, QPoint, QRect, QSize, Qt
@@ -132,8 +133,9 @@ class SideBySide(QWidget):
         if mode == self.mode:
             return
         self.mode = mode
-        self.box.setDirection(QBoxLayout.Direction.TopToBottom if mode == "stacked"
-                              else QBoxLayout.Direction.LeftToRight)
+        self.box.setDirection(
+            QBoxLayout.Direction.TopToBottom if mode == "stacked" else QBoxLayout.Direction.LeftToRight
+        )
         for b, f in zip(self.blocks, self.base_fonts):
             font = QFont(f)
             if mode == "small" and font.pointSize() > 6:

@@ -1,12 +1,13 @@
 """Window sizes that fit the screen: the first window is sized from the screen's available area, and a remembered
 geometry from a larger screen (or another monitor) is pulled back onto the current one."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize
 
-PREFERRED = QSize(1480, 900)   # what the window asks for when the screen has room
-MINIMUM = QSize(960, 600)      # the smallest size the layout is made for (a 1280x720 laptop has room for it)
-FRAME = QSize(24, 48)          # room left for the window manager's frame and title bar
+PREFERRED = QSize(1480, 900)  # what the window asks for when the screen has room
+MINIMUM = QSize(960, 600)  # the smallest size the layout is made for (a 1280x720 laptop has room for it)
+FRAME = QSize(24, 48)  # room left for the window manager's frame and title bar
 
 
 def minimum_size(available: QRect) -> QSize:
@@ -25,8 +26,10 @@ def first_size(available: QRect) -> QSize:
 
 def opens_maximized(available: QRect) -> bool:
     """A screen smaller than the preferred window plus its frame: the first window fills it (maximized)."""
-    return (available.width() < PREFERRED.width() + FRAME.width()
-            or available.height() < PREFERRED.height() + FRAME.height())
+    return (
+        available.width() < PREFERRED.width() + FRAME.width()
+        or available.height() < PREFERRED.height() + FRAME.height()
+    )
 
 
 def centred(size: QSize, available: QRect) -> QRect:

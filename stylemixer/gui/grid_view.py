@@ -6,6 +6,7 @@ still rendering (the worker drops it at its next cell). The layer mixer is the s
 its presets apply to every row, and "swap" exchanges rows and columns. Click a cell to open that pair in the main
 window; double-click a seed (or right-click it) to edit or remove it.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,13 +15,37 @@ from dataclasses import replace
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMenu, QPushButton, QScrollArea,
-                               QSizePolicy, QSpinBox, QSplitter, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.errors import StyleMixerError
 from ..core.families import GROUPS
-from ..core.grid import (GAP, Grid, GridError, GridImages, check_fits, figure3, iter_grid, load_grid_file,
-                         parse_sources, save_grid_png, source_text)
+from ..core.grid import (
+    GAP,
+    Grid,
+    GridError,
+    GridImages,
+    check_fits,
+    figure3,
+    iter_grid,
+    load_grid_file,
+    parse_sources,
+    save_grid_png,
+    source_text,
+)
 from ..core.mixing import BUILTIN_MODEL, Recipe, SeedSource
 from .imaging import to_qimage
 from .layer_mixer import LayerMixer
@@ -37,8 +62,12 @@ def _seeds_text(sources) -> str:
         s = items[i]
         j = i
         if isinstance(s, SeedSource) and s.frac == 0:
-            while j + 1 < len(items) and isinstance(items[j + 1], SeedSource) and items[j + 1].frac == 0 \
-                    and items[j + 1].seed == items[j].seed + 1:
+            while (
+                j + 1 < len(items)
+                and isinstance(items[j + 1], SeedSource)
+                and items[j + 1].frac == 0
+                and items[j + 1].seed == items[j].seed + 1
+            ):
                 j += 1
         parts.append(source_text(s) if j - i < 2 else f"{s.seed}-{items[j].seed}")
         if 0 < j - i < 2:
@@ -49,8 +78,9 @@ def _seeds_text(sources) -> str:
 
 class GridCanvas(QWidget):
     """Paints the grid: header row and column (pure images, labelled), cells; stale cells are dimmed."""
+
     cell_clicked = Signal(int, int)
-    header_edit = Signal(str, int)        # "row" | "col", index
+    header_edit = Signal(str, int)  # "row" | "col", index
     header_menu = Signal(str, int, object)  # kind, index, global position
 
     def __init__(self, parent=None):
@@ -60,7 +90,7 @@ class GridCanvas(QWidget):
         self.cells: dict = {}
         self.rows: dict = {}
         self.cols: dict = {}
-        self.fresh: set = set()            # keys ("cell", r, c) / ("row", r) / ("col", c) of the current grid
+        self.fresh: set = set()  # keys ("cell", r, c) / ("row", r) / ("col", c) of the current grid
         self.setMouseTracking(True)
         self.setMinimumSize(240, 240)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -123,8 +153,11 @@ class GridCanvas(QWidget):
 
         corner = self.slot_rect(0, 0)
         p.setPen(QPen(pal.text().color()))
-        p.drawText(corner.adjusted(4, 4, -4, -4), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                   "rows: A\ncolumns: B →")
+        p.drawText(
+            corner.adjusted(4, 4, -4, -4),
+            Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+            "rows: A\ncolumns: B →",
+        )
         for c in range(C):
             draw(self.slot_rect(0, c + 1), self.cols.get(c), ("col", c) in self.fresh, self.labels[1][c])
         for r in range(R):
@@ -154,8 +187,10 @@ class GridCanvas(QWidget):
         if h is not None:
             r, c = h
             if r > 0 and c > 0:
-                tip = (f"Row {self.labels[0][r - 1]} (A) with column {self.labels[1][c - 1]} (B): "
-                       "click to open this pair in the main window")
+                tip = (
+                    f"Row {self.labels[0][r - 1]} (A) with column {self.labels[1][c - 1]} (B): "
+                    "click to open this pair in the main window"
+                )
             elif (r == 0) != (c == 0):
                 tip = "Double-click to change this seed; right-click to remove it or load a latent"
         self.setToolTip(tip)
@@ -180,31 +215,44 @@ class GridView(QWidget):
         self.rows_edit = QLineEdit()
         self.rows_edit.setToolTip("Destination seeds (A of each cell), e.g. 1,2,3 or 1-6; 3.5 is a continuous seed")
         self.cols_edit = QLineEdit()
-        self.cols_edit.setToolTip("Source seeds (B of each cell): each cell takes the mixed-in w indices from its "
-                                  "column")
+        self.cols_edit.setToolTip(
+            "Source seeds (B of each cell): each cell takes the mixed-in w indices from its column"
+        )
         for e in (self.rows_edit, self.cols_edit):
             e.editingFinished.connect(self._seeds_edited)
         self.buttons = {}
         top = QHBoxLayout()
         top.addWidget(QLabel("Rows (A)"))
         top.addWidget(self.rows_edit, 1)
-        for key, text, tip in (("add_row", "+", "Add a row (the next seed)"),
-                               ("remove_row", "−", "Remove the last row")):
+        for key, text, tip in (
+            ("add_row", "+", "Add a row (the next seed)"),
+            ("remove_row", "−", "Remove the last row"),
+        ):
             top.addWidget(self._tool(key, text, tip))
         top.addSpacing(10)
         top.addWidget(QLabel("Columns (B)"))
         top.addWidget(self.cols_edit, 1)
-        for key, text, tip in (("add_col", "+", "Add a column (the next seed)"),
-                               ("remove_col", "−", "Remove the last column")):
+        for key, text, tip in (
+            ("add_col", "+", "Add a column (the next seed)"),
+            ("remove_col", "−", "Remove the last column"),
+        ):
             top.addWidget(self._tool(key, text, tip))
 
         bar = QHBoxLayout()
         for key, text, tip in (
-                ("figure3", "Figure 3", "The StyleGAN paper's Figure 3: its seeds, three rows of coarse styles, two "
-                                        "of middle, one of fine; no truncation, const noise"),
-                ("from_main", "Use Main Mix", "Take the weights, truncation and noise of the main window's mix"),
-                ("export", "Export PNG…", "The whole grid as one PNG, with the grid recipe embedded (open it again "
-                                          "to restore the grid)")):
+            (
+                "figure3",
+                "Figure 3",
+                "The StyleGAN paper's Figure 3: its seeds, three rows of coarse styles, two "
+                "of middle, one of fine; no truncation, const noise",
+            ),
+            ("from_main", "Use Main Mix", "Take the weights, truncation and noise of the main window's mix"),
+            (
+                "export",
+                "Export PNG…",
+                "The whole grid as one PNG, with the grid recipe embedded (open it again to restore the grid)",
+            ),
+        ):
             b = QPushButton(text)
             b.setToolTip(tip)
             self.buttons[key] = b
@@ -306,9 +354,12 @@ class GridView(QWidget):
         self.cols_edit.setText(_seeds_text(grid.cols))
         self.mixer.set_weights(grid.recipe.weights)
         r = grid.recipe
-        self.truncation.setText(f"Truncation psi {r.psi:g}, cutoff {r.cutoff if r.cutoff is not None else 'all'}; "
-                                f"noise {r.noise_mode}" + (f" (seed {r.noise_seed})" if r.noise_mode == "random" else "")
-                                + ". Use Main Mix to take the main window's.")
+        self.truncation.setText(
+            f"Truncation psi {r.psi:g}, cutoff {r.cutoff if r.cutoff is not None else 'all'}; "
+            f"noise {r.noise_mode}"
+            + (f" (seed {r.noise_seed})" if r.noise_mode == "random" else "")
+            + ". Use Main Mix to take the main window's."
+        )
         self.note.setText(self._row_weights_note(grid))
         R, C = grid.shape
         c = self.canvas
@@ -327,8 +378,9 @@ class GridView(QWidget):
         layers = self.win.model.layers if self.win.model else ()
         names = []
         for w in grid.row_weights:
-            group = next((g for g in GROUPS if w is not None and
-                          tuple(1.0 if l.group == g else 0.0 for l in layers) == w), None)
+            group = next(
+                (g for g in GROUPS if w is not None and tuple(1.0 if l.group == g else 0.0 for l in layers) == w), None
+            )
             names.append(group or ("the sliders" if w is None else "own weights"))
         runs, i = [], 0
         while i < len(names):  # rows 1-3 coarse, rows 4-5 middle, row 6 fine
@@ -419,15 +471,21 @@ class GridView(QWidget):
 
         def parse(text, where):  # latents stay addressable by their name
             return parse_sources(text, where, latent_loader=lambda n: _known(keep_latents, n))
+
         return g.with_rows(parse(rows_text, "rows")).with_cols(parse(cols_text, "cols"))
 
     def set_seeds(self, rows=None, cols=None):
         """Rows and / or columns as text ('1,2,5-8') or sequences of seeds."""
+
         def conv(v):
             return v if v is None or isinstance(v, str) else ",".join(str(x) for x in v)
+
         rows, cols = conv(rows), conv(cols)
-        self._apply(lambda g: self._with_edits(g, rows if rows is not None else _seeds_text(g.rows),
-                                               cols if cols is not None else _seeds_text(g.cols)))
+        self._apply(
+            lambda g: self._with_edits(
+                g, rows if rows is not None else _seeds_text(g.rows), cols if cols is not None else _seeds_text(g.cols)
+            )
+        )
 
     def _next_seed(self, sources) -> int:
         return max((s.seed for s in sources if isinstance(s, SeedSource)), default=0) + 1
@@ -467,15 +525,29 @@ class GridView(QWidget):
     def use_main_mix(self):
         r = self.win.controller.recipe
         if r is not None:
-            self._apply(lambda g: g.with_recipe(replace(g.recipe, weights=r.weights, psi=r.psi, cutoff=r.cutoff,
-                                                        noise_mode=r.noise_mode, noise_seed=r.noise_seed)))
+            self._apply(
+                lambda g: g.with_recipe(
+                    replace(
+                        g.recipe,
+                        weights=r.weights,
+                        psi=r.psi,
+                        cutoff=r.cutoff,
+                        noise_mode=r.noise_mode,
+                        noise_seed=r.noise_seed,
+                    )
+                )
+            )
 
     def edit_header(self, kind: str, index: int, text: str | None = None):
         """Change one row's or column's seed (asks when `text` is None)."""
         sources = self.grid.rows if kind == "row" else self.grid.cols
         if text is None:
-            text, ok = QInputDialog.getText(self, "Seed", f"Seed of {kind} {index + 1} (a fraction like 3.5 "
-                                            "interpolates):", text=source_text(sources[index]))
+            text, ok = QInputDialog.getText(
+                self,
+                "Seed",
+                f"Seed of {kind} {index + 1} (a fraction like 3.5 interpolates):",
+                text=source_text(sources[index]),
+            )
             if not ok:
                 return
         new = parse_sources(text, kind) if text.strip() else ()
@@ -489,14 +561,17 @@ class GridView(QWidget):
     def _header_menu(self, kind, index, pos):
         menu = QMenu(self)
         menu.addAction("Change Seed…", lambda: self.edit_header(kind, index))
-        menu.addAction(f"Remove This {'Row' if kind == 'row' else 'Column'}",
-                       lambda: self.remove_row(index) if kind == "row" else self.remove_col(index))
+        menu.addAction(
+            f"Remove This {'Row' if kind == 'row' else 'Column'}",
+            lambda: self.remove_row(index) if kind == "row" else self.remove_col(index),
+        )
         menu.addAction("Load a Latent Here…", lambda: self.load_latent(kind, index))
         menu.popup(pos)
 
     def load_latent(self, kind: str, index: int, path: str | None = None):
         from ..core.mixing import LatentSource
         from .latent_actions import LATENT_FILTER, read_latent_for_model
+
         if path is None:
             path = self.win.ask_open_path("Load Latent", "latents", LATENT_FILTER)
         if not path:
@@ -562,15 +637,17 @@ class GridView(QWidget):
 def _known(latents: dict, name: str):
     if name in latents:
         return latents[name].latent
-    raise GridError(f"{name!r} is not a seed, a range or a latent already in the grid (load a latent with a "
-                    "right-click on a row or column)")
+    raise GridError(
+        f"{name!r} is not a seed, a range or a latent already in the grid (load a latent with a "
+        "right-click on a row or column)"
+    )
 
 
 def _without(sources, index):
     if len(sources) <= 1:
         raise GridError("a grid keeps at least one row and one column")
     i = len(sources) - 1 if index is None else index
-    return sources[:i] + sources[i + 1:]
+    return sources[:i] + sources[i + 1 :]
 
 
 def open_grid_view(win) -> GridView:
@@ -594,9 +671,11 @@ def open_grid_file(win, path: str) -> bool:
     model, here = grid.recipe.model, win.model
     findable = model == BUILTIN_MODEL or os.path.isfile(model)
     if here is None or (model != here.source and findable):
+
         def after(_info, grid=grid):
             win.model_changed.disconnect(after)
             _show(win, grid)
+
         win.model_changed.connect(after)
         win.open_model(model if findable else BUILTIN_MODEL)
         return True

@@ -1,6 +1,7 @@
 """The Help menu's pages: keyboard shortcuts (read from the window's own actions), how to read the panels, About.
 
 Each page is a non-modal dialog, opened once and raised again on later requests."""
+
 from __future__ import annotations
 
 import html
@@ -73,21 +74,26 @@ def shortcuts_html(menu_bar) -> str:
             if group != last:
                 out.append(f"<tr><td colspan='2'><b>{html.escape(group)}</b></td></tr>")
                 last = group
-            out.append(f"<tr><td style='padding-left:12px'><code>{html.escape(keys)}</code></td>"
-                       f"<td>{html.escape(what)}</td></tr>")
+            out.append(
+                f"<tr><td style='padding-left:12px'><code>{html.escape(keys)}</code></td>"
+                f"<td>{html.escape(what)}</td></tr>"
+            )
         out.append("</table>")
         return "".join(out)
+
     menus = shortcut_rows(menu_bar)
     widgets = [(g, w, k) for g, k, w in WIDGET_KEYS]
     return f"<h3>Menu shortcuts</h3>{table(menus)}<h3>In the panels</h3>{table(widgets)}"
 
 
 def about_html() -> str:
-    return (f"<h3>StyleMixer {html.escape(__version__)}</h3>"
-            "<p>Explore style mixing and AdaIN in StyleGAN generators: two seeds, one slider per w index, and the "
-            "per-channel statistics of every layer, live.</p>"
-            "<p>Every exported PNG carries its recipe; open or drop it to restore the mix. "
-            "The command line (<code>stylemixer --help</code>) renders the same recipes.</p>")
+    return (
+        f"<h3>StyleMixer {html.escape(__version__)}</h3>"
+        "<p>Explore style mixing and AdaIN in StyleGAN generators: two seeds, one slider per w index, and the "
+        "per-channel statistics of every layer, live.</p>"
+        "<p>Every exported PNG carries its recipe; open or drop it to restore the mix. "
+        "The command line (<code>stylemixer --help</code>) renders the same recipes.</p>"
+    )
 
 
 class HelpPage(QDialog):

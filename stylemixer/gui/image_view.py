@@ -1,4 +1,5 @@
 """The large mixed image: fit or 1:1, nearest-neighbour enlargement, optionally A | mix | B side by side."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt, Signal
@@ -15,8 +16,9 @@ class ImageView(QWidget):
     """Paints QImages itself, so scaling is exactly nearest-neighbour at integer factors when it can be.
 
     `busy_text` (e.g. "Rendering…") is drawn in the top right corner over the picture while set."""
+
     zoom_changed = Signal(object)
-    scale_changed = Signal()      # the enlargement in use may have changed (resize, new image, mode)
+    scale_changed = Signal()  # the enlargement in use may have changed (resize, new image, mode)
 
     def __init__(self, parent=None):
         super().__init__(parent)

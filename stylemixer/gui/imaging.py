@@ -1,4 +1,5 @@
 """numpy <-> QImage, kept in one place so the tests can read back exactly what a widget shows."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,4 +23,4 @@ def from_qimage(img: QImage) -> np.ndarray:
     img = img.convertToFormat(QImage.Format.Format_RGB888)
     h, w, bpl = img.height(), img.width(), img.bytesPerLine()
     buf = np.frombuffer(img.constBits(), np.uint8, count=h * bpl).reshape(h, bpl)
-    return buf[:, :3 * w].reshape(h, w, 3).copy()
+    return buf[:, : 3 * w].reshape(h, w, 3).copy()

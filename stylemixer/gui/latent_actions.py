@@ -3,6 +3,7 @@
 Files are read on the GUI thread (they are small and read with NumPy, or torch.load with weights_only); the ws
 to save come from the worker, which owns the model, as a short task that writes the file (atomically).
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,7 @@ def read_latent_for_model(win, path: str, key: str | None = None, parent=None, c
         if key is None:
             choices = latent_choices(path)
             if len(choices) > 1 and not any(k in choices for k in ("w", "ws")):
-                key = choose(parent or win, "Load Latent", f"{name} holds {len(choices)} latents; which one?",
-                             choices)
+                key = choose(parent or win, "Load Latent", f"{name} holds {len(choices)} latents; which one?", choices)
                 if key is None:
                     return None
         return load_latent(path, m.num_ws, m.cfg.w_dim, key=key)
@@ -64,8 +64,7 @@ def save_latents_dialog(win):
     r = win.controller.recipe
     if r is None:
         return
-    path = win.ask_save_path("Save Latents (A, B, mix)", "latents", f"latents-{r.seed_a}-{r.seed_b}.npz",
-                             SAVE_FILTER)
+    path = win.ask_save_path("Save Latents (A, B, mix)", "latents", f"latents-{r.seed_a}-{r.seed_b}.npz", SAVE_FILTER)
     if path:
         win._remember_folder("latents", path)
         save_latents_file(win, path)

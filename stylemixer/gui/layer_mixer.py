@@ -3,12 +3,22 @@
 Rows are dense (ROW_HEIGHT pixels) so that a 1024 px model's 18 rows fit a 1280x720 screen, and each group can
 be collapsed to its header, which then sums up the group's weights.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.families import GROUPS
 
@@ -16,15 +26,19 @@ STEPS = 1000  # slider resolution: weights in steps of 0.001
 ROW_HEIGHT = 19
 HEADER_HEIGHT = 18
 GROUP_TITLES = {"coarse": "Coarse", "middle": "Middle", "fine": "Fine"}
-GROUP_TIPS = {"coarse": "Coarse styles (4-8 px): pose, face shape, general layout",
-              "middle": "Middle styles (16-32 px): features, hair style, eyes open or closed",
-              "fine": "Fine styles (64 px and up): colour scheme and micro-structure"}
-PRESETS = (("all_a", "All A", "Every w index from A"),
-           ("all_b", "All B", "Every w index from B"),
-           ("coarse", "Coarse←B", "Coarse w indices from B, the rest from A"),
-           ("middle", "Middle←B", "Middle w indices from B, the rest from A"),
-           ("fine", "Fine←B", "Fine w indices from B, the rest from A"),
-           ("swap", "Swap", "Swap the seeds of A and B, keeping the picture"))
+GROUP_TIPS = {
+    "coarse": "Coarse styles (4-8 px): pose, face shape, general layout",
+    "middle": "Middle styles (16-32 px): features, hair style, eyes open or closed",
+    "fine": "Fine styles (64 px and up): colour scheme and micro-structure",
+}
+PRESETS = (
+    ("all_a", "All A", "Every w index from A"),
+    ("all_b", "All B", "Every w index from B"),
+    ("coarse", "Coarse←B", "Coarse w indices from B, the rest from A"),
+    ("middle", "Middle←B", "Middle w indices from B, the rest from A"),
+    ("fine", "Fine←B", "Fine w indices from B, the rest from A"),
+    ("swap", "Swap", "Swap the seeds of A and B, keeping the picture"),
+)
 
 
 def weight_text(w: float) -> str:
@@ -56,6 +70,7 @@ def _small_button(text: str, tip: str) -> QToolButton:
 
 class LayerRow(QFrame):
     """One w index. Touching its slider or clicking the row selects the layer for the statistics panels."""
+
     clicked = Signal(int)
 
     def __init__(self, info, parent=None):
@@ -67,9 +82,11 @@ class LayerRow(QFrame):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setAutoFillBackground(True)
         self.setFixedHeight(ROW_HEIGHT)
-        tip = (f"w index {info.index}: {info.name}, {info.resolution}x{info.resolution} px, {info.channels} "
-               f"channels ({info.group}).\nDrag towards A (left) or B (right); the statistics show the layer "
-               f"you touch.")
+        tip = (
+            f"w index {info.index}: {info.name}, {info.resolution}x{info.resolution} px, {info.channels} "
+            f"channels ({info.group}).\nDrag towards A (left) or B (right); the statistics show the layer "
+            f"you touch."
+        )
         self.setToolTip(tip)
         self.label = QLabel(f"<b>{info.index}</b>")
         self.label.setFixedWidth(self.label.fontMetrics().horizontalAdvance("00") + 4)
@@ -107,13 +124,19 @@ class LayerRow(QFrame):
         self.label.setFont(font)
 
     def _tint(self):
-        pal = QPalette()   # empty: every role follows the window's palette (and a live light/dark switch) ...
+        pal = QPalette()  # empty: every role follows the window's palette (and a live light/dark switch) ...
         if self.selected:  # ... except the background
             base = (self.parentWidget() or self).palette()
             w, h = base.color(QPalette.ColorRole.Window), base.color(QPalette.ColorRole.Highlight)
-            pal.setColor(QPalette.ColorRole.Window, QColor(*(round(0.7 * a + 0.3 * b) for a, b in
-                                                              ((w.red(), h.red()), (w.green(), h.green()),
-                                                               (w.blue(), h.blue())))))
+            pal.setColor(
+                QPalette.ColorRole.Window,
+                QColor(
+                    *(
+                        round(0.7 * a + 0.3 * b)
+                        for a, b in ((w.red(), h.red()), (w.green(), h.green()), (w.blue(), h.blue()))
+                    )
+                ),
+            )
         self._tinting = True
         self.setPalette(pal)
         self._tinting = False
@@ -121,7 +144,7 @@ class LayerRow(QFrame):
     def changeEvent(self, event):
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange and self.selected and not self._tinting:
-            QTimer.singleShot(0, self._tint)   # the window's palette changed: tint from the new one
+            QTimer.singleShot(0, self._tint)  # the window's palette changed: tint from the new one
 
     def mousePressEvent(self, event):
         self.clicked.emit(self.index)
@@ -139,7 +162,7 @@ class GroupHeader(QToolButton):
         res = f"{lo} px" if lo == hi else f"{lo}–{hi} px"
         self.title = f"{GROUP_TITLES[group]} · {res} · w {members[0].index}–{members[-1].index}"
         self.setCheckable(True)
-        self.setChecked(True)   # expanded
+        self.setChecked(True)  # expanded
         self.setAutoRaise(True)
         font = self.font()
         font.setBold(True)
@@ -159,7 +182,7 @@ class GroupHeader(QToolButton):
 
     def initStyleOption(self, option):
         super().initStyleOption(option)
-        option.state &= ~QStyle.StateFlag.State_On       # expanded is not "pressed": no sunken panel
+        option.state &= ~QStyle.StateFlag.State_On  # expanded is not "pressed": no sunken panel
         option.state &= ~QStyle.StateFlag.State_Sunken
 
     def _update(self):
@@ -171,12 +194,12 @@ class GroupHeader(QToolButton):
 
 
 class LayerMixer(QWidget):
-    rows_shown_changed = Signal()     # a group was collapsed or expanded
+    rows_shown_changed = Signal()  # a group was collapsed or expanded
     weight_changed = Signal(int, float)
     gesture_started = Signal()
     gesture_finished = Signal()
     preset_requested = Signal(str)
-    layer_selected = Signal(int)      # the user chose a layer (a click, or a touch of its slider)
+    layer_selected = Signal(int)  # the user chose a layer (a click, or a touch of its slider)
 
     def __init__(self, parent=None):
         super().__init__(parent)

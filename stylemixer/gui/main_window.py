@@ -18,6 +18,7 @@ Hooks for panels that are not part of this file (the statistics views):
   (``window.controller`` is the session.)
 - ``window.last_result``: the result currently shown (None before the first).
 """
+
 from __future__ import annotations
 
 import gc
@@ -26,14 +27,29 @@ import os
 import time
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QPushButton, QScrollArea, QSplitter, QStackedWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.errors import printable
 from ..core.mixing import BUILTIN_MODEL
 from ..core.session import FrameRate, Session, frame_time_text
-from . import geometry, help as help_pages, latent_actions, undo_keys
+from . import geometry, latent_actions, undo_keys
+from . import help as help_pages
+from .controls_panel import ControlsPanel
 from .files import FileActions
 from .image_view import FIT, ImageView
 from .imaging import from_qimage, to_qimage
@@ -43,7 +59,6 @@ from .palette import apply_palette
 from .panel_scroll import PanelScroll
 from .seed_panel import SeedPanel
 from .settings import open_settings
-from .controls_panel import ControlsPanel
 from .settings_panel import SettingsPanel
 from .stats import install_stats_views
 from .worker import RenderWorker
@@ -52,7 +67,7 @@ SIDE_PANEL_WIDTH = 400
 SIDE_PANEL_MIN_WIDTH = 200
 LEFT_MIN_WIDTH = 360
 REPEAT_QUIET_S = 3.0  # the same message again within this time goes to the status bar only
-BUSY_AFTER_MS = 200   # a frame slower than this shows "Rendering…"
+BUSY_AFTER_MS = 200  # a frame slower than this shows "Rendering…"
 ZOOMS = (("Fit", FIT), ("1:1", 1), ("2×", 2), ("4×", 4), ("8×", 8))
 
 
@@ -80,8 +95,9 @@ class LeftColumn(QWidget):
         for lay in [w.layout() for w in self.mixer.findChildren(QWidget) if w.layout()] + [self.mixer.layout()]:
             lay.activate()
         spacing = self.layout().spacing() if self.layout() else 0
-        block = self.seeds[0].thumb.height() + self.seeds[0].layout().spacing() + \
-            self.title.sizeHint().height() + spacing
+        block = (
+            self.seeds[0].thumb.height() + self.seeds[0].layout().spacing() + self.title.sizeHint().height() + spacing
+        )
         spare = self.mixer_scroll.viewport().height() - self.mixer.sizeHint().height()
         # with the thumbnails shown, the mixer has `spare` pixels left; without them, `spare + block`
         want = spare >= 0 if self.roomy else spare - block >= 0
@@ -105,8 +121,9 @@ class EmptyState(QWidget):
         self.builtin_button = QPushButton("Open the built-in model")
         self.builtin_button.setToolTip("A small face generator that ships with StyleMixer (64 px, 10 w indices)")
         self.file_button = QPushButton("Open a file…")
-        self.file_button.setToolTip("A StyleMixer .safetensors file, an official StyleGAN .pkl, or a StyleMixer PNG "
-                                    "or recipe")
+        self.file_button.setToolTip(
+            "A StyleMixer .safetensors file, an official StyleGAN .pkl, or a StyleMixer PNG or recipe"
+        )
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.setTextVisible(False)
@@ -145,33 +162,34 @@ class EmptyState(QWidget):
 
 
 class MainWindow(FileActions, QMainWindow):
-    result_ready = Signal(object)     # RenderResult, fresh, on the GUI thread
-    layer_selected = Signal(int)      # w index
-    model_changed = Signal(object)    # ModelInfo
+    result_ready = Signal(object)  # RenderResult, fresh, on the GUI thread
+    layer_selected = Signal(int)  # w index
+    model_changed = Signal(object)  # ModelInfo
     message_shown = Signal(str, str)  # kind ("error", "warning", "info"), text
 
-    def __init__(self, settings=None, device: str | None = None, dialogs: bool = True, loader=None,
-                 dark: bool | None = None):
+    def __init__(
+        self, settings=None, device: str | None = None, dialogs: bool = True, loader=None, dark: bool | None = None
+    ):
         super().__init__()
         self.settings = settings if settings is not None else open_settings()
-        self.dialogs = dialogs            # False in tests: messages are recorded, no message box opens
+        self.dialogs = dialogs  # False in tests: messages are recorded, no message box opens
         self.messages: list[tuple[str, str]] = []
         self._last_box_time = 0.0
-        self.model = None                 # ModelInfo
+        self.model = None  # ModelInfo
         self._recipe_after_load = None
         self._loading_path = None
         self._closing = False
         self._side_docks: list[QDockWidget] = []
         self._restored_state = None
         self._frame_rate = FrameRate()
-        self.fit_on_show = True           # False: a size chosen on purpose (--size) stays as it is
+        self.fit_on_show = True  # False: a size chosen on purpose (--size) stays as it is
 
         self.setWindowTitle("StyleMixer")
         self.setAcceptDrops(True)
 
         self.worker = RenderWorker(loader=loader)
         self.session = Session(executor=self.worker)
-        self.controller = self.session    # the name the side-panel hooks use
+        self.controller = self.session  # the name the side-panel hooks use
         self._build_ui()
         self.actions_ = build_menus(self)
         self._build_status()
@@ -198,7 +216,7 @@ class MainWindow(FileActions, QMainWindow):
         self.seed_a = SeedPanel("a")
         self.seed_b = SeedPanel("b")
         self.settings_panel = SettingsPanel()
-        self.controls_panel = ControlsPanel()   # the model's input controls (StyleGAN3's transform); hidden if none
+        self.controls_panel = ControlsPanel()  # the model's input controls (StyleGAN3's transform); hidden if none
         self.mixer = LayerMixer()
         mixer_scroll = QScrollArea()
         mixer_scroll.setWidgetResizable(True)
@@ -211,8 +229,10 @@ class MainWindow(FileActions, QMainWindow):
         seeds.addWidget(self.seed_a)
         seeds.addWidget(self.seed_b)
         title = QLabel("<b>Layer mixer</b> — each w index from A (0) to B (1)")
-        title.setToolTip("Every row is one w index; its slider interpolates between A's w and B's w. The statistics "
-                         "panels show the row you touch.")
+        title.setToolTip(
+            "Every row is one w index; its slider interpolates between A's w and B's w. The statistics "
+            "panels show the row you touch."
+        )
         left = LeftColumn((self.seed_a, self.seed_b), title, mixer_scroll, self.mixer)
         lv = QVBoxLayout(left)
         lv.setContentsMargins(6, 4, 0, 4)
@@ -231,8 +251,10 @@ class MainWindow(FileActions, QMainWindow):
         self.zoom_combo = QComboBox()
         for text, mode in ZOOMS:
             self.zoom_combo.addItem(text, mode)
-        self.zoom_combo.setToolTip("Fit: the largest whole-pixel enlargement that fits (crisp for small models); "
-                                   "1:1 and fixed enlargements scroll")
+        self.zoom_combo.setToolTip(
+            "Fit: the largest whole-pixel enlargement that fits (crisp for small models); "
+            "1:1 and fixed enlargements scroll"
+        )
         self.zoom_combo.currentIndexChanged.connect(lambda i: self.set_zoom(self.zoom_combo.itemData(i)))
         zoom_label = QLabel("Zoom")
         zoom_label.setBuddy(self.zoom_combo)
@@ -282,8 +304,10 @@ class MainWindow(FileActions, QMainWindow):
         self.device_label = QLabel("")
         self.device_label.setToolTip("Where the model runs (Device menu to switch)")
         self.timing_label = QLabel("")
-        self.timing_label.setToolTip("Time of the last render (mix, A and B together; 'cached': nothing had to be "
-                                     "computed) and pictures per second while you drag")
+        self.timing_label.setToolTip(
+            "Time of the last render (mix, A and B together; 'cached': nothing had to be "
+            "computed) and pictures per second while you drag"
+        )
         self.busy = QProgressBar()
         self.busy.setMaximumWidth(140)
         self.busy.setTextVisible(False)
@@ -446,7 +470,7 @@ class MainWindow(FileActions, QMainWindow):
         if self._loading_path is None:
             self.busy.hide()
         if self.session.rendering:
-            self._slow_frame.start()   # the next frame is on its way: time it from now
+            self._slow_frame.start()  # the next frame is on its way: time it from now
 
     def _exit_after_first_image(self):
         """For `stylemixer bench`: it times the app from start to the first picture on screen."""
@@ -456,8 +480,11 @@ class MainWindow(FileActions, QMainWindow):
 
     def _on_render_failed(self, rid, msg):
         self._hide_rendering()
-        self.show_message("error", f"Rendering failed: {msg}. The previous picture stays; change a setting "
-                                   "or pick another device to try again.")
+        self.show_message(
+            "error",
+            f"Rendering failed: {msg}. The previous picture stays; change a setting "
+            "or pick another device to try again.",
+        )
 
     def shown_array(self):
         """The mixed image the view shows now, uint8 [H, W, 3] (None before the first result)."""
@@ -496,17 +523,20 @@ class MainWindow(FileActions, QMainWindow):
         if old is None:
             layer = self.settings.value("view/layer", None)
             if layer is not None and str(layer).isdigit() and int(layer) < info.num_ws:
-                self.session.selected = int(layer)   # picked up by set_model as the layer to show
+                self.session.selected = int(layer)  # picked up by set_model as the layer to show
         try:
             self.session.set_model(info, recipe)
         except Exception as e:  # a recipe that does not fit: keep the model, start from a fresh recipe
             self.show_message("error", f"The recipe does not fit {info.name}: {e}")
             self.session.set_model(info)
         name = printable(info.name)
-        self.model_label.setText(f"{name} · {info.family_label} · {info.resolution}×{info.resolution} · "
-                                 f"{info.num_ws} w")
-        self.model_label.setToolTip(f"<qt>{html.escape(printable(info.source))}<br>format: "
-                                    f"{html.escape(printable(info.format))}, loaded in {info.load_ms:.0f} ms</qt>")
+        self.model_label.setText(
+            f"{name} · {info.family_label} · {info.resolution}×{info.resolution} · {info.num_ws} w"
+        )
+        self.model_label.setToolTip(
+            f"<qt>{html.escape(printable(info.source))}<br>format: "
+            f"{html.escape(printable(info.format))}, loaded in {info.load_ms:.0f} ms</qt>"
+        )
         self.setWindowTitle(f"StyleMixer — {name}")
         self._on_device_changed(info.device, rerender=False)  # set_model has just asked for a render
         self._set_enabled(True)
@@ -561,8 +591,21 @@ class MainWindow(FileActions, QMainWindow):
     def _set_enabled(self, on: bool):
         for w in (self.seed_a, self.seed_b, self.settings_panel, self.controls_panel, self.mixer):
             w.setEnabled(on)
-        for key in ("export", "export_big", "export_strip", "copy", "save_recipe", "random", "random_a", "random_b",
-                    "load_latent_a", "load_latent_b", "save_latents", "grid", "sweep"):
+        for key in (
+            "export",
+            "export_big",
+            "export_strip",
+            "copy",
+            "save_recipe",
+            "random",
+            "random_a",
+            "random_b",
+            "load_latent_a",
+            "load_latent_b",
+            "save_latents",
+            "grid",
+            "sweep",
+        ):
             self.actions_[key].setEnabled(on)
         for a in self.actions_["preset_actions"]:
             a.setEnabled(on)
@@ -611,8 +654,9 @@ class MainWindow(FileActions, QMainWindow):
 
     # ---- help ----------------------------------------------------------------------------------------
     def show_shortcuts(self):
-        return help_pages.show_page(self, "shortcuts", "Keyboard Shortcuts", help_pages.shortcuts_html(self.menuBar()),
-                                    (520, 620))
+        return help_pages.show_page(
+            self, "shortcuts", "Keyboard Shortcuts", help_pages.shortcuts_html(self.menuBar()), (520, 620)
+        )
 
     def show_panels_help(self):
         return help_pages.show_page(self, "panels", "How to Read the Panels", help_pages.PANELS_HTML, (600, 620))
@@ -626,15 +670,19 @@ class MainWindow(FileActions, QMainWindow):
         The box is opened without a nested event loop, so nothing ever waits on it. The text may quote a file:
         control characters are escaped and boxes show plain text, never markup."""
         text = printable(text, 2000)
-        repeated = bool(self.messages) and self.messages[-1] == (kind, text) and \
-            time.monotonic() - self._last_box_time < REPEAT_QUIET_S
+        repeated = (
+            bool(self.messages)
+            and self.messages[-1] == (kind, text)
+            and time.monotonic() - self._last_box_time < REPEAT_QUIET_S
+        )
         self.messages.append((kind, text))
         self.message_shown.emit(kind, text)
         self.statusBar().showMessage(text.split(". ")[0], 6000)
         if self.dialogs and not self._closing and not repeated:  # a failing drag must not stack up boxes
             self._last_box_time = time.monotonic()
             icon = {"error": QMessageBox.Icon.Critical, "warning": QMessageBox.Icon.Warning}.get(
-                kind, QMessageBox.Icon.Information)
+                kind, QMessageBox.Icon.Information
+            )
             box = QMessageBox(icon, "StyleMixer", text, QMessageBox.StandardButton.Ok, self)
             box.setTextFormat(Qt.TextFormat.PlainText)
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -642,8 +690,9 @@ class MainWindow(FileActions, QMainWindow):
 
     # ---- geometry, remembered view and closing -------------------------------------------------------
     def _available(self):
-        screen = self.screen() or self.windowHandle() and self.windowHandle().screen()
+        screen = self.screen() or (self.windowHandle() and self.windowHandle().screen())
         from PySide6.QtGui import QGuiApplication
+
         screen = screen or QGuiApplication.primaryScreen()
         return screen.availableGeometry()
 
@@ -708,9 +757,15 @@ class MainWindow(FileActions, QMainWindow):
         if self.session.selected is not None:
             self.settings.setValue("view/layer", self.session.selected)
         self.settings.sync()
-        for sig in (self.worker.rendered, self.worker.render_failed, self.worker.model_loaded,
-                    self.worker.model_failed, self.worker.load_progress, self.worker.device_changed,
-                    self.worker.device_failed):
+        for sig in (
+            self.worker.rendered,
+            self.worker.render_failed,
+            self.worker.model_loaded,
+            self.worker.model_failed,
+            self.worker.load_progress,
+            self.worker.device_changed,
+            self.worker.device_failed,
+        ):
             try:
                 sig.disconnect()
             except (RuntimeError, TypeError):

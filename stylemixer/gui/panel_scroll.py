@@ -7,6 +7,7 @@ dock, and its summary and buttons end up below the fold although everything fits
 panel is as large as the viewport, its plots shrink first, and a scroll bar appears only when even its minimum
 size does not fit.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt
@@ -50,9 +51,9 @@ class PanelScroll(QScrollArea):
         bar_h = self.horizontalScrollBar().sizeHint().height()
         min_w = w.minimumSizeHint().expandedTo(w.minimumSize()).width()
         need_h = self.minimum_height(w)
-        if need_h > height:            # a vertical bar will show and take its width
+        if need_h > height:  # a vertical bar will show and take its width
             width -= bar_w
-        if min_w > width:              # a horizontal bar will show and take its height
+        if min_w > width:  # a horizontal bar will show and take its height
             height -= bar_h
         new_w = max(min_w, width)
         new_h = max(need_h, height)

@@ -10,6 +10,7 @@ The fix is measured, not assumed: call a void method and emit a signal a few tim
 lost references give each singleton a large reserve once. They are static objects that are never freed, so
 extra references cost nothing; the reserve just makes them as immortal as Python 3.12 does.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -29,7 +30,7 @@ def singleton_leaks() -> bool:
     before = [sys.getrefcount(x) for x in SINGLETONS]
     for _ in range(8):
         probe.setObjectName("probe")  # a void method: returns None
-        probe.ping.emit()              # returns True
+        probe.ping.emit()  # returns True
     after = [sys.getrefcount(x) for x in SINGLETONS]
     return any(a < b - 4 for a, b in zip(after, before))
 

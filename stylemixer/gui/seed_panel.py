@@ -5,14 +5,23 @@ random), a continuous seed (a fine slider for the fraction, or drag sideways on 
 between the neighbouring integer seeds, and the drag snaps to whole seeds near them), or a latent loaded from a
 file (shown by name; ✕ goes back to the seed).
 """
+
 from __future__ import annotations
 
 import math
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QDoubleSpinBox, QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton,
-                               QVBoxLayout)
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+)
 
 from ..core.latents import MAX_SEED
 
@@ -21,13 +30,14 @@ SPIN_MAX = MAX_SEED
 THUMB = 132
 FRACTION_STEPS = 100  # the fine slider: hundredths of the way to the next seed
 DRAG_PX_PER_SEED = 80  # dragging the picture this far sideways moves one whole seed
-SNAP = 0.06            # a drag within this of a whole seed lands on it (hold Shift to pass it smoothly)
+SNAP = 0.06  # a drag within this of a whole seed lands on it (hold Shift to pass it smoothly)
 
 
 class DragThumb(QLabel):
     """The pure image; dragging it sideways moves the seed continuously."""
+
     drag_started = Signal()
-    dragged = Signal(float)        # seeds moved since the press (positive: to the right)
+    dragged = Signal(float)  # seeds moved since the press (positive: to the right)
     drag_finished = Signal()
 
     def __init__(self, parent=None):
@@ -64,7 +74,8 @@ class SeedSpinBox(QDoubleSpinBox):
     """A spin box for seeds 0 .. 2^32 - 1. QSpinBox holds a C int (at most 2^31 - 1); a double holds every seed
     exactly, so this is a QDoubleSpinBox without decimals that hands out ints. Like the other boxes it commits on
     Enter or when it loses focus (one change, and one undo step, per seed typed, not per digit)."""
-    seed_changed = Signal(object)   # int; a Qt int signal would stop at 2^31 - 1
+
+    seed_changed = Signal(object)  # int; a Qt int signal would stop at 2^31 - 1
 
     def __init__(self, maximum: int = MAX_SEED, parent=None):
         super().__init__(parent)
@@ -87,7 +98,7 @@ class SeedSpinBox(QDoubleSpinBox):
         self.blockSignals(False)
 
     def textFromValue(self, v: float) -> str:
-        return str(int(round(v)))   # no locale grouping or decimal point, whatever the locale
+        return str(int(round(v)))  # no locale grouping or decimal point, whatever the locale
 
     def has_uncommitted_text(self) -> bool:
         """Digits typed but not yet committed with Enter (or by leaving the box)."""
@@ -101,10 +112,10 @@ class SeedPanel(QGroupBox):
     seed_changed = Signal(str, object)  # "a" or "b", new integer seed (up to 2^32 - 1)
     value_changed = Signal(str, float)  # "a" or "b", a continuous seed (seed + fraction)
     random_requested = Signal(str)
-    gesture_started = Signal()          # a drag (picture or fine slider) begins: one undo step until it ends
+    gesture_started = Signal()  # a drag (picture or fine slider) begins: one undo step until it ends
     gesture_finished = Signal()
-    latent_requested = Signal(str)      # load a latent file into this panel
-    latent_cleared = Signal(str)        # back to the seed
+    latent_requested = Signal(str)  # load a latent file into this panel
+    latent_cleared = Signal(str)  # back to the seed
 
     def __init__(self, which: str, parent=None):
         super().__init__(f"Seed {which.upper()}", parent)
@@ -117,24 +128,31 @@ class SeedPanel(QGroupBox):
         self.thumb.setFixedSize(THUMB, THUMB)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.thumb.setFrameShape(QLabel.Shape.StyledPanel)
-        self.thumb.setToolTip(f"The pure {W} image: every w index from {W}.\nDrag sideways to move through the "
-                              f"seeds continuously (w is interpolated between neighbouring seeds; it snaps to "
-                              f"whole seeds, hold Shift to glide past them)")
+        self.thumb.setToolTip(
+            f"The pure {W} image: every w index from {W}.\nDrag sideways to move through the "
+            f"seeds continuously (w is interpolated between neighbouring seeds; it snaps to "
+            f"whole seeds, hold Shift to glide past them)"
+        )
         self.thumb.drag_started.connect(self._drag_start)
         self.thumb.dragged.connect(self._drag)
         self.thumb.drag_finished.connect(self._drag_end)
 
         self.spin = SeedSpinBox()
-        self.spin.setToolTip(f"Seed {W} (0 to {MAX_SEED}): the random z that {W}'s w comes from. The arrows "
-                             f"(or ↑ / ↓, or the wheel) step to the next seed; type a number and press Enter; "
-                             f"Ctrl+Z undoes it.")
+        self.spin.setToolTip(
+            f"Seed {W} (0 to {MAX_SEED}): the random z that {W}'s w comes from. The arrows "
+            f"(or ↑ / ↓, or the wheel) step to the next seed; type a number and press Enter; "
+            f"Ctrl+Z undoes it."
+        )
         self.spin.seed_changed.connect(lambda v: self.seed_changed.emit(self.which, v))
 
-        self.random_button = rand_b = self._button("Random", f"A random seed for {W}",
-                                                   lambda: self.random_requested.emit(self.which))
-        self.latent_button = self._button("Latent…", f"Load a W or W+ latent (.npz, .npy, .pt) as {W}, e.g. a "
-                                          "photo projected with NVIDIA's projector.py",
-                                          lambda: self.latent_requested.emit(self.which))
+        self.random_button = rand_b = self._button(
+            "Random", f"A random seed for {W}", lambda: self.random_requested.emit(self.which)
+        )
+        self.latent_button = self._button(
+            "Latent…",
+            f"Load a W or W+ latent (.npz, .npy, .pt) as {W}, e.g. a photo projected with NVIDIA's projector.py",
+            lambda: self.latent_requested.emit(self.which),
+        )
 
         self.fine = QSlider(Qt.Orientation.Horizontal)
         self.fine.setRange(0, FRACTION_STEPS - 1)
@@ -149,8 +167,7 @@ class SeedPanel(QGroupBox):
 
         self.latent_label = QLabel("")
         self.latent_label.setWordWrap(True)
-        self.clear_latent_button = self._button("✕", f"Back to seed {W}",
-                                                lambda: self.latent_cleared.emit(self.which))
+        self.clear_latent_button = self._button("✕", f"Back to seed {W}", lambda: self.latent_cleared.emit(self.which))
 
         # Two rows, so a short screen keeps its mixer rows: the seed (or, in its place, the latent's name) with
         # Random, then the fine slider with Latent….
@@ -203,8 +220,7 @@ class SeedPanel(QGroupBox):
     def _drag(self, seeds: float):
         if self._drag_from is None:
             return
-        value = snapped(max(0.0, min(float(SPIN_MAX - 1), self._drag_from + seeds)),
-                        not self.thumb.snap_off)
+        value = snapped(max(0.0, min(float(SPIN_MAX - 1), self._drag_from + seeds)), not self.thumb.snap_off)
         value = round(value, 2)
         if value != self._value:
             self._value = value
@@ -244,8 +260,10 @@ class SeedPanel(QGroupBox):
         on = self._latent_on = latent is not None
         if on:
             self.latent_label.setText(f"<b>{latent.name}</b> ({latent.kind} {list(latent.shape)})")
-            self.latent_label.setToolTip(f"{self.title()} comes from the latent {latent.name!r}, stored in the "
-                                         "recipe; truncation does not apply to it")
+            self.latent_label.setToolTip(
+                f"{self.title()} comes from the latent {latent.name!r}, stored in the "
+                "recipe; truncation does not apply to it"
+            )
         # The latent's row takes the place of the seed's rows, so the panel keeps its height.
         for widget in (self.latent_label, self.clear_latent_button):
             widget.setVisible(on)
@@ -263,9 +281,14 @@ class SeedPanel(QGroupBox):
         pm = QPixmap.fromImage(img)
         if pm.width() <= THUMB:  # small models: whole-number nearest-neighbour enlargement stays crisp
             f = max(1, (THUMB - 4) // pm.width())
-            pm = pm.scaled(pm.width() * f, pm.height() * f, Qt.AspectRatioMode.KeepAspectRatio,
-                           Qt.TransformationMode.FastTransformation)
+            pm = pm.scaled(
+                pm.width() * f,
+                pm.height() * f,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.FastTransformation,
+            )
         else:
-            pm = pm.scaled(THUMB - 4, THUMB - 4, Qt.AspectRatioMode.KeepAspectRatio,
-                           Qt.TransformationMode.SmoothTransformation)
+            pm = pm.scaled(
+                THUMB - 4, THUMB - 4, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
         self.thumb.setPixmap(pm)

@@ -1,6 +1,7 @@
 """Where the app remembers things (window geometry, folders, recent models, palette).
 
 Tests and screenshots pass their own ini file so they never read or write the user's settings."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings

@@ -2,6 +2,7 @@
 
 Psi and cutoff have a spin box for exact values and a slider that renders live while it is dragged (one undo
 step per drag, like the layer mixer's sliders)."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -10,14 +11,16 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox,
 from ..core.families import NOISE_MODES
 from .seed_panel import SeedSpinBox
 
-NOISE_TIPS = {"const": "The model's stored noise: the same picture every time",
-              "random": "Fresh noise drawn from the noise seed",
-              "none": "No noise at all (smoother, less detail)"}
+NOISE_TIPS = {
+    "const": "The model's stored noise: the same picture every time",
+    "random": "Fresh noise drawn from the noise seed",
+    "none": "No noise at all (smoother, less detail)",
+}
 
 
 class SettingsPanel(QGroupBox):
     psi_changed = Signal(float)
-    cutoff_changed = Signal(object)      # int or None (= all w indices)
+    cutoff_changed = Signal(object)  # int or None (= all w indices)
     noise_mode_changed = Signal(str)
     noise_seed_changed = Signal(object)  # int up to 2^32 - 1
     gesture_started = Signal()
@@ -32,8 +35,10 @@ class SettingsPanel(QGroupBox):
         self.psi.setSingleStep(0.05)
         self.psi.setDecimals(2)
         self.psi.setKeyboardTracking(False)
-        self.psi.setToolTip("Truncation psi: 1 = none, smaller pulls both seeds towards the average face "
-                            "(tidier, less varied); negative gives the 'opposite' face")
+        self.psi.setToolTip(
+            "Truncation psi: 1 = none, smaller pulls both seeds towards the average face "
+            "(tidier, less varied); negative gives the 'opposite' face"
+        )
         self.psi.valueChanged.connect(lambda v: self.psi_changed.emit(round(float(v), 4)))
 
         self.cutoff = QSpinBox()
@@ -43,8 +48,9 @@ class SettingsPanel(QGroupBox):
         self.cutoff.setToolTip("Truncate only the w indices below this one (all: every index)")
         self.cutoff.valueChanged.connect(lambda v: self.cutoff_changed.emit(None if v == 0 else int(v)))
 
-        self.psi_slider = self._slider(round(-2 * self.PSI_STEPS), round(2 * self.PSI_STEPS),
-                                       "Drag to change psi live (-2 to 2)")
+        self.psi_slider = self._slider(
+            round(-2 * self.PSI_STEPS), round(2 * self.PSI_STEPS), "Drag to change psi live (-2 to 2)"
+        )
         self.psi_slider.valueChanged.connect(lambda v: self.psi.setValue(v / self.PSI_STEPS))
         self.cutoff_slider = self._slider(0, 64, "Drag to change the cutoff live (leftmost: all w indices)")
         self.cutoff_slider.valueChanged.connect(self.cutoff.setValue)
@@ -63,8 +69,9 @@ class SettingsPanel(QGroupBox):
         grid = QGridLayout(self)
         grid.setContentsMargins(4, 4, 4, 4)
         grid.setVerticalSpacing(2)
-        for i, (text, w) in enumerate((("Psi", self.psi), ("Cutoff", self.cutoff), ("Noise", self.noise_mode),
-                                       ("Noise seed", self.noise_seed))):
+        for i, (text, w) in enumerate(
+            (("Psi", self.psi), ("Cutoff", self.cutoff), ("Noise", self.noise_mode), ("Noise seed", self.noise_seed))
+        ):
             label = QLabel(text)
             label.setToolTip(w.toolTip())
             label.setBuddy(w)
@@ -95,8 +102,12 @@ class SettingsPanel(QGroupBox):
             w.blockSignals(False)
 
     def show_recipe(self, r):
-        for w, v in ((self.psi, r.psi), (self.cutoff, r.cutoff or 0),
-                     (self.psi_slider, round(r.psi * self.PSI_STEPS)), (self.cutoff_slider, r.cutoff or 0)):
+        for w, v in (
+            (self.psi, r.psi),
+            (self.cutoff, r.cutoff or 0),
+            (self.psi_slider, round(r.psi * self.PSI_STEPS)),
+            (self.cutoff_slider, r.cutoff or 0),
+        ):
             w.blockSignals(True)
             w.setValue(v)
             w.blockSignals(False)

@@ -5,14 +5,28 @@ plays them in a loop; an export writes the file frame by frame with a progress b
 closes the export on the worker, which removes its partial file). The sweep starts from the main window's mix as
 it is when Preview or Export is pressed.
 """
+
 from __future__ import annotations
 
 import os
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+)
 
 from ..core.errors import StyleMixerError
 from ..core.sweep import Sweep, iter_export, iter_frames
@@ -82,9 +96,12 @@ class SweepDialog(QDialog):
         self.status.setWordWrap(True)
         self.buttons = {}
         row = QHBoxLayout()
-        for key, text, fn in (("preview", "Preview", self.preview), ("gif", "Export GIF…", lambda: self.export_dialog("gif")),
-                              ("mp4", "Export MP4…", lambda: self.export_dialog("mp4")),
-                              ("cancel", "Cancel", self.cancel)):
+        for key, text, fn in (
+            ("preview", "Preview", self.preview),
+            ("gif", "Export GIF…", lambda: self.export_dialog("gif")),
+            ("mp4", "Export MP4…", lambda: self.export_dialog("mp4")),
+            ("cancel", "Cancel", self.cancel),
+        ):
             b = QPushButton(text)
             b.clicked.connect(fn)
             self.buttons[key] = b
@@ -175,8 +192,17 @@ class SweepDialog(QDialog):
                 seeds = tuple(int(s) for s in self.seeds.text().replace(" ", "").split(",") if s)
             except ValueError:
                 raise StyleMixerError("seeds: give whole seeds separated by commas, e.g. 1,7,42") from None
-        return Sweep(r, control, self.start.value(), self.end.value(), self.frames_spin.value(), indices, seeds,
-                     self.pingpong.isChecked(), self.fps.value())
+        return Sweep(
+            r,
+            control,
+            self.start.value(),
+            self.end.value(),
+            self.frames_spin.value(),
+            indices,
+            seeds,
+            self.pingpong.isChecked(),
+            self.fps.value(),
+        )
 
     # ---- preview ----------------------------------------------------------------------------------------------
     def preview(self):
@@ -188,9 +214,12 @@ class SweepDialog(QDialog):
         m = self.win.model
         per = m.resolution * m.resolution * 4  # a QImage per frame, kept to loop over
         if sweep.frame_count * per > PREVIEW_BUDGET:
-            self.win.show_message("error", f"No preview: {sweep.frame_count} frames of this model need "
-                                           f"{sweep.frame_count * per / 2**20:.0f} MB; the preview holds at most "
-                                           f"{PREVIEW_BUDGET // per} (an export streams any number).")
+            self.win.show_message(
+                "error",
+                f"No preview: {sweep.frame_count} frames of this model need "
+                f"{sweep.frame_count * per / 2**20:.0f} MB; the preview holds at most "
+                f"{PREVIEW_BUDGET // per} (an export streams any number).",
+            )
             return
         self.timer.stop()
         self.frames = []
@@ -199,7 +228,8 @@ class SweepDialog(QDialog):
         self.progress.setValue(0)
         self.status.setText(f"Rendering {sweep.label()}…")
         self.preview_id = self.win.worker.submit_task(
-            PREVIEW, lambda renderer, s=sweep: ((i, res.mix) for i, res in iter_frames(renderer, s)))
+            PREVIEW, lambda renderer, s=sweep: ((i, res.mix) for i, res in iter_frames(renderer, s))
+        )
 
     def _next_frame(self):
         if not self.frames:
@@ -212,8 +242,12 @@ class SweepDialog(QDialog):
         side = min(self.view.width(), self.view.height()) - 4
         if pm.width() <= side:
             f = max(1, side // pm.width())
-            pm = pm.scaled(pm.width() * f, pm.height() * f, Qt.AspectRatioMode.KeepAspectRatio,
-                           Qt.TransformationMode.FastTransformation)
+            pm = pm.scaled(
+                pm.width() * f,
+                pm.height() * f,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.FastTransformation,
+            )
         else:
             pm = pm.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
         self.view.setPixmap(pm)
@@ -248,7 +282,8 @@ class SweepDialog(QDialog):
         for k in ("gif", "mp4"):
             self.buttons[k].setEnabled(False)
         self.export_id = self.win.worker.submit_task(
-            EXPORT, lambda renderer, s=sweep: iter_export(renderer, s, path, scale=scale))
+            EXPORT, lambda renderer, s=sweep: iter_export(renderer, s, path, scale=scale)
+        )
         return self.export_id
 
     def cancel(self):
@@ -264,12 +299,12 @@ class SweepDialog(QDialog):
     # ---- worker signals ---------------------------------------------------------------------------------------
     def _on_item(self, name, tid, item):
         if name == PREVIEW and tid == self.preview_id:
-            i, mix = item
+            _i, mix = item
             self.frames.append(to_qimage(mix))
             self.progress.setValue(len(self.frames))
             self._show(self.frames[-1])
         elif name == EXPORT and tid == self.export_id:
-            done, total = item
+            done, _total = item
             self.progress.setValue(done)
 
     def _on_finished(self, name, tid, status, message):

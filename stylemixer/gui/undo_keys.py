@@ -5,6 +5,7 @@ cursor is in a box. This filter takes them back: with digits typed but not commi
 (the box shows the recipe's value again); otherwise it runs the window's Undo or Redo action, and the box then
 shows the restored value. Enter (or leaving the box) commits a value as one undo step, as before.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject

@@ -15,6 +15,7 @@ A load or a render cannot be interrupted inside torch or a read. Closing the win
 moment (`shutdown`): a worker still busy after that is abandoned, kept alive here until its step ends (its
 results are dropped), and the app leaves the process without waiting for it (`abandoned_running`).
 """
+
 from __future__ import annotations
 
 import os
@@ -29,7 +30,7 @@ from PySide6.QtCore import QCoreApplication, QThread, Signal
 from ..core.errors import StyleMixerError, printable
 from ..core.mixing import Recipe
 from ..core.perf import lower_thread_priority
-from ..core.render import RenderRequest, Renderer
+from ..core.render import Renderer, RenderRequest
 
 _ABANDONED: list = []  # workers given up on at shutdown; referenced until their thread ends
 
@@ -44,23 +45,24 @@ def abandoned_running() -> bool:
     return bool(_ABANDONED)
 
 
-RENDER_NICE = 5   # how many nice steps below the GUI the render thread runs (docs/performance.md)
+RENDER_NICE = 5  # how many nice steps below the GUI the render thread runs (docs/performance.md)
 
 
 @dataclass(frozen=True)
 class ModelInfo:
     """What the GUI may know about the loaded model (the generator itself stays on the worker)."""
-    source: str       # "builtin" or an absolute path, as recipes record it
+
+    source: str  # "builtin" or an absolute path, as recipes record it
     name: str
     format: str
-    cfg: object       # the family's config (frozen)
-    layers: tuple     # LayerInfo per w index
+    cfg: object  # the family's config (frozen)
+    layers: tuple  # LayerInfo per w index
     device: str
     load_ms: float = 0.0
-    stats_spec: object = None   # the family's StatsSpec: what the statistics panels show
-    family_label: str = ""      # "StyleGAN", "StyleGAN2", ...
+    stats_spec: object = None  # the family's StatsSpec: what the statistics panels show
+    family_label: str = ""  # "StyleGAN", "StyleGAN2", ...
     synthesis_controls: tuple = ()  # the family's per-image input controls (recipe options)
-    preview_costs: tuple = ()       # (preview resolution, its share of a full frame's work) the family offers
+    preview_costs: tuple = ()  # (preview resolution, its share of a full frame's work) the family offers
 
     @property
     def num_ws(self) -> int:
@@ -84,23 +86,23 @@ def user_message(e: BaseException) -> str:
 class _Task:
     name: str
     id: int
-    make: object                   # renderer -> iterator
-    it: object = None              # the running iterator (None until its first step)
+    make: object  # renderer -> iterator
+    it: object = None  # the running iterator (None until its first step)
     cancelled: bool = False
     items: int = 0
     started: float = field(default_factory=time.perf_counter)
 
 
 class RenderWorker(QThread):
-    rendered = Signal(object)             # RenderResult
-    render_failed = Signal(int, str)      # request id, message
-    model_loaded = Signal(object)         # ModelInfo
-    model_failed = Signal(str, str)       # path, message
-    load_progress = Signal(float)         # 0..1 during long loads
+    rendered = Signal(object)  # RenderResult
+    render_failed = Signal(int, str)  # request id, message
+    model_loaded = Signal(object)  # ModelInfo
+    model_failed = Signal(str, str)  # path, message
+    load_progress = Signal(float)  # 0..1 during long loads
     device_changed = Signal(str)
-    device_failed = Signal(str, str)      # device, message
+    device_failed = Signal(str, str)  # device, message
     busy_changed = Signal(bool)
-    task_item = Signal(str, int, object)        # task name, task id, an item it yielded
+    task_item = Signal(str, int, object)  # task name, task id, an item it yielded
     task_finished = Signal(str, int, str, str)  # name, id, "done" | "cancelled" | "failed", message
 
     def __init__(self, parent=None, loader=None, threads: int | str | None = None):
@@ -123,7 +125,7 @@ class RenderWorker(QThread):
         self._renderer: Renderer | None = None
         self._device = "cpu"
         self._tasks: dict[str, _Task] = {}
-        self._retired: list[_Task] = []    # replaced or cancelled, to be closed on the worker thread
+        self._retired: list[_Task] = []  # replaced or cancelled, to be closed on the worker thread
         self._task_seq = 0
         # counters for the status bar and the tests
         self.renders_done = 0
@@ -192,8 +194,7 @@ class RenderWorker(QThread):
 
     def is_idle(self) -> bool:
         with self._cond:
-            return not self._busy and self._pending is None and not self._jobs and not self._tasks \
-                and not self._retired
+            return not self._busy and self._pending is None and not self._jobs and not self._tasks and not self._retired
 
     def wait_until_idle(self, timeout: float = 10.0) -> bool:
         """For tests and scripts on the GUI thread: process events until every queued job and render is
@@ -234,8 +235,13 @@ class RenderWorker(QThread):
         lower_thread_priority(self.nice)
         while True:
             with self._cond:
-                while not self._stop and self._pending is None and not self._jobs and not self._tasks \
-                        and not self._retired:
+                while (
+                    not self._stop
+                    and self._pending is None
+                    and not self._jobs
+                    and not self._tasks
+                    and not self._retired
+                ):
                     self._cond.wait()
                 if self._stop:
                     retired, self._retired = self._retired, []
@@ -357,9 +363,19 @@ class RenderWorker(QThread):
             self._retired += self._tasks.values()  # so were the running tasks
             self._tasks.clear()
         G = loaded.G
-        info = ModelInfo(loaded.source, loaded.name, loaded.format, G.cfg, tuple(G.layer_table()),
-                         self._device, (time.perf_counter() - t0) * 1000, G.stats_spec, G.family_label,
-                         tuple(getattr(G, "synthesis_controls", ())), preview_costs(renderer))
+        info = ModelInfo(
+            loaded.source,
+            loaded.name,
+            loaded.format,
+            G.cfg,
+            tuple(G.layer_table()),
+            self._device,
+            (time.perf_counter() - t0) * 1000,
+            G.stats_spec,
+            G.family_label,
+            tuple(getattr(G, "synthesis_controls", ())),
+            preview_costs(renderer),
+        )
         self.model_loaded.emit(info)
 
     def _device_job(self, device: str):
@@ -393,6 +409,7 @@ class RenderWorker(QThread):
     def _after_failure(self):
         try:
             import torch
+
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
         except Exception:
@@ -413,10 +430,12 @@ def check_loaded(loaded):
     cfg = loaded.G.cfg
     layers = loaded.G.layer_table()
     if len(layers) != loaded.G.num_ws or loaded.G.num_ws < 1:
-        raise StyleMixerError(f"{printable(loaded.name)}: its layer table does not match its "
-                              f"{loaded.G.num_ws} w indices")
-    Recipe.for_model(loaded.G.num_ws, model=loaded.source, psi=cfg.truncation_psi,
-                     cutoff=cfg.truncation_cutoff).check_model(loaded.G.num_ws)
+        raise StyleMixerError(
+            f"{printable(loaded.name)}: its layer table does not match its {loaded.G.num_ws} w indices"
+        )
+    Recipe.for_model(
+        loaded.G.num_ws, model=loaded.source, psi=cfg.truncation_psi, cutoff=cfg.truncation_cutoff
+    ).check_model(loaded.G.num_ws)
     crop = getattr(cfg, "crop", None)
     if crop is not None:
         top, bottom, left, right = crop

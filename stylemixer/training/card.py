@@ -5,6 +5,7 @@
 Style-mixing grid (as in the StyleGAN paper's figure 3): the top row holds seeds B, the left column seeds A.
 There are three blocks of rows, one per layer group; in block g, cell (A_i, B_j) is A_i with g's w rows from B_j.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,6 +24,7 @@ SEEDS_B = (10, 11, 12, 13, 14)
 
 def sample_grid(G, seeds=range(32), cols=8, scale=2) -> Image.Image:
     from stylemixer.data.faces import grid
+
     imgs = M.synth(G, M.seed_ws(G, seeds)).round().astype(np.uint8)
     g = grid(imgs, cols)
     return g.resize((g.width * scale, g.height * scale), Image.NEAREST)
@@ -52,7 +54,7 @@ def mixing_grid(G, seeds_a=SEEDS_A, seeds_b=SEEDS_B, scale=2) -> Image.Image:
         draw.text((4, y + 4), f"{g}\nfrom B\n(w {rows_g[0]}-{rows_g[-1]})", fill=(0, 0, 0))
         for i in range(len(seeds_a)):
             put(ia[i], label_w, y)
-            ws = wa[i:i + 1].repeat(len(seeds_b), 1, 1)
+            ws = wa[i : i + 1].repeat(len(seeds_b), 1, 1)
             ws[:, rows_g] = wb[:, rows_g]
             for j, im in enumerate(M.synth(G, ws)):
                 put(im, label_w + (1 + j) * cell, y)
@@ -63,6 +65,7 @@ def mixing_grid(G, seeds_a=SEEDS_A, seeds_b=SEEDS_B, scale=2) -> Image.Image:
 def main(argv=None) -> int:
     from stylemixer.core.checkpoints.native import load_model
     from stylemixer.core.resources import builtin_model_path
+
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("model", nargs="?", default=None)
     p.add_argument("--out", default="docs")

@@ -1,4 +1,5 @@
 """Training batches: an in-memory pool of uint8 images, filled from the procedural faces or from a folder."""
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ skip, average-pool downsampling), then a minibatch-stddev layer, a 3x3 conv, and
 Widths mirror the generator's (`channels` of the GeneratorConfig, read backwards). Equalized learning rate
 throughout, so Adam sees well-scaled gradients for every layer regardless of fan-in.
 """
+
 from __future__ import annotations
 
 import math
@@ -64,12 +65,12 @@ class MinibatchStd(nn.Module):
         n, c, h, w = x.shape
         f = self.num_channels
         g = min(self.group_size, n)
-        while n % g:   # fall back to a group size that divides the batch
+        while n % g:  # fall back to a group size that divides the batch
             g -= 1
-        y = x.reshape(g, -1, f, c // f, h, w)               # [G, M, F, C/F, H, W]
-        y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt()    # [M, F, C/F, H, W]
-        y = y.mean(dim=(2, 3, 4))                           # [M, F]
-        y = y.reshape(-1, f, 1, 1).repeat(g, 1, h, w)       # [N, F, H, W]
+        y = x.reshape(g, -1, f, c // f, h, w)  # [G, M, F, C/F, H, W]
+        y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt()  # [M, F, C/F, H, W]
+        y = y.mean(dim=(2, 3, 4))  # [M, F]
+        y = y.reshape(-1, f, 1, 1).repeat(g, 1, h, w)  # [N, F, H, W]
         return torch.cat([x, y], dim=1)
 
 
@@ -78,7 +79,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, channels, resolution, img_channels=3, mbstd_group=8, mbstd_channels=4):
         super().__init__()
-        ch = list(channels)[::-1]          # generator widths at R, R/2, ..., 4 px
+        ch = list(channels)[::-1]  # generator widths at R, R/2, ..., 4 px
         n_blocks = int(math.log2(resolution)) - 2
         assert len(ch) == n_blocks + 1, "channels must have one entry per resolution 4..R"
         self.resolution = resolution
@@ -91,9 +92,9 @@ class Discriminator(nn.Module):
         self.out = EqualLinear(ch[-1], 1, gain=1.0)
 
     def forward(self, img):
-        x = lrelu(self.from_rgb(img))           # [N, C_R, R, R]
+        x = lrelu(self.from_rgb(img))  # [N, C_R, R, R]
         for block in self.blocks:
-            x = block(x)                        # ... -> [N, C_4, 4, 4]
-        x = lrelu(self.conv(self.mbstd(x)))     # [N, C_4, 4, 4]
-        x = lrelu(self.fc(x.flatten(1)))        # [N, C_4]
-        return self.out(x).squeeze(1)           # [N]
+            x = block(x)  # ... -> [N, C_4, 4, 4]
+        x = lrelu(self.conv(self.mbstd(x)))  # [N, C_4, 4, 4]
+        x = lrelu(self.fc(x.flatten(1)))  # [N, C_4]
+        return self.out(x).squeeze(1)  # [N]

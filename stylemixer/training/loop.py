@@ -8,6 +8,7 @@
 - an EMA copy of G (half-life `ema_kimg` thousand images, ramped up early) is what gets sampled and exported
 - Adam betas (0, 0.99); resumable checkpoints; sample grids at intervals; budget by minutes and/or kimg
 """
+
 from __future__ import annotations
 
 import copy
@@ -28,7 +29,7 @@ import torch.nn.functional as F
 
 from stylemixer.core.checkpoints.safe_pickle import escape
 from stylemixer.core.errors import ModelFileError
-from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, init_for_training, count_parameters
+from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, count_parameters, init_for_training
 from stylemixer.data.faces import grid as make_grid
 from stylemixer.training.data import ImagePool, folder_pool, procedural_pool
 from stylemixer.training.discriminator import Discriminator
@@ -36,8 +37,8 @@ from stylemixer.training.discriminator import Discriminator
 
 @dataclass
 class TrainConfig:
-    data: str = "procedural"                  # "procedural" or a folder of images
-    out: str = "runs/builtin"                 # run directory: checkpoints, samples, log
+    data: str = "procedural"  # "procedural" or a folder of images
+    out: str = "runs/builtin"  # run directory: checkpoints, samples, log
     resolution: int = 64
     channels: tuple = (128, 128, 64, 32, 16)  # G widths at 4..R px; D mirrors them
     z_dim: int = 128
@@ -49,26 +50,33 @@ class TrainConfig:
     r1_interval: int = 16
     mixing_prob: float = 0.9
     w_avg_beta: float = 0.995
-    ema_kimg: float = 10.0                    # EMA half-life in thousands of images
-    ema_rampup: float | None = 0.05           # half-life <= this fraction of images seen so far
-    minutes: float | None = None              # total training-time budget (across resumes)
-    kimg: float | None = None                 # total images budget, in thousands
-    pool_size: int = 30000                    # procedural images kept in memory
+    ema_kimg: float = 10.0  # EMA half-life in thousands of images
+    ema_rampup: float | None = 0.05  # half-life <= this fraction of images seen so far
+    minutes: float | None = None  # total training-time budget (across resumes)
+    kimg: float | None = None  # total images budget, in thousands
+    pool_size: int = 30000  # procedural images kept in memory
     seed: int = 0
     device: str = "auto"
-    threads: int = 1                          # see commands.py: 2 threads collapse under CPU contention
+    threads: int = 1  # see commands.py: 2 threads collapse under CPU contention
     sample_every_min: float = 5.0
     checkpoint_every_min: float = 5.0
-    mbstd_group: int = 8                      # samples per minibatch-stddev group
-    mbstd_channels: int = 4                   # separate std features (see discriminator.MinibatchStd)
-    blur_sigma: float = 0.0                   # D sees reals and fakes blurred by this (px), fading to 0 ...
-    blur_start_kimg: float = 0.0              # ... linearly from here ...
-    blur_fade_kimg: float = 0.0               # ... over this many thousand images (StyleGAN3's blur_init_sigma)
+    mbstd_group: int = 8  # samples per minibatch-stddev group
+    mbstd_channels: int = 4  # separate std features (see discriminator.MinibatchStd)
+    blur_sigma: float = 0.0  # D sees reals and fakes blurred by this (px), fading to 0 ...
+    blur_start_kimg: float = 0.0  # ... linearly from here ...
+    blur_fade_kimg: float = 0.0  # ... over this many thousand images (StyleGAN3's blur_init_sigma)
 
     def generator_config(self) -> GeneratorConfig:
-        return GeneratorConfig(z_dim=self.z_dim, w_dim=self.w_dim, mapping_layers=self.mapping_layers,
-                               mapping_fmaps=self.w_dim, resolution=self.resolution,
-                               channels=tuple(self.channels), truncation_psi=1.0, truncation_cutoff=None)
+        return GeneratorConfig(
+            z_dim=self.z_dim,
+            w_dim=self.w_dim,
+            mapping_layers=self.mapping_layers,
+            mapping_fmaps=self.w_dim,
+            resolution=self.resolution,
+            channels=tuple(self.channels),
+            truncation_psi=1.0,
+            truncation_cutoff=None,
+        )
 
 
 def pick_device(name: str) -> torch.device:
@@ -79,6 +87,7 @@ def pick_device(name: str) -> torch.device:
 
 # ------------------------------------------------------------------------------------------- pieces
 
+
 def mixed_ws(G: Generator, z1, z2, mixing_prob: float, track_w_avg: float | None = None):
     """z1, z2 [N, z_dim] -> ws [N, num_ws, w_dim] with per-sample style mixing.
 
@@ -86,17 +95,17 @@ def mixed_ws(G: Generator, z1, z2, mixing_prob: float, track_w_avg: float | None
     track_w_avg: when given (the beta), w_avg is moved towards the batch mean of w1.
     """
     n, num_ws = z1.shape[0], G.num_ws
-    w1 = G.mapping_net(z1)                                   # [N, w_dim]
+    w1 = G.mapping_net(z1)  # [N, w_dim]
     if track_w_avg is not None:
         with torch.no_grad():
             G.mapping_net.w_avg.copy_(w1.detach().mean(0).lerp(G.mapping_net.w_avg, track_w_avg))
-    ws = w1[:, None, :].expand(n, num_ws, -1)                # [N, num_ws, w_dim]
+    ws = w1[:, None, :].expand(n, num_ws, -1)  # [N, num_ws, w_dim]
     if mixing_prob > 0:
         w2 = G.mapping_net(z2)
-        k = torch.randint(1, num_ws, (n,), device=z1.device)                        # crossover index
+        k = torch.randint(1, num_ws, (n,), device=z1.device)  # crossover index
         use = torch.rand(n, device=z1.device) < mixing_prob
-        rows = torch.arange(num_ws, device=z1.device)[None, :]                      # [1, num_ws]
-        from_w2 = (rows >= k[:, None]) & use[:, None]                               # [N, num_ws]
+        rows = torch.arange(num_ws, device=z1.device)[None, :]  # [1, num_ws]
+        from_w2 = (rows >= k[:, None]) & use[:, None]  # [N, num_ws]
         ws = torch.where(from_w2[:, :, None], w2[:, None, :], ws)
     return ws
 
@@ -108,7 +117,7 @@ def blur(x, sigma: float):
         return x
     r = int(math.ceil(2 * sigma))
     t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
-    k = torch.exp(-t.square() / (2 * sigma ** 2))
+    k = torch.exp(-t.square() / (2 * sigma**2))
     k = k / k.sum()
     c = x.shape[1]
     x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
@@ -120,7 +129,7 @@ def update_ema(G_ema, G, beta: float):
     for pe, p in zip(G_ema.parameters(), G.parameters()):
         pe.lerp_(p.detach(), 1 - beta)
     for be, b in zip(G_ema.buffers(), G.buffers()):
-        be.copy_(b)   # w_avg and the constant noise follow G exactly
+        be.copy_(b)  # w_avg and the constant noise follow G exactly
 
 
 @torch.no_grad()
@@ -137,8 +146,19 @@ def sample_zs(n: int, z_dim: int) -> torch.Tensor:
 
 # --------------------------------------------------------------------------------------------- checkpoints
 
-CHECKPOINT_KEYS = {"config": dict, "G": dict, "D": dict, "G_ema": dict, "opt_G": dict, "opt_D": dict, "step": int,
-                   "nimg": int, "train_seconds": float, "pool": dict, "torch_rng": torch.Tensor}
+CHECKPOINT_KEYS = {
+    "config": dict,
+    "G": dict,
+    "D": dict,
+    "G_ema": dict,
+    "opt_G": dict,
+    "opt_D": dict,
+    "step": int,
+    "nimg": int,
+    "train_seconds": float,
+    "pool": dict,
+    "torch_rng": torch.Tensor,
+}
 
 
 def read_checkpoint(path, map_location="cpu") -> dict:
@@ -148,20 +168,34 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     path = os.fspath(path)
     name = os.path.basename(path)
     if not os.path.isfile(path):
-        raise ModelFileError(f"{path}: no such checkpoint file" if not os.path.exists(path)
-                             else f"{name} is not a regular file")
+        raise ModelFileError(
+            f"{path}: no such checkpoint file" if not os.path.exists(path) else f"{name} is not a regular file"
+        )
     try:
         sd = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:  # what weights_only refuses: globals outside torch's tensor allow-list
         found = re.search(r"GLOBAL ([\w.]+)", str(e))
         what = f" (it refers to {escape(found.group(1), 120)})" if found else ""
-        raise ModelFileError(f"{name} holds more than tensors and plain data{what}; StyleMixer resumes only "
-                             f"from checkpoints it wrote, and ran nothing from this one") from None
-    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, TypeError, AttributeError,
-            zipfile.BadZipFile, MemoryError) as e:
-        raise ModelFileError(f"{name} is not a readable training checkpoint "
-                             f"({type(e).__name__}: {escape(str(e).splitlines()[0] if str(e) else '', 160)})") \
-            from None
+        raise ModelFileError(
+            f"{name} holds more than tensors and plain data{what}; StyleMixer resumes only "
+            f"from checkpoints it wrote, and ran nothing from this one"
+        ) from None
+    except (
+        RuntimeError,
+        EOFError,
+        OSError,
+        ValueError,
+        KeyError,
+        IndexError,
+        TypeError,
+        AttributeError,
+        zipfile.BadZipFile,
+        MemoryError,
+    ) as e:
+        raise ModelFileError(
+            f"{name} is not a readable training checkpoint "
+            f"({type(e).__name__}: {escape(str(e).splitlines()[0] if str(e) else '', 160)})"
+        ) from None
     if not isinstance(sd, dict):
         raise ModelFileError(f"{name} is not a StyleMixer training checkpoint (its top level is not a dict)")
     for key, kind in CHECKPOINT_KEYS.items():
@@ -169,12 +203,15 @@ def read_checkpoint(path, map_location="cpu") -> dict:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = sd[key] = float(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ModelFileError(f"{name} is not a StyleMixer training checkpoint (its '{key}' entry is "
-                                 f"{'missing' if value is None else 'malformed'})")
+            raise ModelFileError(
+                f"{name} is not a StyleMixer training checkpoint (its '{key}' entry is "
+                f"{'missing' if value is None else 'malformed'})"
+            )
     return sd
 
 
 # --------------------------------------------------------------------------------------------- trainer
+
 
 class Trainer:
     def __init__(self, cfg: TrainConfig, log=print):
@@ -188,13 +225,14 @@ class Trainer:
 
         gcfg = cfg.generator_config()
         self.G = init_for_training(Generator(gcfg), cfg.seed).to(self.dev)
-        self.D = Discriminator(cfg.channels, cfg.resolution, mbstd_group=cfg.mbstd_group,
-                               mbstd_channels=cfg.mbstd_channels).to(self.dev)
+        self.D = Discriminator(
+            cfg.channels, cfg.resolution, mbstd_group=cfg.mbstd_group, mbstd_channels=cfg.mbstd_channels
+        ).to(self.dev)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         # lazy regularisation: D's Adam sees R1 only every r1_interval steps, so lr and betas are rescaled
         c = cfg.r1_interval / (cfg.r1_interval + 1)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(0.0, 0.99), eps=1e-8)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr * c, betas=(0.0, 0.99 ** c), eps=1e-8)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr * c, betas=(0.0, 0.99**c), eps=1e-8)
         self.step = 0
         self.nimg = 0
         self.train_seconds = 0.0
@@ -205,8 +243,10 @@ class Trainer:
         else:
             images = folder_pool(cfg.data, cfg.resolution)
         self.pool = ImagePool(images, seed=cfg.seed)
-        self.log(f"data: {cfg.data}, {len(self.pool)} images; G {count_parameters(self.G) / 1e6:.2f} M params, "
-                 f"D {count_parameters(self.D) / 1e6:.2f} M params; device {self.dev}")
+        self.log(
+            f"data: {cfg.data}, {len(self.pool)} images; G {count_parameters(self.G) / 1e6:.2f} M params, "
+            f"D {count_parameters(self.D) / 1e6:.2f} M params; device {self.dev}"
+        )
 
     # ---------------------------------------------------------------- one step
     def blur_sigma(self) -> float:
@@ -226,10 +266,11 @@ class Trainer:
         z_dim = cfg.z_dim
 
         # D: logistic loss on reals and fakes
-        real = self.pool.batch(n, self.dev)                                   # [N, 3, R, R]
+        real = self.pool.batch(n, self.dev)  # [N, 3, R, R]
         with torch.no_grad():
-            ws = mixed_ws(G, torch.randn(n, z_dim, device=self.dev), torch.randn(n, z_dim, device=self.dev),
-                          cfg.mixing_prob)
+            ws = mixed_ws(
+                G, torch.randn(n, z_dim, device=self.dev), torch.randn(n, z_dim, device=self.dev), cfg.mixing_prob
+            )
             fake = G.synthesis(ws, noise_mode="random")
         sigma = self.blur_sigma()
         d_real, d_fake = self.run_D(real, sigma), self.run_D(fake, sigma)
@@ -249,8 +290,13 @@ class Trainer:
             self.opt_D.step()
 
         # G: non-saturating loss, with style mixing and w_avg tracking
-        ws = mixed_ws(G, torch.randn(n, z_dim, device=self.dev), torch.randn(n, z_dim, device=self.dev),
-                      cfg.mixing_prob, track_w_avg=cfg.w_avg_beta)
+        ws = mixed_ws(
+            G,
+            torch.randn(n, z_dim, device=self.dev),
+            torch.randn(n, z_dim, device=self.dev),
+            cfg.mixing_prob,
+            track_w_avg=cfg.w_avg_beta,
+        )
         D.requires_grad_(False)
         loss_G = F.softplus(-self.run_D(G.synthesis(ws, noise_mode="random"), sigma)).mean()
         D.requires_grad_(True)
@@ -279,25 +325,33 @@ class Trainer:
             cells = []
             for i in range(len(a)):
                 for j in range(len(b)):
-                    ws = wa[i:i + 1].clone()
-                    ws[:, :4] = wb[j:j + 1, :4]
+                    ws = wa[i : i + 1].clone()
+                    ws[:, :4] = wb[j : j + 1, :4]
                     cells.append(G.synthesis(ws, noise_mode="const"))
             img = ((torch.cat(cells).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
         make_grid(img.cpu().numpy(), len(b)).save(self.out / "mixing_latest.png")
 
     def state_dict(self):
-        return {"config": asdict(self.cfg), "G": self.G.state_dict(), "D": self.D.state_dict(),
-                "G_ema": self.G_ema.state_dict(), "opt_G": self.opt_G.state_dict(),
-                "opt_D": self.opt_D.state_dict(), "step": self.step, "nimg": self.nimg,
-                "train_seconds": self.train_seconds, "pool": self.pool.state_dict(),
-                "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+        return {
+            "config": asdict(self.cfg),
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "G_ema": self.G_ema.state_dict(),
+            "opt_G": self.opt_G.state_dict(),
+            "opt_D": self.opt_D.state_dict(),
+            "step": self.step,
+            "nimg": self.nimg,
+            "train_seconds": self.train_seconds,
+            "pool": self.pool.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        }
 
     def save_checkpoint(self):
         path = self.out / "checkpoint.pt"
         tmp = path.with_suffix(".tmp")
         torch.save(self.state_dict(), tmp)
-        os.replace(tmp, path)   # atomic: a kill mid-save never leaves a broken checkpoint
+        os.replace(tmp, path)  # atomic: a kill mid-save never leaves a broken checkpoint
         return path
 
     def load_checkpoint(self, path, sd=None):
@@ -312,23 +366,25 @@ class Trainer:
             self.pool.load_state_dict(sd["pool"])
             torch.set_rng_state(sd["torch_rng"])
         except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as e:
-            raise ModelFileError(f"{name} does not fit this run's configuration (--resolution, --channels, "
-                                 f"--w-dim must match the run that wrote it): "
-                                 f"{escape(str(e).splitlines()[0] if str(e) else type(e).__name__, 200)}") from None
+            raise ModelFileError(
+                f"{name} does not fit this run's configuration (--resolution, --channels, "
+                f"--w-dim must match the run that wrote it): "
+                f"{escape(str(e).splitlines()[0] if str(e) else type(e).__name__, 200)}"
+            ) from None
         self.step, self.nimg, self.train_seconds = sd["step"], sd["nimg"], sd["train_seconds"]
         if sd.get("cuda_rng") is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(sd["cuda_rng"])
-        self.log(f"resumed from {path}: step {self.step}, {self.nimg / 1000:.1f} kimg, "
-                 f"{self.train_seconds / 60:.1f} min trained")
+        self.log(
+            f"resumed from {path}: step {self.step}, {self.nimg / 1000:.1f} kimg, "
+            f"{self.train_seconds / 60:.1f} min trained"
+        )
 
     # ---------------------------------------------------------------- the loop
     def done(self) -> bool:
         cfg = self.cfg
         if cfg.kimg is not None and self.nimg >= cfg.kimg * 1000:
             return True
-        if cfg.minutes is not None and self.train_seconds >= cfg.minutes * 60:
-            return True
-        return False
+        return bool(cfg.minutes is not None and self.train_seconds >= cfg.minutes * 60)
 
     def progress(self) -> float:
         """Fraction of the budget used (the larger of the two limits' fractions)."""
@@ -360,7 +416,7 @@ class Trainer:
             if now - last_ckpt >= cfg.checkpoint_every_min * 60:
                 self.save_checkpoint()
                 last_ckpt = now
-            t_prev = time.time()   # sampling and checkpointing do not count as training time
+            t_prev = time.time()  # sampling and checkpointing do not count as training time
         bar.finish()
         self.save_samples()
         self.save_checkpoint()
@@ -375,7 +431,7 @@ class ProgressBar:
         self.t, self.tty = trainer, sys.stderr.isatty()
         self.every_s = every_s if not self.tty else 0.5
         self.last = 0.0
-        self.window = []   # (time, nimg)
+        self.window = []  # (time, nimg)
 
     def update(self, losses):
         now = time.time()
@@ -400,9 +456,11 @@ class ProgressBar:
         r1s = [l[2] for l in recent if l[2] is not None]
         width = 24
         filled = int(width * min(p, 1))
-        line = (f"[{'#' * filled}{'.' * (width - filled)}] {100 * p:5.1f}%  {self.t.nimg / 1000:7.1f} kimg  "
-                f"{ips:5.1f} img/s  elapsed {_hms(self.t.train_seconds)}  ETA {_hms(eta)}  "
-                f"D {ld:.3f}  G {lg:.3f}" + (f"  R1 {r1s[-1]:.3f}" if r1s else ""))
+        line = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {100 * p:5.1f}%  {self.t.nimg / 1000:7.1f} kimg  "
+            f"{ips:5.1f} img/s  elapsed {_hms(self.t.train_seconds)}  ETA {_hms(eta)}  "
+            f"D {ld:.3f}  G {lg:.3f}" + (f"  R1 {r1s[-1]:.3f}" if r1s else "")
+        )
         if self.tty:
             print("\r" + line, end="", file=sys.stderr, flush=True)
         else:
@@ -423,9 +481,15 @@ def _hms(s: float) -> str:
 def export_ema(trainer: Trainer, path, command: str | None = None):
     """Save the EMA generator in the app's native format with training facts in the metadata."""
     from stylemixer.core.checkpoints.native import save_model
-    meta = {"source": "stylemixer train", "data": trainer.cfg.data, "images_seen": str(trainer.nimg),
-            "train_minutes": f"{trainer.train_seconds / 60:.1f}", "steps": str(trainer.step),
-            "train_config": json.dumps(asdict(trainer.cfg))}
+
+    meta = {
+        "source": "stylemixer train",
+        "data": trainer.cfg.data,
+        "images_seen": str(trainer.nimg),
+        "train_minutes": f"{trainer.train_seconds / 60:.1f}",
+        "steps": str(trainer.step),
+        "train_config": json.dumps(asdict(trainer.cfg)),
+    }
     if command:
         meta["command"] = command
     Path(path).parent.mkdir(parents=True, exist_ok=True)

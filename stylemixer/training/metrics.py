@@ -3,14 +3,15 @@ style mixing separates structure (coarse/middle layers) from colour (fine layers
 
 All images here are float arrays [N, H, W, 3] in 0..255 (uint8 input is accepted).
 """
+
 from __future__ import annotations
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from stylemixer.core.latents import z_from_seed
 from stylemixer.core.families import indices_of_group
+from stylemixer.core.latents import z_from_seed
 
 
 @torch.no_grad()
@@ -42,7 +43,7 @@ def pixel_std(imgs) -> np.ndarray:
 def high_freq_ratio(imgs) -> np.ndarray:
     """[N] mean |image - 3x3 box blur| over the image std: the share of pixel-to-pixel noise in the contrast.
     Cartoon images (flat areas, a few edges) score low; white noise scores ~0.9."""
-    x = torch.as_tensor(np.asarray(imgs, np.float32)).permute(0, 3, 1, 2)            # [N, 3, H, W]
+    x = torch.as_tensor(np.asarray(imgs, np.float32)).permute(0, 3, 1, 2)  # [N, 3, H, W]
     blur = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
     hf = (x - blur).abs().mean(dim=(1, 2, 3)).numpy()
     return hf / np.maximum(pixel_std(imgs), 1e-6)
@@ -56,15 +57,15 @@ def structure_map(imgs, pool: int = 4, sigma_px: float = 1.0) -> np.ndarray:
     to structure. Then the RGB gradient magnitude (an edge shows wherever any channel changes, so a silhouette
     is found whatever its colours), scaled to unit norm (contrast does not matter, only where the edges are),
     and blurred a little so a one-cell shift is not a total mismatch."""
-    x = torch.as_tensor(np.asarray(imgs, np.float32)).permute(0, 3, 1, 2) / 255        # [N, 3, H, W]
-    x = F.avg_pool2d(x, pool)                                                           # [N, 3, H/p, W/p]
+    x = torch.as_tensor(np.asarray(imgs, np.float32)).permute(0, 3, 1, 2) / 255  # [N, 3, H, W]
+    x = F.avg_pool2d(x, pool)  # [N, 3, H/p, W/p]
     gx = x[:, :, :, 1:] - x[:, :, :, :-1]
     gy = x[:, :, 1:, :] - x[:, :, :-1, :]
     mag = (F.pad(gx, (0, 1, 0, 0)).square() + F.pad(gy, (0, 0, 0, 1)).square()).sum(1, keepdim=True).sqrt()
     r = int(np.ceil(2 * sigma_px))
     t = torch.arange(-r, r + 1, dtype=torch.float32)
-    k = torch.exp(-t ** 2 / (2 * sigma_px ** 2))
-    k = (k / k.sum())
+    k = torch.exp(-(t**2) / (2 * sigma_px**2))
+    k = k / k.sum()
     mag = F.conv2d(F.pad(mag, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
     mag = F.conv2d(F.pad(mag, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1))
     m = mag.flatten(1).numpy().astype(np.float64)
@@ -111,6 +112,15 @@ def localisation(G, pairs, group: str, psi: float = 1.0) -> dict:
     sa, sb = structure_distance(im, ia), structure_distance(im, ib)
     ca, cb = colour_distance(im, ia), colour_distance(im, ib)
     s_ok, c_ok = sa < sb, cb < ca
-    return {"group": group, "rows": rows, "pairs": len(pairs), "structure_from_A": float(s_ok.mean()),
-            "colour_from_B": float(c_ok.mean()), "both": float((s_ok & c_ok).mean()),
-            "struct_dA": sa, "struct_dB": sb, "colour_dA": ca, "colour_dB": cb}
+    return {
+        "group": group,
+        "rows": rows,
+        "pairs": len(pairs),
+        "structure_from_A": float(s_ok.mean()),
+        "colour_from_B": float(c_ok.mean()),
+        "both": float((s_ok & c_ok).mean()),
+        "struct_dA": sa,
+        "struct_dB": sb,
+        "colour_dA": ca,
+        "colour_dB": cb,
+    }

@@ -4,6 +4,7 @@ compares the model against a reference measured on the training data or against 
 Seeds follow the app's convention (z = RandomState(seed).randn(1, z_dim)); images are rendered with const
 noise, as the app shows them.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -26,12 +27,12 @@ def G():
 
 @pytest.fixture(scope="module")
 def samples(G):
-    return M.synth(G, M.seed_ws(G, SEEDS))       # [64, 64, 64, 3] in 0..255
+    return M.synth(G, M.seed_ws(G, SEEDS))  # [64, 64, 64, 3] in 0..255
 
 
 @pytest.fixture(scope="module")
 def data():
-    return faces.make_pool(64, seed=7).astype(np.float64)   # unseen data-set seed: a reference, not training
+    return faces.make_pool(64, seed=7).astype(np.float64)  # unseen data-set seed: a reference, not training
 
 
 def test_model_file_is_small_and_is_the_64px_faces_model(G):
@@ -60,9 +61,11 @@ def test_no_flat_or_noise_images(samples, data):
 
 
 def _report(r):
-    print(f"{r['group']} (w {r['rows'][0]}-{r['rows'][-1]}) from A, rest from B, {r['pairs']} pairs: structure "
-          f"closer to A {r['structure_from_A']:.0%}, colour closer to B {r['colour_from_B']:.0%}, "
-          f"both {r['both']:.0%}")
+    print(
+        f"{r['group']} (w {r['rows'][0]}-{r['rows'][-1]}) from A, rest from B, {r['pairs']} pairs: structure "
+        f"closer to A {r['structure_from_A']:.0%}, colour closer to B {r['colour_from_B']:.0%}, "
+        f"both {r['both']:.0%}"
+    )
 
 
 def test_coarse_styles_carry_structure_and_not_colour(G):
@@ -98,7 +101,7 @@ def test_truncation_psi_0_gives_one_image_for_every_seed(G):
 
 def test_truncation_psi_1_is_the_untruncated_image(G):
     z = torch.from_numpy(np.random.RandomState(5).randn(4, G.z_dim).astype(np.float32))
-    w = G.mapping_net(z)                                               # [4, w_dim], no truncation involved
+    w = G.mapping_net(z)  # [4, w_dim], no truncation involved
     ws_plain = w[:, None].expand(-1, G.num_ws, -1)
     assert torch.equal(G.mapping(z, truncation_psi=1.0), ws_plain)
     assert np.array_equal(M.synth(G, G.mapping(z, truncation_psi=1.0)), M.synth(G, ws_plain))

@@ -8,6 +8,7 @@ the time. Used by test_hostile_corpus.py; also a command for a longer look:
 MANIFEST.json: [{"label", "path", "torch_file"}]. The address-space cap (RLIMIT_AS) is the size after imports
 plus STYLEMIXER_CORPUS_CAP_MB (default 1536).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,14 +36,13 @@ def reset_peak() -> bool:
 
 
 def main(manifest, results):
-    import torch
 
     from stylemixer import cli
     from stylemixer.core.checkpoints import load_any
     from stylemixer.core.checkpoints.safe_torch import safe_torch_load
     from stylemixer.core.errors import StyleMixerError
 
-    cap = status_kb("VmSize") * 1024 + int(os.environ.get("STYLEMIXER_CORPUS_CAP_MB", "1536")) * 2 ** 20
+    cap = status_kb("VmSize") * 1024 + int(os.environ.get("STYLEMIXER_CORPUS_CAP_MB", "1536")) * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     with open(manifest) as f:
         cases = json.load(f)
@@ -79,7 +79,7 @@ def main(manifest, results):
         row["peak_mb"] = (status_kb("VmHWM") - before) / 1024
         rows.append(row)
     with open(results, "w") as f:
-        json.dump({"rows": rows, "cap_mb": cap / 2 ** 20}, f)
+        json.dump({"rows": rows, "cap_mb": cap / 2**20}, f)
 
 
 if __name__ == "__main__":

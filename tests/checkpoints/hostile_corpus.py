@@ -7,6 +7,7 @@ happen: "refused" (one ModelFileError whose message matches `needle`) or "any" (
 used where the outcome depends on which family converters are installed). Payloads that would run create a
 file in `marker_dir`; the corpus runner checks that it stays empty.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -33,9 +34,9 @@ PERSISTENCE_HEAD = b"\x8c\x17torch_utils.persistence\x8c\x1b_reconstruct_persist
 class Case:
     label: str
     path: Path
-    expect: str = "refused"      # "refused" or "any"
-    needle: str = ""             # a regular expression the message must match (when refused)
-    torch_file: bool = False     # read through safe_torch_load as well as load_any
+    expect: str = "refused"  # "refused" or "any"
+    needle: str = ""  # a regular expression the message must match (when refused)
+    torch_file: bool = False  # read through safe_torch_load as well as load_any
 
 
 class Reduce:
@@ -63,8 +64,11 @@ def legacy_stream(obj, keys=(), data=b"", pickler=pickle.Pickler) -> bytes:
     """A legacy torch.save stream around `obj` (written by this test, not by torch): magic, protocol,
     system info, the object, the key list, raw data."""
     b = io.BytesIO()
-    for x in (0x1950A86A20F9469CFC6C, 1001, {"protocol_version": 1001, "little_endian": True,
-                                             "type_sizes": {"short": 2, "int": 4, "long": 4}}):
+    for x in (
+        0x1950A86A20F9469CFC6C,
+        1001,
+        {"protocol_version": 1001, "little_endian": True, "type_sizes": {"short": 2, "int": 4, "long": 4}},
+    ):
         pickle.dump(x, b, protocol=2)
     pickler(b, protocol=2).dump(obj)
     pickle.dump(list(keys), b, protocol=2)
@@ -90,13 +94,14 @@ def storage_blob(pid_numel=4, data_count=4, payload=None) -> bytes:
     if payload is not None:
         return legacy_stream(payload)
     st = _Storage(("storage", torch.FloatStorage, "0", "cpu", pid_numel, None))
-    return legacy_stream(st, ["0"], struct.pack("<q", data_count) + b"\0" * 4 * max(data_count, 0),
-                         pickler=_PidPickler)
+    return legacy_stream(st, ["0"], struct.pack("<q", data_count) + b"\0" * 4 * max(data_count, 0), pickler=_PidPickler)
 
 
 def tensor_from_blob(blob, size=(4,), stride=(1,), param=True):
-    t = Reduce(torch._utils._rebuild_tensor_v2,
-               (Reduce(torch.storage._load_from_bytes, (blob,)), 0, size, stride, False, collections.OrderedDict()))
+    t = Reduce(
+        torch._utils._rebuild_tensor_v2,
+        (Reduce(torch.storage._load_from_bytes, (blob,)), 0, size, stride, False, collections.OrderedDict()),
+    )
     return Reduce(torch._utils._rebuild_parameter, (t, False, collections.OrderedDict())) if param else t
 
 
@@ -111,7 +116,7 @@ def _raw(body: bytes, claim=True) -> bytes:
     """A protocol-4 pickle: optionally the persistence global first (so the NVIDIA reader claims it), then
     `body` (which must leave one object on the stack), then STOP."""
     head = b"\x80\x04" + ((b"]" + b"(" + PERSISTENCE_HEAD + b"0") if claim else b"")
-    tail = b"e" if claim else b""   # APPENDS closes the list that holds the result
+    tail = b"e" if claim else b""  # APPENDS closes the list that holds the result
     return head + body + tail + b"."
 
 
@@ -146,7 +151,9 @@ def build(folder: Path, marker_dir: Path) -> list[Case]:
         G.children["synthesis"].children["b4"].children["conv1"].params["weight"] = Reduce(fn, args)
         nv(f"nv-reduce-param-{name}", G, needle=glob.replace(".", r"\."))
         G = nw.tiny_stylegan2(rng)
-        G.children["mapping"].children["fc0"].params["weight"] = tensor_from_blob(storage_blob(payload=Reduce(fn, args)))
+        G.children["mapping"].children["fc0"].params["weight"] = tensor_from_blob(
+            storage_blob(payload=Reduce(fn, args))
+        )
         # the blob is a protocol-2 stream: Python writes builtins as __builtin__ there
         nv(f"nv-reduce-in-blob-{name}", G, needle=r"\." + glob.split(".")[-1])
     G = nw.tiny_stylegan2(rng)
@@ -156,11 +163,16 @@ def build(folder: Path, marker_dir: Path) -> list[Case]:
     G = nw.tiny_stylegan2(rng)
     G.children["synthesis"].attrs["evil"] = Reduce(builtins.eval, ("1+1",))
     nv("nv-reduce-attr", G, needle=r"builtins\.eval")
-    nv("nv-poisoned-module-src", nw.tiny_stylegan2(rng, src=nw.stand_in_source(marker=marker_dir / "src.ran")),
-       expect="any")
-    nv("nv-poisoned-module-src-sg3", nw.tiny_stylegan3(rng, src=nw.stand_in_source("stylegan3",
-                                                                                    marker=marker_dir / "src3.ran")),
-       expect="any")
+    nv(
+        "nv-poisoned-module-src",
+        nw.tiny_stylegan2(rng, src=nw.stand_in_source(marker=marker_dir / "src.ran")),
+        expect="any",
+    )
+    nv(
+        "nv-poisoned-module-src-sg3",
+        nw.tiny_stylegan3(rng, src=nw.stand_in_source("stylegan3", marker=marker_dir / "src3.ran")),
+        expect="any",
+    )
 
     # --- names from the file are escaped
     ansi = "evil\x1b[2J\nstylemixer: model verified\x07"
@@ -174,9 +186,10 @@ def build(folder: Path, marker_dir: Path) -> list[Case]:
     shared_w = torch.nn.Parameter(torch.randn(512, 512), requires_grad=False)
     shared_b = torch.nn.Parameter(torch.randn(512), requires_grad=False)
     G = nw.tiny_stylegan2(rng)
-    G.children["mapping"].children = {f"fc{i}": nw.ModuleSpec("FullyConnectedLayer", G.module_src,
-                                                              params={"weight": shared_w, "bias": shared_b})
-                                      for i in range(1000)}
+    G.children["mapping"].children = {
+        f"fc{i}": nw.ModuleSpec("FullyConnectedLayer", G.module_src, params={"weight": shared_w, "bias": shared_b})
+        for i in range(1000)
+    }
     nv("nv-1000-memo-shared-512x512-layers", G, needle=r"expand")
     raw("nv-deep-marks", _raw(b"(" * 1_000_000 + b"N"), r"nested")
     raw("nv-deep-lists", _raw(b"]" * 1_000_000 + b"a" * 999_999), r"nested|opcodes")
@@ -188,30 +201,32 @@ def build(folder: Path, marker_dir: Path) -> list[Case]:
     d = {}
     d["self"] = d
     raw("nv-self-reference-dict", _raw(pickle.dumps(d, 4)[2:-1]), r"itself|cycle|after using")
-    raw("nv-huge-memo-index", _raw(b"}r" + struct.pack("<I", 2 ** 27)), r"memo index")
-    raw("nv-max-memo-index", _raw(b"}r" + struct.pack("<I", 2 ** 32 - 1)), r"memo index")
-    raw("nv-binbytes8-overflow", _raw(b"\x8e" + struct.pack("<Q", 2 ** 63 + 5) + b"xx"), r"truncated|ends early")
-    raw("nv-binbytes8-max", _raw(b"\x8e" + struct.pack("<Q", 2 ** 64 - 1)), r"truncated|ends early")
-    raw("nv-binunicode8-huge", _raw(b"\x8d" + struct.pack("<Q", 2 ** 40) + b"abc"), r"truncated|ends early")
-    raw("nv-frame-huge", b"\x80\x04\x95" + struct.pack("<Q", 2 ** 62) + _raw(b"N")[2:], r"truncated|ends early")
+    raw("nv-huge-memo-index", _raw(b"}r" + struct.pack("<I", 2**27)), r"memo index")
+    raw("nv-max-memo-index", _raw(b"}r" + struct.pack("<I", 2**32 - 1)), r"memo index")
+    raw("nv-binbytes8-overflow", _raw(b"\x8e" + struct.pack("<Q", 2**63 + 5) + b"xx"), r"truncated|ends early")
+    raw("nv-binbytes8-max", _raw(b"\x8e" + struct.pack("<Q", 2**64 - 1)), r"truncated|ends early")
+    raw("nv-binunicode8-huge", _raw(b"\x8d" + struct.pack("<Q", 2**40) + b"abc"), r"truncated|ends early")
+    raw("nv-frame-huge", b"\x80\x04\x95" + struct.pack("<Q", 2**62) + _raw(b"N")[2:], r"truncated|ends early")
     raw("nv-long4-huge", _raw(b"\x8b" + struct.pack("<i", 1_000_000) + b"\x01" * 1_000_000), r"integer")
     raw("nv-5000-digit-int", _raw(b"I" + b"9" * 5000 + b"\n"), r"longer than")
     raw("nv-opcode-flood", _raw(b"N0" * 1_000_000 + b"N"), r"opcodes")
     meta = {"type": "class", "version": 6, "module_src": "", "class_name": "Generator", "state": {}}
-    raw("nv-build-on-record", nw.dumps(Reduce(nw._reconstruct_persistent_obj, (meta,), {"walk": 1})),
-        r"takes none")
-    raw("nv-build-on-global", _raw(b"\x8c\x0bcollections\x8c\x0bOrderedDict\x93}\x8c\x0c__defaults__Nsb"),
-        r"modify the helper")
+    raw("nv-build-on-record", nw.dumps(Reduce(nw._reconstruct_persistent_obj, (meta,), {"walk": 1})), r"takes none")
+    raw(
+        "nv-build-on-global",
+        _raw(b"\x8c\x0bcollections\x8c\x0bOrderedDict\x93}\x8c\x0c__defaults__Nsb"),
+        r"modify the helper",
+    )
     raw("nv-reduce-on-a-list", _raw(b"])R"), r"calls a list")
     raw("nv-float-dict-key", _raw(b"}G" + struct.pack(">d", float("nan")) + b"Ns"), r"dictionary key")
     raw("nv-unknown-opcode", _raw(b"\xff"), r"not a pickle opcode")
     raw("nv-ext-registry", _raw(b"\x82\x01"), r"extension")
     raw("nv-persistent-ref", _raw(b"\x8c\x01xQ"), r"persistent")
     G = nw.tiny_stylegan2(rng)
-    G.children["mapping"].children["fc0"].params["weight"] = tensor_from_blob(storage_blob(pid_numel=2 ** 40))
+    G.children["mapping"].children["fc0"].params["weight"] = tensor_from_blob(storage_blob(pid_numel=2**40))
     nv("nv-huge-declared-storage", G, needle=r"expand|truncated|ends early")
     G = nw.tiny_stylegan2(rng)
-    G.children["mapping"].children["fc0"].params["weight"] = tensor_from_blob(storage_blob(), size=(10 ** 9,))
+    G.children["mapping"].children["fc0"].params["weight"] = tensor_from_blob(storage_blob(), size=(10**9,))
     nv("nv-tensor-beyond-its-storage", G, needle=r"reaches element")
     G = nw.tiny_stylegan2(rng)
     G.children["mapping"].children["fc0"].params["weight"] = tensor_from_blob(storage_blob(4, 3))
@@ -220,13 +235,18 @@ def build(folder: Path, marker_dir: Path) -> list[Case]:
     G.children["mapping"].children["fc0"].params["weight"] = tensor_from_blob(storage_blob(), size=(-4,))
     nv("nv-negative-size", G, needle=r"invalid size")
     G = nw.tiny_stylegan2(rng)
-    G.children["mapping"].attrs["w_avg_beta"] = 10 ** 5000
+    G.children["mapping"].attrs["w_avg_beta"] = 10**5000
     nv("nv-5000-digit-attr", G, needle=r"integer")
 
     # --- damaged or incomplete NVIDIA files
     good = folder / "nv-good.pkl"
-    nw.write(good, nw.tiny_stylegan2(rng), G=nw.tiny_stylegan2(rng), D=nw.tiny_discriminator(rng),
-             augment_pipe=nw.tiny_augment_pipe(rng))
+    nw.write(
+        good,
+        nw.tiny_stylegan2(rng),
+        G=nw.tiny_stylegan2(rng),
+        D=nw.tiny_discriminator(rng),
+        augment_pipe=nw.tiny_augment_pipe(rng),
+    )
     cases.append(Case("nv-good", good, "any"))
     data = good.read_bytes()
     n = len(data)
@@ -239,8 +259,11 @@ def build(folder: Path, marker_dir: Path) -> list[Case]:
     path = folder / "nv-no-g-ema.pkl"
     nw.dump({"G": nw.build_module(nw.tiny_stylegan2(rng)), "D": nw.build_module(nw.tiny_discriminator(rng))}, path)
     cases.append(Case("nv-no-g-ema", path, "refused", r"no G_ema"))
-    raw("nv-meta-not-a-class", nw.dumps(Reduce(nw._reconstruct_persistent_obj, ({"type": "function", "state": {}},))),
-        r"persistence type")
+    raw(
+        "nv-meta-not-a-class",
+        nw.dumps(Reduce(nw._reconstruct_persistent_obj, ({"type": "function", "state": {}},))),
+        r"persistence type",
+    )
 
     # --- TensorFlow-era pickles
     def tf(label, spec, needle, expect="refused", patch=None):
@@ -251,21 +274,40 @@ def build(folder: Path, marker_dir: Path) -> list[Case]:
         spec.write(path)
         cases.append(Case(label, path, expect, needle))
 
-    small = dict(resolution=8, fmap_base=32, fmap_max=8, latent_size=8, dlatent_size=8, mapping_fmaps=8,
-                 mapping_layers=2)
+    small = dict(
+        resolution=8, fmap_base=32, fmap_max=8, latent_size=8, dlatent_size=8, mapping_fmaps=8, mapping_layers=2
+    )
     tf("tf-billion-laughs", Spec(**small, static_kwargs={"bomb": billion_laughs(40)}), r"expand")
-    tf("tf-reduce-static-kwargs", Spec(**small, static_kwargs={"x": Reduce(os.system, (f"touch '{marker_dir}/tf.ran'",))}),
-       r"system")
-    tf("tf-build-shadows-methods", Spec(**small), "", expect="any",
-       patch={"own_variables": 1, "component": 2, "label": "\x1b[31mred", "_state": 3, "__class__": 4})
-    spec = Spec(resolution=8, fmap_base=32, fmap_max=8, latent_size=512, dlatent_size=512, mapping_fmaps=512,
-                mapping_layers=2, static_kwargs={"mapping_layers": 1000}, g_mode="none")
+    tf(
+        "tf-reduce-static-kwargs",
+        Spec(**small, static_kwargs={"x": Reduce(os.system, (f"touch '{marker_dir}/tf.ran'",))}),
+        r"system",
+    )
+    tf(
+        "tf-build-shadows-methods",
+        Spec(**small),
+        "",
+        expect="any",
+        patch={"own_variables": 1, "component": 2, "label": "\x1b[31mred", "_state": 3, "__class__": 4},
+    )
+    spec = Spec(
+        resolution=8,
+        fmap_base=32,
+        fmap_max=8,
+        latent_size=512,
+        dlatent_size=512,
+        mapping_fmaps=512,
+        mapping_layers=2,
+        static_kwargs={"mapping_layers": 1000},
+        g_mode="none",
+    )
     w, b = spec.gs[1]["Dense0/weight"], spec.gs[1]["Dense0/bias"]
     spec.gs[1].clear()
     for i in range(1000):
         spec.gs[1][f"Dense{i}/weight"], spec.gs[1][f"Dense{i}/bias"] = w, b
     path = folder / "tf-1000-memo-shared-512x512-layers.pkl"
     from .tf_writer import dump
+
     dump(lambda N: (spec.generator(N, "Gs", spec.gs),), path)
     cases.append(Case("tf-1000-memo-shared-512x512-layers", path, "refused", r"expand"))
 
@@ -300,19 +342,29 @@ def build(folder: Path, marker_dir: Path) -> list[Case]:
     path = folder / "pt-zip-storage-size-lie.pt"
     with zipfile.ZipFile(path, "w") as z:
         buf = io.BytesIO()
-        _PidPickler(buf, protocol=2).dump({"w": Reduce(torch._utils._rebuild_tensor_v2, (
-            _Storage(("storage", torch.FloatStorage, "0", "cpu", 10 ** 9)), 0, (10 ** 9,), (1,), False,
-            collections.OrderedDict()))})
+        _PidPickler(buf, protocol=2).dump(
+            {
+                "w": Reduce(
+                    torch._utils._rebuild_tensor_v2,
+                    (
+                        _Storage(("storage", torch.FloatStorage, "0", "cpu", 10**9)),
+                        0,
+                        (10**9,),
+                        (1,),
+                        False,
+                        collections.OrderedDict(),
+                    ),
+                )
+            }
+        )
         z.writestr("archive/data.pkl", buf.getvalue())
         z.writestr("archive/data/0", b"\0" * 16)
     cases.append(Case("pt-zip-storage-size-lie", path, "refused", r"holds 16 bytes|expand", torch_file=True))
     path = folder / "pt-legacy-whole-module.pt"
-    path.write_bytes(legacy_stream(_Storage(("module", torch.nn.Linear, "linear.py", "source")),
-                                   pickler=_PidPickler))
+    path.write_bytes(legacy_stream(_Storage(("module", torch.nn.Linear, "linear.py", "source")), pickler=_PidPickler))
     cases.append(Case("pt-legacy-whole-module", path, "refused", r"whole modules|Linear", torch_file=True))
     data = (folder / "pt-legacy-reduce.pt").read_bytes()
     path = folder / "pt-legacy-truncated.pt"
     path.write_bytes(data[: len(data) * 2 // 3])
-    cases.append(Case("pt-legacy-truncated", path, "refused", r"truncated|ends early|damaged|system",
-                      torch_file=True))
+    cases.append(Case("pt-legacy-truncated", path, "refused", r"truncated|ends early|damaged|system", torch_file=True))
     return cases

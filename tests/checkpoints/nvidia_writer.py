@@ -16,6 +16,7 @@ pickling. Options reproduce what differs between real files: protocol 3 or 4, Nu
 (numpy.core.multiarray, all of NVIDIA's 2020-21 files) or NumPy 2.x names, and torch 1.7-1.9 module dicts
 (OrderedDicts, fewer hook dicts) or today's (dicts).
 """
+
 from __future__ import annotations
 
 import collections
@@ -31,15 +32,25 @@ import torch
 from .tf_writer import NUMPY1, NUMPY2, _numpy1_names
 
 PERSISTENCE_VERSION = 6
-TORCH18_KEYS = ("training", "_parameters", "_buffers", "_non_persistent_buffers_set", "_backward_hooks",
-                "_forward_hooks", "_forward_pre_hooks", "_state_dict_hooks", "_load_state_dict_pre_hooks",
-                "_modules")
+TORCH18_KEYS = (
+    "training",
+    "_parameters",
+    "_buffers",
+    "_non_persistent_buffers_set",
+    "_backward_hooks",
+    "_forward_hooks",
+    "_forward_pre_hooks",
+    "_state_dict_hooks",
+    "_load_state_dict_pre_hooks",
+    "_modules",
+)
 
 
 @dataclass
 class ModuleSpec:
     """One persistent module. params/buffers: name -> tensor (a buffer may be None); attrs: plain attributes
     set in __init__ (numbers, strings, NumPy scalars or arrays); children: name -> ModuleSpec."""
+
     class_name: str
     module_src: str
     init_kwargs: dict = field(default_factory=dict)
@@ -91,6 +102,7 @@ def _reconstruct_persistent_obj(meta):  # pragma: no cover - only its name is pi
 class _Persistent(torch.nn.Module):
     """Base of the stand-in persistent classes; subclasses carry _orig_class_name and _orig_module_src as class
     attributes, as NVIDIA's Decorator does, so the instance __dict__ is exactly a module's."""
+
     _old_torch = False
 
     def __reduce__(self):
@@ -99,8 +111,13 @@ class _Persistent(torch.nn.Module):
         state = fields[2]
         if self._old_torch:
             state = _torch18_state(state)
-        meta = dict(type="class", version=PERSISTENCE_VERSION, module_src=self._orig_module_src,
-                    class_name=self._orig_class_name, state=state)
+        meta = dict(
+            type="class",
+            version=PERSISTENCE_VERSION,
+            module_src=self._orig_module_src,
+            class_name=self._orig_class_name,
+            state=state,
+        )
         fields[0] = _reconstruct_persistent_obj
         fields[1] = (meta,)
         fields[2] = None
@@ -114,8 +131,9 @@ def _torch18_state(state):
         v = state.get(k, collections.OrderedDict())
         out[k] = collections.OrderedDict(v) if isinstance(v, dict) else v
     for k, v in state.items():
-        if k not in out and not (k.startswith("_") and k.endswith(("hooks", "hook", "_called", "_kwargs"))
-                                 and k not in ("_init_kwargs",)):
+        if k not in out and not (
+            k.startswith("_") and k.endswith(("hooks", "hook", "_called", "_kwargs")) and k not in ("_init_kwargs",)
+        ):
             out[k] = v
     return out
 
@@ -148,8 +166,11 @@ def build_module(spec, old_torch=False, easydict=True, module_src=None) -> torch
     params, buffers, children, init_kwargs, such as sg2_weights.ModuleSpec; module_src then defaults to a
     stand-in source)."""
     src = module_src or getattr(spec, "module_src", None) or stand_in_source()
-    cls = type(spec.class_name, (_Persistent,), {"_orig_class_name": spec.class_name,
-                                                 "_orig_module_src": src, "_old_torch": old_torch})
+    cls = type(
+        spec.class_name,
+        (_Persistent,),
+        {"_orig_class_name": spec.class_name, "_orig_module_src": src, "_old_torch": old_torch},
+    )
     m = cls()
     for k, v in spec.params.items():
         if isinstance(v, torch.nn.Parameter):  # the same Parameter object in several modules stays shared
@@ -224,6 +245,7 @@ def dump(obj, path, protocol=4, numpy_names=NUMPY2):
 
 def dumps(obj, protocol=4, numpy_names=NUMPY2) -> bytes:
     import io
+
     with fake_nvidia_modules(), contextlib.ExitStack() as stack:
         numpy_mod = stack.enter_context(_numpy1_names()) if numpy_names == NUMPY1 else None
         buf = io.BytesIO()
@@ -231,16 +253,36 @@ def dumps(obj, protocol=4, numpy_names=NUMPY2) -> bytes:
     return buf.getvalue()
 
 
-def snapshot(G_ema: ModuleSpec, G: ModuleSpec | None = None, D: ModuleSpec | None = None,
-             augment_pipe: ModuleSpec | None = None, layout="ada", old_torch=False, easydict=True,
-             training_set_kwargs=None, extra=None, module_src=None):
+def snapshot(
+    G_ema: ModuleSpec,
+    G: ModuleSpec | None = None,
+    D: ModuleSpec | None = None,
+    augment_pipe: ModuleSpec | None = None,
+    layout="ada",
+    old_torch=False,
+    easydict=True,
+    training_set_kwargs=None,
+    extra=None,
+    module_src=None,
+):
     """The dict a training snapshot pickles: stylegan2-ada-pytorch's key order (layout 'ada') or stylegan3's
     ('sg3'). A None G/D/augment_pipe is stored as None, as legacy.py does for missing entries."""
+
     def build(spec):
         return None if spec is None else build_module(spec, old_torch, easydict, module_src)
-    tsk = dict(training_set_kwargs if training_set_kwargs is not None else
-               {"class_name": "training.dataset.ImageFolderDataset", "path": "/data/ffhq.zip",
-                "use_labels": False, "max_size": 70000, "xflip": True, "resolution": 1024})
+
+    tsk = dict(
+        training_set_kwargs
+        if training_set_kwargs is not None
+        else {
+            "class_name": "training.dataset.ImageFolderDataset",
+            "path": "/data/ffhq.zip",
+            "use_labels": False,
+            "max_size": 70000,
+            "xflip": True,
+            "resolution": 1024,
+        }
+    )
     nets = {"G": build(G), "D": build(D), "G_ema": build(G_ema), "augment_pipe": build(augment_pipe)}
     if layout == "ada":
         out = {"training_set_kwargs": tsk, **nets}
@@ -254,8 +296,17 @@ def write(path, G_ema: ModuleSpec, protocol=4, numpy_names=NUMPY2, **kw):
     return dump(snapshot(G_ema, **kw), path, protocol, numpy_names)
 
 
-_BUFFER_NAMES = {"resample_filter", "noise_const", "w_avg", "transform", "freqs", "phases", "magnitude_ema",
-                 "up_filter", "down_filter"}
+_BUFFER_NAMES = {
+    "resample_filter",
+    "noise_const",
+    "w_avg",
+    "transform",
+    "freqs",
+    "phases",
+    "magnitude_ema",
+    "up_filter",
+    "down_filter",
+}
 
 
 def _class_for(path: str) -> str:
@@ -284,8 +335,13 @@ def spec_from_record(rec, module_src=None) -> ModuleSpec:
     """The module tree behind a NetworkRecord (what a reader returns for it): modules from the attribute paths
     and tensor names in their order, tensors as parameters or buffers by NVIDIA's buffer names, the init kwargs
     on the top module. (A record holds no None buffers; NVIDIA's loaders do not need them.)"""
-    src = module_src or stand_in_source("stylegan3" if "networks_stylegan3" in rec.module else
-                                        "stylegan2-sg3repo" if rec.module.endswith("stylegan2") else "stylegan2")
+    src = module_src or stand_in_source(
+        "stylegan3"
+        if "networks_stylegan3" in rec.module
+        else "stylegan2-sg3repo"
+        if rec.module.endswith("stylegan2")
+        else "stylegan2"
+    )
     nodes = {}
 
     def node(path):
@@ -329,12 +385,25 @@ def _randn(gen, *shape):
 
 
 def _fc(gen, fin, fout, src, lr=1.0, bias_init=0.0, activation="linear"):
-    return ModuleSpec("FullyConnectedLayer", src,
-                      init_kwargs={"in_features": fin, "out_features": fout, "lr_multiplier": lr,
-                                   "bias_init": bias_init, "activation": activation},
-                      params={"weight": _randn(gen, fout, fin), "bias": _randn(gen, fout)},
-                      attrs={"in_features": fin, "out_features": fout, "activation": activation,
-                             "weight_gain": np.float64(lr / np.sqrt(fin)), "bias_gain": lr})
+    return ModuleSpec(
+        "FullyConnectedLayer",
+        src,
+        init_kwargs={
+            "in_features": fin,
+            "out_features": fout,
+            "lr_multiplier": lr,
+            "bias_init": bias_init,
+            "activation": activation,
+        },
+        params={"weight": _randn(gen, fout, fin), "bias": _randn(gen, fout)},
+        attrs={
+            "in_features": fin,
+            "out_features": fout,
+            "activation": activation,
+            "weight_gain": np.float64(lr / np.sqrt(fin)),
+            "bias_gain": lr,
+        },
+    )
 
 
 def _filter():
@@ -342,8 +411,9 @@ def _filter():
     return torch.outer(f, f) / 64
 
 
-def stylegan2_generator(rng, res=1024, channel_base=32768, channel_max=512, z_dim=512, w_dim=512,
-                        mapping_layers=8, src=None) -> ModuleSpec:
+def stylegan2_generator(
+    rng, res=1024, channel_base=32768, channel_max=512, z_dim=512, w_dim=512, mapping_layers=8, src=None
+) -> ModuleSpec:
     """A StyleGAN2 generator tree with stylegan2-ada-pytorch's module classes, names, shapes and attribute kinds
     (config F, skip architecture; fact sheet B4 and Appendix 2), random values."""
     src = src or stand_in_source("stylegan2")
@@ -354,68 +424,148 @@ def stylegan2_generator(rng, res=1024, channel_base=32768, channel_max=512, z_di
     def ch(r):
         return min(channel_base // r, channel_max)
 
-    mapping = ModuleSpec("MappingNetwork", src,
-                         init_kwargs={"z_dim": z_dim, "c_dim": 0, "w_dim": w_dim, "num_ws": num_ws,
-                                      "num_layers": mapping_layers},
-                         buffers={"w_avg": _randn(gen, w_dim)},
-                         attrs={"z_dim": z_dim, "c_dim": 0, "w_dim": w_dim, "num_ws": num_ws,
-                                "num_layers": mapping_layers, "w_avg_beta": 0.995},
-                         children={f"fc{i}": _fc(gen, z_dim if i == 0 else w_dim, w_dim, src, 0.01,
-                                                 activation="lrelu") for i in range(mapping_layers)})
+    mapping = ModuleSpec(
+        "MappingNetwork",
+        src,
+        init_kwargs={"z_dim": z_dim, "c_dim": 0, "w_dim": w_dim, "num_ws": num_ws, "num_layers": mapping_layers},
+        buffers={"w_avg": _randn(gen, w_dim)},
+        attrs={
+            "z_dim": z_dim,
+            "c_dim": 0,
+            "w_dim": w_dim,
+            "num_ws": num_ws,
+            "num_layers": mapping_layers,
+            "w_avg_beta": 0.995,
+        },
+        children={
+            f"fc{i}": _fc(gen, z_dim if i == 0 else w_dim, w_dim, src, 0.01, activation="lrelu")
+            for i in range(mapping_layers)
+        },
+    )
 
     def layer(cin, cout, r, up):
-        return ModuleSpec("SynthesisLayer", src,
-                          params={"weight": _randn(gen, cout, cin, 3, 3), "noise_strength": torch.zeros(()),
-                                  "bias": _randn(gen, cout)},
-                          buffers={"resample_filter": _filter(), "noise_const": _randn(gen, r, r)},
-                          attrs={"in_channels": cin, "out_channels": cout, "w_dim": w_dim, "resolution": r,
-                                 "up": up, "use_noise": True, "activation": "lrelu", "conv_clamp": 256,
-                                 "padding": 1, "act_gain": 1.4142135623730951, "channels_last": False},
-                          children={"affine": _fc(gen, w_dim, cin, src, bias_init=1)})
+        return ModuleSpec(
+            "SynthesisLayer",
+            src,
+            params={
+                "weight": _randn(gen, cout, cin, 3, 3),
+                "noise_strength": torch.zeros(()),
+                "bias": _randn(gen, cout),
+            },
+            buffers={"resample_filter": _filter(), "noise_const": _randn(gen, r, r)},
+            attrs={
+                "in_channels": cin,
+                "out_channels": cout,
+                "w_dim": w_dim,
+                "resolution": r,
+                "up": up,
+                "use_noise": True,
+                "activation": "lrelu",
+                "conv_clamp": 256,
+                "padding": 1,
+                "act_gain": 1.4142135623730951,
+                "channels_last": False,
+            },
+            children={"affine": _fc(gen, w_dim, cin, src, bias_init=1)},
+        )
 
     blocks = {}
     for k in range(2, log2 + 1):
-        r = 2 ** k
+        r = 2**k
         cin, cout = (0 if r == 4 else ch(r // 2)), ch(r)
         kids = {}
         if r > 4:
             kids["conv0"] = layer(cin, cout, r, 2)
         kids["conv1"] = layer(cout, cout, r, 1)
-        kids["torgb"] = ModuleSpec("ToRGBLayer", src, params={"weight": _randn(gen, 3, cout, 1, 1),
-                                                              "bias": _randn(gen, 3)},
-                                   attrs={"in_channels": cout, "out_channels": 3, "w_dim": w_dim, "conv_clamp": 256,
-                                          "channels_last": False, "weight_gain": np.float64(1 / np.sqrt(cout))},
-                                   children={"affine": _fc(gen, w_dim, cout, src, bias_init=1)})
-        blocks[f"b{r}"] = ModuleSpec("SynthesisBlock", src,
-                                     params={"const": _randn(gen, cout, 4, 4)} if r == 4 else {},
-                                     buffers={"resample_filter": _filter()},
-                                     attrs={"in_channels": cin, "w_dim": w_dim, "resolution": r,
-                                            "img_channels": 3, "is_last": r == res, "architecture": "skip",
-                                            "use_fp16": bool(k > log2 - 4), "channels_last": False,
-                                            "num_conv": 1 + (r > 4), "num_torgb": 1},
-                                     children=kids)
-    synthesis = ModuleSpec("SynthesisNetwork", src,
-                           init_kwargs={"w_dim": w_dim, "img_resolution": res, "img_channels": 3,
-                                        "channel_base": channel_base, "channel_max": channel_max,
-                                        "num_fp16_res": 4, "conv_clamp": 256},
-                           attrs={"w_dim": w_dim, "img_resolution": res, "img_resolution_log2": log2,
-                                  "img_channels": 3, "block_resolutions": [2 ** i for i in range(2, log2 + 1)],
-                                  "num_ws": num_ws},
-                           children=blocks)
-    return ModuleSpec("Generator", src,
-                      init_kwargs={"z_dim": z_dim, "c_dim": 0, "w_dim": w_dim, "img_resolution": res,
-                                   "img_channels": 3, "mapping_kwargs": {"num_layers": mapping_layers},
-                                   "synthesis_kwargs": {"channel_base": channel_base, "channel_max": channel_max,
-                                                        "num_fp16_res": 4, "conv_clamp": 256}},
-                      attrs={"z_dim": z_dim, "c_dim": 0, "w_dim": w_dim, "img_resolution": res, "img_channels": 3,
-                             "num_ws": num_ws},
-                      children={"synthesis": synthesis, "mapping": mapping})
+        kids["torgb"] = ModuleSpec(
+            "ToRGBLayer",
+            src,
+            params={"weight": _randn(gen, 3, cout, 1, 1), "bias": _randn(gen, 3)},
+            attrs={
+                "in_channels": cout,
+                "out_channels": 3,
+                "w_dim": w_dim,
+                "conv_clamp": 256,
+                "channels_last": False,
+                "weight_gain": np.float64(1 / np.sqrt(cout)),
+            },
+            children={"affine": _fc(gen, w_dim, cout, src, bias_init=1)},
+        )
+        blocks[f"b{r}"] = ModuleSpec(
+            "SynthesisBlock",
+            src,
+            params={"const": _randn(gen, cout, 4, 4)} if r == 4 else {},
+            buffers={"resample_filter": _filter()},
+            attrs={
+                "in_channels": cin,
+                "w_dim": w_dim,
+                "resolution": r,
+                "img_channels": 3,
+                "is_last": r == res,
+                "architecture": "skip",
+                "use_fp16": bool(k > log2 - 4),
+                "channels_last": False,
+                "num_conv": 1 + (r > 4),
+                "num_torgb": 1,
+            },
+            children=kids,
+        )
+    synthesis = ModuleSpec(
+        "SynthesisNetwork",
+        src,
+        init_kwargs={
+            "w_dim": w_dim,
+            "img_resolution": res,
+            "img_channels": 3,
+            "channel_base": channel_base,
+            "channel_max": channel_max,
+            "num_fp16_res": 4,
+            "conv_clamp": 256,
+        },
+        attrs={
+            "w_dim": w_dim,
+            "img_resolution": res,
+            "img_resolution_log2": log2,
+            "img_channels": 3,
+            "block_resolutions": [2**i for i in range(2, log2 + 1)],
+            "num_ws": num_ws,
+        },
+        children=blocks,
+    )
+    return ModuleSpec(
+        "Generator",
+        src,
+        init_kwargs={
+            "z_dim": z_dim,
+            "c_dim": 0,
+            "w_dim": w_dim,
+            "img_resolution": res,
+            "img_channels": 3,
+            "mapping_kwargs": {"num_layers": mapping_layers},
+            "synthesis_kwargs": {
+                "channel_base": channel_base,
+                "channel_max": channel_max,
+                "num_fp16_res": 4,
+                "conv_clamp": 256,
+            },
+        },
+        attrs={"z_dim": z_dim, "c_dim": 0, "w_dim": w_dim, "img_resolution": res, "img_channels": 3, "num_ws": num_ws},
+        children={"synthesis": synthesis, "mapping": mapping},
+    )
 
 
 def tiny_stylegan2(rng, src=None, z_dim=8, w_dim=8, channels=8, res=8) -> ModuleSpec:
     """A small StyleGAN2 generator (same names and kinds as stylegan2_generator)."""
-    return stylegan2_generator(rng, res=res, channel_base=channels * 4, channel_max=channels, z_dim=z_dim,
-                               w_dim=w_dim, mapping_layers=2, src=src)
+    return stylegan2_generator(
+        rng,
+        res=res,
+        channel_base=channels * 4,
+        channel_max=channels,
+        z_dim=z_dim,
+        w_dim=w_dim,
+        mapping_layers=2,
+        src=src,
+    )
 
 
 def stylegan2_discriminator(rng, res=1024, channel_base=32768, channel_max=512, src=None) -> ModuleSpec:
@@ -427,28 +577,50 @@ def stylegan2_discriminator(rng, res=1024, channel_base=32768, channel_max=512, 
         return min(channel_base // r, channel_max)
 
     def conv(cin, cout, k=3, bias=True):
-        return ModuleSpec("Conv2dLayer", src, params={"weight": _randn(gen, cout, cin, k, k),
-                                                      **({"bias": _randn(gen, cout)} if bias else {})},
-                          buffers={"resample_filter": _filter()}, attrs={"activation": "lrelu", "conv_clamp": 256})
+        return ModuleSpec(
+            "Conv2dLayer",
+            src,
+            params={"weight": _randn(gen, cout, cin, k, k), **({"bias": _randn(gen, cout)} if bias else {})},
+            buffers={"resample_filter": _filter()},
+            attrs={"activation": "lrelu", "conv_clamp": 256},
+        )
 
     kids = {}
     log2 = int(np.log2(res))
     for k in range(log2, 2, -1):
-        r = 2 ** k
-        block = {"conv0": conv(ch(r), ch(r)), "conv1": conv(ch(r), ch(r // 2)), "skip": conv(ch(r), ch(r // 2), 1, False)}
+        r = 2**k
+        block = {
+            "conv0": conv(ch(r), ch(r)),
+            "conv1": conv(ch(r), ch(r // 2)),
+            "skip": conv(ch(r), ch(r // 2), 1, False),
+        }
         if r == res:
             block["fromrgb"] = conv(3, ch(r), 1)
-        kids[f"b{r}"] = ModuleSpec("DiscriminatorBlock", src, buffers={"resample_filter": _filter()},
-                                   attrs={"resolution": r, "architecture": "resnet", "use_fp16": False},
-                                   children=block)
-    kids["b4"] = ModuleSpec("DiscriminatorEpilogue", src, attrs={"resolution": 4, "architecture": "resnet"},
-                            children={"mbstd": ModuleSpec("MinibatchStdLayer", src, attrs={"group_size": 4,
-                                                                                            "num_channels": 1}),
-                                      "conv": conv(ch(4) + 1, ch(4)),
-                                      "fc": _fc(gen, ch(4) * 16, ch(4), src, activation="lrelu"),
-                                      "out": _fc(gen, ch(4), 1, src)})
-    return ModuleSpec("Discriminator", src, init_kwargs={"c_dim": 0, "img_resolution": res, "img_channels": 3},
-                      attrs={"c_dim": 0, "img_resolution": res, "img_channels": 3}, children=kids)
+        kids[f"b{r}"] = ModuleSpec(
+            "DiscriminatorBlock",
+            src,
+            buffers={"resample_filter": _filter()},
+            attrs={"resolution": r, "architecture": "resnet", "use_fp16": False},
+            children=block,
+        )
+    kids["b4"] = ModuleSpec(
+        "DiscriminatorEpilogue",
+        src,
+        attrs={"resolution": 4, "architecture": "resnet"},
+        children={
+            "mbstd": ModuleSpec("MinibatchStdLayer", src, attrs={"group_size": 4, "num_channels": 1}),
+            "conv": conv(ch(4) + 1, ch(4)),
+            "fc": _fc(gen, ch(4) * 16, ch(4), src, activation="lrelu"),
+            "out": _fc(gen, ch(4), 1, src),
+        },
+    )
+    return ModuleSpec(
+        "Discriminator",
+        src,
+        init_kwargs={"c_dim": 0, "img_resolution": res, "img_channels": 3},
+        attrs={"c_dim": 0, "img_resolution": res, "img_channels": 3},
+        children=kids,
+    )
 
 
 def tiny_stylegan3(rng, src=None, w_dim=8, channels=8) -> ModuleSpec:
@@ -457,35 +629,64 @@ def tiny_stylegan3(rng, src=None, w_dim=8, channels=8) -> ModuleSpec:
     src = src or stand_in_source("stylegan3")
     gen = torch.Generator().manual_seed(int(rng.integers(1 << 62)))
     f32 = lambda *s: _randn(gen, *s)
-    inp = ModuleSpec("SynthesisInput", src, params={"weight": f32(channels, channels)},
-                     buffers={"transform": torch.eye(3), "freqs": f32(channels, 2), "phases": f32(channels)},
-                     attrs={"w_dim": w_dim, "channels": channels, "size": np.array([36, 36]),
-                            "sampling_rate": 16, "bandwidth": 2.0},
-                     children={"affine": _fc(gen, w_dim, 4, src)})
+    inp = ModuleSpec(
+        "SynthesisInput",
+        src,
+        params={"weight": f32(channels, channels)},
+        buffers={"transform": torch.eye(3), "freqs": f32(channels, 2), "phases": f32(channels)},
+        attrs={"w_dim": w_dim, "channels": channels, "size": np.array([36, 36]), "sampling_rate": 16, "bandwidth": 2.0},
+        children={"affine": _fc(gen, w_dim, 4, src)},
+    )
     layers = {}
     for i, (name, up) in enumerate((("L0_36_8", None), ("L1_20_3", f32(12)))):
         layers[name] = ModuleSpec(
-            "SynthesisLayer", src,
+            "SynthesisLayer",
+            src,
             params={"weight": f32(channels, channels, 3, 3), "bias": f32(channels)},
             buffers={"magnitude_ema": torch.ones(()), "up_filter": up, "down_filter": None},
-            attrs={"is_torgb": i == 1, "is_critically_sampled": False, "use_fp16": np.bool_(i == 0),
-                   "in_size": np.array([36, 36], dtype=np.int64), "out_size": np.array([36, 36], dtype=np.int64),
-                   "conv_kernel": 3, "padding": np.array([10, 10, 10, 10], dtype=np.int64),
-                   "up_factor": 1, "down_factor": 2},
-            children={"affine": _fc(gen, w_dim, channels, src, bias_init=1)})
-    mapping = ModuleSpec("MappingNetwork", src, buffers={"w_avg": f32(w_dim)},
-                         attrs={"z_dim": w_dim, "c_dim": 0, "w_dim": w_dim, "num_ws": 3, "w_avg_beta": 0.998},
-                         children={"fc0": _fc(gen, w_dim, w_dim, src, 0.01, activation="lrelu")})
-    synthesis = ModuleSpec("SynthesisNetwork", src, attrs={"w_dim": w_dim, "num_ws": 3, "img_resolution": 16,
-                                                            "layer_names": list(layers)},
-                           children={"input": inp, **layers})
-    return ModuleSpec("Generator", src,
-                      init_kwargs={"z_dim": w_dim, "c_dim": 0, "w_dim": w_dim, "img_resolution": 16,
-                                   "img_channels": 3, "mapping_kwargs": {"num_layers": 1},
-                                   "channel_base": 32768, "channel_max": 512, "magnitude_ema_beta": 0.999},
-                      attrs={"z_dim": w_dim, "c_dim": 0, "w_dim": w_dim, "img_resolution": 16, "img_channels": 3,
-                             "num_ws": 3},
-                      children={"synthesis": synthesis, "mapping": mapping})
+            attrs={
+                "is_torgb": i == 1,
+                "is_critically_sampled": False,
+                "use_fp16": np.bool_(i == 0),
+                "in_size": np.array([36, 36], dtype=np.int64),
+                "out_size": np.array([36, 36], dtype=np.int64),
+                "conv_kernel": 3,
+                "padding": np.array([10, 10, 10, 10], dtype=np.int64),
+                "up_factor": 1,
+                "down_factor": 2,
+            },
+            children={"affine": _fc(gen, w_dim, channels, src, bias_init=1)},
+        )
+    mapping = ModuleSpec(
+        "MappingNetwork",
+        src,
+        buffers={"w_avg": f32(w_dim)},
+        attrs={"z_dim": w_dim, "c_dim": 0, "w_dim": w_dim, "num_ws": 3, "w_avg_beta": 0.998},
+        children={"fc0": _fc(gen, w_dim, w_dim, src, 0.01, activation="lrelu")},
+    )
+    synthesis = ModuleSpec(
+        "SynthesisNetwork",
+        src,
+        attrs={"w_dim": w_dim, "num_ws": 3, "img_resolution": 16, "layer_names": list(layers)},
+        children={"input": inp, **layers},
+    )
+    return ModuleSpec(
+        "Generator",
+        src,
+        init_kwargs={
+            "z_dim": w_dim,
+            "c_dim": 0,
+            "w_dim": w_dim,
+            "img_resolution": 16,
+            "img_channels": 3,
+            "mapping_kwargs": {"num_layers": 1},
+            "channel_base": 32768,
+            "channel_max": 512,
+            "magnitude_ema_beta": 0.999,
+        },
+        attrs={"z_dim": w_dim, "c_dim": 0, "w_dim": w_dim, "img_resolution": 16, "img_channels": 3, "num_ws": 3},
+        children={"synthesis": synthesis, "mapping": mapping},
+    )
 
 
 def tiny_discriminator(rng, src=None) -> ModuleSpec:
@@ -495,6 +696,10 @@ def tiny_discriminator(rng, src=None) -> ModuleSpec:
 def tiny_augment_pipe(rng, src=None) -> ModuleSpec:
     src = src or "# stand-in for training/augment.py\n"
     gen = torch.Generator().manual_seed(int(rng.integers(1 << 62)))
-    return ModuleSpec("AugmentPipe", src, init_kwargs={"xflip": 1, "rotate90": 1},
-                      buffers={"p": torch.zeros(()), "Hz_geom": _randn(gen, 12), "Hz_fbank": _randn(gen, 4, 12)},
-                      attrs={"xflip": 1.0, "rotate90": 1.0, "imgfilter_std": 1})
+    return ModuleSpec(
+        "AugmentPipe",
+        src,
+        init_kwargs={"xflip": 1, "rotate90": 1},
+        buffers={"p": torch.zeros(()), "Hz_geom": _randn(gen, 12), "Hz_fbank": _randn(gen, 4, 12)},
+        attrs={"xflip": 1.0, "rotate90": 1.0, "imgfilter_std": 1},
+    )

@@ -5,6 +5,7 @@ Shares no code with stylemixer: it works in NHWC, keeps weights in the TF layout
 computed the way TF defines it: the 4x4 kernel built from the padded 3x3 kernel, then the transposed
 convolution written out as an explicit scatter of every input pixel into a stride-2 output grid.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,7 +29,7 @@ def conv3x3_same(x, w):
     out = np.zeros((n, h, wd, w.shape[3]))
     for ky in range(3):
         for kx in range(3):
-            out += _mm(xp[:, ky:ky + h, kx:kx + wd, :], w[ky, kx])
+            out += _mm(xp[:, ky : ky + h, kx : kx + wd, :], w[ky, kx])
     return out
 
 
@@ -51,8 +52,8 @@ def conv_transpose_stride2_same(x, f):
     acc = np.zeros((n, 2 * h + 2, 2 * wd + 2, f.shape[2]))  # output index + 1, so the -1 shift stays in range
     for ky in range(4):
         for kx in range(4):
-            acc[:, ky:ky + 2 * h:2, kx:kx + 2 * wd:2, :] += _mm(x, f[ky, kx].T)
-    return acc[:, 1:2 * h + 1, 1:2 * wd + 1, :]
+            acc[:, ky : ky + 2 * h : 2, kx : kx + 2 * wd : 2, :] += _mm(x, f[ky, kx].T)
+    return acc[:, 1 : 2 * h + 1, 1 : 2 * wd + 1, :]
 
 
 def conv_transpose_stride2_same_loops(x, f):
@@ -72,12 +73,12 @@ def conv_transpose_stride2_same_loops(x, f):
 def blur(x):
     k = np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0])
     k /= k.sum()
-    n, h, wd, c = x.shape
+    _n, h, wd, _c = x.shape
     xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     out = np.zeros_like(x)
     for ky in range(3):
         for kx in range(3):
-            out += xp[:, ky:ky + h, kx:kx + wd, :] * k[ky, kx]
+            out += xp[:, ky : ky + h, kx : kx + wd, :] * k[ky, kx]
     return out
 
 

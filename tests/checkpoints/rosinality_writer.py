@@ -9,6 +9,7 @@ The generator's names follow rosinality's model.py (fact sheet C2): the state is
 with the mapping in the converter's docstring run backwards, the blur kernels stored with the gain 4 rosinality
 bakes in, and noise buffers noises.noise_{i} [1, 1, r, r].
 """
+
 from __future__ import annotations
 
 import argparse
@@ -99,11 +100,34 @@ def adam_state(state: dict) -> dict:
 
 def train_args(size: int, **over) -> argparse.Namespace:
     """train.py's arguments, as its argparse parser leaves them."""
-    a = dict(path="/data/lmdb", arch="stylegan2", iter=800000, batch=16, n_sample=64, size=size, r1=10.0,
-             path_regularize=2, path_batch_shrink=2, d_reg_every=16, g_reg_every=4, mixing=0.9, ckpt=None,
-             lr=0.002, channel_multiplier=2, wandb=False, local_rank=0, augment=False, augment_p=0,
-             ada_target=0.6, ada_length=500000, ada_every=256, distributed=False, latent=512, n_mlp=8,
-             start_iter=0)
+    a = dict(
+        path="/data/lmdb",
+        arch="stylegan2",
+        iter=800000,
+        batch=16,
+        n_sample=64,
+        size=size,
+        r1=10.0,
+        path_regularize=2,
+        path_batch_shrink=2,
+        d_reg_every=16,
+        g_reg_every=4,
+        mixing=0.9,
+        ckpt=None,
+        lr=0.002,
+        channel_multiplier=2,
+        wandb=False,
+        local_rank=0,
+        augment=False,
+        augment_p=0,
+        ada_target=0.6,
+        ada_length=500000,
+        ada_every=256,
+        distributed=False,
+        latent=512,
+        n_mlp=8,
+        start_iter=0,
+    )
     a.update(over)
     return argparse.Namespace(**a)
 
@@ -119,8 +143,15 @@ def train_checkpoint(nv: dict, size: int, args=None, with_noises=True) -> dict:
         args = train_args(size, latent=g_ema["style.1.weight"].shape[0], n_mlp=n_mlp)
     g = OrderedDict((k, v + 0.01) for k, v in g_ema.items())  # the non-averaged generator differs
     d = discriminator_state(size)
-    return {"g": g, "d": d, "g_ema": g_ema, "g_optim": adam_state(g), "d_optim": adam_state(d),
-            "args": args, "ada_aug_p": 0.0}
+    return {
+        "g": g,
+        "d": d,
+        "g_ema": g_ema,
+        "g_optim": adam_state(g),
+        "d_optim": adam_state(d),
+        "args": args,
+        "ada_aug_p": 0.0,
+    }
 
 
 def save(obj, path, zip_format=True):

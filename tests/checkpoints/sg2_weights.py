@@ -11,6 +11,7 @@ synthesis_kwargs); what they leave out gets small test-friendly sizes. The value
 have (raw mapping weights ~ N(0, 1/lr^2), affine biases near 1, non-zero noise strengths and biases) and are
 scaled so that images stay mostly in [-1, 1].
 """
+
 from __future__ import annotations
 
 import copy
@@ -21,9 +22,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-SMALL = {"z_dim": 32, "w_dim": 32, "c_dim": 0, "img_resolution": 32, "img_channels": 3,
-         "mapping_kwargs": {"num_layers": 2},
-         "synthesis_kwargs": {"channel_base": 256, "channel_max": 32, "num_fp16_res": 0, "conv_clamp": None}}
+SMALL = {
+    "z_dim": 32,
+    "w_dim": 32,
+    "c_dim": 0,
+    "img_resolution": 32,
+    "img_channels": 3,
+    "mapping_kwargs": {"num_layers": 2},
+    "synthesis_kwargs": {"channel_base": 256, "channel_max": 32, "num_fp16_res": 0, "conv_clamp": None},
+}
 MODULES = {"ada": "training.networks", "sg3": "training.networks_stylegan2"}
 
 
@@ -42,9 +49,15 @@ def full_kwargs(cfg_kwargs: dict | None = None, flavor: str = "ada") -> dict:
 
 
 def _synthesis_kwargs(kw: dict) -> dict:
-    return dict(kw["synthesis_kwargs"]) if "synthesis_kwargs" in kw else {
-        k: v for k, v in kw.items() if k not in ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels",
-                                                 "mapping_kwargs")}
+    return (
+        dict(kw["synthesis_kwargs"])
+        if "synthesis_kwargs" in kw
+        else {
+            k: v
+            for k, v in kw.items()
+            if k not in ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels", "mapping_kwargs")
+        }
+    )
 
 
 def setup_filter(taps=(1, 3, 3, 1)) -> torch.Tensor:
@@ -58,7 +71,7 @@ def layout(kw: dict):
     syn, mk = _synthesis_kwargs(kw), kw.get("mapping_kwargs", {})
     R = kw["img_resolution"]
     base, cmax = syn.get("channel_base", 32768), syn.get("channel_max", 512)
-    res = [2 ** i for i in range(2, int(math.log2(R)) + 1)]
+    res = [2**i for i in range(2, int(math.log2(R)) + 1)]
     ch = {r: min(base // r, cmax) for r in res}
     blocks = [(r, ch[r // 2] if r > 4 else 0, ch[r], r == R) for r in res]
     w_dim, c_dim = kw["w_dim"], kw.get("c_dim", 0)
@@ -92,7 +105,7 @@ def nvidia_sg2_state(cfg_kwargs: dict | None, seed: int, flavor: str = "ada"):
             st[f"{p}.const"] = randn(cout, r, r)
         st[f"{p}.resample_filter"] = setup_filter()
         convs = ([("conv0", cin, 2)] if cin else []) + [("conv1", cout, 1)]
-        for name, ci, up in convs:
+        for name, ci, _up in convs:
             q = f"{p}.{name}"
             st[f"{q}.weight"] = randn(cout, ci, k, k)
             if use_noise:
@@ -114,7 +127,7 @@ def nvidia_sg2_state(cfg_kwargs: dict | None, seed: int, flavor: str = "ada"):
             st[f"{p}.skip.weight"] = randn(cout, cin, 1, 1)
             st[f"{p}.skip.resample_filter"] = setup_filter()
     if mk.get("w_avg_beta", 0.995) is not None:
-        st["mapping.w_avg"] = randn(w_dim, scale=0.3)   # a buffer of MappingNetwork itself: before its children
+        st["mapping.w_avg"] = randn(w_dim, scale=0.3)  # a buffer of MappingNetwork itself: before its children
     if c_dim:
         st["mapping.embed.weight"] = randn(embed, c_dim)
         st["mapping.embed.bias"] = randn(embed, scale=0.1)
@@ -130,9 +143,10 @@ def nvidia_sg2_state(cfg_kwargs: dict | None, seed: int, flavor: str = "ada"):
 @dataclass
 class ModuleSpec:
     """One NVIDIA module as its pickled __dict__ would describe it (for persistence-style pickle writers)."""
+
     class_name: str
-    attrs: dict                                          # plain attributes (numpy scalars where NVIDIA has them)
-    params: OrderedDict = field(default_factory=OrderedDict)    # local name -> tensor
+    attrs: dict  # plain attributes (numpy scalars where NVIDIA has them)
+    params: OrderedDict = field(default_factory=OrderedDict)  # local name -> tensor
     buffers: OrderedDict = field(default_factory=OrderedDict)
     children: OrderedDict = field(default_factory=OrderedDict)  # local name -> ModuleSpec
     init_kwargs: dict = field(default_factory=dict)
@@ -168,47 +182,108 @@ def nvidia_sg2_modules(init_kwargs: dict, state: dict, flavor: str = "ada") -> M
         attrs = {"activation": activation, "weight_gain": np.float64(lr_mul / np.sqrt(fin)), "bias_gain": lr_mul}
         if sg3:
             attrs.update(in_features=fin, out_features=fout)
-        return ModuleSpec("FullyConnectedLayer", attrs, p, b,
-                          init_kwargs={"activation": activation, "lr_multiplier": lr_mul, "bias_init": bias_init}
-                          if activation != "linear" or bias_init else {})
+        return ModuleSpec(
+            "FullyConnectedLayer",
+            attrs,
+            p,
+            b,
+            init_kwargs={"activation": activation, "lr_multiplier": lr_mul, "bias_init": bias_init}
+            if activation != "linear" or bias_init
+            else {},
+        )
 
-    mapping = ModuleSpec("MappingNetwork", {"z_dim": kw["z_dim"], "c_dim": c_dim, "w_dim": w_dim, "num_ws": num_ws,
-                                            "num_layers": len(dims) - 1,
-                                            "w_avg_beta": mk.get("w_avg_beta", 0.998 if sg3 else 0.995)},
-                         init_kwargs={"z_dim": kw["z_dim"], "c_dim": c_dim, "w_dim": w_dim, "num_ws": num_ws, **mk})
+    mapping = ModuleSpec(
+        "MappingNetwork",
+        {
+            "z_dim": kw["z_dim"],
+            "c_dim": c_dim,
+            "w_dim": w_dim,
+            "num_ws": num_ws,
+            "num_layers": len(dims) - 1,
+            "w_avg_beta": mk.get("w_avg_beta", 0.998 if sg3 else 0.995),
+        },
+        init_kwargs={"z_dim": kw["z_dim"], "c_dim": c_dim, "w_dim": w_dim, "num_ws": num_ws, **mk},
+    )
     if c_dim:
         mapping.children["embed"] = fc("mapping.embed", c_dim, embed, "linear", 1, 0)
     for i in range(len(dims) - 1):
         mapping.children[f"fc{i}"] = fc(f"mapping.fc{i}", dims[i], dims[i + 1], "lrelu", lr, 0)
     mapping.buffers.update(tensors("mapping", ["w_avg"])[1])
 
-    synthesis = ModuleSpec("SynthesisNetwork", {
-        "w_dim": w_dim, "img_resolution": kw["img_resolution"], "img_resolution_log2": int(np.log2(kw["img_resolution"])),
-        "img_channels": img_ch, "block_resolutions": [b[0] for b in blocks], "num_ws": num_ws},
-        init_kwargs={"w_dim": w_dim, "img_resolution": kw["img_resolution"], "img_channels": img_ch, **syn})
+    synthesis = ModuleSpec(
+        "SynthesisNetwork",
+        {
+            "w_dim": w_dim,
+            "img_resolution": kw["img_resolution"],
+            "img_resolution_log2": int(np.log2(kw["img_resolution"])),
+            "img_channels": img_ch,
+            "block_resolutions": [b[0] for b in blocks],
+            "num_ws": num_ws,
+        },
+        init_kwargs={"w_dim": w_dim, "img_resolution": kw["img_resolution"], "img_channels": img_ch, **syn},
+    )
     if sg3:
         synthesis.attrs["num_fp16_res"] = syn.get("num_fp16_res", 4)
     for r, cin, cout, is_last in blocks:
         p = f"synthesis.b{r}"
         bp, bb = tensors(p, ["const", "resample_filter"])
-        block = ModuleSpec("SynthesisBlock", {
-            "in_channels": cin, "w_dim": w_dim, "resolution": r, "img_channels": img_ch, "is_last": is_last,
-            "architecture": arch, "use_fp16": False, "channels_last": False,
-            "num_conv": 1 if cin == 0 else 2, "num_torgb": 1 if (is_last or arch == "skip") else 0}, bp, bb,
-            init_kwargs={"in_channels": cin, "out_channels": cout, "w_dim": w_dim, "resolution": r,
-                         "img_channels": img_ch, "is_last": is_last, "architecture": arch,
-                         "conv_clamp": conv_clamp, "use_fp16": False})
+        block = ModuleSpec(
+            "SynthesisBlock",
+            {
+                "in_channels": cin,
+                "w_dim": w_dim,
+                "resolution": r,
+                "img_channels": img_ch,
+                "is_last": is_last,
+                "architecture": arch,
+                "use_fp16": False,
+                "channels_last": False,
+                "num_conv": 1 if cin == 0 else 2,
+                "num_torgb": 1 if (is_last or arch == "skip") else 0,
+            },
+            bp,
+            bb,
+            init_kwargs={
+                "in_channels": cin,
+                "out_channels": cout,
+                "w_dim": w_dim,
+                "resolution": r,
+                "img_channels": img_ch,
+                "is_last": is_last,
+                "architecture": arch,
+                "conv_clamp": conv_clamp,
+                "use_fp16": False,
+            },
+        )
         if sg3:
             block.attrs["fused_modconv_default"] = syn.get("fused_modconv_default", True)
         for name, ci, up in ([("conv0", cin, 2)] if cin else []) + [("conv1", cout, 1)]:
             lp, lb = tensors(f"{p}.{name}", ["weight", "noise_strength", "bias", "resample_filter", "noise_const"])
-            attrs = {"resolution": r, "up": up, "use_noise": use_noise, "activation": "lrelu",
-                     "conv_clamp": conv_clamp, "padding": 1, "act_gain": 1.4142135623730951}
+            attrs = {
+                "resolution": r,
+                "up": up,
+                "use_noise": use_noise,
+                "activation": "lrelu",
+                "conv_clamp": conv_clamp,
+                "padding": 1,
+                "act_gain": 1.4142135623730951,
+            }
             if sg3:
                 attrs.update(in_channels=ci, out_channels=cout, w_dim=w_dim)
-            layer = ModuleSpec("SynthesisLayer", attrs, lp, lb,
-                               init_kwargs={"in_channels": ci, "out_channels": cout, "w_dim": w_dim,
-                                            "resolution": r, "up": up, "conv_clamp": conv_clamp})
+            layer = ModuleSpec(
+                "SynthesisLayer",
+                attrs,
+                lp,
+                lb,
+                init_kwargs={
+                    "in_channels": ci,
+                    "out_channels": cout,
+                    "w_dim": w_dim,
+                    "resolution": r,
+                    "up": up,
+                    "conv_clamp": conv_clamp,
+                },
+            )
             layer.children["affine"] = fc(f"{p}.{name}.affine", w_dim, ci, "linear", 1, 1)
             block.children[name] = layer
         if is_last or arch == "skip":
@@ -216,22 +291,45 @@ def nvidia_sg2_modules(init_kwargs: dict, state: dict, flavor: str = "ada") -> M
             attrs = {"conv_clamp": conv_clamp, "weight_gain": np.float64(1 / np.sqrt(cout))}
             if sg3:
                 attrs.update(in_channels=cout, out_channels=img_ch, w_dim=w_dim)
-            torgb = ModuleSpec("ToRGBLayer", attrs, tp, tb,
-                               init_kwargs={"in_channels": cout, "out_channels": img_ch, "w_dim": w_dim,
-                                            "conv_clamp": conv_clamp})
+            torgb = ModuleSpec(
+                "ToRGBLayer",
+                attrs,
+                tp,
+                tb,
+                init_kwargs={"in_channels": cout, "out_channels": img_ch, "w_dim": w_dim, "conv_clamp": conv_clamp},
+            )
             torgb.children["affine"] = fc(f"{p}.torgb.affine", w_dim, cout, "linear", 1, 1)
             block.children["torgb"] = torgb
         if cin and arch == "resnet":
             sp, sb = tensors(f"{p}.skip", ["weight", "resample_filter"])
-            block.children["skip"] = ModuleSpec("Conv2dLayer", {"activation": "linear", "up": 2, "down": 1,
-                                                                "conv_clamp": None, "padding": 0,
-                                                                "weight_gain": np.float64(1 / np.sqrt(cin)),
-                                                                "act_gain": 1.0}, sp, sb)
+            block.children["skip"] = ModuleSpec(
+                "Conv2dLayer",
+                {
+                    "activation": "linear",
+                    "up": 2,
+                    "down": 1,
+                    "conv_clamp": None,
+                    "padding": 0,
+                    "weight_gain": np.float64(1 / np.sqrt(cin)),
+                    "act_gain": 1.0,
+                },
+                sp,
+                sb,
+            )
         synthesis.children[f"b{r}"] = block
 
-    top = ModuleSpec("Generator", {"z_dim": kw["z_dim"], "c_dim": c_dim, "w_dim": w_dim,
-                                   "img_resolution": kw["img_resolution"], "img_channels": img_ch, "num_ws": num_ws},
-                     init_kwargs=copy.deepcopy(kw))
+    top = ModuleSpec(
+        "Generator",
+        {
+            "z_dim": kw["z_dim"],
+            "c_dim": c_dim,
+            "w_dim": w_dim,
+            "img_resolution": kw["img_resolution"],
+            "img_channels": img_ch,
+            "num_ws": num_ws,
+        },
+        init_kwargs=copy.deepcopy(kw),
+    )
     top.children["synthesis"] = synthesis
     top.children["mapping"] = mapping
     return top
@@ -262,10 +360,16 @@ def _plain(v):
 def nvidia_sg2_record(tree: ModuleSpec, flavor: str = "ada"):
     """The NetworkRecord a reader of a pickle holding this Generator as G_ema should hand to the converter."""
     from stylemixer.core.checkpoints.records import NetworkRecord
+
     state, attrs = flatten(tree)
-    return NetworkRecord(module=MODULES[flavor], class_name=tree.class_name, init_kwargs=_plain(tree.init_kwargs),
-                         state=dict(state), attrs={k: _plain(v) for k, v in attrs.items()},
-                         source_format="nvidia-pickle")
+    return NetworkRecord(
+        module=MODULES[flavor],
+        class_name=tree.class_name,
+        init_kwargs=_plain(tree.init_kwargs),
+        state=dict(state),
+        attrs={k: _plain(v) for k, v in attrs.items()},
+        source_format="nvidia-pickle",
+    )
 
 
 def record_for(cfg_kwargs: dict | None, seed: int = 0, flavor: str = "ada"):
@@ -274,5 +378,16 @@ def record_for(cfg_kwargs: dict | None, seed: int = 0, flavor: str = "ada"):
     return kw, st, nvidia_sg2_record(nvidia_sg2_modules(kw, st, flavor), flavor)
 
 
-__all__ = ["SMALL", "MODULES", "ModuleSpec", "full_kwargs", "layout", "nvidia_sg2_state", "nvidia_sg2_modules",
-           "nvidia_sg2_record", "record_for", "flatten", "setup_filter"]
+__all__ = [
+    "MODULES",
+    "SMALL",
+    "ModuleSpec",
+    "flatten",
+    "full_kwargs",
+    "layout",
+    "nvidia_sg2_modules",
+    "nvidia_sg2_record",
+    "nvidia_sg2_state",
+    "record_for",
+    "setup_filter",
+]

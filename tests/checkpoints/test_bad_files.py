@@ -1,5 +1,5 @@
 """Damaged, foreign and non-matching files each get a clear one-line message (ModelFileError)."""
-import os
+
 import pickle
 
 import numpy as np
@@ -12,8 +12,9 @@ from .tf_writer import NUMPY1, Spec, dump, stylegan2_tuple
 
 
 def small_spec(**kw):
-    args = dict(resolution=16, fmap_base=64, fmap_max=16, latent_size=16, dlatent_size=16, mapping_fmaps=16,
-                mapping_layers=3)
+    args = dict(
+        resolution=16, fmap_base=64, fmap_max=16, latent_size=16, dlatent_size=16, mapping_fmaps=16, mapping_layers=3
+    )
     args.update(kw)
     return Spec(**args)
 
@@ -28,13 +29,13 @@ def good_bytes(tmp_path_factory):
 @pytest.mark.parametrize("fraction", [0.0005, 0.3, 0.9, 0.9999])
 def test_truncated_files(tmp_path, good_bytes, fraction):
     path = tmp_path / "cut.pkl"
-    path.write_bytes(good_bytes[:max(int(len(good_bytes) * fraction), 3)])
+    path.write_bytes(good_bytes[: max(int(len(good_bytes) * fraction), 3)])
     with pytest.raises(ModelFileError, match="truncated"):
         load_any(path)
 
 
 def test_a_truncated_file_that_happens_to_end_like_a_pickle(tmp_path, good_bytes):
-    cut = good_bytes[:len(good_bytes) // 2]
+    cut = good_bytes[: len(good_bytes) // 2]
     path = tmp_path / "cut.pkl"
     path.write_bytes(cut + b".")
     with pytest.raises(ModelFileError, match="truncated|damaged"):
@@ -69,6 +70,7 @@ def test_stylegan2_recognised_from_the_first_bytes(tmp_path):
 def test_stylegan2_detected_even_when_the_version_is_not_near_the_start(tmp_path):
     from stylemixer.core.checkpoints.stylegan1 import pick_generator
     from stylemixer.core.checkpoints.tf_pickle import TFNetwork
+
     n = TFNetwork()
     n._build({"version": 4, "name": "Gs", "build_func_name": "G_main"})
     with pytest.raises(ModelFileError, match="StyleGAN2 TensorFlow pickle"):
@@ -113,20 +115,28 @@ def _extra(spec, key):
     spec.gs[2][key] = np.zeros(3, np.float32)
 
 
-@pytest.mark.parametrize("change,message", [
-    (lambda s: _drop(s, "8x8/Conv1/Noise/weight"), "lacks 1 .*8x8/Conv1/Noise/weight"),
-    (lambda s: _drop(s, "noise3"), "lacks 1 .*noise3"),
-    (lambda s: _extra(s, "8x8/Conv1/Extra/weight"), "unexpected .*Extra"),
-    (lambda s: s.gs[2].__setitem__("8x8/Conv1/StyleMod/weight", np.zeros((32, 16), np.float32)),
-     r"StyleMod/weight has shape \[32, 16\], expected \[16, 32\]"),
-    (lambda s: s.gs[1].__setitem__("LabelConcat/weight", np.zeros((10, 16), np.float32)), "conditional"),
-    (lambda s: s.gs[2].__setitem__("lod", np.float32(1.5)), "mid-training snapshot"),
-    (lambda s: s.gs[2]["16x16/Conv1/bias"].__setitem__(0, np.nan), "NaN"),
-    (lambda s: s.gs[2].__setitem__("16x16/Conv1/bias", s.gs[2]["16x16/Conv1/bias"].astype(np.int32)), "expected float"),
-    (lambda s: s.kwargs.__setitem__("use_styles", False), "use_styles=False"),
-    (lambda s: s.kwargs.__setitem__("resolution", 1024), "resolution=1024 but the variables are for 16"),
-    (lambda s: s.kwargs.__setitem__("blur_filter", None), "blur_filter"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda s: _drop(s, "8x8/Conv1/Noise/weight"), "lacks 1 .*8x8/Conv1/Noise/weight"),
+        (lambda s: _drop(s, "noise3"), "lacks 1 .*noise3"),
+        (lambda s: _extra(s, "8x8/Conv1/Extra/weight"), "unexpected .*Extra"),
+        (
+            lambda s: s.gs[2].__setitem__("8x8/Conv1/StyleMod/weight", np.zeros((32, 16), np.float32)),
+            r"StyleMod/weight has shape \[32, 16\], expected \[16, 32\]",
+        ),
+        (lambda s: s.gs[1].__setitem__("LabelConcat/weight", np.zeros((10, 16), np.float32)), "conditional"),
+        (lambda s: s.gs[2].__setitem__("lod", np.float32(1.5)), "mid-training snapshot"),
+        (lambda s: s.gs[2]["16x16/Conv1/bias"].__setitem__(0, np.nan), "NaN"),
+        (
+            lambda s: s.gs[2].__setitem__("16x16/Conv1/bias", s.gs[2]["16x16/Conv1/bias"].astype(np.int32)),
+            "expected float",
+        ),
+        (lambda s: s.kwargs.__setitem__("use_styles", False), "use_styles=False"),
+        (lambda s: s.kwargs.__setitem__("resolution", 1024), "resolution=1024 but the variables are for 16"),
+        (lambda s: s.kwargs.__setitem__("blur_filter", None), "blur_filter"),
+    ],
+)
 def test_wrong_variable_sets_and_options(tmp_path, change, message):
     spec = small_spec()
     change(spec)

@@ -1,4 +1,5 @@
 """`stylemixer convert IN.pkl OUT.safetensors`: the converted file renders exactly like the pickle."""
+
 import numpy as np
 import pytest
 
@@ -11,8 +12,16 @@ from .tf_writer import Spec
 
 
 def _spec(resolution=64):
-    return Spec(resolution=resolution, fmap_base=256, fmap_max=16, latent_size=16, dlatent_size=16,
-                mapping_fmaps=16, mapping_layers=4, seed=2)
+    return Spec(
+        resolution=resolution,
+        fmap_base=256,
+        fmap_max=16,
+        latent_size=16,
+        dlatent_size=16,
+        mapping_fmaps=16,
+        mapping_layers=4,
+        seed=2,
+    )
 
 
 def test_round_trip_renders_identically(tmp_path, capsys):
@@ -38,8 +47,9 @@ def test_round_trip_renders_identically(tmp_path, capsys):
 
 
 def test_crop_override_and_cars(tmp_path, capsys):
-    spec = Spec(resolution=512, fmap_base=512, fmap_max=8, latent_size=8, dlatent_size=8, mapping_fmaps=8,
-                mapping_layers=2)
+    spec = Spec(
+        resolution=512, fmap_base=512, fmap_max=8, latent_size=8, dlatent_size=8, mapping_fmaps=8, mapping_layers=2
+    )
     src = spec.write(tmp_path / "karras2019stylegan-cars-512x384.pkl")
     assert main(["convert", str(src), str(tmp_path / "cars.safetensors")]) == 0
     assert "512x512 (content 512x384)" in capsys.readouterr().out

@@ -7,6 +7,7 @@ The CI run is short; the long run (docs/reading-model-files.md):
     STYLEMIXER_FUZZ_EXAMPLES=20000 PYTHONPATH=. python -m pytest -q -p no:cacheprovider \\
         tests/checkpoints/test_fuzz_pickles.py
 """
+
 import io
 import os
 import struct
@@ -35,14 +36,24 @@ def _seed_files():
     folder = Path(tempfile.mkdtemp(prefix="stylemixer-fuzz-"))
     rng = np.random.default_rng(0)
     files = {}
-    files["nvidia-p4"] = nw.write(folder / "p4.pkl", nw.tiny_stylegan2(rng, channels=48),  # one blob > 64 KB
-                                  D=nw.tiny_discriminator(rng), augment_pipe=nw.tiny_augment_pipe(rng))
-    files["nvidia-p3-numpy1-old"] = nw.write(folder / "p3.pkl", nw.tiny_stylegan3(rng), protocol=3,
-                                             numpy_names=NUMPY1, old_torch=True, layout="sg3")
-    files["tf"] = Spec(resolution=8, fmap_base=32, fmap_max=8, latent_size=8, dlatent_size=8, mapping_fmaps=8,
-                       mapping_layers=2).write(folder / "tf.pkl")
-    state = {"g_ema": {"w": torch.randn(40, 40), "b": torch.arange(5)}, "latent_avg": torch.randn(8),
-             "args": __import__("argparse").Namespace(size=8), "iter": 3}
+    files["nvidia-p4"] = nw.write(
+        folder / "p4.pkl",
+        nw.tiny_stylegan2(rng, channels=48),  # one blob > 64 KB
+        D=nw.tiny_discriminator(rng),
+        augment_pipe=nw.tiny_augment_pipe(rng),
+    )
+    files["nvidia-p3-numpy1-old"] = nw.write(
+        folder / "p3.pkl", nw.tiny_stylegan3(rng), protocol=3, numpy_names=NUMPY1, old_torch=True, layout="sg3"
+    )
+    files["tf"] = Spec(
+        resolution=8, fmap_base=32, fmap_max=8, latent_size=8, dlatent_size=8, mapping_fmaps=8, mapping_layers=2
+    ).write(folder / "tf.pkl")
+    state = {
+        "g_ema": {"w": torch.randn(40, 40), "b": torch.arange(5)},
+        "latent_avg": torch.randn(8),
+        "args": __import__("argparse").Namespace(size=8),
+        "iter": 3,
+    }
     for legacy in (False, True):
         p = folder / f"{'legacy' if legacy else 'zip'}.pt"
         torch.save(state, p, _use_new_zipfile_serialization=not legacy)
@@ -59,7 +70,7 @@ mutation = st.one_of(
     st.tuples(st.just("insert"), st.floats(0, 1), st.binary(min_size=1, max_size=8)),
     st.tuples(st.just("delete"), st.floats(0, 1), st.integers(1, 64)),
     st.tuples(st.just("duplicate"), st.floats(0, 1), st.integers(1, 512)),
-    st.tuples(st.just("big-int"), st.floats(0, 1), st.sampled_from([0x7FFFFFFF, 0xFFFFFFFF, 2 ** 27, 0x80000000])),
+    st.tuples(st.just("big-int"), st.floats(0, 1), st.sampled_from([0x7FFFFFFF, 0xFFFFFFFF, 2**27, 0x80000000])),
 )
 
 
@@ -78,11 +89,11 @@ def mutate(data: bytes, muts) -> bytes:
         elif kind == "insert":
             b[i:i] = arg
         elif kind == "delete":
-            del b[i:i + arg]
+            del b[i : i + arg]
         elif kind == "duplicate":
-            b[i:i] = b[i:i + arg]
+            b[i:i] = b[i : i + arg]
         elif kind == "big-int":
-            b[i:i + 4] = struct.pack("<I", arg)
+            b[i : i + 4] = struct.pack("<I", arg)
     return bytes(b)
 
 
@@ -101,6 +112,7 @@ def read(kind: str, path: Path):
         elif isinstance(v, dict):
             for x in v.values():
                 yield from tensors(x)
+
     return list(tensors(out))
 
 
@@ -112,8 +124,12 @@ def test_the_seed_files_read(kind):
 
 
 @pytest.mark.parametrize("kind", sorted(SEEDS))
-@settings(max_examples=EXAMPLES, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(muts=st.lists(mutation, min_size=1, max_size=4))
 def test_mutations_end_in_a_result_or_a_model_file_error(kind, muts):
     data = mutate(SEEDS[kind], muts)

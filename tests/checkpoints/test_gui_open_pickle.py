@@ -1,12 +1,13 @@
 """The real window opens an official-layout pickle directly: progress is shown, the cars model displays 512x384,
 and a hostile pickle leaves the current model in place with a message."""
+
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
+import pytest
 
-from .tf_writer import Spec  # noqa: E402
+from .tf_writer import Spec
 
 pytest.importorskip("PySide6")
 
@@ -15,6 +16,7 @@ pytest.importorskip("PySide6")
 def window(qtbot, tmp_path):
     from stylemixer.gui.main_window import MainWindow
     from stylemixer.gui.settings import open_settings
+
     win = MainWindow(settings=open_settings(tmp_path / "settings.ini"), device="cpu", dialogs=False)
     qtbot.addWidget(win)
     win.show()
@@ -23,8 +25,9 @@ def window(qtbot, tmp_path):
 
 
 def test_open_the_cars_pickle_in_the_window(window, tmp_path):
-    spec = Spec(resolution=512, fmap_base=512, fmap_max=8, latent_size=8, dlatent_size=8, mapping_fmaps=8,
-                mapping_layers=2)
+    spec = Spec(
+        resolution=512, fmap_base=512, fmap_max=8, latent_size=8, dlatent_size=8, mapping_fmaps=8, mapping_layers=2
+    )
     path = spec.write(tmp_path / "karras2019stylegan-cars-512x384.pkl")
     progress = []
     window.worker.load_progress.connect(progress.append)
@@ -36,8 +39,16 @@ def test_open_the_cars_pickle_in_the_window(window, tmp_path):
     assert progress and progress[-1] == 1.0
 
     marker = tmp_path / "ran.marker"
-    bad = Spec(resolution=8, fmap_base=32, fmap_max=8, latent_size=8, dlatent_size=8, mapping_fmaps=8,
-               mapping_layers=2, static_kwargs={"x": _Evil(marker)})
+    bad = Spec(
+        resolution=8,
+        fmap_base=32,
+        fmap_max=8,
+        latent_size=8,
+        dlatent_size=8,
+        mapping_fmaps=8,
+        mapping_layers=2,
+        static_kwargs={"x": _Evil(marker)},
+    )
     window.open_model(str(bad.write(tmp_path / "evil.pkl")))
     assert window.wait_until_idle(30)
     assert window.model.name == path.name  # the previous model is kept

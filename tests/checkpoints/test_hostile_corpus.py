@@ -1,6 +1,7 @@
 """The hostile-file corpus (hostile_corpus.py) through the API and the CLI, in one fresh process with an
 address-space cap: nothing runs, nothing ends in a traceback, every refusal is one escaped line, and no file
 costs more memory than 64 MB plus twice its size."""
+
 import json
 import pickle
 import re
@@ -14,7 +15,7 @@ import pytest
 from . import hostile_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
-PEAK_BOUND_MB = 64          # plus twice the file's size
+PEAK_BOUND_MB = 64  # plus twice the file's size
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +24,18 @@ def corpus_results(tmp_path_factory):
     markers = folder / "markers"
     cases = hostile_corpus.build(folder / "files", markers)
     manifest = folder / "manifest.json"
-    manifest.write_text(json.dumps([{"label": c.label, "path": str(c.path), "torch_file": c.torch_file}
-                                    for c in cases]))
+    manifest.write_text(
+        json.dumps([{"label": c.label, "path": str(c.path), "torch_file": c.torch_file} for c in cases])
+    )
     results = folder / "results.json"
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run([sys.executable, "-m", "tests.checkpoints.corpus_runner", str(manifest), str(results)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.checkpoints.corpus_runner", str(manifest), str(results)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"\ncorpus runner: {cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime:.1f} s of CPU")
@@ -40,12 +47,12 @@ def test_the_payloads_are_live(tmp_path):
     """The corpus's payloads do run through an ordinary unpickler, through torch's own _load_from_bytes (a
     nested storage blob), and through exec of the embedded module source."""
     import torch
+
     for name, fn, args, _glob in hostile_corpus.payloads(tmp_path):
         pickle.loads(pickle.dumps(hostile_corpus.Reduce(fn, args), protocol=4))
         assert (tmp_path / f"{name}.ran").exists(), name
     marker = tmp_path / "blob.ran"
-    blob = hostile_corpus.storage_blob(payload=hostile_corpus.Reduce(
-        hostile_corpus.os.system, (f"touch '{marker}'",)))
+    blob = hostile_corpus.storage_blob(payload=hostile_corpus.Reduce(hostile_corpus.os.system, (f"touch '{marker}'",)))
     pickle.loads(pickle.dumps(hostile_corpus.Reduce(torch.storage._load_from_bytes, (blob,)), protocol=4))
     assert marker.exists()
     marker = tmp_path / "src.ran"
@@ -104,10 +111,16 @@ def test_messages_are_escaped(corpus_results):
 
 def test_memory_stays_bounded(corpus_results):
     _, rows, _ = corpus_results
-    over = {k: (round(r["peak_mb"]), round(r["size"] / 2 ** 20, 2)) for k, r in rows.items()
-            if r["peak_mb"] > PEAK_BOUND_MB + 2 * r["size"] / 2 ** 20}
+    over = {
+        k: (round(r["peak_mb"]), round(r["size"] / 2**20, 2))
+        for k, r in rows.items()
+        if r["peak_mb"] > PEAK_BOUND_MB + 2 * r["size"] / 2**20
+    }
     assert not over, over
     worst = max(rows.values(), key=lambda r: r["peak_mb"])
     slowest = max(rows.values(), key=lambda r: r["seconds"])
-    print(f"\n{len(rows)} hostile files x 4 paths: worst peak +{worst['peak_mb']:.0f} MB ({worst['label']}), "
-          f"slowest {slowest['seconds']:.2f} s ({slowest['label']}), total {sum(r['seconds'] for r in rows.values()):.1f} s")
+    print(
+        f"\n{len(rows)} hostile files x 4 paths: worst peak +{worst['peak_mb']:.0f} MB ({worst['label']}), "
+        f"slowest {slowest['seconds']:.2f} s ({slowest['label']}), "
+        f"total {sum(r['seconds'] for r in rows.values()):.1f} s"
+    )

@@ -1,4 +1,5 @@
 """Pickles that would run code are refused with a message naming what they asked for; a marker proves nothing ran."""
+
 import builtins
 import os
 import pickle
@@ -45,7 +46,8 @@ def evil_module(tmp_path, monkeypatch):
     folder = tmp_path / "mods"
     folder.mkdir()
     (folder / f"{EVIL_MODULE}.py").write_text(
-        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('imported')\ndef run(*a):\n    pass\n")
+        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('imported')\ndef run(*a):\n    pass\n"
+    )
     monkeypatch.syspath_prepend(str(folder))
     stand_in = types.ModuleType(EVIL_MODULE)  # only while pickling, so writing does not import the real one
 
@@ -80,13 +82,22 @@ def test_code_inside_an_official_looking_file_is_refused(tmp_path, index, where)
     marker = tmp_path / "ran.marker"
     label, func, args, global_name = payloads(marker)[index]
     evil = Reduce(func, args)
-    spec = Spec(resolution=8, fmap_base=32, fmap_max=8, latent_size=8, dlatent_size=8, mapping_fmaps=8,
-                mapping_layers=2, static_kwargs={"payload": evil} if where == "static_kwargs" else None)
+    spec = Spec(
+        resolution=8,
+        fmap_base=32,
+        fmap_max=8,
+        latent_size=8,
+        dlatent_size=8,
+        mapping_fmaps=8,
+        mapping_layers=2,
+        static_kwargs={"payload": evil} if where == "static_kwargs" else None,
+    )
     if where == "variables":
         spec.gs[2]["4x4/Const/const"] = evil
     path = tmp_path / "karras2019stylegan-ffhq-1024x1024.pkl"
     if where == "top":
         from .tf_writer import dump
+
         dump(lambda N: spec.tuple(N) + (evil,), path)
     else:
         spec.write(path)
@@ -104,18 +115,26 @@ def test_a_bare_hostile_pickle_is_refused(tmp_path, index):
     path.write_bytes(pickle.dumps(Reduce(func, args), protocol=4))
     with pytest.raises(ModelFileError, match="pickle of a kind StyleMixer does not read"):
         load_any(path)
-    with pytest.raises(RefusedGlobal, match=global_name.replace(".", r"\.")):  # the unpickler itself, directly
-        with open(path, "rb") as f:
-            RestrictedUnpickler(f).load()
+    # the unpickler itself, directly
+    with pytest.raises(RefusedGlobal, match=global_name.replace(".", r"\.")), open(path, "rb") as f:
+        RestrictedUnpickler(f).load()
     assert not marker.exists(), f"{label} ran"
 
 
 def test_a_reference_to_another_module_is_not_imported(tmp_path, evil_module):
     marker, stand_in = evil_module
-    spec = Spec(resolution=8, fmap_base=32, fmap_max=8, latent_size=8, dlatent_size=8, mapping_fmaps=8,
-                mapping_layers=2, static_kwargs={"payload": Reduce(stand_in.run, ())})
+    spec = Spec(
+        resolution=8,
+        fmap_base=32,
+        fmap_max=8,
+        latent_size=8,
+        dlatent_size=8,
+        mapping_fmaps=8,
+        mapping_layers=2,
+        static_kwargs={"payload": Reduce(stand_in.run, ())},
+    )
     path = tmp_path / "m.pkl"
-    from .tf_writer import dump
+
     sys.modules[EVIL_MODULE] = stand_in
     try:
         spec.write(path)
@@ -134,8 +153,16 @@ def test_a_reference_to_another_module_is_not_imported(tmp_path, evil_module):
 
 def test_embedded_network_source_is_never_executed(tmp_path):
     marker = tmp_path / "source.marker"
-    spec = Spec(resolution=8, fmap_base=32, fmap_max=8, latent_size=8, dlatent_size=8, mapping_fmaps=8,
-                mapping_layers=2, marker=marker)
+    spec = Spec(
+        resolution=8,
+        fmap_base=32,
+        fmap_max=8,
+        latent_size=8,
+        dlatent_size=8,
+        mapping_fmaps=8,
+        mapping_layers=2,
+        marker=marker,
+    )
     m = load_any(spec.write(tmp_path / "m.pkl"))
     assert m.G.num_ws == 4
     assert not marker.exists() and "dnnlib" not in sys.modules
@@ -145,10 +172,14 @@ def test_embedded_network_source_is_never_executed(tmp_path):
 
 def test_object_arrays_and_structured_dtypes_are_refused(tmp_path):
     import numpy as np
-    for bad, text in ((np.array([1, "x"], dtype=object), "only plain numbers"),
-                      (np.zeros(2, dtype=[("a", "f4"), ("b", "i4")]), "only plain numbers|structured")):
-        spec = Spec(resolution=8, fmap_base=32, fmap_max=8, latent_size=8, dlatent_size=8, mapping_fmaps=8,
-                    mapping_layers=2)
+
+    for bad, text in (
+        (np.array([1, "x"], dtype=object), "only plain numbers"),
+        (np.zeros(2, dtype=[("a", "f4"), ("b", "i4")]), "only plain numbers|structured"),
+    ):
+        spec = Spec(
+            resolution=8, fmap_base=32, fmap_max=8, latent_size=8, dlatent_size=8, mapping_fmaps=8, mapping_layers=2
+        )
         spec.gs[2]["4x4/Const/const"] = bad
         with pytest.raises(ModelFileError, match=text):
             load_any(spec.write(tmp_path / "m.pkl"))
@@ -176,15 +207,25 @@ def test_allowed_helpers_load(tmp_path):
     assert dict(a) == {"a": 1} and dict(b) == {"b": 2} and type(a).__module__.startswith("stylemixer")
 
 
-@pytest.mark.parametrize("module,name", [("dnnlib.util", "EasyDict"), ("_codecs", "encode"),
-                                         ("numpy.core.multiarray", "_reconstruct"),
-                                         ("dnnlib.tflib.network", "Network")])
+@pytest.mark.parametrize(
+    "module,name",
+    [
+        ("dnnlib.util", "EasyDict"),
+        ("_codecs", "encode"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("dnnlib.tflib.network", "Network"),
+    ],
+)
 def test_a_file_cannot_modify_the_allowed_helpers(module, name):
     """BUILD with a slot-state dict would setattr on whatever the global resolved to; that must fail."""
     import io
+
     from stylemixer.core.checkpoints import tf_pickle
-    data = (b"\x80\x02c" + module.encode() + b"\n" + name.encode() + b"\n"
-            b"N}X\x0c\x00\x00\x00__defaults__X\x01\x00\x00\x00x\x85s\x86b.")
+
+    data = (
+        b"\x80\x02c" + module.encode() + b"\n" + name.encode() + b"\n"
+        b"N}X\x0c\x00\x00\x00__defaults__X\x01\x00\x00\x00x\x85s\x86b."
+    )
     target = tf_pickle._ALLOWED[(module, name)]
     before = getattr(target, "__defaults__", None)
     with pytest.raises((pickle.UnpicklingError, TypeError)):

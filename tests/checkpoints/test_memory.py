@@ -1,5 +1,6 @@
 """Opening a large official-layout pickle in a fresh process: peak memory stays under twice the file size,
 and neither dnnlib nor TensorFlow gets imported."""
+
 import json
 import os
 import subprocess
@@ -32,13 +33,22 @@ print(json.dumps({"base": base, "peak": status_mb("VmHWM"),
 
 def test_peak_memory_and_no_imports(tmp_path):
     # Official widths at 256 px (the bedrooms/cats layout); G pickles its own copy, as in the real files.
-    spec = Spec(resolution=256, latent_size=512, dlatent_size=512, mapping_fmaps=512, fmap_base=8192,
-                fmap_max=512, d_fmap_max=32, seed=1)
+    spec = Spec(
+        resolution=256,
+        latent_size=512,
+        dlatent_size=512,
+        mapping_fmaps=512,
+        fmap_base=8192,
+        fmap_max=512,
+        d_fmap_max=32,
+        seed=1,
+    )
     path = spec.write(tmp_path / "karras2019stylegan-bedrooms-256x256.pkl")
-    size_mb = os.path.getsize(path) / 2 ** 20
+    size_mb = os.path.getsize(path) / 2**20
     del spec
-    out = subprocess.run([sys.executable, "-c", PROBE, str(path)], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout.strip().splitlines()[-1])
     assert size_mb > 100

@@ -1,6 +1,7 @@
 """NVIDIA PyTorch pickles (stylegan2-ada-pytorch, stylegan3) read as records: the writer's networks come back
 exactly (tensors, init kwargs, attributes) in every variant real files have, only G_ema is read, and the record
 goes to the right family converter."""
+
 import json
 import os
 import pickle
@@ -60,9 +61,17 @@ def assert_same(rec, spec: nw.ModuleSpec):
 def test_round_trip(tmp_path, maker, protocol, numpy_names, old_torch):
     rng = np.random.default_rng(protocol * 10 + old_torch)
     G_ema = maker(rng)
-    path = nw.write(tmp_path / "network-snapshot-000100.pkl", G_ema, protocol=protocol, numpy_names=numpy_names,
-                    G=maker(rng), D=nw.tiny_discriminator(rng), augment_pipe=nw.tiny_augment_pipe(rng),
-                    old_torch=old_torch, layout="sg3" if old_torch else "ada")
+    path = nw.write(
+        tmp_path / "network-snapshot-000100.pkl",
+        G_ema,
+        protocol=protocol,
+        numpy_names=numpy_names,
+        G=maker(rng),
+        D=nw.tiny_discriminator(rng),
+        augment_pipe=nw.tiny_augment_pipe(rng),
+        old_torch=old_torch,
+        layout="sg3" if old_torch else "ada",
+    )
     rec, info = nvidia_pickle.read_record(path)
     assert_same(rec, G_ema)
     assert rec.class_name == "Generator" and rec.source_format == "nvidia-pickle"
@@ -72,8 +81,13 @@ def test_round_trip(tmp_path, maker, protocol, numpy_names, old_torch):
 
 def test_only_g_ema_is_read(tmp_path):
     rng = np.random.default_rng(1)
-    path = nw.write(tmp_path / "s.pkl", nw.tiny_stylegan2(rng), G=nw.tiny_stylegan2(rng),
-                    D=nw.tiny_discriminator(rng), augment_pipe=nw.tiny_augment_pipe(rng))
+    path = nw.write(
+        tmp_path / "s.pkl",
+        nw.tiny_stylegan2(rng),
+        G=nw.tiny_stylegan2(rng),
+        D=nw.tiny_discriminator(rng),
+        augment_pipe=nw.tiny_augment_pipe(rng),
+    )
     with open(path, "rb") as f:
         top = nvidia_pickle.read(f)
         nvidia_pickle.network_record(top["G_ema"])
@@ -100,14 +114,21 @@ def test_a_pickle_of_the_generator_alone(tmp_path):
 def test_legacy_py_style_file_with_none_entries(tmp_path):
     rng = np.random.default_rng(3)
     spec = nw.tiny_stylegan2(rng)
-    path = nw.write(tmp_path / "converted.pkl", spec, G=spec, D=nw.tiny_discriminator(rng), augment_pipe=None,
-                    training_set_kwargs={})
+    path = nw.write(
+        tmp_path / "converted.pkl",
+        spec,
+        G=spec,
+        D=nw.tiny_discriminator(rng),
+        augment_pipe=None,
+        training_set_kwargs={},
+    )
     rec, _ = nvidia_pickle.read_record(path)
     assert_same(rec, spec)
 
 
-@pytest.mark.parametrize("kind,module", [("stylegan2", "training.networks"),
-                                         ("stylegan2-sg3repo", "training.networks_stylegan2")])
+@pytest.mark.parametrize(
+    "kind,module", [("stylegan2", "training.networks"), ("stylegan2-sg3repo", "training.networks_stylegan2")]
+)
 def test_module_inferred_from_the_source_text(tmp_path, kind, module):
     rng = np.random.default_rng(4)
     path = nw.write(tmp_path / "s.pkl", nw.tiny_stylegan2(rng, src=nw.stand_in_source(kind)))
@@ -145,8 +166,10 @@ def test_load_any_hands_the_record_to_the_family(tmp_path, monkeypatch, maker, m
 def test_a_missing_family_is_named(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, SG3_CONVERT, None)  # as if the family were not installed
     path = nw.write(tmp_path / "stylegan3-t.pkl", nw.tiny_stylegan3(np.random.default_rng(7)))
-    with pytest.raises(ModelFileError, match="stylegan3-t.pkl is an NVIDIA StyleGAN3 pickle; this StyleMixer has "
-                                             "no StyleGAN3 family installed"):
+    with pytest.raises(
+        ModelFileError,
+        match="stylegan3-t.pkl is an NVIDIA StyleGAN3 pickle; this StyleMixer has no StyleGAN3 family installed",
+    ):
         load_any(path)
 
 
@@ -155,6 +178,7 @@ def test_a_converter_failure_becomes_one_message(tmp_path, monkeypatch):
 
     def from_nvidia(rec):
         raise KeyError("synthesis.b4.const")
+
     fake.from_nvidia = from_nvidia
     monkeypatch.setitem(sys.modules, SG2_CONVERT, fake)
     path = nw.write(tmp_path / "odd.pkl", nw.tiny_stylegan2(np.random.default_rng(8)))
@@ -214,12 +238,18 @@ def test_peak_memory_is_g_ema_not_the_file(tmp_path):
         shape = dict(res=256, channel_base=8192, channel_max=256, z_dim=256, w_dim=256)
     G_ema = nw.stylegan2_generator(rng, **shape)
     disc = {k: v for k, v in shape.items() if k in ("res", "channel_base", "channel_max")}
-    path = nw.write(tmp_path / "network-snapshot.pkl", G_ema, G=nw.stylegan2_generator(rng, **shape),
-                    D=nw.stylegan2_discriminator(rng, **disc), augment_pipe=nw.tiny_augment_pipe(rng))
+    path = nw.write(
+        tmp_path / "network-snapshot.pkl",
+        G_ema,
+        G=nw.stylegan2_generator(rng, **shape),
+        D=nw.stylegan2_discriminator(rng, **disc),
+        augment_pipe=nw.tiny_augment_pipe(rng),
+    )
     del G_ema
-    size_mb = os.path.getsize(path) / 2 ** 20
-    out = subprocess.run([sys.executable, "-c", PROBE, str(path)], cwd=ROOT, capture_output=True, text=True,
-                         timeout=300)
+    size_mb = os.path.getsize(path) / 2**20
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout.strip().splitlines()[-1])
     assert r["modules"] == [] and r["progress_calls"] >= 10
@@ -242,18 +272,26 @@ def _family(flavor):
     return weights.record_for(None, seed=3, flavor=flavor)[2], convert
 
 
-@pytest.mark.parametrize("flavor,protocol,numpy_names,old_torch", [("ada", 3, NUMPY1, True), ("ada", 4, NUMPY2, False),
-                                                                   ("sg3", 4, NUMPY1, False),
-                                                                   ("sg3", 3, NUMPY2, True)])
+@pytest.mark.parametrize(
+    "flavor,protocol,numpy_names,old_torch",
+    [("ada", 3, NUMPY1, True), ("ada", 4, NUMPY2, False), ("sg3", 4, NUMPY1, False), ("sg3", 3, NUMPY2, True)],
+)
 def test_family_networks_through_a_real_pickle(tmp_path, flavor, protocol, numpy_names, old_torch):
     """The families' NVIDIA-named random networks, written as persistence pickles beside a D, come back as the
     same record, and load_any renders them exactly as their converter does from the record itself."""
     rec, convert = _family(flavor)
     rng = np.random.default_rng(11)
     spec = nw.spec_from_record(rec)
-    path = nw.write(tmp_path / "network-snapshot.pkl", spec, protocol=protocol, numpy_names=numpy_names,
-                    G=spec, D=nw.tiny_discriminator(rng), augment_pipe=nw.tiny_augment_pipe(rng),
-                    old_torch=old_torch)
+    path = nw.write(
+        tmp_path / "network-snapshot.pkl",
+        spec,
+        protocol=protocol,
+        numpy_names=numpy_names,
+        G=spec,
+        D=nw.tiny_discriminator(rng),
+        augment_pipe=nw.tiny_augment_pipe(rng),
+        old_torch=old_torch,
+    )
     got, _ = nvidia_pickle.read_record(path)
     assert got.module == rec.module and got.class_name == rec.class_name
     assert got.init_kwargs == rec.init_kwargs

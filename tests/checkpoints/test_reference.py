@@ -1,4 +1,5 @@
 """Checks of the independent reference itself, so a match against it means something."""
+
 import numpy as np
 
 from . import reference as ref
@@ -12,8 +13,9 @@ def test_vectorised_scatter_equals_pixel_by_pixel_scatter():
     x, w = _rand(2, 3, 5, 4), _rand(3, 3, 4, 6, seed=1)
     f = ref.fused_kernel(w)
     assert f.shape == (4, 4, 6, 4)
-    np.testing.assert_allclose(ref.conv_transpose_stride2_same(x, f), ref.conv_transpose_stride2_same_loops(x, f),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        ref.conv_transpose_stride2_same(x, f), ref.conv_transpose_stride2_same_loops(x, f), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_fused_upconv_is_nearest_then_flipped_conv_not_the_stored_kernel():

@@ -1,5 +1,6 @@
 """The bounded pickle interpreter: the same data as Python's unpickler for everything model files contain, and
 exact, named refusals at its limits."""
+
 import collections
 import io
 import pickle
@@ -16,11 +17,19 @@ from stylemixer.core.checkpoints import tf_pickle
 G = sp.common_globals()
 
 plain_data = st.recursive(
-    st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70) | st.floats(allow_nan=False)
-    | st.text(max_size=20) | st.binary(max_size=20),
-    lambda inner: st.lists(inner, max_size=5) | st.tuples(inner, inner)
-    | st.dictionaries(st.text(max_size=8) | st.integers(-1000, 1000), inner, max_size=5),
-    max_leaves=30)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.binary(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=8) | st.integers(-1000, 1000), inner, max_size=5)
+    ),
+    max_leaves=30,
+)
 
 
 @settings(max_examples=150, deadline=None, database=None)
@@ -33,8 +42,14 @@ def test_same_data_as_pickle(value, protocol):
 @pytest.mark.parametrize("protocol", [2, 3, 4, 5])
 def test_containers_numpy_and_shared_objects(protocol):
     shared = [1, 2]
-    value = {"od": collections.OrderedDict(a=1, b=[shared, shared]), "set": {1, "x"}, "fs": frozenset({"y"}),
-             "f32": np.float32(1.5), "b": np.bool_(True), "big": b"\x01" * 100_000}
+    value = {
+        "od": collections.OrderedDict(a=1, b=[shared, shared]),
+        "set": {1, "x"},
+        "fs": frozenset({"y"}),
+        "f32": np.float32(1.5),
+        "b": np.bool_(True),
+        "big": b"\x01" * 100_000,
+    }
     out = sp.load(pickle.dumps(value, protocol=protocol), G)
     assert isinstance(out["od"], collections.OrderedDict) and out["od"] == value["od"]
     assert out["od"]["b"][0] is out["od"]["b"][1]  # memo sharing is kept, not copied
@@ -73,7 +88,7 @@ def test_depth_limit_is_exact():
     with pytest.raises(sp.LimitExceeded, match=f"nested more than {sp.MAX_DEPTH} levels"):
         sp.load(_depth(sp.MAX_DEPTH + 1), G)
     with pytest.raises(sp.LimitExceeded, match="nested"):
-        sp.load(b"\x80\x04" + b"(" * 10 ** 6 + b".", G)
+        sp.load(b"\x80\x04" + b"(" * 10**6 + b".", G)
 
 
 def test_expanded_size_limit():
@@ -92,9 +107,9 @@ def test_expanded_size_limit():
 
 def test_memo_and_length_limits():
     with pytest.raises(sp.LimitExceeded, match="memo index 134217728"):
-        sp.load(b"\x80\x04}r" + struct.pack("<I", 2 ** 27) + b".", G)
+        sp.load(b"\x80\x04}r" + struct.pack("<I", 2**27) + b".", G)
     with pytest.raises(sp.Truncated):
-        sp.load(b"\x80\x04\x8e" + struct.pack("<Q", 2 ** 63) + b".", G)
+        sp.load(b"\x80\x04\x8e" + struct.pack("<Q", 2**63) + b".", G)
     with pytest.raises(sp.LimitExceeded, match="opcodes"):
         sp.load(b"\x80\x04" + b"N0" * 200_000 + b"N.", G)
     with pytest.raises(sp.LimitExceeded, match="integer"):

@@ -1,5 +1,6 @@
 """torch.save files and pickled tensors read without torch's unpickler: the same tensors torch.load gives,
 an argparse.Namespace as an inert record, only the tensors asked for, and clean refusals."""
+
 import argparse
 import collections
 import io
@@ -18,8 +19,18 @@ from stylemixer.core.checkpoints.safe_torch import (
 )
 from stylemixer.core.errors import ModelFileError
 
-DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64, torch.int32, torch.int16,
-          torch.int8, torch.uint8, torch.bool]
+DTYPES = [
+    torch.float32,
+    torch.float64,
+    torch.float16,
+    torch.bfloat16,
+    torch.int64,
+    torch.int32,
+    torch.int16,
+    torch.int8,
+    torch.uint8,
+    torch.bool,
+]
 
 
 def checkpoint():
@@ -32,9 +43,14 @@ def checkpoint():
     opt = torch.optim.Adam([p], lr=0.002, betas=(0.0, 0.99))
     p.sum().backward()
     opt.step()
-    return {"g_ema": g, "d": {"w": torch.randn(5)}, "g_optim": opt.state_dict(),
-            "args": argparse.Namespace(size=256, channel_multiplier=2, path="lmdb", r1=10.0, augment=False),
-            "ada_aug_p": 0.25, "latent_avg": torch.randn(512)}
+    return {
+        "g_ema": g,
+        "d": {"w": torch.randn(5)},
+        "g_optim": opt.state_dict(),
+        "args": argparse.Namespace(size=256, channel_multiplier=2, path="lmdb", r1=10.0, augment=False),
+        "ada_aug_p": 0.25,
+        "latent_avg": torch.randn(512),
+    }
 
 
 def assert_equal(a, b):
@@ -101,7 +117,7 @@ def test_nested_storage_blobs_of_every_type(dtype):
     t = (torch.randn(7, 5) * 5).to(dtype)
     for value in (t, t[1:4, 2:], torch.nn.Parameter(t.float(), requires_grad=False)):
         g = sp.common_globals()
-        budget = sp.Budget(10 ** 6)
+        budget = sp.Budget(10**6)
         g.update(safe_torch.tensor_globals(budget))
         ref = sp.load(pickle.dumps(value, protocol=4), g, budget=budget)
         assert isinstance(ref, safe_torch.TensorRef) and ref.param == isinstance(value, torch.nn.Parameter)

@@ -1,4 +1,5 @@
 """Official-layout StyleGAN (v1) TF pickles load and render exactly what an independent reference computes."""
+
 import math
 import sys
 
@@ -27,13 +28,16 @@ def assert_matches(img, expected):
     assert err <= 5e-5 * scale, f"max difference {err:.3g} at output scale {scale:.3g}"
 
 
-@pytest.mark.parametrize("resolution,fmap_base,fmap_max,protocol,numpy_names", [
-    (8, 64, 16, 2, NUMPY1),
-    (32, 128, 32, 3, NUMPY2),
-    (128, 256, 16, 4, NUMPY1),    # the first fused up-convolution
-    (256, 512, 16, 4, NUMPY2),
-    (1024, 1024, 16, 4, NUMPY1),  # every official stage, with small widths (16 ... 2 channels)
-])
+@pytest.mark.parametrize(
+    "resolution,fmap_base,fmap_max,protocol,numpy_names",
+    [
+        (8, 64, 16, 2, NUMPY1),
+        (32, 128, 32, 3, NUMPY2),
+        (128, 256, 16, 4, NUMPY1),  # the first fused up-convolution
+        (256, 512, 16, 4, NUMPY2),
+        (1024, 1024, 16, 4, NUMPY1),  # every official stage, with small widths (16 ... 2 channels)
+    ],
+)
 def test_matches_reference(tmp_path, resolution, fmap_base, fmap_max, protocol, numpy_names):
     spec = Spec(resolution=resolution, fmap_base=fmap_base, fmap_max=fmap_max, seed=resolution)
     path = spec.write(tmp_path / "network-final.pkl", protocol=protocol, numpy_names=numpy_names)
@@ -58,15 +62,20 @@ def test_fused_path_matters_and_G_is_not_confused_with_Gs(tmp_path):
     z = np.random.RandomState(1).randn(1, 32)
     img = render(G, z, 1.0, None)
     assert_matches(img, ref.generate(spec.variables, z, 1.0, None))
-    unfused = ref.generate(spec.variables, z, 1.0, None, fused_from=10 ** 9)
+    unfused = ref.generate(spec.variables, z, 1.0, None, fused_from=10**9)
     assert np.abs(img - unfused).max() > 0.05 * np.abs(unfused).max()
     G_inst = {"Gs": spec.g[0], "mapping": spec.g[1], "synthesis": spec.g[2]}  # the tuple's first network
     assert np.abs(img - ref.generate(G_inst, z, 1.0, None)).max() > 0.05 * np.abs(img).max()
 
 
 def test_static_kwargs_fused_scale_and_truncation_are_honoured(tmp_path):
-    spec = Spec(resolution=32, fmap_base=128, fmap_max=16, static_kwargs={"fused_scale": True},
-                truncation={"truncation_psi": 0.5, "truncation_cutoff": 4})
+    spec = Spec(
+        resolution=32,
+        fmap_base=128,
+        fmap_max=16,
+        static_kwargs={"fused_scale": True},
+        truncation={"truncation_psi": 0.5, "truncation_cutoff": 4},
+    )
     G = load_any(spec.write(tmp_path / "m.pkl")).G
     assert (G.cfg.truncation_psi, G.cfg.truncation_cutoff) == (0.5, 4)
     z = np.random.RandomState(2).randn(2, 32)
@@ -84,20 +93,25 @@ def test_a_lone_Gs_network_and_a_shared_G_load(tmp_path):
         assert_matches(render(G, z, 0.7, 8), ref.generate(spec.variables, z, 0.7, 8))
 
 
-@pytest.mark.parametrize("name,crop", [
-    ("karras2019stylegan-cars-512x384.pkl", CARS_CROP),
-    ("my-car-model.pkl", CARS_CROP),
-    ("network-snapshot-512x384.pkl", CARS_CROP),
-    ("karras2019stylegan-bedrooms-512.pkl", None),  # 'carpet', 'scar' etc. do not count either
-])
+@pytest.mark.parametrize(
+    "name,crop",
+    [
+        ("karras2019stylegan-cars-512x384.pkl", CARS_CROP),
+        ("my-car-model.pkl", CARS_CROP),
+        ("network-snapshot-512x384.pkl", CARS_CROP),
+        ("karras2019stylegan-bedrooms-512.pkl", None),  # 'carpet', 'scar' etc. do not count either
+    ],
+)
 def test_cars_rule(tmp_path, name, crop):
-    spec = Spec(resolution=512, fmap_base=512, fmap_max=8, latent_size=8, dlatent_size=8, mapping_fmaps=8,
-                mapping_layers=2)
+    spec = Spec(
+        resolution=512, fmap_base=512, fmap_max=8, latent_size=8, dlatent_size=8, mapping_fmaps=8, mapping_layers=2
+    )
     m = load_any(spec.write(tmp_path / name))
     assert m.G.cfg.crop == crop
     if crop:
         from stylemixer.core.mixing import Recipe
         from stylemixer.core.render import Renderer
+
         res = Renderer(m.G).render(Recipe.for_model(m.G.num_ws))
         assert res.mix.shape == (384, 512, 3)
 
@@ -118,12 +132,25 @@ def test_progress_is_reported_in_order_and_reaches_one(tmp_path):
 def test_official_1024_widths(tmp_path):
     """The FFHQ 1024 layout at full width: 26,219,627 trainable TF parameters (the official training log), of which
     the engine keeps all but the unused lower-resolution ToRGBs; the first 12 layers (to 128 px, including the
-    first fused up-convolution) match the reference. The full 1024 image is compared in test_matches_reference with small
-    widths (same code paths); at full width the reference needs about a minute on two cores."""
-    spec = Spec(resolution=1024, latent_size=512, dlatent_size=512, mapping_fmaps=512, fmap_base=8192,
-                fmap_max=512, g_mode="shared", d_fmap_max=16, seed=11)
-    trainable = sum(a.size for part in (spec.gs[1], spec.gs[2]) for k, a in part.items()
-                    if not (k.startswith("noise") or k == "lod"))
+    first fused up-convolution) match the reference. The full 1024 image is compared in test_matches_reference
+    with small widths (same code paths); at full width the reference needs about a minute on two cores."""
+    spec = Spec(
+        resolution=1024,
+        latent_size=512,
+        dlatent_size=512,
+        mapping_fmaps=512,
+        fmap_base=8192,
+        fmap_max=512,
+        g_mode="shared",
+        d_fmap_max=16,
+        seed=11,
+    )
+    trainable = sum(
+        a.size
+        for part in (spec.gs[1], spec.gs[2])
+        for k, a in part.items()
+        if not (k.startswith("noise") or k == "lod")
+    )
     assert trainable == 26_219_627
     unused_torgb = sum(a.size for k, a in spec.gs[2].items() if k.startswith("ToRGB_lod") and k[9] != "0")
     G = load_any(spec.write(tmp_path / "karras2019stylegan-ffhq-1024x1024.pkl")).G
@@ -145,12 +172,18 @@ def test_official_1024_widths(tmp_path):
 
 def _reference_features(variables, dl, stop_res):
     """The reference synthesis cut after the block at stop_res (features, NCHW)."""
-    cut = {"Gs": variables["Gs"], "mapping": variables["mapping"],
-           "synthesis": {k: v for k, v in variables["synthesis"].items()
-                         if not any(k.startswith(f"{r}x{r}/") for r in (256, 512, 1024))}}
+    cut = {
+        "Gs": variables["Gs"],
+        "mapping": variables["mapping"],
+        "synthesis": {
+            k: v
+            for k, v in variables["synthesis"].items()
+            if not any(k.startswith(f"{r}x{r}/") for r in (256, 512, 1024))
+        },
+    }
     k = int(math.log2(stop_res))
     c = cut["synthesis"][f"{stop_res}x{stop_res}/Conv1/weight"].shape[3]
     eye = np.eye(c, dtype=np.float64)[None, None] * math.sqrt(c)  # ToRGB replaced by the identity
     cut["synthesis"]["ToRGB_lod0/weight"] = eye
     cut["synthesis"]["ToRGB_lod0/bias"] = np.zeros(c)
-    return ref.synthesis(cut, dl[:, :2 * k - 2])
+    return ref.synthesis(cut, dl[:, : 2 * k - 2])

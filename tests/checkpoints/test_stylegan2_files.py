@@ -1,5 +1,6 @@
 """StyleGAN2 files in their real formats, opened through load_any: rosinality .pt (zip and legacy, both layouts),
 official TF pickles (versions 4 and 5); and damaged or hostile ones, refused in one line with nothing run."""
+
 import os
 import pickle
 import subprocess
@@ -42,7 +43,7 @@ def image(G, ws):
 @pytest.mark.parametrize("zip_format", [True, False], ids=["zip", "legacy"])
 @pytest.mark.parametrize("layout", ["convert_weight", "train"])
 def test_rosinality_files_render_like_the_nvidia_weights(tmp_path, weights, zip_format, layout):
-    kw, st, G_nv = weights
+    _kw, st, G_nv = weights
     obj = rw.converted_checkpoint(st) if layout == "convert_weight" else rw.train_checkpoint(st, 32)
     path = rw.save(obj, tmp_path / "550000.pt", zip_format)
     m = load_any(path)
@@ -59,7 +60,7 @@ def test_rosinality_files_render_like_the_nvidia_weights(tmp_path, weights, zip_
 
 
 def test_a_bare_g_ema_state_dict(tmp_path, weights):
-    kw, st, G_nv = weights
+    _kw, st, G_nv = weights
     path = rw.save(rw.rosinality_state(st), tmp_path / "g_ema.pt")
     m = load_any(path)
     ws = ws_for(G_nv, 3)
@@ -67,20 +68,20 @@ def test_a_bare_g_ema_state_dict(tmp_path, weights):
 
 
 def test_the_namespace_allowance_does_not_outlive_the_load(tmp_path, weights):
-    kw, st, _ = weights
+    _kw, st, _ = weights
     path = rw.save(rw.train_checkpoint(st, 32), tmp_path / "train.pt")
     load_any(path)
     with pytest.raises(pickle.UnpicklingError):
-        torch.load(path, weights_only=True)   # torch's own allow-list is as before
+        torch.load(path, weights_only=True)  # torch's own allow-list is as before
 
 
 @pytest.mark.parametrize("zip_format", [True, False], ids=["zip", "legacy"])
 @pytest.mark.parametrize("cut", [0.3, 0.97])
 def test_truncated_pt(tmp_path, weights, zip_format, cut):
-    kw, st, _ = weights
+    _kw, st, _ = weights
     path = rw.save(rw.train_checkpoint(st, 32), tmp_path / "cut.pt", zip_format)
     data = path.read_bytes()
-    path.write_bytes(data[:int(len(data) * cut)])
+    path.write_bytes(data[: int(len(data) * cut)])
     with pytest.raises(ModelFileError, match="truncated|damaged"):
         load_any(path)
 
@@ -96,7 +97,7 @@ class Reduce:
 @pytest.mark.parametrize("zip_format", [True, False], ids=["zip", "legacy"])
 @pytest.mark.parametrize("where", ["args", "inside g_ema", "latent_avg"])
 def test_pt_with_a_reduce_payload_runs_nothing(tmp_path, weights, zip_format, where):
-    kw, st, _ = weights
+    _kw, st, _ = weights
     marker = tmp_path / "ran"
     payload = Reduce(os.system, (f"touch '{marker}'",))
     obj = rw.train_checkpoint(st, 32) if where == "args" else rw.converted_checkpoint(st)
@@ -114,22 +115,30 @@ def test_pt_with_a_reduce_payload_runs_nothing(tmp_path, weights, zip_format, wh
 
 def test_pt_payload_checked_in_a_fresh_process(tmp_path, weights):
     """Nothing else imported or warmed up: the refusal comes from the reader, not from an earlier import."""
-    kw, st, _ = weights
+    _kw, st, _ = weights
     marker = tmp_path / "ran"
     obj = rw.converted_checkpoint(st)
     obj["g_ema"]["style.1.bias"] = Reduce(subprocess.call, (["touch", str(marker)],))
     path = rw.save(obj, tmp_path / "evil.pt", False)
-    code = ("import sys; from stylemixer.core.checkpoints import load_any\n"
-            "from stylemixer.core.errors import ModelFileError\n"
-            f"try:\n    load_any({str(path)!r})\nexcept ModelFileError as e:\n    print('refused:', e)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": os.getcwd()})
+    code = (
+        "import sys; from stylemixer.core.checkpoints import load_any\n"
+        "from stylemixer.core.errors import ModelFileError\n"
+        f"try:\n    load_any({str(path)!r})\nexcept ModelFileError as e:\n    print('refused:', e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
     assert "refused:" in out.stdout and "refers to" in out.stdout, out.stdout + out.stderr
     assert not marker.exists()
 
 
 def _legacy_bomb(path, numel):
     """A legacy torch.save stream whose one storage claims `numel` floats while the file holds 16 bytes of data."""
+
     class Big:
         pass
 
@@ -142,28 +151,37 @@ def _legacy_bomb(path, numel):
             return ("storage", torch.FloatStorage, "0", "cpu", numel, None) if isinstance(obj, Big) else None
 
     with open(path, "wb") as f:
-        for head in (0x1950A86A20F9469CFC6C, 1001, {"protocol_version": 1001, "little_endian": True,
-                                                   "type_sizes": {"short": 2, "int": 4, "long": 4}}):
+        for head in (
+            0x1950A86A20F9469CFC6C,
+            1001,
+            {"protocol_version": 1001, "little_endian": True, "type_sizes": {"short": 2, "int": 4, "long": 4}},
+        ):
             pickle.dump(head, f, protocol=2)
-        P(f, protocol=2).dump({"g_ema": {"style.1.weight": Tensor(), "conv1.conv.weight": Tensor(),
-                                         "to_rgb1.conv.weight": Tensor()}})
+        P(f, protocol=2).dump(
+            {"g_ema": {"style.1.weight": Tensor(), "conv1.conv.weight": Tensor(), "to_rgb1.conv.weight": Tensor()}}
+        )
         pickle.dump(["0"], f, protocol=2)
         f.write(np.int64(numel).tobytes() + bytes(16))
     return path
 
 
 def test_a_storage_larger_than_the_file_is_refused_before_allocation(tmp_path):
-    path = _legacy_bomb(tmp_path / "bomb.pt", 10 ** 12)   # 4 TB declared
+    path = _legacy_bomb(tmp_path / "bomb.pt", 10**12)  # 4 TB declared
     with pytest.raises(ModelFileError, match="truncated|more tensor data"):
         load_any(path)
 
 
-@pytest.mark.parametrize("obj,message", [
-    ({"d": rw.discriminator_state(32), "d_optim": {}}, "only a discriminator"),
-    ({"generator": {"progression.0.conv1.weight": torch.zeros(1)}, "g_running": {}},
-     "PyTorch checkpoint; StyleMixer does not read this kind"),
-    ({"weights": [1, 2, 3]}, "PyTorch checkpoint; StyleMixer does not read this kind"),
-])
+@pytest.mark.parametrize(
+    "obj,message",
+    [
+        ({"d": rw.discriminator_state(32), "d_optim": {}}, "only a discriminator"),
+        (
+            {"generator": {"progression.0.conv1.weight": torch.zeros(1)}, "g_running": {}},
+            "PyTorch checkpoint; StyleMixer does not read this kind",
+        ),
+        ({"weights": [1, 2, 3]}, "PyTorch checkpoint; StyleMixer does not read this kind"),
+    ],
+)
 def test_other_pt_files(tmp_path, obj, message):
     path = rw.save(obj, tmp_path / "other.pt")
     with pytest.raises(ModelFileError, match=message):
@@ -171,7 +189,7 @@ def test_other_pt_files(tmp_path, obj, message):
 
 
 def test_rosinality_file_with_wrong_shapes(tmp_path, weights):
-    kw, st, _ = weights
+    _kw, st, _ = weights
     obj = rw.converted_checkpoint(st)
     obj["g_ema"]["convs.3.conv.weight"] = torch.zeros(1, 16, 15, 3, 3)
     with pytest.raises(ModelFileError, match="shape"):
@@ -192,10 +210,11 @@ def test_torchscript_archive(tmp_path):
 @pytest.mark.parametrize("protocol,numpy_names", [(2, NUMPY1), (4, NUMPY2)])
 def test_tf_stylegan2_pickles(tmp_path, weights, version, protocol, numpy_names):
     kw, st, G_nv = weights
-    _, g_st, _ = record_for({"img_resolution": 32}, seed=12)   # G (not the moving average) differs from Gs
+    _, g_st, _ = record_for({"img_resolution": 32}, seed=12)  # G (not the moving average) differs from Gs
     marker = tmp_path / "ran"
-    path = SG2Spec(kw, st, g_st, version=version, marker=marker).write(tmp_path / "stylegan2-test-config-f.pkl",
-                                                                      protocol, numpy_names)
+    path = SG2Spec(kw, st, g_st, version=version, marker=marker).write(
+        tmp_path / "stylegan2-test-config-f.pkl", protocol, numpy_names
+    )
     m = load_any(path)
     assert m.format == "stylegan2-tf" and m.info["tf_network_version"] == version and m.info["network_name"] == "Gs"
     ref = Reference(kw, st)
@@ -242,8 +261,10 @@ def test_tf_stylegan2_resnet_generator_is_refused(tmp_path, weights):
 
 def test_stylegan_v1_pickles_still_go_to_the_v1_reader(tmp_path):
     from .tf_writer import Spec
-    path = Spec(resolution=8, latent_size=8, dlatent_size=8, mapping_fmaps=8, fmap_base=32, fmap_max=8,
-                mapping_layers=2).write(tmp_path / "v1.pkl")
+
+    path = Spec(
+        resolution=8, latent_size=8, dlatent_size=8, mapping_fmaps=8, fmap_base=32, fmap_max=8, mapping_layers=2
+    ).write(tmp_path / "v1.pkl")
     m = load_any(path)
     assert m.format == "stylegan1-tf"
 

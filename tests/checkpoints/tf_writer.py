@@ -8,6 +8,7 @@ Arrays can be written with the NumPy 1.x global names of the era (numpy.core.mul
 
 Variable names and TF shapes follow the fact sheet's Appendix 1 (G_style / G_mapping / G_synthesis).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -112,15 +113,26 @@ def fake_source(marker=None):
     lines = ["# stand-in for training/networks_stylegan.py, written by StyleMixer's tests"]
     if marker is not None:
         lines += ["import pathlib", f"pathlib.Path({str(marker)!r}).write_text('build_module_src was executed')"]
-    lines += ["def G_style(latents_in, labels_in, truncation_psi=0.7, truncation_cutoff=8, **kwargs): pass",
-              "def G_mapping(latents_in, labels_in, mapping_lrmul=0.01, **kwargs): pass",
-              "def G_synthesis(dlatents_in, fused_scale='auto', blur_filter=[1,2,1], **kwargs): pass",
-              "def D_basic(images_in, labels_in, **kwargs): pass"]
+    lines += [
+        "def G_style(latents_in, labels_in, truncation_psi=0.7, truncation_cutoff=8, **kwargs): pass",
+        "def G_mapping(latents_in, labels_in, mapping_lrmul=0.01, **kwargs): pass",
+        "def G_synthesis(dlatents_in, fused_scale='auto', blur_filter=[1,2,1], **kwargs): pass",
+        "def D_basic(images_in, labels_in, **kwargs): pass",
+    ]
     return "\n".join(lines) + "\n"
 
 
-def generator_variables(rng, resolution=1024, num_channels=3, latent_size=512, dlatent_size=512,
-                        mapping_layers=8, mapping_fmaps=512, fmap_base=8192, fmap_max=512):
+def generator_variables(
+    rng,
+    resolution=1024,
+    num_channels=3,
+    latent_size=512,
+    dlatent_size=512,
+    mapping_layers=8,
+    mapping_fmaps=512,
+    fmap_base=8192,
+    fmap_max=512,
+):
     """(Gs own, G_mapping, G_synthesis) variables as ordered {name: float32 array} in TF layout, with values of
     the scales the trained networks have (raw mapping weights ~ N(0, 1/lrmul^2))."""
     f32 = np.float32
@@ -156,7 +168,7 @@ def generator_variables(rng, resolution=1024, num_channels=3, latent_size=512, d
     syn["4x4/Conv/weight"] = randn(3, 3, n(1), n(1))
     epilogue("4x4/Conv", n(1))
     for k in range(3, res_log2 + 1):
-        r = 2 ** k
+        r = 2**k
         syn[f"{r}x{r}/Conv0_up/weight"] = randn(3, 3, n(k - 2), n(k - 1))
         epilogue(f"{r}x{r}/Conv0_up", n(k - 1))
         syn[f"{r}x{r}/Conv1/weight"] = randn(3, 3, n(k - 1), n(k - 1))
@@ -180,7 +192,7 @@ def discriminator_variables(rng, resolution, num_channels=3, fmap_base=8192, fma
 
     v = {"lod": np.float32(0.0)}
     for k in range(res_log2, 2, -1):
-        r = 2 ** k
+        r = 2**k
         v[f"FromRGB_lod{res_log2 - k}/weight"] = randn(1, 1, num_channels, n(k - 1))
         v[f"FromRGB_lod{res_log2 - k}/bias"] = randn(n(k - 1))
         v[f"{r}x{r}/Conv0/weight"] = randn(3, 3, n(k - 1), n(k - 1))
@@ -201,16 +213,38 @@ def discriminator_variables(rng, resolution, num_channels=3, fmap_base=8192, fma
 class Spec:
     """One official-layout file: the values (to feed an independent reference) and how to pickle them."""
 
-    def __init__(self, resolution=32, num_channels=3, latent_size=32, dlatent_size=32, mapping_layers=8,
-                 mapping_fmaps=32, fmap_base=128, fmap_max=32, seed=0, version=3, static_kwargs=None,
-                 g_mode="copy", d_fmap_max=None, marker=None, truncation=None):
+    def __init__(
+        self,
+        resolution=32,
+        num_channels=3,
+        latent_size=32,
+        dlatent_size=32,
+        mapping_layers=8,
+        mapping_fmaps=32,
+        fmap_base=128,
+        fmap_max=32,
+        seed=0,
+        version=3,
+        static_kwargs=None,
+        g_mode="copy",
+        d_fmap_max=None,
+        marker=None,
+        truncation=None,
+    ):
         self.resolution = resolution
         self.version = version
         self.g_mode = g_mode  # "copy": G differs from Gs; "shared": G pickles Gs's arrays; "none": no G
         rng = np.random.default_rng(seed)
-        sizes = dict(resolution=resolution, num_channels=num_channels, latent_size=latent_size,
-                     dlatent_size=dlatent_size, mapping_layers=mapping_layers, mapping_fmaps=mapping_fmaps,
-                     fmap_base=fmap_base, fmap_max=fmap_max)
+        sizes = dict(
+            resolution=resolution,
+            num_channels=num_channels,
+            latent_size=latent_size,
+            dlatent_size=dlatent_size,
+            mapping_layers=mapping_layers,
+            mapping_fmaps=mapping_fmaps,
+            fmap_base=fmap_base,
+            fmap_max=fmap_max,
+        )
         self.gs = generator_variables(rng, **sizes)
         self.g = generator_variables(rng, **sizes) if g_mode == "copy" else self.gs
         self.d = discriminator_variables(rng, resolution, num_channels, fmap_base, d_fmap_max or fmap_max)
@@ -218,8 +252,12 @@ class Spec:
         if (fmap_base, fmap_max) != (8192, 512):
             kw.update(fmap_base=fmap_base, fmap_max=fmap_max)
         if (latent_size, dlatent_size, mapping_fmaps, mapping_layers) != (512, 512, 512, 8):
-            kw.update(latent_size=latent_size, dlatent_size=dlatent_size, mapping_fmaps=mapping_fmaps,
-                      mapping_layers=mapping_layers)
+            kw.update(
+                latent_size=latent_size,
+                dlatent_size=dlatent_size,
+                mapping_fmaps=mapping_fmaps,
+                mapping_layers=mapping_layers,
+            )
         kw.update(static_kwargs or {})
         self.kwargs = kw
         self.truncation = truncation or {}  # G_style-only kwargs, as Gs's static_kwargs would hold them
@@ -233,17 +271,31 @@ class Spec:
         return {"Gs": top, "mapping": mapping, "synthesis": syn}
 
     def _state(self, name, func, kwargs, variables, components=None):
-        return {"version": self.version, "name": name, "static_kwargs": dict(kwargs),
-                "components": dict(components or {}), "build_module_src": self.source,
-                "build_func_name": func, "variables": list(variables.items())}
+        return {
+            "version": self.version,
+            "name": name,
+            "static_kwargs": dict(kwargs),
+            "components": dict(components or {}),
+            "build_module_src": self.source,
+            "build_func_name": func,
+            "variables": list(variables.items()),
+        }
 
     def generator(self, Network, name, parts):
         top, mapping, syn = parts
         synthesis = Network(self._state("G_synthesis", "G_synthesis", self.kwargs, syn))
-        mapping_net = Network(self._state("G_mapping", "G_mapping",
-                                          {**self.kwargs, "dlatent_broadcast": self.num_layers}, mapping))
-        return Network(self._state(name, "G_style", {**self.kwargs, **self.truncation}, top,
-                                   {"synthesis": synthesis, "mapping": mapping_net}))
+        mapping_net = Network(
+            self._state("G_mapping", "G_mapping", {**self.kwargs, "dlatent_broadcast": self.num_layers}, mapping)
+        )
+        return Network(
+            self._state(
+                name,
+                "G_style",
+                {**self.kwargs, **self.truncation},
+                top,
+                {"synthesis": synthesis, "mapping": mapping_net},
+            )
+        )
 
     def discriminator(self, Network):
         return Network(self._state("D", "D_basic", self.kwargs, self.d))
@@ -253,31 +305,50 @@ class Spec:
         return (G, self.discriminator(Network), self.generator(Network, "Gs", self.gs))
 
     def write(self, path, protocol=4, numpy_names=NUMPY1, what="tuple"):
-        factories = {"tuple": self.tuple,
-                     "D": self.discriminator,
-                     "Gs": lambda N: self.generator(N, "Gs", self.gs)}
+        factories = {"tuple": self.tuple, "D": self.discriminator, "Gs": lambda N: self.generator(N, "Gs", self.gs)}
         return dump(factories[what], path, protocol, numpy_names)
 
 
 def stylegan2_tuple(Network, rng, resolution=16, version=4):
     """A small (G, D, Gs) in the StyleGAN2 TF layout (G_main, modulated convs), enough to be recognised."""
+
     def randn(*shape):
         return rng.standard_normal(shape).astype(np.float32)
 
     def net(name, func, variables, components=None):
-        return Network({"version": version, "name": name, "static_kwargs": {"resolution": resolution},
-                        "components": components or {}, "build_module_src": "# stand-in\n",
-                        "build_func_name": func, "variables": list(variables.items())})
+        return Network(
+            {
+                "version": version,
+                "name": name,
+                "static_kwargs": {"resolution": resolution},
+                "components": components or {},
+                "build_module_src": "# stand-in\n",
+                "build_func_name": func,
+                "variables": list(variables.items()),
+            }
+        )
 
-    syn = {"4x4/Const/const": randn(1, 16, 4, 4), "4x4/Conv/weight": randn(3, 3, 16, 16),
-           "4x4/Conv/mod_weight": randn(16, 16), "4x4/Conv/mod_bias": randn(16),
-           "4x4/Conv/noise_strength": np.float32(0.0), "4x4/Conv/bias": randn(16), "noise0": randn(1, 1, 4, 4)}
+    syn = {
+        "4x4/Const/const": randn(1, 16, 4, 4),
+        "4x4/Conv/weight": randn(3, 3, 16, 16),
+        "4x4/Conv/mod_weight": randn(16, 16),
+        "4x4/Conv/mod_bias": randn(16),
+        "4x4/Conv/noise_strength": np.float32(0.0),
+        "4x4/Conv/bias": randn(16),
+        "noise0": randn(1, 1, 4, 4),
+    }
     mapping = {"Dense0/weight": randn(16, 16), "Dense0/bias": randn(16)}
 
     def gen(name):
-        return net(name, "G_main", {"lod": np.float32(0), "dlatent_avg": randn(16)},
-                   {"synthesis": net("G_synthesis", "G_synthesis_stylegan2", syn),
-                    "mapping": net("G_mapping", "G_mapping", mapping)})
+        return net(
+            name,
+            "G_main",
+            {"lod": np.float32(0), "dlatent_avg": randn(16)},
+            {
+                "synthesis": net("G_synthesis", "G_synthesis_stylegan2", syn),
+                "mapping": net("G_mapping", "G_mapping", mapping),
+            },
+        )
 
     return gen("G"), net("D", "D_stylegan2", {"Output/weight": randn(16, 1)}), gen("Gs")
 
@@ -289,6 +360,7 @@ def sg2_tf_variables(nv: dict):
     """An NVIDIA-named StyleGAN2 state (sg2_weights.py) -> (Gs own, G_mapping, G_synthesis) variables in the TF
     layout, by NVIDIA's legacy.py map run backwards: conv weights [out, in, kh, kw] -> [kh, kw, in, out] (Conv0_up
     also flipped back), affine -> mod_weight [w_dim, in] and mod_bias - 1, fc -> Dense [in, out]."""
+
     def a(t):
         return np.ascontiguousarray(t.detach().numpy().astype(np.float32))
 
@@ -329,18 +401,32 @@ def sg2_tf_variables(nv: dict):
 class SG2Spec:
     """One official-layout StyleGAN2 TF pickle (G, D, Gs) from NVIDIA-named states (Gs's and a different G's)."""
 
-    def __init__(self, init_kwargs: dict, gs_state: dict, g_state: dict | None = None, version: int = 4,
-                 static_kwargs: dict | None = None, marker=None, synthesis_func=None):
+    def __init__(
+        self,
+        init_kwargs: dict,
+        gs_state: dict,
+        g_state: dict | None = None,
+        version: int = 4,
+        static_kwargs: dict | None = None,
+        marker=None,
+        synthesis_func=None,
+    ):
         self.version = version
         self.gs = sg2_tf_variables(gs_state)
         self.g = sg2_tf_variables(g_state) if g_state is not None else self.gs
         syn = init_kwargs.get("synthesis_kwargs", {})
         mk = init_kwargs.get("mapping_kwargs", {})
-        kw = {"num_channels": init_kwargs["img_channels"], "resolution": init_kwargs["img_resolution"],
-              "label_size": init_kwargs.get("c_dim", 0), "latent_size": init_kwargs["z_dim"],
-              "dlatent_size": init_kwargs["w_dim"], "mapping_layers": mk.get("num_layers", 8),
-              "fmap_base": syn.get("channel_base", 32768) // 2, "fmap_max": syn.get("channel_max", 512),
-              "architecture": "skip"}
+        kw = {
+            "num_channels": init_kwargs["img_channels"],
+            "resolution": init_kwargs["img_resolution"],
+            "label_size": init_kwargs.get("c_dim", 0),
+            "latent_size": init_kwargs["z_dim"],
+            "dlatent_size": init_kwargs["w_dim"],
+            "mapping_layers": mk.get("num_layers", 8),
+            "fmap_base": syn.get("channel_base", 32768) // 2,
+            "fmap_max": syn.get("channel_max", 512),
+            "architecture": "skip",
+        }
         if version >= 5:  # only the ADA code knows these
             kw.update(conv_clamp=syn.get("conv_clamp"), num_fp16_res=0)
         kw.update(static_kwargs or {})
@@ -351,34 +437,47 @@ class SG2Spec:
             lines += ["import pathlib", f"pathlib.Path({str(marker)!r}).write_text('build_module_src was executed')"]
         self.source = "\n".join(lines) + "\n"
         rng = np.random.default_rng(0)
-        self.d = {"Output/weight": rng.standard_normal((16, 1)).astype(np.float32),
-                  "Output/bias": np.zeros(1, np.float32),
-                  f"{kw['resolution']}x{kw['resolution']}/FromRGB/weight":
-                      rng.standard_normal((1, 1, 3, 16)).astype(np.float32)}
+        self.d = {
+            "Output/weight": rng.standard_normal((16, 1)).astype(np.float32),
+            "Output/bias": np.zeros(1, np.float32),
+            f"{kw['resolution']}x{kw['resolution']}/FromRGB/weight": rng.standard_normal((1, 1, 3, 16)).astype(
+                np.float32
+            ),
+        }
 
     def _state(self, name, func, kwargs, variables, components=None):
-        st = {"version": self.version, "name": name, "static_kwargs": dict(kwargs),
-              "components": dict(components or {}), "build_module_src": self.source,
-              "build_func_name": func, "variables": list(variables.items())}
+        st = {
+            "version": self.version,
+            "name": name,
+            "static_kwargs": dict(kwargs),
+            "components": dict(components or {}),
+            "build_module_src": self.source,
+            "build_func_name": func,
+            "variables": list(variables.items()),
+        }
         if self.version >= 5:
-            st.update(input_shapes=[[None, self.kwargs["latent_size"]], [None, self.kwargs["label_size"]]],
-                      output_shapes=[[None, 3, self.kwargs["resolution"], self.kwargs["resolution"]]],
-                      input_names=["latents_in", "labels_in"], output_names=["images_out"])
+            st.update(
+                input_shapes=[[None, self.kwargs["latent_size"]], [None, self.kwargs["label_size"]]],
+                output_shapes=[[None, 3, self.kwargs["resolution"], self.kwargs["resolution"]]],
+                input_names=["latents_in", "labels_in"],
+                output_names=["images_out"],
+            )
         return st
 
     def generator(self, Network, name, parts):
         top, mapping, syn = parts
         synthesis = Network(self._state("G_synthesis", self.synthesis_func, self.kwargs, syn))
         mapping_net = Network(self._state("G_mapping", "G_mapping", self.kwargs, mapping))
-        return Network(self._state(name, "G_main", self.kwargs, top,
-                                   {"synthesis": synthesis, "mapping": mapping_net}))
+        return Network(self._state(name, "G_main", self.kwargs, top, {"synthesis": synthesis, "mapping": mapping_net}))
 
     def tuple(self, Network):
         D = Network(self._state("D", "D_stylegan2", self.kwargs, self.d))
         return (self.generator(Network, "G", self.g), D, self.generator(Network, "Gs", self.gs))
 
     def write(self, path, protocol=4, numpy_names=NUMPY1, what="tuple"):
-        factories = {"tuple": self.tuple,
-                     "D": lambda N: N(self._state("D", "D_stylegan2", self.kwargs, self.d)),
-                     "Gs": lambda N: self.generator(N, "Gs", self.gs)}
+        factories = {
+            "tuple": self.tuple,
+            "D": lambda N: N(self._state("D", "D_stylegan2", self.kwargs, self.d)),
+            "Gs": lambda N: self.generator(N, "Gs", self.gs),
+        }
         return dump(factories[what], path, protocol, numpy_names)

@@ -8,7 +8,7 @@ from stylemixer.core.families.stylegan1.network import AdaIN
 def test_output_statistics_equal_style():
     torch.manual_seed(0)
     ada = AdaIN(channels=8, w_dim=16)
-    x = torch.randn(4, 8, 9, 7) * 3 + 5                  # [N, C, H, W], arbitrary mean and spread
+    x = torch.randn(4, 8, 9, 7) * 3 + 5  # [N, C, H, W], arbitrary mean and spread
     w = torch.randn(4, 16)
     y = ada(x, w)
     y_s, y_b = ada.styles(w)
@@ -24,8 +24,8 @@ def test_instance_norm_is_per_sample_not_batch():
     w = torch.randn(3, 8)
     alone = ada(x[:1], w[:1])
     x2 = x.clone()
-    x2[1:] = torch.randn(2, 4, 5, 5) * 100 + 50          # very different other samples
-    assert torch.allclose(ada(x2, w)[:1], alone, atol=1e-6)      # only rounding may differ
+    x2[1:] = torch.randn(2, 4, 5, 5) * 100 + 50  # very different other samples
+    assert torch.allclose(ada(x2, w)[:1], alone, atol=1e-6)  # only rounding may differ
     # batch norm would have moved sample 0:
     bn = torch.nn.functional.batch_norm(x2, None, None, training=True)
     assert not torch.allclose(bn[:1], torch.nn.functional.batch_norm(x, None, None, training=True)[:1])
@@ -47,14 +47,15 @@ def test_hand_computed_example():
     ada = AdaIN(channels=1, w_dim=2)
     with torch.no_grad():
         ada.affine.weight.zero_()
-        ada.affine.bias.copy_(torch.tensor([1.0, -0.5]))   # y_s = 1 + 1 = 2, y_b = -0.5
+        ada.affine.bias.copy_(torch.tensor([1.0, -0.5]))  # y_s = 1 + 1 = 2, y_b = -0.5
     x = torch.tensor([[[[1.0, 2.0], [3.0, 6.0]]]])
     y = ada(x, torch.zeros(1, 2))
     s = math.sqrt(3.5 + 1e-8)
-    expect = torch.tensor([[[[2 * (1 - 3) / s - 0.5, 2 * (2 - 3) / s - 0.5],
-                             [2 * (3 - 3) / s - 0.5, 2 * (6 - 3) / s - 0.5]]]])
+    expect = torch.tensor(
+        [[[[2 * (1 - 3) / s - 0.5, 2 * (2 - 3) / s - 0.5], [2 * (3 - 3) / s - 0.5, 2 * (6 - 3) / s - 0.5]]]]
+    )
     assert torch.allclose(y, expect, atol=1e-6)
-    assert abs(y[0, 0, 1, 0].item() - (-0.5)) < 1e-7      # the mean pixel maps to y_b exactly
+    assert abs(y[0, 0, 1, 0].item() - (-0.5)) < 1e-7  # the mean pixel maps to y_b exactly
 
 
 def test_styles_come_from_an_equalized_affine_layer():
@@ -64,13 +65,14 @@ def test_styles_come_from_an_equalized_affine_layer():
         ada.affine.bias.zero_()
     w = torch.ones(1, 4)
     y_s, y_b = ada.styles(w)
-    row_sums = torch.arange(16.0).reshape(4, 4).sum(1) / 2   # gain 1 / sqrt(w_dim=4)
+    row_sums = torch.arange(16.0).reshape(4, 4).sum(1) / 2  # gain 1 / sqrt(w_dim=4)
     assert torch.allclose(y_s[0], row_sums[:2] + 1)
     assert torch.allclose(y_b[0], row_sums[2:])
 
 
 def test_fast_path_equals_reference_formula():
     from stylemixer.core.families.stylegan1.network import adain_reference
+
     torch.manual_seed(3)
     x = torch.randn(2, 6, 8, 8) * 4 - 1
     y_s, y_b = torch.randn(2, 6), torch.randn(2, 6)

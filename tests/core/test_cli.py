@@ -16,8 +16,26 @@ from ..conftest import TINY
 
 def test_render_equals_library_and_embeds_recipe(tiny_model_path, tmp_path):
     out = tmp_path / "mix.png"
-    rc = main(["render", "--model", str(tiny_model_path), "--seed-a", "4", "--seed-b", "9", "--mix",
-               "coarse=A,4-5=B,6-7=0.5", "--psi", "0.8", "--cutoff", "3", "-o", str(out), "--write-ab"])
+    rc = main(
+        [
+            "render",
+            "--model",
+            str(tiny_model_path),
+            "--seed-a",
+            "4",
+            "--seed-b",
+            "9",
+            "--mix",
+            "coarse=A,4-5=B,6-7=0.5",
+            "--psi",
+            "0.8",
+            "--cutoff",
+            "3",
+            "-o",
+            str(out),
+            "--write-ab",
+        ]
+    )
     assert rc == 0
     rec = recipe_from_png(out)
     assert rec.seed_a == 4 and rec.seed_b == 9 and rec.weights == (0, 0, 0, 0, 1, 1, 0.5, 0.5)

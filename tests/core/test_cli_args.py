@@ -1,5 +1,6 @@
 """The command line as a newcomer meets it: --version, a mistyped command, arguments checked before the slow part,
 --write-ab images that each re-render, and help text for every option."""
+
 import argparse
 import os
 import subprocess
@@ -16,8 +17,9 @@ from stylemixer.core.export import recipe_from_png
 
 def run_cli(*args, env=None, timeout=120):
     env = {**os.environ, "STYLEMIXER_NO_REEXEC": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "stylemixer", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "stylemixer", *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def one_error_line(p) -> str:
@@ -31,6 +33,7 @@ def test_version(capsys):
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"stylemixer {__version__}"
     from stylemixer.gui.app import build_parser as app_parser
+
     with pytest.raises(SystemExit) as e:
         app_parser().parse_args(["--version"])
     assert e.value.code == 0
@@ -50,8 +53,9 @@ def test_a_mistyped_command_is_named_and_the_commands_listed(word, close, tmp_pa
 
 def test_an_existing_file_or_a_file_name_still_goes_to_the_app():
     from stylemixer.cli import _subcommands, unknown_command
+
     commands = _subcommands(build_parser())
-    assert unknown_command("model.pkl", commands) is None          # a file name (missing: the app says so)
+    assert unknown_command("model.pkl", commands) is None  # a file name (missing: the app says so)
     assert unknown_command("dir/model", commands) is None
     assert unknown_command("--dark", commands) is None
     assert unknown_command(os.path.basename(__file__), commands) is None
@@ -62,13 +66,15 @@ def test_render_arguments_are_checked_before_the_model_loads(tmp_path):
     bad_model = tmp_path / "not-a-model.safetensors"
     bad_model.write_bytes(os.urandom(2000))
     out = tmp_path / "out.png"
-    cases = {("--mix", "huge=B"): "mix: 'huge'",
-             ("--mix", "coarse=C"): "mix: value 'C'",
-             ("--scale", "0"): "scale must be a whole number of at least 1, got 0",
-             ("--seed-a", str(2**32)): "seed_a: must be between 0 and 4294967295, got 4294967296",
-             ("--psi", "nan"): "--psi: 'nan' is not a finite number",
-             ("--cutoff", "-1"): "--cutoff: -1 is negative",
-             ("-o", str(tmp_path / "missing" / "x.png")): f"the folder {tmp_path / 'missing'} does not exist"}
+    cases = {
+        ("--mix", "huge=B"): "mix: 'huge'",
+        ("--mix", "coarse=C"): "mix: value 'C'",
+        ("--scale", "0"): "scale must be a whole number of at least 1, got 0",
+        ("--seed-a", str(2**32)): "seed_a: must be between 0 and 4294967295, got 4294967296",
+        ("--psi", "nan"): "--psi: 'nan' is not a finite number",
+        ("--cutoff", "-1"): "--cutoff: -1 is negative",
+        ("-o", str(tmp_path / "missing" / "x.png")): f"the folder {tmp_path / 'missing'} does not exist",
+    }
     for extra, wanted in cases.items():
         args = ["render", "--model", str(bad_model), "-o", str(out), *extra]
         line = one_error_line(run_cli(*args))
@@ -80,8 +86,25 @@ def test_render_arguments_are_checked_before_the_model_loads(tmp_path):
 
 def test_write_ab_images_each_carry_their_own_recipe(tiny_model_path, tmp_path):
     out = tmp_path / "x.png"
-    assert main(["render", "--model", str(tiny_model_path), "--seed-a", "3", "--seed-b", str(3_000_000_000),
-                 "--mix", "coarse=B,6-7=0.5", "-o", str(out), "--write-ab"]) == 0
+    assert (
+        main(
+            [
+                "render",
+                "--model",
+                str(tiny_model_path),
+                "--seed-a",
+                "3",
+                "--seed-b",
+                str(3_000_000_000),
+                "--mix",
+                "coarse=B,6-7=0.5",
+                "-o",
+                str(out),
+                "--write-ab",
+            ]
+        )
+        == 0
+    )
     mix, a, b = (recipe_from_png(tmp_path / n) for n in ("x.png", "x-A.png", "x-B.png"))
     n = len(mix.weights)
     assert a.weights == (0.0,) * n and b.weights == (1.0,) * n

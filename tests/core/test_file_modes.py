@@ -1,5 +1,6 @@
 """Files StyleMixer writes get the mode any program's open(path, "w") would give them: 0666 minus the umask for a
 new file, the old mode for a file that is replaced. (The temporary file is private while it is written.)"""
+
 import os
 import stat
 
@@ -24,6 +25,7 @@ def umask():
 
     def set_(mask):
         os.umask(mask)
+
     yield set_
     os.umask(before)
 
@@ -36,8 +38,20 @@ def write_everything(folder, tiny_G, tiny_model_path) -> list:
     """One file of every kind StyleMixer writes, through the functions the app and the CLI use."""
     recipe = Recipe.for_model(tiny_G.num_ws, model=str(tiny_model_path))
     res = Renderer(tiny_G, "cpu", threads=None).render(RenderRequest(recipe, stats=True))
-    paths = [folder / n for n in ("mix.png", "recipe.json", "stats.csv", "stats.npz", "model.safetensors",
-                                  "bench.json", "cli.png", "cli-A.png", "cli-B.png")]
+    paths = [
+        folder / n
+        for n in (
+            "mix.png",
+            "recipe.json",
+            "stats.csv",
+            "stats.npz",
+            "model.safetensors",
+            "bench.json",
+            "cli.png",
+            "cli-A.png",
+            "cli-B.png",
+        )
+    ]
     save_png(paths[0], res.mix, recipe)
     save_text(paths[1], recipe.to_json())
     save_stats(paths[2], res.stats, recipe)

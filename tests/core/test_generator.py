@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
+from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, default_channels
 from stylemixer.core.families.stylegan1.topology import layer_table
 from stylemixer.core.latents import z_from_seed
-from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, default_channels, truncate
 
-from ..conftest import TINY, make_generator
+from ..conftest import TINY
 
 
 def test_api_shapes(tiny_G):
@@ -101,6 +101,7 @@ def test_resume_from_layer_equals_full_run(tiny_G):
 def test_fused_upconv_equals_flipped_nearest_conv():
     # The fused path must be the TF transposed-conv, which equals nearest x2 + conv with a spatially flipped kernel.
     from stylemixer.core.families.stylegan1.network import Conv3x3
+
     torch.manual_seed(0)
     fused = Conv3x3(4, 5, up=True, fused=True).double()
     plain = Conv3x3(4, 5, up=True, fused=False).double()

@@ -67,26 +67,29 @@ def test_json_round_trip():
     assert json.loads(rec.to_json())["format"] == "stylemixer.recipe"
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"bogus": 1}, "bogus"),
-    ({"weights": [0, 2, 0, 0, 0, 0, 0, 0]}, "weights[1]"),
-    ({"weights": [0, -0.1, 0, 0, 0, 0, 0, 0]}, "weights[1]"),
-    ({"weights": [0, "a", 0, 0, 0, 0, 0, 0]}, "weights[1]"),
-    ({"weights": "0,1"}, "weights"),
-    ({"weights": []}, "weights"),
-    ({"seed_a": -1}, "seed_a"),
-    ({"seed_b": 1.5}, "seed_b"),
-    ({"seed_a": "7"}, "seed_a"),
-    ({"seed_a": True}, "seed_a"),
-    ({"psi": "x"}, "psi"),
-    ({"psi": float("nan")}, "psi"),
-    ({"cutoff": -2}, "cutoff"),
-    ({"noise_mode": "loud"}, "noise_mode"),
-    ({"noise_seed": -3}, "noise_seed"),
-    ({"model": 5}, "model"),
-    ({"version": 99}, "version"),
-    ({"format": "other"}, "format"),
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"bogus": 1}, "bogus"),
+        ({"weights": [0, 2, 0, 0, 0, 0, 0, 0]}, "weights[1]"),
+        ({"weights": [0, -0.1, 0, 0, 0, 0, 0, 0]}, "weights[1]"),
+        ({"weights": [0, "a", 0, 0, 0, 0, 0, 0]}, "weights[1]"),
+        ({"weights": "0,1"}, "weights"),
+        ({"weights": []}, "weights"),
+        ({"seed_a": -1}, "seed_a"),
+        ({"seed_b": 1.5}, "seed_b"),
+        ({"seed_a": "7"}, "seed_a"),
+        ({"seed_a": True}, "seed_a"),
+        ({"psi": "x"}, "psi"),
+        ({"psi": float("nan")}, "psi"),
+        ({"cutoff": -2}, "cutoff"),
+        ({"noise_mode": "loud"}, "noise_mode"),
+        ({"noise_seed": -3}, "noise_seed"),
+        ({"model": 5}, "model"),
+        ({"version": 99}, "version"),
+        ({"format": "other"}, "format"),
+    ],
+)
 def test_invalid_recipes_name_the_field(change, field):
     d = base().to_dict()
     d.update(change)
@@ -117,7 +120,7 @@ def test_mix_spec():
 
 def test_options_round_trip_and_are_omitted_when_empty():
     r = Recipe.for_model(4)
-    assert "options" not in r.to_dict()                       # recipes of models without controls unchanged
+    assert "options" not in r.to_dict()  # recipes of models without controls unchanged
     r2 = r.with_option("rotate", 12.5).with_option("translate_x", -0.25)
     assert r2.options == (("rotate", 12.5), ("translate_x", -0.25))
     assert Recipe.from_json(r2.to_json()) == r2
@@ -134,6 +137,7 @@ def test_bad_options_name_the_field(bad):
 
 def test_options_must_be_controls_the_model_offers(tiny_G):
     from stylemixer.core.families import Control
+
     rec = Recipe.for_model(tiny_G.num_ws).with_option("rotate", 10.0)
     with pytest.raises(RecipeError, match="no input control 'rotate'"):
         Renderer(tiny_G).render(rec)

@@ -9,7 +9,7 @@ from safetensors.torch import save_file
 from stylemixer.core.checkpoints import load_any, load_model, save_model
 from stylemixer.core.errors import ModelFileError
 
-from ..conftest import TINY, make_generator
+from ..conftest import TINY
 
 
 def test_save_load_bit_exact(tiny_G, tmp_path):
@@ -27,8 +27,10 @@ def test_save_load_bit_exact(tiny_G, tmp_path):
 
 def test_loading_never_unpickles(tiny_model_path, monkeypatch):
     import pickle
+
     def refuse(*a, **k):
         raise AssertionError("unpickling during model load")
+
     monkeypatch.setattr(pickle, "load", refuse)
     monkeypatch.setattr(pickle, "loads", refuse)
     monkeypatch.setattr(torch, "load", refuse)
@@ -66,8 +68,11 @@ def test_foreign_safetensors(tmp_path):
 def _rewrite(tiny_G, path, mutate):
     tensors = {k: v.clone() for k, v in tiny_G.state_dict().items()}
     mutate(tensors)
-    save_file(tensors, path, metadata={"format": "stylemixer.generator", "version": "1",
-                                       "config": json.dumps(tiny_G.cfg.to_dict())})
+    save_file(
+        tensors,
+        path,
+        metadata={"format": "stylemixer.generator", "version": "1", "config": json.dumps(tiny_G.cfg.to_dict())},
+    )
 
 
 def test_missing_extra_and_misshaped(tiny_G, tmp_path):
@@ -84,8 +89,11 @@ def test_missing_extra_and_misshaped(tiny_G, tmp_path):
 
 def test_bad_config(tiny_G, tmp_path):
     p = tmp_path / "m.safetensors"
-    save_file(tiny_G.state_dict(), p, metadata={"format": "stylemixer.generator", "version": "1",
-                                                "config": json.dumps({"resolution": 33})})
+    save_file(
+        tiny_G.state_dict(),
+        p,
+        metadata={"format": "stylemixer.generator", "version": "1", "config": json.dumps({"resolution": 33})},
+    )
     _expect(p, "invalid model configuration")
     save_file(tiny_G.state_dict(), p, metadata={"format": "stylemixer.generator", "version": "7", "config": "{}"})
     _expect(p, "version")
@@ -114,24 +122,25 @@ def _rewrite_metadata(src, dst, edit):
     """Copy a native file with its metadata changed by edit(meta) (the tensors stay byte for byte)."""
     data = open(src, "rb").read()
     n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
+    header = json.loads(data[8 : 8 + n])
     edit(header["__metadata__"])
     raw = json.dumps(header).encode()
     raw += b" " * (-len(raw) % 8)
-    open(dst, "wb").write(struct.pack("<Q", len(raw)) + raw + data[8 + n:])
+    open(dst, "wb").write(struct.pack("<Q", len(raw)) + raw + data[8 + n :])
 
 
 def test_the_family_is_recorded_and_files_without_one_are_v1(tiny_G, tiny_model_path, tmp_path):
     data = open(tiny_model_path, "rb").read()
     n = struct.unpack("<Q", data[:8])[0]
-    assert json.loads(data[8:8 + n])["__metadata__"]["family"] == "stylegan1"
+    assert json.loads(data[8 : 8 + n])["__metadata__"]["family"] == "stylegan1"
     old = tmp_path / "before-families.safetensors"
     _rewrite_metadata(tiny_model_path, old, lambda m: m.pop("family"))
     G = load_model(old)
     assert G.family == "stylegan1"
     z = torch.randn(1, TINY.z_dim)
-    assert torch.equal(G.synthesis(G.mapping(z), noise_mode="const"),
-                       tiny_G.synthesis(tiny_G.mapping(z), noise_mode="const"))
+    assert torch.equal(
+        G.synthesis(G.mapping(z), noise_mode="const"), tiny_G.synthesis(tiny_G.mapping(z), noise_mode="const")
+    )
 
 
 def test_an_unknown_family_is_named(tiny_model_path, tmp_path):

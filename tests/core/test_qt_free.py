@@ -1,4 +1,5 @@
 """The core must import and run with Qt absent: run it in a fresh interpreter where PySide6 cannot be imported."""
+
 import subprocess
 import sys
 import textwrap

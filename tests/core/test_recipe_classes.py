@@ -1,4 +1,5 @@
 """Classes of A and B for conditional generators: the recipe fields, seed -> w with a class, the CLI flags."""
+
 import json
 
 import numpy as np
@@ -19,9 +20,19 @@ def test_classes_default_to_none_and_old_recipes_are_unchanged():
     r = Recipe.for_model(8, seed_a=3)
     assert r.class_a is None and r.class_b is None
     d = r.to_dict()
-    assert "class_a" not in d and "class_b" not in d     # an unconditional recipe is written exactly as before
-    old = {"format": "stylemixer.recipe", "version": 1, "model": "builtin", "seed_a": 3, "seed_b": 1,
-           "weights": [0.0] * 8, "psi": 1.0, "cutoff": None, "noise_mode": "const", "noise_seed": 0}
+    assert "class_a" not in d and "class_b" not in d  # an unconditional recipe is written exactly as before
+    old = {
+        "format": "stylemixer.recipe",
+        "version": 1,
+        "model": "builtin",
+        "seed_a": 3,
+        "seed_b": 1,
+        "weights": [0.0] * 8,
+        "psi": 1.0,
+        "cutoff": None,
+        "noise_mode": "const",
+        "noise_seed": 0,
+    }
     assert Recipe.from_dict(old) == r and d == old
 
 
@@ -34,7 +45,7 @@ def test_classes_round_trip_and_swap():
     assert (s.seed_a, s.class_a, s.seed_b, s.class_b) == (4, 7, 3, 2)
 
 
-@pytest.mark.parametrize("value", [-1, 1.0, True, "2", [1], 10 ** 7])
+@pytest.mark.parametrize("value", [-1, 1.0, True, "2", [1], 10**7])
 def test_invalid_classes_name_the_field(value):
     with pytest.raises(RecipeError, match="class_b"):
         Recipe.for_model(8, class_b=value)
@@ -42,7 +53,7 @@ def test_invalid_classes_name_the_field(value):
 
 def test_check_model_checks_classes_against_c_dim():
     r = Recipe.for_model(8, class_a=3)
-    assert r.check_model(8) is r                       # c_dim unknown: not checked
+    assert r.check_model(8) is r  # c_dim unknown: not checked
     assert r.check_model(8, c_dim=4) is r
     with pytest.raises(RecipeError, match="class_a: 3 is not a class of this model"):
         r.check_model(8, c_dim=3)
@@ -62,7 +73,8 @@ def test_one_hot_labels():
 
 def test_ws_from_seed_with_a_class():
     from stylemixer.core.families.stylegan2.convert import from_nvidia
-    kw, st, rec = record_for({"c_dim": 5}, seed=3)
+
+    _kw, _st, rec = record_for({"c_dim": 5}, seed=3)
     G = from_nvidia(rec)
     z = torch.from_numpy(z_from_seed(7, G.z_dim))
     want = G.mapping(z, torch.nn.functional.one_hot(torch.tensor([3]), 5).float(), truncation_psi=0.6)
@@ -93,11 +105,30 @@ def test_cli_renders_classes_of_a_conditional_model(tmp_path):
     outs = []
     for cls in ("1", "2"):
         out = tmp_path / f"c{cls}.png"
-        assert main(["render", "--model", str(model), "--seed-a", "3", "--class-a", cls, "--class-b", "0",
-                     "--mix", "fine=B", "-o", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "render",
+                    "--model",
+                    str(model),
+                    "--seed-a",
+                    "3",
+                    "--class-a",
+                    cls,
+                    "--class-b",
+                    "0",
+                    "--mix",
+                    "fine=B",
+                    "-o",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         outs.append(out)
     from PIL import Image
 
     from stylemixer.core.export import recipe_from_png
+
     assert recipe_from_png(outs[0]).class_a == 1 and recipe_from_png(outs[0]).class_b == 0
     assert not np.array_equal(np.asarray(Image.open(outs[0])), np.asarray(Image.open(outs[1])))

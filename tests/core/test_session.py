@@ -1,18 +1,20 @@
 """The session without a window: coalescing, undo, selection, stale results, and "the final picture is the final
 state", with executors that answer at once, later, or in an order a test chooses."""
+
 import random
 from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stylemixer.core.errors import RecipeError
 from stylemixer.core.latents import MAX_SEED
 from stylemixer.core.mixing import Recipe
 from stylemixer.core.render import Renderer, RenderResult
-from stylemixer.core.session import (FrameRate, InlineExecutor, Session, UNDO_LIMIT, frame_time_text, from_cache)
+from stylemixer.core.session import UNDO_LIMIT, FrameRate, InlineExecutor, Session, frame_time_text, from_cache
 
 
 def model_info(G, source="tiny"):
@@ -21,6 +23,7 @@ def model_info(G, source="tiny"):
         layers = tuple(G.layer_table())
     except AttributeError:
         from stylemixer.core.layers import layer_table
+
         layers = tuple(layer_table(G.cfg))
     return SimpleNamespace(source=source, name=source, num_ws=len(layers), layers=layers, cfg=G.cfg)
 
@@ -77,37 +80,37 @@ def renderer(tiny_G):
 def test_a_burst_of_edits_is_one_render_in_flight_and_one_trailing_render(tiny_G):
     ex = HeldExecutor()
     s, ev = make_session(tiny_G, ex)
-    assert len(ex.submitted) == 1 and s.rendering       # the model's first picture, sent at once
+    assert len(ex.submitted) == 1 and s.rendering  # the model's first picture, sent at once
     ex.answer()
     assert s.is_idle() and not s.rendering
     s.begin_gesture()
-    for v in np.linspace(0, 1, 200):                    # a drag while nothing is in flight: the first move ...
+    for v in np.linspace(0, 1, 200):  # a drag while nothing is in flight: the first move ...
         s.set_weight(2, float(v))
     s.end_gesture()
-    assert len(ex.submitted) == 2                        # ... is sent at once, the other 199 wait
+    assert len(ex.submitted) == 2  # ... is sent at once, the other 199 wait
     assert ex.held[0].recipe.weights[2] == pytest.approx(1 / 199)  # (the first value, 0, changed nothing)
     assert not s.is_idle()
-    ex.answer()                                          # the first comes back: the newest state goes out
+    ex.answer()  # the first comes back: the newest state goes out
     assert len(ex.submitted) == 3 and ex.held[0].recipe == s.recipe and s.recipe.weights[2] == 1.0
     ex.answer()
     assert s.is_idle() and s.last_result.request.recipe == s.recipe
     assert [r.request.id for r in ev["result"]] == [1, 2, 3]
     assert ev["rendering"] == [True, False, True, False]  # no flicker between a result and its trailing flush
     assert s.can_undo() and not s.can_redo()
-    s.undo()                                             # the whole drag was one step
+    s.undo()  # the whole drag was one step
     assert s.recipe.weights[2] == 0.0 and not s.can_undo()
 
 
 def test_results_older_than_the_one_shown_or_from_a_previous_model_are_dropped(tiny_G):
     ex = HeldExecutor()
-    s, ev = make_session(tiny_G, ex)
+    s, _ev = make_session(tiny_G, ex)
     first = ex.held[0]
-    s.set_weight(1, 0.5)                                 # marked dirty while the first renders
+    s.set_weight(1, 0.5)  # marked dirty while the first renders
     assert s.finished(fake_result(first))
     newer = ex.held[1]
-    assert not s.finished(fake_result(replace(first)))   # the same id again
+    assert not s.finished(fake_result(replace(first)))  # the same id again
     old_model_req = newer
-    s.set_model(model_info(tiny_G, "other"))             # a new model: whatever was in flight is void
+    s.set_model(model_info(tiny_G, "other"))  # a new model: whatever was in flight is void
     assert not s.finished(fake_result(old_model_req)) and s.results_dropped == 2
     assert ex.held[-1].recipe.model == "other"
     assert s.finished(fake_result(ex.held[-1]))
@@ -116,7 +119,7 @@ def test_results_older_than_the_one_shown_or_from_a_previous_model_are_dropped(t
 def test_a_failure_is_reported_and_the_newest_state_still_goes_out(tiny_G):
     ex = HeldExecutor()
     s, ev = make_session(tiny_G, ex)
-    s.set_seed("a", 5)                                   # waits behind the first request
+    s.set_seed("a", 5)  # waits behind the first request
     req = ex.held.pop(0)
     s.failed(req.id, "out of memory")
     assert ev["failed"] == [(req.id, "out of memory")]
@@ -124,7 +127,7 @@ def test_a_failure_is_reported_and_the_newest_state_still_goes_out(tiny_G):
 
 
 def test_undo_redo_history(tiny_G):
-    s, ev = make_session(tiny_G, HeldExecutor())
+    s, _ev = make_session(tiny_G, HeldExecutor())
     start = s.recipe
     s.set_seed("b", 7)
     s.preset("coarse")
@@ -135,14 +138,14 @@ def test_undo_redo_history(tiny_G):
     s.redo()
     assert s.recipe == coarse
     s.undo()
-    s.set_truncation(psi=0.5)                            # a new edit after undo clears redo
+    s.set_truncation(psi=0.5)  # a new edit after undo clears redo
     assert not s.can_redo()
     s.undo()
     s.undo()
     assert s.recipe == start and not s.can_undo()
     s.preset("swap")
     assert (s.recipe.seed_a, s.recipe.seed_b) == (start.seed_b, start.seed_a)
-    s.set_model(model_info(tiny_G, "again"))             # a new model starts a new history
+    s.set_model(model_info(tiny_G, "again"))  # a new model starts a new history
     assert not s.can_undo() and not s.can_redo() and s.recipe.seed_a == start.seed_b
     for i in range(UNDO_LIMIT + 20):
         s.set_seed("a", i + 10)
@@ -159,16 +162,16 @@ def test_touching_a_layer_selects_it(tiny_G):
     s.set_weight(5, 0.3)
     assert s.selected == 5
     s.set_weight(5, 0.4)
-    s.preset("all_b")                                    # a preset touches every row: the selection stays
+    s.preset("all_b")  # a preset touches every row: the selection stays
     assert s.selected == 5 and ev["selection"] == [0, 5]
     with pytest.raises(ValueError):
         s.select(s.num_ws)
-    s.set_model(model_info(tiny_G, "same-shape"))        # kept where the new model has the layer
+    s.set_model(model_info(tiny_G, "same-shape"))  # kept where the new model has the layer
     assert s.selected == 5 and ev["selection"][-1] == 5
 
 
 def test_a_recipe_that_does_not_fit_changes_nothing(tiny_G):
-    s, ev = make_session(tiny_G, HeldExecutor())
+    s, _ev = make_session(tiny_G, HeldExecutor())
     before = s.recipe
     with pytest.raises(RecipeError):
         s.set_model(model_info(tiny_G, "x"), Recipe.for_model(s.num_ws + 1))
@@ -179,12 +182,12 @@ def test_a_recipe_that_does_not_fit_changes_nothing(tiny_G):
 
 def test_capture_settings_ask_for_a_render_and_are_checked(tiny_G):
     ex = HeldExecutor()
-    s, ev = make_session(tiny_G, ex)
+    s, _ev = make_session(tiny_G, ex)
     ex.answer()
     s.set_capture(stats=True, feature_layer=3, feature_source="b")
     req = ex.held[-1]
     assert req.stats and req.feature_layer == 3 and req.feature_source == "b"
-    s.set_capture(stats=True)                            # unchanged: nothing sent
+    s.set_capture(stats=True)  # unchanged: nothing sent
     assert len(ex.submitted) == 2
     with pytest.raises(ValueError):
         s.set_capture(feature_layer=s.num_ws)
@@ -197,26 +200,31 @@ def test_random_seeds_cover_the_whole_range(tiny_G):
         @staticmethod
         def randrange(lo, hi):
             return hi - 1
+
     s, _ = make_session(tiny_G, HeldExecutor(), rng=Top())
     s.random_seeds("ab")
     assert s.recipe.seed_a == s.recipe.seed_b == MAX_SEED
 
 
 def test_inline_executor_final_picture_is_the_core_render(tiny_G, renderer):
-    s, ev = make_session(tiny_G, InlineExecutor(renderer))
+    s, _ev = make_session(tiny_G, InlineExecutor(renderer))
     s.set_seed("a", 3_000_000_000)
     s.set_weight(4, 0.25)
     assert s.is_idle() and s.last_result.request.recipe == s.recipe
     np.testing.assert_array_equal(s.last_result.mix, Renderer(tiny_G, "cpu", threads=None).render(s.recipe).mix)
 
 
-EDITS = st.lists(st.one_of(
-    st.tuples(st.just("weight"), st.integers(0, 7), st.floats(0, 1)),
-    st.tuples(st.just("seed"), st.sampled_from("ab"), st.integers(0, MAX_SEED)),
-    st.tuples(st.just("psi"), st.floats(-1, 1.5)),
-    st.tuples(st.just("undo")), st.tuples(st.just("redo")),
-    st.tuples(st.just("answer"), st.integers(0, 3)),
-), max_size=40)
+EDITS = st.lists(
+    st.one_of(
+        st.tuples(st.just("weight"), st.integers(0, 7), st.floats(0, 1)),
+        st.tuples(st.just("seed"), st.sampled_from("ab"), st.integers(0, MAX_SEED)),
+        st.tuples(st.just("psi"), st.floats(-1, 1.5)),
+        st.tuples(st.just("undo")),
+        st.tuples(st.just("redo")),
+        st.tuples(st.just("answer"), st.integers(0, 3)),
+    ),
+    max_size=40,
+)
 
 
 @settings(max_examples=30, deadline=None)
@@ -252,13 +260,13 @@ def test_whatever_the_timing_the_final_picture_is_the_final_state(tiny_G, edits)
 def test_final_picture_pixels_match_after_out_of_order_answers(tiny_G, renderer):
     """Real renders: requests answered late and a stale one answered last never replace the newest picture."""
     ex = HeldExecutor(renderer)
-    s, ev = make_session(tiny_G, ex)
+    s, _ev = make_session(tiny_G, ex)
     rng = random.Random(0)
-    for i in range(30):
+    for _i in range(30):
         s.set_weight(rng.randrange(s.num_ws), rng.random())
         if rng.random() < 0.3 and ex.held:
             ex.answer()
-    stale = s.make_request()                             # a request the session did not send, older than the next
+    stale = s.make_request()  # a request the session did not send, older than the next
     while ex.held:
         ex.answer()
     s.set_seed("b", 99)
@@ -270,7 +278,7 @@ def test_final_picture_pixels_match_after_out_of_order_answers(tiny_G, renderer)
 def test_status_text_says_cached_instead_of_zero_ms(tiny_G, renderer):
     recipe = Recipe.for_model(tiny_G.num_ws)
     first = renderer.render(recipe)
-    again = renderer.render(recipe)                      # everything from the cache
+    again = renderer.render(recipe)  # everything from the cache
     assert not from_cache(first) and from_cache(again)
     assert frame_time_text(again) == "cached"
     assert frame_time_text(replace(first, ms=0.43)) == "0.4 ms"
@@ -285,5 +293,5 @@ def test_frame_rate_is_that_of_the_current_burst():
         t[0] = i * 0.02
         fps = rate.add()
     assert fps == pytest.approx(50)
-    t[0] += 2.0                                          # a pause: a new burst, no rate yet
+    t[0] += 2.0  # a pause: a new burst, no rate yet
     assert rate.add() is None

@@ -1,4 +1,5 @@
 """The captured statistics against a direct computation on tensors recorded with forward hooks."""
+
 import numpy as np
 import torch
 
@@ -16,9 +17,12 @@ def test_stats_equal_direct_computation(tiny_G):
     ws = torch.cat([ws_mix, ws_a, ws_b])
     # Record what enters and leaves every AdaIN with hooks on the modules themselves.
     seen = {}
-    hooks = [layer.adain.register_forward_hook(
-        lambda mod, inp, out, i=layer.index: seen.__setitem__(i, (inp[0].clone(), inp[1].clone(), out.clone())))
-        for layer in tiny_G.synthesis.layers]
+    hooks = [
+        layer.adain.register_forward_hook(
+            lambda mod, inp, out, i=layer.index: seen.__setitem__(i, (inp[0].clone(), inp[1].clone(), out.clone()))
+        )
+        for layer in tiny_G.synthesis.layers
+    ]
     try:
         with torch.no_grad():
             tiny_G.synthesis(ws, noise_mode="const")
@@ -29,7 +33,7 @@ def test_stats_equal_direct_computation(tiny_G):
     for idx, (x, w, out) in seen.items():
         for row, src in enumerate(("mix", "a", "b")):
             s = res.stats[src][idx]
-            xr = x[row].double()                                      # [C, H, W]
+            xr = x[row].double()  # [C, H, W]
             mean_in = xr.mean(dim=(1, 2))
             std_in = ((xr - mean_in[:, None, None]) ** 2).mean(dim=(1, 2)).sqrt()
             aff = tiny_G.synthesis.layers[idx].adain.affine

@@ -1,4 +1,5 @@
 """`stylemixer grid` and `stylemixer sweep`: the same core, files that render again, one-line errors."""
+
 import os
 
 import numpy as np
@@ -13,8 +14,26 @@ from stylemixer.core.sweep import sweep_from_file
 
 def test_grid_command_equals_the_core_and_renders_again(tiny_model_path, tmp_path, capsys):
     out = tmp_path / "grid.png"
-    assert main(["grid", "--model", str(tiny_model_path), "--rows", "1,2,3", "--cols", "4-6", "--mix", "coarse=B",
-                 "--psi", "0.9", "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "grid",
+                "--model",
+                str(tiny_model_path),
+                "--rows",
+                "1,2,3",
+                "--cols",
+                "4-6",
+                "--mix",
+                "coarse=B",
+                "--psi",
+                "0.9",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "cells 9/9" in capsys.readouterr().err
     g = grid_from_png(out)
     assert [s.seed for s in g.rows] == [1, 2, 3] and [s.seed for s in g.cols] == [4, 5, 6]
@@ -37,8 +56,27 @@ def test_figure3_command(tiny_model_path, tmp_path):
 def test_sweep_command_and_re_render_from_the_video(tiny_model_path, tmp_path, capsys):
     for ext in ("gif", "mp4"):
         out = tmp_path / f"s.{ext}"
-        assert main(["sweep", "--model", str(tiny_model_path), "--seed-a", "1", "--seed-b", "2", "--control", "w5",
-                     "--frames", "4", "--pingpong", "-o", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "sweep",
+                    "--model",
+                    str(tiny_model_path),
+                    "--seed-a",
+                    "1",
+                    "--seed-b",
+                    "2",
+                    "--control",
+                    "w5",
+                    "--frames",
+                    "4",
+                    "--pingpong",
+                    "-o",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         assert "frames 6/6" in capsys.readouterr().err
         s = sweep_from_file(out)
         assert s.indices == (5,) and s.frame_count == 6 and s.recipe.seed_b == 2
@@ -52,8 +90,24 @@ def test_sweep_command_and_re_render_from_the_video(tiny_model_path, tmp_path, c
         a.seek(i), b.seek(i)
         assert np.array_equal(np.asarray(a.convert("RGB")), np.asarray(b.convert("RGB")))
     walk = tmp_path / "walk.gif"
-    assert main(["sweep", "--model", str(tiny_model_path), "--control", "walk", "--seeds", "1,5,9", "--frames", "5",
-                 "-o", str(walk)]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "--model",
+                str(tiny_model_path),
+                "--control",
+                "walk",
+                "--seeds",
+                "1,5,9",
+                "--frames",
+                "5",
+                "-o",
+                str(walk),
+            ]
+        )
+        == 0
+    )
     assert sweep_from_file(walk).seeds == (1, 5, 9)
 
 
@@ -82,11 +136,28 @@ def test_errors_are_one_line(tiny_model_path, tmp_path, capsys):
 def test_latents_command_writes_per_seed_w_and_w_plus(tiny_model_path, tmp_path):
     from stylemixer.core.latent_files import load_latent
     from stylemixer.core.mixing import Recipe
+
     G = load_any(str(tiny_model_path)).G
     r = Renderer(G)
     out = tmp_path / "seeds.npz"
-    assert main(["latents", "--model", str(tiny_model_path), "--seeds", "1-3,4.5", "--psi", "0.6", "--cutoff", "3",
-                 "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "latents",
+                "--model",
+                str(tiny_model_path),
+                "--seeds",
+                "1-3,4.5",
+                "--psi",
+                "0.6",
+                "--cutoff",
+                "3",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     for key, (seed, frac) in {"seed_1": (1, 0), "seed_3": (3, 0), "seed_4.5": (4, 0.5)}.items():
         latent = load_latent(f"{out}:{key}", G.num_ws, G.w_dim)
         want = r.ws(Recipe.for_model(G.num_ws, seed_a=seed, frac_a=frac, psi=0.6, cutoff=3))[0][0].numpy()
@@ -98,6 +169,24 @@ def test_latents_command_writes_per_seed_w_and_w_plus(tiny_model_path, tmp_path)
     latent = load_latent(f"{w_out}:seed_2", G.num_ws, G.w_dim)
     assert latent.kind == "W"
     assert np.array_equal(latent.fit(G.num_ws, G.w_dim), r.ws(Recipe.for_model(G.num_ws, seed_a=2))[0][0].numpy())
-    assert main(["latents", "--model", str(tiny_model_path), "--seeds", "2", "--kind", "w", "--psi", "0.5",
-                 "--cutoff", "2", "-o", str(tmp_path / "bad.npz")]) == 2
+    assert (
+        main(
+            [
+                "latents",
+                "--model",
+                str(tiny_model_path),
+                "--seeds",
+                "2",
+                "--kind",
+                "w",
+                "--psi",
+                "0.5",
+                "--cutoff",
+                "2",
+                "-o",
+                str(tmp_path / "bad.npz"),
+            ]
+        )
+        == 2
+    )
     assert not (tmp_path / "bad.npz").exists()

@@ -1,4 +1,5 @@
 """The style-mixing grid: cells are single renders, the cache does the sharing, the PNG carries the grid."""
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -110,10 +111,17 @@ def test_iter_grid_is_progressive_and_stoppable(tiny_G):
     assert r.renders == 1
 
 
-@pytest.mark.parametrize("bad,field", [
-    ({"rows": []}, "rows"), ({"cols": "1,2"}, "cols"), ({"rows": [-1]}, "rows[0]"), ({"bogus": 1}, "bogus"),
-    ({"row_weights": [[0.5]]}, "row_weights"), ({"format": "x"}, "format"),
-])
+@pytest.mark.parametrize(
+    "bad,field",
+    [
+        ({"rows": []}, "rows"),
+        ({"cols": "1,2"}, "cols"),
+        ({"rows": [-1]}, "rows[0]"),
+        ({"bogus": 1}, "bogus"),
+        ({"row_weights": [[0.5]]}, "row_weights"),
+        ({"format": "x"}, "format"),
+    ],
+)
 def test_bad_grid_json_names_the_field(bad, field):
     d = grid().to_dict()
     d.update(bad)

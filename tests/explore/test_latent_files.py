@@ -1,4 +1,5 @@
 """Latent files: every accepted layout loads to the same ws; bad files get one clear message and run nothing."""
+
 import os
 import zipfile
 
@@ -30,7 +31,7 @@ def ws():
 def write_layouts(folder, ws):
     """The same W+ in every layout people pass around."""
     os.makedirs(folder / "photo", exist_ok=True)
-    np.savez(folder / "photo" / "projected_w.npz", w=ws[None])        # NVIDIA projector.py
+    np.savez(folder / "photo" / "projected_w.npz", w=ws[None])  # NVIDIA projector.py
     np.savez(folder / "ws_key.npz", ws=ws[None])
     np.savez(folder / "bare_any_name.npz", latent=ws)
     np.savez_compressed(folder / "compressed.npz", w=ws)
@@ -41,9 +42,18 @@ def write_layouts(folder, ws):
     torch.save({"ws": torch.from_numpy(ws)}, folder / "legacy.pt", _use_new_zipfile_serialization=False)
     np.save(folder / "no_extension", ws)  # -> no_extension.npy; recognised by content
     os.rename(folder / "no_extension.npy", folder / "no_extension")
-    return [folder / "photo" / "projected_w.npz", folder / "ws_key.npz", folder / "bare_any_name.npz",
-            folder / "compressed.npz", folder / "plain.npy", folder / "batched.npy", folder / "tensor.pt",
-            folder / "dict.pt", folder / "legacy.pt", folder / "no_extension"]
+    return [
+        folder / "photo" / "projected_w.npz",
+        folder / "ws_key.npz",
+        folder / "bare_any_name.npz",
+        folder / "compressed.npz",
+        folder / "plain.npy",
+        folder / "batched.npy",
+        folder / "tensor.pt",
+        folder / "dict.pt",
+        folder / "legacy.pt",
+        folder / "no_extension",
+    ]
 
 
 def test_every_layout_loads_to_the_same_ws(tmp_path, ws, tiny_G):
@@ -61,7 +71,7 @@ def test_every_layout_loads_to_the_same_ws(tmp_path, ws, tiny_G):
 
 def test_w_layouts_broadcast(tmp_path, ws):
     np.save(tmp_path / "w.npy", ws[0])
-    np.savez(tmp_path / "w1.npz", w=ws[:1])   # [1, w_dim]: one W with a batch axis
+    np.savez(tmp_path / "w1.npz", w=ws[:1])  # [1, w_dim]: one W with a batch axis
     for p in ("w.npy", "w1.npz"):
         lat = load_latent(str(tmp_path / p), L, D)
         assert lat.kind == "W" and np.array_equal(lat.fit(L, D), np.repeat(ws[:1], L, 0))
@@ -97,7 +107,7 @@ def test_bad_files_one_clear_message(tmp_path, ws):
     cases["empty.npz"] = "not a latent file"
     (tmp_path / "text.npz").write_text("hello")
     cases["text.npz"] = "not a latent file"
-    data = (tmp_path / "t.npz")
+    data = tmp_path / "t.npz"
     np.savez(data, w=ws)
     raw = data.read_bytes()
     (tmp_path / "truncated.npz").write_bytes(raw[: len(raw) // 2])
@@ -127,6 +137,7 @@ def test_npz_bomb_is_refused_from_its_header(tmp_path):
     header = np.lib.format.header_data_from_array_1_0(np.zeros(1, np.float32))
     header["shape"] = (2**31,)
     import io
+
     buf = io.BytesIO()
     np.lib.format.write_array_header_1_0(buf, header)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:

@@ -1,4 +1,5 @@
 """Fractional seeds and latents as sources of A and B: what the renderer computes, caches and records."""
+
 import json
 
 import numpy as np
@@ -53,8 +54,9 @@ def test_latent_source_renders_its_ws_untruncated(tiny_G):
     latent = Latent.from_array("forty-two", ws)
     r = Renderer(tiny_G)
     from_latent = r.render(recipe(latent_a=latent))
-    from_seed = Renderer(tiny_G, cache=False).render(Recipe(**{**recipe().__dict__, "seed_a": 42, "psi": 1.0,
-                                                                "cutoff": None}))
+    from_seed = Renderer(tiny_G, cache=False).render(
+        Recipe(**{**recipe().__dict__, "seed_a": 42, "psi": 1.0, "cutoff": None})
+    )
     assert np.array_equal(from_latent.a, from_seed.a)  # psi 0.7 in the recipe did not touch the latent
     # A W latent ([w_dim]) is broadcast to every w index
     w_latent = Latent.from_array("w", ws[0])
@@ -76,20 +78,33 @@ def test_recipe_json_carries_sources_exactly_and_old_json_is_unchanged():
     assert back == rec and np.array_equal(back.latent_a.array(), ws)
     assert back.source("a") == LatentSource(rec.latent_a) and back.source("b") == SeedSource(8, 0.375)
     plain = recipe()
-    assert set(json.loads(plain.to_json())) == {"format", "version", "model", "seed_a", "seed_b", "weights", "psi",
-                                                "cutoff", "noise_mode", "noise_seed"}
+    assert set(json.loads(plain.to_json())) == {
+        "format",
+        "version",
+        "model",
+        "seed_a",
+        "seed_b",
+        "weights",
+        "psi",
+        "cutoff",
+        "noise_mode",
+        "noise_seed",
+    }
     assert rec.swapped().swapped() == rec and rec.swapped().latent_b == rec.latent_a
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"frac_a": 1.0}, "frac_a"),
-    ({"frac_b": -0.1}, "frac_b"),
-    ({"frac_a": "x"}, "frac_a"),
-    ({"latent_a": {"name": "x"}}, "latent_a"),
-    ({"latent_b": {"name": "x", "shape": [2, 4], "dtype": "float32", "data": "AAAA"}}, "latent_b"),
-    ({"latent_b": {"name": "x", "shape": [1], "dtype": "float64", "data": "AAAAAA=="}}, "latent_b"),
-    ({"latent_a": {"name": "x", "shape": [1], "dtype": "float32", "data": "AACAfw=="}}, "latent_a"),  # inf
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"frac_a": 1.0}, "frac_a"),
+        ({"frac_b": -0.1}, "frac_b"),
+        ({"frac_a": "x"}, "frac_a"),
+        ({"latent_a": {"name": "x"}}, "latent_a"),
+        ({"latent_b": {"name": "x", "shape": [2, 4], "dtype": "float32", "data": "AAAA"}}, "latent_b"),
+        ({"latent_b": {"name": "x", "shape": [1], "dtype": "float64", "data": "AAAAAA=="}}, "latent_b"),
+        ({"latent_a": {"name": "x", "shape": [1], "dtype": "float32", "data": "AACAfw=="}}, "latent_a"),  # inf
+    ],
+)
 def test_bad_sources_in_json_name_the_field(change, field):
     d = recipe().to_dict()
     d.update(change)
@@ -103,11 +118,28 @@ def test_a_latent_sourced_png_re_renders_without_the_latent_file(tiny_G, tiny_mo
 
     from stylemixer.cli import main
     from stylemixer.core.export import recipe_from_png
+
     ws = ws_from_seed(tiny_G, 5)[0].numpy() + 0.3
     np.savez(tmp_path / "projected_w.npz", w=ws[None])
     out = tmp_path / "mix.png"
-    assert main(["render", "--model", str(tiny_model_path), "--latent-a", str(tmp_path / "projected_w.npz"),
-                 "--seed-b", "2", "--mix", "0-3=B", "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "render",
+                "--model",
+                str(tiny_model_path),
+                "--latent-a",
+                str(tmp_path / "projected_w.npz"),
+                "--seed-b",
+                "2",
+                "--mix",
+                "0-3=B",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     (tmp_path / "projected_w.npz").unlink()
     rec = recipe_from_png(out)
     assert rec.latent_a is not None and np.array_equal(rec.latent_a.array(), ws)
@@ -121,6 +153,7 @@ def test_a_latent_sourced_png_re_renders_without_the_latent_file(tiny_G, tiny_mo
 def test_cli_fractional_seed(tiny_G, tiny_model_path, tmp_path):
     from stylemixer.cli import main
     from stylemixer.core.export import recipe_from_png
+
     out = tmp_path / "f.png"
     assert main(["render", "--model", str(tiny_model_path), "--seed-a", "3.25", "-o", str(out)]) == 0
     rec = recipe_from_png(out)

@@ -1,4 +1,5 @@
 """Sweeps: frame i is its recipe's render; GIF and MP4 decode to the frames; Cancel and errors leave no file."""
+
 import os
 
 import av
@@ -25,13 +26,17 @@ L = TINY.num_ws
 BASE = Recipe.for_model(L, seed_a=1, seed_b=2).with_weights([1, 1, 0, 0, 0, 0, 0, 0])
 
 
-@pytest.mark.parametrize("sweep", [
-    Sweep(BASE, "weights", 0, 1, 5, indices=(5,)),
-    Sweep(BASE, "weights", 0.2, 0.9, 4, indices=(2, 3), pingpong=True),
-    Sweep(BASE, "psi", 1, -0.5, 4),
-    Sweep(BASE, "seed_a", 1, 2.5, 4),
-    Sweep(BASE, "walk", frames=7, seeds=(3, 9, 4)),
-], ids=["w5", "range-pingpong", "psi", "seed", "walk"])
+@pytest.mark.parametrize(
+    "sweep",
+    [
+        Sweep(BASE, "weights", 0, 1, 5, indices=(5,)),
+        Sweep(BASE, "weights", 0.2, 0.9, 4, indices=(2, 3), pingpong=True),
+        Sweep(BASE, "psi", 1, -0.5, 4),
+        Sweep(BASE, "seed_a", 1, 2.5, 4),
+        Sweep(BASE, "walk", frames=7, seeds=(3, 9, 4)),
+    ],
+    ids=["w5", "range-pingpong", "psi", "seed", "walk"],
+)
 def test_frame_i_equals_a_single_render_of_its_recipe(tiny_G, sweep):
     alone = Renderer(tiny_G, cache=False)
     frames = list(iter_frames(Renderer(tiny_G), sweep))
@@ -54,8 +59,10 @@ def test_frame_values():
 
 def test_a_sweep_of_index_k_resumes_at_k(tiny_G):
     k = 5
-    starts = [res.info["start"]["mix"] for _, res in iter_frames(Renderer(tiny_G), Sweep(BASE, "weights", 0, 1, 6,
-                                                                                         indices=(k,)))]
+    starts = [
+        res.info["start"]["mix"]
+        for _, res in iter_frames(Renderer(tiny_G), Sweep(BASE, "weights", 0, 1, 6, indices=(k,)))
+    ]
     assert starts[0] < k and set(starts[1:]) == {k}
 
 
@@ -94,8 +101,13 @@ def test_cancel_in_the_middle_leaves_no_file(tiny_G, tmp_path):
     for ext in ("gif", "mp4"):
         done = []
         with pytest.raises(SweepCancelled):
-            export_sweep(Renderer(tiny_G), Sweep(BASE, "psi", 1, 0, 20), tmp_path / f"c.{ext}",
-                         progress=lambda d, n, done=done: done.append(d), cancelled=lambda done=done: len(done) >= 5)
+            export_sweep(
+                Renderer(tiny_G),
+                Sweep(BASE, "psi", 1, 0, 20),
+                tmp_path / f"c.{ext}",
+                progress=lambda d, n, done=done: done.append(d),
+                cancelled=lambda done=done: len(done) >= 5,
+            )
         assert len(done) == 5
     assert os.listdir(tmp_path) == []
 
@@ -114,6 +126,7 @@ def test_render_error_midway_leaves_no_file(tiny_G, tmp_path):
             if self.renders == 3:
                 raise MemoryError("out of memory")
             return super().render(req)
+
     with pytest.raises(MemoryError):
         export_sweep(Failing(tiny_G), Sweep(BASE, "psi", 1, 0, 8), tmp_path / "m.mp4")
     assert os.listdir(tmp_path) == []
@@ -128,13 +141,19 @@ def test_parse_control_and_bad_sweeps(tiny_G):
     for bad in ("w99", "loud"):
         with pytest.raises(SweepError):
             parse_control(bad, layers)
-    for kw in ({"frames": 1}, {"control": "weights"}, {"control": "walk", "seeds": (1,)},
-               {"control": "weights", "indices": (1,), "end": 2}, {"fps": 0}):
+    for kw in (
+        {"frames": 1},
+        {"control": "weights"},
+        {"control": "walk", "seeds": (1,)},
+        {"control": "weights", "indices": (1,), "end": 2},
+        {"fps": 0},
+    ):
         with pytest.raises(SweepError):
             Sweep(BASE, **{"control": "psi", **kw})
 
 
 def test_a_gif_too_long_for_memory_says_what_fits(tiny_G, tmp_path):
     from stylemixer.core.sweep import check_memory
+
     with pytest.raises(SweepError, match="at most .* frames fit"):
         check_memory(Sweep(BASE, "psi", 1, 0, 5000), 1024, 1024, 4, "gif")

@@ -1,5 +1,6 @@
 """Family test generators (StyleGAN2: random NVIDIA-layout weights converted by the family's own converter), and
 one render thread for the family tests."""
+
 import pytest
 import torch
 
@@ -11,10 +12,18 @@ from ..checkpoints.sg2_weights import record_for
 # the activations' range, so many values are clamped), and a deeper one with channels that change per block.
 CONFIGS = {
     "32px": {"img_resolution": 32},
-    "64px-cond-clamp": {"img_resolution": 64, "c_dim": 4, "mapping_kwargs": {"num_layers": 3},
-                        "synthesis_kwargs": {"conv_clamp": 0.5}},
-    "64px-wide": {"img_resolution": 64, "z_dim": 48, "w_dim": 40,
-                  "synthesis_kwargs": {"channel_base": 1024, "channel_max": 48, "conv_clamp": 256}},
+    "64px-cond-clamp": {
+        "img_resolution": 64,
+        "c_dim": 4,
+        "mapping_kwargs": {"num_layers": 3},
+        "synthesis_kwargs": {"conv_clamp": 0.5},
+    },
+    "64px-wide": {
+        "img_resolution": 64,
+        "z_dim": 48,
+        "w_dim": 40,
+        "synthesis_kwargs": {"channel_base": 1024, "channel_max": 48, "conv_clamp": 256},
+    },
 }
 
 

@@ -11,6 +11,7 @@ stylegan2-ada-pytorch's definitions the slow, literal way:
 - convolutions are plain valid cross-correlations in float64, per sample, with the modulated and demodulated
   weight of that sample.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,14 +35,14 @@ def upfirdn2d(x, f, up=1, pad=(0, 0, 0, 0), gain=1.0):
     u[:, ::up, ::up] = x
     x0, x1, y0, y1 = pad
     p = torch.zeros(c, h * up + y0 + y1, w * up + x0 + x1, dtype=x.dtype)
-    p[:, y0:y0 + h * up, x0:x0 + w * up] = u
-    k = (f * gain).flip(0, 1)            # convolution = correlation with the flipped filter
+    p[:, y0 : y0 + h * up, x0 : x0 + w * up] = u
+    k = (f * gain).flip(0, 1)  # convolution = correlation with the flipped filter
     kh, kw = k.shape
     oh, ow = p.shape[1] - kh + 1, p.shape[2] - kw + 1
     out = torch.zeros(c, oh, ow, dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
-            out += k[i, j] * p[:, i:i + oh, j:j + ow]
+            out += k[i, j] * p[:, i : i + oh, j : j + ow]
     return out
 
 

@@ -1,5 +1,6 @@
 """Shared StyleGAN3 test models: NVIDIA-named random records (tests/checkpoints/sg3_weights.py) and the
 generators converted from them, built once per session."""
+
 from functools import cache
 
 import torch

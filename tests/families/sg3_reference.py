@@ -8,6 +8,7 @@ leaky ReLU as its definition: bias, upsample by inserting zeros, pad or crop, FI
 upsampled rate (a 1-D filter along x then y, StyleGAN3-R's radial filters as one 2-D convolution), leaky ReLU
 with gain, clamp, FIR convolution again, and keeping every `down`-th sample.
 """
+
 from __future__ import annotations
 
 import math
@@ -60,14 +61,14 @@ def make_transform(translate, angle):
 def fourier_input(rec, w, transform):
     a = rec.attrs["synthesis.input"]
     n, c = w.shape[0], a["channels"]
-    t = fully_connected(rec, "synthesis.input.affine", w)               # (r_c, r_s, t_x, t_y)
+    t = fully_connected(rec, "synthesis.input.affine", w)  # (r_c, r_s, t_x, t_y)
     t = t / torch.sqrt(t[:, 0] ** 2 + t[:, 1] ** 2)[:, None]
     out = []
     for i in range(n):
         rot = torch.tensor([[t[i, 0], -t[i, 1], 0], [t[i, 1], t[i, 0], 0], [0, 0, 1]], dtype=D)
         tra = torch.tensor([[1, 0, -t[i, 2]], [0, 1, -t[i, 3]], [0, 0, 1]], dtype=D)
         m = rot @ tra @ transform
-        freqs = _t(rec, "synthesis.input.freqs") @ m[:2, :2]                # [C, 2]
+        freqs = _t(rec, "synthesis.input.freqs") @ m[:2, :2]  # [C, 2]
         phases = _t(rec, "synthesis.input.phases") + _t(rec, "synthesis.input.freqs") @ m[:2, 2]
         amp = 1 - (freqs.norm(dim=1) - a["bandwidth"]) / (a["sampling_rate"] / 2 - a["bandwidth"])
         amp = amp.clamp(0, 1)
@@ -76,7 +77,7 @@ def fourier_input(rec, w, transform):
         gx = ((2 * torch.arange(size_w, dtype=D) + 1) / size_w - 1) * (0.5 * size_w / a["sampling_rate"])
         gy = ((2 * torch.arange(size_h, dtype=D) + 1) / size_h - 1) * (0.5 * size_h / a["sampling_rate"])
         arg = gx[None, :, None] * freqs[None, None, :, 0] + gy[:, None, None] * freqs[None, None, :, 1]
-        feat = torch.sin(2 * math.pi * (arg + phases)) * amp                  # [H, W, C]
+        feat = torch.sin(2 * math.pi * (arg + phases)) * amp  # [H, W, C]
         feat = feat @ (_t(rec, "synthesis.input.weight") / math.sqrt(c)).T
         out.append(feat.permute(2, 0, 1))
     return torch.stack(out)
@@ -88,7 +89,7 @@ def fir2d(x, f, gain):
     if f is None:
         return x * gain
     c = x.shape[1]
-    f = torch.flip(f.to(D), dims=tuple(range(f.ndim)))                      # convolution, not correlation
+    f = torch.flip(f.to(D), dims=tuple(range(f.ndim)))  # convolution, not correlation
     if f.ndim == 1:
         g = math.sqrt(gain)
         x = F.conv2d(x, (f * g).reshape(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
@@ -103,7 +104,7 @@ def filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp):
     z[:, :, ::up, ::up] = x
     px0, px1, py0, py1 = padding
     z = F.pad(z, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
-    z = z[:, :, max(-py0, 0):z.shape[2] - max(-py1, 0), max(-px0, 0):z.shape[3] - max(-px1, 0)]
+    z = z[:, :, max(-py0, 0) : z.shape[2] - max(-py1, 0), max(-px0, 0) : z.shape[3] - max(-px1, 0)]
     z = fir2d(z, fu, up * up)
     z = torch.where(z >= 0, z, slope * z) * gain
     if clamp is not None:
@@ -121,11 +122,11 @@ def synthesis_layer(rec, name, x, w):
         styles = styles / math.sqrt(a["in_channels"] * a["conv_kernel"] ** 2)
     demod = not a["is_torgb"]
     if demod:
-        weight = weight / torch.sqrt((weight ** 2).mean(dim=(1, 2, 3), keepdim=True))
-        styles = styles / torch.sqrt((styles ** 2).mean())                  # over the whole batch, as NVIDIA
+        weight = weight / torch.sqrt((weight**2).mean(dim=(1, 2, 3), keepdim=True))
+        styles = styles / torch.sqrt((styles**2).mean())  # over the whole batch, as NVIDIA
     wm = weight[None] * styles[:, None, :, None, None]
     if demod:
-        wm = wm / torch.sqrt((wm ** 2).sum(dim=(2, 3, 4), keepdim=True) + 1e-8)
+        wm = wm / torch.sqrt((wm**2).sum(dim=(2, 3, 4), keepdim=True) + 1e-8)
     wm = wm / torch.sqrt(_t(rec, f"{p}.magnitude_ema"))
     n = x.shape[0]
     k = a["conv_kernel"]
@@ -133,8 +134,18 @@ def synthesis_layer(rec, name, x, w):
     y = y.reshape(n, -1, *y.shape[2:])
     fu = rec.state.get(f"{p}.up_filter")
     fd = rec.state.get(f"{p}.down_filter")
-    return filtered_lrelu(y, fu, fd, _t(rec, f"{p}.bias"), a["up_factor"], a["down_factor"], a["padding"],
-                          1.0 if a["is_torgb"] else math.sqrt(2), 1.0 if a["is_torgb"] else 0.2, a["conv_clamp"])
+    return filtered_lrelu(
+        y,
+        fu,
+        fd,
+        _t(rec, f"{p}.bias"),
+        a["up_factor"],
+        a["down_factor"],
+        a["padding"],
+        1.0 if a["is_torgb"] else math.sqrt(2),
+        1.0 if a["is_torgb"] else 0.2,
+        a["conv_clamp"],
+    )
 
 
 def synthesis(rec, ws, translate=(0.0, 0.0), rotate=0.0):

@@ -1,4 +1,5 @@
 """The StyleGAN2 engine against an independent float64 reference, and its resumable synthesis bit for bit."""
+
 import math
 
 import numpy as np
@@ -22,8 +23,12 @@ def onehot(classes, c_dim):
 
 def engine_ws(G, z, c, psi, cutoff=None):
     with torch.inference_mode():
-        return G.mapping(torch.from_numpy(z).float(), None if c is None else torch.from_numpy(c).float(),
-                         truncation_psi=psi, truncation_cutoff=cutoff)
+        return G.mapping(
+            torch.from_numpy(z).float(),
+            None if c is None else torch.from_numpy(c).float(),
+            truncation_psi=psi,
+            truncation_cutoff=cutoff,
+        )
 
 
 def render(G, ws, noise_mode="const", fmt=torch.contiguous_format, capture=None, noise_seed=None):
@@ -57,9 +62,9 @@ def test_engine_matches_the_reference(sg2, psi):
         peak, inside = want.abs().max().item(), (want.abs() <= 1).double().mean().item()
         assert peak < 4 and inside > 0.9, f"test images should be in [-1, 1] ({peak:.2f}, {inside:.2%})"
         for fmt in FORMATS:
-            got = torch.cat([render(G, mixed[i:i + 1], fmt=fmt) for i in range(2)])   # batch 1, as the renderer
+            got = torch.cat([render(G, mixed[i : i + 1], fmt=fmt) for i in range(2)])  # batch 1, as the renderer
             worst = max(worst, (got.double() - want).abs().max().item())
-            got2 = render(G, mixed, fmt=fmt)                                          # batch 2
+            got2 = render(G, mixed, fmt=fmt)  # batch 2
             worst = max(worst, (got2.double() - want).abs().max().item())
     assert worst < 1e-4, worst
 
@@ -75,7 +80,7 @@ def test_the_clamp_is_active_in_the_clamped_config():
 
 
 def test_conditional_mapping_depends_on_the_class():
-    kw, st, G = make("64px-cond-clamp")
+    kw, _st, G = make("64px-cond-clamp")
     z = z_for(3, kw["z_dim"])
     w0, w1 = engine_ws(G, z, onehot([0], 4), 1.0), engine_ws(G, z, onehot([1], 4), 1.0)
     assert (w0 - w1).abs().max() > 1e-3
@@ -87,8 +92,11 @@ def test_noise_modes():
     kw, st, G = make("32px")
     ws = engine_ws(G, z_for(1, kw["z_dim"]), None, 1.0)
     const, none = render(G, ws, "const"), render(G, ws, "none")
-    r1, r1b, r2 = render(G, ws, "random", noise_seed=1), render(G, ws, "random", noise_seed=1), \
-        render(G, ws, "random", noise_seed=2)
+    r1, r1b, r2 = (
+        render(G, ws, "random", noise_seed=1),
+        render(G, ws, "random", noise_seed=1),
+        render(G, ws, "random", noise_seed=2),
+    )
     assert torch.equal(r1, r1b), "random noise is a function of noise_seed"
     for a, b in ((const, none), (r1, r2), (const, r1)):
         assert (a - b).abs().max() > 1e-3
@@ -199,7 +207,7 @@ def test_example_state_and_state_nbytes_match_real_states(sg2):
 def test_progressive_images_live_in_the_states(sg2_small):
     """The skip generator's partial image: entering w index 2b+2 (and 2b+3) the state holds the RGB image of the
     block at 4 * 2^b px (its toRGB ran at w index 2b+1)."""
-    kw, _, G = sg2_small
+    _kw, _, G = sg2_small
     S = G.synthesis
     assert S.state_shapes(0)[1] is None and S.state_shapes(1)[1] is None
     for k in range(2, S.num_ws + 1):
@@ -212,7 +220,7 @@ def test_progressive_images_live_in_the_states(sg2_small):
 
 
 def test_capture_records_the_modulation_quantities(sg2):
-    kw, st, G = sg2
+    kw, _st, G = sg2
     ws = engine_ws(G, z_for(9, kw["z_dim"]), onehot([3], kw.get("c_dim", 0)), 1.0)
     feats = {}
     caps = {}
@@ -247,6 +255,7 @@ def test_capture_records_the_modulation_quantities(sg2):
 
 def test_no_capture_work_without_a_capture(sg2_small, monkeypatch):
     from stylemixer.core.families.stylegan2 import network
+
     called = []
     monkeypatch.setattr(network, "moments", lambda x: called.append(1) or (x.mean((2, 3)), x.std((2, 3))))
     kw, _, G = sg2_small
@@ -259,13 +268,25 @@ def test_no_capture_work_without_a_capture(sg2_small, monkeypatch):
 
 
 def test_layer_table_and_groups():
-    G = Generator(StyleGAN2Config(resolution=64, channels=channels_for(64, 2048, 64), z_dim=8, w_dim=8,
-                                  mapping_layers=1, mapping_fmaps=8))
+    G = Generator(
+        StyleGAN2Config(
+            resolution=64, channels=channels_for(64, 2048, 64), z_dim=8, w_dim=8, mapping_layers=1, mapping_fmaps=8
+        )
+    )
     t = G.layer_table()
     assert all(isinstance(i, LayerInfo) for i in t)
-    assert [i.name for i in t] == ["b4.conv1", "b4.torgb+b8.conv0", "b8.conv1", "b8.torgb+b16.conv0", "b16.conv1",
-                                   "b16.torgb+b32.conv0", "b32.conv1", "b32.torgb+b64.conv0", "b64.conv1",
-                                   "b64.torgb"]
+    assert [i.name for i in t] == [
+        "b4.conv1",
+        "b4.torgb+b8.conv0",
+        "b8.conv1",
+        "b8.torgb+b16.conv0",
+        "b16.conv1",
+        "b16.torgb+b32.conv0",
+        "b32.conv1",
+        "b32.torgb+b64.conv0",
+        "b64.conv1",
+        "b64.torgb",
+    ]
     assert [i.resolution for i in t] == [4, 8, 8, 16, 16, 32, 32, 64, 64, 64]
     assert [i.group for i in t] == ["coarse"] * 3 + ["middle"] * 4 + ["fine"] * 3
     assert (t[-1].channels, t[-1].in_channels, t[-1].role) == (3, 32, "toRGB")
@@ -282,23 +303,45 @@ def test_config_f_shape():
     assert StyleGAN2Config.from_dict(cfg.to_dict()) == cfg
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("resolution", 48, "power of two"), ("resolution", True, "power of two"), ("z_dim", 0, "z_dim"),
-    ("c_dim", -1, "c_dim"), ("mapping_layers", 1.5, "mapping_layers"), ("mapping_lrmul", 0, "mapping_lrmul"),
-    ("mapping_lrmul", float("nan"), "mapping_lrmul"), ("channels", (512,) * 8, "channels needs 9"),
-    ("channels", (512,) * 8 + (0,), "channels"), ("conv_clamp", -1, "conv_clamp"),
-    ("conv_clamp", float("inf"), "conv_clamp"), ("use_noise", 1, "use_noise"),
-    ("truncation_psi", "0.7", "truncation_psi"), ("truncation_cutoff", 19, "truncation_cutoff"),
-    ("crop", (0, 2000, 0, 10), "crop"), ("img_channels", 5, "img_channels"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("resolution", 48, "power of two"),
+        ("resolution", True, "power of two"),
+        ("z_dim", 0, "z_dim"),
+        ("c_dim", -1, "c_dim"),
+        ("mapping_layers", 1.5, "mapping_layers"),
+        ("mapping_lrmul", 0, "mapping_lrmul"),
+        ("mapping_lrmul", float("nan"), "mapping_lrmul"),
+        ("channels", (512,) * 8, "channels needs 9"),
+        ("channels", (512,) * 8 + (0,), "channels"),
+        ("conv_clamp", -1, "conv_clamp"),
+        ("conv_clamp", float("inf"), "conv_clamp"),
+        ("use_noise", 1, "use_noise"),
+        ("truncation_psi", "0.7", "truncation_psi"),
+        ("truncation_cutoff", 19, "truncation_cutoff"),
+        ("crop", (0, 2000, 0, 10), "crop"),
+        ("img_channels", 5, "img_channels"),
+    ],
+)
 def test_config_validation(field, value, message):
     with pytest.raises(ValueError, match=message):
         StyleGAN2Config(**{field: value})
 
 
 def test_config_from_dict_refuses_unknown_keys_and_round_trips_options():
-    cfg = StyleGAN2Config(resolution=8, channels=(16, 8), z_dim=4, w_dim=4, c_dim=3, conv_clamp=256.0,
-                          truncation_psi=0.5, truncation_cutoff=2, crop=(0, 8, 1, 7), use_noise=False)
+    cfg = StyleGAN2Config(
+        resolution=8,
+        channels=(16, 8),
+        z_dim=4,
+        w_dim=4,
+        c_dim=3,
+        conv_clamp=256.0,
+        truncation_psi=0.5,
+        truncation_cutoff=2,
+        crop=(0, 8, 1, 7),
+        use_noise=False,
+    )
     assert StyleGAN2Config.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="unknown"):
         StyleGAN2Config.from_dict({**cfg.to_dict(), "fused_modconv": True})

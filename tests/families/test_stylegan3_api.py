@@ -1,5 +1,6 @@
 """The seam's descriptive side for StyleGAN3: layer table and groups, statistics and their axes, feature maps
 (image-area crop), FLOPs, state sizes; the config's JSON round trip and a native safetensors round trip."""
+
 import json
 
 import pytest
@@ -67,8 +68,8 @@ def test_statistics_have_the_spec_axes_and_values():
     assert torch.allclose(torch.from_numpy(stats[3]["s"]), s)
     g = s * s.square().mean().rsqrt() * layer.magnitude_ema.rsqrt()
     assert torch.allclose(torch.from_numpy(stats[3]["s_eff"]), g, rtol=1e-5)
-    assert (stats[15]["demod"] == 1).all()                     # ToRGB does not demodulate
-    assert (stats[0]["demod"] <= 1).all() and (stats[0]["demod"] >= 0).all()   # Fourier amplitudes
+    assert (stats[15]["demod"] == 1).all()  # ToRGB does not demodulate
+    assert (stats[0]["demod"] <= 1).all() and (stats[0]["demod"] >= 0).all()  # Fourier amplitudes
     # Moments out of layer k are the moments into layer k + 1.
     for k in range(1, 15):
         assert abs(stats[k]["mean_out"] - stats[k + 1]["mean_in"]).max() < 1e-6
@@ -96,7 +97,7 @@ def test_flops_and_state_bytes():
     cfg = design_config("T", 1024)
     big.cfg = cfg
     total = sum(Generator.flops(big).values())
-    assert 2e11 < total < 2e12      # the 1024 px T synthesis is several hundred GFLOP
+    assert 2e11 < total < 2e12  # the 1024 px T synthesis is several hundred GFLOP
     assert Generator.state_nbytes(big) > 100e6
 
 
@@ -107,17 +108,20 @@ def test_config_json_round_trip():
         assert back == cfg
 
 
-@pytest.mark.parametrize("edit, words", [
-    (lambda d: d.update(bogus=1), "unknown"),
-    (lambda d: d["layers"][2].update(padding=[0, 0, 0, 0]), "gives"),
-    (lambda d: d["layers"][2].pop("padding"), "lacks"),
-    (lambda d: d["layers"][4].update(in_channels=7), "takes"),
-    (lambda d: d["layers"].pop(4), "named"),
-    (lambda d: d.update(resolution=128), "ToRGB"),
-    (lambda d: d.update(variant="X"), "variant"),
-    (lambda d: d["layers"][1].update(name="L7_36_32"), "named"),
-    (lambda d: d["layers"][1].update(out_channels=0), "positive"),
-])
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (lambda d: d.update(bogus=1), "unknown"),
+        (lambda d: d["layers"][2].update(padding=[0, 0, 0, 0]), "gives"),
+        (lambda d: d["layers"][2].pop("padding"), "lacks"),
+        (lambda d: d["layers"][4].update(in_channels=7), "takes"),
+        (lambda d: d["layers"].pop(4), "named"),
+        (lambda d: d.update(resolution=128), "ToRGB"),
+        (lambda d: d.update(variant="X"), "variant"),
+        (lambda d: d["layers"][1].update(name="L7_36_32"), "named"),
+        (lambda d: d["layers"][1].update(out_channels=0), "positive"),
+    ],
+)
 def test_config_validation(edit, words):
     d = sg3_generator("T", 64, 0).cfg.to_dict()
     edit(d)
@@ -130,13 +134,14 @@ def test_native_safetensors_round_trip_is_bit_exact():
     """What a native save does: the state dict as safetensors (filters are buffers in it, None ones absent), the
     config as JSON metadata; loading rebuilds the modules from the config alone."""
     G = sg3_generator("R", 64, 1)
-    data = st_save({k: v.contiguous() for k, v in G.state_dict().items()},
-                   metadata={"config": json.dumps(G.cfg.to_dict())})
+    data = st_save(
+        {k: v.contiguous() for k, v in G.state_dict().items()}, metadata={"config": json.dumps(G.cfg.to_dict())}
+    )
     n = int.from_bytes(data[:8], "little")
-    meta = json.loads(data[8:8 + n])["__metadata__"]
+    meta = json.loads(data[8 : 8 + n])["__metadata__"]
     G2 = Generator(StyleGAN3Config.from_dict(json.loads(meta["config"])))
     G2.load_state_dict(st_load(data), strict=True)
-    G2.eval().requires_grad_(False)   # as a loader returns it
+    G2.eval().requires_grad_(False)  # as a loader returns it
     ws = G.mapping(zs([3]), truncation_psi=0.5)
     assert torch.equal(G2.mapping(zs([3]), truncation_psi=0.5), ws)
     assert torch.equal(G2.synthesis(ws, options={"rotate": 30.0}), G.synthesis(ws, options={"rotate": 30.0}))

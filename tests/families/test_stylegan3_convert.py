@@ -1,5 +1,6 @@
 """NVIDIA's StyleGAN3 G_ema as a NetworkRecord -> Generator: names, attributes as a pickle reader hands them
 over, and one clear ModelFileError for every kind of bad record."""
+
 import copy
 
 import pytest
@@ -34,13 +35,51 @@ def test_converts_with_the_files_geometry(variant):
     assert [l.name for l in G.cfg.layers] == rec.attrs["synthesis"]["layer_names"]
 
 
-@pytest.mark.parametrize("kwargs, names", [
-    (T_1024, ["L0_36_512", "L1_36_512", "L2_52_512", "L3_52_512", "L4_84_512", "L5_148_512", "L6_148_512",
-              "L7_276_323", "L8_276_203", "L9_532_128", "L10_1044_81", "L11_1044_51", "L12_1044_32",
-              "L13_1024_32", "L14_1024_3"]),
-    (R_1024, ["L0_36_1024", "L1_36_1024", "L2_52_1024", "L3_52_1024", "L4_84_1024", "L5_148_1024",
-              "L6_148_1024", "L7_276_645", "L8_276_406", "L9_532_256", "L10_1044_161", "L11_1044_102",
-              "L12_1044_64", "L13_1024_64", "L14_1024_3"])])
+@pytest.mark.parametrize(
+    "kwargs, names",
+    [
+        (
+            T_1024,
+            [
+                "L0_36_512",
+                "L1_36_512",
+                "L2_52_512",
+                "L3_52_512",
+                "L4_84_512",
+                "L5_148_512",
+                "L6_148_512",
+                "L7_276_323",
+                "L8_276_203",
+                "L9_532_128",
+                "L10_1044_81",
+                "L11_1044_51",
+                "L12_1044_32",
+                "L13_1024_32",
+                "L14_1024_3",
+            ],
+        ),
+        (
+            R_1024,
+            [
+                "L0_36_1024",
+                "L1_36_1024",
+                "L2_52_1024",
+                "L3_52_1024",
+                "L4_84_1024",
+                "L5_148_1024",
+                "L6_148_1024",
+                "L7_276_645",
+                "L8_276_406",
+                "L9_532_256",
+                "L10_1044_161",
+                "L11_1044_102",
+                "L12_1044_64",
+                "L13_1024_64",
+                "L14_1024_3",
+            ],
+        ),
+    ],
+)
 def test_published_1024_shapes(kwargs, names):
     """The published layer names (fact sheet B7) from the test helper's and the engine's geometry alike."""
     k = dict(DEFAULTS, **kwargs)
@@ -56,7 +95,7 @@ def test_attribute_spellings_a_reader_may_hand_over():
     """Sizes as [w, h] lists or plain ints, flags as bools or 0/1, numbers as ints or floats."""
     rec = copy.deepcopy(sg3_record("T", 64, 0))
     for path, a in rec.attrs.items():
-        if path.startswith("synthesis.L") and "." not in path[len("synthesis."):]:
+        if path.startswith("synthesis.L") and "." not in path[len("synthesis.") :]:
             a["in_size"] = a["in_size"][0]
             a["is_torgb"] = int(a["is_torgb"])
             a["in_sampling_rate"] = float(a["in_sampling_rate"])
@@ -81,32 +120,35 @@ def _bad(edit):
 L3 = "synthesis.L3_36_32"
 
 
-@pytest.mark.parametrize("edit, words", [
-    (lambda r: setattr(r, "class_name", "Discriminator"), "not a StyleGAN3 generator"),
-    (lambda r: r.attrs[L3].pop("padding"), "padding"),
-    (lambda r: r.attrs[L3].update(padding=[1, 2, 3]), "padding"),
-    (lambda r: r.attrs[L3].update(padding=[0, 0, 0, 0]), "L3_36_32 is inconsistent"),
-    (lambda r: r.attrs[L3].update(out_size=[10 ** 9, 10 ** 9]), "L3_36_32"),
-    (lambda r: r.attrs[L3].update(in_size=[36, 40]), "square"),
-    (lambda r: r.attrs[L3].update(up_factor="2"), "up_factor"),
-    (lambda r: r.attrs[L3].update(in_cutoff=float("nan")), "in_cutoff"),
-    (lambda r: r.attrs[L3].update(conv_kernel=-3), "conv_kernel"),
-    (lambda r: r.attrs[L3].update(up_taps=100000), "L3_36_32"),
-    (lambda r: r.attrs.pop("synthesis.input"), "synthesis.input"),
-    (lambda r: r.attrs[""].pop("img_resolution"), "img_resolution"),
-    (lambda r: r.attrs[""].update(img_resolution=128), "128"),
-    (lambda r: r.attrs["synthesis"].update(layer_names=["L0_36_32", "L5_36_32"]), "named"),
-    (lambda r: r.attrs["synthesis"].update(layer_names="L0"), "layer names"),
-    (lambda r: r.state.pop(f"{L3}.weight"), "lacks"),
-    (lambda r: r.state.pop(f"{L3}.up_filter"), "lacks"),
-    (lambda r: r.state.update({f"{L3}.noise_const": torch.zeros(3)}), "unexpected"),
-    (lambda r: r.state.update({f"{L3}.weight": torch.zeros(3, 3, 3, 3)}), "shape"),
-    (lambda r: r.state.update({f"{L3}.bias": torch.full((32,), float("nan"))}), "NaN"),
-    (lambda r: r.state.update({f"{L3}.bias": torch.zeros(32, dtype=torch.int64)}), "floating"),
-    (lambda r: r.state.update({f"{L3}.magnitude_ema": torch.tensor(0.0)}), "magnitude_ema"),
-    (lambda r: r.state.update({"synthesis.input.transform": torch.ones(3, 3)}), "affine"),
-    (lambda r: r.state.update({"synthesis.input.freqs": "not a tensor"}), "not a tensor"),
-])
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (lambda r: setattr(r, "class_name", "Discriminator"), "not a StyleGAN3 generator"),
+        (lambda r: r.attrs[L3].pop("padding"), "padding"),
+        (lambda r: r.attrs[L3].update(padding=[1, 2, 3]), "padding"),
+        (lambda r: r.attrs[L3].update(padding=[0, 0, 0, 0]), "L3_36_32 is inconsistent"),
+        (lambda r: r.attrs[L3].update(out_size=[10**9, 10**9]), "L3_36_32"),
+        (lambda r: r.attrs[L3].update(in_size=[36, 40]), "square"),
+        (lambda r: r.attrs[L3].update(up_factor="2"), "up_factor"),
+        (lambda r: r.attrs[L3].update(in_cutoff=float("nan")), "in_cutoff"),
+        (lambda r: r.attrs[L3].update(conv_kernel=-3), "conv_kernel"),
+        (lambda r: r.attrs[L3].update(up_taps=100000), "L3_36_32"),
+        (lambda r: r.attrs.pop("synthesis.input"), "synthesis.input"),
+        (lambda r: r.attrs[""].pop("img_resolution"), "img_resolution"),
+        (lambda r: r.attrs[""].update(img_resolution=128), "128"),
+        (lambda r: r.attrs["synthesis"].update(layer_names=["L0_36_32", "L5_36_32"]), "named"),
+        (lambda r: r.attrs["synthesis"].update(layer_names="L0"), "layer names"),
+        (lambda r: r.state.pop(f"{L3}.weight"), "lacks"),
+        (lambda r: r.state.pop(f"{L3}.up_filter"), "lacks"),
+        (lambda r: r.state.update({f"{L3}.noise_const": torch.zeros(3)}), "unexpected"),
+        (lambda r: r.state.update({f"{L3}.weight": torch.zeros(3, 3, 3, 3)}), "shape"),
+        (lambda r: r.state.update({f"{L3}.bias": torch.full((32,), float("nan"))}), "NaN"),
+        (lambda r: r.state.update({f"{L3}.bias": torch.zeros(32, dtype=torch.int64)}), "floating"),
+        (lambda r: r.state.update({f"{L3}.magnitude_ema": torch.tensor(0.0)}), "magnitude_ema"),
+        (lambda r: r.state.update({"synthesis.input.transform": torch.ones(3, 3)}), "affine"),
+        (lambda r: r.state.update({"synthesis.input.freqs": "not a tensor"}), "not a tensor"),
+    ],
+)
 def test_bad_records_raise_one_clear_error(edit, words):
     with pytest.raises(ModelFileError) as e:
         from_nvidia(_bad(edit))

@@ -1,6 +1,7 @@
 """The engine against the independent reference (sg3_reference.py) on the same NVIDIA-named weights:
 within 1e-3 (max abs, [-1, 1] images) for T and R, 64 and 256 px, several seeds, psi 1 and 0.7, style-mixed ws,
 and input transforms (the user's, a stored one, and both)."""
+
 import math
 
 import numpy as np
@@ -61,8 +62,8 @@ def test_batch_of_images_matches_reference():
     check(img, ref.synthesis(rec, ref.mapping(rec, z)))
     # Each image of the batch is the image computed alone (up to rounding).
     for i in range(3):
-        alone = G.synthesis(G.mapping(z[i:i + 1]))
-        assert (alone - img[i:i + 1]).abs().max() < 1e-5
+        alone = G.synthesis(G.mapping(z[i : i + 1]))
+        assert (alone - img[i : i + 1]).abs().max() < 1e-5
 
 
 def test_stored_transform_composes_with_the_users():
@@ -73,8 +74,9 @@ def test_stored_transform_composes_with_the_users():
     z = zs([4])
     ws, ws_ref = G.mapping(z), ref.mapping(rec, z)
     check(G.synthesis(ws), ref.synthesis(rec, ws_ref))
-    check(G.synthesis(ws, options={"translate": (0.3, 0.0), "rotate": 90.0}),
-          ref.synthesis(rec, ws_ref, (0.3, 0.0), 90.0))
+    check(
+        G.synthesis(ws, options={"translate": (0.3, 0.0), "rotate": 90.0}), ref.synthesis(rec, ws_ref, (0.3, 0.0), 90.0)
+    )
 
 
 def test_clamp_and_conditioning():
@@ -88,7 +90,7 @@ def test_clamp_and_conditioning():
     img = G.synthesis(ws)
     check(img, ref.synthesis(rec, ws_ref))
     # The clamp is reached: some activations hit +-0.5 in the reference's last hidden layer.
-    assert img.abs().max() <= 0.5 * 0.25 + 1e-6   # ToRGB clamps at conv_clamp, then the output scale
+    assert img.abs().max() <= 0.5 * 0.25 + 1e-6  # ToRGB clamps at conv_clamp, then the output scale
 
 
 def test_transform_moves_the_content():
@@ -100,6 +102,6 @@ def test_transform_moves_the_content():
     img = G.synthesis(ws)
     shift = 4
     moved = G.synthesis(ws, options={"translate": (shift / 64, 0.0), "rotate": 0.0})
-    moved_back = moved[:, :, 8:-8, 8 + shift:-8]     # the moved image, read `shift` pixels further right
-    same = img[:, :, 8:-8, 8:-8 - shift]
-    assert (moved_back - same).abs().mean() < 0.25 * (moved[:, :, 8:-8, 8:-8 - shift] - same).abs().mean()
+    moved_back = moved[:, :, 8:-8, 8 + shift : -8]  # the moved image, read `shift` pixels further right
+    same = img[:, :, 8:-8, 8 : -8 - shift]
+    assert (moved_back - same).abs().mean() < 0.25 * (moved[:, :, 8:-8, 8 : -8 - shift] - same).abs().mean()

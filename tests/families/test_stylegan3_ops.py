@@ -2,6 +2,7 @@
 downsampling) against its definition (`filtered_lrelu_ref`: zero insertion, pad, full-rate FIR, lrelu,
 FIR, decimate), over the geometries StyleGAN3 uses and odd ones; and the engine's filter design against the
 test helper's independent one."""
+
 import numpy as np
 import pytest
 import torch
@@ -23,17 +24,17 @@ def symmetric(n, g):
 
 CASES = [
     # channels, size, up, down, up taps, down taps, padding, radial
-    (4, 38, 2, 2, 12, 12, (9, 8, 9, 8), False),          # T, same rate
-    (4, 38, 4, 2, 24, 12, (-6, -9, -6, -9), False),      # T, rate doubles
-    (4, 36, 2, 2, 12, 12, (11, 10, 11, 10), True),       # R
+    (4, 38, 2, 2, 12, 12, (9, 8, 9, 8), False),  # T, same rate
+    (4, 38, 4, 2, 24, 12, (-6, -9, -6, -9), False),  # T, rate doubles
+    (4, 36, 2, 2, 12, 12, (11, 10, 11, 10), True),  # R
     (4, 36, 4, 2, 24, 12, (-2, -5, -2, -5), True),
     (4, 30, 2, 2, 12, 12, (-11, -12, -11, -12), False),  # the last layer crops its margin
-    (3, 9, 2, 2, 12, 12, (20, 3, 1, 25), False),         # padding beyond the transposed conv's reach
-    (3, 16, 1, 1, 1, 1, (0, 0, 0, 0), False),            # ToRGB: bias and clamp only
-    (2, 10, 1, 1, 1, 1, (2, 3, 1, 0), False),            # padding without filters
+    (3, 9, 2, 2, 12, 12, (20, 3, 1, 25), False),  # padding beyond the transposed conv's reach
+    (3, 16, 1, 1, 1, 1, (0, 0, 0, 0), False),  # ToRGB: bias and clamp only
+    (2, 10, 1, 1, 1, 1, (2, 3, 1, 0), False),  # padding without filters
     (2, 10, 2, 1, 4, 1, (2, 3, 1, 0), False),
     (2, 12, 1, 2, 1, 6, (2, 3, 1, 0), False),
-    (2, 13, 3, 2, 9, 7, (4, -2, 0, 5), True),            # odd taps, factor 3, a non-symmetric radial filter
+    (2, 13, 3, 2, 9, 7, (4, -2, 0, 5), True),  # odd taps, factor 3, a non-symmetric radial filter
 ]
 
 
@@ -51,8 +52,14 @@ def test_fast_path_matches_the_definition(case, strip_bytes, strips):
         fd = fd / fd.sum()
     want = filtered_lrelu_ref(x, fu, fd, b, up, down, pad, gain=1.7, slope=0.2, clamp=1.0)
     op = FilteredLReLU((n, n + 1), tu, td, up, down, pad, 1.7, 0.2, 1.0, radial=radial)
-    got = op(x.float().clone(), None if fu is None else fu.float(), None if fd is None else fd.float(), b.float(),
-             strip_bytes=strip_bytes, strips=strips)
+    got = op(
+        x.float().clone(),
+        None if fu is None else fu.float(),
+        None if fd is None else fd.float(),
+        b.float(),
+        strip_bytes=strip_bytes,
+        strips=strips,
+    )
     assert got.shape == want.shape
     assert (got.double() - want).abs().max() < 2e-6 * max(1.0, want.abs().max().item())
     # The clamp is exercised: without it the result differs.
@@ -64,7 +71,9 @@ def test_linear_layer_and_no_clamp():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(1, 3, 20, 20, generator=g)
     fu, fd = symmetric(12, g).float(), symmetric(12, g).float()
-    want = filtered_lrelu_ref(x.double(), fu.double(), fd.double(), None, 2, 2, (9, 8, 9, 8), gain=1.0, slope=1.0, clamp=None)
+    want = filtered_lrelu_ref(
+        x.double(), fu.double(), fd.double(), None, 2, 2, (9, 8, 9, 8), gain=1.0, slope=1.0, clamp=None
+    )
     got = FilteredLReLU((20, 20), 12, 12, 2, 2, (9, 8, 9, 8), 1.0, 1.0, None)(x.clone(), fu, fd)
     assert (got.double() - want).abs().max() < 1e-6
 
@@ -83,7 +92,7 @@ def test_repeated_runs_are_bit_identical():
     g = torch.Generator().manual_seed(1)
     x = torch.randn(1, 5, 40, 40, generator=g)
     fu, fd = symmetric(24, g).float(), symmetric(12, g).float()
-    op = FilteredLReLU((40, 40), 24, 12, 4, 2, (-6, -9, -6, -9), 2 ** 0.5, 0.2, 256)
+    op = FilteredLReLU((40, 40), 24, 12, 4, 2, (-6, -9, -6, -9), 2**0.5, 0.2, 256)
     assert torch.equal(op(x.clone(), fu, fd, strip_bytes=5000), op(x.clone(), fu, fd, strip_bytes=5000))
 
 

@@ -1,5 +1,6 @@
 """Resumable synthesis: the state entering w index k depends only on rows < k, and resuming from a cached state
 gives the uncached image bit for bit (with and without statistics), for T and R."""
+
 import pytest
 import torch
 
@@ -29,7 +30,7 @@ def test_resume_at_every_index_is_bit_exact(variant, options):
     assert len(states_a) == synth.num_ws + 1
     for k in range(synth.num_ws + 1):
         mix = ws_a.clone()
-        mix[:, k:] = ws_b[:, k:]                       # rows < k from A: the state entering k is A's
+        mix[:, k:] = ws_b[:, k:]  # rows < k from A: the state entering k is A's
         uncached = synth(mix, options=options)
         resumed, _ = run(synth, mix, ctx, start=k, state=states_a[k])
         assert torch.equal(resumed, uncached), f"resuming at w index {k} changed the image"
@@ -37,7 +38,7 @@ def test_resume_at_every_index_is_bit_exact(variant, options):
 
 def test_forward_runs_exactly_start_advance_finish():
     G = sg3_generator("R", 64, 1)
-    ws = G.mapping(zs([3, 4]))                         # a batch too
+    ws = G.mapping(zs([3, 4]))  # a batch too
     ctx = G.synthesis.context(2, options={"rotate": 5.0})
     img, _ = run(G.synthesis, ws, ctx)
     assert torch.equal(img, G.synthesis(ws, options={"rotate": 5.0}))
@@ -96,10 +97,12 @@ def test_the_input_transform_is_part_of_the_context():
     assert not torch.equal(synth.advance(0, (), ws[:, 0], plain)[0], synth.advance(0, (), ws[:, 0], moved)[0])
 
 
-@pytest.mark.parametrize("options", [{"scale": 2}, {"translate": (1, 2, 3)}, {"rotate": float("nan")},
-                                     {"translate": ("a", 0)}])
+@pytest.mark.parametrize(
+    "options", [{"scale": 2}, {"translate": (1, 2, 3)}, {"rotate": float("nan")}, {"translate": ("a", 0)}]
+)
 def test_bad_options_are_refused(options):
     from stylemixer.core.errors import RecipeError
+
     with pytest.raises(RecipeError):
         sg3_generator("T", 64, 0).synthesis.context(1, options=options)
 

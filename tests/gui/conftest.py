@@ -3,16 +3,17 @@
 Messages are recorded instead of opening message boxes (dialogs=False), and file dialogs are replaced by
 patching `ask_save_path` / `ask_open_path`, so no test ever waits on a modal dialog.
 """
+
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import pytest
+import torch
 
-from stylemixer.core.checkpoints import load_any  # noqa: E402
-from stylemixer.core.render import Renderer  # noqa: E402
+from stylemixer.core.checkpoints import load_any
+from stylemixer.core.render import Renderer
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -28,6 +29,7 @@ def _one_torch_thread():
 @pytest.fixture
 def settings(tmp_path):
     from stylemixer.gui.settings import open_settings
+
     return open_settings(tmp_path / "settings.ini")
 
 
@@ -38,8 +40,8 @@ def heavy_model_path(tmp_path_factory):
     render resumed at a low w index still has to run."""
     from stylemixer.core.checkpoints import save_model
     from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, init_for_training
-    cfg = GeneratorConfig(z_dim=32, w_dim=32, mapping_layers=2, mapping_fmaps=32, resolution=256,
-                          channels=(64,) * 7)
+
+    cfg = GeneratorConfig(z_dim=32, w_dim=32, mapping_layers=2, mapping_fmaps=32, resolution=256, channels=(64,) * 7)
     path = tmp_path_factory.mktemp("heavy") / "heavy.safetensors"
     save_model(init_for_training(Generator(cfg), 0), path)
     return path
@@ -48,6 +50,7 @@ def heavy_model_path(tmp_path_factory):
 @pytest.fixture
 def make_window(qtbot, settings):
     from stylemixer.gui.main_window import MainWindow
+
     made = []
 
     def make(model=None, **kw):

@@ -4,6 +4,7 @@ Run by tests/gui/test_screens.py in a fresh interpreter, because the screen is c
 starts: QT_QPA_PLATFORM="offscreen:configfile=screen.json" (Qt's offscreen plugin reads the screen's size and
 device pixel ratio from that file). Usage: screen_probe.py MODEL SETTINGS.ini [--shorter PX]
 """
+
 import json
 import os
 import sys
@@ -14,6 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 def inside(widget, area_widget) -> bool:
     """Whether `widget` lies wholly within what `area_widget` shows."""
     from PySide6.QtCore import QRect
+
     top_left = widget.mapTo(area_widget, widget.rect().topLeft())
     r = QRect(top_left, widget.size())
     return area_widget.rect().contains(r)
@@ -21,18 +23,25 @@ def inside(widget, area_widget) -> bool:
 
 def main():
     import argparse
+
     ap = argparse.ArgumentParser()
     ap.add_argument("model")
     ap.add_argument("settings")
-    ap.add_argument("--shorter", type=int, default=0, help="then make the window this much shorter than the "
-                                                                         "screen (a desktop panel and a title bar)")
+    ap.add_argument(
+        "--shorter",
+        type=int,
+        default=0,
+        help="then make the window this much shorter than the screen (a desktop panel and a title bar)",
+    )
     args = ap.parse_args()
 
     from PySide6.QtWidgets import QApplication
+
     app = QApplication(["screen_probe"])
     app.setStyle("Fusion")
     from stylemixer.gui.main_window import MainWindow
     from stylemixer.gui.settings import open_settings
+
     win = MainWindow(settings=open_settings(args.settings), device="cpu", dialogs=False)
     win.show()
     win.open_model(args.model)
@@ -42,8 +51,12 @@ def main():
         avail = win.screen().availableGeometry()
         frame, inner = win.frameGeometry(), win.geometry()
         dw, dh = frame.width() - inner.width(), frame.height() - inner.height()
-        win.setGeometry(avail.x() + inner.x() - frame.x(), avail.y() + inner.y() - frame.y(),
-                        avail.width() - dw, avail.height() - args.shorter - dh)
+        win.setGeometry(
+            avail.x() + inner.x() - frame.x(),
+            avail.y() + inner.y() - frame.y(),
+            avail.width() - dw,
+            avail.height() - args.shorter - dh,
+        )
     for _ in range(20):
         app.processEvents()
     win.wait_until_idle(30)
@@ -82,10 +95,11 @@ def main():
     out["feature_dock_width"] = feature_dock.width()
     out["feature_hscroll"] = feat_scroll.horizontalScrollBar().isVisible()
     out["feature_save_in_view"] = inside(fv.save_button, feat_scroll.viewport())
-    out["feature_controls_in_view"] = all(inside(w, feat_scroll.viewport())
-                                          for w in (fv.source_box, fv.cmap_box, fv.norm_box))
+    out["feature_controls_in_view"] = all(
+        inside(w, feat_scroll.viewport()) for w in (fv.source_box, fv.cmap_box, fv.norm_box)
+    )
     out["montage_columns_fit"] = fv.montage is not None and fv.canvas.target().width() <= fv.canvas.width()
-    fv.select_channel(0)   # the enlarged channel and its table of numbers
+    fv.select_channel(0)  # the enlarged channel and its table of numbers
     for _ in range(10):
         app.processEvents()
     out["feature_hscroll_with_channel"] = feat_scroll.horizontalScrollBar().isVisible()

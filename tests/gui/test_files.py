@@ -1,4 +1,5 @@
 """Export, recipes and model files through the window: real PNGs and model files on disk."""
+
 import os
 
 import numpy as np
@@ -43,7 +44,7 @@ def test_enlarged_export_and_strip(window, tmp_path):
         assert window.export_strip(str(strip), scale=1)
         px = png_pixels(tmp_path / f"strip-{labels}.png")
         np.testing.assert_array_equal(px[:h, :w], res.a)
-        np.testing.assert_array_equal(px[:h, w + 4:2 * w + 4], res.mix)
+        np.testing.assert_array_equal(px[:h, w + 4 : 2 * w + 4], res.mix)
         np.testing.assert_array_equal(px[:h, -w:], res.b)
         assert recipe_from_png(tmp_path / f"strip-{labels}.png") == res.request.recipe
         band = px[h:]
@@ -112,8 +113,7 @@ def test_png_without_recipe_and_bad_json_change_nothing(window, tmp_path):
 def test_corrupt_model_file_shows_an_error_and_keeps_the_model(window, core, tmp_path, tiny_model_path):
     model = window.model
     good = tiny_model_path.read_bytes()
-    files = {"garbage.safetensors": os.urandom(4000), "truncated.safetensors": good[: len(good) // 2],
-             "empty.pkl": b""}
+    files = {"garbage.safetensors": os.urandom(4000), "truncated.safetensors": good[: len(good) // 2], "empty.pkl": b""}
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
         n = len(window.messages)
@@ -136,6 +136,7 @@ def test_corrupt_model_file_shows_an_error_and_keeps_the_model(window, core, tmp
 def test_opening_another_model_switches_and_is_remembered(window, tmp_path, tiny_G):
     from stylemixer.core.checkpoints import save_model
     from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, init_for_training
+
     cfg = GeneratorConfig(z_dim=16, w_dim=16, mapping_layers=2, mapping_fmaps=16, resolution=16, channels=(16, 8, 8))
     path = tmp_path / "other.safetensors"
     save_model(init_for_training(Generator(cfg), 3), path)
@@ -156,15 +157,17 @@ def test_opening_another_model_switches_and_is_remembered(window, tmp_path, tiny
 def test_dropping_a_png_restores_its_recipe_and_model(make_window, window, tmp_path, qtbot):
     from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
     from PySide6.QtGui import QDropEvent
+
     window.mixer.preset_buttons["fine"].click()
     assert window.wait_until_idle()
     png = tmp_path / "drop.png"
     assert window.export_png(str(png))
-    other = make_window()               # no model yet: the drop must load the recorded model too
+    other = make_window()  # no model yet: the drop must load the recorded model too
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(png))])
-    ev = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                    Qt.KeyboardModifier.NoModifier)
+    ev = QDropEvent(
+        QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    )
     other.dropEvent(ev)
     assert other.wait_until_idle()
     assert other.model is not None and other.model.source == window.model.source, other.messages
@@ -177,6 +180,7 @@ def test_copy_puts_the_image_and_its_recipe_on_the_clipboard(window):
 
     from stylemixer.gui.files import enlarge_factor
     from stylemixer.gui.imaging import from_qimage
+
     window.mixer.rows[0].slider.setValue(250)
     assert window.wait_until_idle()
     window.actions_["copy"].trigger()
@@ -200,7 +204,7 @@ def test_a_missing_first_model_leaves_a_clear_empty_state(make_window, tmp_path)
     assert "nowhere.safetensors" in win.empty.detail.text()
     assert win.empty.builtin_button.isVisible() and win.empty.file_button.isVisible()
     assert not win.mixer.isVisible() and not win.settings_panel.isVisible()
-    assert all(d.widget().currentIndex() == 1 for d in win._side_docks)   # "Open a model to see them"
+    assert all(d.widget().currentIndex() == 1 for d in win._side_docks)  # "Open a model to see them"
     assert not win.actions_["export"].isEnabled()
     win.empty.builtin_button.click()
     assert win.wait_until_idle(60)
@@ -215,13 +219,17 @@ def test_dropping_a_model_file_opens_it_and_a_missing_recent_entry_is_removed(wi
 
     from stylemixer.core.checkpoints import save_model
     from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, init_for_training
+
     cfg = GeneratorConfig(z_dim=16, w_dim=16, mapping_layers=2, mapping_fmaps=16, resolution=8, channels=(8, 8))
     path = tmp_path / "dropped.safetensors"
     save_model(init_for_training(Generator(cfg), 1), path)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    window.dropEvent(QDropEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                                Qt.KeyboardModifier.NoModifier))
+    window.dropEvent(
+        QDropEvent(
+            QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+        )
+    )
     assert window.wait_until_idle()
     assert window.model.source == str(path) and window.shown_array().shape == (8, 8, 3)
 

@@ -1,4 +1,5 @@
 """The mixing grid window on a real model: cells, cache reuse, newest wins, export equal to the CLI, reopening."""
+
 import os
 
 import numpy as np
@@ -69,8 +70,24 @@ def test_export_equals_the_cli_and_reopens(window, tiny_model_path, tmp_path):
     app_png = tmp_path / "app.png"
     assert view.export_png(str(app_png), scale=1)
     cli_png = tmp_path / "cli.png"
-    assert main(["grid", "--model", str(tiny_model_path), "--rows", "1-3", "--cols", "4,5,6", "--mix", "coarse=B",
-                 "-o", str(cli_png)]) == 0
+    assert (
+        main(
+            [
+                "grid",
+                "--model",
+                str(tiny_model_path),
+                "--rows",
+                "1-3",
+                "--cols",
+                "4,5,6",
+                "--mix",
+                "coarse=B",
+                "-o",
+                str(cli_png),
+            ]
+        )
+        == 0
+    )
     assert np.array_equal(np.asarray(Image.open(app_png)), np.asarray(Image.open(cli_png)))
     assert grid_from_png(app_png) == grid_from_png(cli_png) == view.grid
     (tmp_path / "file").write_text("x")
@@ -86,6 +103,7 @@ def test_export_equals_the_cli_and_reopens(window, tiny_model_path, tmp_path):
 
 def test_click_a_cell_opens_the_pair(window, core, qtbot):
     from PySide6.QtCore import Qt
+
     view = grid_window(window)
     view.resize(900, 600)
     qtbot.wait(10)
@@ -118,6 +136,7 @@ def test_rows_and_columns_edit(window):
 
 def test_too_large_says_what_fits_and_keeps_working(window, monkeypatch):
     import stylemixer.core.grid as core_grid
+
     view = grid_window(window)
     monkeypatch.setattr(core_grid, "grid_budget", lambda: 200_000)
     view.set_seeds("1-20", "1-20")

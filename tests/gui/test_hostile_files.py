@@ -1,5 +1,6 @@
 """Broken and hostile files opened in the real window: each gives one error message (plain text, escaped), and
 the model, the recipe and rendering keep working afterwards. The same corpus the API and CLI tests use."""
+
 import os
 import re
 import threading
@@ -13,8 +14,18 @@ from stylemixer.core.checkpoints import load_any
 from stylemixer.core.errors import ModelFileError
 from stylemixer.gui.worker import abandoned_running
 
-from ..hardening.corpus import (ANSI, big_idat, chunk, model_bytes, model_corpus, png, recipe_corpus, recipe_json,
-                                text_chunk, write_all)
+from ..hardening.corpus import (
+    ANSI,
+    big_idat,
+    chunk,
+    model_bytes,
+    model_corpus,
+    png,
+    recipe_corpus,
+    recipe_json,
+    text_chunk,
+    write_all,
+)
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -53,8 +64,9 @@ def test_a_huge_png_recipe_opens_without_decoding_the_image(window, tmp_path, ti
     """250 KB on disk, 9000x9000 pixels: the recipe is read from its text chunk (a decode would need 243 MB)."""
     text = recipe_json(model=str(tiny_model_path), seed_a=77, weights=[1.0] * 8)
     path = tmp_path / "huge.png"
-    path.write_bytes(png([text_chunk(text)], 9000, 9000, image=False, end=False) + big_idat(9000, 9000)
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        png([text_chunk(text)], 9000, 9000, image=False, end=False) + big_idat(9000, 9000) + chunk(b"IEND", b"")
+    )
     window.open_recipe_file(str(path))
     assert window.wait_until_idle()
     assert window.controller.recipe.seed_a == 77 and window.controller.recipe.weights == (1.0,) * 8, window.messages
@@ -62,9 +74,11 @@ def test_a_huge_png_recipe_opens_without_decoding_the_image(window, tmp_path, ti
 
 def test_models_with_unusable_defaults_never_replace_the_working_one(window, core, tmp_path):
     from ..hardening.corpus import with_config
+
     model = window.model
-    for i, changes in enumerate([dict(truncation_psi=float("nan")), dict(truncation_cutoff=-3),
-                                 dict(crop=[0, 0, 0, 0]), dict(crop=[1, 2, 3])]):
+    for i, changes in enumerate(
+        [dict(truncation_psi=float("nan")), dict(truncation_cutoff=-3), dict(crop=[0, 0, 0, 0]), dict(crop=[1, 2, 3])]
+    ):
         path = tmp_path / f"defaults-{i}.safetensors"
         path.write_bytes(with_config(**changes))
         window.open_model(str(path))
@@ -77,6 +91,7 @@ def test_models_with_unusable_defaults_never_replace_the_working_one(window, cor
 
 def test_message_boxes_and_labels_show_file_text_as_plain_text(make_window, tmp_path, tiny_G):
     from stylemixer.core.checkpoints import save_model
+
     path = tmp_path / "<b>bold<img src=x>.safetensors"  # no "/" in a file name: unclosed tags are markup too
     save_model(tiny_G, path)
     win = make_window(path)

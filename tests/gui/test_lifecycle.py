@@ -1,4 +1,5 @@
 """Closing, devices, failures, remembered settings, the hooks for side panels, and the app entry point."""
+
 import time
 
 import numpy as np
@@ -8,16 +9,17 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
 
 from stylemixer.core.checkpoints import save_model
-from stylemixer.core.mixing import Recipe
 from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, init_for_training
+from stylemixer.core.mixing import Recipe
 from stylemixer.core.render import RenderRequest
 
 
 @pytest.fixture(scope="module")
 def slow_model_path(tmp_path_factory):
     """Big enough that a render takes a noticeable time on one thread (~0.1 s), small enough to stay quick."""
-    cfg = GeneratorConfig(z_dim=32, w_dim=32, mapping_layers=2, mapping_fmaps=32, resolution=256,
-                          channels=(64, 64, 64, 32, 32, 16, 16))
+    cfg = GeneratorConfig(
+        z_dim=32, w_dim=32, mapping_layers=2, mapping_fmaps=32, resolution=256, channels=(64, 64, 64, 32, 32, 16, 16)
+    )
     path = tmp_path_factory.mktemp("slow") / "slow.safetensors"
     save_model(init_for_training(Generator(cfg), 0), path)
     return path
@@ -120,6 +122,7 @@ def test_geometry_folders_and_palette_are_remembered(make_window, tiny_model_pat
         assert light.color(R.Window).lightness() - light.color(R.WindowText).lightness() > 120
     finally:
         from stylemixer.gui.palette import apply_palette
+
         apply_palette(False)
     assert second.minimumWidth() >= 800 and second.minimumHeight() >= 500
     hint = second.minimumSizeHint()  # the content fits the minimum size (side panels scroll)
@@ -128,11 +131,23 @@ def test_geometry_folders_and_palette_are_remembered(make_window, tiny_model_pat
 
 def test_app_main_opens_a_model_and_saves_a_screenshot(tiny_model_path, tmp_path):
     from stylemixer.gui.app import main
+
     out = tmp_path / "shot.png"
-    rc = main(["--model", str(tiny_model_path), "--settings", str(tmp_path / "s.ini"), "--screenshot", str(out),
-               "--size", "1100x700"])
+    rc = main(
+        [
+            "--model",
+            str(tiny_model_path),
+            "--settings",
+            str(tmp_path / "s.ini"),
+            "--screenshot",
+            str(out),
+            "--size",
+            "1100x700",
+        ]
+    )
     assert rc == 0
     from PIL import Image
+
     with Image.open(out) as im:
         assert im.size == (1100, 700)
         assert len(set(np.asarray(im.convert("L")).ravel().tolist())) > 20  # not a blank window
@@ -146,6 +161,7 @@ def test_the_gui_thread_keeps_running_while_the_worker_renders(make_window, heav
     from dataclasses import replace
 
     from PySide6.QtCore import QTimer
+
     win = make_window(heavy_model_path)
     for dock in win._side_docks:
         dock.close()
@@ -155,7 +171,8 @@ def test_the_gui_thread_keeps_running_while_the_worker_renders(make_window, heav
     def tick():
         ticks["all"] += 1
         if win.worker.busy:
-            ticks["busy"] += 1   # the GUI thread ran while the worker was inside torch
+            ticks["busy"] += 1  # the GUI thread ran while the worker was inside torch
+
     timer = QTimer()
     timer.setInterval(5)
     timer.timeout.connect(tick)

@@ -1,4 +1,5 @@
 """The PySide6 singleton reference workaround (see stylemixer/gui/qt_fixes.py)."""
+
 import sys
 
 from PySide6.QtCore import QObject
@@ -6,6 +7,7 @@ from PySide6.QtCore import QObject
 
 def test_void_calls_do_not_drain_none():
     from stylemixer.gui import qt_fixes
+
     o = QObject()
     before = sys.getrefcount(None)
     for _ in range(2000):

@@ -1,4 +1,5 @@
 """What the window shows is exactly what the core renders for the same recipe."""
+
 import time
 from dataclasses import replace
 
@@ -25,6 +26,7 @@ def test_builtin_model_opens_by_default(make_window):
     if not builtin_model_path().exists():
         pytest.skip("the built-in model file has not been trained into resources/ yet")
     from stylemixer.gui import app as gui_app
+
     win = make_window()
     gui_app._open_start_files(win, gui_app.build_parser().parse_args([]))  # what `stylemixer` does
     assert win.wait_until_idle(60)
@@ -85,7 +87,7 @@ def test_seed_panel_and_truncation_controls_drive_the_recipe(window, core):
     r = window.controller.recipe
     assert (r.seed_a, r.psi, r.noise_mode, r.noise_seed) == (42, 0.5, "random", 7)
     np.testing.assert_array_equal(window.shown_array(), core.mix(r))
-    window.seed_a.spin.stepUp()   # the box's arrow: the next seed
+    window.seed_a.spin.stepUp()  # the box's arrow: the next seed
     assert window.controller.recipe.seed_a == 43
     window.seed_b.random_button.click()
     assert window.controller.recipe.seed_b != r.seed_b
@@ -108,8 +110,10 @@ def test_a_burst_of_slider_changes_is_coalesced(make_window, heavy_model_path, q
     slider.setValue(333)
     assert window.wait_until_idle()
     renders = window.worker.renders_done - done_before
-    print(f"burst: {renders} renders for 201 changes in {time.perf_counter() - t0:.2f} s, {shown_during} shown "
-          f"during the drag, last render {window.last_result.ms:.0f} ms")
+    print(
+        f"burst: {renders} renders for 201 changes in {time.perf_counter() - t0:.2f} s, {shown_during} shown "
+        f"during the drag, last render {window.last_result.ms:.0f} ms"
+    )
     assert renders <= 201 // 5, f"{renders} renders for 201 slider changes"
     # How many pictures arrive during the drag depends on CPU speed; that one does (not only the last) is the
     # behaviour.
@@ -140,8 +144,12 @@ def test_worker_keeps_one_pending_request_and_drops_nothing_newer(window, core):
 def test_stale_results_are_dropped(window):
     """A result older than the one shown (or made for the previous model) never replaces the picture."""
     shown = window.last_result
-    old = type(shown)(request=type(shown.request)(shown.request.recipe, id=shown.request.id - 1),
-                      mix=np.zeros_like(shown.mix), a=shown.a, b=shown.b)
+    old = type(shown)(
+        request=type(shown.request)(shown.request.recipe, id=shown.request.id - 1),
+        mix=np.zeros_like(shown.mix),
+        a=shown.a,
+        b=shown.b,
+    )
     dropped = window.results_dropped
     window._on_rendered(old)
     assert window.results_dropped == dropped + 1
@@ -152,6 +160,7 @@ def test_stale_results_are_dropped(window):
 def test_enlargement_is_nearest_neighbour_and_scrolls_at_fixed_zoom(window):
     from stylemixer.gui.image_view import GAP
     from stylemixer.gui.imaging import from_qimage
+
     mix = window.last_result.mix
     h, w = mix.shape[:2]
     window.set_zoom(4)
@@ -160,9 +169,9 @@ def test_enlargement_is_nearest_neighbour_and_scrolls_at_fixed_zoom(window):
     shot = from_qimage(window.view.grab().toImage())
     x = max(GAP, (window.view.width() - 4 * w) // 2)
     y = max(GAP, (window.view.height() - 4 * h) // 2)
-    drawn = shot[y:y + 4 * h, x:x + 4 * w]
-    np.testing.assert_array_equal(drawn[::4, ::4], mix)       # every image pixel ...
-    np.testing.assert_array_equal(drawn[3::4, 3::4], mix)     # ... is a crisp 4x4 block
+    drawn = shot[y : y + 4 * h, x : x + 4 * w]
+    np.testing.assert_array_equal(drawn[::4, ::4], mix)  # every image pixel ...
+    np.testing.assert_array_equal(drawn[3::4, 3::4], mix)  # ... is a crisp 4x4 block
     window.set_triptych(True)
     assert window.view.minimumWidth() >= 3 * 4 * w and window.actions_["triptych"].isChecked()
     window.set_zoom("fit")

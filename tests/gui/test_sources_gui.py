@@ -1,4 +1,5 @@
 """Seed panels: latents loaded from files, continuous seeds by dragging, live psi / cutoff sliders."""
+
 import numpy as np
 import torch
 from PySide6.QtCore import QPoint, Qt
@@ -48,6 +49,7 @@ def test_wrong_shape_latent_is_refused_with_both_shapes(window, tmp_path):
 
 def test_a_file_with_several_latents_asks_which(window, tmp_path, tiny_G):
     from stylemixer.core.latent_files import save_latents
+
     ws = ws_from_seed(tiny_G, 3)[0].numpy()
     save_latents(tmp_path / "l.npz", {"a": ws, "b": ws + 1, "mix": ws + 2})
     asked = []
@@ -55,6 +57,7 @@ def test_a_file_with_several_latents_asks_which(window, tmp_path, tiny_G):
     def choose(parent, title, label, items):
         asked.append(items)
         return "b"
+
     assert load_latent_file(window, "a", str(tmp_path / "l.npz"), choose=choose)
     assert asked[0][:3] == ["a", "b", "mix"]
     assert np.array_equal(window.controller.recipe.latent_a.array(), ws + 1)

@@ -1,5 +1,6 @@
 """A storm of 500 slider, seed and truncation changes always ends on the picture of the final state; the app
 process exits promptly when its window is closed while a load is stuck."""
+
 import os
 import random
 import subprocess
@@ -44,9 +45,13 @@ def test_the_app_process_exits_when_closed_during_a_stuck_load(tmp_path, tiny_mo
     os.mkfifo(fifo)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": os.pathsep.join(sys.path)}
     t0 = time.monotonic()
-    p = subprocess.Popen([sys.executable, "-c", EXIT_SCRIPT, str(fifo), str(tiny_model_path),
-                          str(tmp_path / "s.ini")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", EXIT_SCRIPT, str(fifo), str(tiny_model_path), str(tmp_path / "s.ini")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         out, err = p.communicate(timeout=120)
     finally:

@@ -1,4 +1,5 @@
 """The sweep dialog on a real model: preview, GIF and MP4 export with progress, Cancel leaves nothing."""
+
 import os
 
 import av
@@ -20,6 +21,7 @@ def test_preview_frames_are_the_sweeps_renders(window, core):
     sweep = dlg.preview_sweep
     assert len(dlg.frames) == 4 and dlg.timer.isActive()
     from stylemixer.gui.imaging import from_qimage
+
     for i, img in enumerate(dlg.frames):
         assert np.array_equal(from_qimage(img), core.mix(sweep.frame(i))), i
 
@@ -52,8 +54,7 @@ def test_export_gif_and_mp4(window, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["s.gif", "s.mp4"]
 
 
-def test_cancel_in_the_middle_leaves_no_file_and_the_app_keeps_working(make_window, heavy_model_path, tmp_path,
-                                                                       qtbot):
+def test_cancel_in_the_middle_leaves_no_file_and_the_app_keeps_working(make_window, heavy_model_path, tmp_path, qtbot):
     win = make_window(heavy_model_path)
     tmp_path = tmp_path / "out"
     tmp_path.mkdir()

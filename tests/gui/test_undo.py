@@ -1,4 +1,5 @@
 """Undo and redo of mixing changes; one slider drag is one undo step."""
+
 import numpy as np
 import pytest
 
@@ -6,7 +7,7 @@ import pytest
 def drag(window, qtbot, row, values):
     """Press the handle, move through values with the event loop running, release: what a mouse drag does."""
     s = window.mixer.rows[row].slider
-    s.setSliderDown(True)   # emits sliderPressed
+    s.setSliderDown(True)  # emits sliderPressed
     for v in values:
         s.setValue(v)
         qtbot.wait(1)
@@ -24,7 +25,7 @@ def test_a_drag_is_one_undo_step_and_undo_restores_the_picture(window, core, qtb
     dragged_img = window.shown_array()
     assert not np.array_equal(dragged_img, start_img)
 
-    window.mixer.rows[4].b_button.click()   # a second, separate step
+    window.mixer.rows[4].b_button.click()  # a second, separate step
     assert window.wait_until_idle()
     assert c.recipe.weights[4] == 1.0
 
@@ -34,7 +35,7 @@ def test_a_drag_is_one_undo_step_and_undo_restores_the_picture(window, core, qtb
     np.testing.assert_array_equal(window.shown_array(), dragged_img)
     assert window.mixer.rows[4].slider.value() == 0
 
-    window.actions_["undo"].trigger()       # the whole drag at once
+    window.actions_["undo"].trigger()  # the whole drag at once
     assert window.wait_until_idle()
     assert c.recipe == start
     np.testing.assert_array_equal(window.shown_array(), start_img)
@@ -57,7 +58,7 @@ def test_a_new_edit_clears_redo_and_seeds_are_undoable(window):
     c.undo()
     assert c.recipe.seed_b == 5 and window.seed_b.spin.value() == 5
     assert c.can_redo()
-    window.actions_["preset_actions"][1].trigger()   # All from B
+    window.actions_["preset_actions"][1].trigger()  # All from B
     assert not c.can_redo()
     assert c.recipe.weights == (1.0,) * window.model.num_ws
     c.undo()

@@ -7,6 +7,7 @@ A short run is part of the suite (a few seconds). The long run is the same tests
 
     STYLEMIXER_FUZZ_EXAMPLES=20000 QT_QPA_PLATFORM=offscreen python -m pytest tests/hardening/test_fuzz.py
 """
+
 import io
 import json
 import os
@@ -25,8 +26,12 @@ from stylemixer.core.mixing import Recipe
 from .corpus import TINY, itxt_chunk, model_bytes, png, recipe_json, text_chunk, tiny_state, ztxt_chunk
 
 EXAMPLES = int(os.environ.get("STYLEMIXER_FUZZ_EXAMPLES", "40"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 MEMORY_SLACK_MB = 48  # beyond the file's own size (x4: bytes read, tensors, the generator, one copy)
 
 SMALL = TINY.__class__(z_dim=8, w_dim=8, mapping_layers=2, mapping_fmaps=8, resolution=8, channels=(8, 4))
@@ -69,8 +74,26 @@ class Bounded:
 
 
 # ---------------------------------------------------------------------------------------------- mutations
-INTERESTING = [b"\x00", b"\xff", b"\x7f", b"\x80", b"9" * 30, b"-1", b"1e308", b"NaN", b"Infinity", b"[",
-               b"{", b'"', b"\\", b"\x1b[2J", b"\n", b"\xff" * 8, struct.pack("<Q", 2**63), struct.pack(">I", 2**31)]
+INTERESTING = [
+    b"\x00",
+    b"\xff",
+    b"\x7f",
+    b"\x80",
+    b"9" * 30,
+    b"-1",
+    b"1e308",
+    b"NaN",
+    b"Infinity",
+    b"[",
+    b"{",
+    b'"',
+    b"\\",
+    b"\x1b[2J",
+    b"\n",
+    b"\xff" * 8,
+    struct.pack("<Q", 2**63),
+    struct.pack(">I", 2**31),
+]
 
 
 @st.composite
@@ -88,14 +111,14 @@ def mutated(draw, data: bytes, max_edits=6):
         elif kind == "insert":
             buf[pos:pos] = draw(st.binary(min_size=1, max_size=64))
         elif kind == "delete" and n:
-            del buf[pos:pos + draw(st.integers(1, 256))]
+            del buf[pos : pos + draw(st.integers(1, 256))]
         elif kind == "truncate":
             del buf[pos:]
         elif kind == "duplicate" and n:
-            buf[pos:pos] = buf[pos:pos + draw(st.integers(1, 4096))]
+            buf[pos:pos] = buf[pos : pos + draw(st.integers(1, 4096))]
         elif kind == "interesting":
             v = draw(st.sampled_from(INTERESTING))
-            buf[pos:pos + len(v)] = v
+            buf[pos : pos + len(v)] = v
     return bytes(buf)
 
 
@@ -107,10 +130,15 @@ class HugeInt:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=20) | st.sampled_from([HugeInt(), -0.0, 1e308, 2**63, "NaN", "\x1b[2J\n"]),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20)
+    | st.sampled_from([HugeInt(), -0.0, 1e308, 2**63, "NaN", "\x1b[2J\n"]),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12)
+    max_leaves=12,
+)
 
 
 def _dumps(value) -> str:
@@ -121,24 +149,27 @@ def _dumps(value) -> str:
 @st.composite
 def edited_json(draw, doc):
     """doc (parsed JSON) with random nodes replaced by random JSON values, keys added or removed."""
+
     def walk(node, depth):
         if depth > 4 or draw(st.integers(0, 9)) == 0:
             return draw(json_values)
         if isinstance(node, dict):
-            out = {k: walk(v, depth + 1) if draw(st.booleans()) else v for k, v in node.items()
-                   if draw(st.integers(0, 15))}
+            out = {
+                k: walk(v, depth + 1) if draw(st.booleans()) else v for k, v in node.items() if draw(st.integers(0, 15))
+            }
             if draw(st.integers(0, 5)) == 0:
                 out[draw(st.text(max_size=12))] = draw(json_values)
             return out
         if isinstance(node, list):
             return [walk(v, depth + 1) if draw(st.integers(0, 3)) == 0 else v for v in node]
         return node
+
     return walk(doc, 0)
 
 
 def _header(data):
     n = struct.unpack("<Q", data[:8])[0]
-    return json.loads(data[8:8 + n]), data[8 + n:]
+    return json.loads(data[8 : 8 + n]), data[8 + n :]
 
 
 def _with_header(header, rest) -> bytes:
@@ -169,7 +200,7 @@ def test_safetensors_byte_mutations(data):
 def test_safetensors_header_mutations(d):
     header, rest = _header(GOOD_MODEL)
     new = d.draw(edited_json(header))
-    tail = d.draw(st.sampled_from([rest, rest[:len(rest) // 2], rest + b"\0" * 16, b""]))
+    tail = d.draw(st.sampled_from([rest, rest[: len(rest) // 2], rest + b"\0" * 16, b""]))
     load_or_refuse(_with_header(new, tail))
 
 
@@ -181,8 +212,9 @@ def test_safetensors_config_mutations(d):
     header["__metadata__"]["config"] = _dumps(config)
     G = load_or_refuse(_with_header(header, rest))
     if G is not None:  # only a config that still describes the same tensors can load
-        assert {k: tuple(v.shape) for k, v in G.state_dict().items()} == \
-            {k: s for k, (s, _) in G.state_shapes(G.cfg).items()}
+        assert {k: tuple(v.shape) for k, v in G.state_dict().items()} == {
+            k: s for k, (s, _) in G.state_shapes(G.cfg).items()
+        }
 
 
 # ---------------------------------------------------------------------------------------------- recipes
@@ -226,10 +258,12 @@ def test_png_recipe_byte_mutations(data):
 def test_png_recipe_chunk_mutations(d):
     """Chunks of every text kind, in random order and number, with damaged lengths and random text."""
     text = d.draw(st.sampled_from([GOOD_RECIPE, _dumps(d.draw(edited_json(json.loads(GOOD_RECIPE))))]))
-    kinds = [lambda: text_chunk(text.encode("utf-8", "surrogatepass").decode("latin-1")),
-             lambda: ztxt_chunk(text.encode("utf-8", "surrogatepass")),
-             lambda: itxt_chunk(text.encode("utf-8", "surrogatepass").decode("utf-8", "replace"), True),
-             lambda: text_chunk("x" * d.draw(st.integers(0, 100)), key=d.draw(st.text("abc.", max_size=20)))]
+    kinds = [
+        lambda: text_chunk(text.encode("utf-8", "surrogatepass").decode("latin-1")),
+        lambda: ztxt_chunk(text.encode("utf-8", "surrogatepass")),
+        lambda: itxt_chunk(text.encode("utf-8", "surrogatepass").decode("utf-8", "replace"), True),
+        lambda: text_chunk("x" * d.draw(st.integers(0, 100)), key=d.draw(st.text("abc.", max_size=20))),
+    ]
     chunks = [d.draw(st.sampled_from(kinds))() for _ in range(d.draw(st.integers(0, 4)))]
     data = png(chunks, image=d.draw(st.booleans()), end=d.draw(st.booleans()))
     read_or_refuse(d.draw(mutated(data, max_edits=2)) if d.draw(st.booleans()) else data, ".png")

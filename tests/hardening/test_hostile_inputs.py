@@ -1,6 +1,7 @@
 """Every broken or hostile model and recipe file of the corpus gets one clear message, through the API and the
 command line: a ModelFileError / RecipeError (never a bare ValueError, never a hang), one escaped
 `stylemixer: error:` line with exit status 2, and memory bounded by the file."""
+
 import json
 import os
 import re
@@ -29,7 +30,7 @@ def within(seconds, fn, *args):
     def run():
         try:
             out.append(("ok", fn(*args)))
-        except BaseException as e:  # noqa: BLE001 - the test looks at what was raised
+        except BaseException as e:
             out.append(("raised", e))
 
     t = threading.Thread(target=run, daemon=True)
@@ -95,18 +96,21 @@ def test_every_bad_recipe_gives_one_line_on_the_command_line(tmp_path, capsys, t
             assert not out.exists(), label
 
 
-@pytest.mark.parametrize("args,expected", [
-    (["--scale", "100000"], "scale of 100000"),
-    (["--scale", "-3"], "at least 1"),
-    (["--scale", "0"], "at least 1"),
-    (["--scale", "4096"], "at most 16384 pixels"),
-    (["--psi", "1e308"], "psi"),
-    (["--psi", "nan"], "psi"),
-    (["--psi", "inf"], "psi"),
-    (["--cutoff", "-1"], "cutoff"),
-    (["--seed-a", str(2**40)], "seed_a"),
-    (["--mix", "all=1e308"], "outside"),
-])
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["--scale", "100000"], "scale of 100000"),
+        (["--scale", "-3"], "at least 1"),
+        (["--scale", "0"], "at least 1"),
+        (["--scale", "4096"], "at most 16384 pixels"),
+        (["--psi", "1e308"], "psi"),
+        (["--psi", "nan"], "psi"),
+        (["--psi", "inf"], "psi"),
+        (["--cutoff", "-1"], "cutoff"),
+        (["--seed-a", str(2**40)], "seed_a"),
+        (["--mix", "all=1e308"], "outside"),
+    ],
+)
 def test_bad_render_arguments(tmp_path, capsys, tiny_model_path, args, expected):
     out = tmp_path / "x.png"
     try:
@@ -129,6 +133,7 @@ def test_convert_into_a_missing_folder_or_onto_a_folder(tmp_path, capsys, tiny_m
 def test_text_from_a_file_cannot_drive_the_terminal(tmp_path):
     """A real process: a file name and metadata with escape codes and a newline give one escaped line."""
     from .corpus import model_bytes
+
     path = tmp_path / f"evil{ANSI}.safetensors"
     path.write_bytes(model_bytes(metadata={"version": ANSI}))
     p = subprocess.run([sys.executable, "-m", "stylemixer", "info", str(path)], capture_output=True, timeout=120)
@@ -141,11 +146,20 @@ def test_text_from_a_file_cannot_drive_the_terminal(tmp_path):
 def test_memory_is_bounded_by_the_file(tmp_path):
     """In a fresh process: the small files that describe huge generators or inflate to huge texts cost no more
     than a few MB each to refuse (peak RSS measured around each load)."""
-    names = ["res16384.safetensors", "channels.safetensors", "mapping.safetensors", "official-shape.safetensors",
-             "dim-huge.safetensors", "offsets.safetensors"]
+    names = [
+        "res16384.safetensors",
+        "channels.safetensors",
+        "mapping.safetensors",
+        "official-shape.safetensors",
+        "dim-huge.safetensors",
+        "offsets.safetensors",
+    ]
     recipes = ["bomb.png", "zbomb.png", "ibomb.png", "len.png", "big.json", "cut.png"]
-    models = {n: p for _, p, _ in write_all([m for m in MODELS if m[1] in names], str(tmp_path))
-              for n in [os.path.basename(p)]}
+    models = {
+        n: p
+        for _, p, _ in write_all([m for m in MODELS if m[1] in names], str(tmp_path))
+        for n in [os.path.basename(p)]
+    }
     rec_dir = tmp_path / "recipes"
     rec_dir.mkdir()
     recs = {os.path.basename(p): p for _, p, _ in write_all([r for r in RECIPES if r[1] in recipes], str(rec_dir))}
@@ -171,8 +185,13 @@ for fn, files in ((load_any, {json.dumps(models)}), (load_recipe_file, {json.dum
         out[name] = [before, status("VmHWM"), __import__("os").path.getsize(path) / 2**20]
 print(json.dumps(out))
 """
-    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                       env={**os.environ, "PYTHONPATH": os.getcwd()})
+    p = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
     assert p.returncode == 0, p.stderr
     results = json.loads(p.stdout)
     for name, (before, after, size_mb) in results.items():

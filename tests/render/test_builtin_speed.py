@@ -1,5 +1,6 @@
 """The renderer on the shipped built-in model: half precision would pass the CUDA calibration's bar, and the
 interactive frames resume where they should (timing itself is the benchmark's job, not a test's)."""
+
 import numpy as np
 import pytest
 

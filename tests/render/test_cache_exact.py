@@ -1,4 +1,5 @@
 """A cached render equals an uncached one bit for bit, and resumes where it should: for every generator family."""
+
 import numpy as np
 import pytest
 
@@ -23,7 +24,8 @@ def base(noise_mode="const", G=None, **kw):
     kw.setdefault("cutoff", 5)
     n = G.num_ws
     return Recipe.for_model(n, seed_a=11, seed_b=12, noise_mode=noise_mode, noise_seed=3, **kw).with_weights(
-        [PATTERN[i % len(PATTERN)] for i in range(n)])
+        [PATTERN[i % len(PATTERN)] for i in range(n)]
+    )
 
 
 def assert_same(got, want, stats):
@@ -49,7 +51,7 @@ def test_each_w_index_resumes_there_and_matches_uncached(tiny_G, noise_mode, sta
     rec = base(noise_mode, tiny_G)
     cached.render(RenderRequest(rec, stats=stats))
     for k in range(L):
-        rec = rec.with_weight(k, 0.4 + 0.01 * k)          # a new value for w index k only
+        rec = rec.with_weight(k, 0.4 + 0.01 * k)  # a new value for w index k only
         req = RenderRequest(rec, stats=stats)
         got = cached.render(req)
         assert got.info["start"] == {"a": L, "b": L, "mix": k}
@@ -61,7 +63,7 @@ def test_each_w_index_resumes_there_and_matches_uncached(tiny_G, noise_mode, sta
 def test_stats_requested_after_a_plain_render_come_from_cached_activations(tiny_G):
     cached, uncached = Renderer(tiny_G), Renderer(tiny_G, cache=False)
     rec = base("random", tiny_G)
-    cached.render(rec)                                    # no statistics yet
+    cached.render(rec)  # no statistics yet
     req = RenderRequest(rec.with_weight(6, 0.3), stats=True)
     got = cached.render(req)
     # Layers < 6 have no cached statistics but cached states: one step each, not a synthesis from scratch.
@@ -95,11 +97,11 @@ def test_seed_change_keeps_the_other_image_and_the_shared_prefix(tiny_G):
 
 def _with(rec, **kw):
     from dataclasses import replace
+
     return replace(rec, **kw)
 
 
-@pytest.mark.parametrize("change", [dict(noise_seed=4), dict(noise_mode="const"), dict(psi=0.5),
-                                    dict(cutoff=2)])
+@pytest.mark.parametrize("change", [dict(noise_seed=4), dict(noise_mode="const"), dict(psi=0.5), dict(cutoff=2)])
 def test_noise_and_truncation_changes_invalidate(tiny_G, change):
     r, u = Renderer(tiny_G), Renderer(tiny_G, cache=False)
     rec = base("random", tiny_G)
@@ -107,14 +109,14 @@ def test_noise_and_truncation_changes_invalidate(tiny_G, change):
     new = _with(rec, **change)
     got = r.render(RenderRequest(new, stats=True))
     assert_same(got, u.render(RenderRequest(new, stats=True)), True)
-    if "cutoff" in change:   # rows 0-1 keep their truncation: A and B resume at w index 2
+    if "cutoff" in change:  # rows 0-1 keep their truncation: A and B resume at w index 2
         assert got.info["start"]["a"] == 2
     else:
         assert got.info["start"]["a"] == 0
 
 
 def test_cache_stays_within_its_budget_and_stays_exact(tiny_G):
-    budget_mb = tiny_G.state_nbytes() / 2**20 / 3        # a fraction of one image's states
+    budget_mb = tiny_G.state_nbytes() / 2**20 / 3  # a fraction of one image's states
     r, u = Renderer(tiny_G, cache_mb=budget_mb), Renderer(tiny_G, cache=False)
     rec = base(G=tiny_G)
     for k in range(tiny_G.num_ws):
@@ -132,7 +134,7 @@ def test_results_do_not_alias_the_cache(tiny_G):
     rec = base(G=tiny_G)
     first = r.render(rec)
     keep = first.a.copy()
-    first.a[:] = 0                                        # the GUI may paint into what it gets
+    first.a[:] = 0  # the GUI may paint into what it gets
     assert np.array_equal(r.render(rec).a, keep)
 
 

@@ -1,4 +1,5 @@
 """The byte-bounded LRU behind the renderer's caches."""
+
 import numpy as np
 import torch
 
@@ -16,7 +17,7 @@ def test_sizes_of_what_the_renderer_stores():
 
 
 def test_the_w_cache_holds_its_entries_in_one_block():
-    c = SlotLRU(5 * 40)                       # room for five [1, 10] float32 entries
+    c = SlotLRU(5 * 40)  # room for five [1, 10] float32 entries
     ws = [torch.full((1, 10), float(i)) for i in range(7)]
     for i, w in enumerate(ws):
         c.put(i, w)
@@ -24,7 +25,7 @@ def test_the_w_cache_holds_its_entries_in_one_block():
     assert c.bytes == 200 and c.info()["slots"] == 5
     got = c.get(4)
     assert torch.equal(got, ws[4]) and got.untyped_storage().data_ptr() != c._block.untyped_storage().data_ptr()
-    c.put(7, torch.full((1, 10), 7.0))        # 2 was the least recently used (4 was just read)
+    c.put(7, torch.full((1, 10), 7.0))  # 2 was the least recently used (4 was just read)
     assert 2 not in c and 4 in c and torch.equal(c.get(7), torch.full((1, 10), 7.0))
     c.put("other shape", torch.zeros(2, 10))  # a new model's entries: the block is rebuilt
     assert len(c) == 1 and c.info()["slots"] == 2
@@ -37,8 +38,8 @@ def test_least_recently_used_goes_first():
     c = ByteLRU(300)
     for k in "abc":
         c.put(k, None, size=100)
-    assert c.get("a") is None and "a" in c      # a value of None is still an entry; refreshes "a"
-    c.put("d", None, size=100)                  # over budget: "b" is the oldest now
+    assert c.get("a") is None and "a" in c  # a value of None is still an entry; refreshes "a"
+    c.put("d", None, size=100)  # over budget: "b" is the oldest now
     assert "b" not in c and all(k in c for k in "acd")
     assert c.bytes == 300 and c.evictions == 1
 

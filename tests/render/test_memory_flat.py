@@ -7,6 +7,7 @@ memory does not count; nothing here depends on how fast the machine is. The w ca
 ws as its own small tensor, allocated between the mapping network's temporaries: 5,000 entries counted as
 25 MB pinned 197 MB of heap (RSS +13 % over these renders before the fix, flat after).
 """
+
 import json
 import os
 import subprocess
@@ -42,16 +43,23 @@ print(json.dumps({"samples": samples, "w_cache": r.w_cache.info(), "cache": r.ca
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads RSS from /proc (Linux)")
 @pytest.mark.skipif(not builtin_model_path().exists(), reason="needs the built-in model file")
 def test_rss_stays_within_5_percent_over_1000_random_renders():
-    p = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=900,
-                       env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    p = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     samples = out["samples"]
     base = max(rss for i, rss, _ in samples if 80 <= i <= 100)  # after the first 100 renders
     peak = max(rss for i, rss, _ in samples if i > 100)
     anon = [a for i, _, a in samples if i >= 100]
-    print(f"RSS after 100 renders {base:.1f} MB, peak over the next 1000 {peak:.1f} MB "
-          f"({(peak / base - 1) * 100:+.1f} %); anonymous {anon[0]:.1f} -> max {max(anon):.1f} MB; "
-          f"w cache {out['w_cache']['entries']} entries in {out['w_cache']['bytes'] / 2**20:.1f} MB")
+    print(
+        f"RSS after 100 renders {base:.1f} MB, peak over the next 1000 {peak:.1f} MB "
+        f"({(peak / base - 1) * 100:+.1f} %); anonymous {anon[0]:.1f} -> max {max(anon):.1f} MB; "
+        f"w cache {out['w_cache']['entries']} entries in {out['w_cache']['bytes'] / 2**20:.1f} MB"
+    )
     assert out["cache"]["bytes"] > 0.9 * out["cache"]["budget"], "the activation cache should be full by now"
     assert peak <= 1.05 * base, f"RSS grew from {base:.1f} MB to {peak:.1f} MB"

@@ -1,4 +1,5 @@
 """The command line re-executes itself once with the allocator tunables (Linux with glibc >= 2.35 only)."""
+
 import os
 import subprocess
 import sys
@@ -7,15 +8,18 @@ import pytest
 
 from stylemixer.core.perf import TUNABLES, _glibc_ok
 
-CODE = ("import os; from stylemixer.core.perf import reexec_with_huge_pages; reexec_with_huge_pages(); "
-        "print(os.environ.get('GLIBC_TUNABLES'), os.environ.get('STYLEMIXER_REEXECED'))")
+CODE = (
+    "import os; from stylemixer.core.perf import reexec_with_huge_pages; reexec_with_huge_pages(); "
+    "print(os.environ.get('GLIBC_TUNABLES'), os.environ.get('STYLEMIXER_REEXECED'))"
+)
 
 
 def run(env):
     """The child's GLIBC_TUNABLES and re-exec mark, starting from an environment without either."""
     env = {k: v for k, v in env.items() if k not in ("GLIBC_TUNABLES", "STYLEMIXER_REEXECED")}
-    return subprocess.run([sys.executable, "-c", CODE], env=env, capture_output=True, text=True,
-                          timeout=60).stdout.split()
+    return subprocess.run(
+        [sys.executable, "-c", CODE], env=env, capture_output=True, text=True, timeout=60
+    ).stdout.split()
 
 
 @pytest.mark.skipif(not _glibc_ok(), reason="needs Linux with glibc >= 2.35")

@@ -1,4 +1,5 @@
 """Half precision and batching: close to the exact path, judged by the threshold the CUDA calibration uses."""
+
 import numpy as np
 import pytest
 import torch
@@ -19,11 +20,11 @@ def test_threshold_accepts_rounding_and_rejects_a_damaged_region():
     rng = np.random.default_rng(0)
     a = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
     b = a.astype(np.int16)
-    b[::7, ::5] += 1                                      # last-level rounding on a few pixels
+    b[::7, ::5] += 1  # last-level rounding on a few pixels
     b = np.clip(b, 0, 255).astype(np.uint8)
     assert visually_identical(a, b)
     c = a.copy()
-    c[10:20, 10:20] = 255 - c[10:20, 10:20]               # a wrecked patch (what an fp16 overflow looks like)
+    c[10:20, 10:20] = 255 - c[10:20, 10:20]  # a wrecked patch (what an fp16 overflow looks like)
     assert not visually_identical(a, c)
     assert not visually_identical(a, a[:32])
 
@@ -35,8 +36,8 @@ def test_half_precision_path_runs_and_the_calibration_rejects_it_when_it_shows(t
     half = Renderer(tiny_G, precision="fp16")
     assert half.precision == "fp16" and half._synth is not tiny_G.synthesis
     h, f = half.render(RenderRequest(rec(), stats=True)), Renderer(tiny_G).render(RenderRequest(rec(), stats=True))
-    assert h.mix.shape == f.mix.shape and np.abs(h.mix.astype(int) - f.mix).mean() < 20   # same picture, roughly
-    assert tiny_G.synthesis.layers[0].adain.affine.weight.dtype == torch.float32           # the model untouched
+    assert h.mix.shape == f.mix.shape and np.abs(h.mix.astype(int) - f.mix).mean() < 20  # same picture, roughly
+    assert tiny_G.synthesis.layers[0].adain.affine.weight.dtype == torch.float32  # the model untouched
     cal = Renderer(tiny_G, precision="fp32").calibrate_half()
     assert cal["identical"] is False and cal["chosen"] == "fp32"
 
@@ -48,7 +49,7 @@ def test_cpu_default_is_exact_fp32_and_unbatched(tiny_G):
 
 def test_batched_chains_match_the_unbatched_ones_closely(tiny_G):
     batched, single = Renderer(tiny_G, batch=True), Renderer(tiny_G, batch=False)
-    r = rec()                                             # no row shared with A or B: one batch of three
+    r = rec()  # no row shared with A or B: one batch of three
     req = RenderRequest(r, stats=True, feature_layer=4, feature_source="b")
     got, want = batched.render(req), single.render(req)
     assert got.info["start"] == {"a": 0, "b": 0, "mix": 0}
@@ -63,6 +64,7 @@ def test_batched_chains_match_the_unbatched_ones_closely(tiny_G):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_auto_precision_calibrates_and_stays_visually_identical(tiny_G):
     import copy
+
     r = Renderer(copy.deepcopy(tiny_G), "cuda")
     assert r.calibration["chosen"] == r.precision
     cpu = Renderer(tiny_G, "cpu").render(rec())

@@ -1,5 +1,5 @@
 """Statistics ride on the instance norm: capturing them adds no operation over a full activation."""
-import torch
+
 from torch.profiler import ProfilerActivity, profile
 
 from stylemixer.core.mixing import Recipe

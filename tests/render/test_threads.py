@@ -1,4 +1,5 @@
 """The renderer's thread choice: by measurement, or as told; the app's render thread priority."""
+
 import os
 import sys
 import threading
@@ -7,8 +8,8 @@ import pytest
 import torch
 
 from stylemixer.core.mixing import Recipe
-from stylemixer.core.render import Renderer
 from stylemixer.core.perf import lower_thread_priority
+from stylemixer.core.render import Renderer
 from stylemixer.core.threads import ThreadPolicy
 
 
@@ -21,7 +22,7 @@ def restore_threads():
 
 def test_auto_starts_with_one_thread_and_records_what_each_render_used(tiny_G):
     r = Renderer(tiny_G, threads="auto")
-    assert torch.get_num_threads() == 1 and r.thread_choice["threads"] == 1   # the first picture never waits
+    assert torch.get_num_threads() == 1 and r.thread_choice["threads"] == 1  # the first picture never waits
     for seed in range(4):
         res = r.render(Recipe.for_model(tiny_G.num_ws, seed_a=seed))
         assert res.info["threads"] == torch.get_num_threads() >= 1
@@ -64,13 +65,13 @@ def test_policy_takes_more_threads_when_clearly_faster():
 
 def test_policy_keeps_one_thread_unless_the_gain_is_worth_a_core():
     p = ThreadPolicy(budget=2, gain=1.15)
-    feed(p, {1: 0.10, 2: 0.095}, 3)     # 5% faster: not worth taking the GUI's core
+    feed(p, {1: 0.10, 2: 0.095}, 3)  # 5% faster: not worth taking the GUI's core
     assert p.current == 1
 
 
 def test_policy_tries_a_losing_count_ever_more_rarely():
     p = ThreadPolicy(budget=2, explore_every=4, max_explore_every=16)
-    used = feed(p, {1: 0.1, 2: 0.4}, 80)   # two threads 4x slower: a busy machine
+    used = feed(p, {1: 0.1, 2: 0.4}, 80)  # two threads 4x slower: a busy machine
     trials = [i for i, n in enumerate(used) if n == 2]
     gaps = [b - a for a, b in zip(trials, trials[1:])]
     assert trials[0] == 1 and gaps == sorted(gaps) and gaps[-1] == 17 and p.current == 1
@@ -78,9 +79,9 @@ def test_policy_tries_a_losing_count_ever_more_rarely():
 
 def test_policy_re_measures_when_the_load_changes():
     p = ThreadPolicy(budget=2, explore_every=4, max_explore_every=256)
-    feed(p, {1: 0.1, 2: 0.4}, 40)           # busy: one thread, trials far apart
+    feed(p, {1: 0.1, 2: 0.4}, 40)  # busy: one thread, trials far apart
     assert p.current == 1 and p._until_trial > 10
-    used = feed(p, {1: 0.2, 2: 0.06}, 3)    # the other process ended ... and one thread's renders drift
+    used = feed(p, {1: 0.2, 2: 0.06}, 3)  # the other process ended ... and one thread's renders drift
     assert used == [1, 2, 2] and p.current == 2 and p.last_reason == "2 threads faster"
 
 
@@ -88,9 +89,9 @@ def test_a_trial_waits_for_a_render_large_enough_to_time():
     # A drag on a small model: renders below the threshold must not run on the trial count for good.
     p = ThreadPolicy(budget=2, min_flops=1e9)
     assert p.threads_for_next(5e9) == 1
-    p.observe(1, 5e9, 0.5)                       # timed: the other count is due next
+    p.observe(1, 5e9, 0.5)  # timed: the other count is due next
     for _ in range(20):
-        assert p.threads_for_next(1e6) == 1      # too small to time: stays on the count in use
+        assert p.threads_for_next(1e6) == 1  # too small to time: stays on the count in use
         p.observe(1, 1e6, 0.001)
     assert p.threads_for_next(5e9) == 2 and p.threads_for_next(None) == 2
     p.observe(2, 5e9, 0.2)
@@ -101,9 +102,9 @@ def test_the_renderer_estimates_a_render_s_work_from_its_cache(tiny_G):
     r = Renderer(tiny_G)
     rec = Recipe.for_model(tiny_G.num_ws, seed_a=3, seed_b=4).with_weights([0.5] * tiny_G.num_ws)
     full = r._estimate_work(rec)
-    assert full == 3 * sum(r._flops[k] for k in range(1, tiny_G.num_ws))   # nothing cached: three images
+    assert full == 3 * sum(r._flops[k] for k in range(1, tiny_G.num_ws))  # nothing cached: three images
     r.render(rec)
-    assert r._estimate_work(rec) == 0                                          # all three images cached
+    assert r._estimate_work(rec) == 0  # all three images cached
     k = tiny_G.num_ws - 2
     assert r._estimate_work(rec.with_weight(k, 0.9)) == sum(r._flops[j] for j in range(k + 1, tiny_G.num_ws))
 
@@ -130,7 +131,7 @@ def test_the_library_leaves_threads_alone_unless_asked(tiny_G, monkeypatch):
     r = Renderer(tiny_G, threads=1)
     assert torch.get_num_threads() == 1 and r.thread_choice == {} and r.thread_policy is None
     torch.set_num_threads(2)
-    Renderer(tiny_G, threads=None)                        # None: leave the process setting alone
+    Renderer(tiny_G, threads=None)  # None: leave the process setting alone
     assert torch.get_num_threads() == 2
     with pytest.raises(ValueError):
         Renderer(tiny_G, threads="many")
@@ -139,6 +140,7 @@ def test_the_library_leaves_threads_alone_unless_asked(tiny_G, monkeypatch):
 def test_the_app_worker_takes_the_environment(monkeypatch):
     pytest.importorskip("PySide6")
     from stylemixer.gui.worker import RenderWorker
+
     monkeypatch.setenv("STYLEMIXER_THREADS", "2")
     assert RenderWorker().threads == 2
     monkeypatch.delenv("STYLEMIXER_THREADS")
@@ -156,6 +158,7 @@ def test_lower_thread_priority_changes_only_the_calling_thread():
         seen["done"] = lower_thread_priority(3)
         seen["after"] = os.getpriority(os.PRIO_PROCESS, tid)
         seen["noop"] = lower_thread_priority(0)
+
     t = threading.Thread(target=work)
     t.start()
     t.join()
@@ -166,6 +169,7 @@ def test_lower_thread_priority_changes_only_the_calling_thread():
 def test_the_app_worker_takes_its_render_priority_from_the_environment(monkeypatch):
     pytest.importorskip("PySide6")
     from stylemixer.gui.worker import RENDER_NICE, RenderWorker
+
     monkeypatch.setenv("STYLEMIXER_RENDER_NICE", "0")
     assert RenderWorker().nice == 0
     monkeypatch.delenv("STYLEMIXER_RENDER_NICE")

@@ -1,9 +1,10 @@
 """Fixtures for the statistics views: a renderer on a real (tiny, random) model file and one mixed render."""
+
 import pytest
 
 from stylemixer.core.checkpoints import load_any
 from stylemixer.core.mixing import Recipe
-from stylemixer.core.render import RenderRequest, Renderer
+from stylemixer.core.render import Renderer, RenderRequest
 
 
 @pytest.fixture(scope="session")
@@ -28,9 +29,11 @@ def stats_result(stats_renderer, stats_recipe):
 def stats_window(qtbot, tmp_path, tiny_model_path):
     """The real main window with the statistics panels installed, on the tiny model file."""
     import os
+
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from stylemixer.gui.main_window import MainWindow
     from stylemixer.gui.settings import open_settings
+
     win = MainWindow(settings=open_settings(tmp_path / "settings.ini"), device="cpu", dialogs=False)
     qtbot.addWidget(win)
     win.resize(1500, 950)

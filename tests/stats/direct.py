@@ -1,6 +1,7 @@
 """An independent reference for the statistics: forward hooks on each AdaIN module during a plain synthesis
 pass (no Capture), with the instance-norm statistics and the styles computed in NumPy from the hooked tensors
 and the affine layer's raw weights. Nothing here goes through stylemixer.core.stats."""
+
 import numpy as np
 import torch
 
@@ -11,7 +12,7 @@ SOURCES = ("mix", "a", "b")
 
 
 def _moments(t: torch.Tensor):
-    x = t.detach().double().numpy()                     # [N, C, H, W]
+    x = t.detach().double().numpy()  # [N, C, H, W]
     mean = x.mean(axis=(2, 3))
     std = np.sqrt(((x - mean[:, :, None, None]) ** 2).mean(axis=(2, 3)))  # population std, as instance norm
     return mean, std
@@ -24,17 +25,20 @@ def direct_stats(G, recipe):
     ws = torch.cat([mix_ws(ws_a, ws_b, recipe.weights), ws_a, ws_b])  # [3, num_ws, w_dim]
     found, maps, hooks = {}, {}, []
     for layer in G.synthesis.layers:
+
         def hook(module, inputs, output, k=layer.index):
             x, w = inputs
             aff = module.affine
-            wt = aff.weight.detach().double().numpy() * aff.w_scale          # [2C, w_dim]
+            wt = aff.weight.detach().double().numpy() * aff.w_scale  # [2C, w_dim]
             s = w.detach().double().numpy() @ wt.T + aff.bias.detach().double().numpy() * aff.b_scale
             c = module.channels
             mean_in, std_in = _moments(x)
             mean_out, std_out = _moments(output)
-            found[k] = dict(mean_in=mean_in, std_in=std_in, y_s=s[:, :c] + 1, y_b=s[:, c:],
-                            mean_out=mean_out, std_out=std_out)
+            found[k] = dict(
+                mean_in=mean_in, std_in=std_in, y_s=s[:, :c] + 1, y_b=s[:, c:], mean_out=mean_out, std_out=std_out
+            )
             maps[k] = output.detach().double().numpy()
+
         hooks.append(layer.adain.register_forward_hook(hook))
     try:
         with torch.no_grad():

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stylemixer.core.export import ExportError, recipe_from_png
-from stylemixer.core.mixing import Recipe
-from stylemixer.core.families.stylegan1.network import STATS_SPEC
-from stylemixer.core.stats import LayerStats  # noqa: F401
-QUANTITIES = STATS_SPEC.keys
 from stylemixer.core import stats_export as se
 from stylemixer.core import stats_views as sv
+from stylemixer.core.export import ExportError, recipe_from_png
+from stylemixer.core.families.stylegan1.network import STATS_SPEC
+from stylemixer.core.mixing import Recipe
+from stylemixer.core.stats import LayerStats  # noqa: F401
+
+QUANTITIES = STATS_SPEC.keys
 
 
 def test_csv_of_one_layer_holds_every_value(tmp_path, stats_result, stats_renderer):
@@ -26,7 +27,7 @@ def test_csv_of_one_layer_holds_every_value(tmp_path, stats_result, stats_render
     for r in rows:
         s = stats_result.stats[r["source"]][2]
         for q in QUANTITIES:
-            assert np.float32(r[q]) == getattr(s, q)[0, int(r["channel"])]   # exact float32 round trip
+            assert np.float32(r[q]) == getattr(s, q)[0, int(r["channel"])]  # exact float32 round trip
 
 
 def test_csv_of_all_layers(stats_result):
@@ -42,7 +43,7 @@ def test_npz_holds_the_recipe_and_the_statistics(tmp_path, stats_result, stats_r
     recipe = stats_result.request.recipe
     path = tmp_path / "all.npz"
     se.save_stats(path, stats_result.stats, recipe, table=stats_renderer.G.layer_table())
-    with np.load(path, allow_pickle=False) as z:          # readable by plain NumPy, no pickle
+    with np.load(path, allow_pickle=False) as z:  # readable by plain NumPy, no pickle
         assert Recipe.from_json(str(z["recipe"])) == recipe
         assert z["layers"].tolist() == sorted(stats_result.stats["mix"])
         assert z["resolutions"].tolist() == [l.resolution for l in stats_renderer.G.layer_table()]

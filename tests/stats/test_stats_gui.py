@@ -1,15 +1,17 @@
 """The statistics widgets, read back: what they plot, draw and emit equals an independent computation."""
+
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PySide6.QtCore import QPointF, Qt  # noqa: E402
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
 
-from stylemixer.core import stats_views as sv  # noqa: E402
-from stylemixer.core.families.stylegan1.network import STATS_SPEC  # noqa: E402
+from stylemixer.core import stats_views as sv
+from stylemixer.core.families.stylegan1.network import STATS_SPEC
 from stylemixer.core.stats import LayerStats  # noqa: F401
+
 QUANTITIES = STATS_SPEC.keys
 
 from .direct import direct_stats  # noqa: E402
@@ -23,6 +25,7 @@ def reference(stats_renderer, stats_recipe):
 @pytest.fixture
 def views(qtbot, stats_renderer):
     from stylemixer.gui.stats import StatsViews
+
     v = StatsViews()
     for w in (v.stats_page, v.features):
         qtbot.addWidget(w)
@@ -33,7 +36,7 @@ def views(qtbot, stats_renderer):
 
 def _show(views, result):
     views.show_result(result)
-    views.flush()   # past the refresh throttle
+    views.flush()  # past the refresh throttle
 
 
 def _direct_order(ref, k):
@@ -41,7 +44,7 @@ def _direct_order(ref, k):
     return np.argsort(-diff, kind="stable")
 
 
-@pytest.mark.parametrize("layer", [1, 6])          # a coarse (4 px) and a fine (32 px) layer
+@pytest.mark.parametrize("layer", [1, 6])  # a coarse (4 px) and a fine (32 px) layer
 @pytest.mark.parametrize("order", ["index", "difference"])
 def test_panel_plots_the_directly_computed_statistics(views, stats_result, reference, layer, order):
     ref, _ = reference
@@ -54,8 +57,9 @@ def test_panel_plots_the_directly_computed_statistics(views, stats_result, refer
         for src in sv.SOURCES:
             x, y = views.panel.plotted(q, src)
             assert x.tolist() == list(range(len(want_order)))
-            np.testing.assert_allclose(y, ref[src][layer][q][want_order], rtol=1e-4, atol=1e-4,
-                                       err_msg=f"{q} {src} layer {layer}")
+            np.testing.assert_allclose(
+                y, ref[src][layer][q][want_order], rtol=1e-4, atol=1e-4, err_msg=f"{q} {src} layer {layer}"
+            )
     assert f"w {layer}" in views.panel.title.text()
 
 
@@ -71,7 +75,7 @@ def test_toggling_a_source_hides_its_curves(views, stats_result):
 def test_summary_shows_means_and_distances(views, stats_result, reference):
     ref, _ = reference
     _show(views, stats_result)
-    views.select_layer(3)                          # weight 0.5: between A and B
+    views.select_layer(3)  # weight 0.5: between A and B
     text = views.panel.summary.text()
     mean_ys_mix = float(np.mean(ref["mix"][3]["y_s"]))
     assert f"{mean_ys_mix:.3f}" in text
@@ -96,8 +100,9 @@ def test_hover_shows_exact_values_and_click_opens_the_channel(qtbot, views, stat
     assert f"channel {channel}" in views.panel.readout.text()
     assert f"{ref['b'][4]['y_s'][channel]:.4f}" in views.panel.readout.text()
     with qtbot.waitSignal(views.panel.channel_clicked) as sig:
-        qtbot.mouseClick(views.panel.plots_view.viewport(), Qt.MouseButton.LeftButton,
-                         pos=views.panel.plots_view.mapFromScene(scene))
+        qtbot.mouseClick(
+            views.panel.plots_view.viewport(), Qt.MouseButton.LeftButton, pos=views.panel.plots_view.mapFromScene(scene)
+        )
     assert sig.args == [channel]
     assert views.features.channel == channel
 
@@ -106,8 +111,10 @@ def test_across_layers_bars_are_the_direct_style_differences(views, stats_result
     ref, _ = reference
     _show(views, stats_result)
     x, h = views.chart.heights()
-    want = [np.mean(np.abs(ref["a"][k]["y_s"] - ref["b"][k]["y_s"]) + np.abs(ref["a"][k]["y_b"] - ref["b"][k]["y_b"]))
-            for k in sorted(ref["a"])]
+    want = [
+        np.mean(np.abs(ref["a"][k]["y_s"] - ref["b"][k]["y_s"]) + np.abs(ref["a"][k]["y_b"] - ref["b"][k]["y_b"]))
+        for k in sorted(ref["a"])
+    ]
     assert x.tolist() == sorted(ref["a"])
     np.testing.assert_allclose(h, want, rtol=1e-4)
     with_clicks = []
@@ -129,12 +136,13 @@ class _FakeClick:
 
 def test_feature_view_shows_the_montage_of_the_layer_and_enlarges_a_click(qtbot, views, stats_result, reference):
     from stylemixer.gui.imaging import from_qimage
+
     _, maps = reference
     fv = views.features
     fv.show()
     views.select_layer(5)
     fv.set_colormap("gray")
-    _show(views, stats_result)               # requested features: layer 5, mix
+    _show(views, stats_result)  # requested features: layer 5, mix
     assert fv.features is not None
     shown = from_qimage(fv.canvas.image)
     c, h, w = maps["mix"][5].shape
@@ -143,7 +151,7 @@ def test_feature_view_shows_the_montage_of_the_layer_and_enlarges_a_click(qtbot,
     for i in (0, c // 2, c - 1):
         top, left = fv.montage.tile_origin(i)
         ch = int(fv.montage.order[i])
-        tile = shown[top:top + h, left:left + w, 0].astype(float)
+        tile = shown[top : top + h, left : left + w, 0].astype(float)
         f = maps["mix"][5][ch]
         want = np.clip(((f - f.min()) / (f.max() - f.min()) * 255 + 0.5).astype(int), 0, 255)
         assert np.abs(tile - want).max() <= 1
@@ -163,12 +171,12 @@ def test_feature_view_shows_the_montage_of_the_layer_and_enlarges_a_click(qtbot,
 
 def test_features_of_another_layer_or_source_are_not_shown(views, stats_result):
     fv = views.features
-    views.select_layer(2)                          # the result carries layer 5's maps
+    views.select_layer(2)  # the result carries layer 5's maps
     _show(views, stats_result)
     assert fv.features is None and fv.canvas.image is None
     views.select_layer(5)
     fv.set_source("b")
-    _show(views, stats_result)                # maps of the mix, not B
+    _show(views, stats_result)  # maps of the mix, not B
     assert fv.features is None
 
 
@@ -176,10 +184,10 @@ def test_capture_follows_what_is_visible(qtbot, views):
     asked = []
     views.capture = lambda **kw: asked.append(kw)
     views.select_layer(3)
-    assert asked[-1] == dict(stats=False, feature_layer=None, feature_source="mix")   # nothing shown
+    assert asked[-1] == dict(stats=False, feature_layer=None, feature_source="mix")  # nothing shown
     views.stats_page.show()
     qtbot.waitUntil(lambda: asked[-1]["stats"])
-    assert asked[-1]["feature_layer"] is None      # feature view hidden: no maps cross threads
+    assert asked[-1]["feature_layer"] is None  # feature view hidden: no maps cross threads
     views.features.show()
     qtbot.waitUntil(lambda: asked[-1]["feature_layer"] == 3)
     views.features.set_source("a")
@@ -189,8 +197,9 @@ def test_capture_follows_what_is_visible(qtbot, views):
 
 
 def test_exports_from_the_widgets(tmp_path, views, stats_result):
-    from stylemixer.core.stats_export import load_stats_npz
     from stylemixer.core.export import recipe_from_png
+    from stylemixer.core.stats_export import load_stats_npz
+
     views.select_layer(5)
     _show(views, stats_result)
     views.panel.export(tmp_path / "l5.npz", all_layers=False)
@@ -202,25 +211,30 @@ def test_exports_from_the_widgets(tmp_path, views, stats_result):
     assert recipe_from_png(tmp_path / "m.png") == stats_result.request.recipe
 
 
-def test_a_burst_of_results_is_drawn_at_most_once_per_interval_and_ends_on_the_newest(qtbot, views, stats_renderer,
-                                                                                      stats_recipe):
+def test_a_burst_of_results_is_drawn_at_most_once_per_interval_and_ends_on_the_newest(
+    qtbot, views, stats_renderer, stats_recipe
+):
     from stylemixer.core.render import RenderRequest
     from stylemixer.gui.stats import REFRESH_MS
+
     drawn = []
     views.panel.set_result = lambda r, f=views.panel.set_result: (drawn.append(r.request.id), f(r))[1]
-    results = [stats_renderer.render(RenderRequest(stats_recipe.with_weight(0, i / 20), stats=True, id=i))
-               for i in range(1, 21)]
+    results = [
+        stats_renderer.render(RenderRequest(stats_recipe.with_weight(0, i / 20), stats=True, id=i))
+        for i in range(1, 21)
+    ]
     for r in results:
         views.show_result(r)
-    assert drawn == [1]                      # the first at once, the rest wait for the interval
+    assert drawn == [1]  # the first at once, the rest wait for the interval
     qtbot.waitUntil(lambda: drawn[-1] == 20, timeout=10 * REFRESH_MS)
-    assert len(drawn) == 2                   # the stale ones in between are never drawn
+    assert len(drawn) == 2  # the stale ones in between are never drawn
     y_s = views.panel.plotted("y_s", "mix")[1]
     assert np.array_equal(np.sort(y_s), np.sort(results[-1].stats["mix"][views.panel.layer].y_s[0]))
 
 
 def test_export_buttons_use_the_dialog_path_and_report_errors(tmp_path, views, stats_result, monkeypatch):
     from stylemixer.gui.stats import panel
+
     views.select_layer(5)
     _show(views, stats_result)
     errors = []
@@ -233,7 +247,7 @@ def test_export_buttons_use_the_dialog_path_and_report_errors(tmp_path, views, s
     answer["v"] = (str(tmp_path / "no" / "such" / "dir.csv"), "CSV (*.csv)")
     views.panel.export_layer_button.click()
     assert len(errors) == 1 and "could not write" in errors[0]
-    answer["v"] = ("", "")                                   # cancelled: nothing happens
+    answer["v"] = ("", "")  # cancelled: nothing happens
     views.panel.export_layer_button.click()
     answer["v"] = (str(tmp_path / "montage.png"), "PNG image (*.png)")
     views.features.save_button.click()
@@ -243,6 +257,7 @@ def test_export_buttons_use_the_dialog_path_and_report_errors(tmp_path, views, s
 
 def test_new_results_update_the_same_plot_items(views, stats_renderer, stats_recipe):
     from stylemixer.core.render import RenderRequest
+
     views.select_layer(6)
     _show(views, stats_renderer.render(RenderRequest(stats_recipe, stats=True, id=1)))
     curves = dict(views.panel.curves)
@@ -250,6 +265,6 @@ def test_new_results_update_the_same_plot_items(views, stats_renderer, stats_rec
     bars = views.chart.bars
     before = views.panel.plotted("y_s", "mix")[1].copy()
     _show(views, stats_renderer.render(RenderRequest(stats_recipe.with_weight(6, 0.0), stats=True, id=2)))
-    assert not np.allclose(views.panel.plotted("y_s", "mix")[1], before)      # new numbers ...
-    assert views.panel.curves == curves and views.chart.bars is bars         # ... in the same items
+    assert not np.allclose(views.panel.plotted("y_s", "mix")[1], before)  # new numbers ...
+    assert views.panel.curves == curves and views.chart.bars is bars  # ... in the same items
     assert {q: list(p.items) for q, p in views.panel.plots.items()} == items

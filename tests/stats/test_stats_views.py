@@ -1,12 +1,13 @@
 import numpy as np
 import pytest
 
-from stylemixer.core.families.stylegan1.network import STATS_SPEC
-from stylemixer.core.stats import LayerStats  # noqa: F401
-QUANTITIES = STATS_SPEC.keys
 from stylemixer.core import stats_views as sv
+from stylemixer.core.families.stylegan1.network import STATS_SPEC
+from stylemixer.core.stats import LayerStats
 
 from .direct import direct_stats
+
+QUANTITIES = STATS_SPEC.keys
 
 
 def _layer(**kw):
@@ -56,7 +57,7 @@ def test_mix_that_takes_a_layer_from_a_is_at_distance_zero_from_a(stats_result):
     # weights 0 at index 0: the mix uses A's w there, so its styles are A's exactly.
     s = sv.layer_summary(stats_result.stats, 0, STATS_SPEC)
     assert s.mix_to_a == 0.0 and s.mix_to_b > 0 and s.position == 0.0
-    s = sv.layer_summary(stats_result.stats, 5, STATS_SPEC)   # weight 1: B
+    s = sv.layer_summary(stats_result.stats, 5, STATS_SPEC)  # weight 1: B
     assert s.mix_to_b == 0.0 and s.position == 1.0
 
 
@@ -69,10 +70,10 @@ def test_channel_report_shows_exact_values(stats_result):
 def test_colormap_ends_and_diverging_centre():
     lut = sv.colormap("viridis")
     assert lut.shape == (256, 3) and lut.dtype == np.uint8
-    assert lut[0].tolist() == [0x44, 0x01, 0x54] and lut[-1].tolist() == [0xfd, 0xe7, 0x25]
+    assert lut[0].tolist() == [0x44, 0x01, 0x54] and lut[-1].tolist() == [0xFD, 0xE7, 0x25]
     plane = np.array([[-2.0, 0.0, 2.0]], np.float32)
     rgb = sv.colorize(plane, -2.0, 2.0, "diverging")
-    assert np.abs(rgb[0, 1].astype(int) - 0xf7).max() <= 2        # zero is near-white
+    assert np.abs(rgb[0, 1].astype(int) - 0xF7).max() <= 2  # zero is near-white
     assert rgb[0, 0, 2] > rgb[0, 0, 0] and rgb[0, 2, 0] > rgb[0, 2, 2]  # negative blue, positive red
     assert sv.colorize(np.ones((2, 2)), 1.0, 1.0, "gray")[0, 0].tolist() == [128, 128, 128]
     with pytest.raises(ValueError):
@@ -83,7 +84,7 @@ def test_montage_matches_the_features(stats_renderer, stats_recipe, stats_result
     _, maps = direct_stats(stats_renderer.G, stats_recipe)
     feats = stats_result.features
     np.testing.assert_allclose(feats, maps["mix"][5], rtol=1e-4, atol=1e-4)  # the features are layer 5's output
-    c, h, w = feats.shape
+    c, h, _w = feats.shape
     lut = sv.colormap("gray")
     for norm in sv.NORMALISATIONS:
         order = np.arange(c)[::-1]
@@ -96,17 +97,17 @@ def test_montage_matches_the_features(stats_renderer, stats_recipe, stats_result
             want = lut[np.clip(((f - lo) / (hi - lo) * 255 + 0.5).astype(int), 0, 255)]
             want = want.repeat(2, 0).repeat(2, 1)
             top, left = m.tile_origin(i)
-            got = m.image[top:top + m.tile, left:left + m.tile]
+            got = m.image[top : top + m.tile, left : left + m.tile]
             # allow an off-by-one grey level where float32 and float64 round differently
             assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
             assert m.channel_at(left + 1, top + m.tile - 1) == ch
-        assert m.channel_at(m.pitch - 1, 0) is None                # the gap
+        assert m.channel_at(m.pitch - 1, 0) is None  # the gap
         if m.rows * m.cols > c:
             assert m.channel_at((m.cols - 1) * m.pitch, (m.rows - 1) * m.pitch) is None  # empty tail
     one = sv.channel_image(feats, 4, "gray", "channel", scale=3)
     m = sv.build_montage(feats, "gray", "channel", scale=3)
     top, left = m.tile_origin(4)
-    assert np.array_equal(one, m.image[top:top + m.tile, left:left + m.tile])
+    assert np.array_equal(one, m.image[top : top + m.tile, left : left + m.tile])
 
 
 def test_montage_rejects_wrong_shapes():
@@ -117,10 +118,10 @@ def test_montage_rejects_wrong_shapes():
 
 
 def test_montage_columns_fill_the_area():
-    assert sv.montage_columns(16) == 5                                  # near square, a little wide
-    assert sv.montage_columns(16, 64, 1, 480, 680) == 4                 # 4 x 4 of 64 px fills a tall panel best
-    assert sv.montage_columns(16, 64, 1, 2000, 100) == 16               # one row in a wide strip
-    assert sv.montage_columns(128, 4, 1, 480, 300) in range(13, 17)     # wider than tall
+    assert sv.montage_columns(16) == 5  # near square, a little wide
+    assert sv.montage_columns(16, 64, 1, 480, 680) == 4  # 4 x 4 of 64 px fills a tall panel best
+    assert sv.montage_columns(16, 64, 1, 2000, 100) == 16  # one row in a wide strip
+    assert sv.montage_columns(128, 4, 1, 480, 300) in range(13, 17)  # wider than tall
     assert sv.montage_columns(1, 4, 1, 10, 10) == 1
 
 
@@ -130,4 +131,4 @@ def test_shrink_takes_block_means_of_large_maps_only():
     s = sv.shrink(f, 4)
     assert s.shape == (2, 4, 4)
     assert s[1, 2, 3] == pytest.approx(f[1, 4:6, 6:8].mean())
-    assert sv.shrink(np.zeros((1, 10, 10)), 4).shape == (1, 3, 3)       # factor 3, ragged edge dropped
+    assert sv.shrink(np.zeros((1, 10, 10)), 4).shape == (1, 3, 3)  # factor 3, ragged edge dropped

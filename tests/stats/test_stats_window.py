@@ -1,13 +1,15 @@
 """The statistics panels inside the real main window: wiring, what is requested, what is shown."""
+
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-from PySide6.QtCore import QPoint, Qt  # noqa: E402
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
 
-from stylemixer.core.families.stylegan1.network import STATS_SPEC  # noqa: E402
+from stylemixer.core.families.stylegan1.network import STATS_SPEC
 from stylemixer.core.stats import LayerStats  # noqa: F401
+
 QUANTITIES = STATS_SPEC.keys
 
 from .direct import direct_stats  # noqa: E402
@@ -21,11 +23,11 @@ def _settle(win, qtbot):
 
 def test_window_requests_statistics_and_shows_them_for_the_clicked_layer(stats_window, qtbot, stats_renderer):
     win, views = stats_window, stats_window.stats_views
-    stats_dock, feature_dock = views.docks
+    _stats_dock, _feature_dock = views.docks
     assert views.is_shown(views.stats_page) and not views.is_shown(views.features)
     # statistics are requested while the panel shows; the hidden feature tab asks for no maps
     assert win.controller.capture_stats and win.controller.feature_layer is None
-    win.mixer.rows[3].b_button.click()   # (a touched row is selected too; the click below selects row 6)
+    win.mixer.rows[3].b_button.click()  # (a touched row is selected too; the click below selects row 6)
     row = win.mixer.rows[6]
     qtbot.mouseClick(row, Qt.MouseButton.LeftButton, pos=QPoint(3, row.height() // 2))
     _settle(win, qtbot)
@@ -36,9 +38,11 @@ def test_window_requests_statistics_and_shows_them_for_the_clicked_layer(stats_w
     for q in QUANTITIES:
         for src in ("mix", "a", "b"):
             np.testing.assert_allclose(views.panel.plotted(q, src)[1], ref[src][6][q], rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(views.chart.heights()[1][3], np.mean(np.abs(ref["a"][3]["y_s"] - ref["b"][3]["y_s"])
-                                                                 + np.abs(ref["a"][3]["y_b"] - ref["b"][3]["y_b"])),
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        views.chart.heights()[1][3],
+        np.mean(np.abs(ref["a"][3]["y_s"] - ref["b"][3]["y_s"]) + np.abs(ref["a"][3]["y_b"] - ref["b"][3]["y_b"])),
+        rtol=1e-4,
+    )
 
 
 def test_feature_maps_are_requested_only_while_their_panel_shows(stats_window, qtbot):
@@ -86,6 +90,7 @@ def test_a_new_model_keeps_the_panels_consistent(stats_window, qtbot, tmp_path):
     from stylemixer.core.checkpoints import save_model
     from stylemixer.core.families.stylegan1.network import GeneratorConfig
     from tests.conftest import make_generator
+
     win, views = stats_window, stats_window.stats_views
     win.mixer.select(7)
     _settle(win, qtbot)
@@ -100,6 +105,7 @@ def test_a_new_model_keeps_the_panels_consistent(stats_window, qtbot, tmp_path):
 
 def test_plots_follow_the_dark_palette(stats_window, qtbot):
     from PySide6.QtGui import QPalette
+
     win, views = stats_window, stats_window.stats_views
     try:
         for dark in (True, False):

@@ -1,4 +1,5 @@
 """The procedural data set: deterministic, varied, anti-aliased, and every factor actually sampled."""
+
 import numpy as np
 
 from stylemixer.data import faces
@@ -23,8 +24,8 @@ def test_different_seeds_and_indices_differ():
 def test_no_flat_images_and_full_colour_range():
     pool = faces.make_pool(32, seed=0)
     assert (pool.reshape(32, -1, 3).std(axis=1).mean(axis=1) > 10).all()
-    means = pool.reshape(32, -1, 3).mean(axis=1)          # [32, 3] mean colour per image
-    assert (means.std(axis=0) > 15).all()                  # colour varies across the set in each channel
+    means = pool.reshape(32, -1, 3).mean(axis=1)  # [32, 3] mean colour per image
+    assert (means.std(axis=0) > 15).all()  # colour varies across the set in each channel
 
 
 def test_edges_are_antialiased():

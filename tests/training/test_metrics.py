@@ -1,5 +1,6 @@
 """The measures used on the shipped weights must mean what they say: structure ignores colour, colour ignores
 position, noise and flat images are recognised."""
+
 import numpy as np
 
 from stylemixer.data import faces
@@ -12,8 +13,8 @@ def _faces(n, seed=11):
 
 def test_structure_distance_ignores_colour_but_sees_shape():
     x = _faces(16)
-    recoloured = x[..., [2, 0, 1]]                         # same drawing, every colour changed
-    other = np.roll(x, 1, axis=0)                          # a different face
+    recoloured = x[..., [2, 0, 1]]  # same drawing, every colour changed
+    other = np.roll(x, 1, axis=0)  # a different face
     same_shape = M.structure_distance(x, recoloured)
     diff_shape = M.structure_distance(x, other)
     assert (same_shape < diff_shape).mean() >= 0.9
@@ -21,7 +22,7 @@ def test_structure_distance_ignores_colour_but_sees_shape():
 
 def test_colour_distance_ignores_position_but_sees_colour():
     x = _faces(16)
-    shifted = np.roll(x, 5, axis=2)                        # same colours, moved 5 px
+    shifted = np.roll(x, 5, axis=2)  # same colours, moved 5 px
     recoloured = x[..., [2, 0, 1]]
     assert (M.colour_distance(x, shifted) < M.colour_distance(x, recoloured)).mean() >= 0.9
 

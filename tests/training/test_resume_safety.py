@@ -1,5 +1,6 @@
 """`train --resume` reads checkpoints with torch.load(weights_only=True): a checkpoint.pt that would run code is
 refused with one line, before anything is built, and its payload never runs."""
+
 import os
 
 import numpy as np
@@ -10,16 +11,29 @@ from stylemixer import cli
 from stylemixer.core.errors import ModelFileError
 from stylemixer.training.loop import TrainConfig, Trainer, read_checkpoint
 
-TINY_ARGS = ["--kimg", "0.004", "--batch", "4", "--resolution", "16", "--channels", "16,16,8", "--w-dim", "16",
-             "--pool-size", "8"]
+TINY_ARGS = [
+    "--kimg",
+    "0.004",
+    "--batch",
+    "4",
+    "--resolution",
+    "16",
+    "--channels",
+    "16,16,8",
+    "--w-dim",
+    "16",
+    "--pool-size",
+    "8",
+]
 TINY = dict(resolution=16, channels=(16, 16, 8), z_dim=16, w_dim=16, mapping_layers=2, batch=4, pool_size=8)
 
 
 @pytest.fixture(autouse=True)
 def fast_pool(monkeypatch):
-    monkeypatch.setattr("stylemixer.training.loop.procedural_pool",
-                        lambda n, seed, cache_dir=None: np.random.RandomState(seed).randint(0, 256, (n, 16, 16, 3),
-                                                                                            dtype=np.uint8))
+    monkeypatch.setattr(
+        "stylemixer.training.loop.procedural_pool",
+        lambda n, seed, cache_dir=None: np.random.RandomState(seed).randint(0, 256, (n, 16, 16, 3), dtype=np.uint8),
+    )
 
 
 class Payload:
@@ -86,5 +100,5 @@ def test_a_checkpoint_of_another_configuration_is_refused_cleanly(tmp_path):
 
 def test_a_real_checkpoint_holds_only_tensors_and_plain_data(tmp_path):
     t = Trainer(TrainConfig(out=str(tmp_path / "run"), kimg=0.004, **TINY), log=lambda *a: None)
-    sd = read_checkpoint(t.save_checkpoint())   # weights_only=True accepts it
+    sd = read_checkpoint(t.save_checkpoint())  # weights_only=True accepts it
     assert sd["step"] == 0 and isinstance(sd["torch_rng"], torch.Tensor)

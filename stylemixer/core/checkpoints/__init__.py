@@ -1,4 +1,5 @@
 """Open any supported model file, recognising its format by content rather than by extension."""
+
 from __future__ import annotations
 
 import os
@@ -15,10 +16,10 @@ BUILTIN = "builtin"
 
 @dataclass
 class LoadedModel:
-    G: StyleGenerator           # a generator of any family (families/api.py)
-    source: str                 # "builtin" or the file path, as a recipe records it
-    name: str                   # for titles and the status bar
-    format: str                 # "stylemixer" or a foreign format's name
+    G: StyleGenerator  # a generator of any family (families/api.py)
+    source: str  # "builtin" or the file path, as a recipe records it
+    name: str  # for titles and the status bar
+    format: str  # "stylemixer" or a foreign format's name
     info: dict = field(default_factory=dict)
 
 
@@ -79,6 +80,7 @@ def _foreign_loaders():
     from .rosinality import try_load as rosinality
     from .stylegan1 import try_load as tf_stylegan1
     from .stylegan2_tf import try_load as tf_stylegan2
+
     # TF StyleGAN2 before v1's reader, which refuses network versions >= 4.
     return [tf_stylegan2, tf_stylegan1, rosinality, nvidia_pytorch]
 
@@ -86,6 +88,7 @@ def _foreign_loaders():
 def _first_global(path) -> str:
     """' (it refers to module.name)' for the first global a pickle names, escaped; '' if none is found."""
     from .safe_pickle import escape, scan_globals
+
     try:
         with open(path, "rb") as f:
             found = scan_globals(f.read(1 << 16), limit=1)
@@ -94,4 +97,4 @@ def _first_global(path) -> str:
     return f" (it refers to {escape(found[0][0], 80)}.{escape(found[0][1], 80)})" if found else ""
 
 
-__all__ = ["LoadedModel", "load_any", "load_model", "save_model", "sniff", "BUILTIN"]
+__all__ = ["BUILTIN", "LoadedModel", "load_any", "load_model", "save_model", "sniff"]

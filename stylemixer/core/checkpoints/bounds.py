@@ -15,6 +15,7 @@ header says is checked before a byte of tensor data is read or a parameter alloc
 
 Family-agnostic: a family only has to be constructible on the meta device. Every problem is a ModelFileError.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,23 +30,35 @@ import torch
 
 from ..errors import ModelFileError, describe, printable
 
-MAX_HEADER_BYTES = 16 * 2**20    # a 1024 px generator's header is ~20 KB; the safetensors library allows 100 MB
+MAX_HEADER_BYTES = 16 * 2**20  # a 1024 px generator's header is ~20 KB; the safetensors library allows 100 MB
 MAX_TENSORS = 100_000
 MAX_DIMS = 8
 MAX_METADATA_ITEMS = 1000
 # dtype -> (torch dtype or None when StyleMixer cannot use it, bytes per element)
 DTYPES = {
-    "F64": (torch.float64, 8), "F32": (torch.float32, 4), "F16": (torch.float16, 2), "BF16": (torch.bfloat16, 2),
-    "I64": (None, 8), "U64": (None, 8), "I32": (None, 4), "U32": (None, 4), "I16": (None, 2), "U16": (None, 2),
-    "I8": (None, 1), "U8": (None, 1), "BOOL": (None, 1), "F8_E5M2": (None, 1), "F8_E4M3": (None, 1),
+    "F64": (torch.float64, 8),
+    "F32": (torch.float32, 4),
+    "F16": (torch.float16, 2),
+    "BF16": (torch.bfloat16, 2),
+    "I64": (None, 8),
+    "U64": (None, 8),
+    "I32": (None, 4),
+    "U32": (None, 4),
+    "I16": (None, 2),
+    "U16": (None, 2),
+    "I8": (None, 1),
+    "U8": (None, 1),
+    "BOOL": (None, 1),
+    "F8_E5M2": (None, 1),
+    "F8_E4M3": (None, 1),
 }
 
 
 @dataclass(frozen=True)
 class TensorEntry:
-    dtype: str            # safetensors code, e.g. "F32"
+    dtype: str  # safetensors code, e.g. "F32"
     shape: tuple
-    begin: int            # byte offsets into the data section
+    begin: int  # byte offsets into the data section
     end: int
 
     @property
@@ -55,9 +68,9 @@ class TensorEntry:
 
 @dataclass(frozen=True)
 class Header:
-    tensors: dict          # name -> TensorEntry
-    metadata: dict         # str -> str
-    data_start: int        # file offset of the data section
+    tensors: dict  # name -> TensorEntry
+    metadata: dict  # str -> str
+    data_start: int  # file offset of the data section
 
 
 def read_header(f, file_size: int, name: str) -> Header:
@@ -87,8 +100,9 @@ def parse_header(raw: bytes, file_size: int, name: str) -> Header:
         raise ModelFileError(f"{name}: the safetensors metadata must map text to text, got {describe(meta)}")
     for k, v in meta.items():
         if not isinstance(v, str):
-            raise ModelFileError(f"{name}: the safetensors metadata must map text to text, but {printable(k, 60)} "
-                                 f"is {describe(v)}")
+            raise ModelFileError(
+                f"{name}: the safetensors metadata must map text to text, but {printable(k, 60)} is {describe(v)}"
+            )
     if len(meta) > MAX_METADATA_ITEMS:
         raise ModelFileError(f"{name} has {len(meta)} metadata entries; at most {MAX_METADATA_ITEMS}")
     if len(doc) > MAX_TENSORS:
@@ -136,24 +150,32 @@ def _json(raw: bytes, name: str):
 def _entry(key, value, data_size: int, name: str) -> TensorEntry:
     k = printable(key)
     if not isinstance(value, dict) or set(value) != {"dtype", "shape", "data_offsets"}:
-        raise ModelFileError(f"{name}: tensor {k} must have exactly dtype, shape and data_offsets, "
-                             f"got {describe(value)}")
+        raise ModelFileError(
+            f"{name}: tensor {k} must have exactly dtype, shape and data_offsets, got {describe(value)}"
+        )
     dtype, shape, offsets = value["dtype"], value["shape"], value["data_offsets"]
     if not isinstance(dtype, str) or dtype not in DTYPES:
         raise ModelFileError(f"{name}: tensor {k} has an unknown dtype {describe(dtype)}")
-    if (not isinstance(shape, list) or len(shape) > MAX_DIMS
-            or not all(_is_int(d) and 0 <= d <= data_size for d in shape)):
+    if (
+        not isinstance(shape, list)
+        or len(shape) > MAX_DIMS
+        or not all(_is_int(d) and 0 <= d <= data_size for d in shape)
+    ):
         raise ModelFileError(f"{name}: tensor {k} has an invalid shape {describe(shape)}")
     if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_int(o) for o in offsets):
         raise ModelFileError(f"{name}: tensor {k} has invalid data_offsets {describe(offsets)}")
     begin, end = offsets
     if not 0 <= begin <= end <= data_size:
-        raise ModelFileError(f"{name}: tensor {k} lies outside the file (bytes {describe(begin)} to "
-                             f"{describe(end)} of {data_size:,}); the file is truncated or damaged")
+        raise ModelFileError(
+            f"{name}: tensor {k} lies outside the file (bytes {describe(begin)} to "
+            f"{describe(end)} of {data_size:,}); the file is truncated or damaged"
+        )
     nbytes = math.prod(shape) * DTYPES[dtype][1]
     if end - begin != nbytes:
-        raise ModelFileError(f"{name}: tensor {k} of shape {shape} and dtype {dtype} needs {nbytes:,} bytes "
-                             f"but its offsets hold {end - begin:,}")
+        raise ModelFileError(
+            f"{name}: tensor {k} of shape {shape} and dtype {dtype} needs {nbytes:,} bytes "
+            f"but its offsets hold {end - begin:,}"
+        )
     return TensorEntry(dtype, tuple(shape), begin, end)
 
 

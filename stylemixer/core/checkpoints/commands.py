@@ -1,4 +1,5 @@
 """`stylemixer convert IN OUT.safetensors`: any model file StyleMixer can open -> its native format."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,8 +41,8 @@ def apply_crop(G, crop):
 
 
 def cmd_convert(args) -> int:
-    from . import load_any, save_model
     from ..families.stylegan1.network import count_parameters
+    from . import load_any, save_model
 
     src, dst = os.path.abspath(args.input), os.path.abspath(args.output)
     if os.path.exists(dst) and os.path.exists(src) and os.path.samefile(src, dst):
@@ -51,10 +52,13 @@ def cmd_convert(args) -> int:
     if os.path.isdir(dst):
         raise ModelFileError(f"{printable(args.output)} is a folder; name the .safetensors file to write")
     if not os.path.isdir(os.path.dirname(dst)):
-        raise ModelFileError(f"cannot write {printable(os.path.basename(dst))}: the folder "
-                             f"{printable(os.path.dirname(dst))} does not exist")
+        raise ModelFileError(
+            f"cannot write {printable(os.path.basename(dst))}: the folder "
+            f"{printable(os.path.dirname(dst))} does not exist"
+        )
     crop = parse_crop(args.crop)
     from ..export import check_output_path
+
     check_output_path(dst)  # before a read that can take seconds
     t0 = time.perf_counter()
     shown = [-1]
@@ -72,24 +76,32 @@ def cmd_convert(args) -> int:
     try:
         save_model(G, dst, extra_metadata={"converted_from": loaded.name, "source_format": loaded.format})
     except OSError as e:
-        raise ModelFileError(f"could not write {printable(os.path.basename(dst))}: {printable(e.strerror or e)}") \
-            from None
+        raise ModelFileError(
+            f"could not write {printable(os.path.basename(dst))}: {printable(e.strerror or e)}"
+        ) from None
     cfg = G.cfg
     size = f"{cfg.resolution}x{cfg.resolution}"
     if cfg.crop is not None:
         size += f" (content {cfg.crop[3] - cfg.crop[2]}x{cfg.crop[1] - cfg.crop[0]})"
     trunc = f"psi {cfg.truncation_psi}, cutoff {cfg.truncation_cutoff}" if cfg.truncation_psi != 1 else "no truncation"
-    print(f"converted {printable(loaded.name)} ({loaded.format}) -> {printable(os.path.basename(dst))}: {size}, "
-          f"{G.num_ws} w indices, "
-          f"{count_parameters(G) / 1e6:.2f}M parameters, default {trunc}, in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"converted {printable(loaded.name)} ({loaded.format}) -> {printable(os.path.basename(dst))}: {size}, "
+        f"{G.num_ws} w indices, "
+        f"{count_parameters(G) / 1e6:.2f}M parameters, default {trunc}, in {time.perf_counter() - t0:.1f} s"
+    )
     return 0
 
 
 def register(subparsers):
-    p = subparsers.add_parser("convert", help="convert a model file (e.g. an official StyleGAN .pkl) to "
-                              "StyleMixer's .safetensors format")
+    p = subparsers.add_parser(
+        "convert", help="convert a model file (e.g. an official StyleGAN .pkl) to StyleMixer's .safetensors format"
+    )
     p.add_argument("input", help="the model file to read; its format is recognised by content")
     p.add_argument("output", help="the .safetensors file to write (written atomically)")
-    p.add_argument("--crop", default="auto", help="content box kept when rendering: auto (default; the official "
-                   "cars model gets 64,448,0,512), none, or TOP,BOTTOM,LEFT,RIGHT")
+    p.add_argument(
+        "--crop",
+        default="auto",
+        help="content box kept when rendering: auto (default; the official "
+        "cars model gets 64,448,0,512), none, or TOP,BOTTOM,LEFT,RIGHT",
+    )
     p.set_defaults(func=cmd_convert)

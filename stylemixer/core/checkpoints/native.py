@@ -3,6 +3,7 @@
 safetensors is a JSON header plus raw little-endian tensors, so loading never unpickles anything. Files written
 before families existed have no "family" entry; they are StyleGAN v1.
 """
+
 from __future__ import annotations
 
 import io
@@ -64,14 +65,17 @@ def load_model_file(f, name="model", device="cpu", extra: dict | None = None):
     if meta.get("format") != FORMAT:
         raise ModelFileError(f"{name} is a safetensors file but not a StyleMixer model (no '{FORMAT}' metadata)")
     if meta.get("version") != VERSION:
-        raise ModelFileError(f"{name} has model format version {describe(meta.get('version'))}; this StyleMixer "
-                             f"reads {VERSION}")
+        raise ModelFileError(
+            f"{name} has model format version {describe(meta.get('version'))}; this StyleMixer reads {VERSION}"
+        )
     family_name = meta.get("family", families.DEFAULT_FAMILY)
     try:
         fam = families.family(family_name)
     except (KeyError, ImportError, TypeError):
-        raise ModelFileError(f"{name} is a model of family {describe(family_name)}, which this StyleMixer does not "
-                             f"know (it knows {', '.join(families.names())})") from None
+        raise ModelFileError(
+            f"{name} is a model of family {describe(family_name)}, which this StyleMixer does not "
+            f"know (it knows {', '.join(families.names())})"
+        ) from None
     try:
         cfg = fam.Config.from_dict(json.loads(meta["config"]))
     except KeyError:

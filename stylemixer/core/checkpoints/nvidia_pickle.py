@@ -21,6 +21,7 @@ the source text and the structure, never by running anything:
   training.networks_stylegan2  (the stylegan3 repo's StyleGAN2: its source has update_emas)
   training.networks            (stylegan2-ada-pytorch)
 """
+
 from __future__ import annotations
 
 import importlib
@@ -40,8 +41,15 @@ HEAD_BYTES = 1 << 18
 NETWORK_KEYS = ("G_ema", "G", "D", "augment_pipe")
 GENERATOR_POSITIONAL = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels")
 # nn.Module bookkeeping in a module's __dict__ that is not a network attribute
-_INTERNAL = {"training", "_parameters", "_buffers", "_non_persistent_buffers_set", "_modules", "_init_args",
-             "_init_kwargs"}
+_INTERNAL = {
+    "training",
+    "_parameters",
+    "_buffers",
+    "_non_persistent_buffers_set",
+    "_modules",
+    "_init_args",
+    "_init_kwargs",
+}
 
 FAMILIES = {  # record module -> (family label, converter module)
     "training.networks_stylegan3": ("StyleGAN3", "stylemixer.core.families.stylegan3.convert"),
@@ -53,6 +61,7 @@ FAMILIES = {  # record module -> (family label, converter module)
 class PersistentRecord(Inert):
     """One persistence-wrapped object as data: class name, persistence version, its module's source (a string,
     never run) and its pickled __dict__."""
+
     __slots__ = ("class_name", "module_src", "state", "version")
 
     def __init__(self, class_name, version, module_src, state):
@@ -81,10 +90,16 @@ def _reconstruct_persistent_obj(meta):
     kind, version = meta.get("type"), meta.get("version")
     src, class_name, state = meta.get("module_src"), meta.get("class_name"), meta.get("state")
     if kind != "class":
-        raise Damaged(f"a network object in the file is of persistence type {escape(repr(kind), 40)}; "
-                      f"NVIDIA's pickles only hold 'class'")
-    if type(version) is not int or not isinstance(src, str) or not isinstance(class_name, str) \
-            or not class_name.isidentifier():
+        raise Damaged(
+            f"a network object in the file is of persistence type {escape(repr(kind), 40)}; "
+            f"NVIDIA's pickles only hold 'class'"
+        )
+    if (
+        type(version) is not int
+        or not isinstance(src, str)
+        or not isinstance(class_name, str)
+        or not class_name.isidentifier()
+    ):
         raise Damaged("a network object in the file has a malformed meta dictionary")
     if not isinstance(state, dict) or not all(type(k) is str for k in state):
         raise Damaged(f"network object {escape(class_name, 60)} has a malformed state")
@@ -94,8 +109,7 @@ def _reconstruct_persistent_obj(meta):
 def nvidia_globals(budget: sp.Budget) -> dict:
     g = sp.common_globals(numpy=True, easydict=True)
     g.update(safe_torch.tensor_globals(budget))
-    g[PERSISTENCE] = Global("torch_utils.persistence._reconstruct_persistent_obj",
-                            call=_reconstruct_persistent_obj)
+    g[PERSISTENCE] = Global("torch_utils.persistence._reconstruct_persistent_obj", call=_reconstruct_persistent_obj)
     return g
 
 
@@ -105,8 +119,7 @@ def read(f, size=None, progress=None, progress_range=(0.0, 1.0)):
     source = sp.Source(file=f, size=size)
     sp.check_size(source.size)
     budget = sp.Budget(source.size)
-    return sp.load(source, nvidia_globals(budget), budget=budget, progress=progress,
-                   progress_range=progress_range)
+    return sp.load(source, nvidia_globals(budget), budget=budget, progress=progress, progress_range=progress_range)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -128,8 +141,10 @@ def infer_module(rec: PersistentRecord) -> str:
 def _plain_value(path, key):
     def convert(v):
         if isinstance(v, PersistentRecord):
-            raise Damaged(f"attribute {escape(key, 60)} of {escape(path or 'the generator', 80)} holds a network "
-                          f"object outside its submodules")
+            raise Damaged(
+                f"attribute {escape(key, 60)} of {escape(path or 'the generator', 80)} holds a network "
+                f"object outside its submodules"
+            )
         if isinstance(v, TensorRef):
             return v.materialize()
         if isinstance(v, LazyStorage):
@@ -142,6 +157,7 @@ def _plain_value(path, key):
         if isinstance(v, Global):
             return v.qualname
         return NotImplemented
+
     return convert
 
 
@@ -153,8 +169,10 @@ def _tensor_dict(rec, key, path):
         raise Damaged(f"{escape(path or 'the generator', 80)} has a malformed {key}")
     for name, t in d.items():
         if t is not None and not isinstance(t, TensorRef):
-            raise Damaged(f"{key[1:-1] if key != '_buffers' else 'buffer'} {escape(name, 60)} of "
-                          f"{escape(path or 'the generator', 80)} is not a tensor")
+            raise Damaged(
+                f"{key[1:-1] if key != '_buffers' else 'buffer'} {escape(name, 60)} of "
+                f"{escape(path or 'the generator', 80)} is not a tensor"
+            )
     return d
 
 
@@ -172,14 +190,18 @@ def network_record(rec: PersistentRecord, source_format=FORMAT) -> NetworkRecord
                     raise Damaged(f"the generator has a malformed or repeated tensor name {escape(full, 80)}")
                 state[full] = t
         mods = r.state.get("_modules")
-        if mods is not None and (not isinstance(mods, dict)
-                                 or not all(type(k) is str and k and "." not in k for k in mods)):
+        if mods is not None and (
+            not isinstance(mods, dict) or not all(type(k) is str and k and "." not in k for k in mods)
+        ):
             raise Damaged(f"{escape(path or 'the generator', 80)} has a malformed list of submodules")
         for name, m in (mods or {}).items():
             if m is not None and not isinstance(m, PersistentRecord):
                 raise Damaged(f"submodule {escape(prefix + name, 80)} is of a kind NVIDIA's networks do not use")
-        attrs[path] = {k: sp.plain(v, _plain_value(path, k), seen) for k, v in r.state.items()
-                       if k not in _INTERNAL and not (k.startswith("_") and "hook" in k)}
+        attrs[path] = {
+            k: sp.plain(v, _plain_value(path, k), seen)
+            for k, v in r.state.items()
+            if k not in _INTERNAL and not (k.startswith("_") and "hook" in k)
+        }
     init_kwargs = rec.state.get("_init_kwargs") or {}
     init_args = rec.state.get("_init_args") or ()
     if not isinstance(init_kwargs, dict) or not isinstance(init_args, (tuple, list)):
@@ -192,8 +214,14 @@ def network_record(rec: PersistentRecord, source_format=FORMAT) -> NetworkRecord
         for k, v in zip(GENERATOR_POSITIONAL, sp.plain(tuple(init_args))):
             kwargs.setdefault(k, v)
     tensors = {k: t.materialize() for k, t in state.items()}
-    return NetworkRecord(module=infer_module(rec), class_name=rec.class_name, init_kwargs=kwargs,
-                         state=tensors, attrs=attrs, source_format=source_format)
+    return NetworkRecord(
+        module=infer_module(rec),
+        class_name=rec.class_name,
+        init_kwargs=kwargs,
+        state=tensors,
+        attrs=attrs,
+        source_format=source_format,
+    )
 
 
 def _dicts(v):
@@ -214,25 +242,31 @@ def pick_generator(top, name) -> PersistentRecord:
             return top
         raise ModelFileError(_not_generator(name, [top.class_name]))
     if not isinstance(top, dict):
-        raise ModelFileError(f"{name} is an NVIDIA network pickle whose top level is not the dictionary of "
-                             f"networks NVIDIA's training code writes")
+        raise ModelFileError(
+            f"{name} is an NVIDIA network pickle whose top level is not the dictionary of "
+            f"networks NVIDIA's training code writes"
+        )
     g = top.get("G_ema")
     if isinstance(g, PersistentRecord):
         if g.class_name != "Generator":
             raise ModelFileError(f"{name}: its G_ema is a {escape(g.class_name, 60)}, not a Generator")
         return g
-    held = [f"{k} ({escape(v.class_name, 40)})" for k, v in top.items()
-            if isinstance(k, str) and isinstance(v, PersistentRecord)]
+    held = [
+        f"{k} ({escape(v.class_name, 40)})"
+        for k, v in top.items()
+        if isinstance(k, str) and isinstance(v, PersistentRecord)
+    ]
     raise ModelFileError(_not_generator(name, held))
 
 
 def _not_generator(name, held):
     if held and all("Discriminator" in h for h in held):
-        return (f"{name} holds only a discriminator ({', '.join(held)}); StyleMixer needs the generator G_ema "
-                f"that NVIDIA's training snapshots store beside it")
+        return (
+            f"{name} holds only a discriminator ({', '.join(held)}); StyleMixer needs the generator G_ema "
+            f"that NVIDIA's training snapshots store beside it"
+        )
     what = ", ".join(held) if held else "no networks"
-    return (f"{name} holds no G_ema generator ({what}); StyleMixer reads the G_ema of NVIDIA's "
-            f"network-snapshot pickles")
+    return f"{name} holds no G_ema generator ({what}); StyleMixer reads the G_ema of NVIDIA's network-snapshot pickles"
 
 
 def read_record(path, progress=None) -> tuple[NetworkRecord, dict]:
@@ -254,9 +288,13 @@ def read_record(path, progress=None) -> tuple[NetworkRecord, dict]:
                 raise ModelFileError(f"{name} was not opened: {e}") from None
             except sp.PickleRejected as e:
                 raise ModelFileError(f"{name} is damaged or not a model file: {e}") from None
-            info = {"nvidia_module": rec.module, "class_name": rec.class_name,
-                    "networks": sorted(k for k, v in top.items() if isinstance(v, PersistentRecord))
-                    if isinstance(top, dict) else ["Generator"]}
+            info = {
+                "nvidia_module": rec.module,
+                "class_name": rec.class_name,
+                "networks": sorted(k for k, v in top.items() if isinstance(v, PersistentRecord))
+                if isinstance(top, dict)
+                else ["Generator"],
+            }
             del top, G
     except OSError as e:
         raise ModelFileError(f"cannot read {name}: {e.strerror or e}") from None
@@ -296,6 +334,7 @@ def try_load(path, kind, device="cpu", progress=None):
     if progress is not None:
         progress(1.0)
     from . import LoadedModel
+
     return LoadedModel(G.to(device), os.path.abspath(path), name, FORMAT, info)
 
 
@@ -310,8 +349,9 @@ def convert(rec: NetworkRecord, name: str, info: dict | None = None):
         mod = importlib.import_module(modname)
     except ModuleNotFoundError as e:
         if e.name and modname.startswith(e.name):
-            raise ModelFileError(f"{name} is an NVIDIA {label} pickle; this StyleMixer has no {label} family "
-                                 f"installed") from None
+            raise ModelFileError(
+                f"{name} is an NVIDIA {label} pickle; this StyleMixer has no {label} family installed"
+            ) from None
         raise
     fn = mod.from_nvidia
     accepted = inspect.signature(fn).parameters
@@ -322,8 +362,10 @@ def convert(rec: NetworkRecord, name: str, info: dict | None = None):
         msg = str(e)
         raise ModelFileError(msg if msg.startswith(name) else f"{name}: {msg}") from None
     except (ValueError, KeyError, TypeError, IndexError, RuntimeError) as e:
-        raise ModelFileError(f"{name}: its {label} generator cannot be built from the file's parameters "
-                             f"({type(e).__name__}: {escape(str(e), 160)})") from None
+        raise ModelFileError(
+            f"{name}: its {label} generator cannot be built from the file's parameters "
+            f"({type(e).__name__}: {escape(str(e), 160)})"
+        ) from None
     return out[0] if isinstance(out, tuple) else out
 
 

@@ -4,6 +4,7 @@ The pickle readers turn NVIDIA's persistence-wrapped modules (and rosinality's t
 records without importing or running anything from the file; each family's converter turns a record into its
 own generator. The record is the contract between the two.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,9 +23,10 @@ class NetworkRecord:
     attrs:       plain (non-tensor, non-module) attributes per submodule path ("" for the top level), e.g.
                  attrs["synthesis.L3_52_1024"]["up_factor"] == 2; numpy scalars and small arrays as Python values
     """
+
     module: str
     class_name: str
     init_kwargs: dict = field(default_factory=dict)
     state: dict = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
-    source_format: str = ""   # "nvidia-pickle", "rosinality", "tf-pickle"
+    source_format: str = ""  # "nvidia-pickle", "rosinality", "tf-pickle"

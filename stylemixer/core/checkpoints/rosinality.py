@@ -19,6 +19,7 @@ Layouts: convert_weight.py's {'g_ema', 'latent_avg'}, train.py's {'g', 'd', 'g_e
 'ada_aug_p'}, or a bare g_ema state dict. Only g_ema (else g) is used; the family converter
 (families/stylegan2/convert.py) infers the configuration from the tensor shapes.
 """
+
 from __future__ import annotations
 
 import collections
@@ -36,14 +37,25 @@ from .tf_pickle import RefusedGlobal
 
 FORMAT = "rosinality-stylegan2"
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-_ITEMSIZE = {"DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2, "BFloat16Storage": 2, "LongStorage": 8,
-             "IntStorage": 4, "ShortStorage": 2, "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1}
+_ITEMSIZE = {
+    "DoubleStorage": 8,
+    "FloatStorage": 4,
+    "HalfStorage": 2,
+    "BFloat16Storage": 2,
+    "LongStorage": 8,
+    "IntStorage": 4,
+    "ShortStorage": 2,
+    "CharStorage": 1,
+    "ByteStorage": 1,
+    "BoolStorage": 1,
+}
 _MARKERS = ("style.1.weight", "conv1.conv.weight", "to_rgb1.conv.weight")
 _PLAIN = (str, int, float, bool, type(None))
 
 
 class ArgsRecord:
     """Stands in for argparse.Namespace: the pickled attributes as a dict of plain values, nothing more."""
+
     __slots__ = ("values",)
 
     def __setstate__(self, state):
@@ -62,6 +74,7 @@ class ArgsRecord:
 
 class TensorInfo:
     """A tensor seen by the scan: its shape."""
+
     __slots__ = ("shape",)
 
     def __init__(self, shape):
@@ -69,15 +82,18 @@ class TensorInfo:
 
 
 class _StorageType:
-    __slots__ = ("name", "itemsize")
+    __slots__ = ("itemsize", "name")
 
     def __init__(self, name):
         self.name, self.itemsize = name, _ITEMSIZE[name]
 
 
 def _rebuild_tensor(storage, offset, size, stride, *rest):
-    if not isinstance(storage, _StorageRef) or not isinstance(size, tuple) or not all(
-            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in size):
+    if (
+        not isinstance(storage, _StorageRef)
+        or not isinstance(size, tuple)
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in size)
+    ):
         raise pickle.UnpicklingError("a tensor in the file has an invalid form")
     return TensorInfo(size)
 
@@ -97,6 +113,7 @@ class _StorageRef:
 
 class _Call:
     """An allowed function behind a wrapper, so that a BUILD opcode aimed at it cannot modify it."""
+
     __slots__ = ("_fn",)
 
     def __init__(self, fn):
@@ -109,12 +126,14 @@ class _Call:
         raise pickle.UnpicklingError("the file tries to modify a built-in helper")
 
 
-_ALLOWED = {("collections", "OrderedDict"): collections.OrderedDict,
-            ("torch._utils", "_rebuild_tensor_v2"): _Call(_rebuild_tensor),
-            ("torch._utils", "_rebuild_tensor"): _Call(_rebuild_tensor),
-            ("torch._utils", "_rebuild_parameter"): _Call(_rebuild_parameter),
-            ("torch._utils", "_rebuild_parameter_with_state"): _Call(_rebuild_parameter),
-            ("argparse", "Namespace"): ArgsRecord}
+_ALLOWED = {
+    ("collections", "OrderedDict"): collections.OrderedDict,
+    ("torch._utils", "_rebuild_tensor_v2"): _Call(_rebuild_tensor),
+    ("torch._utils", "_rebuild_tensor"): _Call(_rebuild_tensor),
+    ("torch._utils", "_rebuild_parameter"): _Call(_rebuild_parameter),
+    ("torch._utils", "_rebuild_parameter_with_state"): _Call(_rebuild_parameter),
+    ("argparse", "Namespace"): ArgsRecord,
+}
 _ALLOWED.update({("torch", n): _StorageType(n) for n in _ITEMSIZE})
 
 
@@ -132,8 +151,14 @@ class _Scanner(pickle.Unpickler):
             raise RefusedGlobal(str(module), str(name)) from None
 
     def persistent_load(self, pid):
-        if (not isinstance(pid, tuple) or len(pid) not in (5, 6) or pid[0] not in ("storage", b"storage")
-                or not isinstance(pid[1], _StorageType) or not isinstance(pid[4], int) or pid[4] < 0):
+        if (
+            not isinstance(pid, tuple)
+            or len(pid) not in (5, 6)
+            or pid[0] not in ("storage", b"storage")
+            or not isinstance(pid[1], _StorageType)
+            or not isinstance(pid[4], int)
+            or pid[4] < 0
+        ):
             raise pickle.UnpicklingError("the file refers to something other than a tensor storage")
         key = str(pid[2])
         nbytes = pid[4] * pid[1].itemsize
@@ -149,11 +174,13 @@ def _scan_zip(path, size, name):
             infos = {i.filename: i for i in z.infolist()}
             pkl = [n for n in infos if n.endswith("/data.pkl") and n.count("/") == 1]
             if any(n.endswith("/constants.pkl") or "/code/" in n for n in infos):
-                raise ModelFileError(f"{name} is a TorchScript archive, not a checkpoint; StyleMixer reads "
-                                     f"checkpoints saved with torch.save")
+                raise ModelFileError(
+                    f"{name} is a TorchScript archive, not a checkpoint; StyleMixer reads "
+                    f"checkpoints saved with torch.save"
+                )
             if len(pkl) != 1:
                 return None
-            stem = pkl[0][:-len("data.pkl")]
+            stem = pkl[0][: -len("data.pkl")]
             info = infos[pkl[0]]
             if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
                 raise ModelFileError(f"{name} is damaged: its data.pkl is compressed or larger than the file")
@@ -163,12 +190,14 @@ def _scan_zip(path, size, name):
                 if member is None:
                     raise ModelFileError(f"{name} is damaged or truncated: tensor data {key} is missing")
                 if member.compress_type != zipfile.ZIP_STORED or member.file_size < nbytes:
-                    raise ModelFileError(f"{name} is damaged: tensor data {key} holds {member.file_size} bytes, "
-                                         f"{nbytes} declared")
+                    raise ModelFileError(
+                        f"{name} is damaged: tensor data {key} holds {member.file_size} bytes, {nbytes} declared"
+                    )
             return obj, storages
     except zipfile.BadZipFile:
-        raise ModelFileError(f"{name} is truncated or damaged (its zip directory is unreadable); download it "
-                             f"again") from None
+        raise ModelFileError(
+            f"{name} is truncated or damaged (its zip directory is unreadable); download it again"
+        ) from None
 
 
 def _scan_legacy(path, size, name):
@@ -185,15 +214,13 @@ def _scan_legacy(path, size, name):
         try:
             keys = _Scanner(f).load()
         except (pickle.UnpicklingError, EOFError, ValueError, struct.error):
-            raise ModelFileError(f"{name} is truncated (it ends before its tensor data); download it again") \
-                from None
+            raise ModelFileError(f"{name} is truncated (it ends before its tensor data); download it again") from None
         if not isinstance(keys, list) or set(map(str, keys)) != set(storages):
             raise ModelFileError(f"{name} is damaged: its tensor list does not match its tensors")
         need = sum(8 + storages[str(k)] for k in keys)
         have = size - f.tell()
         if have < need:
-            raise ModelFileError(f"{name} is truncated ({have} bytes of tensor data, {need} needed); download it "
-                                 f"again")
+            raise ModelFileError(f"{name} is truncated ({have} bytes of tensor data, {need} needed); download it again")
     return obj, storages
 
 
@@ -205,8 +232,18 @@ def _scan_pickle(f, name):
         raise ModelFileError(f"{name} was not opened: {e}") from None
     except EOFError:
         raise ModelFileError(f"{name} is truncated (the data ends early); download it again") from None
-    except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError, KeyError, struct.error,
-            RecursionError, UnicodeDecodeError, MemoryError) as e:
+    except (
+        pickle.UnpicklingError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        struct.error,
+        RecursionError,
+        UnicodeDecodeError,
+        MemoryError,
+    ) as e:
         raise ModelFileError(f"{name} is damaged: {str(e)[:200] or type(e).__name__}") from None
     return obj, sc.storages
 
@@ -225,8 +262,10 @@ def classify(obj, name):
         if _looks_like_generator(obj.get(key)):
             return key
     if "d" in obj and isinstance(obj["d"], dict) and not any(k in obj for k in ("g", "g_ema")):
-        raise ModelFileError(f"{name} holds only a discriminator ('d'); StyleMixer needs the generator, which "
-                             f"rosinality checkpoints store as 'g_ema'")
+        raise ModelFileError(
+            f"{name} holds only a discriminator ('d'); StyleMixer needs the generator, which "
+            f"rosinality checkpoints store as 'g_ema'"
+        )
     return None
 
 
@@ -242,6 +281,7 @@ def _namespace_allowed():
         ctx.__enter__()
     except (TypeError, ValueError):  # torch without substitutes: the plain class is inert too
         import argparse
+
         ctx = ser.safe_globals([argparse.Namespace])
         ctx.__enter__()
     try:
@@ -277,8 +317,17 @@ def try_load(path, kind, device="cpu", progress=None):
             data = torch.load(path, map_location="cpu", weights_only=True, mmap=(kind == "zip"))
     except OSError as e:
         raise ModelFileError(f"cannot read {name}: {e.strerror or e}") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, KeyError, AttributeError,
-            struct.error, MemoryError) as e:
+    except (
+        pickle.UnpicklingError,
+        RuntimeError,
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        struct.error,
+        MemoryError,
+    ) as e:
         msg = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         raise ModelFileError(f"{name} could not be read safely ({msg})") from None
     if progress is not None:
@@ -291,16 +340,21 @@ def try_load(path, kind, device="cpu", progress=None):
     else:
         args_values = dict(vars(args)) if args is not None else None
     from ..families.stylegan2.convert import from_rosinality
+
     info = {"generator": where or "state dict"}
     G = from_rosinality({k: v for k, v in state.items()}, latent_avg, args_values, name, info)
     del data, state
     if args_values:
-        info["args"] = {k: v for k, v in args_values.items()
-                        if k in ("size", "channel_multiplier", "latent", "n_mlp", "arch", "iter", "start_iter")}
+        info["args"] = {
+            k: v
+            for k, v in args_values.items()
+            if k in ("size", "channel_multiplier", "latent", "n_mlp", "arch", "iter", "start_iter")
+        }
     if progress is not None:
         progress(1.0)
     from . import LoadedModel
+
     return LoadedModel(G.to(device), os.path.abspath(path), name, FORMAT, info)
 
 
-__all__ = ["try_load", "classify", "ArgsRecord", "TensorInfo", "FORMAT"]
+__all__ = ["FORMAT", "ArgsRecord", "TensorInfo", "classify", "try_load"]

@@ -28,6 +28,7 @@ What this interpreter does instead:
   the file, which a reader materialises only for the tensors it keeps. Reading an official 1024 px pickle
   therefore holds G_ema's weights, not G's and D's.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -40,17 +41,17 @@ import numpy as np
 
 from ..errors import ModelFileError
 
-MAX_FILE_BYTES = 2 << 30        # the official 1024 px files are 0.3-0.4 GB; nothing legitimate comes close
-MAX_DEPTH = 100                 # NVIDIA's deepest real nesting (module tree + tensor) is about 30
-BASE_OPS = 1 << 17              # opcodes any small file may execute ...
-OPS_PER_BYTE = 1 / 256          # ... plus this many per byte of file (each opcode costs ~200 bytes) ...
-MAX_OPS = 4_000_000             # ... and never more (a real 1024 px snapshot executes 64 k)
-BASE_COST = 64 << 20            # expanded size of any file's data, in bytes ...
-COST_PER_BYTE = 2               # ... plus this many times its size ...
-MAX_COST = 4 << 30              # ... and never more
-LAZY_BYTES = 1 << 16            # bytes objects at least this long stay in the file until needed
-MAX_LINE = 256                  # text-opcode arguments (GLOBAL names, INT, FLOAT)
-MAX_LONG_BYTES = 64             # LONG1/LONG4 integers (the torch magic number takes 10)
+MAX_FILE_BYTES = 2 << 30  # the official 1024 px files are 0.3-0.4 GB; nothing legitimate comes close
+MAX_DEPTH = 100  # NVIDIA's deepest real nesting (module tree + tensor) is about 30
+BASE_OPS = 1 << 17  # opcodes any small file may execute ...
+OPS_PER_BYTE = 1 / 256  # ... plus this many per byte of file (each opcode costs ~200 bytes) ...
+MAX_OPS = 4_000_000  # ... and never more (a real 1024 px snapshot executes 64 k)
+BASE_COST = 64 << 20  # expanded size of any file's data, in bytes ...
+COST_PER_BYTE = 2  # ... plus this many times its size ...
+MAX_COST = 4 << 30  # ... and never more
+LAZY_BYTES = 1 << 16  # bytes objects at least this long stay in the file until needed
+MAX_LINE = 256  # text-opcode arguments (GLOBAL names, INT, FLOAT)
+MAX_LONG_BYTES = 64  # LONG1/LONG4 integers (the torch magic number takes 10)
 _SMALL_INT = 1 << 31
 
 
@@ -67,8 +68,10 @@ class RefusedGlobal(PickleRejected):
 
     def __init__(self, module, name):
         self.name = f"{escape(str(module), 100)}.{escape(str(name), 100)}"
-        super().__init__(f"it refers to {self.name}, which StyleMixer does not load "
-                         "(only network weights are read; code in a model file is never run)")
+        super().__init__(
+            f"it refers to {self.name}, which StyleMixer does not load "
+            "(only network weights are read; code in a model file is never run)"
+        )
 
 
 class LimitExceeded(PickleRejected):
@@ -93,7 +96,7 @@ def escape(text: str, limit: int = 200) -> str:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 2 ** 20:.0f} MB"
+    return f"{n / 2**20:.0f} MB"
 
 
 class Budget:
@@ -108,8 +111,10 @@ class Budget:
         self.ops = 0
 
     def describe(self) -> str:
-        return (f"depth {MAX_DEPTH}, {self.max_ops:,} opcodes, memo indices below {self.max_memo:,}, "
-                f"expanded size {_mb(self.max_cost)}")
+        return (
+            f"depth {MAX_DEPTH}, {self.max_ops:,} opcodes, memo indices below {self.max_memo:,}, "
+            f"expanded size {_mb(self.max_cost)}"
+        )
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -146,12 +151,13 @@ class Source:
         if offset < 0 or n < 0 or offset + n > self.size:
             raise Truncated(f"the data ends early (wanted {n} bytes at byte {offset} of {self.size})")
         if self.data is not None:
-            return bytes(self.data[offset:offset + n])
+            return bytes(self.data[offset : offset + n])
         self.file.seek(offset)
         out = self.file.read(n)
         if len(out) != n:
-            raise Truncated(f"the file ends early (wanted {n} bytes at byte {offset}); it changed while reading "
-                            f"or is truncated")
+            raise Truncated(
+                f"the file ends early (wanted {n} bytes at byte {offset}); it changed while reading or is truncated"
+            )
         return out
 
     def readinto(self, offset: int, buf) -> None:
@@ -160,7 +166,7 @@ class Source:
         if offset < 0 or offset + n > self.size:
             raise Truncated(f"the data ends early (wanted {n} bytes at byte {offset} of {self.size})")
         if self.data is not None:
-            mv[:] = self.data[offset:offset + n]
+            mv[:] = self.data[offset : offset + n]
             return
         self.file.seek(offset)
         done = 0
@@ -173,6 +179,7 @@ class Source:
 
 class Slice:
     """A window on the file standing for a bytes object that was not read (yet)."""
+
     __slots__ = ("length", "offset", "source")
 
     def __init__(self, source: Source, offset: int, length: int):
@@ -222,8 +229,7 @@ class Reader:
 
     def read(self, n: int) -> bytes:
         if n > self.end - self.pos:
-            raise Truncated(f"the data ends early: {n} bytes announced at byte {self.pos}, "
-                            f"{self.end - self.pos} left")
+            raise Truncated(f"the data ends early: {n} bytes announced at byte {self.pos}, {self.end - self.pos} left")
         off = self.pos - self.bstart
         if off + n > len(self.buf):
             if n >= self.CHUNK and self.source.data is None:
@@ -233,7 +239,7 @@ class Reader:
             self._fill(n)
             off = 0
         self.pos += n
-        return bytes(self.buf[off:off + n])
+        return bytes(self.buf[off : off + n])
 
     def read1(self) -> int:
         if self.pos >= self.end:
@@ -249,8 +255,9 @@ class Reader:
         """n bytes as bytes, or as a Slice (not read) when large."""
         if n >= LAZY_BYTES:
             if n > self.end - self.pos:
-                raise Truncated(f"the data ends early: {n} bytes announced at byte {self.pos}, "
-                                f"{self.end - self.pos} left")
+                raise Truncated(
+                    f"the data ends early: {n} bytes announced at byte {self.pos}, {self.end - self.pos} left"
+                )
             s = Slice(self.source, self.pos, n)
             self.pos += n
             return s
@@ -258,8 +265,7 @@ class Reader:
 
     def skip(self, n: int):
         if n < 0 or n > self.end - self.pos:
-            raise Truncated(f"the data ends early: {n} bytes expected at byte {self.pos}, "
-                            f"{self.end - self.pos} left")
+            raise Truncated(f"the data ends early: {n} bytes expected at byte {self.pos}, {self.end - self.pos} left")
         self.pos += n
 
     def readline(self, limit: int = MAX_LINE) -> bytes:
@@ -293,6 +299,7 @@ class Reader:
 class Inert:
     """Base of every object the interpreter creates for a global: plain data, no behaviour reachable from the
     file. BUILD calls `_build(state)`; a record that takes no state refuses it."""
+
     __slots__ = ()
 
     def _build(self, state):
@@ -301,6 +308,7 @@ class Inert:
 
 class Global(Inert):
     """An allowed global. `call(*args)` serves REDUCE, `new(*args)` NEWOBJ; either may be None."""
+
     __slots__ = ("call", "new", "qualname")
 
     def __init__(self, qualname, call=None, new=None):
@@ -316,6 +324,7 @@ class Global(Inert):
 class Node:
     """Bookkeeping for one object on the stack or in the memo: nesting depth, expanded size, and whether it
     has been placed inside another object (after which it may not change)."""
+
     __slots__ = ("cost", "depth", "obj", "sealed")
 
     def __init__(self, obj, depth=0, cost=8, sealed=False):
@@ -329,8 +338,9 @@ def _check_key(obj):
     t = type(obj)
     if t in _KEY_TYPES or (t is int and -_SMALL_INT <= obj < _SMALL_INT):
         return obj
-    raise Damaged(f"the file uses a {t.__name__} as a dictionary key or set member; model files use names "
-                  f"and small integers")
+    raise Damaged(
+        f"the file uses a {t.__name__} as a dictionary key or set member; model files use names and small integers"
+    )
 
 
 class Unpickler:
@@ -339,8 +349,16 @@ class Unpickler:
     persistent_load(pid) -> (object, expanded size) serves BINPERSID (torch.save files); None refuses it.
     """
 
-    def __init__(self, reader: Reader, globals: dict, budget: Budget, persistent_load=None, progress=None,
-                 progress_range=(0.0, 1.0), encoding="latin1"):
+    def __init__(
+        self,
+        reader: Reader,
+        globals: dict,
+        budget: Budget,
+        persistent_load=None,
+        progress=None,
+        progress_range=(0.0, 1.0),
+        encoding="latin1",
+    ):
         self.r = reader
         self.globals = globals
         self.budget = budget
@@ -378,12 +396,15 @@ class Unpickler:
 
     def _check(self, node: Node):
         if node.depth > MAX_DEPTH:
-            raise LimitExceeded(f"the data is nested more than {MAX_DEPTH} levels deep (at byte {self.r.pos}); "
-                                f"no model file is")
+            raise LimitExceeded(
+                f"the data is nested more than {MAX_DEPTH} levels deep (at byte {self.r.pos}); no model file is"
+            )
         if node.cost > self.budget.max_cost:
-            raise LimitExceeded(f"the data would expand to more than {_mb(self.budget.max_cost)} (memo-shared "
-                                f"structures, at byte {self.r.pos}), far more than a "
-                                f"{_mb(self.budget.nbytes)} file holds")
+            raise LimitExceeded(
+                f"the data would expand to more than {_mb(self.budget.max_cost)} (memo-shared "
+                f"structures, at byte {self.r.pos}), far more than a "
+                f"{_mb(self.budget.nbytes)} file holds"
+            )
 
     def _compound(self, obj, children) -> Node:
         depth, cost = 0, 8
@@ -397,8 +418,9 @@ class Unpickler:
 
     def _add(self, parent: Node, child: Node):
         if parent.sealed:
-            raise Damaged(f"the pickle modifies an object after using it (a cycle or a crafted stream, at byte "
-                          f"{self.r.pos})")
+            raise Damaged(
+                f"the pickle modifies an object after using it (a cycle or a crafted stream, at byte {self.r.pos})"
+            )
         if child is parent:
             raise Damaged(f"the pickle puts an object inside itself (byte {self.r.pos})")
         child.sealed = True
@@ -408,8 +430,9 @@ class Unpickler:
 
     def _memo_index(self, i: int) -> int:
         if not 0 <= i < self.budget.max_memo:
-            raise LimitExceeded(f"the pickle uses memo index {i}, beyond what any model file needs "
-                                f"(< {self.budget.max_memo:,})")
+            raise LimitExceeded(
+                f"the pickle uses memo index {i}, beyond what any model file needs (< {self.budget.max_memo:,})"
+            )
         return i
 
     def _line_int(self) -> int:
@@ -442,8 +465,9 @@ class Unpickler:
         while True:
             budget.ops += 1
             if budget.ops > budget.max_ops:
-                raise LimitExceeded(f"the pickle runs more than {budget.max_ops:,} opcodes; no model file of "
-                                    f"this size needs as many")
+                raise LimitExceeded(
+                    f"the pickle runs more than {budget.max_ops:,} opcodes; no model file of this size needs as many"
+                )
             if budget.ops >= next_report:
                 next_report = budget.ops + 256
                 self._report()
@@ -465,16 +489,18 @@ class Unpickler:
     def op_frame(self):
         n = struct.unpack("<Q", self.r.read(8))[0]
         if n > self.r.remaining():
-            raise Truncated(f"the data ends early: a frame of {n} bytes at byte {self.r.pos}, "
-                            f"{self.r.remaining()} left")
+            raise Truncated(
+                f"the data ends early: a frame of {n} bytes at byte {self.r.pos}, {self.r.remaining()} left"
+            )
 
     def op_stop(self):
         return _STOP
 
     def op_mark(self):
         if len(self.marks) >= MAX_DEPTH:
-            raise LimitExceeded(f"the data is nested more than {MAX_DEPTH} levels deep (MARKs, at byte "
-                                f"{self.r.pos}); no model file is")
+            raise LimitExceeded(
+                f"the data is nested more than {MAX_DEPTH} levels deep (MARKs, at byte {self.r.pos}); no model file is"
+            )
         self.marks.append(self.stack)
         self.stack = []
 
@@ -563,8 +589,7 @@ class Unpickler:
         if n < 0:
             raise Damaged(f"a negative length at byte {self.r.pos}")
         if n > self.r.remaining():
-            raise Truncated(f"the data ends early: {n} bytes announced at byte {self.r.pos}, "
-                            f"{self.r.remaining()} left")
+            raise Truncated(f"the data ends early: {n} bytes announced at byte {self.r.pos}, {self.r.remaining()} left")
         return n
 
     def op_binunicode(self):
@@ -737,8 +762,7 @@ class Unpickler:
         try:
             self.stack.append(self.memo[i])
         except KeyError:
-            raise Damaged(f"the pickle refers to memo entry {i}, which it never stored (byte {self.r.pos})") \
-                from None
+            raise Damaged(f"the pickle refers to memo entry {i}, which it never stored (byte {self.r.pos})") from None
 
     def op_get(self):
         self._get(self._line_int())
@@ -779,12 +803,15 @@ class Unpickler:
     def _callable(self, node: Node, what: str):
         g = node.obj
         if not isinstance(g, Global):
-            raise Damaged(f"the pickle calls a {type(g).__name__} at byte {self.r.pos}; only functions named "
-                          f"by the file's globals can be called")
+            raise Damaged(
+                f"the pickle calls a {type(g).__name__} at byte {self.r.pos}; only functions named "
+                f"by the file's globals can be called"
+            )
         fn = g.call if what == "call" else g.new
         if fn is None:
-            raise Damaged(f"the pickle {'calls' if what == 'call' else 'instantiates'} {g.qualname}, which "
-                          f"model files do not")
+            raise Damaged(
+                f"the pickle {'calls' if what == 'call' else 'instantiates'} {g.qualname}, which model files do not"
+            )
         return g, fn
 
     def _result(self, obj, parts) -> Node:
@@ -795,10 +822,19 @@ class Unpickler:
             return fn(*args, **(kwargs or {}))
         except PickleRejected:
             raise
-        except (TypeError, ValueError, OverflowError, KeyError, IndexError, AttributeError, UnicodeError,
-                struct.error) as e:
-            raise Damaged(f"{g.qualname} was given arguments no model file contains ({type(e).__name__}: "
-                          f"{escape(str(e), 120)})") from None
+        except (
+            TypeError,
+            ValueError,
+            OverflowError,
+            KeyError,
+            IndexError,
+            AttributeError,
+            UnicodeError,
+            struct.error,
+        ) as e:
+            raise Damaged(
+                f"{g.qualname} was given arguments no model file contains ({type(e).__name__}: {escape(str(e), 120)})"
+            ) from None
 
     def op_reduce(self):
         args = self._pop()
@@ -834,8 +870,9 @@ class Unpickler:
         except PickleRejected:
             raise
         except (TypeError, ValueError, OverflowError, KeyError, IndexError, AttributeError) as e:
-            raise Damaged(f"malformed state for {type(obj).__name__} ({type(e).__name__}: "
-                          f"{escape(str(e), 120)})") from None
+            raise Damaged(
+                f"malformed state for {type(obj).__name__} ({type(e).__name__}: {escape(str(e), 120)})"
+            ) from None
 
     def op_inst(self):
         module = self._text(self.r.readline(), "strict")
@@ -846,8 +883,9 @@ class Unpickler:
     def op_obj(self):
         items = self._pop_mark()
         if items and isinstance(items[0].obj, Global):
-            raise Damaged(f"the file creates {items[0].obj.qualname} with protocol-0 opcodes, which model files "
-                          f"never contain")
+            raise Damaged(
+                f"the file creates {items[0].obj.qualname} with protocol-0 opcodes, which model files never contain"
+            )
         raise Damaged("the file uses protocol-0 object opcodes, which model files never contain")
 
     def op_persid(self):
@@ -878,18 +916,74 @@ class Unpickler:
 _STOP = object()
 
 _OPS = {
-    b"\x80": "proto", b"\x95": "frame", b".": "stop", b"(": "mark", b"0": "pop", b"1": "pop_mark", b"2": "dup",
-    b"N": "none", b"\x88": "newtrue", b"\x89": "newfalse", b"I": "int", b"L": "long", b"J": "binint",
-    b"K": "binint1", b"M": "binint2", b"\x8a": "long1", b"\x8b": "long4", b"F": "float", b"G": "binfloat",
-    b"X": "binunicode", b"\x8d": "binunicode8", b"\x8c": "short_binunicode", b"V": "unicode", b"S": "string",
-    b"T": "binstring", b"U": "short_binstring", b"B": "binbytes", b"C": "short_binbytes", b"\x8e": "binbytes8",
-    b"\x96": "bytearray8", b"]": "empty_list", b"}": "empty_dict", b"\x8f": "empty_set", b")": "empty_tuple",
-    b"l": "list", b"t": "tuple", b"\x85": "tuple1", b"\x86": "tuple2", b"\x87": "tuple3", b"d": "dict",
-    b"\x91": "frozenset", b"a": "append", b"e": "appends", b"s": "setitem", b"u": "setitems",
-    b"\x90": "additems", b"g": "get", b"h": "binget", b"j": "long_binget", b"p": "put", b"q": "binput",
-    b"r": "long_binput", b"\x94": "memoize", b"c": "global", b"\x93": "stack_global", b"R": "reduce",
-    b"\x81": "newobj", b"\x92": "newobj_ex", b"b": "build", b"i": "inst", b"o": "obj", b"P": "persid",
-    b"Q": "binpersid", b"\x82": "ext", b"\x83": "ext", b"\x84": "ext", b"\x97": "buffer", b"\x98": "buffer",
+    b"\x80": "proto",
+    b"\x95": "frame",
+    b".": "stop",
+    b"(": "mark",
+    b"0": "pop",
+    b"1": "pop_mark",
+    b"2": "dup",
+    b"N": "none",
+    b"\x88": "newtrue",
+    b"\x89": "newfalse",
+    b"I": "int",
+    b"L": "long",
+    b"J": "binint",
+    b"K": "binint1",
+    b"M": "binint2",
+    b"\x8a": "long1",
+    b"\x8b": "long4",
+    b"F": "float",
+    b"G": "binfloat",
+    b"X": "binunicode",
+    b"\x8d": "binunicode8",
+    b"\x8c": "short_binunicode",
+    b"V": "unicode",
+    b"S": "string",
+    b"T": "binstring",
+    b"U": "short_binstring",
+    b"B": "binbytes",
+    b"C": "short_binbytes",
+    b"\x8e": "binbytes8",
+    b"\x96": "bytearray8",
+    b"]": "empty_list",
+    b"}": "empty_dict",
+    b"\x8f": "empty_set",
+    b")": "empty_tuple",
+    b"l": "list",
+    b"t": "tuple",
+    b"\x85": "tuple1",
+    b"\x86": "tuple2",
+    b"\x87": "tuple3",
+    b"d": "dict",
+    b"\x91": "frozenset",
+    b"a": "append",
+    b"e": "appends",
+    b"s": "setitem",
+    b"u": "setitems",
+    b"\x90": "additems",
+    b"g": "get",
+    b"h": "binget",
+    b"j": "long_binget",
+    b"p": "put",
+    b"q": "binput",
+    b"r": "long_binput",
+    b"\x94": "memoize",
+    b"c": "global",
+    b"\x93": "stack_global",
+    b"R": "reduce",
+    b"\x81": "newobj",
+    b"\x92": "newobj_ex",
+    b"b": "build",
+    b"i": "inst",
+    b"o": "obj",
+    b"P": "persid",
+    b"Q": "binpersid",
+    b"\x82": "ext",
+    b"\x83": "ext",
+    b"\x84": "ext",
+    b"\x97": "buffer",
+    b"\x98": "buffer",
 }
 Unpickler._dispatch = {code[0]: getattr(Unpickler, "op_" + name) for code, name in _OPS.items()}
 
@@ -945,12 +1039,12 @@ MAX_DIMS = 8
 
 class DtypeRef(Inert):
     """What `numpy.dtype(...)` gives; BUILD may only set the byte order."""
+
     __slots__ = ("code", "dtype")
 
     def __init__(self, code, align=False, copy=True):
         if not isinstance(code, str) or code not in _DTYPES:
-            raise Damaged(f"an array in the file has data type {escape(repr(code), 40)}; only plain numbers "
-                          f"are read")
+            raise Damaged(f"an array in the file has data type {escape(repr(code), 40)}; only plain numbers are read")
         self.code = code
         self.dtype = np.dtype(code)
 
@@ -966,6 +1060,7 @@ class DtypeRef(Inert):
 class ArrayRef(Inert):
     """What `numpy...._reconstruct` gives; BUILD passes NumPy's array state, checked here. The data stays
     a Slice of the file until `.array` is asked for."""
+
     __slots__ = ("_array", "data", "dtype", "fortran", "shape")
 
     def __init__(self):
@@ -980,8 +1075,11 @@ class ArrayRef(Inert):
         if not isinstance(dtype, DtypeRef):
             raise Damaged("an array in the file has no valid data type")
         dt = dtype.dtype
-        if (not isinstance(shape, tuple) or len(shape) > MAX_DIMS
-                or not all(type(s) is int and 0 <= s < 1 << 40 for s in shape)):
+        if (
+            not isinstance(shape, tuple)
+            or len(shape) > MAX_DIMS
+            or not all(type(s) is int and 0 <= s < 1 << 40 for s in shape)
+        ):
             raise Damaged(f"an array in the file has an invalid shape {escape(repr(shape), 80)}")
         if isinstance(data, str):  # Python 2 writers (read with encoding latin1)
             data = data.encode("latin-1")
@@ -991,8 +1089,7 @@ class ArrayRef(Inert):
         for s in shape:
             count *= s
         if len(data) != count * dt.itemsize:
-            raise Damaged(f"an array of shape {list(shape)} holds {len(data)} bytes, expected "
-                          f"{count * dt.itemsize}")
+            raise Damaged(f"an array of shape {list(shape)} holds {len(data)} bytes, expected {count * dt.itemsize}")
         self.shape, self.dtype, self.fortran, self.data = shape, dt, bool(fortran), data
 
     @property
@@ -1012,7 +1109,8 @@ class ArrayRef(Inert):
             count = len(self.data) // self.dtype.itemsize
             raw = as_bytes(self.data)
             self._array = np.frombuffer(raw, dtype=self.dtype, count=count).reshape(
-                self.shape, order="F" if self.fortran else "C")
+                self.shape, order="F" if self.fortran else "C"
+            )
         return self._array
 
 
@@ -1064,12 +1162,25 @@ def common_globals(numpy=True, easydict=True) -> dict:
 
 def check_size(size: int):
     if size > MAX_FILE_BYTES:
-        raise LimitExceeded(f"the file is {size / 2 ** 30:.1f} GB; StyleMixer reads model files up to "
-                            f"{MAX_FILE_BYTES / 2 ** 30:.0f} GB (the largest StyleGAN checkpoints are under 1 GB)")
+        raise LimitExceeded(
+            f"the file is {size / 2**30:.1f} GB; StyleMixer reads model files up to "
+            f"{MAX_FILE_BYTES / 2**30:.0f} GB (the largest StyleGAN checkpoints are under 1 GB)"
+        )
 
 
-def load(src, globals: dict, *, budget: Budget | None = None, start: int = 0, end: int | None = None,
-         persistent_load=None, progress=None, progress_range=(0.0, 1.0), encoding="latin1", reader=None):
+def load(
+    src,
+    globals: dict,
+    *,
+    budget: Budget | None = None,
+    start: int = 0,
+    end: int | None = None,
+    persistent_load=None,
+    progress=None,
+    progress_range=(0.0, 1.0),
+    encoding="latin1",
+    reader=None,
+):
     """Unpickle one pickle from `src` (bytes, an open binary file, a Source; or continue on `reader`).
 
     Returns the unpickled object, in which allowed globals became Inert records, large bytes became Slices of
@@ -1144,6 +1255,7 @@ def scan_globals(head: bytes, limit: int = 64) -> list:
     for STACK_GLOBAL)."""
     import itertools
     import pickletools
+
     found, memo, strings = [], {}, []
     last = None
     try:

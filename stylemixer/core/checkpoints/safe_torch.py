@@ -24,6 +24,7 @@ Formats of the files (torch 1.x-2.x, see the fact sheet 0.1 and B3):
   (persistent ids ('storage', type, key, location, numel, view)), then the list of storage keys, then for each
   key an int64 element count and the raw bytes.
 """
+
 from __future__ import annotations
 
 import collections
@@ -42,14 +43,22 @@ LEGACY_PROTOCOL = 1001
 MAX_TENSOR_DIMS = 8
 
 STORAGE_DTYPES = {
-    "FloatStorage": torch.float32, "DoubleStorage": torch.float64, "HalfStorage": torch.float16,
-    "BFloat16Storage": torch.bfloat16, "LongStorage": torch.int64, "IntStorage": torch.int32,
-    "ShortStorage": torch.int16, "CharStorage": torch.int8, "ByteStorage": torch.uint8, "BoolStorage": torch.bool,
+    "FloatStorage": torch.float32,
+    "DoubleStorage": torch.float64,
+    "HalfStorage": torch.float16,
+    "BFloat16Storage": torch.bfloat16,
+    "LongStorage": torch.int64,
+    "IntStorage": torch.int32,
+    "ShortStorage": torch.int16,
+    "CharStorage": torch.int8,
+    "ByteStorage": torch.uint8,
+    "BoolStorage": torch.bool,
 }
 
 
 class StorageType(Global):
     """torch.FloatStorage and friends: only the element type of a storage named in a persistent id."""
+
     __slots__ = ("dtype",)
 
     def __init__(self, name, dtype):
@@ -59,6 +68,7 @@ class StorageType(Global):
 
 class LazyStorage(Inert):
     """A storage: its element type, length, and where its bytes are. `.tensor()` reads them, once."""
+
     __slots__ = ("_tensor", "dtype", "numel", "offset", "source")
 
     def __init__(self, source: Source, offset, dtype, numel: int):
@@ -90,6 +100,7 @@ class LazyStorage(Inert):
 class TensorRef(Inert):
     """A tensor not yet read: its storage, offset, size and stride (all checked), and whether it was a
     torch.nn.Parameter."""
+
     __slots__ = ("offset", "param", "size", "storage", "stride")
 
     def __init__(self, storage, offset, size, stride, param=False):
@@ -159,6 +170,7 @@ class NamespaceRecord(Inert):
 
 class TensorInfo:
     """What safe_torch_load leaves for a tensor it was told not to read."""
+
     __slots__ = ("dtype", "shape")
 
     def __init__(self, shape, dtype):
@@ -178,8 +190,9 @@ def _int(v, what, lo=0, hi=1 << 48):
     return v
 
 
-def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None,
-                    metadata=None, *rest):
+def _rebuild_tensor(
+    storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None, *rest
+):
     if not isinstance(storage, LazyStorage):
         raise Damaged("a tensor in the file is built on something other than a storage")
     if rest or (metadata not in (None, {}) and not (isinstance(metadata, dict) and not metadata)):
@@ -188,10 +201,13 @@ def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, 
         raise Damaged("a tensor in the file carries backward hooks")
     if type(requires_grad) is not bool:
         raise Damaged("a tensor in the file has a malformed requires_grad flag")
-    if not isinstance(size, tuple) or not isinstance(stride, tuple) or len(size) != len(stride) \
-            or len(size) > MAX_TENSOR_DIMS:
-        raise Damaged(f"a tensor in the file has size {escape(repr(size), 60)} and stride "
-                      f"{escape(repr(stride), 60)}")
+    if (
+        not isinstance(size, tuple)
+        or not isinstance(stride, tuple)
+        or len(size) != len(stride)
+        or len(size) > MAX_TENSOR_DIMS
+    ):
+        raise Damaged(f"a tensor in the file has size {escape(repr(size), 60)} and stride {escape(repr(stride), 60)}")
     offset = _int(storage_offset, "offset")
     size = tuple(_int(s, "size") for s in size)
     stride = tuple(_int(s, "stride") for s in stride)
@@ -255,8 +271,9 @@ def tensor_globals(budget: sp.Budget) -> dict:
         ("torch._utils", "_rebuild_tensor_v2"): Global("torch._utils._rebuild_tensor_v2", call=_rebuild_tensor),
         ("torch._utils", "_rebuild_tensor"): Global("torch._utils._rebuild_tensor", call=_rebuild_tensor),
         ("torch._utils", "_rebuild_parameter"): Global("torch._utils._rebuild_parameter", call=_rebuild_parameter),
-        ("torch._utils", "_rebuild_parameter_with_state"):
-            Global("torch._utils._rebuild_parameter_with_state", call=_rebuild_parameter),
+        ("torch._utils", "_rebuild_parameter_with_state"): Global(
+            "torch._utils._rebuild_parameter_with_state", call=_rebuild_parameter
+        ),
         ("torch.storage", "_load_from_bytes"): Global("torch.storage._load_from_bytes", call=load_from_bytes),
         ("torch", "Size"): Global("torch.Size", call=_torch_size),
         ("torch", "device"): Global("torch.device", call=_torch_device),
@@ -297,8 +314,7 @@ def _storage_pid(pid, legacy: bool):
     return stype, key, numel
 
 
-def read_legacy(source: Source, budget: sp.Budget, start=0, end=None, chunk=1 << 18, globals=None,
-                progress=None):
+def read_legacy(source: Source, budget: sp.Budget, start=0, end=None, chunk=1 << 18, globals=None, progress=None):
     """The object of a legacy (non-zip) torch.save stream in [start, end) of `source`, with LazyStorages."""
     r = sp.Reader(source, start, end, chunk=chunk)
     plain_only = sp.common_globals(numpy=False, easydict=False)
@@ -362,8 +378,18 @@ def read_zip(source: Source, budget: sp.Budget, progress=None):
     try:
         zf = zipfile.ZipFile(source.file if source.file is not None else io.BytesIO(source.data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, struct.error, NotImplementedError, RuntimeError,
-            KeyError, UnicodeDecodeError, OverflowError) as e:
+    except (
+        zipfile.BadZipFile,
+        ValueError,
+        OSError,
+        EOFError,
+        struct.error,
+        NotImplementedError,
+        RuntimeError,
+        KeyError,
+        UnicodeDecodeError,
+        OverflowError,
+    ) as e:
         raise Damaged(f"the zip archive is damaged ({escape(str(e), 120)})") from None
     by_name = {i.filename: i for i in infos}
     pkls = [n for n in by_name if n == "data.pkl" or (n.endswith("/data.pkl") and n.count("/") == 1)]
@@ -371,7 +397,7 @@ def read_zip(source: Source, budget: sp.Budget, progress=None):
         raise Damaged("it is a TorchScript archive (compiled code), not a checkpoint of weights")
     if len(pkls) != 1:
         raise Damaged("the zip archive is not a torch.save file (no single data.pkl)")
-    prefix = pkls[0][:-len("data.pkl")]
+    prefix = pkls[0][: -len("data.pkl")]
     order = by_name.get(prefix + "byteorder")
     if order is not None and _read_member(source, order, 16) != b"little":
         raise Damaged("the checkpoint was written on a big-endian machine")
@@ -386,16 +412,17 @@ def read_zip(source: Source, budget: sp.Budget, progress=None):
         if st is None:
             itemsize = torch.empty((), dtype=stype.dtype).element_size()
             if info.compress_type != zipfile.ZIP_STORED or info.file_size != numel * itemsize:
-                raise Damaged(f"storage {escape(key, 40)} holds {info.file_size} bytes, expected "
-                              f"{numel * itemsize} (or is compressed, which torch.save never does)")
+                raise Damaged(
+                    f"storage {escape(key, 40)} holds {info.file_size} bytes, expected "
+                    f"{numel * itemsize} (or is compressed, which torch.save never does)"
+                )
             st = storages[key] = LazyStorage(source, _zip_data_offset(source, info), stype.dtype, numel)
         elif st.dtype != stype.dtype or st.numel != numel:
             raise Damaged("two references to one storage disagree on its type or size")
         return st, st.nbytes
 
     storages: dict = {}
-    return sp.load(data, torch_file_globals(budget), budget=budget, persistent_load=persistent_load,
-                   progress=progress)
+    return sp.load(data, torch_file_globals(budget), budget=budget, persistent_load=persistent_load, progress=progress)
 
 
 def _read_member(source: Source, info: zipfile.ZipInfo, limit: int) -> bytes:

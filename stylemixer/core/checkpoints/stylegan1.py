@@ -24,6 +24,7 @@ Cars: the official cars model draws 512x384 content centred in a 512x512 frame. 
 string in its static_kwargs) contains the word "car"/"cars" or "512x384" gets GeneratorConfig.crop =
 (64, 448, 0, 512), rows 64..448 as in NVIDIA's figure script. `stylemixer convert --crop` overrides the rule.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,9 +48,17 @@ SUPPORTED_EXAMPLE = "karras2019stylegan-ffhq-1024x1024.pkl"
 
 # static_kwargs that change the arithmetic: the only values the engine implements (G_style's defaults).
 _REQUIRED_KWARGS = {
-    "use_wscale": True, "normalize_latents": True, "use_styles": True, "const_input_layer": True,
-    "use_noise": True, "use_pixel_norm": False, "use_instance_norm": True, "nonlinearity": "lrelu",
-    "mapping_nonlinearity": "lrelu", "label_size": 0, "dtype": "float32",
+    "use_wscale": True,
+    "normalize_latents": True,
+    "use_styles": True,
+    "const_input_layer": True,
+    "use_noise": True,
+    "use_pixel_norm": False,
+    "use_instance_norm": True,
+    "nonlinearity": "lrelu",
+    "mapping_nonlinearity": "lrelu",
+    "label_size": 0,
+    "dtype": "float32",
 }
 
 
@@ -66,8 +75,9 @@ def try_load(path, kind, device="cpu", progress=None):
             head = f.read(HEAD_BYTES)
             first, version, ran_out = tf_pickle.scan_head(head)
             if first is None and ran_out and len(head) < HEAD_BYTES:
-                raise ModelFileError(f"{name} is a Python pickle that ends after {len(head)} bytes; the file is "
-                                     f"truncated")
+                raise ModelFileError(
+                    f"{name} is a Python pickle that ends after {len(head)} bytes; the file is truncated"
+                )
             if first != NETWORK_CLASS:
                 return None
             if version is not None and version >= 4:
@@ -92,6 +102,7 @@ def try_load(path, kind, device="cpu", progress=None):
     if progress is not None:
         progress(1.0)
     from . import LoadedModel
+
     return LoadedModel(G.to(device), os.path.abspath(path), name, FORMAT, info)
 
 
@@ -110,8 +121,10 @@ def _unpickle(f, size, name, progress):
 
 def _newer_message(name, version):
     kind = "StyleGAN2-ADA" if version >= 5 else "StyleGAN2"
-    return (f"{name} is a {kind} TensorFlow pickle (network version {version}); StyleGAN2 is not supported yet. "
-            f"StyleMixer reads StyleGAN (v1) TensorFlow pickles such as {SUPPORTED_EXAMPLE}")
+    return (
+        f"{name} is a {kind} TensorFlow pickle (network version {version}); StyleGAN2 is not supported yet. "
+        f"StyleMixer reads StyleGAN (v1) TensorFlow pickles such as {SUPPORTED_EXAMPLE}"
+    )
 
 
 def pick_generator(top, name) -> TFNetwork:
@@ -128,10 +141,13 @@ def pick_generator(top, name) -> TFNetwork:
     if not gens:
         funcs = sorted({str(getattr(n, "build_func_name", "?")) for n in nets})
         if all(f.startswith("D_") for f in funcs):
-            raise ModelFileError(f"{name} holds only a discriminator ({', '.join(funcs)}); StyleMixer needs the "
-                                 f"generator, which the official files store as Gs in the tuple (G, D, Gs)")
-        raise ModelFileError(f"{name} holds TensorFlow networks built by {', '.join(funcs)}, not the StyleGAN "
-                             f"generator G_style")
+            raise ModelFileError(
+                f"{name} holds only a discriminator ({', '.join(funcs)}); StyleMixer needs the "
+                f"generator, which the official files store as Gs in the tuple (G, D, Gs)"
+            )
+        raise ModelFileError(
+            f"{name} holds TensorFlow networks built by {', '.join(funcs)}, not the StyleGAN generator G_style"
+        )
     by_name = [n for n in gens if getattr(n, "name", None) == "Gs"]
     return by_name[0] if by_name else gens[-1]  # Gs comes last in (G, D, Gs)
 
@@ -145,11 +161,13 @@ def _check_network(net, role, func, name):
         raise ModelFileError(f"{name}: the generator has no '{role}' sub-network")
     v = getattr(net, "version", None)
     if v not in (2, 3):
-        raise ModelFileError(f"{name}: network '{getattr(net, 'name', role)}' has version {v!r}; "
-                             f"StyleGAN v1 files have version 2 or 3")
+        raise ModelFileError(
+            f"{name}: network '{getattr(net, 'name', role)}' has version {v!r}; StyleGAN v1 files have version 2 or 3"
+        )
     if getattr(net, "build_func_name", None) != func:
-        raise ModelFileError(f"{name}: the {role} network is built by {getattr(net, 'build_func_name', None)!r}, "
-                             f"expected {func}")
+        raise ModelFileError(
+            f"{name}: the {role} network is built by {getattr(net, 'build_func_name', None)!r}, expected {func}"
+        )
     kw = getattr(net, "static_kwargs", None) or {}
     if not isinstance(kw, dict):
         raise ModelFileError(f"{name}: network '{role}' has malformed static_kwargs")
@@ -169,8 +187,10 @@ def _kwargs_config(kwargs: dict, name):
     """Refuse options the engine does not implement; return (fused_up_min_res, mapping_lrmul)."""
     for key, want in _REQUIRED_KWARGS.items():
         if key in kwargs and kwargs[key] != want:
-            raise ModelFileError(f"{name} was trained with {key}={kwargs[key]!r}; StyleMixer implements the "
-                                 f"official StyleGAN architecture ({key}={want!r})")
+            raise ModelFileError(
+                f"{name} was trained with {key}={kwargs[key]!r}; StyleMixer implements the "
+                f"official StyleGAN architecture ({key}={want!r})"
+            )
     blur = kwargs.get("blur_filter", [1, 2, 1])
     if blur is None or list(np.asarray(blur).ravel()) != [1, 2, 1]:
         raise ModelFileError(f"{name} uses blur_filter={blur!r}; StyleMixer implements [1, 2, 1]")
@@ -198,8 +218,9 @@ def _truncation(kwargs: dict, name):
 
 def _shape(vars_, key, name, where):
     if key not in vars_:
-        raise ModelFileError(f"{name}: the {where} network lacks the variable '{key}', so it is not an official "
-                             f"StyleGAN (v1) generator")
+        raise ModelFileError(
+            f"{name}: the {where} network lacks the variable '{key}', so it is not an official StyleGAN (v1) generator"
+        )
     return tuple(vars_[key].shape)
 
 
@@ -278,19 +299,24 @@ def _compare(have: dict, want: dict, where, name):
             parts.append(f"lacks {len(missing)} (e.g. '{missing[0]}')")
         if extra:
             parts.append(f"has {len(extra)} unexpected (e.g. '{extra[0]}')")
-        raise ModelFileError(f"{name}: the {where} network's variables do not match an official StyleGAN (v1) "
-                             f"generator: it {' and '.join(parts)}")
+        raise ModelFileError(
+            f"{name}: the {where} network's variables do not match an official StyleGAN (v1) "
+            f"generator: it {' and '.join(parts)}"
+        )
     for k, shape in want.items():
         if tuple(have[k].shape) != shape:
-            raise ModelFileError(f"{name}: variable {where}/{k} has shape {list(have[k].shape)}, "
-                                 f"expected {list(shape)}")
+            raise ModelFileError(
+                f"{name}: variable {where}/{k} has shape {list(have[k].shape)}, expected {list(shape)}"
+            )
         if have[k].dtype.kind != "f":
             raise ModelFileError(f"{name}: variable {where}/{k} has data type {have[k].dtype}, expected float")
     lod = have.get("lod")
     lod = None if lod is None else tf_pickle.as_array(lod, "lod")
     if lod is not None and (lod.size != 1 or float(lod.reshape(-1)[0]) != 0.0):
-        raise ModelFileError(f"{name} is a mid-training snapshot (lod = {lod.reshape(-1)[:1]}); StyleMixer reads "
-                             f"fully grown networks (lod = 0)")
+        raise ModelFileError(
+            f"{name} is a mid-training snapshot (lod = {lod.reshape(-1)[:1]}); StyleMixer reads "
+            f"fully grown networks (lod = 0)"
+        )
 
 
 def _cars_crop(resolution, name, kwargs):
@@ -333,9 +359,20 @@ def convert(Gs: TFNetwork, name: str, progress=None, crop="auto"):
             raise ModelFileError(f"{name}: static_kwargs say {key}={declared!r} but the variables are for {actual}")
     if crop == "auto":
         crop = _cars_crop(resolution, name, kwargs)
-    cfg = GeneratorConfig(z_dim=z_dim, w_dim=w_dim, mapping_layers=layers, mapping_fmaps=fmaps,
-                          mapping_lrmul=lrmul, resolution=resolution, img_channels=img_channels, channels=channels,
-                          fused_up_min_res=fused_min, truncation_psi=psi, truncation_cutoff=cutoff, crop=crop)
+    cfg = GeneratorConfig(
+        z_dim=z_dim,
+        w_dim=w_dim,
+        mapping_layers=layers,
+        mapping_fmaps=fmaps,
+        mapping_lrmul=lrmul,
+        resolution=resolution,
+        img_channels=img_channels,
+        channels=channels,
+        fused_up_min_res=fused_min,
+        truncation_psi=psi,
+        truncation_cutoff=cutoff,
+        crop=crop,
+    )
     want_top, want_map, want_syn = expected_shapes(cfg)
     _compare(top_v, want_top, "Gs", name)
     _compare(map_v, want_map, "mapping", name)
@@ -371,18 +408,24 @@ def convert(Gs: TFNetwork, name: str, progress=None, crop="auto"):
     assert not leftover and not map_v and not top_v, "conversion left variables unused"
     syn_v.clear()
     src = str(getattr(synthesis, "build_module_src", "") or "")
-    info = {"tf_network_version": Gs.version, "network_name": getattr(Gs, "name", None),
-            "fused_up_min_res": fused_min, "cars_crop": crop is not None,
-            "source_looks_official": all(m in src for m in ("def G_style(", "def G_synthesis(", "def G_mapping("))}
+    info = {
+        "tf_network_version": Gs.version,
+        "network_name": getattr(Gs, "name", None),
+        "fused_up_min_res": fused_min,
+        "cars_crop": crop is not None,
+        "source_looks_official": all(m in src for m in ("def G_style(", "def G_synthesis(", "def G_mapping(")),
+    }
     return G.eval().requires_grad_(False), info
 
 
 def copy_plan(cfg: GeneratorConfig):
     """Engine state-dict key -> (network, TF variable, permutation or None)."""
-    plan = {"mapping_net.w_avg": ("Gs", "dlatent_avg", None),
-            "synthesis.const": ("synthesis", "4x4/Const/const", None),
-            "synthesis.torgb.weight": ("synthesis", "ToRGB_lod0/weight", (3, 2, 0, 1)),
-            "synthesis.torgb.bias": ("synthesis", "ToRGB_lod0/bias", None)}
+    plan = {
+        "mapping_net.w_avg": ("Gs", "dlatent_avg", None),
+        "synthesis.const": ("synthesis", "4x4/Const/const", None),
+        "synthesis.torgb.weight": ("synthesis", "ToRGB_lod0/weight", (3, 2, 0, 1)),
+        "synthesis.torgb.bias": ("synthesis", "ToRGB_lod0/bias", None),
+    }
     for i in range(cfg.mapping_layers):
         plan[f"mapping_net.fcs.{i}.weight"] = ("mapping", f"Dense{i}/weight", (1, 0))
         plan[f"mapping_net.fcs.{i}.bias"] = ("mapping", f"Dense{i}/bias", None)
@@ -398,4 +441,4 @@ def copy_plan(cfg: GeneratorConfig):
     return plan
 
 
-__all__ = ["try_load", "convert", "pick_generator", "expected_shapes", "copy_plan", "FORMAT", "CARS_CROP"]
+__all__ = ["CARS_CROP", "FORMAT", "convert", "copy_plan", "expected_shapes", "pick_generator", "try_load"]

@@ -7,6 +7,7 @@ restricted unpickler in tf_pickle. Gs (built by G_main, with the components 'map
 name map of NVIDIA's legacy.py; its variables are collected as legacy.py does: the network's own under their names,
 each component's under '<component>/'.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,8 +42,9 @@ def try_load(path, kind, device="cpu", progress=None):
             f.seek(-1, os.SEEK_END)
             if f.read(1) != b".":  # every complete pickle ends with the STOP opcode
                 what = f"a {_kind(version)} TensorFlow pickle" if version is not None else "a TensorFlow pickle"
-                raise ModelFileError(f"{name} is {what} that is truncated (it ends before the pickle does); "
-                                     f"download it again")
+                raise ModelFileError(
+                    f"{name} is {what} that is truncated (it ends before the pickle does); download it again"
+                )
             f.seek(0)
             top = _unpickle(f, size, name, progress)
     except OSError as e:
@@ -56,12 +58,14 @@ def try_load(path, kind, device="cpu", progress=None):
     del top, nets
     variables, kwargs, synthesis_func = collect(Gs, name)
     from ..families.stylegan2.convert import from_tf
+
     info = {"tf_network_version": Gs.version, "network_name": getattr(Gs, "name", None)}
     G = from_tf(variables, kwargs, name, synthesis_func, info)
     del variables, Gs
     if progress is not None:
         progress(1.0)
     from . import LoadedModel
+
     return LoadedModel(G.to(device), os.path.abspath(path), name, FORMAT, info)
 
 
@@ -73,10 +77,13 @@ def pick_generator(nets: list, name: str) -> TFNetwork:
     if not gens:
         funcs = sorted({str(getattr(n, "build_func_name", "?"))[:80] for n in nets})
         if all(fn.startswith("D_") for fn in funcs):
-            raise ModelFileError(f"{name} holds only a discriminator ({', '.join(funcs)}); StyleMixer needs the "
-                                 f"generator, which the official files store as Gs in the tuple (G, D, Gs)")
-        raise ModelFileError(f"{name} holds TensorFlow networks built by {', '.join(funcs)}, not the StyleGAN2 "
-                             f"generator G_main")
+            raise ModelFileError(
+                f"{name} holds only a discriminator ({', '.join(funcs)}); StyleMixer needs the "
+                f"generator, which the official files store as Gs in the tuple (G, D, Gs)"
+            )
+        raise ModelFileError(
+            f"{name} holds TensorFlow networks built by {', '.join(funcs)}, not the StyleGAN2 generator G_main"
+        )
     named = [n for n in gens if getattr(n, "name", None) == "Gs"]
     return named[0] if named else gens[-1]
 
@@ -90,8 +97,9 @@ def collect(Gs: TFNetwork, name: str):
             raise ModelFileError(f"{name}: the generator's networks nest too deeply")
         v = getattr(net, "version", None)
         if not isinstance(v, int) or v < 4:
-            raise ModelFileError(f"{name}: network '{getattr(net, 'name', '?')}' has version {v!r}; StyleGAN2 "
-                                 f"files have version 4 or 5")
+            raise ModelFileError(
+                f"{name}: network '{getattr(net, 'name', '?')}' has version {v!r}; StyleGAN2 files have version 4 or 5"
+            )
         try:
             for k, arr in net.own_variables().items():
                 variables[prefix + k] = arr
@@ -118,4 +126,4 @@ def collect(Gs: TFNetwork, name: str):
     return variables, kwargs, str(getattr(synthesis, "build_func_name", ""))
 
 
-__all__ = ["try_load", "pick_generator", "collect", "FORMAT"]
+__all__ = ["FORMAT", "collect", "pick_generator", "try_load"]

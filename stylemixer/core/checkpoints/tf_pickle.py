@@ -18,6 +18,7 @@ dtype, exact byte count) and reads the bytes only when the array is asked for, s
 arrays of G and D in the (G, D, Gs) tuple are never read. `build_module_src` stays a string; nothing here
 imports, compiles or evaluates it. Depth, size and opcode limits: see safe_pickle.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -64,8 +65,10 @@ class TFNetwork(Inert):
 
     @property
     def label(self) -> str:
-        return f"{sp.escape(str(getattr(self, 'name', '?')), 60)} " \
-               f"({sp.escape(str(getattr(self, 'build_func_name', '?')), 60)})"
+        return (
+            f"{sp.escape(str(getattr(self, 'name', '?')), 60)} "
+            f"({sp.escape(str(getattr(self, 'build_func_name', '?')), 60)})"
+        )
 
     def own_variables(self, lazy: bool = False) -> dict:
         """{local name: np.ndarray} of this network's own variables (not its components'), read now; with
@@ -105,8 +108,14 @@ class RestrictedUnpickler:
         self.f, self.encoding = f, encoding
 
     def load(self, progress=None, progress_range=(0.0, 1.0)):
-        return sp.load(self.f, _ALLOWED, start=self.f.tell(), progress=progress, progress_range=progress_range,
-                       encoding=self.encoding)
+        return sp.load(
+            self.f,
+            _ALLOWED,
+            start=self.f.tell(),
+            progress=progress,
+            progress_range=progress_range,
+            encoding=self.encoding,
+        )
 
 
 def as_array(value, what="a value") -> np.ndarray:

@@ -1,5 +1,6 @@
 """Generator families behind one seam (api.py). A family is a package exporting FAMILY, Config and Generator;
 the registry below finds it by the name a native model file records."""
+
 from __future__ import annotations
 
 import importlib
@@ -11,7 +12,7 @@ _PACKAGES = {
     "stylegan2": "stylegan2",
     "stylegan3": "stylegan3",
 }
-DEFAULT_FAMILY = "stylegan1"   # native files written before families existed
+DEFAULT_FAMILY = "stylegan1"  # native files written before families existed
 
 
 def names() -> tuple:
@@ -33,5 +34,15 @@ def indices_of_group(G_or_table, group: str) -> list:
     return [info.index for info in table if info.group == group]
 
 
-__all__ = ["GROUPS", "NOISE_MODES", "Control", "LayerInfo", "Quantity", "StatsSpec", "family", "names", "indices_of_group",
-           "DEFAULT_FAMILY"]
+__all__ = [
+    "DEFAULT_FAMILY",
+    "GROUPS",
+    "NOISE_MODES",
+    "Control",
+    "LayerInfo",
+    "Quantity",
+    "StatsSpec",
+    "family",
+    "indices_of_group",
+    "names",
+]

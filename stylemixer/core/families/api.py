@@ -12,6 +12,7 @@ and a cache keyed by (context, rows < k) can resume anywhere. A state is a tuple
 renderer can split, join and size it without knowing what it holds. `advance` must not modify the state it is
 given (the renderer keeps it in its cache); in-place work is fine on tensors it made itself.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,12 +28,13 @@ State = tuple  # tuple[torch.Tensor | None, ...]
 @dataclass(frozen=True)
 class LayerInfo:
     """What one w index drives."""
-    index: int        # w index
-    resolution: int   # feature-map height/width of the layer this w styles (its output)
-    channels: int     # feature maps this w styles (output channels)
-    name: str         # the family's own name for it, e.g. "16x16/Conv0_up", "b16.conv0", "L3_52_1024"
-    role: str         # what w drives there, in words: "const + conv", "conv0 (up)", "toRGB + conv0", ...
-    group: str        # "coarse", "middle" or "fine"
+
+    index: int  # w index
+    resolution: int  # feature-map height/width of the layer this w styles (its output)
+    channels: int  # feature maps this w styles (output channels)
+    name: str  # the family's own name for it, e.g. "16x16/Conv0_up", "b16.conv0", "L3_52_1024"
+    role: str  # what w drives there, in words: "const + conv", "conv0 (up)", "toRGB + conv0", ...
+    group: str  # "coarse", "middle" or "fine"
     in_channels: int = 0  # input channels of that layer (0 when the same as `channels`)
 
     @property
@@ -47,36 +49,39 @@ class LayerInfo:
 @dataclass(frozen=True)
 class Control:
     """A per-image synthesis input a family offers besides the latents (StyleGAN3's input transform)."""
-    key: str          # the recipe's option name, e.g. "rotate"
-    label: str        # e.g. "rotate input"
+
+    key: str  # the recipe's option name, e.g. "rotate"
+    label: str  # e.g. "rotate input"
     minimum: float
     maximum: float
     default: float = 0.0
     step: float = 0.01
-    unit: str = ""    # e.g. "°"
+    unit: str = ""  # e.g. "°"
     help: str = ""
 
 
 @dataclass(frozen=True)
 class Quantity:
     """One per-channel statistic a family records at each w index."""
-    key: str          # field name in LayerStats, e.g. "y_s"
-    label: str        # plot title, e.g. "y_s (scale)"
-    short: str        # column / legend name, e.g. "y_s"
+
+    key: str  # field name in LayerStats, e.g. "y_s"
+    label: str  # plot title, e.g. "y_s (scale)"
+    short: str  # column / legend name, e.g. "y_s"
     axis: str = "out"  # "in": indexed by the layer's input channels, "out": by its output channels
-    help: str = ""    # one sentence for tooltips
+    help: str = ""  # one sentence for tooltips
 
 
 @dataclass(frozen=True)
 class StatsSpec:
     """Which statistics a family records, how to show them, and the A-vs-B distance."""
-    title: str                        # panel title, e.g. "AdaIN statistics"
-    features_title: str               # e.g. "Feature maps after AdaIN"
-    quantities: tuple                 # tuple[Quantity, ...], in display order
-    distance_keys: tuple              # quantities whose |A - B| is summed into the distance
-    distance_label: str               # e.g. "|Δy_s| + |Δy_b|"
-    distance_help: str = ""           # one sentence for tooltips
-    features_help: str = ""           # what the feature maps are (e.g. StyleGAN3's margin crop)
+
+    title: str  # panel title, e.g. "AdaIN statistics"
+    features_title: str  # e.g. "Feature maps after AdaIN"
+    quantities: tuple  # tuple[Quantity, ...], in display order
+    distance_keys: tuple  # quantities whose |A - B| is summed into the distance
+    distance_label: str  # e.g. "|Δy_s| + |Δy_b|"
+    distance_help: str = ""  # one sentence for tooltips
+    features_help: str = ""  # what the feature maps are (e.g. StyleGAN3's margin crop)
 
     @property
     def keys(self) -> tuple:
@@ -101,8 +106,15 @@ class StatsSpec:
 class ResumableSynthesis(Protocol):
     num_ws: int
 
-    def context(self, n: int, noise_mode: str = "const", noise_seed: int = 0, options: dict | None = None,
-                device=None, dtype=None) -> Any: ...
+    def context(
+        self,
+        n: int,
+        noise_mode: str = "const",
+        noise_seed: int = 0,
+        options: dict | None = None,
+        device=None,
+        dtype=None,
+    ) -> Any: ...
     def start(self, ctx, n: int = 1) -> State: ...
     def advance(self, k: int, state: State, w, ctx, capture=None) -> State: ...
     def finish(self, state: State, ctx): ...
@@ -116,10 +128,10 @@ class ResumableSynthesis(Protocol):
 
 @runtime_checkable
 class StyleGenerator(Protocol):
-    family: str          # "stylegan1", "stylegan2", "stylegan3"
-    family_label: str    # "StyleGAN", "StyleGAN2", "StyleGAN3-T", ... for titles
-    cfg: Any             # the family's config dataclass (to_dict / from_dict, resolution, crop, truncation defaults)
-    synthesis: Any       # a torch module that is also a ResumableSynthesis
+    family: str  # "stylegan1", "stylegan2", "stylegan3"
+    family_label: str  # "StyleGAN", "StyleGAN2", "StyleGAN3-T", ... for titles
+    cfg: Any  # the family's config dataclass (to_dict / from_dict, resolution, crop, truncation defaults)
+    synthesis: Any  # a torch module that is also a ResumableSynthesis
     stats_spec: StatsSpec
     synthesis_controls: tuple  # Control per per-image input the recipe's options may set (often none)
 

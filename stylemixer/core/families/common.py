@@ -1,4 +1,5 @@
 """Pieces every StyleGAN family shares, with torch (api.py stays importable without it)."""
+
 from __future__ import annotations
 
 import torch

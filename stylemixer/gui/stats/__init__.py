@@ -14,6 +14,7 @@ The views are built after the app's first picture (their plots, and importing py
 of the window), or as soon as anything asks for them: `install_stats_views` returns a stand-in that builds them
 on first use.
 """
+
 from __future__ import annotations
 
 import time
@@ -41,6 +42,7 @@ class StatsViews(QObject):
         from .across_layers import AcrossLayersChart
         from .feature_view import FeatureView
         from .panel import StatsPanel
+
         self.panel = StatsPanel()
         self.chart = AcrossLayersChart()
         self.features = FeatureView()
@@ -51,10 +53,10 @@ class StatsViews(QObject):
         lay.addWidget(self.chart)
         lay.addWidget(self.panel, 1)
         self.layer: int | None = None
-        self.capture = None           # callable(stats=, feature_layer=, feature_source=), e.g. the controller's
+        self.capture = None  # callable(stats=, feature_layer=, feature_source=), e.g. the controller's
         self.select_in_window = None  # callable(index) that selects a layer the way a click on its row does
-        self.show_features = None     # callable() that brings the feature view to the front
-        self.shown: dict = {}         # page -> seen or not, from the docks' visibilityChanged (see is_shown)
+        self.show_features = None  # callable() that brings the feature view to the front
+        self.shown: dict = {}  # page -> seen or not, from the docks' visibilityChanged (see is_shown)
         self.panel.order_changed.connect(self.features.set_order)
         self.panel.channel_clicked.connect(self._open_channel)
         self.features.channel_selected.connect(self.panel.set_selected_channel)
@@ -62,7 +64,7 @@ class StatsViews(QObject):
         for w in (self.panel, self.chart, self.features):
             w.visibility_changed.connect(self.update_capture)
         self.features.request_changed.connect(self.update_capture)
-        self._pending = None          # the newest result not yet drawn
+        self._pending = None  # the newest result not yet drawn
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self._flush)
@@ -131,7 +133,7 @@ class StatsViews(QObject):
     # ---- between the views ---------------------------------------------------------------------------
     def _chart_clicked(self, index: int):
         if self.select_in_window is not None:
-            self.select_in_window(index)   # the window echoes it back through layer_selected
+            self.select_in_window(index)  # the window echoes it back through layer_selected
         else:
             self.select_layer(index)
 
@@ -170,10 +172,12 @@ class LazyStatsViews:
         self._window = window
         self._views: StatsViews | None = None
         self._holders = (_holder(), _holder())
-        self._front = [False, False]       # what the docks last reported (tabbed docks: only the front one shows)
+        self._front = [False, False]  # what the docks last reported (tabbed docks: only the front one shows)
         self._pictures = False
-        self._docks = (window.add_side_panel(STATS_TITLE, self._holders[0]),
-                       window.add_side_panel(FEATURES_TITLE, self._holders[1]))
+        self._docks = (
+            window.add_side_panel(STATS_TITLE, self._holders[0]),
+            window.add_side_panel(FEATURES_TITLE, self._holders[1]),
+        )
         for i, dock in enumerate(self._docks):
             dock.visibilityChanged.connect(lambda on, i=i: self._dock_visibility(i, on))
         window.result_ready.connect(self._on_picture)
@@ -185,7 +189,7 @@ class LazyStatsViews:
     _OWN = ("_window", "_views", "_holders", "_front", "_pictures", "_docks")
 
     def __getattr__(self, name):
-        if name.startswith("__") or name in self._OWN:   # not set yet (during __init__), never the views'
+        if name.startswith("__") or name in self._OWN:  # not set yet (during __init__), never the views'
             raise AttributeError(name)
         return getattr(self.build(), name)
 
@@ -193,7 +197,7 @@ class LazyStatsViews:
         if not self._pictures:
             self._pictures = True
             if any(self._front):
-                QTimer.singleShot(0, self.build)   # after the picture is drawn
+                QTimer.singleShot(0, self.build)  # after the picture is drawn
 
     def _dock_visibility(self, i, on):
         self._front[i] = bool(on)
@@ -215,13 +219,14 @@ class LazyStatsViews:
         views.docked_pages = (views.stats_page, views.features)
         for holder, page, front in zip(self._holders, views.docked_pages, self._front):
             holder.layout().addWidget(page)
-            page.show()                 # now, not at the next event-loop pass (a layout shows new children late)
-            views.shown[page] = front   # the docks' own report of which tab is in front
+            page.show()  # now, not at the next event-loop pass (a layout shows new children late)
+            views.shown[page] = front  # the docks' own report of which tab is in front
         feature_dock = self._docks[1]
 
         def show_features():
             feature_dock.show()
             feature_dock.raise_()
+
         views.show_features = show_features
         views.docks = self._docks
 
@@ -238,13 +243,14 @@ class LazyStatsViews:
                     views.select_layer(current)
                 else:
                     (views.select_in_window or views.select_layer)(0)
+
         window.model_changed.connect(on_model)
         self._views = views
         if getattr(window, "model", None) is not None:
             on_model(window.model)
             current = getattr(getattr(window, "session", None), "selected", None)
             if current is not None and views.layer != current:
-                views.select_layer(current)   # the window's selection (selecting it again would not echo)
+                views.select_layer(current)  # the window's selection (selecting it again would not echo)
         if getattr(window, "last_result", None) is not None:
             views.show_result(window.last_result)
         views.update_capture()
@@ -257,6 +263,7 @@ def __getattr__(name):
         from .across_layers import AcrossLayersChart
         from .feature_view import FeatureView
         from .panel import StatsPanel
+
         return {"StatsPanel": StatsPanel, "AcrossLayersChart": AcrossLayersChart, "FeatureView": FeatureView}[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

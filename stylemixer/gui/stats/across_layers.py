@@ -5,6 +5,7 @@ layer whose bar is near zero
 looks the same whichever seed it comes from, so moving its slider changes little: the answer to "style mixing
 does nothing". Clicking a bar selects that layer.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,11 +35,13 @@ class AcrossLayersChart(VisibilityReportingWidget):
         self.keys = np.zeros(0, dtype=np.int64)
         self.values = np.zeros(0)
         self.selected: int | None = None
-        self.caption = QLabel("<b>A ↔ B style difference per w index</b> "
-                              "<small>(near 0: mixing changes little)</small>")
+        self.caption = QLabel(
+            "<b>A ↔ B style difference per w index</b> <small>(near 0: mixing changes little)</small>"
+        )
         self.spec = None
-        self._caption_help = ("Where it is small, A's and B's styles are alike and moving that layer's slider "
-                              "changes little.")
+        self._caption_help = (
+            "Where it is small, A's and B's styles are alike and moving that layer's slider changes little."
+        )
         self.caption.setToolTip(self._caption_help)
         self.caption.setWordWrap(True)
         self.view = pg.PlotWidget()

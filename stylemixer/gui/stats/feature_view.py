@@ -5,13 +5,23 @@ The montage (colours, normalisation, layout) is built by core.stats_views; this 
 clicks back to channels. A clicked channel is shown enlarged beside its exact statistics. The maps of only one
 layer and one source cross from the worker, and only while this view is visible (see `wants_features`).
 """
+
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPainter, QPalette, QPen
-from PySide6.QtWidgets import (QBoxLayout, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core import stats_views as sv
 from ...core.export import ExportError
@@ -22,15 +32,16 @@ from .style import VisibilityReportingWidget, fixed_font, report_error
 
 NORM_TEXT = {"channel": "per channel", "shared": "shared"}
 SOURCE_TEXT = {"mix": "mix", "a": "A", "b": "B"}
-PNG_MIN_TILE = 32   # exported montages enlarge small maps (4 px) so each channel is visible
+PNG_MIN_TILE = 32  # exported montages enlarge small maps (4 px) so each channel is visible
 MONTAGE_GAP = 1
-MAX_TILE = 128      # thumbnails of larger maps are block means (the enlarged channel keeps every pixel)
-ZOOM_SIZE = 168     # the enlarged channel; its numbers go beside it (the channel smaller in a narrow panel) or below
+MAX_TILE = 128  # thumbnails of larger maps are block means (the enlarged channel keeps every pixel)
+ZOOM_SIZE = 168  # the enlarged channel; its numbers go beside it (the channel smaller in a narrow panel) or below
 ZOOM_SMALL = 128
 
 
 class ImageCanvas(QWidget):
     """Paints one QImage as large as fits, keeping whole pixels crisp; reports clicks in image pixels."""
+
     clicked = Signal(float, float)
     hovered = Signal(float, float)
 
@@ -38,7 +49,7 @@ class ImageCanvas(QWidget):
         super().__init__(parent)
         self.image: QImage | None = None
         self.placeholder = ""
-        self.highlight: QRectF | None = None   # image-pixel rectangle to outline (the selected tile)
+        self.highlight: QRectF | None = None  # image-pixel rectangle to outline (the selected tile)
         self.setMinimumSize(min_size, min_size)
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -60,7 +71,7 @@ class ImageCanvas(QWidget):
         iw, ih = self.image.width(), self.image.height()
         s = min(self.width() / iw, self.height() / ih)
         if s >= 4:
-            s = float(int(s))   # whole pixels where that costs little space
+            s = float(int(s))  # whole pixels where that costs little space
         w, h = iw * s, ih * s
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
 
@@ -68,8 +79,10 @@ class ImageCanvas(QWidget):
         t = self.target()
         if t.isEmpty() or not t.contains(pos):
             return None
-        return ((pos.x() - t.x()) / t.width() * self.image.width(),
-                (pos.y() - t.y()) / t.height() * self.image.height())
+        return (
+            (pos.x() - t.x()) / t.width() * self.image.width(),
+            (pos.y() - t.y()) / t.height() * self.image.height(),
+        )
 
     def paintEvent(self, event):
         p = QPainter(self)
@@ -101,7 +114,7 @@ class ImageCanvas(QWidget):
 
 
 class FeatureView(VisibilityReportingWidget):
-    request_changed = Signal()           # the source changed: the window must ask for other maps
+    request_changed = Signal()  # the source changed: the window must ask for other maps
     channel_selected = Signal(int)
 
     def __init__(self, parent=None):
@@ -110,7 +123,7 @@ class FeatureView(VisibilityReportingWidget):
         self.source = "mix"
         self.cmap = "viridis"
         self.norm = "channel"
-        self.order: np.ndarray | None = None     # display order from the statistics panel
+        self.order: np.ndarray | None = None  # display order from the statistics panel
         self.features: np.ndarray | None = None  # float32 [C, H, W] of (self.layer, self.source)
         self.stats: dict | None = None
         self.recipe = None
@@ -123,13 +136,20 @@ class FeatureView(VisibilityReportingWidget):
         self.spec = None
         self.title = QLabel("<b>Feature maps</b>: no layer selected")
         self.title.setWordWrap(True)
-        self.source_box = self._combo([(SOURCE_TEXT[s], s) for s in sv.SOURCES], self.set_source,
-                                      "Whose feature maps to show: the mix, pure A or pure B")
-        self.cmap_box = self._combo([(c, c) for c in sv.COLORMAPS], self.set_colormap,
-                                    "Colour map; 'diverging' is centred on zero (white = 0)")
-        self.norm_box = self._combo([(NORM_TEXT[n], n) for n in sv.NORMALISATIONS], self.set_normalisation,
-                                    "Per channel: each thumbnail uses its own range. Shared: one range for the "
-                                    "whole layer, so channel strengths can be compared")
+        self.source_box = self._combo(
+            [(SOURCE_TEXT[s], s) for s in sv.SOURCES],
+            self.set_source,
+            "Whose feature maps to show: the mix, pure A or pure B",
+        )
+        self.cmap_box = self._combo(
+            [(c, c) for c in sv.COLORMAPS], self.set_colormap, "Colour map; 'diverging' is centred on zero (white = 0)"
+        )
+        self.norm_box = self._combo(
+            [(NORM_TEXT[n], n) for n in sv.NORMALISATIONS],
+            self.set_normalisation,
+            "Per channel: each thumbnail uses its own range. Shared: one range for the "
+            "whole layer, so channel strengths can be compared",
+        )
         self.save_button = QPushButton("Save montage…")
         self.save_button.setToolTip("Save the montage as a PNG that records the recipe")
         self.save_button.clicked.connect(self._ask_save)
@@ -271,8 +291,10 @@ class FeatureView(VisibilityReportingWidget):
         if self.features is None:
             self.montage = None
             self.canvas.highlight = None
-            self.canvas.set_image(None, "Waiting for the feature maps…" if self.layer is not None
-                                  else "Select a layer to see its channels")
+            self.canvas.set_image(
+                None,
+                "Waiting for the feature maps…" if self.layer is not None else "Select a layer to see its channels",
+            )
             self.save_button.setEnabled(False)
             self._update_detail()
             return
@@ -281,11 +303,17 @@ class FeatureView(VisibilityReportingWidget):
         # Lay the tiles out to fill the canvas; the gaps and the empty tail take the canvas colour.
         cols = sv.montage_columns(c, max(thumbs.shape[1:]), MONTAGE_GAP, self.canvas.width(), self.canvas.height())
         bg = self.canvas.palette().color(QPalette.ColorRole.Base)
-        self.montage = sv.build_montage(thumbs, self.cmap, self.norm, order=self._display_order(), cols=cols,
-                                        gap=MONTAGE_GAP, background=(bg.red(), bg.green(), bg.blue()))
+        self.montage = sv.build_montage(
+            thumbs,
+            self.cmap,
+            self.norm,
+            order=self._display_order(),
+            cols=cols,
+            gap=MONTAGE_GAP,
+            background=(bg.red(), bg.green(), bg.blue()),
+        )
         self.canvas.set_image(to_qimage(self.montage.image))
-        self.title.setText(f"<b>{self._name()}</b> — w {self.layer}, {who}: {c} channels of "
-                           f"{h}×{w}")
+        self.title.setText(f"<b>{self._name()}</b> — w {self.layer}, {who}: {c} channels of {h}×{w}")
         self.save_button.setEnabled(True)
         self._update_detail()
 
@@ -299,8 +327,11 @@ class FeatureView(VisibilityReportingWidget):
             return
         self.zoom.set_image(to_qimage(sv.channel_image(self.features, ch, self.cmap, self.norm)))
         lo, hi = sv.value_ranges(self.features, self.norm, sv.is_symmetric(self.cmap))[ch]
-        text = ([sv.channel_report(self.stats, self.layer, ch, self.spec, "out")] if self._has_stats() and self.spec
-                else [f"channel {ch}"])
+        text = (
+            [sv.channel_report(self.stats, self.layer, ch, self.spec, "out")]
+            if self._has_stats() and self.spec
+            else [f"channel {ch}"]
+        )
         plane = self.features[ch]
         text.append(f"map ({SOURCE_TEXT[self.source]}): min {plane.min():.3f}  max {plane.max():.3f}")
         text.append(f"colour range: {lo:.3f} … {hi:.3f}")
@@ -313,8 +344,11 @@ class FeatureView(VisibilityReportingWidget):
             self.canvas.update()
 
     def _has_stats(self) -> bool:
-        return (self.stats is not None and self.layer is not None
-                and all(self.layer in self.stats.get(s, {}) for s in sv.SOURCES))
+        return (
+            self.stats is not None
+            and self.layer is not None
+            and all(self.layer in self.stats.get(s, {}) for s in sv.SOURCES)
+        )
 
     def _on_canvas_click(self, x, y):
         if self.montage is not None:
@@ -330,7 +364,7 @@ class FeatureView(VisibilityReportingWidget):
     def save_montage(self, path):
         if self.features is None:
             raise ExportError("no feature maps to save yet")
-        c, h, w = self.features.shape
+        _c, h, w = self.features.shape
         scale = max(1, -(-PNG_MIN_TILE // max(h, w)))
         m = sv.build_montage(self.features, self.cmap, self.norm, order=self._display_order(), scale=scale)
         save_montage_png(path, m.image, self.recipe, self.layer, self.source, self.cmap, self.norm)

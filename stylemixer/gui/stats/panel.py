@@ -7,6 +7,7 @@ the new numbers. The x axis is the display position: channel index, or (for the 
 A-B distance) rank by how differently A and B style the channel. Hovering shows the exact values; clicking an
 output channel emits `channel_clicked` (the feature view opens it).
 """
+
 from __future__ import annotations
 
 import os
@@ -15,25 +16,44 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGraphicsItem, QHBoxLayout, QLabel,
-                               QPushButton, QSizePolicy, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+)
 
 from ...core import stats_views as sv
 from ...core.export import ExportError
 from ...core.stats_export import save_stats
 from ..flow_layout import SideBySide
-from .style import (HOVER_LINE, SOURCE_COLORS, SOURCE_DOT, SOURCE_WIDTH, SOURCE_Z, apply_plot_palette, fixed_font,
-                    report_error, VisibilityReportingWidget)
+from .style import (
+    HOVER_LINE,
+    SOURCE_COLORS,
+    SOURCE_DOT,
+    SOURCE_WIDTH,
+    SOURCE_Z,
+    VisibilityReportingWidget,
+    apply_plot_palette,
+    fixed_font,
+    report_error,
+)
 
 ORDER_TEXT = {"index": "channel index", "difference": "A–B difference"}
 # Up to this many channels: lines through dots. Beyond it, lines between neighbouring channels turn into a
 # thicket, and dots alone show better where A and B part.
 MAX_LINE_CHANNELS = 64
-PLOT_ROW_HEIGHT = 95   # px per row of plots beyond three (title, data, axis); the panel then scrolls
+PLOT_ROW_HEIGHT = 95  # px per row of plots beyond three (title, data, axis); the panel then scrolls
 
 
 class TimedGraphicsLayout(pg.GraphicsLayoutWidget):
     """Remembers how long its last paint took, so the views can pace themselves (see StatsViews)."""
+
     last_paint_ms = 0.0
 
     def paintEvent(self, ev):
@@ -43,24 +63,24 @@ class TimedGraphicsLayout(pg.GraphicsLayoutWidget):
 
 
 class StatsPanel(VisibilityReportingWidget):
-    channel_clicked = Signal(int)        # channel index (not display position)
-    order_changed = Signal(object)       # np.ndarray, channels in display order
+    channel_clicked = Signal(int)  # channel index (not display position)
+    order_changed = Signal(object)  # np.ndarray, channels in display order
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.stats: dict | None = None    # {"mix"|"a"|"b": {w index: LayerStats}} of the newest result
+        self.stats: dict | None = None  # {"mix"|"a"|"b": {w index: LayerStats}} of the newest result
         self.recipe = None
-        self.table = None                 # LayerInfo per w index
-        self.spec = None                  # the family's StatsSpec (which plots exist)
+        self.table = None  # LayerInfo per w index
+        self.spec = None  # the family's StatsSpec (which plots exist)
         self.layer: int | None = None
         self.order_mode = "index"
         self.order = np.zeros(0, dtype=np.int64)
         self.hover_channel: int | None = None
-        self._hover_axis = "out"          # which channels the hovered plot is indexed by
-        self._shape_for = -1              # channel count the curves' symbols and x range were set up for
+        self._hover_axis = "out"  # which channels the hovered plot is indexed by
+        self._shape_for = -1  # channel count the curves' symbols and x range were set up for
         self.selected_channel: int | None = None
         self.shown = {src: True for src in sv.SOURCES}
-        self.on_error = None              # callable(text); the window's message function when installed
+        self.on_error = None  # callable(text); the window's message function when installed
         self._build()
 
     # ---- construction --------------------------------------------------------------------------------
@@ -168,8 +188,9 @@ class StatsPanel(VisibilityReportingWidget):
             else:
                 first_of_axis[q.axis] = p
             for src in ("a", "b", "mix"):
-                curve = p.plot([], [], pen=pg.mkPen(SOURCE_COLORS[src], width=SOURCE_WIDTH[src]),
-                               name=sv.SOURCE_LABELS[src])
+                curve = p.plot(
+                    [], [], pen=pg.mkPen(SOURCE_COLORS[src], width=SOURCE_WIDTH[src]), name=sv.SOURCE_LABELS[src]
+                )
                 curve.setZValue(SOURCE_Z[src])
                 self.curves[(q.key, src)] = curve
             hl = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(HOVER_LINE, width=1))
@@ -183,15 +204,18 @@ class StatsPanel(VisibilityReportingWidget):
             self.hover_lines[q.key] = hl
             self.select_lines[q.key] = sl
             self.plots[q.key] = p
-        self._titles = {p: (q.label if q.axis == "out" or not mixed_axes else f"{q.label} (in)")
-                        for q, p in zip(quantities, self.plots.values())}
+        self._titles = {
+            p: (q.label if q.axis == "out" or not mixed_axes else f"{q.label} (in)")
+            for q, p in zip(quantities, self.plots.values())
+        }
         # Each row of plots needs room for its title, its data and an axis: a family with more quantities gets a
         # taller (scrolling) panel rather than plots with no room for data.
         rows = (len(quantities) + cols - 1) // cols
         layout_min = self.plots_view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).height()
-        self.plots_view.setMinimumHeight(int(max(self._min_plots_height, layout_min,
-                                                 PLOT_ROW_HEIGHT * rows if rows > 3 else 0)))
-        self.updateGeometry()   # the scrolling dock around the panel takes the new minimum
+        self.plots_view.setMinimumHeight(
+            int(max(self._min_plots_height, layout_min, PLOT_ROW_HEIGHT * rows if rows > 3 else 0))
+        )
+        self.updateGeometry()  # the scrolling dock around the panel takes the new minimum
         self._shape_for = -1
         for src, on in self.shown.items():
             self.set_source_shown(src, on)
@@ -257,8 +281,12 @@ class StatsPanel(VisibilityReportingWidget):
 
     # ---- what is shown -------------------------------------------------------------------------------
     def has_layer(self) -> bool:
-        return (self.stats is not None and self.layer is not None and self.spec is not None
-                and all(self.layer in self.stats.get(src, {}) for src in sv.SOURCES))
+        return (
+            self.stats is not None
+            and self.layer is not None
+            and self.spec is not None
+            and all(self.layer in self.stats.get(src, {}) for src in sv.SOURCES)
+        )
 
     def _order_for(self, key: str, n: int) -> np.ndarray:
         """Display order of a quantity's channels: the A-B order for the distance's axis, index order otherwise."""
@@ -307,8 +335,9 @@ class StatsPanel(VisibilityReportingWidget):
         self._place_line(self.hover_lines, self.hover_channel, self._hover_axis)
         self._place_line(self.select_lines, self.selected_channel)
         if self.hover_channel is not None:
-            self.readout.setText(sv.channel_report(self.stats, self.layer, self.hover_channel, self.spec,
-                                                   self._hover_axis))
+            self.readout.setText(
+                sv.channel_report(self.stats, self.layer, self.hover_channel, self.spec, self._hover_axis)
+            )
         if changed:
             # The feature maps are output channels: they follow the A-B order only when it is over outputs.
             out_order = order if sv.distance_axis(self.spec) == "out" else np.arange(sizes[self.spec.keys[-1]])
@@ -324,8 +353,10 @@ class StatsPanel(VisibilityReportingWidget):
             return
         if self.table is not None and self.layer < len(self.table):
             info = self.table[self.layer]
-            where = f"w {info.index} · {info.resolution}×{info.resolution} {info.short_name} · " \
-                    f"{info.channels} channels · {info.group}"
+            where = (
+                f"w {info.index} · {info.resolution}×{info.resolution} {info.short_name} · "
+                f"{info.channels} channels · {info.group}"
+            )
         else:
             where = f"w {self.layer}"
         order = "sorted by A–B difference" if self.order_mode == "difference" else "by channel index"
@@ -339,9 +370,11 @@ class StatsPanel(VisibilityReportingWidget):
         lines.append(f"{'mix↔A':<9}{s.mix_to_a:>8.3f}   {'mix↔B':<6}{s.mix_to_b:>7.3f}")
         lines.append(f"{'A↔B':<9}{s.a_to_b:>8.3f}")
         self.summary.setText("\n".join(lines))
-        self.summary.setToolTip("Means over the layer's channels. mix↔A, mix↔B and A↔B are style distances: the "
-                                f"mean over channels of {self.spec.distance_label}; mix↔A is 0 when the mix takes "
-                                "this layer from A.")
+        self.summary.setToolTip(
+            "Means over the layer's channels. mix↔A, mix↔B and A↔B are style distances: the "
+            f"mean over channels of {self.spec.distance_label}; mix↔A is 0 when the mix takes "
+            "this layer from A."
+        )
 
     def _place_line(self, lines: dict, channel, axis: str = "out"):
         """Mark a channel of `axis` in the plots of that axis (a selected output channel, a hovered one)."""
@@ -380,7 +413,7 @@ class StatsPanel(VisibilityReportingWidget):
         if event.button() != Qt.MouseButton.LeftButton:
             return
         hit = self.channel_at_scene(event.scenePos(), with_axis=True)
-        if hit is not None and hit[1] == "out":   # the feature maps are the layer's output channels
+        if hit is not None and hit[1] == "out":  # the feature maps are the layer's output channels
             self.set_selected_channel(hit[0])
             self.channel_clicked.emit(hit[0])
 
@@ -398,12 +431,13 @@ class StatsPanel(VisibilityReportingWidget):
 
     def _ask_export(self, all_layers: bool):
         stem = "stats-all-layers" if all_layers else f"stats-layer{self.layer}"
-        path, chosen = QFileDialog.getSaveFileName(self, "Export statistics", stem + ".csv",
-                                                   "CSV (*.csv);;NumPy archive with recipe (*.npz)")
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export statistics", stem + ".csv", "CSV (*.csv);;NumPy archive with recipe (*.npz)"
+        )
         if not path:
             return
         if os.path.splitext(path)[1].lower() not in (".csv", ".npz"):
-            path += ".npz" if "npz" in chosen else ".csv"   # a name typed without extension: the chosen filter's
+            path += ".npz" if "npz" in chosen else ".csv"  # a name typed without extension: the chosen filter's
         try:
             self.export(path, all_layers)
         except ExportError as e:

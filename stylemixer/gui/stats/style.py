@@ -1,9 +1,10 @@
 """Colours and small helpers shared by the statistics views, so A, B and the mix look the same everywhere."""
+
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtGui import QFont, QFontDatabase, QPalette
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 # Blue A and orange B stay apart for the common colour-vision deficiencies; the mix is drawn on top, thicker.

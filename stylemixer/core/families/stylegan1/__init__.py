@@ -1,4 +1,5 @@
 """StyleGAN (v1): AdaIN synthesis, as NVIDIA's TensorFlow original."""
+
 from .network import Generator, GeneratorConfig
 
 FAMILY = "stylegan1"

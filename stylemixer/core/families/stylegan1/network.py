@@ -10,6 +10,7 @@ does not depend on w: conv, noise, bias, activation) and `adain` (instance norm 
 index k is the output of `layers[k].pre`: it depends only on rows < k, which is what lets the renderer resume
 from the first layer whose w changed (see families/api.py).
 """
+
 from __future__ import annotations
 
 import math
@@ -28,18 +29,18 @@ from . import topology as topo
 
 @dataclass(frozen=True)
 class GeneratorConfig:
-    z_dim: int = 512                 # input latent size
-    w_dim: int = 512                 # intermediate latent size
-    mapping_layers: int = 8          # depth of the mapping MLP
-    mapping_fmaps: int = 512         # hidden width of the mapping MLP
-    mapping_lrmul: float = 0.01      # learning-rate multiplier of the mapping network
-    resolution: int = 1024           # output height and width, a power of two >= 4
-    img_channels: int = 3            # 3 for RGB
+    z_dim: int = 512  # input latent size
+    w_dim: int = 512  # intermediate latent size
+    mapping_layers: int = 8  # depth of the mapping MLP
+    mapping_fmaps: int = 512  # hidden width of the mapping MLP
+    mapping_lrmul: float = 0.01  # learning-rate multiplier of the mapping network
+    resolution: int = 1024  # output height and width, a power of two >= 4
+    img_channels: int = 3  # 3 for RGB
     channels: tuple = (512, 512, 512, 512, 256, 128, 64, 32, 16)  # feature maps at 4, 8, 16, ... px
-    fused_up_min_res: int = 128      # blocks at this resolution and above upsample with a transposed conv
-    truncation_psi: float = 1.0      # the model's suggested default truncation (official v1: 0.7)
+    fused_up_min_res: int = 128  # blocks at this resolution and above upsample with a transposed conv
+    truncation_psi: float = 1.0  # the model's suggested default truncation (official v1: 0.7)
     truncation_cutoff: int | None = None  # ... and cutoff (official v1: 8)
-    crop: tuple | None = None        # (top, bottom, left, right) content box, e.g. the cars model's 512x384
+    crop: tuple | None = None  # (top, bottom, left, right) content box, e.g. the cars model's 512x384
 
     def __post_init__(self):
         # Absolute bounds (core/limits.py) before anything is built: a file cannot ask for a generator that
@@ -51,12 +52,21 @@ class GeneratorConfig:
         if not is_real(self.mapping_lrmul) or not 0 < self.mapping_lrmul <= 1000:
             raise ConfigError(f"mapping_lrmul must be a number in (0, 1000], got {describe(self.mapping_lrmul)}")
         if not isinstance(self.channels, (tuple, list)) or len(self.channels) != self.num_blocks:
-            raise ConfigError(f"channels needs {self.num_blocks} entries (4 px to {self.resolution} px), "
-                              f"got {describe(self.channels)}")
+            raise ConfigError(
+                f"channels needs {self.num_blocks} entries (4 px to {self.resolution} px), "
+                f"got {describe(self.channels)}"
+            )
         for i, c in enumerate(self.channels):
             int_in(f"channels[{i}]", c, 1, MAX_CHANNELS)
-        for name in ("z_dim", "w_dim", "mapping_layers", "mapping_fmaps", "resolution", "img_channels",
-                     "fused_up_min_res"):
+        for name in (
+            "z_dim",
+            "w_dim",
+            "mapping_layers",
+            "mapping_fmaps",
+            "resolution",
+            "img_channels",
+            "fused_up_min_res",
+        ):
             object.__setattr__(self, name, int(getattr(self, name)))
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
         object.__setattr__(self, "mapping_lrmul", float(self.mapping_lrmul))
@@ -119,7 +129,8 @@ class MappingNetwork(nn.Module):
         dims = [cfg.z_dim] + [cfg.mapping_fmaps] * (cfg.mapping_layers - 1) + [cfg.w_dim]
         self.fcs = nn.ModuleList(
             EqualLinear(dims[i], dims[i + 1], gain=math.sqrt(2), lrmul=cfg.mapping_lrmul)
-            for i in range(cfg.mapping_layers))
+            for i in range(cfg.mapping_layers)
+        )
         self.register_buffer("w_avg", torch.zeros(cfg.w_dim))  # [w_dim], the truncation centre
 
     def forward(self, z):
@@ -176,9 +187,9 @@ def adain_reference(x, y_s, y_b, eps=1e-8):
 
     x [N, C, H, W]; y_s, y_b [N, C]. The readable formula; `AdaIN.modulate` is the fast path and must agree.
     """
-    mean = x.mean(dim=(2, 3), keepdim=True)                                # [N, C, 1, 1]
-    var = (x - mean).square().mean(dim=(2, 3), keepdim=True)              # biased, as the original
-    x_norm = (x - mean) / torch.sqrt(var + eps)                           # instance norm
+    mean = x.mean(dim=(2, 3), keepdim=True)  # [N, C, 1, 1]
+    var = (x - mean).square().mean(dim=(2, 3), keepdim=True)  # biased, as the original
+    x_norm = (x - mean) / torch.sqrt(var + eps)  # instance norm
     return y_s[:, :, None, None] * x_norm + y_b[:, :, None, None]
 
 
@@ -198,7 +209,7 @@ class AdaIN(nn.Module):
 
     def styles(self, w):  # [N, w_dim] -> y_s [N, C], y_b [N, C]
         s = self.affine(w)
-        return s[:, :self.channels] + 1, s[:, self.channels:]
+        return s[:, : self.channels] + 1, s[:, self.channels :]
 
     @staticmethod
     def modulate(x, y_s, y_b):
@@ -225,8 +236,13 @@ STATS_SPEC = StatsSpec(
     title="AdaIN statistics",
     features_title="Feature maps after AdaIN",
     quantities=(
-        Quantity("mean_in", "mean in", "mean in", "out",
-                 "Mean of each channel entering the instance norm (after conv, noise, bias, lrelu)."),
+        Quantity(
+            "mean_in",
+            "mean in",
+            "mean in",
+            "out",
+            "Mean of each channel entering the instance norm (after conv, noise, bias, lrelu).",
+        ),
         Quantity("std_in", "std in", "std in", "out", "Std of each channel entering the instance norm."),
         Quantity("y_s", "y_s (scale)", "y_s", "out", "The style's scale: the std AdaIN gives each channel."),
         Quantity("y_b", "y_b (bias)", "y_b", "out", "The style's bias: the mean AdaIN gives each channel."),
@@ -247,8 +263,14 @@ def adain_stats(mean, var, y_s, y_b) -> dict:
     moments follow in closed form and capturing costs no pass over the activation.
     """
     mean, var = mean.flatten(1), var.flatten(1)
-    return {"mean_in": mean, "std_in": var.sqrt(), "y_s": y_s, "y_b": y_b, "mean_out": y_b,
-            "std_out": y_s.abs() * torch.sqrt(var / (var + AdaIN.EPS))}
+    return {
+        "mean_in": mean,
+        "std_in": var.sqrt(),
+        "y_s": y_s,
+        "y_b": y_b,
+        "mean_out": y_b,
+        "std_out": y_s.abs() * torch.sqrt(var / (var + AdaIN.EPS)),
+    }
 
 
 class SynthesisLayer(nn.Module):
@@ -258,9 +280,9 @@ class SynthesisLayer(nn.Module):
         super().__init__()
         self.index, self.res, self.kind = index, res, kind  # kind: "const", "conv", "up"
         self.conv = None if kind == "const" else Conv3x3(in_ch, out_ch, up=(kind == "up"), fused=fused)
-        self.noise_strength = nn.Parameter(torch.zeros(out_ch))        # [C]
+        self.noise_strength = nn.Parameter(torch.zeros(out_ch))  # [C]
         self.register_buffer("noise_const", torch.randn(1, 1, res, res))  # [1, 1, H, W]
-        self.bias = nn.Parameter(torch.zeros(out_ch))                  # [C]
+        self.bias = nn.Parameter(torch.zeros(out_ch))  # [C]
         self.adain = AdaIN(out_ch, w_dim)
 
     def pre(self, x, noise):  # x: [N, in, H/2|H, W/2|W] or const; noise: [N|1, 1, H, W] or None
@@ -287,8 +309,10 @@ class SynthesisNetwork(nn.Module):
         self.cfg = cfg
         ch = cfg.channels
         self.const = nn.Parameter(torch.ones(1, ch[0], 4, 4))  # [1, C4, 4, 4]
-        layers = [SynthesisLayer(s.index, s.in_ch, s.out_ch, s.res, cfg.w_dim, s.kind, fused=s.fused)
-                  for s in topo.topology(cfg)]
+        layers = [
+            SynthesisLayer(s.index, s.in_ch, s.out_ch, s.res, cfg.w_dim, s.kind, fused=s.fused)
+            for s in topo.topology(cfg)
+        ]
         self.layers = nn.ModuleList(layers)
         self.torgb = nn.Conv2d(ch[-1], cfg.img_channels, 1)  # raw weight, scaled at run time (gain 1)
         nn.init.normal_(self.torgb.weight)
@@ -351,7 +375,9 @@ class SynthesisNetwork(nn.Module):
     def forward(self, ws, noise_mode="random", noise_seed=None, capture=None):
         """ws [N, num_ws, w_dim] -> [N, img_channels, R, R]; the same operations the renderer resumes."""
         n = ws.shape[0]
-        assert ws.ndim == 3 and ws.shape[1] == self.num_ws, f"ws must be [N, {self.num_ws}, w_dim], got {list(ws.shape)}"
+        assert ws.ndim == 3 and ws.shape[1] == self.num_ws, (
+            f"ws must be [N, {self.num_ws}, w_dim], got {list(ws.shape)}"
+        )
         if noise_mode == "random" and noise_seed is None:
             noise_seed = int(torch.randint(0, 2**31 - 1, ()))
         ctx = self.context(n, noise_mode, noise_seed or 0, device=ws.device, dtype=ws.dtype)
@@ -368,8 +394,11 @@ class SynthesisNetwork(nn.Module):
             # statistics cost no extra pass over the activation and never change the image.
             y_s, y_b = layer.adain.styles(w)
             x_out, mean, var = AdaIN.modulate(x, y_s, y_b)
-            capture.record(index, adain_stats(mean, var, y_s, y_b) if capture.wants_stats(index) else None,
-                           features=x_out if capture.wants_features(index) else None)
+            capture.record(
+                index,
+                adain_stats(mean, var, y_s, y_b) if capture.wants_stats(index) else None,
+                features=x_out if capture.wants_features(index) else None,
+            )
             return x_out
         return layer.adain(x, w)
 
@@ -380,7 +409,7 @@ class Generator(nn.Module):
     family = "stylegan1"
     family_label = "StyleGAN"
     stats_spec = STATS_SPEC
-    synthesis_controls = ()   # no per-image inputs besides the latents and the noise
+    synthesis_controls = ()  # no per-image inputs besides the latents and the noise
 
     def __init__(self, cfg: GeneratorConfig):
         super().__init__()
@@ -402,7 +431,7 @@ class Generator(nn.Module):
         s["synthesis.const"] = ((1, ch[0], 4, 4), f32)
         for k in range(cfg.num_ws):
             b = k // 2
-            out, res, key = ch[b], 4 * 2 ** b, f"synthesis.layers.{k}"
+            out, res, key = ch[b], 4 * 2**b, f"synthesis.layers.{k}"
             s[f"{key}.noise_strength"] = ((out,), f32)
             s[f"{key}.bias"] = ((out,), f32)
             s[f"{key}.noise_const"] = ((1, 1, res, res), f32)
@@ -442,7 +471,7 @@ class Generator(nn.Module):
 
     def state_nbytes(self, bytes_per_value: int = 4) -> int:
         """One image's cached states: the input of every AdaIN, [1, C, R, R] each."""
-        return sum(s.out_ch * s.res ** 2 for s in topo.topology(self.cfg)) * bytes_per_value
+        return sum(s.out_ch * s.res**2 for s in topo.topology(self.cfg)) * bytes_per_value
 
     def mapping(self, z, c=None, truncation_psi=1.0, truncation_cutoff=None):
         """z [N, z_dim] -> ws [N, num_ws, w_dim]; truncation pulls the first `cutoff` rows towards w_avg.
@@ -472,9 +501,8 @@ def init_for_training(G: Generator, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in G.named_parameters():
-            if name.endswith("noise_strength") or name.endswith(".bias") and "affine" not in name:
-                p.zero_()
-            elif "affine.bias" in name:
+            zero = name.endswith("noise_strength") or name.endswith(".bias")
+            if zero:
                 p.zero_()
             elif name.endswith("const"):
                 p.fill_(1.0)
@@ -485,7 +513,21 @@ def init_for_training(G: Generator, seed: int = 0):
     return G
 
 
-__all__ = ["GeneratorConfig", "Generator", "MappingNetwork", "SynthesisNetwork", "SynthesisLayer", "AdaIN",
-           "adain_reference", "STATS_SPEC",
-           "EqualLinear", "Conv3x3", "Blur", "truncate", "default_channels", "count_parameters",
-           "init_for_training", "NOISE_MODES"]
+__all__ = [
+    "NOISE_MODES",
+    "STATS_SPEC",
+    "AdaIN",
+    "Blur",
+    "Conv3x3",
+    "EqualLinear",
+    "Generator",
+    "GeneratorConfig",
+    "MappingNetwork",
+    "SynthesisLayer",
+    "SynthesisNetwork",
+    "adain_reference",
+    "count_parameters",
+    "default_channels",
+    "init_for_training",
+    "truncate",
+]

@@ -1,5 +1,6 @@
 """The StyleGAN v1 layout, described once: one LayerSpec per w index drives the modules, the layer table, the TF
 variable names of official checkpoints and the FLOP count."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,27 +10,27 @@ from ..api import LayerInfo
 
 @dataclass(frozen=True)
 class LayerSpec:
-    index: int       # w index (= synthesis layer)
-    block: int       # 0 for 4 px, 1 for 8 px, ...
-    res: int         # output height/width
+    index: int  # w index (= synthesis layer)
+    block: int  # 0 for 4 px, 1 for 8 px, ...
+    res: int  # output height/width
     in_ch: int
     out_ch: int
-    kind: str        # "const" (the learned 4x4 input), "up" (upsampling conv), "conv" (3x3 conv)
-    fused: bool      # "up" as one transposed conv (official: 128 px and above)
-    tf_scope: str    # the official TF variable scope, e.g. "16x16/Conv0_up"
+    kind: str  # "const" (the learned 4x4 input), "up" (upsampling conv), "conv" (3x3 conv)
+    fused: bool  # "up" as one transposed conv (official: 128 px and above)
+    tf_scope: str  # the official TF variable scope, e.g. "16x16/Conv0_up"
 
 
 def topology(cfg) -> list[LayerSpec]:
     ch, out = cfg.channels, []
     for b in range(cfg.num_blocks):
-        r = 4 * 2 ** b
+        r = 4 * 2**b
         if b == 0:
             out.append(LayerSpec(0, 0, 4, ch[0], ch[0], "const", False, "4x4/Const"))
         else:
-            out.append(LayerSpec(2 * b, b, r, ch[b - 1], ch[b], "up", r >= cfg.fused_up_min_res,
-                                 f"{r}x{r}/Conv0_up"))
-        out.append(LayerSpec(2 * b + 1, b, r, ch[b], ch[b], "conv", False,
-                             f"{r}x{r}/Conv" if b == 0 else f"{r}x{r}/Conv1"))
+            out.append(LayerSpec(2 * b, b, r, ch[b - 1], ch[b], "up", r >= cfg.fused_up_min_res, f"{r}x{r}/Conv0_up"))
+        out.append(
+            LayerSpec(2 * b + 1, b, r, ch[b], ch[b], "conv", False, f"{r}x{r}/Conv" if b == 0 else f"{r}x{r}/Conv1")
+        )
     return out
 
 
@@ -46,8 +47,9 @@ _ROLES = {"const": "const + AdaIN", "up": "upsample conv + AdaIN", "conv": "3x3 
 
 
 def layer_table(cfg) -> list[LayerInfo]:
-    return [LayerInfo(s.index, s.res, s.out_ch, s.tf_scope, _ROLES[s.kind], group_of(s.res), s.in_ch)
-            for s in topology(cfg)]
+    return [
+        LayerInfo(s.index, s.res, s.out_ch, s.tf_scope, _ROLES[s.kind], group_of(s.res), s.in_ch) for s in topology(cfg)
+    ]
 
 
 def flops(cfg) -> dict:
@@ -68,5 +70,5 @@ def flops(cfg) -> dict:
         else:
             conv = 2 * c * c * 9 * r * r
         out[s.index] = conv + 11 * c * r * r + 2 * cfg.w_dim * 2 * c
-    out[len(out) - 1] += 2 * cfg.channels[-1] * cfg.img_channels * cfg.resolution ** 2
+    out[len(out) - 1] += 2 * cfg.channels[-1] * cfg.img_channels * cfg.resolution**2
     return out

@@ -26,6 +26,7 @@ estimated as the mean of the mapping over a fixed set of latents: W_AVG_SAMPLES 
 np.random.RandomState(W_AVG_SEED).randn(W_AVG_SAMPLES, z_dim) (class i % c_dim for conditional models), so
 truncation works and the same file always gives the same w_avg.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,13 +46,24 @@ _DEFAULT_CONV_CLAMP = {"training.networks": None, "training.networks_stylegan2":
 
 _TOP_KWARGS = {"z_dim", "c_dim", "w_dim", "img_resolution", "img_channels", "mapping_kwargs", "synthesis_kwargs"}
 _MAPPING_KWARGS = {"num_layers", "embed_features", "layer_features", "activation", "lr_multiplier", "w_avg_beta"}
-_SYNTHESIS_KWARGS = {"channel_base", "channel_max", "num_fp16_res", "conv_clamp", "architecture", "resample_filter",
-                     "fp16_channels_last", "fused_modconv_default", "use_noise", "activation", "kernel_size"}
+_SYNTHESIS_KWARGS = {
+    "channel_base",
+    "channel_max",
+    "num_fp16_res",
+    "conv_clamp",
+    "architecture",
+    "resample_filter",
+    "fp16_channels_last",
+    "fused_modconv_default",
+    "use_noise",
+    "activation",
+    "kernel_size",
+}
 
 
 def engine_key(nvidia_key: str) -> str:
     """NVIDIA state-dict name -> the engine's (the mapping network lives at `mapping_net`)."""
-    return "mapping_net." + nvidia_key[len("mapping."):] if nvidia_key.startswith("mapping.") else nvidia_key
+    return "mapping_net." + nvidia_key[len("mapping.") :] if nvidia_key.startswith("mapping.") else nvidia_key
 
 
 def expected_shapes(cfg: StyleGAN2Config) -> dict:
@@ -99,15 +111,19 @@ def check_architecture(state: dict, name: str, declared=None):
     blocks = sorted({int(m.group(1)) for k in state if (m := re.match(r"synthesis\.b(\d+)\.", k))})
     if any(k.endswith(".skip.weight") for k in state):
         detected = "resnet"
-    elif any(f"synthesis.b{r}.conv1.weight" in state and f"synthesis.b{r}.torgb.weight" not in state
-             for r in blocks[:-1]):
+    elif any(
+        f"synthesis.b{r}.conv1.weight" in state and f"synthesis.b{r}.torgb.weight" not in state for r in blocks[:-1]
+    ):
         detected = "orig"
     else:
         detected = "skip"
     arch = declared if declared not in (None, "skip") else detected
     if arch != "skip":
-        _fail(name, f"the generator uses architecture={arch!r}; StyleMixer builds StyleGAN2's 'skip' generator "
-                    f"(config E/F, the architecture of every released model)")
+        _fail(
+            name,
+            f"the generator uses architecture={arch!r}; StyleMixer builds StyleGAN2's 'skip' generator "
+            f"(config E/F, the architecture of every released model)",
+        )
 
 
 def infer_config(state: dict, name: str, **options) -> StyleGAN2Config:
@@ -124,14 +140,19 @@ def infer_config(state: dict, name: str, **options) -> StyleGAN2Config:
         if len(s) != 4 or s[0] != s[1]:
             _fail(name, f"synthesis.b{r}.conv1.weight has shape {list(s)}, expected [C, C, 3, 3]")
         if s[2:] != (3, 3):
-            _fail(name, f"the generator uses {s[2]}x{s[3]} convolutions (kernel_size); StyleMixer builds StyleGAN2's 3x3")
+            _fail(
+                name, f"the generator uses {s[2]}x{s[3]} convolutions (kernel_size); StyleMixer builds StyleGAN2's 3x3"
+            )
         channels.append(s[0])
     rgb = _shape(state, f"synthesis.b{blocks[-1]}.torgb.weight")
     if rgb is None or len(rgb) != 4:
         _fail(name, f"the last block has no toRGB layer (synthesis.b{blocks[-1]}.torgb.weight)")
     if rgb[0] != 3:
-        _fail(name, f"the generator makes {rgb[0]}-channel images (img_channels={rgb[0]}); StyleMixer shows RGB "
-                    f"models (img_channels=3)")
+        _fail(
+            name,
+            f"the generator makes {rgb[0]}-channel images (img_channels={rgb[0]}); StyleMixer shows RGB "
+            f"models (img_channels=3)",
+        )
     layers = 0
     while f"mapping.fc{layers}.weight" in state:
         layers += 1
@@ -145,10 +166,19 @@ def infer_config(state: dict, name: str, **options) -> StyleGAN2Config:
     z_dim = fc0[1] - (embed_features if c_dim else 0)
     use_noise = f"synthesis.b{blocks[0]}.conv1.noise_const" in state
     try:
-        return StyleGAN2Config(resolution=blocks[-1], img_channels=rgb[0], z_dim=z_dim, w_dim=last[0], c_dim=c_dim,
-                               mapping_layers=layers, mapping_fmaps=fc0[0] if layers > 1 else last[0],
-                               embed_features=embed_features, channels=tuple(channels), use_noise=use_noise,
-                               **options)
+        return StyleGAN2Config(
+            resolution=blocks[-1],
+            img_channels=rgb[0],
+            z_dim=z_dim,
+            w_dim=last[0],
+            c_dim=c_dim,
+            mapping_layers=layers,
+            mapping_fmaps=fc0[0] if layers > 1 else last[0],
+            embed_features=embed_features,
+            channels=tuple(channels),
+            use_noise=use_noise,
+            **options,
+        )
     except ValueError as e:
         raise ModelFileError(f"{name}: not a generator StyleMixer can build ({e})") from None
 
@@ -157,10 +187,13 @@ def check_filters(state: dict, name: str, option="resample_filter"):
     """Every stored resample filter must be NVIDIA's [1,3,3,1] one (the engine builds that filter itself)."""
     want = resample_filter()
     for k, t in state.items():
-        if k.endswith("resample_filter"):
-            if tuple(t.shape) != (4, 4) or not torch.allclose(t.float(), want, atol=1e-6):
-                _fail(name, f"{k} is not the [1, 3, 3, 1] filter ({option}); StyleMixer builds StyleGAN2's "
-                            f"default resampling")
+        if k.endswith("resample_filter") and (
+            tuple(t.shape) != (4, 4) or not torch.allclose(t.float(), want, atol=1e-6)
+        ):
+            _fail(
+                name,
+                f"{k} is not the [1, 3, 3, 1] filter ({option}); StyleMixer builds StyleGAN2's default resampling",
+            )
 
 
 def build(cfg: StyleGAN2Config, state: dict, name: str, ignore=()) -> Generator:
@@ -201,7 +234,7 @@ def estimate_w_avg(G: Generator) -> torch.Tensor:
     z = np.random.RandomState(W_AVG_SEED).randn(W_AVG_SAMPLES, G.z_dim).astype(np.float32)
     total = torch.zeros(G.w_dim, dtype=torch.float64)
     for lo in range(0, W_AVG_SAMPLES, 1000):
-        zz = torch.from_numpy(z[lo:lo + 1000])
+        zz = torch.from_numpy(z[lo : lo + 1000])
         c = None
         if G.c_dim > 0:
             c = torch.nn.functional.one_hot(torch.arange(lo, lo + len(zz)) % G.c_dim, G.c_dim).float()
@@ -222,8 +255,11 @@ def _nvidia_options(rec, state, name):
     kw = dict(rec.init_kwargs or {})
     unknown = sorted(set(kw) - _TOP_KWARGS - (_SYNTHESIS_KWARGS if rec.module == NVIDIA_MODULES[1] else set()))
     if unknown:
-        _fail(name, f"the generator was built with option {unknown[0]!r}, which StyleMixer does not know "
-                    f"(it may change the network)")
+        _fail(
+            name,
+            f"the generator was built with option {unknown[0]!r}, which StyleMixer does not know "
+            f"(it may change the network)",
+        )
     mapping_kw = dict(kw.get("mapping_kwargs") or {})
     syn_kw = dict(kw.get("synthesis_kwargs") or {})
     if rec.module == NVIDIA_MODULES[1]:  # stylegan3's copy takes the synthesis options flat
@@ -231,14 +267,20 @@ def _nvidia_options(rec, state, name):
     for opts, known, what in ((mapping_kw, _MAPPING_KWARGS, "mapping"), (syn_kw, _SYNTHESIS_KWARGS, "synthesis")):
         bad = sorted(set(opts) - known)
         if bad:
-            _fail(name, f"the generator's {what} was built with option {bad[0]!r}, which StyleMixer does not know "
-                        f"(it may change the network)")
+            _fail(
+                name,
+                f"the generator's {what} was built with option {bad[0]!r}, which StyleMixer does not know "
+                f"(it may change the network)",
+            )
     res = kw.get("img_resolution")
     if res is not None and not (isinstance(res, int) and not isinstance(res, bool)):
         _fail(name, f"the generator has img_resolution={res!r}; StyleMixer builds square StyleGAN2 generators")
     if kw.get("img_channels", 3) != 3:
-        _fail(name, f"the generator makes images with img_channels={kw.get('img_channels')!r}; StyleMixer shows RGB "
-                    f"models (img_channels=3)")
+        _fail(
+            name,
+            f"the generator makes images with img_channels={kw.get('img_channels')!r}; StyleMixer shows RGB "
+            f"models (img_channels=3)",
+        )
     attrs = rec.attrs or {}
     arch = syn_kw.get("architecture")
     block_arch = {a.get("architecture") for p, a in attrs.items() if re.fullmatch(r"synthesis\.b\d+", p)} - {None}
@@ -259,11 +301,17 @@ def _nvidia_options(rec, state, name):
     if syn_kw.get("kernel_size", 3) != 3:
         _fail(name, f"the generator uses kernel_size={syn_kw['kernel_size']!r}; StyleMixer builds 3x3 convolutions")
 
-    clamps = {a["conv_clamp"] for p, a in attrs.items()
-              if p.startswith("synthesis.b") and p.count(".") == 2 and "conv_clamp" in a}
+    clamps = {
+        a["conv_clamp"]
+        for p, a in attrs.items()
+        if p.startswith("synthesis.b") and p.count(".") == 2 and "conv_clamp" in a
+    }
     if len(clamps) > 1:
-        _fail(name, f"the generator's layers use different conv_clamp values {sorted(clamps, key=str)}; StyleMixer "
-                    f"builds one clamp for all layers")
+        _fail(
+            name,
+            f"the generator's layers use different conv_clamp values {sorted(clamps, key=str)}; StyleMixer "
+            f"builds one clamp for all layers",
+        )
     if clamps:
         conv_clamp = clamps.pop()
     elif "conv_clamp" in syn_kw:
@@ -285,21 +333,31 @@ def _nvidia_options(rec, state, name):
 def from_nvidia(rec, name: str = "the model", info: dict | None = None) -> Generator:
     """A NetworkRecord of NVIDIA's StyleGAN2 `Generator` (G_ema) -> engine Generator (fp32, eval, CPU)."""
     if rec.class_name != "Generator" or rec.module not in NVIDIA_MODULES:
-        _fail(name, f"the network is {rec.module}.{rec.class_name}, not a StyleGAN2 generator "
-                    f"({' or '.join(m + '.Generator' for m in NVIDIA_MODULES)})")
+        _fail(
+            name,
+            f"the network is {rec.module}.{rec.class_name}, not a StyleGAN2 generator "
+            f"({' or '.join(m + '.Generator' for m in NVIDIA_MODULES)})",
+        )
     state = dict(rec.state)
     conv_clamp, lrmul = _nvidia_options(rec, state, name)
     check_filters(state, name)
     cfg = infer_config(state, name, conv_clamp=conv_clamp, mapping_lrmul=lrmul)
     kw = rec.init_kwargs or {}
-    for key, actual in (("z_dim", cfg.z_dim), ("w_dim", cfg.w_dim), ("c_dim", cfg.c_dim),
-                        ("img_resolution", cfg.resolution)):
+    for key, actual in (
+        ("z_dim", cfg.z_dim),
+        ("w_dim", cfg.w_dim),
+        ("c_dim", cfg.c_dim),
+        ("img_resolution", cfg.resolution),
+    ):
         if key in kw and kw[key] != actual:
             _fail(name, f"the generator's {key}={kw[key]!r} does not match its weights ({actual})")
     G = build(cfg, state, name, ignore=(r".*\.resample_filter",))
     if info is not None:
-        info.update(source_module=rec.module, w_avg="file" if "mapping.w_avg" in state else "estimated",
-                    conv_clamp=cfg.conv_clamp)
+        info.update(
+            source_module=rec.module,
+            w_avg="file" if "mapping.w_avg" in state else "estimated",
+            conv_clamp=cfg.conv_clamp,
+        )
     return G
 
 
@@ -369,16 +427,20 @@ def rosinality_to_nvidia(state: dict, name: str = "the model") -> dict:
     return out
 
 
-def from_rosinality(state: dict, latent_avg=None, args: dict | None = None, name: str = "the model",
-                    info: dict | None = None) -> Generator:
+def from_rosinality(
+    state: dict, latent_avg=None, args: dict | None = None, name: str = "the model", info: dict | None = None
+) -> Generator:
     """rosinality/stylegan2-pytorch g_ema state dict (+ latent_avg [w_dim] when the file has one, + the train.py
     args as a plain dict) -> engine Generator. Sizes come from the shapes; rosinality has no conv_clamp and a
     mapping learning-rate multiplier of 0.01 (its lr_mlp default, which its files do not record)."""
     args = dict(args or {})
     arch = args.get("arch", "stylegan2")
     if arch != "stylegan2":
-        _fail(name, f"the generator was trained with arch={arch!r}; StyleMixer builds StyleGAN2's 'skip' "
-                    f"generator (arch='stylegan2')")
+        _fail(
+            name,
+            f"the generator was trained with arch={arch!r}; StyleMixer builds StyleGAN2's 'skip' "
+            f"generator (arch='stylegan2')",
+        )
     nv = rosinality_to_nvidia(state, name)
     check_filters(nv, name, option="blur_kernel")
     noises = any(k.endswith(".noise_const") for k in nv)
@@ -386,8 +448,11 @@ def from_rosinality(state: dict, latent_avg=None, args: dict | None = None, name
         # Files from before rosinality stored noises.* (Jan 2020) have none: fixed maps from a fixed seed, drawn
         # in layer order (b4.conv1, b8.conv0, b8.conv1, ...).
         g = torch.Generator().manual_seed(0)
-        layers = sorted((int(m.group(1)), m.group(2)) for k in nv
-                        if (m := re.fullmatch(r"synthesis\.b(\d+)\.(conv[01])\.noise_strength", k)))
+        layers = sorted(
+            (int(m.group(1)), m.group(2))
+            for k in nv
+            if (m := re.fullmatch(r"synthesis\.b(\d+)\.(conv[01])\.noise_strength", k))
+        )
         for r, conv in layers:
             nv[f"synthesis.b{r}.{conv}.noise_const"] = torch.randn(r, r, generator=g)
     cfg = infer_config(nv, name, conv_clamp=None, mapping_lrmul=0.01)
@@ -400,8 +465,10 @@ def from_rosinality(state: dict, latent_avg=None, args: dict | None = None, name
         nv["mapping.w_avg"] = latent_avg.reshape(cfg.w_dim)
     G = build(cfg, nv, name, ignore=(r".*\.resample_filter",))
     if info is not None:
-        info.update(w_avg="file" if latent_avg is not None else "estimated",
-                    noise_const="file" if noises else "drawn (the file has none)")
+        info.update(
+            w_avg="file" if latent_avg is not None else "estimated",
+            noise_const="file" if noises else "drawn (the file has none)",
+        )
     return G
 
 
@@ -454,8 +521,11 @@ def tf_to_nvidia(variables: dict, resolution: int, name: str = "the model") -> d
     put("synthesis.b4.const", "synthesis/4x4/Const/const", lambda a: a[0] if a.ndim == 4 else a)
     r, log2 = 4, 2
     while r <= resolution:
-        layers = [("conv1", "Conv", conv, 0)] if r == 4 else [("conv0", "Conv0_up", flipped_conv, 2 * log2 - 5),
-                                                               ("conv1", "Conv1", conv, 2 * log2 - 4)]
+        layers = (
+            [("conv1", "Conv", conv, 0)]
+            if r == 4
+            else [("conv0", "Conv0_up", flipped_conv, 2 * log2 - 5), ("conv1", "Conv1", conv, 2 * log2 - 4)]
+        )
         for layer, scope, fn, nidx in layers:
             src, dst = f"synthesis/{r}x{r}/{scope}", f"synthesis.b{r}.{layer}"
             put(f"{dst}.weight", f"{src}/weight", fn)
@@ -476,22 +546,33 @@ def tf_to_nvidia(variables: dict, resolution: int, name: str = "the model") -> d
     return out
 
 
-def from_tf(variables: dict, static_kwargs: dict | None = None, name: str = "the model",
-            synthesis_func: str | None = None, info: dict | None = None) -> Generator:
+def from_tf(
+    variables: dict,
+    static_kwargs: dict | None = None,
+    name: str = "the model",
+    synthesis_func: str | None = None,
+    info: dict | None = None,
+) -> Generator:
     """An official TF StyleGAN2 / StyleGAN2-ADA generator (Gs): its variables with component prefixes as NVIDIA's
     legacy.py collects them, and its static kwargs (Gs, mapping and synthesis merged) -> engine Generator."""
     kw = dict(static_kwargs or {})
     if synthesis_func is not None and synthesis_func not in _TF_SYNTHESIS_FUNCS:
-        _fail(name, f"the synthesis network is built by {synthesis_func!r} (a StyleGAN2 config A-D or another "
-                    f"variant); StyleMixer builds config E/F ({' or '.join(_TF_SYNTHESIS_FUNCS)})")
+        _fail(
+            name,
+            f"the synthesis network is built by {synthesis_func!r} (a StyleGAN2 config A-D or another "
+            f"variant); StyleMixer builds config E/F ({' or '.join(_TF_SYNTHESIS_FUNCS)})",
+        )
     if any(re.fullmatch(r"synthesis/ToRGB_lod\d+/.*", k) for k in variables):
         kw.setdefault("architecture", "orig")
     if any(re.fullmatch(r"synthesis/\d+x\d+/Skip/.*", k) for k in variables):
         kw.setdefault("architecture", "resnet")
     arch = kw.get("architecture", "skip")
     if arch != "skip":
-        _fail(name, f"the generator uses architecture={arch!r}; StyleMixer builds StyleGAN2's 'skip' generator "
-                    f"(config E/F, the architecture of every released model)")
+        _fail(
+            name,
+            f"the generator uses architecture={arch!r}; StyleMixer builds StyleGAN2's 'skip' generator "
+            f"(config E/F, the architecture of every released model)",
+        )
     for key in ("nonlinearity", "mapping_nonlinearity"):
         if kw.get(key, "lrelu") != "lrelu":
             _fail(name, f"the generator uses {key}={kw[key]!r}; StyleMixer builds StyleGAN2's 'lrelu'")
@@ -499,8 +580,11 @@ def from_tf(variables: dict, static_kwargs: dict | None = None, name: str = "the
     if kernel is None or [float(v) for v in np.asarray(kernel).ravel()] != [1.0, 3.0, 3.0, 1.0]:
         _fail(name, f"the generator uses resample_kernel={kernel!r}; StyleMixer builds StyleGAN2's [1, 3, 3, 1]")
     if kw.get("num_channels", 3) != 3:
-        _fail(name, f"the generator makes images with num_channels={kw['num_channels']!r}; StyleMixer shows RGB "
-                    f"models (3 channels)")
+        _fail(
+            name,
+            f"the generator makes images with num_channels={kw['num_channels']!r}; StyleMixer shows RGB "
+            f"models (3 channels)",
+        )
     res = kw.get("resolution")
     if res is None:
         r = 4
@@ -508,8 +592,9 @@ def from_tf(variables: dict, static_kwargs: dict | None = None, name: str = "the
             r *= 2
         res = r
     if not isinstance(res, int) or isinstance(res, bool) or res < 4 or res & (res - 1):
-        _fail(name, f"the generator has resolution={res!r}; StyleMixer builds square generators with a "
-                    f"power-of-two size")
+        _fail(
+            name, f"the generator has resolution={res!r}; StyleMixer builds square generators with a power-of-two size"
+        )
     state = tf_to_nvidia(variables, res, name)
     conv_clamp = kw.get("conv_clamp")
     lrmul = kw.get("mapping_lrmul", 0.01)
@@ -532,6 +617,19 @@ def from_tf(variables: dict, static_kwargs: dict | None = None, name: str = "the
     return G
 
 
-__all__ = ["from_nvidia", "from_rosinality", "from_tf", "build", "infer_config", "expected_shapes", "engine_key",
-           "rosinality_to_nvidia", "tf_to_nvidia", "estimate_w_avg", "check_architecture", "W_AVG_SAMPLES",
-           "W_AVG_SEED", "NVIDIA_MODULES"]
+__all__ = [
+    "NVIDIA_MODULES",
+    "W_AVG_SAMPLES",
+    "W_AVG_SEED",
+    "build",
+    "check_architecture",
+    "engine_key",
+    "estimate_w_avg",
+    "expected_shapes",
+    "from_nvidia",
+    "from_rosinality",
+    "from_tf",
+    "infer_config",
+    "rosinality_to_nvidia",
+    "tf_to_nvidia",
+]

@@ -20,6 +20,7 @@ start + advance for every k + finish, so a renderer that caches states gets the 
 `topology(cfg)` is the one description of the layer order: the modules, the w-index mapping, the layer table,
 the FLOP count and the converters' names all come from it.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,7 +51,7 @@ def channels_for(resolution: int, channel_base: int = 32768, channel_max: int = 
     """NVIDIA's widths: min(channel_base // res, channel_max) for res = 4, 8, ..., resolution.
     Config F at 1024 px: channel_base 32768 (rosinality channel_multiplier 2), channel_max 512."""
     n = int(math.log2(resolution)) - 1
-    return tuple(min(int(channel_base) // (4 * 2 ** b), int(channel_max)) for b in range(n))
+    return tuple(min(int(channel_base) // (4 * 2**b), int(channel_max)) for b in range(n))
 
 
 def _is_int(v) -> bool:
@@ -63,28 +64,35 @@ def _is_num(v) -> bool:
 
 @dataclass(frozen=True)
 class StyleGAN2Config:
-    resolution: int = 1024            # output height and width, a power of two >= 4
+    resolution: int = 1024  # output height and width, a power of two >= 4
     img_channels: int = 3
     z_dim: int = 512
     w_dim: int = 512
-    c_dim: int = 0                    # label size; > 0 for class-conditional models
+    c_dim: int = 0  # label size; > 0 for class-conditional models
     mapping_layers: int = 8
-    mapping_fmaps: int = 512          # hidden width of the mapping MLP (NVIDIA layer_features)
-    embed_features: int = 512         # label embedding width (NVIDIA embed_features; used when c_dim > 0)
+    mapping_fmaps: int = 512  # hidden width of the mapping MLP (NVIDIA layer_features)
+    embed_features: int = 512  # label embedding width (NVIDIA embed_features; used when c_dim > 0)
     mapping_lrmul: float = 0.01
     channels: tuple = channels_for(1024)  # feature maps of the blocks at 4, 8, ..., resolution px
-    conv_clamp: float | None = None   # clamp conv layer outputs to +-conv_clamp (ADA-trained files: 256)
+    conv_clamp: float | None = None  # clamp conv layer outputs to +-conv_clamp (ADA-trained files: 256)
     use_noise: bool = True
-    truncation_psi: float = 1.0       # the model's suggested default truncation
+    truncation_psi: float = 1.0  # the model's suggested default truncation
     truncation_cutoff: int | None = None
-    crop: tuple | None = None         # (top, bottom, left, right) content box
+    crop: tuple | None = None  # (top, bottom, left, right) content box
 
     def __post_init__(self):
         r = self.resolution
         if not _is_int(r) or r < 4 or r > 1 << 14 or r & (r - 1):
             raise ValueError(f"resolution must be a power of two between 4 and 16384, got {r!r}")
-        for name, lo in (("img_channels", 1), ("z_dim", 1), ("w_dim", 1), ("c_dim", 0), ("mapping_layers", 1),
-                         ("mapping_fmaps", 1), ("embed_features", 1)):
+        for name, lo in (
+            ("img_channels", 1),
+            ("z_dim", 1),
+            ("w_dim", 1),
+            ("c_dim", 0),
+            ("mapping_layers", 1),
+            ("mapping_fmaps", 1),
+            ("embed_features", 1),
+        ):
             v = getattr(self, name)
             if not _is_int(v) or not lo <= v <= 1 << 16:
                 raise ValueError(f"{name} must be an integer between {lo} and 65536, got {v!r}")
@@ -92,8 +100,9 @@ class StyleGAN2Config:
             raise ValueError(f"img_channels must be 1 to 4, got {self.img_channels}")
         if not _is_num(self.mapping_lrmul) or not 0 < self.mapping_lrmul <= 1000:
             raise ValueError(f"mapping_lrmul must be a number in (0, 1000], got {self.mapping_lrmul!r}")
-        if not isinstance(self.channels, (tuple, list)) or not all(_is_int(c) and 1 <= c <= 1 << 16
-                                                                    for c in self.channels):
+        if not isinstance(self.channels, (tuple, list)) or not all(
+            _is_int(c) and 1 <= c <= 1 << 16 for c in self.channels
+        ):
             raise ValueError(f"channels must be a list of positive integers, got {self.channels!r}")
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
         if len(self.channels) != self.num_blocks:
@@ -109,8 +118,12 @@ class StyleGAN2Config:
             raise ValueError(f"truncation_cutoff must be None or an integer in 0..{self.num_ws}, got {c!r}")
         if self.crop is not None:
             box = self.crop
-            if (not isinstance(box, (tuple, list)) or len(box) != 4 or not all(_is_int(v) for v in box)
-                    or not (0 <= box[0] < box[1] <= r and 0 <= box[2] < box[3] <= r)):
+            if (
+                not isinstance(box, (tuple, list))
+                or len(box) != 4
+                or not all(_is_int(v) for v in box)
+                or not (0 <= box[0] < box[1] <= r and 0 <= box[2] < box[3] <= r)
+            ):
                 raise ValueError(f"crop must be (top, bottom, left, right) inside the {r} px frame, got {box!r}")
             object.__setattr__(self, "crop", tuple(box))
 
@@ -149,12 +162,13 @@ class StyleGAN2Config:
 @dataclass(frozen=True)
 class LayerSpec:
     """One layer of the synthesis network."""
-    name: str              # module path under `synthesis` (NVIDIA's), e.g. "b8.conv0", "b4.torgb"
-    kind: str              # "conv" (3x3), "up" (3x3 up-convolution) or "torgb" (1x1, not demodulated)
-    block: int             # the block's resolution
+
+    name: str  # module path under `synthesis` (NVIDIA's), e.g. "b8.conv0", "b4.torgb"
+    kind: str  # "conv" (3x3), "up" (3x3 up-convolution) or "torgb" (1x1, not demodulated)
+    block: int  # the block's resolution
     in_channels: int
     out_channels: int
-    resolution: int        # output height and width
+    resolution: int  # output height and width
     noise_index: int = -1  # conv layers in order: TF's synthesis/noise{i}, rosinality's noises.noise_{i}
 
 
@@ -163,10 +177,14 @@ def topology(cfg: StyleGAN2Config) -> tuple:
     ch, rgb, steps = cfg.channels, cfg.img_channels, []
     steps.append((LayerSpec("b4.conv1", "conv", 4, ch[0], ch[0], 4, 0),))
     for b in range(1, cfg.num_blocks):
-        r, prev = 4 * 2 ** b, 4 * 2 ** (b - 1)
+        r, prev = 4 * 2**b, 4 * 2 ** (b - 1)
         # A block's ToRGB reads its conv1 output, so it runs before the next block's conv0 overwrites x.
-        steps.append((LayerSpec(f"b{prev}.torgb", "torgb", prev, ch[b - 1], rgb, prev),
-                      LayerSpec(f"b{r}.conv0", "up", r, ch[b - 1], ch[b], r, 2 * b - 1)))
+        steps.append(
+            (
+                LayerSpec(f"b{prev}.torgb", "torgb", prev, ch[b - 1], rgb, prev),
+                LayerSpec(f"b{r}.conv0", "up", r, ch[b - 1], ch[b], r, 2 * b - 1),
+            )
+        )
         steps.append((LayerSpec(f"b{r}.conv1", "conv", r, ch[b], ch[b], r, 2 * b),))
     R = cfg.resolution
     steps.append((LayerSpec(f"b{R}.torgb", "torgb", R, ch[-1], rgb, R),))
@@ -189,7 +207,7 @@ class FullyConnected(nn.Module):
         super().__init__()
         self.activation = activation
         self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_multiplier)  # [out, in]
-        self.bias = nn.Parameter(torch.full((out_features,), float(bias_init)))              # [out]
+        self.bias = nn.Parameter(torch.full((out_features,), float(bias_init)))  # [out]
         self.weight_gain = lr_multiplier / math.sqrt(in_features)
         self.bias_gain = lr_multiplier
 
@@ -244,12 +262,12 @@ class SynthesisLayer(nn.Module):
         self.in_channels, self.out_channels, self.resolution = i, o, r
         self.up = spec.kind == "up"
         self.use_noise, self.conv_clamp = use_noise, conv_clamp
-        self.affine = FullyConnected(w_dim, i, bias_init=1)       # s = A(w), one per input channel
-        self.weight = nn.Parameter(torch.randn(o, i, 3, 3))       # [O, I, 3, 3], no equalized-lr gain (demod)
-        self.bias = nn.Parameter(torch.zeros(o))                  # [O]
+        self.affine = FullyConnected(w_dim, i, bias_init=1)  # s = A(w), one per input channel
+        self.weight = nn.Parameter(torch.randn(o, i, 3, 3))  # [O, I, 3, 3], no equalized-lr gain (demod)
+        self.bias = nn.Parameter(torch.zeros(o))  # [O]
         if use_noise:
-            self.register_buffer("noise_const", torch.randn(r, r))          # [H, W]
-            self.noise_strength = nn.Parameter(torch.zeros([]))             # scalar
+            self.register_buffer("noise_const", torch.randn(r, r))  # [H, W]
+            self.noise_strength = nn.Parameter(torch.zeros([]))  # scalar
         if self.up:
             self.register_buffer("fir", resample_filter(4.0)[None, None].repeat(o, 1, 1, 1), persistent=False)
         h_in = r // 2 if self.up else r
@@ -268,7 +286,7 @@ class SynthesisLayer(nn.Module):
         if self._const_tag != tag:
             with torch.inference_mode(False), torch.no_grad():
                 wd = w.detach()
-                q = wd.float().square().sum(dim=(2, 3))                          # float32 always
+                q = wd.float().square().sum(dim=(2, 3))  # float32 always
                 wt = wd.to(dtype).transpose(0, 1).contiguous() if self.up else None
             self._const, self._const_tag = (q, wt), tag
         return self._const
@@ -279,18 +297,18 @@ class SynthesisLayer(nn.Module):
         dt, n = x.dtype, x.shape[0]
         q, weight_t = self.constants(dt)
         # Styles and demodulation in float32 whatever the activations' precision (sum_i s^2 Q overflows float16).
-        s = self.affine(w.float())                      # [N, I] styles
-        d = demodulation(q, s)                          # [N, O] demodulation (ops.modulate has the formula)
-        g = (d * SQRT2).to(dt)                          # demodulation and the lrelu gain, one scale per output
+        s = self.affine(w.float())  # [N, I] styles
+        d = demodulation(q, s)  # [N, O] demodulation (ops.modulate has the formula)
+        g = (d * SQRT2).to(dt)  # demodulation and the lrelu gain, one scale per output
         b = (self.bias.float() * SQRT2).to(dt)
         sx = s.to(dt)
         if n == 1 and self.fold:
             # One convolution with W'' * sqrt(2) = W * s[i] * d[o] * sqrt(2); the bias rides along.
             if self.up:
-                wm = weight_t * (sx[0][:, None] * g[0][None, :])[:, :, None, None]              # [I, O, 3, 3]
+                wm = weight_t * (sx[0][:, None] * g[0][None, :])[:, :, None, None]  # [I, O, 3, 3]
                 y = upconv2d(x, wm, self.fir.to(dt), b)
             else:
-                wm = self.weight.to(dt) * (g[0][:, None] * sx[0][None, :])[:, :, None, None]   # [O, I, 3, 3]
+                wm = self.weight.to(dt) * (g[0][:, None] * sx[0][None, :])[:, :, None, None]  # [O, I, 3, 3]
                 y = F.conv2d(x, wm, b, padding=1)
         elif n == 1 and self.up:
             # conv(x * s, W) * d = conv(x, W''): the demodulation and the bias ride on the depthwise FIR.
@@ -307,8 +325,10 @@ class SynthesisLayer(nn.Module):
         return epilogue_(y, noise, self.conv_clamp), s, d
 
     def extra_repr(self):
-        return (f"in={self.in_channels}, out={self.out_channels}, res={self.resolution}, up={self.up}, "
-                f"conv_clamp={self.conv_clamp}, fold={self.fold}")
+        return (
+            f"in={self.in_channels}, out={self.out_channels}, res={self.resolution}, up={self.up}, "
+            f"conv_clamp={self.conv_clamp}, fold={self.fold}"
+        )
 
 
 class ToRGBLayer(nn.Module):
@@ -319,14 +339,14 @@ class ToRGBLayer(nn.Module):
         i, c = spec.in_channels, spec.out_channels
         self.in_channels, self.out_channels, self.conv_clamp = i, c, conv_clamp
         self.affine = FullyConnected(w_dim, i, bias_init=1)
-        self.weight = nn.Parameter(torch.randn(c, i, 1, 1))   # [C, I, 1, 1]
-        self.bias = nn.Parameter(torch.zeros(c))              # [C]
+        self.weight = nn.Parameter(torch.randn(c, i, 1, 1))  # [C, I, 1, 1]
+        self.bias = nn.Parameter(torch.zeros(c))  # [C]
         self.weight_gain = 1 / math.sqrt(i)
 
     def forward(self, x, w):
         """-> (y [N, C, H, W] contiguous, s [N, I] the affine output before the 1/sqrt(I) gain)."""
         dt = x.dtype
-        s = self.affine(w.float())                                                            # [N, I]
+        s = self.affine(w.float())  # [N, I]
         wm = (self.weight.float()[:, :, 0, 0][None] * (s * self.weight_gain)[:, None, :]).to(dt)  # [N, C, I]
         n, i, h, wd = x.shape
         # A batched matmul over the pixels: reads x in either memory format without a copy and writes the
@@ -355,10 +375,11 @@ class SynthesisBlock(nn.Module):
 @dataclass(frozen=True, eq=False)
 class SynthesisContext:
     """The w-independent inputs of one synthesis: batch size and per-layer noise."""
+
     n: int
     noise_mode: str
     noise_seed: int
-    noise: tuple        # per conv layer (noise_index order): [1, 1, H, W] * noise_strength * sqrt(2), or None
+    noise: tuple  # per conv layer (noise_index order): [1, 1, H, W] * noise_strength * sqrt(2), or None
     device: torch.device
     dtype: torch.dtype
 
@@ -377,7 +398,7 @@ class SynthesisNetwork(nn.Module):
         self.steps = topology(cfg)
         self.num_ws = cfg.num_ws
         for b, ch in enumerate(cfg.channels):
-            setattr(self, f"b{4 * 2 ** b}", SynthesisBlock(4 * 2 ** b, ch))
+            setattr(self, f"b{4 * 2**b}", SynthesisBlock(4 * 2**b, ch))
         convs = {}
         for step in self.steps:
             for spec in step:
@@ -389,8 +410,9 @@ class SynthesisNetwork(nn.Module):
                     block.add_module(kind, SynthesisLayer(spec, cfg.w_dim, cfg.use_noise, cfg.conv_clamp))
                     convs[spec.noise_index] = spec
         self.conv_specs = tuple(convs[i] for i in range(len(convs)))
-        self.register_buffer("fir_up", resample_filter(4.0)[None, None].repeat(cfg.img_channels, 1, 1, 1),
-                             persistent=False)  # [C, 1, 4, 4], the skip image's upsampling filter
+        self.register_buffer(
+            "fir_up", resample_filter(4.0)[None, None].repeat(cfg.img_channels, 1, 1, 1), persistent=False
+        )  # [C, 1, 4, 4], the skip image's upsampling filter
         self.memory_format = torch.contiguous_format
 
     def layer(self, spec: LayerSpec) -> nn.Module:
@@ -405,8 +427,15 @@ class SynthesisNetwork(nn.Module):
         self.memory_format = memory_format
 
     # ---------------------------------------------------------------------------------- resumable synthesis
-    def context(self, n: int, noise_mode: str = "const", noise_seed: int = 0, options: dict | None = None,
-                device=None, dtype=None) -> SynthesisContext:
+    def context(
+        self,
+        n: int,
+        noise_mode: str = "const",
+        noise_seed: int = 0,
+        options: dict | None = None,
+        device=None,
+        dtype=None,
+    ) -> SynthesisContext:
         """Random noise is drawn on the CPU from (noise_seed, conv layer), so it is the same on every device and
         for every image of the batch (A, B and the mix share their noise, whatever the batching)."""
         if noise_mode not in NOISE_MODES:
@@ -423,7 +452,7 @@ class SynthesisNetwork(nn.Module):
                 continue
             strength = layer.noise_strength.detach().float().cpu() * SQRT2
             if noise_mode == "const":
-                t = layer.noise_const.detach().float().cpu()[None, None] * strength            # [1, 1, H, W]
+                t = layer.noise_const.detach().float().cpu()[None, None] * strength  # [1, 1, H, W]
             else:
                 g = torch.Generator().manual_seed(int(noise_seed) * 1000 + spec.noise_index)
                 t = torch.randn(1, 1, spec.resolution, spec.resolution, generator=g) * strength  # [1, 1, H, W]
@@ -472,8 +501,14 @@ class SynthesisNetwork(nn.Module):
             mean_out, std_out = moments(x_out)
             if d is None:  # ToRGB: no demodulation, its output channels keep scale 1
                 d = torch.ones(x_out.shape[:2], dtype=x_out.dtype, device=x_out.device)
-            values = {"s": s, "demod": d, "mean_in": mean_in, "std_in": std_in,
-                      "mean_out": mean_out, "std_out": std_out}
+            values = {
+                "s": s,
+                "demod": d,
+                "mean_in": mean_in,
+                "std_in": std_in,
+                "mean_out": mean_out,
+                "std_out": std_out,
+            }
         capture.record(k, values, features=x_out if capture.wants_features(k) else None)
 
     def finish(self, state: tuple, ctx: SynthesisContext) -> torch.Tensor:
@@ -483,7 +518,7 @@ class SynthesisNetwork(nn.Module):
         """The skip architecture holds a finished lower-resolution image after every block's ToRGB: after the w
         index that drives the ToRGB of the block at r px, the state's image is the picture at r px."""
         points = {}
-        for k, step in enumerate(self.steps[:-1]):   # the last ToRGB makes the full frame, not a preview
+        for k, step in enumerate(self.steps[:-1]):  # the last ToRGB makes the full frame, not a preview
             for spec in step:
                 if spec.kind == "torgb":
                     points[k] = spec.resolution
@@ -539,23 +574,49 @@ STATS_SPEC = StatsSpec(
     title="Modulation statistics",
     features_title="Feature maps after the layer",
     quantities=(
-        Quantity("s", "s (style)", "s", axis="in",
-                 help="The style A(w): one factor per input channel that multiplies the conv weights (what AdaIN's "
-                      "scale became). At a toRGB + conv0 index the conv0's; at the last index the toRGB's (before "
-                      "its constant 1/sqrt(C_in) gain)."),
-        Quantity("demod", "demodulation", "d", axis="out",
-                 help="1/sqrt(sum of squared modulated weights) per output channel: rescales each output to unit "
-                      "expected norm instead of normalising the activations. 1 at the last index (toRGB is not "
-                      "demodulated)."),
-        Quantity("mean_in", "mean in", "μ in", axis="in",
-                 help="Mean over H x W of each feature map entering the layer (AdaIN forced this to 0)."),
-        Quantity("std_in", "std in", "σ in", axis="in",
-                 help="Standard deviation over H x W of each feature map entering the layer (AdaIN forced it to 1)."),
-        Quantity("mean_out", "mean out", "μ out", axis="out",
-                 help="Mean of each feature map leaving the layer (after noise, bias, activation and clamp; at the "
-                      "last index the toRGB output before the skip image is added)."),
-        Quantity("std_out", "std out", "σ out", axis="out",
-                 help="Standard deviation of each feature map leaving the layer."),
+        Quantity(
+            "s",
+            "s (style)",
+            "s",
+            axis="in",
+            help="The style A(w): one factor per input channel that multiplies the conv weights (what AdaIN's "
+            "scale became). At a toRGB + conv0 index the conv0's; at the last index the toRGB's (before "
+            "its constant 1/sqrt(C_in) gain).",
+        ),
+        Quantity(
+            "demod",
+            "demodulation",
+            "d",
+            axis="out",
+            help="1/sqrt(sum of squared modulated weights) per output channel: rescales each output to unit "
+            "expected norm instead of normalising the activations. 1 at the last index (toRGB is not "
+            "demodulated).",
+        ),
+        Quantity(
+            "mean_in",
+            "mean in",
+            "μ in",
+            axis="in",
+            help="Mean over H x W of each feature map entering the layer (AdaIN forced this to 0).",
+        ),
+        Quantity(
+            "std_in",
+            "std in",
+            "σ in",
+            axis="in",
+            help="Standard deviation over H x W of each feature map entering the layer (AdaIN forced it to 1).",
+        ),
+        Quantity(
+            "mean_out",
+            "mean out",
+            "μ out",
+            axis="out",
+            help="Mean of each feature map leaving the layer (after noise, bias, activation and clamp; at the "
+            "last index the toRGB output before the skip image is added).",
+        ),
+        Quantity(
+            "std_out", "std out", "σ out", axis="out", help="Standard deviation of each feature map leaving the layer."
+        ),
     ),
     distance_keys=("s",),
     distance_label="|Δs|",
@@ -572,7 +633,7 @@ class Generator(nn.Module):
 
     family = FAMILY
     family_label = FAMILY_LABEL
-    synthesis_controls = ()   # no per-image inputs besides the latents and the noise
+    synthesis_controls = ()  # no per-image inputs besides the latents and the noise
     stats_spec = STATS_SPEC
 
     def __init__(self, cfg: StyleGAN2Config):
@@ -617,9 +678,17 @@ class Generator(nn.Module):
         for k, step in enumerate(self.synthesis.steps):
             main = step[-1]
             role = " + ".join("conv (const input)" if s.name == "b4.conv1" else roles[s.kind] for s in step)
-            out.append(LayerInfo(index=k, resolution=main.resolution, channels=main.out_channels,
-                                 name="+".join(s.name for s in step), role=role,
-                                 group=group_of(main.resolution), in_channels=main.in_channels))
+            out.append(
+                LayerInfo(
+                    index=k,
+                    resolution=main.resolution,
+                    channels=main.out_channels,
+                    name="+".join(s.name for s in step),
+                    role=role,
+                    group=group_of(main.resolution),
+                    in_channels=main.in_channels,
+                )
+            )
         return out
 
     def flops(self) -> dict:
@@ -638,7 +707,7 @@ class Generator(nn.Module):
                     if s.block > 4:
                         total += 2 * 16 * o * (r // 2) ** 2 + o * r * r
                     continue
-                total += 2 * 9 * o * i + 2 * o * i                      # modulate, demodulate
+                total += 2 * 9 * o * i + 2 * o * i  # modulate, demodulate
                 if s.kind == "up":
                     total += 2 * 9 * i * o * (r // 2) ** 2 + 2 * 16 * o * r * r
                 else:

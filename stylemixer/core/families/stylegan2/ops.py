@@ -13,6 +13,7 @@
 Everything here takes and returns [N, C, H, W] tensors in either memory format; nothing changes a tensor it did
 not create.
 """
+
 from __future__ import annotations
 
 import math
@@ -64,9 +65,9 @@ def upconv2d(x: torch.Tensor, weight_t: torch.Tensor, fir: torch.Tensor, bias: t
     zero-inserted input), giving 2H+1 pixels; the depthwise FIR with padding 1 low-passes them to 2H. The FIR's
     per-channel kernel can carry a per-channel scale (the demodulation) and the bias at no extra cost.
     """
-    y = F.conv_transpose2d(x, weight_t, stride=2)                        # [N, O, 2H+1, 2W+1]
+    y = F.conv_transpose2d(x, weight_t, stride=2)  # [N, O, 2H+1, 2W+1]
     # The filter is symmetric, so correlation (conv2d) equals the convolution upfirdn2d performs.
-    return F.conv2d(y, fir, bias=bias, padding=1, groups=fir.shape[0])   # [N, O, 2H, 2W]
+    return F.conv2d(y, fir, bias=bias, padding=1, groups=fir.shape[0])  # [N, O, 2H, 2W]
 
 
 def upsample2d(img: torch.Tensor, fir_up: torch.Tensor) -> torch.Tensor:

@@ -7,6 +7,7 @@ those attributes and the filters from the buffers, exactly as the file's own cod
 recomputed from hyperparameters. The state dict names are the Generator's own, so the tensors load as they are.
 Anything missing, inconsistent or absurd raises ModelFileError naming it.
 """
+
 from __future__ import annotations
 
 import math
@@ -68,7 +69,7 @@ def _square(v, what) -> int:
 
 def _layer_names(rec: NetworkRecord) -> list:
     names = rec.attrs.get("synthesis", {}).get("layer_names")
-    if names is None:   # derive them from the parameter names
+    if names is None:  # derive them from the parameter names
         found = {}
         for key in rec.state:
             m = re.match(r"^synthesis\.(L\d+_\d+_\d+)\.weight$", key, re.ASCII)
@@ -96,8 +97,7 @@ def _layer_spec(rec: NetworkRecord, name: str) -> LayerSpec:
         kw[key] = _get(rec.attrs, p, key, "int")
     for key in ("in_size", "out_size"):
         kw[key] = _square(_get(rec.attrs, p, key, "size"), f"{p}.{key}")
-    for key in ("in_sampling_rate", "out_sampling_rate", "in_cutoff", "out_cutoff", "in_half_width",
-                "out_half_width"):
+    for key in ("in_sampling_rate", "out_sampling_rate", "in_cutoff", "out_cutoff", "in_half_width", "out_half_width"):
         kw[key] = float(_get(rec.attrs, p, key, "number"))
     for key in ("down_radial", "is_torgb", "is_critically_sampled"):
         kw[key] = bool(_get(rec.attrs, p, key, "bool"))
@@ -148,13 +148,21 @@ def config_from_record(rec: NetworkRecord) -> StyleGAN3Config:
         raise ModelFileError(f"the StyleGAN3 synthesis network says num_ws = {_show(num_ws)} for {len(layers)} layers")
     try:
         return StyleGAN3Config(
-            z_dim=ints["z_dim"], w_dim=ints["w_dim"], c_dim=ints["c_dim"], resolution=ints["img_resolution"],
-            img_channels=ints["img_channels"], mapping_layers=int(n_mapping), mapping_lrmul=_mapping_lrmul(rec),
+            z_dim=ints["z_dim"],
+            w_dim=ints["w_dim"],
+            c_dim=ints["c_dim"],
+            resolution=ints["img_resolution"],
+            img_channels=ints["img_channels"],
+            mapping_layers=int(n_mapping),
+            mapping_lrmul=_mapping_lrmul(rec),
             input_channels=_get(rec.attrs, inp, "channels", "int"),
             input_size=_square(_get(rec.attrs, inp, "size", "size"), f"{inp}.size"),
             input_sampling_rate=float(_get(rec.attrs, inp, "sampling_rate", "number")),
             input_bandwidth=float(_get(rec.attrs, inp, "bandwidth", "number")),
-            layers=layers, output_scale=float(output_scale), variant="R" if radial else "T")
+            layers=layers,
+            output_scale=float(output_scale),
+            variant="R" if radial else "T",
+        )
     except ValueError as e:
         raise ModelFileError(f"the StyleGAN3 generator's configuration is inconsistent: {e}") from None
 
@@ -168,15 +176,16 @@ def _check_proportions(rec: NetworkRecord, cfg: StyleGAN3Config):
     sizes = [cfg.input_size] + [l.out_size for l in cfg.layers]
     act_bytes = sum(c * s * s * 4 for c, s in zip(cfg.channels, sizes))
     if act_bytes > 64 * weight_bytes + (512 << 20):
-        raise ModelFileError(f"the StyleGAN3 generator's feature maps ({act_bytes / 2**20:.0f} MB per image) are out "
-                             f"of proportion to its weights ({weight_bytes / 2**20:.1f} MB)")
+        raise ModelFileError(
+            f"the StyleGAN3 generator's feature maps ({act_bytes / 2**20:.0f} MB per image) are out "
+            f"of proportion to its weights ({weight_bytes / 2**20:.1f} MB)"
+        )
 
 
 def from_nvidia(rec: NetworkRecord) -> Generator:
     """NVIDIA's StyleGAN3 G_ema -> Generator (CPU, eval mode, no gradients)."""
     if rec.class_name != "Generator" or not is_stylegan3(rec):
-        raise ModelFileError(f"the network is a {_show(rec.module)}.{_show(rec.class_name)}, "
-                             "not a StyleGAN3 generator")
+        raise ModelFileError(f"the network is a {_show(rec.module)}.{_show(rec.class_name)}, not a StyleGAN3 generator")
     cfg = config_from_record(rec)
     _check_proportions(rec, cfg)
     G = Generator(cfg)
@@ -186,8 +195,10 @@ def from_nvidia(rec: NetworkRecord) -> Generator:
     if missing:
         raise ModelFileError(f"the StyleGAN3 generator lacks {len(missing)} tensors, e.g. {_show(missing[0])}")
     if extra:
-        raise ModelFileError(f"the StyleGAN3 generator has {len(extra)} unexpected tensors, e.g. {_show(extra[0])} "
-                             "(is it a different architecture?)")
+        raise ModelFileError(
+            f"the StyleGAN3 generator has {len(extra)} unexpected tensors, e.g. {_show(extra[0])} "
+            "(is it a different architecture?)"
+        )
     state = {}
     for k, t in want.items():
         v = rec.state[k]
@@ -196,7 +207,9 @@ def from_nvidia(rec: NetworkRecord) -> Generator:
         if tuple(v.shape) != tuple(t.shape):
             raise ModelFileError(f"the StyleGAN3 tensor {k} has shape {list(v.shape)}, the layer needs {list(t.shape)}")
         if not v.is_floating_point():
-            raise ModelFileError(f"the StyleGAN3 tensor {k} is {str(v.dtype).replace('torch.', '')}, not floating point")
+            raise ModelFileError(
+                f"the StyleGAN3 tensor {k} is {str(v.dtype).replace('torch.', '')}, not floating point"
+            )
         v = v.detach().to("cpu", torch.float32)
         if not torch.isfinite(v).all():
             raise ModelFileError(f"the StyleGAN3 tensor {k} contains NaN or infinite values")

@@ -5,6 +5,7 @@ published shapes (benchmarks, tests): `design_config("T", 1024)` gives the layer
 `SynthesisNetwork.__init__`, `lowpass_filter` the Kaiser-windowed sinc (scipy's `firwin`) and, for StyleGAN3-R,
 the Kaiser-windowed jinc, written here with NumPy only.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,10 +16,29 @@ import torch
 from .network import Generator, LayerSpec, StyleGAN3Config
 
 
-def design_config(variant="T", resolution=1024, z_dim=512, w_dim=512, c_dim=0, img_channels=3, channel_base=None,
-                  channel_max=None, num_layers=14, num_critical=2, first_cutoff=2.0, first_stopband=2 ** 2.1,
-                  last_stopband_rel=2 ** 0.3, margin_size=10, output_scale=0.25, conv_kernel=None, filter_size=6,
-                  lrelu_upsampling=2, use_radial_filters=None, conv_clamp=256, mapping_layers=2) -> StyleGAN3Config:
+def design_config(
+    variant="T",
+    resolution=1024,
+    z_dim=512,
+    w_dim=512,
+    c_dim=0,
+    img_channels=3,
+    channel_base=None,
+    channel_max=None,
+    num_layers=14,
+    num_critical=2,
+    first_cutoff=2.0,
+    first_stopband=2**2.1,
+    last_stopband_rel=2**0.3,
+    margin_size=10,
+    output_scale=0.25,
+    conv_kernel=None,
+    filter_size=6,
+    lrelu_upsampling=2,
+    use_radial_filters=None,
+    conv_clamp=256,
+    mapping_layers=2,
+) -> StyleGAN3Config:
     """The config NVIDIA's train.py builds for --cfg=stylegan3-t / stylegan3-r (R: 1x1 convs, twice the
     channels, radial down filters)."""
     r = variant == "R"
@@ -53,18 +73,46 @@ def design_config(variant="T", resolution=1024, z_dim=512, w_dim=512, c_dim=0, i
         total = (sizes[i] - 1) * down + 1 - (sizes[p] + k - 1) * up + up_taps + down_taps - 2
         lo = int((total + up) // 2)
         hi = int(total - lo)
-        layers.append(LayerSpec(
-            name=f"L{i}_{int(sizes[i])}_{int(channels[i])}", in_channels=int(channels[p]),
-            out_channels=int(channels[i]), in_size=int(sizes[p]), out_size=int(sizes[i]),
-            in_sampling_rate=int(rates[p]), out_sampling_rate=int(rates[i]), in_cutoff=float(cutoffs[p]),
-            out_cutoff=float(cutoffs[i]), in_half_width=float(half_widths[p]), out_half_width=float(half_widths[i]),
-            conv_kernel=k, up_factor=up, down_factor=down, up_taps=up_taps, down_taps=down_taps,
-            down_radial=bool(use_radial_filters and not critical), padding=(lo, hi, lo, hi), is_torgb=torgb,
-            is_critically_sampled=critical, conv_clamp=conv_clamp))
-    return StyleGAN3Config(z_dim=z_dim, w_dim=w_dim, c_dim=c_dim, resolution=resolution, img_channels=img_channels,
-                           mapping_layers=mapping_layers, input_channels=int(channels[0]), input_size=int(sizes[0]),
-                           input_sampling_rate=float(rates[0]), input_bandwidth=float(cutoffs[0]),
-                           layers=tuple(layers), output_scale=output_scale, variant="R" if r else "T")
+        layers.append(
+            LayerSpec(
+                name=f"L{i}_{int(sizes[i])}_{int(channels[i])}",
+                in_channels=int(channels[p]),
+                out_channels=int(channels[i]),
+                in_size=int(sizes[p]),
+                out_size=int(sizes[i]),
+                in_sampling_rate=int(rates[p]),
+                out_sampling_rate=int(rates[i]),
+                in_cutoff=float(cutoffs[p]),
+                out_cutoff=float(cutoffs[i]),
+                in_half_width=float(half_widths[p]),
+                out_half_width=float(half_widths[i]),
+                conv_kernel=k,
+                up_factor=up,
+                down_factor=down,
+                up_taps=up_taps,
+                down_taps=down_taps,
+                down_radial=bool(use_radial_filters and not critical),
+                padding=(lo, hi, lo, hi),
+                is_torgb=torgb,
+                is_critically_sampled=critical,
+                conv_clamp=conv_clamp,
+            )
+        )
+    return StyleGAN3Config(
+        z_dim=z_dim,
+        w_dim=w_dim,
+        c_dim=c_dim,
+        resolution=resolution,
+        img_channels=img_channels,
+        mapping_layers=mapping_layers,
+        input_channels=int(channels[0]),
+        input_size=int(sizes[0]),
+        input_sampling_rate=float(rates[0]),
+        input_bandwidth=float(cutoffs[0]),
+        layers=tuple(layers),
+        output_scale=output_scale,
+        variant="R" if r else "T",
+    )
 
 
 def _kaiser_beta(atten):
@@ -76,7 +124,7 @@ def _kaiser_beta(atten):
 
 
 def _kaiser_window(numtaps, width, fs):
-    atten = 2.285 * (numtaps - 1) * math.pi * (width / (fs / 2)) + 7.95   # Kaiser's formula
+    atten = 2.285 * (numtaps - 1) * math.pi * (width / (fs / 2)) + 7.95  # Kaiser's formula
     return np.kaiser(numtaps, _kaiser_beta(atten))
 
 
@@ -130,7 +178,7 @@ def random_generator(cfg: StyleGAN3Config, seed: int = 0) -> Generator:
             if name.endswith("affine.weight") and ".input." in f".{name}":
                 t.zero_()
             elif name.endswith("affine.bias"):
-                continue   # constructor values: 1 for layers, (1, 0, 0, 0) for the input
+                continue  # constructor values: 1 for layers, (1, 0, 0, 0) for the input
             elif name.endswith(".weight"):
                 lr = cfg.mapping_lrmul if name.startswith("mapping.") else 1.0
                 t.copy_(torch.randn(t.shape, generator=g) / lr)

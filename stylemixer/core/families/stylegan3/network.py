@@ -15,6 +15,7 @@ they are buffers (`up_filter`, `down_filter`) and config fields here, so no filt
 Synthesis is resumable: the state entering w index k is the feature map leaving w index k - 1, which depends only
 on ws rows < k and the image's input transform (see `core/families/api.py`).
 """
+
 from __future__ import annotations
 
 import math
@@ -29,47 +30,68 @@ from ...errors import RecipeError
 from ..api import GROUPS, Control, LayerInfo, Quantity, StatsSpec
 from .ops import FilteredLReLU
 
-NOISE_MODES = ("const", "random", "none")   # accepted for the common API; StyleGAN3 has no noise
+NOISE_MODES = ("const", "random", "none")  # accepted for the common API; StyleGAN3 has no noise
 MAX_RESOLUTION = 8192
 
 
 @dataclass(frozen=True)
 class LayerSpec:
     """One SynthesisLayer (L0..L13, and the ToRGB layer), with NVIDIA's attribute names."""
-    name: str                      # e.g. "L3_52_512": index, output size (with margins), output channels
+
+    name: str  # e.g. "L3_52_512": index, output size (with margins), output channels
     in_channels: int
     out_channels: int
-    in_size: int                   # input height = width, margins included
+    in_size: int  # input height = width, margins included
     out_size: int
-    in_sampling_rate: float        # samples per image width (the image without margins)
+    in_sampling_rate: float  # samples per image width (the image without margins)
     out_sampling_rate: float
-    in_cutoff: float               # cutoff frequency of the signal entering / leaving, cycles per image width
+    in_cutoff: float  # cutoff frequency of the signal entering / leaving, cycles per image width
     out_cutoff: float
-    in_half_width: float           # transition band half-widths (only needed to redesign the filters)
+    in_half_width: float  # transition band half-widths (only needed to redesign the filters)
     out_half_width: float
-    conv_kernel: int               # 3 (T) or 1 (R, and every ToRGB)
+    conv_kernel: int  # 3 (T) or 1 (R, and every ToRGB)
     up_factor: int
     down_factor: int
-    up_taps: int                   # 1 = no filter
+    up_taps: int  # 1 = no filter
     down_taps: int
-    down_radial: bool              # the down filter is 2-D [taps, taps] (StyleGAN3-R, not critically sampled)
-    padding: tuple                 # (x0, x1, y0, y1), on the upsampled image
+    down_radial: bool  # the down filter is 2-D [taps, taps] (StyleGAN3-R, not critically sampled)
+    padding: tuple  # (x0, x1, y0, y1), on the upsampled image
     is_torgb: bool = False
     is_critically_sampled: bool = False
     conv_clamp: float | None = 256.0
 
     def __post_init__(self):
         object.__setattr__(self, "padding", tuple(int(p) for p in self.padding))
-        for f in ("in_channels", "out_channels", "in_size", "out_size", "conv_kernel", "up_factor", "down_factor",
-                  "up_taps", "down_taps"):
+        for f in (
+            "in_channels",
+            "out_channels",
+            "in_size",
+            "out_size",
+            "conv_kernel",
+            "up_factor",
+            "down_factor",
+            "up_taps",
+            "down_taps",
+        ):
             v = getattr(self, f)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{self.name}: {f} must be a positive integer, got {v!r}")
             object.__setattr__(self, f, int(v))
-        for f in ("in_sampling_rate", "out_sampling_rate", "in_cutoff", "out_cutoff", "in_half_width",
-                  "out_half_width"):
+        for f in (
+            "in_sampling_rate",
+            "out_sampling_rate",
+            "in_cutoff",
+            "out_cutoff",
+            "in_half_width",
+            "out_half_width",
+        ):
             v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(v) or v <= 0:
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float, np.floating, np.integer))
+                or not math.isfinite(v)
+                or v <= 0
+            ):
                 raise ValueError(f"{self.name}: {f} must be a positive number, got {v!r}")
             object.__setattr__(self, f, float(v))
         if len(self.padding) != 4:
@@ -82,7 +104,9 @@ class LayerSpec:
             object.__setattr__(self, "conv_clamp", float(self.conv_clamp))
         if self.up_factor > 16 or self.down_factor > 16 or self.up_taps > 256 or self.down_taps > 256:
             raise ValueError(f"{self.name}: resampling factors or filter lengths out of range")
-        if self.up_factor > 1 and self.up_taps < self.up_factor or self.down_factor > 1 and self.down_taps < self.down_factor:
+        if (self.up_factor > 1 and self.up_taps < self.up_factor) or (
+            self.down_factor > 1 and self.down_taps < self.down_factor
+        ):
             raise ValueError(f"{self.name}: a filter shorter than its resampling factor")
         if self.down_radial and self.down_taps == 1:
             raise ValueError(f"{self.name}: a radial down filter needs taps")
@@ -91,8 +115,10 @@ class LayerSpec:
         conv_out = self.in_size + self.conv_kernel - 1
         plan = self.plan()
         if plan.out_size != (self.out_size, self.out_size):
-            raise ValueError(f"{self.name}: {conv_out} px with padding {self.padding}, up {self.up_factor}, "
-                             f"down {self.down_factor} gives {plan.out_size[0]} px, not {self.out_size}")
+            raise ValueError(
+                f"{self.name}: {conv_out} px with padding {self.padding}, up {self.up_factor}, "
+                f"down {self.down_factor} gives {plan.out_size[0]} px, not {self.out_size}"
+            )
 
     @property
     def gain(self) -> float:
@@ -105,8 +131,18 @@ class LayerSpec:
     def plan(self) -> FilteredLReLU:
         """The filtered lrelu of this layer: its geometry (the filters are given at each call)."""
         n = self.in_size + self.conv_kernel - 1
-        return FilteredLReLU((n, n), self.up_taps, self.down_taps, self.up_factor, self.down_factor, self.padding,
-                             self.gain, self.slope, self.conv_clamp, radial=self.down_radial)
+        return FilteredLReLU(
+            (n, n),
+            self.up_taps,
+            self.down_taps,
+            self.up_factor,
+            self.down_factor,
+            self.padding,
+            self.gain,
+            self.slope,
+            self.conv_clamp,
+            radial=self.down_radial,
+        )
 
     @property
     def margin(self) -> int:
@@ -118,21 +154,21 @@ class LayerSpec:
 class StyleGAN3Config:
     z_dim: int = 512
     w_dim: int = 512
-    c_dim: int = 0                    # conditioning labels (0: unconditional)
-    resolution: int = 1024            # output height and width
+    c_dim: int = 0  # conditioning labels (0: unconditional)
+    resolution: int = 1024  # output height and width
     img_channels: int = 3
     mapping_layers: int = 2
     mapping_lrmul: float = 0.01
-    input_channels: int = 512         # Fourier features
-    input_size: int = 36              # the input's height = width, margins included
+    input_channels: int = 512  # Fourier features
+    input_size: int = 36  # the input's height = width, margins included
     input_sampling_rate: float = 16.0
-    input_bandwidth: float = 2.0      # the cutoff of the Fourier features (the first layer's input cutoff)
-    layers: tuple = ()                # LayerSpec for L0 .. L13 and the ToRGB layer
+    input_bandwidth: float = 2.0  # the cutoff of the Fourier features (the first layer's input cutoff)
+    layers: tuple = ()  # LayerSpec for L0 .. L13 and the ToRGB layer
     output_scale: float = 0.25
-    variant: str = "T"                # "T" or "R": only for titles
-    truncation_psi: float = 1.0       # the model's suggested default truncation
+    variant: str = "T"  # "T" or "R": only for titles
+    truncation_psi: float = 1.0  # the model's suggested default truncation
     truncation_cutoff: int | None = None
-    crop: tuple | None = None         # (top, bottom, left, right) content box
+    crop: tuple | None = None  # (top, bottom, left, right) content box
 
     def __post_init__(self):
         layers = tuple(l if isinstance(l, LayerSpec) else LayerSpec(**l) for l in self.layers)
@@ -160,16 +196,20 @@ class StyleGAN3Config:
             if not l.name.startswith(f"L{i}_") or not (bare.isascii() and bare.isalnum()):
                 raise ValueError(f"layer {i} is named {l.name!r}; expected 'L{i}_<size>_<channels>'")
             if (l.in_channels, l.in_size) != (prev_c, prev_size):
-                raise ValueError(f"{l.name} takes {l.in_channels} channels at {l.in_size} px, but the layer before "
-                                 f"gives {prev_c} at {prev_size} px")
+                raise ValueError(
+                    f"{l.name} takes {l.in_channels} channels at {l.in_size} px, but the layer before "
+                    f"gives {prev_c} at {prev_size} px"
+                )
             if l.is_torgb != (i == len(layers) - 1):
                 raise ValueError(f"{l.name}: only the last layer is the ToRGB layer")
             if l.out_size > 4 * self.resolution + 64:
                 raise ValueError(f"{l.name}: {l.out_size} px is out of proportion to a {self.resolution} px image")
             prev_c, prev_size = l.out_channels, l.out_size
         if (prev_c, prev_size) != (self.img_channels, self.resolution):
-            raise ValueError(f"the ToRGB layer gives {prev_c} channels at {prev_size} px, "
-                             f"not {self.img_channels} at {self.resolution} px")
+            raise ValueError(
+                f"the ToRGB layer gives {prev_c} channels at {prev_size} px, "
+                f"not {self.img_channels} at {self.resolution} px"
+            )
         if self.truncation_cutoff is not None and not 0 <= int(self.truncation_cutoff) <= self.num_ws:
             raise ValueError(f"truncation_cutoff must be in [0, {self.num_ws}]")
         if self.crop is not None:
@@ -225,7 +265,7 @@ class FullyConnectedLayer(nn.Module):
 
     def __init__(self, in_features, out_features, lrmul=1.0, activation="linear", bias_init=0.0):
         super().__init__()
-        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lrmul)     # [out, in]
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lrmul)  # [out, in]
         self.bias = nn.Parameter(torch.as_tensor(bias_init, dtype=torch.float32).expand(out_features) / lrmul)
         self.weight_gain = lrmul / math.sqrt(in_features)
         self.bias_gain = lrmul
@@ -269,7 +309,7 @@ class MappingNetwork(nn.Module):
             x = torch.cat([x, normalize_2nd_moment(self.embed(c.float()))], dim=1)
         for i in range(self.num_layers):
             x = getattr(self, f"fc{i}")(x)
-        ws = x[:, None, :].repeat(1, self.num_ws, 1)   # [N, num_ws, w_dim]
+        ws = x[:, None, :].repeat(1, self.num_ws, 1)  # [N, num_ws, w_dim]
         if truncation_psi != 1:
             cutoff = self.num_ws if truncation_cutoff is None else int(truncation_cutoff)
             ws[:, :cutoff] = self.w_avg.lerp(ws[:, :cutoff], float(truncation_psi))
@@ -311,9 +351,10 @@ def user_transform(options: dict | None) -> tuple[tuple, np.ndarray | None]:
 @dataclass(frozen=True)
 class SynthesisContext:
     """The w-independent inputs of one render: batch size and the input transform (StyleGAN3 has no noise)."""
+
     n: int
-    options: tuple                     # normalised options (hashable): part of every cache key
-    transform: torch.Tensor = field(compare=False)   # [3, 3] the input's transform buffer composed with the user's
+    options: tuple  # normalised options (hashable): part of every cache key
+    transform: torch.Tensor = field(compare=False)  # [3, 3] the input's transform buffer composed with the user's
     dtype: torch.dtype = torch.float32
 
     @property
@@ -330,11 +371,11 @@ class SynthesisInput(nn.Module):
         c = cfg.input_channels
         self.channels, self.size = c, cfg.input_size
         self.sampling_rate, self.bandwidth = cfg.input_sampling_rate, cfg.input_bandwidth
-        self.weight = nn.Parameter(torch.randn(c, c))                         # [C, C]
+        self.weight = nn.Parameter(torch.randn(c, c))  # [C, C]
         self.affine = FullyConnectedLayer(cfg.w_dim, 4, bias_init=[1.0, 0.0, 0.0, 0.0])
-        self.register_buffer("transform", torch.eye(3))                       # [3, 3] inverse transform of the image
-        self.register_buffer("freqs", torch.zeros(c, 2))                      # [C, 2] (x, y) cycles per image
-        self.register_buffer("phases", torch.zeros(c))                        # [C] cycles
+        self.register_buffer("transform", torch.eye(3))  # [3, 3] inverse transform of the image
+        self.register_buffer("freqs", torch.zeros(c, 2))  # [C, 2] (x, y) cycles per image
+        self.register_buffer("phases", torch.zeros(c))  # [C] cycles
         self._grid = {}
 
     def grid(self, device, dtype):
@@ -358,25 +399,35 @@ class SynthesisInput(nn.Module):
         m_r[:, 0, 0], m_r[:, 0, 1], m_r[:, 1, 0], m_r[:, 1, 1] = t[:, 0], -t[:, 1], t[:, 1], t[:, 0]
         m_t = torch.eye(3, device=w.device).repeat(n, 1, 1)
         m_t[:, 0, 2], m_t[:, 1, 2] = -t[:, 2], -t[:, 3]
-        tr = m_r @ m_t @ transform[None]                                         # [N, 3, 3]
+        tr = m_r @ m_t @ transform[None]  # [N, 3, 3]
         phases = self.phases[None] + (self.freqs[None] @ tr[:, :2, 2:]).squeeze(2)  # [N, C]
-        freqs = self.freqs[None] @ tr[:, :2, :2]                                 # [N, C, 2]
+        freqs = self.freqs[None] @ tr[:, :2, :2]  # [N, C, 2]
         # Frequencies the transform pushes beyond the band fade out instead of aliasing.
-        amplitudes = (1 - (freqs.norm(dim=2) - self.bandwidth)
-                      / (self.sampling_rate / 2 - self.bandwidth)).clamp(0, 1)     # [N, C]
-        g = self.grid(w.device, torch.float32)                                   # [H, W, 2]
-        x = torch.einsum("hwi,nci->nhwc", g, freqs) + phases[:, None, None, :]   # [N, H, W, C]
+        amplitudes = (1 - (freqs.norm(dim=2) - self.bandwidth) / (self.sampling_rate / 2 - self.bandwidth)).clamp(
+            0, 1
+        )  # [N, C]
+        g = self.grid(w.device, torch.float32)  # [H, W, 2]
+        x = torch.einsum("hwi,nci->nhwc", g, freqs) + phases[:, None, None, :]  # [N, H, W, C]
         x = torch.sin(x * (2 * math.pi)) * amplitudes[:, None, None, :]
-        x = x @ (self.weight / math.sqrt(self.channels)).t()                     # [N, H, W, C]
-        x = x.permute(0, 3, 1, 2)                                                # [N, C, H, W], channels_last
+        x = x @ (self.weight / math.sqrt(self.channels)).t()  # [N, H, W, C]
+        x = x.permute(0, 3, 1, 2)  # [N, C, H, W], channels_last
         if capture is not None and capture.active:
             values = None
             if capture.wants_stats(index):
                 zero = torch.zeros_like(t)
                 mean, std = moments(x)
-                values = {"s": t_raw, "s_eff": t, "demod": amplitudes, "mean_in": zero, "std_in": zero,
-                          "mean_out": mean, "std_out": std}
-            capture.record(index, values, features=crop_margin(x, self.margin) if capture.wants_features(index) else None)
+                values = {
+                    "s": t_raw,
+                    "s_eff": t,
+                    "demod": amplitudes,
+                    "mean_in": zero,
+                    "std_in": zero,
+                    "mean_out": mean,
+                    "std_out": std,
+                }
+            capture.record(
+                index, values, features=crop_margin(x, self.margin) if capture.wants_features(index) else None
+            )
         return x
 
     @property
@@ -394,7 +445,7 @@ def moments(x):
 
 
 def crop_margin(x, m):
-    return x[:, :, m:x.shape[2] - m, m:x.shape[3] - m] if m else x
+    return x[:, :, m : x.shape[2] - m, m : x.shape[3] - m] if m else x
 
 
 class SynthesisLayer(nn.Module):
@@ -408,36 +459,36 @@ class SynthesisLayer(nn.Module):
         self.spec = spec
         k = spec.conv_kernel
         self.affine = FullyConnectedLayer(w_dim, spec.in_channels, bias_init=1.0)
-        self.weight = nn.Parameter(torch.randn(spec.out_channels, spec.in_channels, k, k))   # [O, I, k, k]
-        self.bias = nn.Parameter(torch.zeros(spec.out_channels))                            # [O]
-        self.register_buffer("magnitude_ema", torch.ones([]))                               # E[x^2] of the input
+        self.weight = nn.Parameter(torch.randn(spec.out_channels, spec.in_channels, k, k))  # [O, I, k, k]
+        self.bias = nn.Parameter(torch.zeros(spec.out_channels))  # [O]
+        self.register_buffer("magnitude_ema", torch.ones([]))  # E[x^2] of the input
         up = torch.zeros(spec.up_taps) if spec.up_taps > 1 else None
         down = None
         if spec.down_taps > 1:
             down = torch.zeros((spec.down_taps,) * (2 if spec.down_radial else 1))
-        self.register_buffer("up_filter", up)       # [taps] or None
-        self.register_buffer("down_filter", down)   # [taps], [taps, taps] (radial) or None
+        self.register_buffer("up_filter", up)  # [taps] or None
+        self.register_buffer("down_filter", down)  # [taps], [taps, taps] (radial) or None
         self.flrelu = spec.plan()
 
     def modulation(self, w):
         """(styles s [N, I], effective per-input-channel gain [N, I], demodulation [N, O], weight [N, O, I, k, k])."""
         spec = self.spec
-        styles = self.affine(w)                                             # [N, I]
+        styles = self.affine(w)  # [N, I]
         if spec.is_torgb:
-            styles = styles * (1 / math.sqrt(spec.in_channels * spec.conv_kernel ** 2))
+            styles = styles * (1 / math.sqrt(spec.in_channels * spec.conv_kernel**2))
         input_gain = self.magnitude_ema.rsqrt()
         weight = self.weight
         if spec.is_torgb:
             s_eff = styles * input_gain
-            wt = weight[None] * s_eff[:, None, :, None, None]               # [N, O, I, k, k]
+            wt = weight[None] * s_eff[:, None, :, None, None]  # [N, O, I, k, k]
             return styles, s_eff, torch.ones(w.shape[0], spec.out_channels, device=w.device), wt
         # StyleGAN3 pre-normalises the weight (per output channel) and the styles (per image; NVIDIA's code
         # takes the mean over the whole batch, the same for one image: the factor cancels in the
         # demodulation up to its epsilon).
         weight = weight * weight.square().mean(dim=(1, 2, 3), keepdim=True).rsqrt()
         s = styles * styles.square().mean(dim=1, keepdim=True).rsqrt()
-        wt = weight[None] * s[:, None, :, None, None]                        # [N, O, I, k, k]
-        dcoefs = (wt.square().sum(dim=(2, 3, 4)) + 1e-8).rsqrt()             # [N, O]
+        wt = weight[None] * s[:, None, :, None, None]  # [N, O, I, k, k]
+        dcoefs = (wt.square().sum(dim=(2, 3, 4)) + 1e-8).rsqrt()  # [N, O]
         wt = wt * (dcoefs * input_gain)[:, :, None, None, None]
         return styles, s * input_gain, dcoefs, wt
 
@@ -452,11 +503,12 @@ class SynthesisLayer(nn.Module):
         if self.flrelu.use_strips(x):
             # One image on the CPU: the convolution runs strip by strip as the filtered lrelu asks for its
             # rows, so its full-size output (up to 350 MB per layer at 1024 px) is never allocated.
-            y = self.flrelu.rows(self._conv_rows(x, wt[0]), spec.out_channels, x.device, x.dtype,
-                                 self.up_filter, self.down_filter)
+            y = self.flrelu.rows(
+                self._conv_rows(x, wt[0]), spec.out_channels, x.device, x.dtype, self.up_filter, self.down_filter
+            )
         else:
             if n == 1:
-                y = F.conv2d(x, wt[0], padding=pad)                          # [1, O, in + k - 1, in + k - 1]
+                y = F.conv2d(x, wt[0], padding=pad)  # [1, O, in + k - 1, in + k - 1]
             else:
                 # The same product, one image per group.
                 y = F.conv2d(x.reshape(1, -1, *x.shape[2:]), wt.reshape(-1, *wt.shape[2:]), padding=pad, groups=n)
@@ -469,9 +521,18 @@ class SynthesisLayer(nn.Module):
             values = None
             if capture.wants_stats(index):
                 mean_out, std_out = moments(y)
-                values = {"s": styles, "s_eff": s_eff, "demod": dcoefs, "mean_in": mean_in, "std_in": std_in,
-                          "mean_out": mean_out, "std_out": std_out}
-            capture.record(index, values, features=crop_margin(y, spec.margin) if capture.wants_features(index) else None)
+                values = {
+                    "s": styles,
+                    "s_eff": s_eff,
+                    "demod": dcoefs,
+                    "mean_in": mean_in,
+                    "std_in": std_in,
+                    "mean_out": mean_out,
+                    "std_out": std_out,
+                }
+            capture.record(
+                index, values, features=crop_margin(y, spec.margin) if capture.wants_features(index) else None
+            )
         return y
 
     def _conv_rows(self, x, weight):
@@ -481,19 +542,22 @@ class SynthesisLayer(nn.Module):
         bias = self.bias.to(x.dtype)[None, :, None, None]
 
         def rows(r0, r1):
-            i0, i1 = r0 - p, r1                       # output row r reads input rows r - p .. r
+            i0, i1 = r0 - p, r1  # output row r reads input rows r - p .. r
             if i0 >= 0 and i1 <= h:
                 xs = x[:, :, i0:i1]
-            else:                                     # at the top and bottom: the zero padding, explicitly
-                xs = F.pad(x[:, :, max(i0, 0):min(i1, h)], [0, 0, max(0, -i0), max(0, i1 - h)])
+            else:  # at the top and bottom: the zero padding, explicitly
+                xs = F.pad(x[:, :, max(i0, 0) : min(i1, h)], [0, 0, max(0, -i0), max(0, i1 - h)])
                 xs = xs.contiguous(memory_format=torch.channels_last)
             return F.conv2d(xs, weight, padding=(0, p)).add_(bias)
+
         return rows
 
     def extra_repr(self):
         s = self.spec
-        return (f"{s.in_channels}->{s.out_channels}, {s.in_size}->{s.out_size} px, k={s.conv_kernel}, "
-                f"up={s.up_factor}, down={s.down_factor}, radial={s.down_radial}")
+        return (
+            f"{s.in_channels}->{s.out_channels}, {s.in_size}->{s.out_size} px, k={s.conv_kernel}, "
+            f"up={s.up_factor}, down={s.down_factor}, radial={s.down_radial}"
+        )
 
 
 class SynthesisNetwork(nn.Module):
@@ -501,10 +565,16 @@ class SynthesisNetwork(nn.Module):
 
     # What `options` of the context can hold, so controls can be built without knowing the family.
     option_specs = (
-        {"key": "translate", "label": "translate x, y", "size": 2, "min": -1.0, "max": 1.0, "default": (0.0, 0.0),
-         "unit": "image widths"},
-        {"key": "rotate", "label": "rotate", "size": 1, "min": -180.0, "max": 180.0, "default": 0.0,
-         "unit": "degrees"},
+        {
+            "key": "translate",
+            "label": "translate x, y",
+            "size": 2,
+            "min": -1.0,
+            "max": 1.0,
+            "default": (0.0, 0.0),
+            "unit": "image widths",
+        },
+        {"key": "rotate", "label": "rotate", "size": 1, "min": -180.0, "max": 180.0, "default": 0.0, "unit": "degrees"},
     )
 
     def __init__(self, cfg: StyleGAN3Config):
@@ -539,7 +609,7 @@ class SynthesisNetwork(nn.Module):
         return SynthesisContext(int(n), key, transform.float(), dtype or torch.float32)
 
     def start(self, ctx, n=None) -> tuple:
-        return ()   # nothing enters w 0: the input's features depend on it
+        return ()  # nothing enters w 0: the input's features depend on it
 
     def advance(self, k, state, w, ctx, capture=None):
         """The state entering w index k + 1: the feature map [N, C, size, size] leaving w index k."""
@@ -588,32 +658,67 @@ STATS_SPEC = StatsSpec(
     title="Modulation statistics (StyleGAN3)",
     features_title="Feature maps leaving the layer (image area)",
     quantities=(
-        Quantity("s", "s (style)", "s", "in",
-                 "The style: the affine layer's output from w, one per input channel (ToRGB: times 1/sqrt(C)). "
-                 "For w 0: the input's (cos, sin, tx, ty) before normalisation."),
-        Quantity("s_eff", "input gain", "gain", "in",
-                 "What each input channel is really multiplied by: the style after StyleGAN3's pre-normalisation "
-                 "(s / rms(s)) times the layer's input gain 1/sqrt(magnitude_ema). For w 0: the normalised "
-                 "rotation and translation."),
-        Quantity("demod", "demodulation", "demod", "out",
-                 "The demodulation factor of each output channel (1 for ToRGB, which does not demodulate). "
-                 "For w 0: each Fourier feature's amplitude (below 1 where the input transform pushes its "
-                 "frequency out of band)."),
-        Quantity("mean_in", "mean in", "mean in", "in",
-                 "Per-channel mean over the whole feature map entering the layer, margins included (0 for w 0)."),
-        Quantity("std_in", "std in", "std in", "in",
-                 "Per-channel std over the whole feature map entering the layer, margins included (0 for w 0)."),
-        Quantity("mean_out", "mean out", "mean out", "out",
-                 "Per-channel mean over the whole feature map leaving the layer, margins included."),
-        Quantity("std_out", "std out", "std out", "out",
-                 "Per-channel std over the whole feature map leaving the layer, margins included."),
+        Quantity(
+            "s",
+            "s (style)",
+            "s",
+            "in",
+            "The style: the affine layer's output from w, one per input channel (ToRGB: times 1/sqrt(C)). "
+            "For w 0: the input's (cos, sin, tx, ty) before normalisation.",
+        ),
+        Quantity(
+            "s_eff",
+            "input gain",
+            "gain",
+            "in",
+            "What each input channel is really multiplied by: the style after StyleGAN3's pre-normalisation "
+            "(s / rms(s)) times the layer's input gain 1/sqrt(magnitude_ema). For w 0: the normalised "
+            "rotation and translation.",
+        ),
+        Quantity(
+            "demod",
+            "demodulation",
+            "demod",
+            "out",
+            "The demodulation factor of each output channel (1 for ToRGB, which does not demodulate). "
+            "For w 0: each Fourier feature's amplitude (below 1 where the input transform pushes its "
+            "frequency out of band).",
+        ),
+        Quantity(
+            "mean_in",
+            "mean in",
+            "mean in",
+            "in",
+            "Per-channel mean over the whole feature map entering the layer, margins included (0 for w 0).",
+        ),
+        Quantity(
+            "std_in",
+            "std in",
+            "std in",
+            "in",
+            "Per-channel std over the whole feature map entering the layer, margins included (0 for w 0).",
+        ),
+        Quantity(
+            "mean_out",
+            "mean out",
+            "mean out",
+            "out",
+            "Per-channel mean over the whole feature map leaving the layer, margins included.",
+        ),
+        Quantity(
+            "std_out",
+            "std out",
+            "std out",
+            "out",
+            "Per-channel std over the whole feature map leaving the layer, margins included.",
+        ),
     ),
     distance_keys=("s",),
     distance_label="|Δs|",
     distance_help="Mean over the layer's input channels of |s(A) - s(B)|: how differently A and B style the layer.",
     features_help="StyleGAN3 layers compute a margin of 10 pixels (at their own sampling rate) around the image; "
-                  "the next layer reads the margins too, but the maps shown are cropped to the image area. "
-                  "The statistics are over the whole map.",
+    "the next layer reads the margins too, but the maps shown are cropped to the image area. "
+    "The statistics are over the whole map.",
 )
 
 
@@ -637,12 +742,36 @@ def group_of_cutoff(cutoff: float, first: float, last: float) -> str:
 # The input transform as the recipe's controls, like NVIDIA's visualizer: translate in image widths, rotate in
 # degrees. Dragging them shows StyleGAN3's equivariance: texture moves with the content.
 CONTROLS = (
-    Control("translate_x", "translate x", -1.0, 1.0, 0.0, 0.01, "",
-            "Move the input Fourier features sideways (in image widths); the content and its texture follow"),
-    Control("translate_y", "translate y", -1.0, 1.0, 0.0, 0.01, "",
-            "Move the input Fourier features up or down (in image widths)"),
-    Control("rotate", "rotate", -180.0, 180.0, 0.0, 1.0, "°",
-            "Rotate the input Fourier features (degrees, with the sign of NVIDIA's visualizer)"),
+    Control(
+        "translate_x",
+        "translate x",
+        -1.0,
+        1.0,
+        0.0,
+        0.01,
+        "",
+        "Move the input Fourier features sideways (in image widths); the content and its texture follow",
+    ),
+    Control(
+        "translate_y",
+        "translate y",
+        -1.0,
+        1.0,
+        0.0,
+        0.01,
+        "",
+        "Move the input Fourier features up or down (in image widths)",
+    ),
+    Control(
+        "rotate",
+        "rotate",
+        -180.0,
+        180.0,
+        0.0,
+        1.0,
+        "°",
+        "Rotate the input Fourier features (degrees, with the sign of NVIDIA's visualizer)",
+    ),
 )
 
 
@@ -689,15 +818,33 @@ class Generator(nn.Module):
     def layer_table(self) -> list:
         cfg = self.cfg
         first, last = cfg.input_bandwidth, cfg.layers[-1].out_cutoff
-        out = [LayerInfo(0, cfg.input_size, cfg.input_channels, "input", "Fourier features (rotate, translate)",
-                         group_of_cutoff(first, first, last), in_channels=4)]
+        out = [
+            LayerInfo(
+                0,
+                cfg.input_size,
+                cfg.input_channels,
+                "input",
+                "Fourier features (rotate, translate)",
+                group_of_cutoff(first, first, last),
+                in_channels=4,
+            )
+        ]
         for i, l in enumerate(cfg.layers):
             if l.is_torgb:
                 role = "toRGB"
             else:
                 role = f"conv {l.conv_kernel}x{l.conv_kernel} + filtered lrelu (up {l.up_factor}, down {l.down_factor})"
-            out.append(LayerInfo(i + 1, l.out_size, l.out_channels, l.name, role,
-                                 group_of_cutoff(l.out_cutoff, first, last), in_channels=l.in_channels))
+            out.append(
+                LayerInfo(
+                    i + 1,
+                    l.out_size,
+                    l.out_channels,
+                    l.name,
+                    role,
+                    group_of_cutoff(l.out_cutoff, first, last),
+                    in_channels=l.in_channels,
+                )
+            )
         return out
 
     def flops(self) -> dict:
@@ -710,12 +857,12 @@ class Generator(nn.Module):
         a radial filter).
         """
         cfg = self.cfg
-        out = {0: 2 * 4 * cfg.w_dim + cfg.input_size ** 2 * cfg.input_channels * (16 + 2 * cfg.input_channels)}
+        out = {0: 2 * 4 * cfg.w_dim + cfg.input_size**2 * cfg.input_channels * (16 + 2 * cfg.input_channels)}
         for i, l in enumerate(cfg.layers):
             k = l.conv_kernel
             conv_n = l.in_size + k - 1
             f = 2 * cfg.w_dim * l.in_channels + 4 * l.out_channels * l.in_channels * k * k
-            f += 2 * l.out_channels * l.in_channels * k * k * conv_n ** 2
+            f += 2 * l.out_channels * l.in_channels * k * k * conv_n**2
             p = l.plan()
             ax, c = p.ax, l.out_channels
             cols = (ax.n_out - 1) * ax.down + ax.td
@@ -723,11 +870,11 @@ class Generator(nn.Module):
             if not p.identity:
                 f += c * conv_n * cols * 2 * ax.tu / ax.up + c * rows * cols * (2 * ax.tu / ax.up + 3)
                 if p.radial:
-                    f += c * l.out_size ** 2 * 2 * ax.td ** 2
+                    f += c * l.out_size**2 * 2 * ax.td**2
                 else:
-                    f += c * p.ay.n_out * cols * 2 * ax.td + c * l.out_size ** 2 * 2 * ax.td
+                    f += c * p.ay.n_out * cols * 2 * ax.td + c * l.out_size**2 * 2 * ax.td
             else:
-                f += 3 * c * l.out_size ** 2
+                f += 3 * c * l.out_size**2
             out[i + 1] = int(f)
         return out
 

@@ -23,6 +23,7 @@ numbers without its waste:
   strip by strip too and its full-size output never exists.
 - channels_last, where oneDNN's depthwise convolutions are several times faster than on NCHW tensors.
 """
+
 from __future__ import annotations
 
 import threading
@@ -31,11 +32,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-STRIP_BYTES = 8 << 20   # target size of the rows one strip reads (measured best at 4-16 MB: about L3)
+STRIP_BYTES = 8 << 20  # target size of the rows one strip reads (measured best at 4-16 MB: about L3)
 
 
-def filtered_lrelu_ref(x, fu=None, fd=None, b=None, up=1, down=1, padding=(0, 0, 0, 0), gain=2 ** 0.5,
-                       slope=0.2, clamp=None):
+def filtered_lrelu_ref(
+    x, fu=None, fd=None, b=None, up=1, down=1, padding=(0, 0, 0, 0), gain=2**0.5, slope=0.2, clamp=None
+):
     """The straightforward formula: x [N, C, H, W] -> [N, C, H', W']. Slow and memory-hungry; for checking."""
     n, c, h, w = x.shape
     px0, px1, py0, py1 = padding
@@ -45,7 +47,7 @@ def filtered_lrelu_ref(x, fu=None, fd=None, b=None, up=1, down=1, padding=(0, 0,
     x = x.reshape(n, c, h, 1, w, 1)
     x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1]).reshape(n, c, h * up, w * up)
     x = _pad_or_crop(x, px0, px1, py0, py1)
-    x = _fir(x, fu, gain=up ** 2)
+    x = _fir(x, fu, gain=up**2)
     x = F.leaky_relu(x, slope) * gain
     if clamp is not None:
         x = x.clamp(-clamp, clamp)
@@ -55,7 +57,7 @@ def filtered_lrelu_ref(x, fu=None, fd=None, b=None, up=1, down=1, padding=(0, 0,
 
 def _pad_or_crop(x, x0, x1, y0, y1):
     x = F.pad(x, [max(x0, 0), max(x1, 0), max(y0, 0), max(y1, 0)])
-    return x[:, :, max(-y0, 0):x.shape[2] - max(-y1, 0), max(-x0, 0):x.shape[3] - max(-x1, 0)]
+    return x[:, :, max(-y0, 0) : x.shape[2] - max(-y1, 0), max(-x0, 0) : x.shape[3] - max(-x1, 0)]
 
 
 def _fir(x, f, gain):
@@ -65,7 +67,7 @@ def _fir(x, f, gain):
     c = x.shape[1]
     f = f.to(x.dtype).flip(list(range(f.ndim)))  # conv2d correlates; the FIR definition convolves
     if f.ndim == 1:
-        g = gain ** 0.5
+        g = gain**0.5
         x = F.conv2d(x, (f * g)[None, None, None, :].expand(c, 1, 1, -1), groups=c)
         return F.conv2d(x, (f * g)[None, None, :, None].expand(c, 1, -1, 1), groups=c)
     return F.conv2d(x, (f * gain)[None, None].expand(c, 1, -1, -1), groups=c)
@@ -79,6 +81,7 @@ class Axis:
     convolution (stride up, filter fu) of the input after `pad_lo` / `pad_hi` zero samples were added; the
     pads are needed only when the requested padding reaches beyond what the transposed convolution covers.
     """
+
     n_in: int
     up: int
     down: int
@@ -136,21 +139,21 @@ class _Rows:
     """Consecutive rows [lo, hi) of a [1, C, *, W] channels_last image, kept in one reused buffer."""
 
     def __init__(self, c, w, cap, device, dtype, part):
-        flat = scratch(c * cap * w, device, dtype, part)[:c * cap * w]
-        self.buf = flat.view(1, cap, w, c).permute(0, 3, 1, 2)   # [1, C, cap, W], channels_last strides
+        flat = scratch(c * cap * w, device, dtype, part)[: c * cap * w]
+        self.buf = flat.view(1, cap, w, c).permute(0, 3, 1, 2)  # [1, C, cap, W], channels_last strides
         self.lo = self.hi = 0
 
     def extend(self, start, count, keep_from):
         """The view to write rows [start, start + count) into, keeping rows >= keep_from readable."""
         cap = self.buf.shape[2]
-        if start != self.hi:                       # not a continuation: start a new window
+        if start != self.hi:  # not a continuation: start a new window
             self.lo = self.hi = start
         keep_from = min(max(keep_from, self.lo), self.hi)
-        if start + count - self.lo > cap:          # move the rows still needed to the front
+        if start + count - self.lo > cap:  # move the rows still needed to the front
             n, src = self.hi - keep_from, keep_from - self.lo
             if n:
-                rows = self.buf[:, :, src:src + n]
-                self.buf[:, :, :n] = rows if src >= n else rows.clone()   # .clone() only when they overlap
+                rows = self.buf[:, :, src : src + n]
+                self.buf[:, :, :n] = rows if src >= n else rows.clone()  # .clone() only when they overlap
             self.lo = keep_from
         if start + count - self.lo > cap:
             raise RuntimeError("filtered lrelu: row window too small")
@@ -158,7 +161,7 @@ class _Rows:
         return self.rows(start, self.hi)
 
     def rows(self, a, b):
-        return self.buf[:, :, a - self.lo:b - self.lo]
+        return self.buf[:, :, a - self.lo : b - self.lo]
 
     def flat(self, a, b):
         """Rows [a, b) as a [b - a, W * C] matrix (a view: channels_last rows are contiguous)."""
@@ -183,7 +186,9 @@ class FilteredLReLU:
         self.up, self.down, self.gain, self.slope = int(up), int(down), float(gain), float(slope)
         self.clamp = None if clamp is None else float(clamp)
         self.radial = bool(radial) and down_taps > 1
-        self.identity = up_taps == 1 and down_taps == 1 and up == 1 and down == 1 and (px0, px1, py0, py1) == (0, 0, 0, 0)
+        self.identity = (
+            up_taps == 1 and down_taps == 1 and up == 1 and down == 1 and (px0, px1, py0, py1) == (0, 0, 0, 0)
+        )
         self._kernels = (None, None)
         self._mats = {}
 
@@ -194,8 +199,9 @@ class FilteredLReLU:
         got_u = () if fu is None else tuple(fu.shape)
         got_d = () if fd is None else tuple(fd.shape)
         if got_u != want_u or got_d != want_d:
-            raise ValueError(f"filters of shape {got_u or None} / {got_d or None}, planned for "
-                             f"{want_u or None} / {want_d or None}")
+            raise ValueError(
+                f"filters of shape {got_u or None} / {got_d or None}, planned for {want_u or None} / {want_d or None}"
+            )
 
     @property
     def out_size(self):
@@ -205,7 +211,7 @@ class FilteredLReLU:
         """The up filter with both gains folded in: up per axis, and sqrt(gain) per axis since
         lrelu(g * y) = g * lrelu(y) for g > 0 (the clamp comes after the gain either way)."""
         f = torch.ones(1, dtype=torch.float64) if fu is None else fu.detach().cpu().double()
-        return f * self.up * self.gain ** 0.5
+        return f * self.up * self.gain**0.5
 
     def kernels(self, fu, fd, c, device, dtype):
         """Depthwise kernels for c channels, made once per (filters, c, device, dtype)."""
@@ -218,12 +224,14 @@ class FilteredLReLU:
                 one = torch.ones(c, 1, 1, 1, device=device, dtype=dtype)
                 kd = (one, one)
             elif self.radial:
-                f = fd.detach().cpu().double().flip(0, 1).to(device, dtype)   # conv2d correlates: flip
+                f = fd.detach().cpu().double().flip(0, 1).to(device, dtype)  # conv2d correlates: flip
                 kd = (f[None, None].expand(c, 1, -1, -1).contiguous(),)
             else:
                 f = fd.detach().cpu().double().flip(0).to(device, dtype)
-                kd = (f[None, None, :, None].expand(c, 1, -1, 1).contiguous(),
-                      f[None, None, None, :].expand(c, 1, 1, -1).contiguous())
+                kd = (
+                    f[None, None, :, None].expand(c, 1, -1, 1).contiguous(),
+                    f[None, None, None, :].expand(c, 1, 1, -1).contiguous(),
+                )
             self._kernels = (key, (kx, ky, kd, self._taps_up(fu)))
             self._mats = {}
         return self._kernels[1]
@@ -265,19 +273,25 @@ class FilteredLReLU:
         if strips is None:
             strips = x.device.type == "cpu"
         if torch.is_grad_enabled() and (x.requires_grad or any(t is not None and t.requires_grad for t in (fu, fd))):
-            strips = False   # the strips write into reused buffers, which autograd cannot follow
+            strips = False  # the strips write into reused buffers, which autograd cannot follow
         self.check_filters(fu, fd)
         k = self.kernels(fu, fd, c, x.device, x.dtype)
         if not strips:
             return self._whole(x, k)
-        outs = [self._strips(lambda r0, r1, i=i: x[i:i + 1, :, r0:r1], c, x.device, x.dtype, k, strip_bytes)
-                for i in range(n)]
+        outs = [
+            self._strips(lambda r0, r1, i=i: x[i : i + 1, :, r0:r1], c, x.device, x.dtype, k, strip_bytes)
+            for i in range(n)
+        ]
         return outs[0] if n == 1 else torch.cat(outs)
 
     def use_strips(self, x) -> bool:
         """Whether `rows` may be used for x (one image on the CPU, no autograd graph needed)."""
-        return (x.shape[0] == 1 and x.device.type == "cpu" and not self.identity
-                and not (torch.is_grad_enabled() and x.requires_grad))
+        return (
+            x.shape[0] == 1
+            and x.device.type == "cpu"
+            and not self.identity
+            and not (torch.is_grad_enabled() and x.requires_grad)
+        )
 
     def rows(self, source, c, device, dtype, fu=None, fd=None, strip_bytes=STRIP_BYTES):
         """The filtered lrelu of one image whose input (bias included) is produced on demand, in strips:
@@ -286,7 +300,7 @@ class FilteredLReLU:
         self.check_filters(fu, fd)
         k = self.kernels(fu, fd, c, device, dtype)
         ax, ay = self.ax, self.ay
-        if ax.pad_lo or ax.pad_hi or ay.pad_lo or ay.pad_hi:   # geometries whose padding the conv can't reach
+        if ax.pad_lo or ax.pad_hi or ay.pad_lo or ay.pad_hi:  # geometries whose padding the conv can't reach
             inner = source
 
             def source(r0, r1):
@@ -294,6 +308,7 @@ class FilteredLReLU:
                 t = inner(lo, hi) if hi > lo else torch.zeros(1, c, 0, ax.n_in, device=device, dtype=dtype)
                 pads = [ax.pad_lo, ax.pad_hi, lo + ay.pad_lo - r0, r1 - (hi + ay.pad_lo)]
                 return F.pad(t, pads).contiguous(memory_format=torch.channels_last)
+
         return self._strips(source, c, device, dtype, k, strip_bytes)
 
     def _activate(self, t):
@@ -317,8 +332,8 @@ class FilteredLReLU:
         kx, ky, kd, _ = k
         ncols = (ax.n_out - 1) * ax.down + ax.td
         nrows = (ay.n_out - 1) * ay.down + ay.td
-        t = F.conv_transpose2d(x, kx, stride=(1, ax.up), groups=c)[:, :, :, ax.off:ax.off + ncols]
-        t = F.conv_transpose2d(t, ky, stride=(ay.up, 1), groups=c)[:, :, ay.off:ay.off + nrows]
+        t = F.conv_transpose2d(x, kx, stride=(1, ax.up), groups=c)[:, :, :, ax.off : ax.off + ncols]
+        t = F.conv_transpose2d(t, ky, stride=(ay.up, 1), groups=c)[:, :, ay.off : ay.off + nrows]
         return self._down(self._activate(t), kd)
 
     def _strips(self, source, c, device, dtype, k, strip_bytes):
@@ -332,7 +347,7 @@ class FilteredLReLU:
         ncols = (ax.n_out - 1) * ax.down + ax.td
         out = torch.empty(1, c, ay.n_out, ax.n_out, device=device, dtype=dtype, memory_format=torch.channels_last)
         row_bytes = ncols * c * out.element_size()
-        step = max(1, min(ay.n_out, (strip_bytes // row_bytes) // ay.down))   # output rows per strip
+        step = max(1, min(ay.n_out, (strip_bytes // row_bytes) // ay.down))  # output rows per strip
         new_tmp = step * ay.down
         new_in = -(-new_tmp // ay.up) + 1
         tu_in = -(-ay.tu // ay.up) + 1
@@ -341,15 +356,15 @@ class FilteredLReLU:
         act_rows = _Rows(c, ncols, 2 * ay.td + 4 * new_tmp, device, dtype, part=1)
         for o0 in range(0, ay.n_out, step):
             o1 = min(ay.n_out, o0 + step)
-            a_lo, a_hi = o0 * ay.down, (o1 - 1) * ay.down + ay.td           # activated rows this strip reads
-            a_new = max(a_lo, act_rows.hi)                                    # ... of which not yet computed
-            t0, t1 = a_new + ay.off, a_hi + ay.off                            # their transposed-conv rows
+            a_lo, a_hi = o0 * ay.down, (o1 - 1) * ay.down + ay.td  # activated rows this strip reads
+            a_new = max(a_lo, act_rows.hi)  # ... of which not yet computed
+            t0, t1 = a_new + ay.off, a_hi + ay.off  # their transposed-conv rows
             i0 = max(0, -(-(t0 - ay.tu + 1) // ay.up))
             i1 = min(n_rows, (t1 - 1) // ay.up + 1)
-            if i1 > up_rows.hi:                                               # horizontally upsample new input rows
+            if i1 > up_rows.hi:  # horizontally upsample new input rows
                 r0 = max(i0, up_rows.hi)
                 u = F.conv_transpose2d(source(r0, i1), kx, stride=(1, ax.up), groups=c)
-                up_rows.extend(r0, i1 - r0, keep_from=i0).copy_(u[:, :, :, fx:fx + ncols])
+                up_rows.extend(r0, i1 - r0, keep_from=i0).copy_(u[:, :, :, fx : fx + ncols])
             m = self._up_matrix(taps, t0 - i0 * ay.up, a_hi - a_new, i1 - i0, device, dtype)
             dst = act_rows.extend(a_new, a_hi - a_new, keep_from=a_lo)
             torch.matmul(m, up_rows.flat(i0, i1), out=dst.permute(0, 2, 3, 1).reshape(a_hi - a_new, -1))
