@@ -41,7 +41,7 @@ def apply_palette(dark: bool):
     app = QApplication.instance()
     if app is None:
         return
-    if "Fusion" in QStyleFactory and app.style().name().lower() != "fusion":
+    if "Fusion" in QStyleFactory.keys() and app.style().name().lower() != "fusion":  # noqa: SIM118 (a Qt static method, not a dict)
         app.setStyle("Fusion")
     app.setPalette(dark_palette() if dark else app.style().standardPalette())
     # A widget with its own style sheet keeps the palette it was polished with (a check box would keep a dark
