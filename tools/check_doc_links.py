@@ -37,7 +37,7 @@ def prose_lines(text: str):
 
 def anchor(heading: str) -> str:
     """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
-    text = re.sub(r"[`*_]|\[|\]\([^)]*\)", "", heading.strip().lower())
+    text = re.sub(r"[`*]|\[|\]\([^)]*\)", "", heading.strip().lower())
     text = re.sub(r"[^\w\- ]", "", text)
     return text.replace(" ", "-")
 
