@@ -154,7 +154,7 @@ def bench_model(G, device, frames: int, label: str, log, fixed_threads=None, fil
                 f"  {label} {kind:6s} stats={'on ' if stats else 'off'} cached {row['cached']['median_ms']:9.2f} ms"
                 f"  uncached {row['uncached']['median_ms']:9.2f} ms  x{row['speedup']}"
             )
-    # Issue 5's bar: statistics may cost at most 25% over the same render without them (full, uncached frames).
+    # The statistics' budget: at most 25% over the same render without them (full, uncached frames).
     plain = rows["seed"]["uncached"]["median_ms"]
     withs = rows["seed+stats"]["uncached"]["median_ms"]
     overhead = {"full_render_pct": round(100 * (withs / plain - 1), 1)}
