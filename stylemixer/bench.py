@@ -174,11 +174,9 @@ def _fill_cache(r, G, log, most: int = 16) -> list:
     """Render new seed pairs until the renderer's cache is full; returns their times (ms).
 
     While the cache grows, every activation it keeps is memory the process has never touched, and the kernel
-    must supply it: on the 2-core VM the project is measured on, ~2.5-3 ms per MB with huge pages (measured:
-    150-200 ms for a fresh 64 MB block that is kept, 8-10 ms for one recycled from a freed block), so a 1024 px
-    image's 253 MB of activations add ~0.7 s to each render until the budget is reached, once per model load.
-    After that every put evicts an older entry and the memory is recycled. The per-index table times that
-    steady state (what a user dragging a slider sees); the filling renders are reported beside it.
+    must supply it (figures: docs/performance.md#filling-the-cache). After that every put evicts an older entry
+    and the memory is recycled. The per-index table times that steady state (what a user dragging a slider
+    sees); the filling renders are reported beside it.
     """
     from .core.mixing import Recipe
 
