@@ -105,11 +105,9 @@ class SlotLRU:
     """A least-recently-used cache of equally shaped tensors (the renderer's ws per seed), held in one block.
 
     Each entry is copied into a slot of one tensor allocated at the first put, and get() hands out a copy.
-    Why not one small tensor per entry: every entry was allocated between the mapping network's temporaries
-    (a copy of each 512x512 weight scaled at run time), so each long-lived 5 KB entry pinned holes in the
-    heap that later temporaries could not reuse. Measured: 5,000 ws of the built-in model held in separate
-    tensors grew the process by 197 MB (5.3 KB each in use, 171 MB free but fragmented); in one block they cost
-    exactly the block. So memory is `budget_bytes` at most, counted exactly, and flat once full.
+    Why not one small tensor per entry: allocated between the mapping network's temporaries, each long-lived
+    entry pinned holes in the heap that later temporaries could not reuse (docs/reliability.md, *Memory flat*).
+    So memory is `budget_bytes` at most, counted exactly, and flat once full.
     """
 
     def __init__(self, budget_bytes: int):

@@ -1,19 +1,11 @@
-"""Process-level performance settings, each chosen by measurement (docs/performance.md has the numbers).
+"""Process-level performance settings, each chosen by measurement.
 
-Huge pages for large allocations. A 1024 px activation is 64 MB; glibc serves it with a fresh mmap and the kernel
-then faults it in 4 KB at a time. On the 2-core machine the project is measured on, that costs ~3 us per page:
-~50 ms per 64 MB tensor, more than the arithmetic done on it, and a 1024 px frame allocates dozens of them. With
-glibc's `hugetlb=1` tunable, malloc asks for 2 MB pages and the same allocation costs ~7 ms.
-
-Freed memory kept in the process. Even with huge pages, every 64 MB block went back to the kernel when freed
-and came back as a fresh mapping at the next allocation (8-10 ms per block, 0.1-0.7 s of system time per
-1024 px render measured under load), and memory the kernel has not handed out recently costs far more (on the
-project's VM ~2.5-3 ms per MB: 150-200 ms per 64 MB). So the command also tells malloc to serve every
-allocation from its heap (`mmap_max=0`), one heap for all threads (`arena_max=1`: a thread's own arena cannot
-hold a 64 MB block, which made such allocations 150-450 ms in the render thread), and to keep up to 1 GB of
-freed memory rather than return it (`trim_threshold`). Renders then recycle their own memory: ~0 system time
-per 1024 px render instead of 0.1-0.7 s, at the price of a process that keeps its peak memory (2.1 GB instead
-of 1.75 GB after the 1024 px benchmark).
+- Huge pages for large allocations: a 1024 px activation is 64 MB, and faulting it in 4 KB at a time costs more
+  than the arithmetic done on it (glibc's `hugetlb=1` tunable; docs/performance.md#huge-pages).
+- Freed memory kept in the process: every allocation from malloc's heap (`mmap_max=0`), one heap for all threads
+  (`arena_max=1`) and up to 1 GB of freed memory kept (`trim_threshold`), so renders recycle their own memory
+  instead of faulting in fresh pages; the price is a process that keeps its peak memory
+  (docs/performance.md#freed-memory-stays-in-the-process).
 
 Tunables are read when a process starts, so `main()` re-executes itself once with them set; only the real
 command line does this (never a library call or a test), only on Linux with glibc >= 2.35, and it is skipped
@@ -96,7 +88,7 @@ def lower_thread_priority(nice: int) -> bool:
     starts later, such as an OpenMP team, inherit it). Lowering needs no privilege. Returns whether it was done.
 
     For the app's render worker: the GUI thread, at normal priority, then gets a core as soon as it has work,
-    while the renderer uses every core the rest of the time (docs/performance.md has the measurements).
+    while the renderer uses every core the rest of the time (docs/performance.md#the-render-thread-below-the-gui).
     """
     if nice <= 0 or not sys.platform.startswith("linux") or not hasattr(os, "setpriority"):
         return False

@@ -4,7 +4,7 @@ Synchronous and Qt-free: the GUI's worker thread, the CLI, the benchmark and the
 Not thread-safe: one thread (the worker) owns a Renderer. It knows no generator family: it speaks the
 resumable-synthesis protocol of `families/api.py` (context, start, advance k, finish).
 
-What it avoids recomputing (see docs/performance.md for the measurements behind each choice):
+What it avoids recomputing (docs/performance.md has the measurements behind each choice):
 - w per (source, psi, cutoff): the mapping network runs once per seed; a source is a seed, a fractional seed
   or a latent (mixing.py), identified by its key.
 - Every image is a *chain* of ws rows. The state entering w index k depends only on rows 0..k-1 and the image's
@@ -16,10 +16,10 @@ What it avoids recomputing (see docs/performance.md for the measurements behind 
 
 On the CPU every image is computed alone ([1, ...] tensors): PyTorch's CPU kernels are not batch-invariant (a
 3x3 conv on a 4x4 map or a linear layer gives different last bits for a row in a batch of 3 than alone), and a
-cached render must equal an uncached one bit for bit. Batching A, B and the mix bought nothing there anyway
-(measured: 22.5 ms for three single renders vs 23.1 ms for one batch of three, 64 px, one thread). On CUDA the
-chains that start at the same layer run as one batch, and half precision is used when a calibration render shows
-it is faster and visually identical (`visually_identical`).
+cached render must equal an uncached one bit for bit; batching bought nothing there anyway
+(docs/performance.md#how-a-frame-is-made). On CUDA the chains that start at the same layer run as one batch,
+and half precision is used when a calibration render shows it is faster and visually identical
+(`visually_identical`).
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ class Renderer:
     @property
     def channels_last(self) -> bool:
         """Activations in NHWC. Default: on the CPU for models of 128 px and up, where oneDNN's convolutions run
-        1.3-1.6x faster without layout reorders (measured at 1024 px); at 64 px it made no difference."""
+        without layout reorders; at 64 px it made no difference (docs/performance.md#channels_last)."""
         if self.channels_last_opt is not None:
             return bool(self.channels_last_opt)
         return self.device.type == "cpu" and self.G.img_resolution >= 128
@@ -634,9 +634,8 @@ def _cat_states(states: list) -> tuple:
 def auto_cache_mb(G) -> float:
     """Room for CHAINS images' activations (A, B, the mix and recent drag positions), within [64, 1024] MB.
 
-    Measured at 256 px: while a cache is still growing, every frame's activations are fresh memory the kernel
-    must fault in (~40% slower frames); once it is full, evicted blocks are reused and a cached render from w
-    index 0 costs what a bare synthesis does. So the budget is no larger than it needs to be.
+    A growing cache makes every frame fault in fresh memory; a full one recycles evicted blocks. So the budget is
+    no larger than it needs to be (docs/performance.md#filling-the-cache).
     """
     return float(min(DEFAULT_CACHE_MB, max(64.0, CHAINS * G.state_nbytes() / 2**20)))
 

@@ -1,10 +1,9 @@
 """How many intra-op threads a renderer uses, chosen by measurement and re-measured while it runs.
 
-On the 2-core machine the project is measured on, the right answer changes with the load: with the machine to
-itself, two threads run a 1024 px synthesis ~1.9x faster than one; with other processes busy on both cores, two
-OpenMP threads spin at every barrier waiting for a descheduled partner and the same work ran 4x *slower* (a 64
-px frame 266 ms instead of 64 ms, a 512-channel convolution 6 GFLOP/s instead of 92). A choice made once at
-start is wrong as soon as the load changes, so `ThreadPolicy` keeps measuring on the renders themselves:
+The right count changes with the load: two threads win on an idle machine and lose badly on a busy one, where
+OpenMP threads spin at every barrier waiting for a descheduled partner (figures:
+docs/performance.md#threads-re-measured-while-the-app-runs). A choice made once at start is wrong as soon as
+the load changes, so `ThreadPolicy` keeps measuring on the renders themselves:
 
 - Every render large enough to time (at least `min_flops` of work) is a sample of seconds per FLOP for the
   thread count it ran with; an exponential average per count smooths the noise.
