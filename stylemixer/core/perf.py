@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from collections.abc import Mapping
 
 TUNABLES = (
     "glibc.malloc.hugetlb=1",
@@ -29,7 +30,7 @@ TUNABLE = TUNABLES[0]
 _MARK = "STYLEMIXER_REEXECED"
 
 
-def allocator_env(env=None) -> dict:
+def allocator_env(env: Mapping[str, str] | None = None) -> dict:
     """A copy of env (default os.environ) with the allocator tunables added to GLIBC_TUNABLES (one the
     environment already sets, to any value, is left as it is)."""
     env = dict(os.environ if env is None else env)
@@ -60,7 +61,7 @@ def _glibc_ok() -> bool:
     return lib == "glibc" and (major, minor) >= (2, 35)
 
 
-def reexec_with_huge_pages():
+def reexec_with_huge_pages() -> None:
     """Replace this process by the same command with the allocator tunables set; returns only when that is not
     done."""
     if (

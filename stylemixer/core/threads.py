@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 import numpy as np
 import torch
@@ -51,7 +52,7 @@ class ThreadPolicy:
         min_flops: float = 3e8,
         drift: float = 1.6,
         smoothing: float = 0.3,
-    ):
+    ) -> None:
         self.budget = max(1, int(budget))
         self.gain, self.drift, self.min_flops, self.smoothing = gain, drift, min_flops, smoothing
         self.explore_every, self.max_explore_every = explore_every, max_explore_every
@@ -95,7 +96,7 @@ class ThreadPolicy:
         if self._until_trial > 0:
             self._until_trial -= 1
 
-    def _decide(self, trial: int):
+    def _decide(self, trial: int) -> None:
         one, many = self.rate.get(1), self.rate.get(self.budget)
         best = self.budget if (one is not None and many is not None and many * self.gain < one) else 1
         if best != self.current:
@@ -120,7 +121,15 @@ class ThreadPolicy:
 
 
 def choose_threads(
-    synth, flops: dict, w_dim: int, device, dtype, channels_last, min_flops=3e8, gain=1.15, budget=None
+    synth: Any,
+    flops: dict,
+    w_dim: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    channels_last: bool,
+    min_flops: float = 3e8,
+    gain: float = 1.15,
+    budget: int | None = None,
 ) -> dict:
     """Time the tail of synthesis with 1 thread and with `budget` threads; set and return the choice.
 
@@ -148,7 +157,7 @@ def choose_threads(
     )
     ws = torch.randn(1, num_ws, w_dim, generator=g).to(device, dtype)
     ctx = synth.context(1, "const", 0, None, device=device, dtype=dtype)
-    times = {1: [], many: []}
+    times: dict[int, list[float]] = {1: [], many: []}
     with torch.inference_mode():
         for rep in range(3):
             for n in (1, many):
