@@ -39,11 +39,12 @@ def main(argv=None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    from .. import startup
     from . import display
 
     app = QApplication.instance()
     if app is None:
-        problem = display.missing_display()
+        problem = startup.missing_display()
         if problem:
             print(problem, file=sys.stderr)
             return display.EXIT_STATUS
