@@ -154,14 +154,19 @@ class StatsViews(QObject):
 
     def _step(self):
         t0 = time.perf_counter()
-        if self._jobs:
-            try:
-                next(self._jobs[0])
-            except StopIteration:  # (the call that ends a generator may have done its last step's work)
-                self._jobs.popleft()
-        self._cost_ms += (time.perf_counter() - t0) * 1000
-        if self._jobs:
-            self._step_timer.start()
+        try:
+            if self._jobs:
+                try:
+                    next(self._jobs[0])
+                except StopIteration:  # (the call that ends a generator may have done its last step's work)
+                    self._jobs.popleft()
+                except Exception:
+                    self._jobs.popleft()  # a redraw that fails must not hold up the ones after it
+                    raise
+        finally:
+            self._cost_ms += (time.perf_counter() - t0) * 1000
+            if self._jobs:
+                self._step_timer.start()
 
     def _drop_steps(self, *_):
         self._jobs.clear()
