@@ -13,6 +13,11 @@ the load changes, so `ThreadPolicy` keeps measuring on the renders themselves:
   drifts (a render `drift` times slower or faster than its average: the load changed).
 - More threads are kept only when they are at least `gain` times faster: the GUI thread needs CPU too.
 
+The spinning is the OpenMP runtime's default wait policy; the command makes waiting threads sleep instead
+(`core/perf.py`, OMP_WAIT_POLICY=PASSIVE), after which two threads under that load were about as fast as one for
+the same CPU time rather than twice as slow for twice the CPU. Which count is faster still changes with the load,
+so the policy keeps measuring.
+
 Setting torch's thread count is process-wide, so only a caller that asked for it (`Renderer(threads="auto")`,
 done by entry points) gets this; `choose_threads` is the one-shot synthetic measurement the benchmark uses.
 """
