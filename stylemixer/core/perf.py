@@ -17,7 +17,8 @@ of 1.75 GB after the 1024 px benchmark).
 
 Tunables are read when a process starts, so `main()` re-executes itself once with them set; only the real
 command line does this (never a library call or a test), only on Linux with glibc >= 2.35, and it is skipped
-when STYLEMIXER_NO_REEXEC is set or the tunables are already there.
+with `stylemixer --no-reexec` or when the tunables are already there. The new process carries the internal
+marker STYLEMIXER_REEXECED=1 in its environment, so it never re-executes again (docs/environment.md).
 """
 
 from __future__ import annotations
@@ -71,12 +72,7 @@ def _glibc_ok() -> bool:
 def reexec_with_huge_pages():
     """Replace this process by the same command with the allocator tunables set; returns only when that is not
     done."""
-    if (
-        os.environ.get(_MARK)
-        or os.environ.get("STYLEMIXER_NO_REEXEC")
-        or allocator_tunables_active()
-        or not _glibc_ok()
-    ):
+    if os.environ.get(_MARK) or allocator_tunables_active() or not _glibc_ok():
         return
     argv = list(getattr(sys, "orig_argv", []) or [])
     if not argv or not sys.executable:
