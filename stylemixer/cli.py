@@ -63,7 +63,11 @@ def _model_arg(p):
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto")
 
 
-def _threads_arg(p):
+def _picture_args(p, output: str, output_help: str):
+    """What every command that renders pictures takes: its output, the enlargement, the model and the threads."""
+    p.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement factor")
+    p.add_argument("-o", "--output", default=output, help=output_help)
+    _model_arg(p)
     p.add_argument(
         "--threads",
         type=threads_arg,
@@ -387,16 +391,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--class-a", type=int, default=None, help="class of A (conditional models; default 0)")
     r.add_argument("--class-b", type=int, default=None, help="class of B (conditional models; default 0)")
-    r.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement factor")
     r.add_argument(
         "--write-ab", action="store_true", help="also write OUT-A.png and OUT-B.png, each with its own recipe"
     )
     r.add_argument(
         "--save-latents", metavar="NPZ", help="also write the ws of A, B and the mix (.npz; default: not written)"
     )
-    r.add_argument("-o", "--output", default="mix.png", help="the PNG to write")
-    _model_arg(r)
-    _threads_arg(r)
+    _picture_args(r, "mix.png", "the PNG to write")
     r.set_defaults(func=cmd_render)
 
     g = sub.add_parser("grid", help="a style-mixing grid: row seeds (A) x column seeds (B), as one PNG")
@@ -405,11 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--figure3", action="store_true", help="the StyleGAN paper's Figure 3 layout and seeds")
     _mix_args(g, seeds=False)
     g.add_argument("--recipe", help="a grid PNG or grid JSON written by StyleMixer, to render again")
-    g.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement factor")
     g.add_argument("--gap", type=int, default=2, help="pixels between cells (default 2)")
-    g.add_argument("-o", "--output", default="grid.png")
-    _model_arg(g)
-    _threads_arg(g)
+    _picture_args(g, "grid.png", "the PNG to write")
     g.set_defaults(func=cmd_grid)
 
     lt = sub.add_parser("latents", help="write the ws of seeds to an .npz (keys seed_N; W+ also stacked as w)")
@@ -442,10 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--frames", type=int, default=30)
     w.add_argument("--fps", type=float, default=25.0)
     w.add_argument("--pingpong", action="store_true", help="forward, then back again (loops smoothly)")
-    w.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement factor")
-    w.add_argument("-o", "--output", default="sweep.gif", help=".gif or .mp4")
-    _model_arg(w)
-    _threads_arg(w)
+    _picture_args(w, "sweep.gif", ".gif or .mp4")
     w.set_defaults(func=cmd_sweep)
 
     i = sub.add_parser("info", help="architecture, parameter count and layer table of a model")

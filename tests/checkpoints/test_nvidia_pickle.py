@@ -228,6 +228,7 @@ print(json.dumps({"peak": status_mb("VmHWM") - base, "seconds": time.perf_counte
 """
 
 
+@pytest.mark.subprocess
 def test_peak_memory_is_g_ema_not_the_file(tmp_path):
     """G, D and G_ema of the same size, as in a training snapshot: reading costs about G_ema, a third of the file.
     STYLEMIXER_OFFICIAL_SIZE=1 runs it at the official 1024 px config-F size (a 364 MB file)."""
@@ -274,7 +275,12 @@ def _family(flavor):
 
 @pytest.mark.parametrize(
     "flavor,protocol,numpy_names,old_torch",
-    [("ada", 3, NUMPY1, True), ("ada", 4, NUMPY2, False), ("sg3", 4, NUMPY1, False), ("sg3", 3, NUMPY2, True)],
+    [
+        ("ada", 3, NUMPY1, True),
+        pytest.param("ada", 4, NUMPY2, False, marks=pytest.mark.slow),
+        ("sg3", 4, NUMPY1, False),
+        pytest.param("sg3", 3, NUMPY2, True, marks=pytest.mark.slow),
+    ],
 )
 def test_family_networks_through_a_real_pickle(tmp_path, flavor, protocol, numpy_names, old_torch):
     """The families' NVIDIA-named random networks, written as persistence pickles beside a D, come back as the

@@ -9,9 +9,13 @@ from stylemixer.core.render import Renderer, RenderRequest
 from ..conftest import FAMILY_MAKERS
 
 
-@pytest.fixture(scope="module", params=sorted(FAMILY_MAKERS))
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(f, marks=pytest.mark.slow) if f == "stylegan3" else f for f in sorted(FAMILY_MAKERS)],
+)
 def tiny_G(request):
-    """A small random generator of each family (the name shadows the v1-only fixture on purpose)."""
+    """A small random generator of each family (the name shadows the v1-only fixture on purpose). StyleGAN3's
+    renders are the slowest: its cases are in the slow tier (its resume is also tested in test_stylegan3_resume)."""
     return FAMILY_MAKERS[request.param]()
 
 
