@@ -2,6 +2,7 @@
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,8 @@ def tiny_model_path(tmp_path_factory, tiny_G):
 # fails, so the tiers cannot drift as tests are added. fast is derived, never written on a test.
 TESTS = Path(__file__).resolve().parent
 _BUILTIN_FILE = None
-_run = {"item": None, "unmarked": []}  # the running test and what it did outside its markers
+_MAIN_THREAD = threading.get_ident()
+_run = {"item": None, "unmarked": []}  # the running test, its markers, and what it did outside them
 
 
 def pytest_collection_modifyitems(config, items):
@@ -105,15 +107,19 @@ def _is_python(executable) -> bool:
 
 def _audit(event, args):
     """Records a Python interpreter started, or the built-in model file opened, by a test not marked for it."""
-    item = _run["item"]
-    if item is None:
+    if _run["item"] is None:
         return
-    if event == "subprocess.Popen" and item.get_closest_marker("subprocess") is None:
+    if event == "subprocess.Popen" and not _run["subprocess"]:
         executable, argv = args[0], args[1]
         first = argv if isinstance(argv, (str, bytes)) else (list(argv)[:1] or [""])[0]
         if _is_python(executable or first):
             _run["unmarked"].append("started a Python interpreter (mark it `subprocess`)")
-    elif event == "open" and item.get_closest_marker("builtin") is None and isinstance(args[0], (str, os.PathLike)):
+    elif (
+        event == "open"
+        and not _run["builtin"]
+        and isinstance(args[0], (str, os.PathLike))
+        and threading.get_ident() == _MAIN_THREAD  # a worker thread may still be finishing an earlier test's load
+    ):
         path = os.fspath(args[0])
         if path.endswith("builtin.safetensors") and os.path.realpath(path) == _BUILTIN_FILE:
             _run["unmarked"].append("read the built-in model file (mark it `builtin`)")
@@ -126,7 +132,8 @@ def _watched(item):
 
         _BUILTIN_FILE = os.path.realpath(builtin_model_path())
         sys.addaudithook(_audit)  # for the rest of the process; it looks only while a test sets up or runs
-    _run["item"], _run["unmarked"] = item, []
+    _run.update(item=item, unmarked=[], subprocess=item.get_closest_marker("subprocess") is not None)
+    _run["builtin"] = item.get_closest_marker("builtin") is not None
     try:
         yield
     finally:
