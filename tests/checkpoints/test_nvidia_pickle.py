@@ -2,6 +2,7 @@
 exactly (tensors, init kwargs, attributes) in every variant real files have, only G_ema is read, and the record
 goes to the right family converter."""
 
+import itertools
 import json
 import os
 import pickle
@@ -54,10 +55,15 @@ def assert_same(rec, spec: nw.ModuleSpec):
     assert type(rec.init_kwargs["mapping_kwargs"]) is dict
 
 
-@pytest.mark.parametrize("maker", [nw.tiny_stylegan2, nw.tiny_stylegan3])
-@pytest.mark.parametrize("protocol", [3, 4])
-@pytest.mark.parametrize("numpy_names", [NUMPY1, NUMPY2])
-@pytest.mark.parametrize("old_torch", [False, True])
+# Every combination in the slow tier; in the fast tier one case per family, the two differing in every choice.
+ROUND_TRIPS = list(itertools.product([nw.tiny_stylegan2, nw.tiny_stylegan3], [3, 4], [NUMPY1, NUMPY2], [False, True]))
+FAST_ROUND_TRIPS = [(nw.tiny_stylegan2, 3, NUMPY1, False), (nw.tiny_stylegan3, 4, NUMPY2, True)]
+
+
+@pytest.mark.parametrize(
+    "maker,protocol,numpy_names,old_torch",
+    [c if c in FAST_ROUND_TRIPS else pytest.param(*c, marks=pytest.mark.slow) for c in ROUND_TRIPS],
+)
 def test_round_trip(tmp_path, maker, protocol, numpy_names, old_torch):
     rng = np.random.default_rng(protocol * 10 + old_torch)
     G_ema = maker(rng)
