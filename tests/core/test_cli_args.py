@@ -46,6 +46,19 @@ def test_no_reexec_is_taken_out_wherever_it_stands(tiny_model_path, capsys):
     assert "--no-reexec" in build_parser().format_help()
 
 
+def test_threads_is_an_option_of_the_picture_commands(tiny_model_path, tmp_path, capsys):
+    import torch
+
+    out = tmp_path / "t.png"
+    assert main(["render", "--model", str(tiny_model_path), "--threads", "2", "-o", str(out)]) == 0
+    assert torch.get_num_threads() == 2 and out.exists()  # the command is the entry point: it may set threads
+    assert main(["render", "--model", str(tiny_model_path), "--threads", "auto", "-o", str(out)]) == 0
+    for command in ("render", "grid", "sweep"):
+        line = cli_error(capsys, command, "--threads", "0", "-o", str(tmp_path / "x.png"))
+        assert "--threads: 0 is outside 1-1024 (or auto)" in line, line
+    assert "threads" not in {a.dest for a in _subparser(build_parser(), "info")._actions}
+
+
 @pytest.mark.parametrize("word, close", [("infoo", "info"), ("rendr", "render"), ("frobnicate", None)])
 def test_a_mistyped_command_is_named_and_the_commands_listed(word, close, capsys, monkeypatch):
     def no_app(argv):
