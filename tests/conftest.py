@@ -50,15 +50,22 @@ def make_stylegan3(seed: int = 0, variant: str = "T"):
 FAMILY_MAKERS = {"stylegan1": make_generator, "stylegan2": make_stylegan2, "stylegan3": make_stylegan3}
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread_from_the_start():
+    """Before any other session fixture builds or renders a model (see _one_torch_thread)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
     """One intra-op thread for every test (one that changes it gets it back after). The test machine's cores are
     shared with other jobs; two OpenMP threads then spin at every barrier waiting for a descheduled partner, and
-    the tiny test models ran up to 10x slower. The thread budget of `threads="auto"` is taken first, so the
-    renderer's own policy still sees every core."""
-    from stylemixer.core.threads import thread_budget
-
-    thread_budget()  # recorded once per process, before the first test lowers the count
+    the tiny test models ran up to 10x slower. It also makes `threads="auto"` see a budget of one thread, so the
+    app's renders in the GUI tests run on the same single thread as the core renders they are compared with bit
+    for bit (a different thread count may round differently). ThreadPolicy is tested with explicit budgets."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
