@@ -14,6 +14,8 @@ import sys
 from . import __version__
 from .core.errors import StyleMixerError, printable
 
+NO_REEXEC = "--no-reexec"  # a process-wide switch, taken out of the arguments before any parser sees them
+
 
 def _mix_args(p, seeds: bool):
     if seeds:
@@ -61,37 +63,45 @@ def _model_arg(p):
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto")
 
 
+def _picture_args(p, output: str, output_help: str):
+    """What every command that renders pictures takes: its output, the enlargement, the model and the threads."""
+    p.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement factor")
+    p.add_argument("-o", "--output", default=output, help=output_help)
+    _model_arg(p)
+    p.add_argument(
+        "--threads",
+        type=threads_arg,
+        default=None,
+        metavar="N|auto",
+        help="CPU threads to render with: a count, or auto to measure while rendering (default: one per core)",
+    )
+
+
 # ---- argument types: a wrong value is reported at once, before any model is loaded -------------------------
+def _whole_number(text: str, low: int, high: int | None = None, outside: str = "") -> int:
+    """An argument that must be a whole number in [low, high] (high None: no upper bound)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < low or (high is not None and v > high):
+        raise argparse.ArgumentTypeError(outside.format(v=v) or f"{v} is outside {low}-{high}")
+    return v
+
+
 def seed_arg(text: str) -> int:
     from .core.latents import MAX_SEED
 
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= v <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"{v} is outside 0-{MAX_SEED}")
-    return v
-
-
-def scale_arg(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= v <= 64:
-        raise argparse.ArgumentTypeError(f"{v} is outside 1-64 (1 = native size)")
-    return v
+    return _whole_number(text, 0, MAX_SEED)
 
 
 def cutoff_arg(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"{v} is negative")
-    return v
+    return _whole_number(text, 0, outside="{v} is negative")
+
+
+def threads_arg(text: str) -> int | str:
+    """--threads: a count, or `auto` (measured while rendering, core/threads.py)."""
+    return "auto" if text == "auto" else _whole_number(text, 1, 1024, "{v} is outside 1-1024 (or auto)")
 
 
 def finite_float(text: str) -> float:
@@ -180,7 +190,7 @@ def cmd_render(args) -> int:
             class_b=recipe.class_b if args.class_b is None else args.class_b,
         )
     recipe.check_model(G.num_ws, getattr(G, "c_dim", 0))
-    renderer = Renderer(G, device)
+    renderer = Renderer(G, device, threads=args.threads)
     res = renderer.render(recipe)
     save_png(out, res.mix, recipe, scale=args.scale)
     if args.write_ab:
@@ -239,7 +249,7 @@ def cmd_grid(args) -> int:
     elif args.model_given:
         grid = replace(grid, recipe=replace(grid.recipe, model=loaded.source))
     grid.recipe.check_model(G.num_ws)
-    sample = Renderer(G, device)
+    sample = Renderer(G, device, threads=args.threads)
     h, w = _image_size(G)
     check_fits(grid, h, w, G.cfg.img_channels, args.scale, args.gap)
     t0 = time.perf_counter()
@@ -284,7 +294,11 @@ def cmd_sweep(args) -> int:
     sweep.recipe.check_model(G.num_ws)
     t0 = time.perf_counter()
     export_sweep(
-        Renderer(G, device), sweep, args.output, scale=args.scale, progress=lambda d, n: _progress("frames", d, n, t0)
+        Renderer(G, device, threads=args.threads),
+        sweep,
+        args.output,
+        scale=args.scale,
+        progress=lambda d, n: _progress("frames", d, n, t0),
     )
     print(f"wrote {args.output} ({sweep.label()}, {time.perf_counter() - t0:.1f} s on {device})")
     return 0
@@ -359,6 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
         "[--device D] [--dark]`).",
     )
     p.add_argument("--version", action="version", version=f"stylemixer {__version__}")
+    p.add_argument(
+        NO_REEXEC,
+        action="store_true",
+        help="do not restart once with the allocator settings for large models (Linux; docs/environment.md); "
+        "allowed before or after any command",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     r = sub.add_parser(
@@ -371,15 +391,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--class-a", type=int, default=None, help="class of A (conditional models; default 0)")
     r.add_argument("--class-b", type=int, default=None, help="class of B (conditional models; default 0)")
-    r.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement factor")
     r.add_argument(
         "--write-ab", action="store_true", help="also write OUT-A.png and OUT-B.png, each with its own recipe"
     )
     r.add_argument(
         "--save-latents", metavar="NPZ", help="also write the ws of A, B and the mix (.npz; default: not written)"
     )
-    r.add_argument("-o", "--output", default="mix.png", help="the PNG to write")
-    _model_arg(r)
+    _picture_args(r, "mix.png", "the PNG to write")
     r.set_defaults(func=cmd_render)
 
     g = sub.add_parser("grid", help="a style-mixing grid: row seeds (A) x column seeds (B), as one PNG")
@@ -388,10 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--figure3", action="store_true", help="the StyleGAN paper's Figure 3 layout and seeds")
     _mix_args(g, seeds=False)
     g.add_argument("--recipe", help="a grid PNG or grid JSON written by StyleMixer, to render again")
-    g.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement factor")
     g.add_argument("--gap", type=int, default=2, help="pixels between cells (default 2)")
-    g.add_argument("-o", "--output", default="grid.png")
-    _model_arg(g)
+    _picture_args(g, "grid.png", "the PNG to write")
     g.set_defaults(func=cmd_grid)
 
     lt = sub.add_parser("latents", help="write the ws of seeds to an .npz (keys seed_N; W+ also stacked as w)")
@@ -424,9 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--frames", type=int, default=30)
     w.add_argument("--fps", type=float, default=25.0)
     w.add_argument("--pingpong", action="store_true", help="forward, then back again (loops smoothly)")
-    w.add_argument("--scale", type=int, default=1, help="nearest-neighbour enlargement factor")
-    w.add_argument("-o", "--output", default="sweep.gif", help=".gif or .mp4")
-    _model_arg(w)
+    _picture_args(w, "sweep.gif", ".gif or .mp4")
     w.set_defaults(func=cmd_sweep)
 
     i = sub.add_parser("info", help="architecture, parameter count and layer table of a model")
@@ -496,15 +510,25 @@ def _start_app(argv) -> int:
 
 
 def main(argv=None) -> int:
-    if argv is None:  # the real command line only
+    """The command line; returns the exit status. Process-wide start-up (collection off while importing, the
+    re-exec with the allocator settings) happens only for the real command line (argv None), never for a
+    caller that passes its own argv (the tests run commands in-process this way)."""
+    real = argv is None
+    argv = list(sys.argv[1:] if real else argv)
+    # --no-reexec belongs to the process, not to a command: accepted anywhere before `--`, then dropped.
+    end = argv.index("--") if "--" in argv else len(argv)
+    no_reexec = NO_REEXEC in argv[:end]
+    argv = [a for a in argv[:end] if a != NO_REEXEC] + argv[end:]
+    if real:
         # No garbage collection while starting: importing torch and Qt makes hundreds of thousands of objects
         # that live as long as the process, and the collections run over them cost ~10% of the start-up.
         # Re-enabled (with those objects frozen out of later collections) once the imports are done.
         gc.disable()
-        from .core.perf import reexec_with_huge_pages
+        from .core.perf import passive_openmp_wait, reexec_with_huge_pages
 
-        reexec_with_huge_pages()  # big activations on huge pages (core/perf.py)
-    argv = sys.argv[1:] if argv is None else argv
+        passive_openmp_wait()  # before torch is imported, re-executed or not (core/perf.py)
+        if not no_reexec:
+            reexec_with_huge_pages()  # big activations on huge pages (core/perf.py)
     parser = build_parser()
     commands = _subcommands(parser)
     if argv and argv[0] == "--version":
@@ -516,9 +540,12 @@ def main(argv=None) -> int:
             print(error, file=sys.stderr)
             return 2
         # `stylemixer`, `stylemixer FILE`, `stylemixer --model X --dark ...`: the app takes these arguments
-        return _start_app(list(argv))
+        return _start_app(argv)
     end_startup_gc()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # a usage error (its line is printed) or --help: the status, not an exception
+        return e.code if isinstance(e.code, int) else 2
     if args.command is None:
         parser.print_help()
         return 0

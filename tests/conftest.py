@@ -1,4 +1,9 @@
-"""Shared fixtures: small random generators written as real model files."""
+"""Shared fixtures: small random generators written as real model files; the test tiers (markers)."""
+
+import os
+import sys
+import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -45,6 +50,28 @@ def make_stylegan3(seed: int = 0, variant: str = "T"):
 FAMILY_MAKERS = {"stylegan1": make_generator, "stylegan2": make_stylegan2, "stylegan3": make_stylegan3}
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread_from_the_start():
+    """Before any other session fixture builds or renders a model (see _one_torch_thread)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """One intra-op thread for every test (one that changes it gets it back after). The test machine's cores are
+    shared with other jobs; two OpenMP threads then spin at every barrier waiting for a descheduled partner, and
+    the tiny test models ran up to 10x slower. It also makes `threads="auto"` see a budget of one thread, so the
+    app's renders in the GUI tests run on the same single thread as the core renders they are compared with bit
+    for bit (a different thread count may round differently). ThreadPolicy is tested with explicit budgets."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def tiny_G() -> Generator:
     return make_generator()
@@ -55,3 +82,78 @@ def tiny_model_path(tmp_path_factory, tiny_G):
     path = tmp_path_factory.mktemp("models") / "tiny.safetensors"
     save_model(tiny_G, path)
     return path
+
+
+# ---- test tiers -------------------------------------------------------------------------------------------------
+# Markers (registered in pyproject.toml, explained in docs/testing.md): gui, slow, subprocess, builtin, and fast for
+# everything that is none of slow, gui and subprocess (`pytest -m fast`, the tier to run while working).
+# gui and builtin are given here from where a test lives and what it uses; slow and subprocess are written on the
+# tests themselves, and a test that starts a Python interpreter or reads the built-in model file without its marker
+# fails, so the tiers cannot drift as tests are added. fast is derived, never written on a test.
+TESTS = Path(__file__).resolve().parent
+_BUILTIN_FILE = None
+_MAIN_THREAD = threading.get_ident()
+_run = {"item": None, "unmarked": []}  # the running test, its markers, and what it did outside them
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        here = Path(str(item.path)).resolve()
+        if "qtbot" in getattr(item, "fixturenames", ()) or TESTS / "gui" in here.parents:
+            item.add_marker(pytest.mark.gui)
+        if TESTS / "builtin" in here.parents:
+            item.add_marker(pytest.mark.builtin)
+        if not any(item.get_closest_marker(name) for name in ("slow", "gui", "subprocess")):
+            item.add_marker(pytest.mark.fast)
+
+
+def _is_python(executable) -> bool:
+    name = os.path.basename(os.fsdecode(executable))
+    return os.fsdecode(executable) == sys.executable or name.startswith("python")
+
+
+def _audit(event, args):
+    """Records a Python interpreter started, or the built-in model file opened, by a test not marked for it."""
+    if _run["item"] is None:
+        return
+    if event == "subprocess.Popen" and not _run["subprocess"]:
+        executable, argv = args[0], args[1]
+        first = argv if isinstance(argv, (str, bytes)) else (list(argv)[:1] or [""])[0]
+        if _is_python(executable or first):
+            _run["unmarked"].append("started a Python interpreter (mark it `subprocess`)")
+    elif (
+        event == "open"
+        and not _run["builtin"]
+        and isinstance(args[0], (str, os.PathLike))
+        and threading.get_ident() == _MAIN_THREAD  # a worker thread may still be finishing an earlier test's load
+    ):
+        path = os.fspath(args[0])
+        if path.endswith("builtin.safetensors") and os.path.realpath(path) == _BUILTIN_FILE:
+            _run["unmarked"].append("read the built-in model file (mark it `builtin`)")
+
+
+def _watched(item):
+    global _BUILTIN_FILE
+    if _BUILTIN_FILE is None:
+        from stylemixer.core.resources import builtin_model_path
+
+        _BUILTIN_FILE = os.path.realpath(builtin_model_path())
+        sys.addaudithook(_audit)  # for the rest of the process; it looks only while a test sets up or runs
+    _run.update(item=item, unmarked=[], subprocess=item.get_closest_marker("subprocess") is not None)
+    _run["builtin"] = item.get_closest_marker("builtin") is not None
+    try:
+        yield
+    finally:
+        _run["item"] = None
+    if _run["unmarked"]:
+        pytest.fail(f"this test {'; '.join(sorted(set(_run['unmarked'])))}: see docs/testing.md", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    return (yield from _watched(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from _watched(item))

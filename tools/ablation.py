@@ -4,7 +4,7 @@
 
 Variants: the shipped code; NCHW instead of channels_last; the original out-of-place epilogue and AdaIN
 (x + noise * s, + bias, lrelu; normalize(x) * y_s + y_b); both. Each variant runs in this process, so run it
-once with huge pages (as `stylemixer` does) and once with STYLEMIXER_NO_REEXEC=1 and without GLIBC_TUNABLES
+once with huge pages (as `stylemixer` does) and once without GLIBC_TUNABLES
 to see their effect: `--huge-pages both` does that by re-running itself.
 """
 

@@ -78,17 +78,18 @@ def probe(args) -> dict:
     from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSlider
 
     # The app's own thread policy (the worker measures; its thread runs below the GUI's priority) unless told.
-    if args.threads:
-        os.environ["STYLEMIXER_THREADS"] = str(args.threads)
+    policy = {"threads": args.threads} if args.threads else {}
     if args.nice is not None:
-        os.environ["STYLEMIXER_RENDER_NICE"] = str(args.nice)
+        policy["render_nice"] = args.nice
     app = QApplication.instance() or QApplication(["drag_probe"])
     redraws = _time_stats_views()
     from stylemixer.gui.main_window import MainWindow
     from stylemixer.gui.settings import open_settings
 
     tmp = tempfile.TemporaryDirectory()
-    win = MainWindow(settings=open_settings(os.path.join(tmp.name, "settings.ini")), device=args.device, dialogs=False)
+    win = MainWindow(
+        settings=open_settings(os.path.join(tmp.name, "settings.ini")), device=args.device, dialogs=False, **policy
+    )
     win.resize(1400, 900)
     win.show()
     t_open = time.perf_counter()

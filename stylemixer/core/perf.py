@@ -9,7 +9,8 @@
 
 Tunables are read when a process starts, so `main()` re-executes itself once with them set; only the real
 command line does this (never a library call or a test), only on Linux with glibc >= 2.35, and it is skipped
-when STYLEMIXER_NO_REEXEC is set or the tunables are already there.
+with `stylemixer --no-reexec` or when the tunables are already there. The new process carries the internal
+marker STYLEMIXER_REEXECED=1 in its environment, so it never re-executes again (docs/environment.md).
 
 OpenMP threads that wait by sleeping. By default an OpenMP thread that reaches a barrier first spins (libgomp: up
 to 300,000 iterations) waiting for the others. When the machine is busy, its partner is often descheduled, and
@@ -89,12 +90,7 @@ def reexec_with_huge_pages() -> None:
     done. First (whether or not it re-executes) it sets the OpenMP wait policy, as the command calls this before
     importing torch."""
     passive_openmp_wait()
-    if (
-        os.environ.get(_MARK)
-        or os.environ.get("STYLEMIXER_NO_REEXEC")
-        or allocator_tunables_active()
-        or not _glibc_ok()
-    ):
+    if os.environ.get(_MARK) or allocator_tunables_active() or not _glibc_ok():
         return
     argv = list(getattr(sys, "orig_argv", []) or [])
     if not argv or not sys.executable:

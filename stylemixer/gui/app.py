@@ -10,6 +10,7 @@ import sys
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
+    from ..cli import threads_arg
 
     p = argparse.ArgumentParser(prog="stylemixer", description="The StyleMixer desktop app.")
     p.add_argument("file", nargs="?", help="a model file, a recipe JSON or a PNG exported by StyleMixer")
@@ -20,6 +21,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the fastest available)")
     p.add_argument("--settings", default=None, help="use this ini file for remembered settings")
+    p.add_argument(
+        "--threads",
+        type=threads_arg,
+        default="auto",
+        metavar="N|auto",
+        help="CPU threads to render with: a count, or auto (default) to measure while rendering",
+    )
     p.add_argument(
         "--dark",
         action="store_true",
@@ -70,7 +78,13 @@ def main(argv=None) -> int:
         print(f"stylemixer: {e}; using cpu", file=sys.stderr)
         device = "cpu"
     settings = open_settings(args.settings)
-    win = MainWindow(settings=settings, device=device, dialogs=not args.screenshot, dark=True if args.dark else None)
+    win = MainWindow(
+        settings=settings,
+        device=device,
+        dialogs=not args.screenshot,
+        dark=True if args.dark else None,
+        threads=args.threads,
+    )
     if args.size:
         from PySide6.QtCore import Qt
 

@@ -61,7 +61,7 @@ from .seed_panel import SeedPanel
 from .settings import open_settings
 from .settings_panel import SettingsPanel
 from .stats import install_stats_views
-from .worker import RenderWorker
+from .worker import RENDER_NICE, RenderWorker
 
 SIDE_PANEL_WIDTH = 400
 SIDE_PANEL_MIN_WIDTH = 200
@@ -168,7 +168,14 @@ class MainWindow(FileActions, QMainWindow):
     message_shown = Signal(str, str)  # kind ("error", "warning", "info"), text
 
     def __init__(
-        self, settings=None, device: str | None = None, dialogs: bool = True, loader=None, dark: bool | None = None
+        self,
+        settings=None,
+        device: str | None = None,
+        dialogs: bool = True,
+        loader=None,
+        dark: bool | None = None,
+        threads: int | str = "auto",
+        render_nice: int = RENDER_NICE,
     ):
         super().__init__()
         self.settings = settings if settings is not None else open_settings()
@@ -188,7 +195,7 @@ class MainWindow(FileActions, QMainWindow):
         self.setWindowTitle("StyleMixer")
         self.setAcceptDrops(True)
 
-        self.worker = RenderWorker(loader=loader)
+        self.worker = RenderWorker(loader=loader, threads=threads, nice=render_nice)
         self.session = Session(executor=self.worker)
         self.controller = self.session  # the name the side-panel hooks use
         self._build_ui()

@@ -18,7 +18,6 @@ results are dropped), and the app leaves the process without waiting for it (`ab
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import traceback
@@ -106,15 +105,13 @@ class RenderWorker(QThread):
     task_item = Signal(str, int, object)  # task name, task id, an item it yielded
     task_finished = Signal(str, int, str, str)  # name, id, "done" | "cancelled" | "failed", message
 
-    def __init__(self, parent=None, loader=None, threads: int | str | None = None):
+    def __init__(self, parent=None, loader=None, threads: int | str = "auto", nice: int = RENDER_NICE):
         super().__init__(parent)
-        # Render threads: the app measures ("auto"); STYLEMIXER_THREADS=n forces n (a user's or a probe's choice).
-        env = os.environ.get("STYLEMIXER_THREADS", "")
-        self.threads = threads if threads is not None else int(env) if env.isdigit() and int(env) > 0 else "auto"
-        # The render thread runs below the GUI thread's priority, so the GUI gets a core as soon as it has work
-        # while rendering uses every core otherwise; STYLEMIXER_RENDER_NICE=n changes how far below (0: same).
-        env = os.environ.get("STYLEMIXER_RENDER_NICE", "")
-        self.nice = int(env) if env.isdigit() else RENDER_NICE
+        # Render threads: "auto" measures while rendering; a count forces it (`stylemixer --threads N`).
+        self.threads = threads
+        # The render thread runs `nice` steps below the GUI thread's priority, so the GUI gets a core as soon as
+        # it has work while rendering uses every core otherwise (0: the same priority; tools/drag_probe.py --nice).
+        self.nice = nice
         if loader is None:
             from ..core.checkpoints import load_any as loader
         self._load = loader

@@ -40,6 +40,7 @@ def test_model_file_is_small_and_is_the_64px_faces_model(G):
     assert G.cfg.resolution == 64 and G.num_ws == 10
 
 
+@pytest.mark.slow
 def test_variety_64_seeds_give_64_clearly_different_images(samples, data):
     d = M.pairwise_l1(samples)[~np.eye(64, dtype=bool)]
     ref = M.pairwise_l1(data)[~np.eye(64, dtype=bool)]
@@ -51,6 +52,7 @@ def test_variety_64_seeds_give_64_clearly_different_images(samples, data):
     assert d.min() >= 10, f"closest pair differs by only {d.min():.1f} levels"
 
 
+@pytest.mark.slow
 def test_no_flat_or_noise_images(samples, data):
     std = M.pixel_std(samples)
     # a flat image has std ~0; the flattest training face has std ~23 levels
@@ -68,6 +70,7 @@ def _report(r):
     )
 
 
+@pytest.mark.slow
 def test_coarse_styles_carry_structure_and_not_colour(G):
     # the model card's bar: coarse rows from A -> A's layout (edge map of the 16 px low-pass) with B's colours
     r = M.localisation(G, PAIRS, "coarse")
@@ -75,6 +78,7 @@ def test_coarse_styles_carry_structure_and_not_colour(G):
     assert r["structure_from_A"] >= 0.8 and r["colour_from_B"] >= 0.8
 
 
+@pytest.mark.slow
 def test_middle_styles_do_not_carry_the_colour(G):
     # Middle rows from A alone: layout comes from B's coarse rows by design (the paper's "middle" carries
     # smaller features: eyes, mouth), so only the colour half of the criterion applies to the layout measure.
@@ -83,6 +87,7 @@ def test_middle_styles_do_not_carry_the_colour(G):
     assert r["colour_from_B"] >= 0.8
 
 
+@pytest.mark.slow
 def test_coarse_and_middle_carry_structure_fine_carries_colour(G):
     # The same criterion with the crossover after the middle rows: all structure from A, only the fine rows
     # (64 px) from B must still bring B's colours.
@@ -91,6 +96,7 @@ def test_coarse_and_middle_carry_structure_fine_carries_colour(G):
     assert r["structure_from_A"] >= 0.8 and r["colour_from_B"] >= 0.8
 
 
+@pytest.mark.slow
 def test_truncation_psi_0_gives_one_image_for_every_seed(G):
     imgs = M.synth(G, M.seed_ws(G, range(8), psi=0.0))
     assert np.abs(imgs - imgs[0]).max() < 1e-3

@@ -28,6 +28,8 @@ from stylemixer.core.errors import ModelFileError
 from . import nvidia_writer as nw
 from .tf_writer import NUMPY1, Spec
 
+# Many random examples per test: the slow tier's. The hostile files (test_hostile_files) are the fast tier's.
+pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("STYLEMIXER_FUZZ_EXAMPLES", "30"))
 OPCODES = list(b"()].}N\x88\x89KJM\x8a\x8bGXB\x8c\x8e\x94hjqr\x93cRb\x81\x85\x86\x87tlduseaQ\x95\x80")
 

@@ -14,6 +14,8 @@ import pytest
 
 from . import hostile_corpus
 
+pytestmark = pytest.mark.subprocess
+
 ROOT = Path(__file__).resolve().parents[2]
 PEAK_BOUND_MB = 64  # plus twice the file's size
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .tf_writer import Spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +33,7 @@ print(json.dumps({"base": base, "peak": status_mb("VmHWM"),
 """
 
 
+@pytest.mark.subprocess
 def test_peak_memory_and_no_imports(tmp_path):
     # Official widths at 256 px (the bedrooms/cats layout); G pickles its own copy, as in the real files.
     spec = Spec(

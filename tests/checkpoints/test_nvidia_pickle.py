@@ -2,6 +2,7 @@
 exactly (tensors, init kwargs, attributes) in every variant real files have, only G_ema is read, and the record
 goes to the right family converter."""
 
+import itertools
 import json
 import os
 import pickle
@@ -54,10 +55,15 @@ def assert_same(rec, spec: nw.ModuleSpec):
     assert type(rec.init_kwargs["mapping_kwargs"]) is dict
 
 
-@pytest.mark.parametrize("maker", [nw.tiny_stylegan2, nw.tiny_stylegan3])
-@pytest.mark.parametrize("protocol", [3, 4])
-@pytest.mark.parametrize("numpy_names", [NUMPY1, NUMPY2])
-@pytest.mark.parametrize("old_torch", [False, True])
+# Every combination in the slow tier; in the fast tier one case per family, the two differing in every choice.
+ROUND_TRIPS = list(itertools.product([nw.tiny_stylegan2, nw.tiny_stylegan3], [3, 4], [NUMPY1, NUMPY2], [False, True]))
+FAST_ROUND_TRIPS = [(nw.tiny_stylegan2, 3, NUMPY1, False), (nw.tiny_stylegan3, 4, NUMPY2, True)]
+
+
+@pytest.mark.parametrize(
+    "maker,protocol,numpy_names,old_torch",
+    [c if c in FAST_ROUND_TRIPS else pytest.param(*c, marks=pytest.mark.slow) for c in ROUND_TRIPS],
+)
 def test_round_trip(tmp_path, maker, protocol, numpy_names, old_torch):
     rng = np.random.default_rng(protocol * 10 + old_torch)
     G_ema = maker(rng)
@@ -228,6 +234,7 @@ print(json.dumps({"peak": status_mb("VmHWM") - base, "seconds": time.perf_counte
 """
 
 
+@pytest.mark.subprocess
 def test_peak_memory_is_g_ema_not_the_file(tmp_path):
     """G, D and G_ema of the same size, as in a training snapshot: reading costs about G_ema, a third of the file.
     STYLEMIXER_OFFICIAL_SIZE=1 runs it at the official 1024 px config-F size (a 364 MB file)."""
@@ -274,7 +281,12 @@ def _family(flavor):
 
 @pytest.mark.parametrize(
     "flavor,protocol,numpy_names,old_torch",
-    [("ada", 3, NUMPY1, True), ("ada", 4, NUMPY2, False), ("sg3", 4, NUMPY1, False), ("sg3", 3, NUMPY2, True)],
+    [
+        ("ada", 3, NUMPY1, True),
+        pytest.param("ada", 4, NUMPY2, False, marks=pytest.mark.slow),
+        ("sg3", 4, NUMPY1, False),
+        pytest.param("sg3", 3, NUMPY2, True, marks=pytest.mark.slow),
+    ],
 )
 def test_family_networks_through_a_real_pickle(tmp_path, flavor, protocol, numpy_names, old_torch):
     """The families' NVIDIA-named random networks, written as persistence pickles beside a D, come back as the

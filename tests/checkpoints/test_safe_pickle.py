@@ -32,6 +32,7 @@ plain_data = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, database=None)
 @given(plain_data, st.integers(2, 5))
 def test_same_data_as_pickle(value, protocol):

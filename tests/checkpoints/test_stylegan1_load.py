@@ -33,9 +33,10 @@ def assert_matches(img, expected):
     [
         (8, 64, 16, 2, NUMPY1),
         (32, 128, 32, 3, NUMPY2),
-        (128, 256, 16, 4, NUMPY1),  # the first fused up-convolution
-        (256, 512, 16, 4, NUMPY2),
-        (1024, 1024, 16, 4, NUMPY1),  # every official stage, with small widths (16 ... 2 channels)
+        pytest.param(128, 256, 16, 4, NUMPY1, marks=pytest.mark.slow),  # the first fused up-convolution
+        pytest.param(256, 512, 16, 4, NUMPY2, marks=pytest.mark.slow),
+        # every official stage, with small widths (16 ... 2 channels)
+        pytest.param(1024, 1024, 16, 4, NUMPY1, marks=pytest.mark.slow),
     ],
 )
 def test_matches_reference(tmp_path, resolution, fmap_base, fmap_max, protocol, numpy_names):
@@ -129,6 +130,7 @@ def test_progress_is_reported_in_order_and_reaches_one(tmp_path):
     assert seen == sorted(seen) and 0 <= seen[0] < 0.1 and seen[-1] == 1.0
 
 
+@pytest.mark.slow
 def test_official_1024_widths(tmp_path):
     """The FFHQ 1024 layout at full width: 26,219,627 trainable TF parameters (the official training log), of which
     the engine keeps all but the unused lower-resolution ToRGBs; the first 12 layers (to 128 px, including the

@@ -113,6 +113,7 @@ def test_pt_with_a_reduce_payload_runs_nothing(tmp_path, weights, zip_format, wh
     assert not marker.exists()
 
 
+@pytest.mark.subprocess
 def test_pt_payload_checked_in_a_fresh_process(tmp_path, weights):
     """Nothing else imported or warmed up: the refusal comes from the reader, not from an earlier import."""
     _kw, st, _ = weights

@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from stylemixer.cli import main
@@ -12,6 +13,7 @@ from stylemixer.core.mixing import Recipe
 from stylemixer.core.render import Renderer
 
 from ..conftest import TINY
+from .test_cli_args import cli_error
 
 
 def test_render_equals_library_and_embeds_recipe(tiny_model_path, tmp_path):
@@ -70,7 +72,7 @@ def test_info(tiny_model_path, capsys):
     assert "16x16/Conv0_up" in text and "middle" in text
 
 
-def test_user_errors_are_one_line_without_traceback(tiny_model_path, tmp_path):
+def test_user_errors_are_one_line_without_traceback(tiny_model_path, tmp_path, capsys):
     cases = [
         ["render", "--model", str(tmp_path / "missing.safetensors")],
         ["render", "--model", str(tiny_model_path), "--mix", "huge=B"],
@@ -80,8 +82,16 @@ def test_user_errors_are_one_line_without_traceback(tiny_model_path, tmp_path):
         ["info", str(tmp_path)],
     ]
     for argv in cases:
-        p = subprocess.run([sys.executable, "-m", "stylemixer", *argv], capture_output=True, text=True)
-        assert p.returncode != 0, argv
-        assert "Traceback" not in p.stderr, (argv, p.stderr)
-        lines = [l for l in p.stderr.splitlines() if l.strip()]
-        assert len(lines) == 1 and lines[0].startswith("stylemixer: error:"), (argv, p.stderr)
+        cli_error(capsys, *argv)
+
+
+@pytest.mark.subprocess
+def test_a_user_error_in_a_real_process(tiny_model_path, tmp_path):
+    """End to end once: `python -m stylemixer` exits with status 2 and prints one line, no traceback."""
+    out = tmp_path / "x.png"
+    argv = ["render", "--no-reexec", "--model", str(tiny_model_path), "--seed-a", "-5", "-o", str(out)]
+    p = subprocess.run([sys.executable, "-m", "stylemixer", *argv], capture_output=True, text=True, timeout=120)
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    assert p.returncode == 2 and len(lines) == 1, (p.returncode, p.stderr)
+    assert lines[0].startswith("stylemixer: error: seed_a: must be between 0 and"), lines
+    assert not out.exists()

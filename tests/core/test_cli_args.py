@@ -15,17 +15,14 @@ from stylemixer.cli import build_parser, main
 from stylemixer.core.export import recipe_from_png
 
 
-def run_cli(*args, env=None, timeout=120):
-    env = {**os.environ, "STYLEMIXER_NO_REEXEC": "1", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "stylemixer", *args], capture_output=True, text=True, timeout=timeout, env=env
-    )
-
-
-def one_error_line(p) -> str:
-    lines = [l for l in p.stderr.splitlines() if l.strip()]
-    assert p.returncode == 2 and len(lines) == 1, (p.returncode, p.stderr)
-    assert lines[0].startswith("stylemixer: error:"), lines
+def cli_error(capsys, *argv) -> str:
+    """`stylemixer ARGV` run in-process: exit status 2 and one `stylemixer: error:` line on stderr, no traceback."""
+    capsys.readouterr()
+    code = main(list(argv))
+    err = capsys.readouterr().err
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert code == 2 and len(lines) == 1, (argv, code, err)
+    assert lines[0].startswith("stylemixer: error:"), (argv, lines)
     return lines[0]
 
 
@@ -40,15 +37,56 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"stylemixer {__version__}"
 
 
+def test_no_reexec_is_taken_out_wherever_it_stands(tiny_model_path, capsys):
+    # the process-wide switch is not an argument of any command; in-process nothing re-executes anyway
+    assert main(["--no-reexec", "--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"stylemixer {__version__}"
+    assert main(["--no-reexec", "info", str(tiny_model_path), "--json"]) == 0
+    assert main(["info", "--no-reexec", str(tiny_model_path), "--json"]) == 0
+    assert "--no-reexec" in build_parser().format_help()
+
+
+def test_threads_is_an_option_of_the_picture_commands(tiny_model_path, tmp_path, capsys):
+    import torch
+
+    out = tmp_path / "t.png"
+    assert main(["render", "--model", str(tiny_model_path), "--threads", "2", "-o", str(out)]) == 0
+    assert torch.get_num_threads() == 2 and out.exists()  # the command is the entry point: it may set threads
+    assert main(["render", "--model", str(tiny_model_path), "--threads", "auto", "-o", str(out)]) == 0
+    for command in ("render", "grid", "sweep"):
+        line = cli_error(capsys, command, "--threads", "0", "-o", str(tmp_path / "x.png"))
+        assert "--threads: 0 is outside 1-1024 (or auto)" in line, line
+    assert "threads" not in {a.dest for a in _subparser(build_parser(), "info")._actions}
+
+
 @pytest.mark.parametrize("word, close", [("infoo", "info"), ("rendr", "render"), ("frobnicate", None)])
-def test_a_mistyped_command_is_named_and_the_commands_listed(word, close, tmp_path):
-    # offscreen: were the app to open instead, it would open (and the test would time out), not abort
-    p = run_cli(word, env={"QT_QPA_PLATFORM": "offscreen"}, timeout=60)
-    line = one_error_line(p)
+def test_a_mistyped_command_is_named_and_the_commands_listed(word, close, capsys, monkeypatch):
+    def no_app(argv):
+        raise AssertionError(f"{word!r} opened the app")
+
+    monkeypatch.setattr("stylemixer.cli._start_app", no_app)
+    line = cli_error(capsys, word)
     assert f"unknown command {word!r}" in line
     for command in ("render", "info", "convert", "bench", "train"):
         assert command in line
     assert (f"did you mean {close}?" in line) if close else ("did you mean" not in line)
+
+
+@pytest.mark.subprocess
+def test_a_mistyped_command_in_a_real_process():
+    """End to end once: the first word is looked at before anything starts (offscreen: were the app to open
+    instead, the test would time out rather than abort)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    p = subprocess.run(
+        [sys.executable, "-m", "stylemixer", "rendr", "--no-reexec"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    assert p.returncode == 2 and len(lines) == 1, (p.returncode, p.stderr)
+    assert lines[0].startswith("stylemixer: error: unknown command 'rendr' (did you mean render?)"), lines
 
 
 def test_an_existing_file_or_a_file_name_still_goes_to_the_app():
@@ -61,7 +99,7 @@ def test_an_existing_file_or_a_file_name_still_goes_to_the_app():
     assert unknown_command(os.path.basename(__file__), commands) is None
 
 
-def test_render_arguments_are_checked_before_the_model_loads(tmp_path):
+def test_render_arguments_are_checked_before_the_model_loads(tmp_path, capsys):
     # A file that is not a model: were it loaded first, the error would be about the model.
     bad_model = tmp_path / "not-a-model.safetensors"
     bad_model.write_bytes(os.urandom(2000))
@@ -76,12 +114,11 @@ def test_render_arguments_are_checked_before_the_model_loads(tmp_path):
         ("-o", str(tmp_path / "missing" / "x.png")): f"the folder {tmp_path / 'missing'} does not exist",
     }
     for extra, wanted in cases.items():
-        args = ["render", "--model", str(bad_model), "-o", str(out), *extra]
-        line = one_error_line(run_cli(*args))
+        line = cli_error(capsys, "render", "--model", str(bad_model), "-o", str(out), *extra)
         assert wanted in line, (extra, line)
     assert not out.exists()
     # and the model is what fails once the arguments are right
-    assert "not-a-model" in one_error_line(run_cli("render", "--model", str(bad_model), "-o", str(out)))
+    assert "not-a-model" in cli_error(capsys, "render", "--model", str(bad_model), "-o", str(out))
 
 
 def test_write_ab_images_each_carry_their_own_recipe(tiny_model_path, tmp_path):

@@ -4,7 +4,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 
+
+@pytest.mark.subprocess
 def test_core_imports_without_qt(tiny_model_path):
     code = textwrap.dedent(f"""
         import sys

@@ -1,8 +1,7 @@
-"""Family test generators (StyleGAN2: random NVIDIA-layout weights converted by the family's own converter), and
-one render thread for the family tests."""
+"""Family test generators (StyleGAN2: random NVIDIA-layout weights converted by the family's own converter). The
+tests run on one torch thread (tests/conftest.py)."""
 
 import pytest
-import torch
 
 from stylemixer.core.families.stylegan2.convert import from_nvidia
 
@@ -33,7 +32,9 @@ def make(name: str, seed: int = 0, flavor: str = "ada"):
     return kw, st, from_nvidia(rec, name)
 
 
-@pytest.fixture(scope="session", params=sorted(CONFIGS))
+@pytest.fixture(
+    scope="session", params=[n if n == "32px" else pytest.param(n, marks=pytest.mark.slow) for n in sorted(CONFIGS)]
+)
 def sg2(request):
     return make(request.param)
 
@@ -41,13 +42,3 @@ def sg2(request):
 @pytest.fixture(scope="session")
 def sg2_small():
     return make("32px")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on the shared 2-core machine, two OpenMP threads make these small renders ~10x
-    slower whenever another process holds a core (they spin waiting for each other)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

@@ -35,7 +35,7 @@ def check(img, img_ref):
 
 
 @pytest.mark.parametrize("variant", ["T", "R"])
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow)])
 def test_64px(variant, seed):
     rec = sg3_record(variant, 64, seed)
     G = sg3_generator(variant, 64, seed)
@@ -46,6 +46,7 @@ def test_64px(variant, seed):
     check(img, ref.synthesis(rec, ws_ref, translate, rotate))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["T", "R"])
 def test_256px(variant):
     rec = sg3_record(variant, 256, 3)
@@ -55,6 +56,7 @@ def test_256px(variant):
     check(img, ref.synthesis(rec, ws_ref, (0.1, 0.2), -40.0))
 
 
+@pytest.mark.slow
 def test_batch_of_images_matches_reference():
     rec, G = sg3_record("T", 64, 0), sg3_generator("T", 64, 0)
     z = zs([1, 2, 3])
@@ -66,6 +68,7 @@ def test_batch_of_images_matches_reference():
         assert (alone - img[i : i + 1]).abs().max() < 1e-5
 
 
+@pytest.mark.slow
 def test_stored_transform_composes_with_the_users():
     a = math.radians(30)
     stored = np.array([[math.cos(a), -math.sin(a), 0.05], [math.sin(a), math.cos(a), -0.1], [0, 0, 1]])

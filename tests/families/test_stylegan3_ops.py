@@ -39,7 +39,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("strip_bytes, strips", [(1 << 20, True), (1, True), (700, True), (0, False)])
+@pytest.mark.parametrize(
+    "strip_bytes, strips", [(1 << 20, True), (1, True), pytest.param(700, True, marks=pytest.mark.slow), (0, False)]
+)
 def test_fast_path_matches_the_definition(case, strip_bytes, strips):
     c, n, up, down, tu, td, pad, radial = case
     g = torch.Generator().manual_seed(n + up + td)
@@ -96,7 +98,7 @@ def test_repeated_runs_are_bit_identical():
     assert torch.equal(op(x.clone(), fu, fd, strip_bytes=5000), op(x.clone(), fu, fd, strip_bytes=5000))
 
 
-@pytest.mark.parametrize("variant", ["T", "R"])
+@pytest.mark.parametrize("variant", ["T", pytest.param("R", marks=pytest.mark.slow)])
 def test_engine_filters_match_the_independent_design(variant):
     cfg = design_config(variant, 256)
     for spec in cfg.layers:

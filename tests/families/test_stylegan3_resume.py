@@ -18,6 +18,7 @@ def run(synth, ws, ctx, capture=None, start=0, state=None):
     return synth.finish(state, ctx), states
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["T", "R"])
 @pytest.mark.parametrize("options", [None, {"translate": (0.05, -0.1), "rotate": 15.0}])
 def test_resume_at_every_index_is_bit_exact(variant, options):

@@ -10,20 +10,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 import pytest
-import torch
 
 from stylemixer.core.checkpoints import load_any
 from stylemixer.core.render import Renderer
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _one_torch_thread():
-    """The test machine's cores are shared with other jobs; torch's spinning intra-op threads then stall
-    for hundreds of ms. The tiny test models need only one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

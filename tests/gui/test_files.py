@@ -3,6 +3,7 @@
 import os
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from stylemixer.core.export import recipe_from_png
@@ -194,6 +195,7 @@ def test_copy_puts_the_image_and_its_recipe_on_the_clipboard(window):
     QGuiApplication.clipboard().clear()
 
 
+@pytest.mark.builtin
 def test_a_missing_first_model_leaves_a_clear_empty_state(make_window, tmp_path):
     win = make_window()
     win.open_model(str(tmp_path / "nowhere.safetensors"))

@@ -22,6 +22,7 @@ def test_window_shows_the_core_render_of_its_recipe(window, core):
     assert window.seed_a.thumb.pixmap() is not None and not window.seed_a.thumb.pixmap().isNull()
 
 
+@pytest.mark.builtin
 def test_builtin_model_opens_by_default(make_window):
     if not builtin_model_path().exists():
         pytest.skip("the built-in model file has not been trained into resources/ yet")

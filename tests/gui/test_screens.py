@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.subprocess
+
 PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "screen_probe.py")
 
 
@@ -51,7 +53,7 @@ def probe(tmp_path, model, width, height, dpr=1.0, shorter=0) -> dict:
             }
         )
     )
-    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}", "STYLEMIXER_NO_REEXEC": "1"}
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}"}
     args = [sys.executable, PROBE, str(model), str(tmp_path / "settings.ini")]
     if shorter:
         args += ["--shorter", str(shorter)]

@@ -14,9 +14,9 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X1
 
 def start(tmp_path, env_changes: dict, drop=()) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in drop}
-    env.update(env_changes, STYLEMIXER_NO_REEXEC="1")
+    env.update(env_changes)
     return subprocess.run(
-        [sys.executable, "-m", "stylemixer", "--settings", str(tmp_path / "s.ini")],
+        [sys.executable, "-m", "stylemixer", "--no-reexec", "--settings", str(tmp_path / "s.ini")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -31,6 +31,7 @@ def one_line(p) -> str:
     return lines[0]
 
 
+@pytest.mark.subprocess
 def test_no_display_at_all(tmp_path):
     p = start(tmp_path, {}, drop=("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
     line = one_line(p)
@@ -38,6 +39,7 @@ def test_no_display_at_all(tmp_path):
     assert "stylemixer --help" in line
 
 
+@pytest.mark.subprocess
 def test_a_display_that_cannot_be_reached(tmp_path):
     """The xcb plugin is tried and fails (a display nobody serves, or libraries it cannot load on a bare machine):
     Qt's fatal message is caught and explained."""

@@ -8,6 +8,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 EXIT_SCRIPT = r"""
 import sys, time
@@ -40,6 +41,7 @@ sys.exit(leave(code))
 """
 
 
+@pytest.mark.subprocess
 def test_the_app_process_exits_when_closed_during_a_stuck_load(tmp_path, tiny_model_path):
     fifo = tmp_path / "stuck.safetensors"
     os.mkfifo(fifo)

@@ -25,6 +25,8 @@ from stylemixer.core.mixing import Recipe
 
 from .corpus import TINY, itxt_chunk, model_bytes, png, recipe_json, text_chunk, tiny_state, ztxt_chunk
 
+# Many random examples per test: the slow tier's. The hostile corpus (test_hostile_inputs) is the fast tier's.
+pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("STYLEMIXER_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
     max_examples=EXAMPLES,

@@ -59,7 +59,15 @@ def test_model_files_through_the_api(tmp_path, label, name, writer, expected):
     check_outcome(within(10, load_any, str(path)), expected, ModelFileError)
 
 
-@pytest.mark.parametrize("label,name,writer,expected", RECIPES, ids=[r[0] for r in RECIPES])
+# Writing these three takes seconds (a 9000x9000 PNG, 100 MB compressed at level 9): the slow tier's.
+SLOW_RECIPES = ("9000x9000 PNG (250 KB) with a recipe", "zTXt inflating to 100 MB", "iTXt inflating to 100 MB")
+
+
+@pytest.mark.parametrize(
+    "label,name,writer,expected",
+    [pytest.param(*r, marks=pytest.mark.slow) if r[0] in SLOW_RECIPES else r for r in RECIPES],
+    ids=[r[0] for r in RECIPES],
+)
 def test_recipe_files_through_the_api(tmp_path, label, name, writer, expected):
     path = tmp_path / name
     writer(str(path))
@@ -75,6 +83,7 @@ def one_error_line(capsys, code):
     return lines[0]
 
 
+@pytest.mark.slow
 def test_every_bad_model_gives_one_line_on_the_command_line(tmp_path, capsys):
     bad = [(label, path) for label, path, expected in write_all(MODELS, str(tmp_path)) if expected != "ok"]
     for label, path in bad:
@@ -84,6 +93,7 @@ def test_every_bad_model_gives_one_line_on_the_command_line(tmp_path, capsys):
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.slow
 def test_every_bad_recipe_gives_one_line_on_the_command_line(tmp_path, capsys, tiny_model_path):
     for label, path, expected in write_all(RECIPES, str(tmp_path)):
         out = tmp_path / f"out-{os.path.basename(path)}.png"
@@ -113,10 +123,8 @@ def test_every_bad_recipe_gives_one_line_on_the_command_line(tmp_path, capsys, t
 )
 def test_bad_render_arguments(tmp_path, capsys, tiny_model_path, args, expected):
     out = tmp_path / "x.png"
-    try:
-        code = main(["render", "--model", str(tiny_model_path), "-o", str(out), *args])
-    except SystemExit as e:  # an option's own type check is argparse's one-line usage error, status 2
-        code = e.code
+    # an option's own type check is argparse's one-line usage error: main returns its status 2 too
+    code = main(["render", "--model", str(tiny_model_path), "-o", str(out), *args])
     assert expected in one_error_line(capsys, code)
     assert not out.exists()
 
@@ -130,19 +138,23 @@ def test_convert_into_a_missing_folder_or_onto_a_folder(tmp_path, capsys, tiny_m
     assert sorted(os.listdir(tmp_path)) == ["taken.safetensors"]
 
 
+@pytest.mark.subprocess
 def test_text_from_a_file_cannot_drive_the_terminal(tmp_path):
     """A real process: a file name and metadata with escape codes and a newline give one escaped line."""
     from .corpus import model_bytes
 
     path = tmp_path / f"evil{ANSI}.safetensors"
     path.write_bytes(model_bytes(metadata={"version": ANSI}))
-    p = subprocess.run([sys.executable, "-m", "stylemixer", "info", str(path)], capture_output=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "stylemixer", "--no-reexec", "info", str(path)], capture_output=True, timeout=120
+    )
     assert p.returncode == 2
     err = p.stderr.decode()
     assert err.count("\n") == 1 and err.startswith("stylemixer: error: ") and "\x1b" not in err, repr(err)
     assert "Traceback" not in err and "\\x1b[2J" in err and "\\n" in err
 
 
+@pytest.mark.subprocess
 def test_memory_is_bounded_by_the_file(tmp_path):
     """In a fresh process: the small files that describe huge generators or inflate to huge texts cost no more
     than a few MB each to refuse (peak RSS measured around each load)."""

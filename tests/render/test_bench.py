@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from stylemixer.cli import main
 from stylemixer.core.families.stylegan1.network import GeneratorConfig, default_channels
 from stylemixer.core.families.stylegan1.topology import flops as synthesis_flops
@@ -30,6 +32,7 @@ def test_official_1024_shape_is_about_64_gflop_with_fused_up_convs():
     assert 60e9 < sum(f.values()) < 68e9
 
 
+@pytest.mark.slow
 def test_quick_bench_writes_a_complete_report(tiny_model_path, tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert (
@@ -82,6 +85,7 @@ def test_allocator_env_adds_the_tunables_once_and_keeps_the_users():
     assert TUNABLES[0] == "glibc.malloc.hugetlb=1" and "glibc.malloc.mmap_max=0" in TUNABLES
 
 
+@pytest.mark.subprocess
 def test_launch_time_starts_the_real_app_and_sees_its_first_image(tiny_model_path):
     from stylemixer.bench import launch_time
 
@@ -90,6 +94,7 @@ def test_launch_time_starts_the_real_app_and_sees_its_first_image(tiny_model_pat
     assert 0.3 < res["seconds"] < 60  # at least the imports of torch and Qt; never a hang
 
 
+@pytest.mark.subprocess
 def test_launch_time_gives_up_on_an_app_that_shows_nothing(tmp_path):
     from stylemixer.bench import launch_time
 

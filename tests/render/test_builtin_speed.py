@@ -9,6 +9,8 @@ from stylemixer.core.mixing import Recipe
 from stylemixer.core.render import Renderer, RenderRequest, visually_identical
 from stylemixer.core.resources import builtin_model_path
 
+pytestmark = pytest.mark.builtin
+
 
 @pytest.fixture(scope="module")
 def G():
@@ -17,6 +19,7 @@ def G():
     return load_any("builtin").G
 
 
+@pytest.mark.slow
 def test_half_precision_is_visually_identical_on_the_trained_model(G):
     # Trained weights are well conditioned (unlike the random tiny model, where fp16 visibly differs): this is
     # what lets a CUDA renderer choose fp16 for the built-in model.

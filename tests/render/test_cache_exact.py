@@ -9,9 +9,14 @@ from stylemixer.core.render import Renderer, RenderRequest
 from ..conftest import FAMILY_MAKERS
 
 
-@pytest.fixture(scope="module", params=sorted(FAMILY_MAKERS))
+@pytest.fixture(
+    scope="module",
+    params=[f if f == "stylegan1" else pytest.param(f, marks=pytest.mark.slow) for f in sorted(FAMILY_MAKERS)],
+)
 def tiny_G(request):
-    """A small random generator of each family (the name shadows the v1-only fixture on purpose)."""
+    """A small random generator of each family (the name shadows the v1-only fixture on purpose). The fast tier
+    runs the cache's cases on StyleGAN v1 (the cache is the renderer's, the same for every family); the other
+    families' cases are in the slow tier, and each family's own resume tests are fast (tests/families)."""
     return FAMILY_MAKERS[request.param]()
 
 

@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "drag_probe.py"
 
 
+@pytest.mark.subprocess
 def test_a_short_drag_moves_the_slider_and_reports(tiny_model_path, tmp_path):
     out = tmp_path / "drag.json"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path))

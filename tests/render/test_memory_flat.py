@@ -40,6 +40,8 @@ print(json.dumps({"samples": samples, "w_cache": r.w_cache.info(), "cache": r.ca
 """
 
 
+@pytest.mark.builtin
+@pytest.mark.subprocess
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads RSS from /proc (Linux)")
 @pytest.mark.skipif(not builtin_model_path().exists(), reason="needs the built-in model file")
 def test_rss_stays_within_5_percent_over_1000_random_renders():

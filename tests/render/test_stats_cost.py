@@ -1,5 +1,6 @@
 """Statistics ride on the instance norm: capturing them adds no operation over a full activation."""
 
+import pytest
 from torch.profiler import ProfilerActivity, profile
 
 from stylemixer.core.mixing import Recipe
@@ -20,6 +21,7 @@ def full_size_ops(renderer, req):
     return sorted(out)
 
 
+@pytest.mark.slow
 def test_capturing_statistics_adds_no_pass_over_the_activations(tiny_G):
     r = Renderer(tiny_G, cache=False, threads=None)
     rec = Recipe.for_model(TINY.num_ws, seed_a=3, seed_b=4).with_weight(2, 0.5)

@@ -137,14 +137,18 @@ def test_the_library_leaves_threads_alone_unless_asked(tiny_G, monkeypatch):
         Renderer(tiny_G, threads="many")
 
 
-def test_the_app_worker_takes_the_environment(monkeypatch):
+def test_the_app_takes_its_render_threads_from_the_command_line(monkeypatch):
     pytest.importorskip("PySide6")
+    from stylemixer.gui.app import build_parser
     from stylemixer.gui.worker import RenderWorker
 
-    monkeypatch.setenv("STYLEMIXER_THREADS", "2")
-    assert RenderWorker().threads == 2
-    monkeypatch.delenv("STYLEMIXER_THREADS")
+    assert build_parser().parse_args([]).threads == "auto"
+    assert build_parser().parse_args(["--threads", "2"]).threads == 2
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--threads", "0"])
+    monkeypatch.setenv("STYLEMIXER_THREADS", "2")  # the old switch: no longer read
     assert RenderWorker().threads == "auto"
+    assert RenderWorker(threads=2).threads == 2
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
@@ -166,11 +170,9 @@ def test_lower_thread_priority_changes_only_the_calling_thread():
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_before
 
 
-def test_the_app_worker_takes_its_render_priority_from_the_environment(monkeypatch):
+def test_the_app_worker_renders_below_the_gui_unless_told():
     pytest.importorskip("PySide6")
     from stylemixer.gui.worker import RENDER_NICE, RenderWorker
 
-    monkeypatch.setenv("STYLEMIXER_RENDER_NICE", "0")
-    assert RenderWorker().nice == 0
-    monkeypatch.delenv("STYLEMIXER_RENDER_NICE")
     assert RenderWorker().nice == RENDER_NICE > 0
+    assert RenderWorker(nice=0).nice == 0

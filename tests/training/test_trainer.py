@@ -69,6 +69,7 @@ def test_w_avg_tracks_batch_mean_with_beta():
     assert torch.allclose(G.mapping_net.w_avg, 0.005 * G.mapping_net(z).mean(0), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_two_training_steps_change_weights_and_write_outputs(tmp_path):
     t = Trainer(TrainConfig(out=str(tmp_path / "run"), kimg=0.008, **TINY), log=lambda *a: None)
     before = {k: v.clone() for k, v in t.G.state_dict().items()}
@@ -84,6 +85,7 @@ def test_two_training_steps_change_weights_and_write_outputs(tmp_path):
     assert list((tmp_path / "run").glob("samples_*.png")) and (tmp_path / "run" / "mixing_latest.png").exists()
 
 
+@pytest.mark.slow
 def test_resume_continues_the_same_run(tmp_path):
     cfg = TrainConfig(out=str(tmp_path / "run"), kimg=0.008, **TINY)
     t1 = Trainer(cfg, log=lambda *a: None).run()
