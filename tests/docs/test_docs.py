@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -31,6 +32,7 @@ def test_the_link_check_finds_broken_links(tmp_path):
     ]
 
 
+@pytest.mark.builtin
 def test_the_script_example_runs():
     """docs/cli.md's example: the core used from a script, on the built-in model."""
     text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
