@@ -410,9 +410,19 @@ class Renderer:
     # ------------------------------------------------------------------------------------------------ preview
     def preview_stop(self, max_resolution: int) -> tuple | None:
         """(w index to stop after, resolution) of the largest preview within max_resolution, or None."""
-        points = self._synth.preview_points() if hasattr(self._synth, "preview_points") else {}
+        points = self.preview_points()
         fits = [(k, r) for k, r in points.items() if r <= max_resolution and k < self.num_ws - 1]
         return max(fits, key=lambda kr: (kr[1], kr[0])) if fits else None
+
+    def preview_points(self) -> dict:
+        """{w index: resolution} of the pictures the family can show early (empty when it has none)."""
+        return dict(self._synth.preview_points()) if hasattr(self._synth, "preview_points") else {}
+
+    def preview_costs(self) -> tuple:
+        """(resolution, share of a full frame's FLOPs) of each progressive preview, smallest first: what a
+        session weighs against its frame time to pick a preview size (`Session.preview_resolution`)."""
+        total = sum(self._flops.values()) or 1
+        return tuple((res, self.preview_flops(res) / total) for res in sorted(set(self.preview_points().values())))
 
     def preview_flops(self, max_resolution: int) -> float:
         """Work of a preview from scratch, for choosing a preview size that keeps up with a drag."""

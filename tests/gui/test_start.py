@@ -56,18 +56,18 @@ def test_the_explanations():
         "\tlinux-vdso.so.1 (0x00007ffd)\n\tlibxcb-icccm.so.4 => not found\n"
         "\tlibxcb-keysyms.so.1 => not found\n\tlibxkbcommon-x11.so.0 => /lib/libxkbcommon-x11.so.0 (0x7f)\n"
     )
-    missing = display.parse_ldd_missing(ldd)
+    missing = startup.parse_ldd_missing(ldd)
     assert missing == ["libxcb-icccm.so.4", "libxcb-keysyms.so.1"]
     line = display.explain(['Could not load the Qt platform plugin "xcb"'], {}, missing)
     assert "sudo apt-get install libxcb-icccm4 libxcb-keysyms1" in line
     assert [
-        display.debian_package(s)
+        startup.debian_package(s)
         for s in ("libxkbcommon-x11.so.0", "libdbus-1.so.3", "libEGL.so.1", "libglib-2.0.so.0", "libxcb-cursor.so.0")
     ] == ["libxkbcommon-x11-0", "libdbus-1-3", "libegl1", "libglib2.0-0", "libxcb-cursor0"]
-    assert display.missing_display({}, "linux") is not None
-    assert display.missing_display({"DISPLAY": ":0"}, "linux") is None
-    assert display.missing_display({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
-    assert display.missing_display({}, "darwin") is None
+    assert startup.missing_display({}, "linux") is not None
+    assert startup.missing_display({"DISPLAY": ":0"}, "linux") is None
+    assert startup.missing_display({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
+    assert startup.missing_display({}, "darwin") is None
 
 
 def test_a_missing_qt_library_is_one_line_naming_the_packages():
