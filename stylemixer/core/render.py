@@ -144,6 +144,7 @@ class Renderer:
         self.thread_policy: ThreadPolicy | None = None
         self._flops = G.flops()  # work per w index, to time renders per FLOP
         self.renders = 0
+        self._last_rows: dict = {}  # source -> ws row identities of the image last returned (previews included)
         self._setup()
 
     # ------------------------------------------------------------------------------------------------ set-up
@@ -374,6 +375,7 @@ class Renderer:
                 self._plan(mix, nkey)
                 self._run([mix], nkey, ctx)
             result = self._result(req, chain_of)
+            self._last_rows = {c.source: c.rows for c in chains}
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         result.ms = (time.perf_counter() - t0) * 1000
@@ -432,34 +434,47 @@ class Renderer:
 
     def _render_preview(self, req: RenderRequest, t0: float) -> RenderResult:
         """The progressive preview: each image advanced only as far as the preview needs, from the cache where it
-        can be. A cached full image is used as is. States advanced here are cached like any; no image is."""
+        can be. A cached full image is used as is. States advanced here are cached like any; no image is.
+
+        A chain whose state after the preview's last layer is cached (a slider position visited earlier in the
+        drag) shows that preview at once, unless its rows up to there are those of the image last returned: then
+        the change lies past the preview's last layer and only the full image shows it."""
         stop, res = self.preview_stop(req.preview)
         H = W = self.G.img_resolution
-        images, starts, work = {}, {}, 0.0
+        images, starts, work, whole = {}, {}, 0.0, []
         with torch.inference_mode():
             nkey, ctx = self._context_for(req.recipe)
-            for c in self._chains(RenderRequest(req.recipe)):
+            chains = self._chains(RenderRequest(req.recipe))
+            for c in chains:
                 self._plan(c, nkey)
                 starts[c.source] = c.start
                 if c.image is not None:
                     images[c.source] = c.image
                     continue
-                if c.start > stop:  # the first change is past the preview's last layer: nothing to show sooner
-                    self._run([c], nkey, ctx)
-                    images[c.source] = c.image
-                    work += self._work([c])
-                    continue
-                work += sum(self._flops[k] for k in range(c.start + 1, stop + 1))
-                state = c.state if c.state is not None else self._synth.start(ctx, 1)
-                if c.state is None:
-                    self._put("pre", nkey, c.rows[:0], state)
-                for k in range(c.start, stop + 1):
-                    state = self._synth.advance(k, state, c.ws[:, k], ctx)
-                    if k + 1 < self.num_ws:
-                        self._put("pre", nkey, c.rows[: k + 1], state)
+                state = None
+                if c.start > stop:
+                    shown = self._last_rows.get(c.source)
+                    if shown is not None and shown[: stop + 1] != c.rows[: stop + 1]:
+                        state = self.cache.get(self._key("pre", nkey, c.rows[: stop + 1]))
+                    if state is None:  # the first change is past the preview's last layer: nothing to show sooner
+                        self._run([c], nkey, ctx)
+                        images[c.source] = c.image
+                        work += self._work([c])
+                        whole.append(c.source)
+                        continue
+                else:
+                    work += sum(self._flops[k] for k in range(c.start + 1, stop + 1))
+                    state = c.state if c.state is not None else self._synth.start(ctx, 1)
+                    if c.state is None:
+                        self._put("pre", nkey, c.rows[:0], state)
+                    for k in range(c.start, stop + 1):
+                        state = self._synth.advance(k, state, c.ws[:, k], ctx)
+                        if k + 1 < self.num_ws:
+                            self._put("pre", nkey, c.rows[: k + 1], state)
                 small = self._synth.preview(state, ctx).float()
                 big = torch.nn.functional.interpolate(small, size=(H, W), mode="bilinear", align_corners=False)
                 images[c.source] = to_uint8(big, self.G.cfg.crop)[0]
+        self._last_rows = {c.source: c.rows for c in chains}
         result = RenderResult(req, images["mix"], images["a"], images["b"], device=str(self.device))
         result.ms = (time.perf_counter() - t0) * 1000
         result.info = {
@@ -468,6 +483,7 @@ class Renderer:
             "cache": self.cache.info(),
             "preview": res,
             "work": work,
+            "whole": whole,  # images computed to the end: their change lies past the preview's last layer
         }
         return result
 

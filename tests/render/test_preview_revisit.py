@@ -1,0 +1,45 @@
+"""The progressive preview when a drag comes back to a slider position it visited: the preview is shown from the
+cached state at once, not recomputed as a full image; a change past the preview's last layer still gets the full
+image."""
+
+import numpy as np
+
+from stylemixer.core.mixing import Recipe
+from stylemixer.core.render import Renderer, RenderRequest
+
+from ..conftest import make_stylegan2
+
+
+def _drag(r, recipe, index, values, px):
+    return [r.render(RenderRequest(recipe.with_weight(index, v), preview=px)) for v in values]
+
+
+def test_a_revisited_position_shows_its_preview_from_the_cache():
+    G = make_stylegan2()
+    r = Renderer(G)
+    rec = Recipe.for_model(G.num_ws, seed_a=1, seed_b=2)
+    r.render(rec)
+    stop, px = r.preview_stop(8)
+    out, back, again = _drag(r, rec, 0, [0.3, 0.4, 0.3], px)
+    assert out.info["preview"] == px and out.info["whole"] == [] and out.info["start"]["mix"] == 0
+    assert again.info["whole"] == [] and again.info["start"]["mix"] == stop + 1  # from the cached state
+    assert again.info["work"] == 0.0
+    np.testing.assert_array_equal(again.mix, out.mix)  # the same preview as the first visit
+    assert not np.array_equal(back.mix, out.mix)
+
+
+def test_a_change_past_the_preview_still_renders_the_whole_image():
+    G = make_stylegan2()
+    r = Renderer(G)
+    rec = Recipe.for_model(G.num_ws, seed_a=1, seed_b=2)
+    r.render(rec)
+    stop, px = r.preview_stop(8)
+    k = stop + 1  # its rows up to the preview's last layer are those of the picture shown
+    for i, v in enumerate((0.3, 0.4, 0.3)):
+        res = r.render(RenderRequest(rec.with_weight(k, v), preview=px))
+        if i < 2:
+            assert res.info["whole"] == ["mix"]
+        else:  # visited: its whole image is cached
+            assert res.info["whole"] == [] and res.info["start"]["mix"] == G.num_ws
+        full = Renderer(G, cache=False).render(rec.with_weight(k, v))
+        np.testing.assert_array_equal(res.mix, full.mix)
