@@ -471,9 +471,7 @@ class Renderer:
                         state = self._synth.advance(k, state, c.ws[:, k], ctx)
                         if k + 1 < self.num_ws:
                             self._put("pre", nkey, c.rows[: k + 1], state)
-                small = self._synth.preview(state, ctx).float()
-                big = torch.nn.functional.interpolate(small, size=(H, W), mode="bilinear", align_corners=False)
-                images[c.source] = to_uint8(big, self.G.cfg.crop)[0]
+                images[c.source] = enlarge_preview(self._synth.preview(state, ctx), H, W, self.G.cfg.crop)
         self._last_rows = {c.source: c.rows for c in chains}
         result = RenderResult(req, images["mix"], images["a"], images["b"], device=str(self.device))
         result.ms = (time.perf_counter() - t0) * 1000
@@ -646,6 +644,22 @@ class Renderer:
             features,
             device=str(self.device),
         )
+
+
+def enlarge_preview(small: torch.Tensor, height: int, width: int, crop=None) -> np.ndarray:
+    """A preview image [1, C, h, w] in [-1, 1] as a uint8 [H, W, C] picture of the full frame's size (and crop).
+
+    Rounded to uint8 at its own size first (NVIDIA's rounding, `to_uint8`), then enlarged bilinearly in uint8
+    on the CPU: at 1024 px enlarging in float32 and converting the result took ~40 ms of CPU per picture, more
+    than computing an 8 px preview; this takes ~0.5 ms (measured on the 2-core development VM).
+    """
+    x = (small.detach().float() * 127.5 + 128).clamp(0, 255).to(torch.uint8).cpu()  # [1, C, h, w]
+    x = x.contiguous(memory_format=torch.channels_last)  # the fast uint8 path works on NHWC
+    big = torch.nn.functional.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
+    if crop is not None:
+        t, b, l, r = crop
+        big = big[:, :, t:b, l:r]
+    return np.ascontiguousarray(big.permute(0, 2, 3, 1).numpy()[0])
 
 
 def _take_state(state: tuple, r: int, clone: bool = False) -> tuple:

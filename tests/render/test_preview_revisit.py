@@ -43,3 +43,20 @@ def test_a_change_past_the_preview_still_renders_the_whole_image():
             assert res.info["whole"] == [] and res.info["start"]["mix"] == G.num_ws
         full = Renderer(G, cache=False).render(rec.with_weight(k, v))
         np.testing.assert_array_equal(res.mix, full.mix)
+
+
+def test_the_preview_is_enlarged_in_uint8_to_the_frame_size_and_crop():
+    import torch
+
+    from stylemixer.core.images import to_uint8
+    from stylemixer.core.render import enlarge_preview
+
+    small = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    got = enlarge_preview(small, 64, 64)
+    assert got.shape == (64, 64, 3) and got.dtype == np.uint8 and got.flags.c_contiguous
+    ref = to_uint8(torch.nn.functional.interpolate(small, size=(64, 64), mode="bilinear", align_corners=False))[0]
+    assert np.abs(got.astype(int) - ref.astype(int)).max() <= 2  # rounded before enlarging instead of after
+    cropped = enlarge_preview(small, 64, 64, crop=(8, 56, 0, 64))
+    np.testing.assert_array_equal(cropped, got[8:56])
+    gray = enlarge_preview(small[:, :1], 32, 32)
+    assert gray.shape == (32, 32, 1)
