@@ -65,6 +65,8 @@ def probe(args) -> dict:
     tmp = tempfile.TemporaryDirectory()
     win = MainWindow(settings=open_settings(os.path.join(tmp.name, "settings.ini")), device=args.device, dialogs=False)
     win.resize(1400, 900)
+    win._probe_results = []  # every result shown before the drag (time, where each image started)
+    win.result_ready.connect(lambda res: win._probe_results.append(res))
     win.show()
     t_open = time.perf_counter()
     win.open_model(args.model)
@@ -84,6 +86,9 @@ def probe(args) -> dict:
     while time.perf_counter() < settle:
         app.processEvents()
         time.sleep(0.005)
+    # The progressive preview's policy reads the last full frame's time: what it holds as the drag starts.
+    full_ms_at_start = getattr(win.session, "full_ms", None)
+    frames_before = [(r.ms, r.info.get("start")) for r in getattr(win, "_probe_results", [])]
     num_ws = win.model.num_ws
     index = (
         args.index
@@ -181,6 +186,8 @@ def probe(args) -> dict:
         "render_threads": {str(n): render_threads.count(n) for n in sorted(set(render_threads), key=str)},
         "render_nice": win.worker.nice,
         # pictures shown per preview size (the progressive preview while dragging; "full": the whole frame)
+        "preview_policy_full_ms_at_start": round(full_ms_at_start, 1) if full_ms_at_start else None,
+        "frames_before_drag": frames_before,
         "previews_px": {str(p or "full"): previews.count(p) for p in sorted(set(previews), key=lambda p: p or 1 << 20)},
         "thread_policy": getattr(win.worker, "thread_info", lambda: None)(),
         "load_s": round(load_s, 2),

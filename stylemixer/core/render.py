@@ -379,14 +379,21 @@ class Renderer:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         result.ms = (time.perf_counter() - t0) * 1000
+        work = self._work(chains)
         if policy is not None:
-            policy.observe(threads, self._work(chains), result.ms / 1000)
+            policy.observe(threads, work, result.ms / 1000)
         result.info = {
             "start": {c.source: c.start for c in chains},
             "precision": self.precision,
             "cache": self.cache.info(),
             "threads": threads if policy is not None else torch.get_num_threads(),
+            "work": work,
         }
+        # What one image from scratch would have taken at this render's pace: the first picture computes three, a
+        # render resuming late a fraction of one. Renders of less than a tenth of an image are mostly overhead.
+        frame = sum(self._flops.values())
+        if work >= 0.1 * frame:
+            result.info["frame_ms"] = result.ms * frame / work
         return result
 
     def _estimate_work(self, recipe) -> float:

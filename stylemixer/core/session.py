@@ -146,7 +146,7 @@ class Session:
         # progressive preview: while a drag is open on a model whose full frame is slow, ask for a smaller picture
         self.preview_min_ms = PREVIEW_MIN_MS
         self.preview_target_ms = PREVIEW_TARGET_MS
-        self.full_ms: float | None = None  # how long the last full frame took
+        self.full_ms: float | None = None  # how long one image from scratch takes (from the last full frame)
         # flow control
         self._next_id = 1
         self._in_flight: int | None = None  # id of the request sent and not yet answered
@@ -441,7 +441,10 @@ class Session:
         self._shown_id = rid
         self.last_result = result
         if result.info.get("preview") is None and not from_cache(result):
-            self.full_ms = result.ms
+            # One image from scratch, as the renderer estimates it from this render's pace (a render resuming at
+            # the last w index is no measure of it); a result that does not say (another executor) is taken as one.
+            info = result.info
+            self.full_ms = info.get("frame_ms", self.full_ms) if "work" in info else result.ms
         self.results_shown += 1
         self.result_ready.emit(result)
         return True

@@ -60,3 +60,23 @@ def test_the_preview_is_enlarged_in_uint8_to_the_frame_size_and_crop():
     np.testing.assert_array_equal(cropped, got[8:56])
     gray = enlarge_preview(small[:, :1], 32, 32)
     assert gray.shape == (32, 32, 1)
+
+
+def test_the_preview_policy_reads_a_whole_image_time_not_a_late_resume():
+    from stylemixer.core.session import InlineExecutor, Session
+    from stylemixer.gui.worker import ModelInfo, preview_costs
+
+    G = make_stylegan2()
+    r = Renderer(G)
+    s = Session(InlineExecutor(r))
+    s.set_model(
+        ModelInfo("sg2", "sg2", "test", G.cfg, tuple(G.layer_table()), "cpu", 0.0, preview_costs=preview_costs(r))
+    )
+    first = s.last_result  # A, B and the mix from scratch: three images
+    assert first.info["work"] > 0
+    assert abs(s.full_ms - first.ms * sum(G.flops().values()) / first.info["work"]) < 1e-6
+    assert s.full_ms < first.ms  # one image's time, not three
+    before = s.full_ms
+    s.set_weight(G.num_ws - 1, 0.5)  # resumes at the last w index: a sliver of an image
+    assert s.last_result.info["start"]["mix"] == G.num_ws - 1 and "frame_ms" not in s.last_result.info
+    assert s.full_ms == before
