@@ -443,12 +443,15 @@ class Renderer:
         """The progressive preview: each image advanced only as far as the preview needs, from the cache where it
         can be. A cached full image is used as is. States advanced here are cached like any; no image is.
 
-        A chain whose state after the preview's last layer is cached (a slider position visited earlier in the
-        drag) shows that preview at once, unless its rows up to there are those of the image last returned: then
-        the change lies past the preview's last layer and only the full image shows it."""
+        An image whose change lies past the requested preview's last layer (a fine w index dragged) is shown at
+        the first later preview point that shows the change: a larger preview, still far less work than the
+        whole image (computed only when no later point exists). Whether a point shows the change is told by the
+        rows of the image last returned: a point whose rows are the same shows the same picture. A slider
+        position visited earlier in the drag finds its state cached and is shown from it at once."""
         stop, res = self.preview_stop(req.preview)
+        points = self.preview_points()
         H = W = self.G.img_resolution
-        images, starts, work, whole = {}, {}, 0.0, []
+        images, starts, work, whole, shown_px = {}, {}, 0.0, [], {}
         with torch.inference_mode():
             nkey, ctx = self._context_for(req.recipe)
             chains = self._chains(RenderRequest(req.recipe))
@@ -458,27 +461,37 @@ class Renderer:
                 if c.image is not None:
                     images[c.source] = c.image
                     continue
-                state = None
+                at = stop
                 if c.start > stop:
                     shown = self._last_rows.get(c.source)
-                    if shown is not None and shown[: stop + 1] != c.rows[: stop + 1]:
-                        state = self.cache.get(self._key("pre", nkey, c.rows[: stop + 1]))
-                    if state is None:  # the first change is past the preview's last layer: nothing to show sooner
+                    # The state after point k is cached when k = start - 1; it shows the change only if its rows
+                    # differ from the image last returned (unknown: advance at least one layer).
+                    first = c.start - 1 if shown is not None else c.start
+                    later = [
+                        k
+                        for k in sorted(points)
+                        if first <= k < self.num_ws - 1 and (shown is None or shown[: k + 1] != c.rows[: k + 1])
+                    ]
+                    if not later:  # the change lies past every preview point: only the whole image shows it
                         self._run([c], nkey, ctx)
                         images[c.source] = c.image
                         work += self._work([c])
                         whole.append(c.source)
                         continue
+                    at = later[0]
+                if at < c.start:  # c.start == at + 1: the state after `at` is the cached one
+                    state = c.state
                 else:
-                    work += sum(self._flops[k] for k in range(c.start + 1, stop + 1))
+                    work += sum(self._flops[k] for k in range(c.start + 1, at + 1))
                     state = c.state if c.state is not None else self._synth.start(ctx, 1)
                     if c.state is None:
                         self._put("pre", nkey, c.rows[:0], state)
-                    for k in range(c.start, stop + 1):
+                    for k in range(c.start, at + 1):
                         state = self._synth.advance(k, state, c.ws[:, k], ctx)
                         if k + 1 < self.num_ws:
                             self._put("pre", nkey, c.rows[: k + 1], state)
                 images[c.source] = enlarge_preview(self._synth.preview(state, ctx), H, W, self.G.cfg.crop)
+                shown_px[c.source] = points[at]
         self._last_rows = {c.source: c.rows for c in chains}
         result = RenderResult(req, images["mix"], images["a"], images["b"], device=str(self.device))
         result.ms = (time.perf_counter() - t0) * 1000
@@ -486,9 +499,9 @@ class Renderer:
             "start": starts,
             "precision": self.precision,
             "cache": self.cache.info(),
-            "preview": res,
+            "preview": shown_px.get("mix", res),  # the size of the mix's preview (larger when its change needs it)
             "work": work,
-            "whole": whole,  # images computed to the end: their change lies past the preview's last layer
+            "whole": whole,  # images computed to the end: their change lies past every preview point
         }
         return result
 

@@ -28,13 +28,28 @@ def test_a_revisited_position_shows_its_preview_from_the_cache():
     assert not np.array_equal(back.mix, out.mix)
 
 
-def test_a_change_past_the_preview_still_renders_the_whole_image():
-    G = make_stylegan2()
+def test_a_change_past_the_preview_shows_the_next_preview_point():
+    G = make_stylegan2()  # 32 px: previews after w 1 (4 px), 3 (8 px), 5 (16 px)
     r = Renderer(G)
     rec = Recipe.for_model(G.num_ws, seed_a=1, seed_b=2)
     r.render(rec)
     stop, px = r.preview_stop(8)
-    k = stop + 1  # its rows up to the preview's last layer are those of the picture shown
+    assert (stop, px) == (3, 8)
+    k = stop + 1  # its rows up to the 8 px point are those of the picture shown: the 16 px point shows the change
+    for v in (0.3, 0.4):
+        res = r.render(RenderRequest(rec.with_weight(k, v), preview=px))
+        assert res.info["whole"] == [] and res.info["preview"] == 16 and res.info["start"]["mix"] == k
+        fresh = Renderer(G).render(RenderRequest(rec.with_weight(k, v), preview=16))
+        np.testing.assert_array_equal(res.mix, fresh.mix)  # the 16 px preview of that mix
+
+
+def test_a_change_past_every_preview_point_renders_the_whole_image():
+    G = make_stylegan2()
+    r = Renderer(G)
+    rec = Recipe.for_model(G.num_ws, seed_a=1, seed_b=2)
+    r.render(rec)
+    px = r.preview_stop(8)[1]
+    k = G.num_ws - 2  # after the last preview point (w 5)
     for i, v in enumerate((0.3, 0.4, 0.3)):
         res = r.render(RenderRequest(rec.with_weight(k, v), preview=px))
         if i < 2:
