@@ -83,7 +83,8 @@ def stylegan2_generator(resolution: int, narrow: bool = False, seed: int = 0):
 
 def preview_drag(r, G, index: int, moves: int, log) -> dict:
     """A slider drag on w index `index` as the window makes it: a Session with an inline executor, one
-    `set_weight` per mouse move, the preview size chosen by the session's policy from the last full frame's time.
+    `set_weight` per mouse move, the preview size chosen by the session's policy from its estimate of the time of
+    one image from scratch (the renderer may show a larger preview when the dragged index needs it).
 
     Two sweeps over the same slider positions (0.001 steps, as the slider has): out to the right, then back,
     as a hand drags; the way back revisits positions. Pictures per second = moves / seconds of the sweep, each
