@@ -190,13 +190,14 @@ def bench_stylegan2(size: int, device, reps: int, rates: dict, log, fixed_thread
         drags[group] = preview_drag(Renderer(G, device, threads=None), G, k, moves, log)
     main = full_by[chosen]
     best_nvidia = min(x["ms"] for x in NVIDIA_SG2_CPU_MS)
-    slowest_drag = min(d["pictures_per_s"] for d in drags.values())
-    by_group = {g: d["pictures_per_s"] >= PREVIEW_TARGET_PER_S for g, d in drags.items()}
+    # The target is read on new slider positions (the outward sweep): coming back is served from the cache.
+    slowest_drag = min(d["sweeps"]["out"]["pictures_per_s"] for d in drags.values())
+    by_group = {g: d["sweeps"]["out"]["pictures_per_s"] >= PREVIEW_TARGET_PER_S for g, d in drags.items()}
     official = size == 1024 and not quick
     targets = {
         "previews_per_s": {
             "target": PREVIEW_TARGET_PER_S,
-            "slowest_drag": slowest_drag,
+            "slowest_drag_new_positions": slowest_drag,
             "met": slowest_drag >= PREVIEW_TARGET_PER_S,
             "met_by_group": by_group,
         },
@@ -420,7 +421,7 @@ def format_family(key: str, sec: dict) -> list:
             )
         t = sec["targets"]["previews_per_s"]
         lines.append(
-            f"  target >= {t['target']:.0f} previews/s: "
+            f"  target >= {t['target']:.0f} previews/s on new positions: "
             + ", ".join(f"{g} {'met' if ok else 'NOT met'}" for g, ok in t["met_by_group"].items())
         )
     else:

@@ -95,3 +95,31 @@ def test_the_preview_policy_reads_a_whole_image_time_not_a_late_resume():
     s.set_weight(G.num_ws - 1, 0.5)  # resumes at the last w index: a sliver of an image
     assert s.last_result.info["start"]["mix"] == G.num_ws - 1 and "frame_ms" not in s.last_result.info
     assert s.full_ms == before
+
+
+def test_the_policy_learns_how_much_slower_than_their_flop_share_previews_run():
+    from stylemixer.core.render import RenderResult
+    from stylemixer.core.session import InlineExecutor, Session
+    from stylemixer.gui.worker import ModelInfo, preview_costs
+
+    G = make_stylegan2()
+    r = Renderer(G)
+    s = Session(InlineExecutor(r))
+    s.set_model(
+        ModelInfo("sg2", "sg2", "test", G.cfg, tuple(G.layer_table()), "cpu", 0.0, preview_costs=preview_costs(r))
+    )
+    costs = dict(s.model.preview_costs)
+    s.begin_gesture()
+    s.preview_min_ms = 0.0
+    s.full_ms = 50.0 / costs[16]  # the 16 px preview is estimated at exactly the 50 ms target
+    assert s.preview_resolution() == 16
+    img = np.zeros((32, 32, 3), np.uint8)
+    slow = RenderResult(RenderRequest(s.recipe, preview=16), img, img, img, ms=100.0, info={"preview": 16, "work": 1.0})
+    s._learn_preview_pace(slow)  # it took twice its estimate
+    assert s.preview_slowdown[16] == 2.0
+    assert s.preview_resolution() == 8  # the next smaller one now fits the target
+    cached = RenderResult(RenderRequest(s.recipe, preview=8), img, img, img, ms=1.0, info={"preview": 8, "work": 0.0})
+    s._learn_preview_pace(cached)  # shown from cached states: says nothing about the pace
+    assert 8 not in s.preview_slowdown
+    s.set_model(s.model)
+    assert s.preview_slowdown == {}  # a new model starts afresh
