@@ -390,10 +390,13 @@ class Renderer:
             "work": work,
         }
         # What one image from scratch would have taken at this render's pace: the first picture computes three, a
-        # render resuming late a fraction of one. Renders of less than a tenth of an image are mostly overhead.
+        # render resuming late a fraction of one. Counted from each image's first w index on (what advance() ran;
+        # StyleGAN v1's cached state already holds that layer's convolution, a small overcount there). Renders of
+        # less than a tenth of an image are mostly overhead.
         frame = sum(self._flops.values())
-        if work >= 0.1 * frame:
-            result.info["frame_ms"] = result.ms * frame / work
+        ran = float(sum(self._flops[k] for c in chains for k in range(c.start, self.num_ws)))
+        if ran >= 0.1 * frame:
+            result.info["frame_ms"] = result.ms * frame / ran
         return result
 
     def _estimate_work(self, recipe) -> float:
