@@ -12,6 +12,10 @@ second). Prints a JSON report.
 --random builds a random-weight model of a family's published shape (StyleGAN2 config F, StyleGAN3-T/-R, as
 `stylemixer bench --family` times them) and saves it as a StyleMixer .safetensors (1024 px StyleGAN2: ~120 MB)
 under --save-dir, reusing a file already there, then opens it like any model file.
+
+With the side panels open (the default) it also times the statistics views' own work on the GUI thread: each
+update of their plot data (`stats_update_ms`) and each paint of their plot widgets (`stats_paint_ms`), less
+sensitive to the machine's load than the stalls, and lists which of them fell inside the longest stalls.
 """
 
 from __future__ import annotations
@@ -48,6 +52,47 @@ def random_model_file(family: str, resolution: int, folder: str) -> str:
     return path
 
 
+def _summary(ms) -> dict:
+    if not ms:
+        return {"count": 0}
+    return {
+        "count": len(ms),
+        "median": round(_percentile(ms, 0.5), 1),
+        "p95": round(_percentile(ms, 0.95), 1),
+        "max": round(max(ms), 1),
+    }
+
+
+def _time_stats_views() -> list:
+    """Time the statistics views' GUI-thread work: [(kind, end time, ms)], kind "update" (their plot data set
+    from one result: StatsViews' flush and any later steps it schedules) or "paint" (one paint of a plot widget).
+    Patched on the classes before the views are built, so the views' own timers call the timed methods."""
+    import pyqtgraph as pg
+
+    from stylemixer.gui.stats import StatsViews
+
+    log: list = []
+
+    def timed(cls, name, kind):
+        f = getattr(cls, name)
+
+        def wrapper(self, *a, **k):
+            t = time.perf_counter()
+            try:
+                return f(self, *a, **k)
+            finally:
+                end = time.perf_counter()
+                log.append((kind, end, (end - t) * 1000))
+
+        setattr(cls, name, wrapper)
+
+    for name in ("_flush", "_step"):
+        if hasattr(StatsViews, name):
+            timed(StatsViews, name, "update")
+    timed(pg.GraphicsView, "paintEvent", "paint")
+    return log
+
+
 def probe(args) -> dict:
     from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
     from PySide6.QtGui import QMouseEvent
@@ -59,6 +104,7 @@ def probe(args) -> dict:
     if args.nice is not None:
         os.environ["STYLEMIXER_RENDER_NICE"] = str(args.nice)
     app = QApplication.instance() or QApplication(["drag_probe"])
+    redraws = _time_stats_views()
     from stylemixer.gui.main_window import MainWindow
     from stylemixer.gui.settings import open_settings
 
@@ -170,8 +216,17 @@ def probe(args) -> dict:
     ends = ([state["t0"]] + beats)[1:]
     starts = [state["t0"]] + beats[:-1]
     worst = sorted(zip(gaps, starts, ends), reverse=True)[:5]
+    in_drag = [r for r in redraws if state["t0"] <= r[1] <= state["t1"]]
     stalls = [
-        {"ms": round(g, 1), "at_s": round(a - state["t0"], 3), "picture_shown_in_it": any(a <= s <= b for s in shown)}
+        {
+            "ms": round(g, 1),
+            "at_s": round(a - state["t0"], 3),
+            "picture_shown_in_it": any(a <= s <= b for s in shown),
+            "stats_work_in_it_ms": {
+                kind: round(sum(ms for k, t, ms in in_drag if k == kind and a <= t <= b), 1)
+                for kind in ("update", "paint")
+            },
+        }
         for g, a, b in worst
     ]
     if args.screenshot:
@@ -197,7 +252,10 @@ def probe(args) -> dict:
         "pictures_shown": len(shown),
         "fps": round(len(shown) / duration, 1) if duration else 0.0,
         "longest_gui_stall_ms": round(max(gaps), 1) if gaps else None,
+        "p95_gui_gap_ms": round(_percentile(gaps, 0.95), 1) if gaps else None,
         "p99_gui_gap_ms": round(_percentile(gaps, 0.99), 1) if gaps else None,
+        "stats_update_ms": _summary([ms for k, _t, ms in in_drag if k == "update"]),
+        "stats_paint_ms": _summary([ms for k, _t, ms in in_drag if k == "paint"]),
         "longest_picture_interval_ms": round(max(intervals), 1) if intervals else None,
         "render_ms_median": round(_percentile(render_ms, 0.5), 2) if render_ms else None,
         "mouse_handler_ms_max": round(max(handler_ms), 2) if handler_ms else None,

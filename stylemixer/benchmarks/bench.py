@@ -158,7 +158,7 @@ def bench_model(G, device, frames: int, label: str, log, fixed_threads=None, fil
                 f"  {label} {kind:6s} stats={'on ' if stats else 'off'} cached {row['cached']['median_ms']:9.2f} ms"
                 f"  uncached {row['uncached']['median_ms']:9.2f} ms  x{row['speedup']}"
             )
-    # Issue 5's bar: statistics may cost at most 25% over the same render without them (full, uncached frames).
+    # The statistics' budget: at most 25% over the same render without them (full, uncached frames).
     plain = rows["seed"]["uncached"]["median_ms"]
     withs = rows["seed+stats"]["uncached"]["median_ms"]
     overhead = {"full_render_pct": round(100 * (withs / plain - 1), 1)}
@@ -178,11 +178,9 @@ def _fill_cache(r, G, log, most: int = 16) -> list:
     """Render new seed pairs until the renderer's cache is full; returns their times (ms).
 
     While the cache grows, every activation it keeps is memory the process has never touched, and the kernel
-    must supply it: on the 2-core VM the project is measured on, ~2.5-3 ms per MB with huge pages (measured:
-    150-200 ms for a fresh 64 MB block that is kept, 8-10 ms for one recycled from a freed block), so a 1024 px
-    image's 253 MB of activations add ~0.7 s to each render until the budget is reached, once per model load.
-    After that every put evicts an older entry and the memory is recycled. The per-index table times that
-    steady state (what a user dragging a slider sees); the filling renders are reported beside it.
+    must supply it (figures: docs/performance.md#filling-the-cache). After that every put evicts an older entry
+    and the memory is recycled. The per-index table times that steady state (what a user dragging a slider
+    sees); the filling renders are reported beside it.
     """
     from ..core.mixing import Recipe
 

@@ -32,7 +32,7 @@ def current_umask() -> int:
     return mask
 
 
-def mode_for(path) -> int:
+def mode_for(path: str | os.PathLike[str]) -> int:
     """Permission bits for a file written at `path`: those of the file it replaces, or 0666 minus the umask."""
     try:
         st = os.stat(path)
@@ -43,7 +43,7 @@ def mode_for(path) -> int:
     return 0o666 & ~current_umask()
 
 
-def atomic_write_bytes(path, data: bytes):
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     mode = mode_for(path)

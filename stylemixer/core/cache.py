@@ -7,6 +7,8 @@ a layer's statistics a few hundred bytes), so a count limit would either waste m
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
 
 import numpy as np
 import torch
@@ -15,7 +17,7 @@ OBJECT_BYTES = 64  # a small Python object, a dict slot, an LRU entry
 TENSOR_BYTES = 512  # a tensor's Python object, TensorImpl and StorageImpl, beyond its storage
 
 
-def nbytes(value) -> int:
+def nbytes(value: object) -> int:
     """Bytes a cached value keeps alive: the whole storage behind a tensor or array (a view keeps all of its
     base alive, not only what it shows) plus the objects around it; nested tuples, lists, dicts, dataclasses
     and objects with an `nbytes` attribute (LayerStats) are summed."""
@@ -44,20 +46,20 @@ class ByteLRU:
     An entry larger than the whole budget is not stored (caching it would evict everything else for one item).
     """
 
-    def __init__(self, budget_bytes: int):
+    def __init__(self, budget_bytes: int) -> None:
         self.budget = int(budget_bytes)
         self._d: OrderedDict = OrderedDict()  # key -> (value, size)
         self.bytes = 0
         self.peak_bytes = 0
         self.hits = self.misses = self.evictions = 0
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._d)
 
-    def __contains__(self, key):
+    def __contains__(self, key: Hashable) -> bool:
         return key in self._d
 
-    def get(self, key, default=None):
+    def get(self, key: Hashable, default: Any = None) -> Any:
         item = self._d.get(key)
         if item is None:
             self.misses += 1
@@ -66,11 +68,11 @@ class ByteLRU:
         self.hits += 1
         return item[0]
 
-    def peek(self, key) -> bool:
+    def peek(self, key: Hashable) -> bool:
         """Whether key is present, without counting a hit or refreshing it (for planning)."""
         return key in self._d
 
-    def put(self, key, value, size: int | None = None):
+    def put(self, key: Hashable, value: Any, size: int | None = None) -> None:
         size = nbytes(value) if size is None else int(size)
         old = self._d.pop(key, None)
         if old is not None:
@@ -85,7 +87,7 @@ class ByteLRU:
             self.evictions += 1
         self.peak_bytes = max(self.peak_bytes, self.bytes)
 
-    def clear(self):
+    def clear(self) -> None:
         self._d.clear()
         self.bytes = 0
 
@@ -105,24 +107,22 @@ class SlotLRU:
     """A least-recently-used cache of equally shaped tensors (the renderer's ws per seed), held in one block.
 
     Each entry is copied into a slot of one tensor allocated at the first put, and get() hands out a copy.
-    Why not one small tensor per entry: every entry was allocated between the mapping network's temporaries
-    (a copy of each 512x512 weight scaled at run time), so each long-lived 5 KB entry pinned holes in the
-    heap that later temporaries could not reuse. Measured: 5,000 ws of the built-in model held in separate
-    tensors grew the process by 197 MB (5.3 KB each in use, 171 MB free but fragmented); in one block they cost
-    exactly the block. So memory is `budget_bytes` at most, counted exactly, and flat once full.
+    Why not one small tensor per entry: allocated between the mapping network's temporaries, each long-lived
+    entry pinned holes in the heap that later temporaries could not reuse (docs/reliability.md, *Memory flat*).
+    So memory is `budget_bytes` at most, counted exactly, and flat once full.
     """
 
-    def __init__(self, budget_bytes: int):
+    def __init__(self, budget_bytes: int) -> None:
         self.budget = int(budget_bytes)
         self._slots: OrderedDict = OrderedDict()  # key -> slot index
         self._free: list[int] = []
         self._block: torch.Tensor | None = None  # [slots, *entry shape]
         self.hits = self.misses = self.evictions = 0
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._slots)
 
-    def __contains__(self, key):
+    def __contains__(self, key: Hashable) -> bool:
         return key in self._slots
 
     @property
@@ -130,17 +130,18 @@ class SlotLRU:
         """Bytes held: the whole block once allocated (it is never larger than the budget)."""
         return 0 if self._block is None else self._block.untyped_storage().nbytes()
 
-    def get(self, key, default=None):
+    def get(self, key: Hashable, default: torch.Tensor | None = None) -> torch.Tensor | None:
         i = self._slots.get(key)
         if i is None:
             self.misses += 1
             return default
         self._slots.move_to_end(key)
         self.hits += 1
+        assert self._block is not None  # a slot implies the block
         with torch.inference_mode():
             return self._block[i].clone()  # the slot may be reused by a later put
 
-    def put(self, key, value: torch.Tensor):
+    def put(self, key: Hashable, value: torch.Tensor) -> None:
         with torch.inference_mode():
             b = self._block
             if b is None or b.shape[1:] != value.shape or b.dtype != value.dtype or b.device != value.device:
@@ -150,7 +151,7 @@ class SlotLRU:
                     return
                 self.clear()
                 # zeros, not empty: the block is resident from the start rather than growing while slots fill
-                self._block = torch.zeros((count, *value.shape), dtype=value.dtype, device=value.device)
+                b = self._block = torch.zeros((count, *value.shape), dtype=value.dtype, device=value.device)
                 self._free = list(range(count - 1, -1, -1))
             if key in self._slots:
                 i = self._slots[key]
@@ -160,10 +161,10 @@ class SlotLRU:
             else:
                 _, i = self._slots.popitem(last=False)
                 self.evictions += 1
-            self._block[i].copy_(value)
+            b[i].copy_(value)
             self._slots[key] = i
 
-    def clear(self):
+    def clear(self) -> None:
         self._slots.clear()
         self._free = []
         self._block = None

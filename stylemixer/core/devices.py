@@ -28,3 +28,15 @@ def pick_device(name: str | None = None) -> torch.device:
     if dev.type == "mps" and "mps" not in available_devices():
         raise ValueError(f"device 'mps' is not available; available: {', '.join(available_devices())}")
     return dev
+
+
+def release_cached_memory() -> None:
+    """Hand the CUDA caching allocator's unused blocks back to the driver (after a failed render or load).
+
+    Never raises: it is a clean-up step on an error path.
+    """
+    try:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:
+        pass

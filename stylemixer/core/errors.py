@@ -34,7 +34,7 @@ class ConfigError(ValueError):
 _UNSAFE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
-def printable(text, limit: int | None = MESSAGE_LIMIT) -> str:
+def printable(text: object, limit: int | None = MESSAGE_LIMIT) -> str:
     """`text` with every unsafe character escaped (\\x1b, \\n, \\u202e ...), cut to `limit` characters."""
     s = text if isinstance(text, str) else _safe_str(text)
     cut = limit is not None and len(s) > limit
@@ -50,7 +50,7 @@ def printable(text, limit: int | None = MESSAGE_LIMIT) -> str:
     return "".join(out) + ("..." if cut else "")
 
 
-def describe(value, limit: int = 60) -> str:
+def describe(value: object, limit: int = 60) -> str:
     """A short, safe rendering of any value from a file for an error message; never raises.
 
     repr() itself can fail (an integer of 5,000 digits exceeds Python's conversion limit) or be huge (a list
@@ -63,14 +63,14 @@ def describe(value, limit: int = 60) -> str:
     return printable(_safe_repr(value), limit)
 
 
-def _safe_repr(value) -> str:
+def _safe_repr(value: object) -> str:
     try:
         return repr(value)
     except Exception:
         return f"<{type(value).__name__}>"
 
 
-def _safe_str(value) -> str:
+def _safe_str(value: object) -> str:
     try:
         return str(value)
     except Exception:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from typing import BinaryIO
 
 import numpy as np
 
@@ -38,7 +39,7 @@ def png_bytes(arr: np.ndarray, recipe: Recipe | None = None, scale: int = 1, ext
     return buf.getvalue()
 
 
-def check_output_path(path):
+def check_output_path(path: str | os.PathLike[str]) -> None:
     """Raise ExportError now if `path` cannot be written (a missing folder, a folder in the way), so a command
     fails before its slow part, not after it."""
     path = os.fspath(path)
@@ -51,7 +52,7 @@ def check_output_path(path):
         raise ExportError(f"could not write {os.path.basename(path)}: the folder {folder} is not writable")
 
 
-def write_file(path, data: bytes):
+def write_file(path: str | os.PathLike[str], data: bytes) -> None:
     """Write atomically; on any failure raise ExportError (naming what is wrong) and leave no file behind."""
     try:
         atomic_write_bytes(path, data)
@@ -59,7 +60,7 @@ def write_file(path, data: bytes):
         raise ExportError(write_error_text(path, e)) from None
 
 
-def write_error_text(path, e: OSError) -> str:
+def write_error_text(path: str | os.PathLike[str], e: OSError) -> str:
     """'could not write NAME: REASON', where a missing folder is named as the reason (not the file)."""
     path = os.fspath(path)
     name = os.path.basename(path) or path
@@ -70,22 +71,28 @@ def write_error_text(path, e: OSError) -> str:
     return f"could not write {printable(name)}: {printable(e.strerror or e)}"
 
 
-def save_png(path, arr: np.ndarray, recipe: Recipe | None = None, scale: int = 1, extra: dict | None = None):
+def save_png(
+    path: str | os.PathLike[str],
+    arr: np.ndarray,
+    recipe: Recipe | None = None,
+    scale: int = 1,
+    extra: dict | None = None,
+) -> None:
     """Write atomically; on any failure raise ExportError and leave no file behind."""
     write_file(path, png_bytes(arr, recipe, scale, extra))
 
 
-def save_text(path, text: str):
+def save_text(path: str | os.PathLike[str], text: str) -> None:
     write_file(path, text.encode("utf-8"))
 
 
-def recipe_from_png(path) -> Recipe:
+def recipe_from_png(path: str | os.PathLike[str]) -> Recipe:
     """The recipe in a PNG's text chunk, read without decoding the image (pngtext.py)."""
     with open_regular(path, RecipeError, "recipe or StyleMixer PNG") as f:
         return _recipe_from_png_file(f, _name(path))
 
 
-def _recipe_from_png_file(f, name: str) -> Recipe:
+def _recipe_from_png_file(f: BinaryIO, name: str) -> Recipe:
     try:
         text, why = find_text(f, RECIPE_KEY)
     except PNGTextError as e:
@@ -105,7 +112,7 @@ def _parse(text: str, name: str) -> Recipe:
         raise RecipeError(f"{name}: {e}") from None
 
 
-def load_recipe_file(path) -> Recipe:
+def load_recipe_file(path: str | os.PathLike[str]) -> Recipe:
     """A .json recipe, or a PNG exported by StyleMixer (recognised by content). Only a regular file is read,
     a JSON recipe of at most MAX_RECIPE_BYTES; a PNG's image data is never decoded."""
     name = _name(path)
@@ -129,7 +136,7 @@ def load_recipe_file(path) -> Recipe:
     return _parse(text, name)
 
 
-def check_scale(scale, width: int, height: int) -> int:
+def check_scale(scale: object, width: int, height: int) -> int:
     """An enlargement factor: an integer >= 1 whose result is at most MAX_EXPORT_SIDE pixels a side."""
     if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
         raise ExportError(f"the scale must be a whole number of at least 1, got {describe(scale)}")
@@ -142,5 +149,5 @@ def check_scale(scale, width: int, height: int) -> int:
     return scale
 
 
-def _name(path) -> str:
+def _name(path: str | os.PathLike[str]) -> str:
     return printable(os.path.basename(os.fspath(path)) or os.fspath(path))

@@ -18,7 +18,9 @@ import stat
 import struct
 import time
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +28,10 @@ from .errors import RecipeError
 from .images import enlarge
 from .mixing import Latent, LatentSource, Recipe, SeedSource, seed_source
 from .safeio import open_regular
+
+if TYPE_CHECKING:
+    from .families.api import LayerInfo
+    from .render import Renderer, RenderResult
 
 GRID_FORMAT = "stylemixer.grid"
 GRID_VERSION = 1
@@ -46,7 +52,7 @@ class GridError(RecipeError):
     pass
 
 
-def _source(v, where):
+def _source(v: object, where: str) -> SeedSource | LatentSource:
     if isinstance(v, (SeedSource, LatentSource)):
         return v
     if isinstance(v, Latent):
@@ -59,13 +65,13 @@ def _source(v, where):
         raise GridError(f"{where}: {str(e).partition(': ')[2] or e}") from None
 
 
-def _source_json(s):
+def _source_json(s: SeedSource | LatentSource) -> Any:
     if isinstance(s, LatentSource):
         return s.latent.to_dict()
     return s.seed if s.frac == 0 else s.seed + s.frac
 
 
-def source_text(s) -> str:
+def source_text(s: SeedSource | LatentSource) -> str:
     """How a row or column is labelled: '42', '3.25' or a latent's name."""
     if isinstance(s, LatentSource):
         return s.latent.name
@@ -79,7 +85,7 @@ class Grid:
     cols: tuple  # source sources (B of each cell)
     row_weights: tuple = ()  # empty, or per row: a weights tuple that replaces the recipe's for that row, or None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "rows", tuple(_source(v, f"rows[{i}]") for i, v in enumerate(self.rows)))
         object.__setattr__(self, "cols", tuple(_source(v, f"cols[{i}]") for i, v in enumerate(self.cols)))
         for name in ("rows", "cols"):
@@ -120,9 +126,9 @@ class Grid:
         """New weights / truncation / noise for every row (per-row weights are dropped)."""
         return replace(self, recipe=recipe, row_weights=())
 
-    def with_rows(self, rows) -> Grid:
+    def with_rows(self, rows: Iterable[SeedSource | LatentSource]) -> Grid:
         rows = tuple(rows)
-        rw = ()
+        rw: tuple = ()
         if self.row_weights:  # keep the per-row weights of rows that stay where they were
             rw = tuple(
                 self.row_weights[i] if i < len(self.rows) and rows[i] == self.rows[i] else None
@@ -130,7 +136,7 @@ class Grid:
             )
         return replace(self, rows=rows, row_weights=rw)
 
-    def with_cols(self, cols) -> Grid:
+    def with_cols(self, cols: Iterable[SeedSource | LatentSource]) -> Grid:
         return replace(self, cols=tuple(cols))
 
     def transposed(self) -> Grid:
@@ -154,7 +160,7 @@ class Grid:
         return json.dumps(self.to_dict(), indent=1)
 
     @classmethod
-    def from_dict(cls, d) -> Grid:
+    def from_dict(cls, d: object) -> Grid:
         if not isinstance(d, dict):
             raise GridError("grid: expected a JSON object")
         d = dict(d)
@@ -182,7 +188,7 @@ class Grid:
             raise GridError(f"grid: not valid JSON ({e})") from None
 
 
-def figure3(recipe: Recipe, layers) -> Grid:
+def figure3(recipe: Recipe, layers: list[LayerInfo]) -> Grid:
     """The paper's Figure 3 for a model with this layer table: its seeds, coarse x3 / middle x2 / fine x1 rows,
     no truncation, const noise (as NVIDIA's script draws it)."""
     base = replace(
@@ -193,10 +199,10 @@ def figure3(recipe: Recipe, layers) -> Grid:
     return Grid(base, FIGURE3_ROWS, FIGURE3_COLS, per_row)
 
 
-def parse_sources(text: str, where: str = "seeds", latent_loader=None) -> tuple:
+def parse_sources(text: str, where: str = "seeds", latent_loader: Callable[[str], Latent] | None = None) -> tuple:
     """'1,2,5-8' -> seeds 1, 2, 5, 6, 7, 8; '3.5' is a fractional seed; other items are latent files when a
     `latent_loader(spec) -> Latent` is given."""
-    out = []
+    out: list[SeedSource | LatentSource] = []
     for item in filter(None, (p.strip() for p in str(text).split(","))):
         lo, sep, hi = item.partition("-")
         if sep and lo.isdigit() and hi.isdigit():
@@ -289,7 +295,7 @@ class GridImages:
     ms: float = 0.0  # time until the last cell
     starts: dict = field(default_factory=dict)  # (r, c) -> first AdaIN the mix ran (num_ws: from the cache)
 
-    def add(self, r: int, c: int, result):
+    def add(self, r: int, c: int, result: RenderResult) -> None:
         self.cells[(r, c)] = result.mix
         self.row_images[r] = result.a
         self.col_images[c] = result.b
@@ -301,7 +307,9 @@ class GridImages:
         return len(self.cells) == R * C
 
 
-def iter_grid(renderer, grid: Grid, order=None):
+def iter_grid(
+    renderer: Renderer, grid: Grid, order: Iterable[tuple[int, int]] | None = None
+) -> Iterator[tuple[int, int, RenderResult]]:
     """Render cell by cell (row by row unless `order` lists (r, c) pairs), yielding (r, c, RenderResult).
 
     A generator, so a caller can show cells as they arrive and stop early (the GUI's worker drops a superseded
@@ -313,7 +321,9 @@ def iter_grid(renderer, grid: Grid, order=None):
         yield r, c, renderer.render(RenderRequest(grid.cell(r, c)))
 
 
-def render_grid(renderer, grid: Grid, on_cell=None) -> GridImages:
+def render_grid(
+    renderer: Renderer, grid: Grid, on_cell: Callable[[int, int, RenderResult], None] | None = None
+) -> GridImages:
     """Every cell, through the renderer (and its cache). `on_cell(r, c, result)` after each."""
     images = GridImages(grid)
     t0 = time.perf_counter()
@@ -336,7 +346,7 @@ def compose(images: GridImages, scale: int = 1, gap: int = GAP, fill: int = FILL
     H, W = h * scale, w * scale
     out = np.full(((R + 1) * H + R * gap, (C + 1) * W + C * gap, ch), fill, np.uint8)
 
-    def put(r, c, img):  # r, c in canvas slots (0 = the header row / column)
+    def put(r: int, c: int, img: np.ndarray) -> None:  # r, c in canvas slots (0 = the header row / column)
         y, x = r * (H + gap), c * (W + gap)
         out[y : y + H, x : x + W] = enlarge(img, scale)
 
@@ -349,7 +359,7 @@ def compose(images: GridImages, scale: int = 1, gap: int = GAP, fill: int = FILL
     return out
 
 
-def save_grid_png(path, images: GridImages, scale: int = 1, gap: int = GAP):
+def save_grid_png(path: str | os.PathLike[str], images: GridImages, scale: int = 1, gap: int = GAP) -> None:
     """One PNG with the grid JSON in its `stylemixer.grid` text chunk; atomic (export.save_png)."""
     from .export import save_png
 
@@ -366,7 +376,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_TEXT_BYTES = 64 * 2**20
 
 
-def png_text(path, key: str) -> str | None:
+def png_text(path: str | os.PathLike[str], key: str) -> str | None:
     """A PNG's tEXt / zTXt / iTXt value for `key`, read chunk by chunk without decoding the picture (so a big grid
     never meets Pillow's decompression-bomb guard). None when the PNG has no such chunk."""
     try:
@@ -414,14 +424,14 @@ def _inflate(data: bytes) -> bytes:
     return out
 
 
-def grid_from_png(path) -> Grid:
+def grid_from_png(path: str | os.PathLike[str]) -> Grid:
     text = png_text(path, GRID_KEY)
     if text is None:
         raise GridError(f"{os.path.basename(os.fspath(path))} carries no StyleMixer grid")
     return Grid.from_json(text)
 
 
-def is_grid_file(path) -> bool:
+def is_grid_file(path: str | os.PathLike[str]) -> bool:
     """A PNG with a grid chunk, or a grid JSON. Only a regular file is opened: a FIFO or a device never is (an
     open would block)."""
     try:
@@ -435,7 +445,7 @@ def is_grid_file(path) -> bool:
         return False
 
 
-def load_grid_file(path) -> Grid:
+def load_grid_file(path: str | os.PathLike[str]) -> Grid:
     """A grid PNG written by StyleMixer, or a grid JSON."""
     try:
         with open_regular(path, GridError, "grid file") as f:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
+if TYPE_CHECKING:
+    from PIL import Image
 
-def to_uint8(img: torch.Tensor, crop=None) -> np.ndarray:
+
+def to_uint8(img: torch.Tensor, crop: Sequence[int] | None = None) -> np.ndarray:
     """[N, C, H, W] in [-1, 1] -> uint8 [N, H, W, C], NVIDIA's rounding (x * 127.5 + 128, clamped, truncated).
 
     crop = (top, bottom, left, right) keeps a model's content box (the cars model's 512x384 inside 512x512).
@@ -15,11 +21,10 @@ def to_uint8(img: torch.Tensor, crop=None) -> np.ndarray:
     if crop is not None:
         t, b, l, r = crop
         x = x[:, :, t:b, l:r]
-    x = x.permute(0, 2, 3, 1).cpu().numpy()
-    return np.ascontiguousarray(x)
+    return np.ascontiguousarray(x.permute(0, 2, 3, 1).cpu().numpy())
 
 
-def to_pil(arr: np.ndarray):
+def to_pil(arr: np.ndarray) -> Image.Image:
     """uint8 [H, W, C] with C in (1, 3) -> PIL image."""
     from PIL import Image
 
@@ -33,7 +38,7 @@ def enlarge(arr: np.ndarray, factor: int) -> np.ndarray:
     return arr.repeat(factor, axis=0).repeat(factor, axis=1) if factor > 1 else arr
 
 
-def hstack(images, gap: int = 4, fill: int = 255) -> np.ndarray:
+def hstack(images: Sequence[np.ndarray], gap: int = 4, fill: int = 255) -> np.ndarray:
     """Images side by side (A | mix | B), separated by a gap."""
     h = max(a.shape[0] for a in images)
     c = images[0].shape[2]
@@ -47,7 +52,9 @@ def hstack(images, gap: int = 4, fill: int = 255) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
-def label_band(widths, labels, gap: int, fill: int = 255, channels: int = 3) -> np.ndarray:
+def label_band(
+    widths: Sequence[int], labels: Sequence[str], gap: int, fill: int = 255, channels: int = 3
+) -> np.ndarray:
     """A white band with `labels[i]` centred under image i of an hstack of images `widths` wide: uint8
     [band height, total width, channels]. The text is Pillow's own font, sized to the images."""
     from PIL import Image, ImageDraw, ImageFont
@@ -70,7 +77,7 @@ def label_band(widths, labels, gap: int, fill: int = 255, channels: int = 3) -> 
     return np.repeat(arr, channels, axis=2)
 
 
-def labelled_hstack(images, labels, gap: int = 4, fill: int = 255) -> np.ndarray:
+def labelled_hstack(images: Sequence[np.ndarray], labels: Sequence[str], gap: int = 4, fill: int = 255) -> np.ndarray:
     """hstack with a label under each image; the images' pixels are exactly those of the plain hstack."""
     strip = hstack(images, gap=gap, fill=fill)
     band = label_band([a.shape[1] for a in images], labels, gap, fill, strip.shape[2])

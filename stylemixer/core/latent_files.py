@@ -21,12 +21,18 @@ import os
 import re
 import stat
 import zipfile
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from .atomic import atomic_write_bytes
 from .errors import RecipeError
 from .mixing import Latent
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .mixing import Recipe
 
 MAX_FILE_BYTES = 256 * 2**20  # a W+ of the largest StyleGAN is 36 KB; projector batches stay far below this
 MAX_ARRAY_VALUES = 16 * 2**20
@@ -39,11 +45,11 @@ class LatentFileError(RecipeError):
     """A latent file that cannot be used; the message names the file and what is wrong."""
 
 
-def _name(path) -> str:
+def _name(path: str | os.PathLike[str]) -> str:
     return os.path.basename(os.fspath(path)) or os.fspath(path)
 
 
-def split_spec(spec: str) -> tuple[str, str | None]:
+def split_spec(spec: str | os.PathLike[str]) -> tuple[str, str | None]:
     """'photo.npz' -> ('photo.npz', None); 'mix.npz:b' -> ('mix.npz', 'b'); 'many.npz:w[2]' -> (..., 'w[2]').
 
     A path that exists as it is wins, so file names containing ':' still work."""
@@ -56,7 +62,7 @@ def split_spec(spec: str) -> tuple[str, str | None]:
     return path, key
 
 
-def _open_regular(path):
+def _open_regular(path: str | os.PathLike[str]) -> bytes:
     try:
         st = os.stat(path)
     except OSError as e:
@@ -74,14 +80,14 @@ def _open_regular(path):
         raise LatentFileError(f"cannot read {_name(path)}: {e.strerror or e}") from None
 
 
-def _check_header(where: str, shape, dtype) -> None:
+def _check_header(where: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
     if dtype.hasobject or dtype.kind not in FLOAT_KINDS:
         raise LatentFileError(f"{where}: expected floating-point values, got dtype {dtype}")
     if math.prod(shape) > MAX_ARRAY_VALUES:
         raise LatentFileError(f"{where}: shape {list(shape)} is far larger than any latent")
 
 
-def _npy_header(f):
+def _npy_header(f: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
     version = np.lib.format.read_magic(f)
     if version == (1, 0):
         return np.lib.format.read_array_header_1_0(f)
@@ -104,7 +110,7 @@ def _read_npy(data: bytes, where: str) -> np.ndarray:
         raise LatentFileError(f"{where}: the array is damaged ({e})") from None
 
 
-def _npz_arrays(data: bytes, path) -> dict:
+def _npz_arrays(data: bytes, path: str | os.PathLike[str]) -> dict:
     """{key: lazy loader} of an npz, with every member's header checked first (no inflating of a bomb)."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -131,7 +137,7 @@ def _npz_arrays(data: bytes, path) -> dict:
             continue
         _check_header(where, shape, dtype)
 
-        def load(info=info, where=where):
+        def load(info: zipfile.ZipInfo = info, where: str = where) -> np.ndarray:
             try:
                 return _read_npy(zf.read(info), where)
             except (zipfile.BadZipFile, OSError, EOFError) as e:
@@ -141,7 +147,7 @@ def _npz_arrays(data: bytes, path) -> dict:
     return out
 
 
-def _pt_arrays(data: bytes, path) -> dict:
+def _pt_arrays(data: bytes, path: str | os.PathLike[str]) -> dict:
     import torch
 
     try:
@@ -164,7 +170,7 @@ def _pt_arrays(data: bytes, path) -> dict:
     return out
 
 
-def _arrays(path) -> dict:
+def _arrays(path: str | os.PathLike[str]) -> dict:
     data = _open_regular(path)
     if data[:4] == b"PK\x03\x04":
         try:  # torch's zip format has a data.pkl; NumPy's npz holds .npy members
@@ -182,12 +188,12 @@ def _arrays(path) -> dict:
     raise LatentFileError(f"{_name(path)} is not a latent file (.npz, .npy or a torch .pt tensor)")
 
 
-def _count(shape) -> int:
+def _count(shape: tuple[int, ...]) -> int:
     """How many latents an array holds: [N, num_ws, w_dim] -> N, anything smaller -> 1."""
     return shape[0] if len(shape) == 3 else 1
 
 
-def latent_choices(path) -> list[str]:
+def latent_choices(path: str | os.PathLike[str]) -> list[str]:
     """Every latent in a file, as the KEY (or KEY[i]) that `read_latent` takes ('' for a bare array)."""
     out = []
     for key, (shape, _) in _arrays(path).items():
@@ -196,7 +202,7 @@ def latent_choices(path) -> list[str]:
     return out
 
 
-def read_latent(path, key: str | None = None) -> tuple[np.ndarray, str, tuple]:
+def read_latent(path: str | os.PathLike[str], key: str | None = None) -> tuple[np.ndarray, str, tuple]:
     """(float32 [w_dim] or [num_ws, w_dim], a display name, the array's shape as stored)."""
     path, spec_key = split_spec(path) if key is None else (os.fspath(path), key)
     arrays = _arrays(path)
@@ -251,7 +257,9 @@ def read_latent(path, key: str | None = None) -> tuple[np.ndarray, str, tuple]:
     return np.ascontiguousarray(arr), name, shape
 
 
-def load_latent(spec, num_ws: int | None = None, w_dim: int | None = None, key: str | None = None) -> Latent:
+def load_latent(
+    spec: str | os.PathLike[str], num_ws: int | None = None, w_dim: int | None = None, key: str | None = None
+) -> Latent:
     """A latent file (FILE or FILE:KEY) as a Latent for a recipe; with num_ws and w_dim, checked against the
     model with a message that names both shapes."""
     arr, name, stored = read_latent(spec, key)
@@ -265,7 +273,7 @@ def load_latent(spec, num_ws: int | None = None, w_dim: int | None = None, key: 
     return latent
 
 
-def save_latents(path, arrays: dict, recipe=None, kind: str = "w+"):
+def save_latents(path: str | os.PathLike[str], arrays: dict, recipe: Recipe | None = None, kind: str = "w+") -> None:
     """Write latents as an .npz, atomically (a failure leaves no file). A recipe is stored as JSON text under
     `recipe`.
 
@@ -298,6 +306,6 @@ def save_latents(path, arrays: dict, recipe=None, kind: str = "w+"):
         raise ExportError(f"could not write {_name(path)}: {e.strerror or e}") from None
 
 
-def save_latent(path, ws):
+def save_latent(path: str | os.PathLike[str], ws: ArrayLike) -> None:
     """One W+ latent in NVIDIA's projector layout: key `w`, [1, num_ws, w_dim]."""
     save_latents(path, {"w": np.asarray(ws, dtype=np.float32).reshape(1, *np.shape(ws)[-2:])})

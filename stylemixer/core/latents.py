@@ -3,8 +3,13 @@ every device and the same z as NVIDIA's scripts (`np.random.RandomState(seed).ra
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from .families.api import StyleGenerator
 
 MAX_SEED = 2**32 - 1  # RandomState accepts 0 .. 2**32-1
 
@@ -35,7 +40,12 @@ def c_from_class(class_index: int | None, c_dim: int) -> np.ndarray | None:
 
 @torch.inference_mode()
 def ws_from_seed(
-    G, seed: int, psi: float = 1.0, cutoff: int | None = None, device=None, class_index: int | None = None
+    G: StyleGenerator,
+    seed: int,
+    psi: float = 1.0,
+    cutoff: int | None = None,
+    device: torch.device | str | None = None,
+    class_index: int | None = None,
 ) -> torch.Tensor:
     """[1, num_ws, w_dim] on G's device. class_index: the class of a conditional model (c_dim > 0)."""
     device = device or next(G.parameters()).device

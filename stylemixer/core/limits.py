@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Any
 
 from .errors import ConfigError, describe
 
@@ -23,17 +24,17 @@ MAX_PSI = 100.0  # truncation psi; the GUI offers -2..2, NVIDIA's tools -1..2
 MAX_CUTOFF = MAX_NUM_WS  # a cutoff at or above num_ws truncates every w index (NVIDIA's semantics)
 
 
-def is_int(v) -> bool:
+def is_int(v: object) -> bool:
     """An integer (Python or NumPy), not a bool."""
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
-def is_real(v) -> bool:
+def is_real(v: Any) -> bool:
     """A finite real number (Python or NumPy), not a bool."""
     return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def int_in(name: str, v, lo: int, hi: int):
+def int_in(name: str, v: Any, lo: int, hi: int) -> None:
     """Raise ConfigError unless v is an integer (not a bool) in [lo, hi]."""
     if not is_int(v):
         raise ConfigError(f"{name} must be an integer, got {describe(v)}")
@@ -41,7 +42,7 @@ def int_in(name: str, v, lo: int, hi: int):
         raise ConfigError(f"{name} must be between {lo} and {hi}, got {describe(v)}")
 
 
-def check_common_config(cfg):
+def check_common_config(cfg: Any) -> None:
     """The fields every family's config has (resolution, img_channels, z_dim, w_dim, c_dim, truncation_psi,
     truncation_cutoff, crop). Raises ConfigError naming the field; fields a family lacks are skipped."""
     res = cfg.resolution
@@ -63,7 +64,7 @@ def check_common_config(cfg):
     check_crop(getattr(cfg, "crop", None), res)
 
 
-def check_crop(crop, res: int):
+def check_crop(crop: object, res: int) -> None:
     """None, or (top, bottom, left, right) integers with a non-empty box inside the res x res image."""
     if crop is None:
         return

@@ -15,7 +15,9 @@ import base64
 import hashlib
 import json
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -24,6 +26,11 @@ from .errors import RecipeError, describe, printable
 from .families import GROUPS, NOISE_MODES
 from .latents import MAX_SEED, ws_from_seed
 from .limits import MAX_CUTOFF, MAX_NUM_WS, MAX_PSI
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .families.api import Control, LayerInfo, StyleGenerator
 
 RECIPE_FORMAT = "stylemixer.recipe"
 RECIPE_VERSION = 1
@@ -42,8 +49,9 @@ class Latent:
     name: str
     shape: tuple  # (w_dim,) or (num_ws, w_dim)
     data: bytes  # float32 little-endian, row-major
+    digest: str = field(init=False, repr=False)  # sha256 of shape and data, set in __post_init__
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(int(v) for v in self.shape))
         if not isinstance(self.name, str):
             raise RecipeError(f"latent name: expected a string, got {self.name!r}")
@@ -59,7 +67,7 @@ class Latent:
         object.__setattr__(self, "digest", hashlib.sha256(repr(self.shape).encode() + self.data).hexdigest())
 
     @classmethod
-    def from_array(cls, name: str, arr) -> "Latent":
+    def from_array(cls, name: str, arr: ArrayLike) -> "Latent":
         a = np.ascontiguousarray(np.asarray(arr, dtype="<f4"))
         return cls(name, a.shape, a.tobytes())
 
@@ -70,13 +78,13 @@ class Latent:
     def kind(self) -> str:
         return "W" if len(self.shape) == 1 else "W+"
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Latent) and self.digest == other.digest and self.name == other.name
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self.digest, self.name))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Latent({self.name!r}, {self.kind} {list(self.shape)}, {self.digest[:12]})"
 
     def to_dict(self) -> dict:
@@ -88,7 +96,7 @@ class Latent:
         }
 
     @classmethod
-    def from_dict(cls, d, field_name="latent") -> "Latent":
+    def from_dict(cls, d: object, field_name: str = "latent") -> "Latent":
         if not isinstance(d, dict) or set(d) != {"name", "shape", "dtype", "data"}:
             raise RecipeError(f"{field_name}: expected an object with name, shape, dtype and data")
         if d["dtype"] != "float32":
@@ -131,7 +139,7 @@ class SeedSource:
     truncated = True  # the recipe's psi and cutoff apply
 
     @property
-    def key(self):
+    def key(self) -> Hashable:
         base = self.seed if self.frac == 0 else ("seed", self.seed, self.frac)
         return base if self.cls is None else ("class", self.cls, base)
 
@@ -139,7 +147,14 @@ class SeedSource:
     def label(self) -> str:
         return f"seed {self.seed}" if self.frac == 0 else f"seed {self.seed + self.frac:.2f}"
 
-    def ws(self, G, psi=1.0, cutoff=None, device=None, w_of_seed=None) -> torch.Tensor:
+    def ws(
+        self,
+        G: StyleGenerator,
+        psi: float = 1.0,
+        cutoff: int | None = None,
+        device: torch.device | str | None = None,
+        w_of_seed: Callable[[int], torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """[1, num_ws, w_dim]. `w_of_seed(seed)` may serve the neighbouring integer seeds from a cache."""
         w0 = ws_from_seed(G, self.seed, psi, cutoff, device, class_index=self.cls)
         if self.frac == 0:
@@ -157,14 +172,21 @@ class LatentSource:
     truncated = False
 
     @property
-    def key(self):
+    def key(self) -> Hashable:
         return ("latent", self.latent.digest)
 
     @property
     def label(self) -> str:
         return f"{self.latent.name} ({self.latent.kind})"
 
-    def ws(self, G, psi=1.0, cutoff=None, device=None, w_of_seed=None) -> torch.Tensor:
+    def ws(
+        self,
+        G: StyleGenerator,
+        psi: float = 1.0,
+        cutoff: int | None = None,
+        device: torch.device | str | None = None,
+        w_of_seed: Callable[[int], torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         device = device or next(G.parameters()).device
         return torch.from_numpy(self.latent.fit(G.num_ws, G.w_dim).copy())[None].to(device)
 
@@ -193,14 +215,14 @@ class Recipe:
     class_a: int | None = None  # class of A and of B for conditional models (c_dim > 0); None for unconditional
     class_b: int | None = None  # ones (a conditional model then uses class 0, see latents.ws_from_seed)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "weights", tuple(self.weights))
         if isinstance(self.options, dict):
             object.__setattr__(self, "options", tuple(sorted(self.options.items())))
         _validate(self)
 
     @classmethod
-    def for_model(cls, num_ws: int, **kw) -> "Recipe":
+    def for_model(cls, num_ws: int, **kw: Any) -> "Recipe":
         return cls(weights=(0.0,) * num_ws, **kw)
 
     def with_weight(self, index: int, value: float) -> "Recipe":
@@ -208,7 +230,7 @@ class Recipe:
         w[index] = float(value)
         return replace(self, weights=tuple(w))
 
-    def with_weights(self, weights) -> "Recipe":
+    def with_weights(self, weights: Iterable[float]) -> "Recipe":
         return replace(self, weights=tuple(float(v) for v in weights))
 
     def swapped(self) -> "Recipe":
@@ -226,7 +248,7 @@ class Recipe:
             weights=tuple(1.0 - v for v in self.weights),
         )
 
-    def source(self, which: str):
+    def source(self, which: str) -> SeedSource | LatentSource:
         """A's or B's source: a LatentSource when a latent is set, else a SeedSource."""
         which = which.lower()
         latent = getattr(self, f"latent_{which}")
@@ -236,22 +258,21 @@ class Recipe:
             getattr(self, f"seed_{which}"), getattr(self, f"frac_{which}"), getattr(self, f"class_{which}")
         )
 
-    def with_source(self, which: str, source) -> "Recipe":
+    def with_source(self, which: str, source: SeedSource | LatentSource | int | float) -> "Recipe":
         """The recipe with A's or B's source replaced (a SeedSource, a LatentSource, an int or a float seed)."""
         which = which.lower()
         if isinstance(source, LatentSource):
-            return replace(self, **{f"latent_{which}": source.latent})
+            latent: dict[str, Any] = {f"latent_{which}": source.latent}
+            return replace(self, **latent)
         if not isinstance(source, SeedSource):
             source = seed_source(source, f"seed_{which}")
-        return replace(
-            self,
-            **{
-                f"seed_{which}": source.seed,
-                f"frac_{which}": source.frac,
-                f"class_{which}": getattr(self, f"class_{which}") if source.cls is None else source.cls,
-                f"latent_{which}": None,
-            },
-        )
+        seed: dict[str, Any] = {
+            f"seed_{which}": source.seed,
+            f"frac_{which}": source.frac,
+            f"class_{which}": getattr(self, f"class_{which}") if source.cls is None else source.cls,
+            f"latent_{which}": None,
+        }
+        return replace(self, **seed)
 
     def synthesis_options(self) -> dict:
         """Per-image synthesis inputs other than noise, for the family's `context` (see `G.synthesis_controls`)."""
@@ -262,7 +283,7 @@ class Recipe:
         opts[name] = float(value)
         return replace(self, options=tuple(sorted(opts.items())))
 
-    def check_controls(self, controls) -> "Recipe":
+    def check_controls(self, controls: Iterable[Control]) -> "Recipe":
         """Every option is one the model offers (`G.synthesis_controls`) and within its range."""
         by_key = {c.key: c for c in controls}
         for name, value in self.options:
@@ -322,7 +343,7 @@ class Recipe:
         return json.dumps(self.to_dict(), indent=1)
 
     @classmethod
-    def from_dict(cls, d) -> "Recipe":
+    def from_dict(cls, d: object) -> "Recipe":
         if not isinstance(d, dict):
             raise RecipeError("recipe: expected a JSON object")
         d = dict(d)
@@ -362,15 +383,15 @@ class Recipe:
         return cls.from_dict(d)
 
 
-def _is_int(v) -> bool:
+def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_num(v) -> bool:
+def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _validate(r: Recipe):
+def _validate(r: Recipe) -> None:
     if not r.weights:
         raise RecipeError("weights: must not be empty")
     if len(r.weights) > MAX_NUM_WS:
@@ -422,7 +443,7 @@ def _validate(r: Recipe):
             raise RecipeError(f"latent_{which}: expected a latent, got {type(latent).__name__}")
 
 
-def seed_source(value, field: str = "seed") -> SeedSource:
+def seed_source(value: object, field: str = "seed") -> SeedSource:
     """3 -> seed 3; 3.25 -> a quarter of the way from seed 3's w to seed 4's (a RecipeError naming `field` if out
     of range)."""
     if (
@@ -440,13 +461,13 @@ def seed_source(value, field: str = "seed") -> SeedSource:
     return SeedSource(seed, frac)
 
 
-def mix_ws(ws_a: torch.Tensor, ws_b: torch.Tensor, weights) -> torch.Tensor:
+def mix_ws(ws_a: torch.Tensor, ws_b: torch.Tensor, weights: Iterable[float]) -> torch.Tensor:
     """[N, num_ws, w_dim] x2 -> mixed; weight 0 gives exactly A's row, 1 exactly B's row."""
     t = torch.as_tensor(list(weights), dtype=ws_a.dtype, device=ws_a.device)[None, :, None]
     return torch.lerp(ws_a, ws_b, t)
 
 
-def parse_mix_spec(spec: str, G_or_table) -> tuple:
+def parse_mix_spec(spec: str, G_or_table: StyleGenerator | list[LayerInfo]) -> tuple:
     """'coarse=A,middle=B,fine=0.5' or '0-3=0,4-9=0.5' -> weights tuple (unlisted indices stay A).
 
     G_or_table: a generator or its layer table (which w indices each group holds).
@@ -454,10 +475,11 @@ def parse_mix_spec(spec: str, G_or_table) -> tuple:
     table = G_or_table.layer_table() if hasattr(G_or_table, "layer_table") else list(G_or_table)
     weights = [0.0] * len(table)
     for key, v in split_mix_spec(spec):
-        if key in GROUPS:
-            idx = [info.index for info in table if info.group == key]
-        elif key == "all":
+        idx: Iterable[int]
+        if key == "all":
             idx = range(len(table))
+        elif isinstance(key, str):  # a group
+            idx = [info.index for info in table if info.group == key]
         else:
             lo, hi = key
             if hi >= len(table):
@@ -468,10 +490,10 @@ def parse_mix_spec(spec: str, G_or_table) -> tuple:
     return tuple(weights)
 
 
-def split_mix_spec(spec: str) -> list:
+def split_mix_spec(spec: str) -> list[tuple[str | tuple[int, int], float]]:
     """Check the syntax of a --mix spec without a model: [(key, weight)], where key is a group name, 'all',
     or (lo, hi) w indices. Whether indices exist is checked against the model by `parse_mix_spec`."""
-    items = []
+    items: list[tuple[str | tuple[int, int], float]] = []
     for part in filter(None, (p.strip() for p in spec.split(","))):
         if "=" not in part:
             raise RecipeError(f"mix: {part!r} should look like coarse=B or 0-3=0.5")
@@ -488,8 +510,8 @@ def split_mix_spec(spec: str) -> list:
             items.append((key, v))
             continue
         try:
-            lo, _, hi = key.partition("-")
-            lo, hi = int(lo), int(hi or lo)
+            first, _, last = key.partition("-")
+            lo, hi = int(first), int(last or first)
         except ValueError:
             raise RecipeError(f"mix: {key!r} is not coarse, middle, fine, all, an index or a range") from None
         if not 0 <= lo <= hi:

@@ -1,23 +1,24 @@
-"""Process-level performance settings, each chosen by measurement (docs/performance.md has the numbers).
+"""Process-level performance settings, each chosen by measurement.
 
-Huge pages for large allocations. A 1024 px activation is 64 MB; glibc serves it with a fresh mmap and the kernel
-then faults it in 4 KB at a time. On the 2-core machine the project is measured on, that costs ~3 us per page:
-~50 ms per 64 MB tensor, more than the arithmetic done on it, and a 1024 px frame allocates dozens of them. With
-glibc's `hugetlb=1` tunable, malloc asks for 2 MB pages and the same allocation costs ~7 ms.
-
-Freed memory kept in the process. Even with huge pages, every 64 MB block went back to the kernel when freed
-and came back as a fresh mapping at the next allocation (8-10 ms per block, 0.1-0.7 s of system time per
-1024 px render measured under load), and memory the kernel has not handed out recently costs far more (on the
-project's VM ~2.5-3 ms per MB: 150-200 ms per 64 MB). So the command also tells malloc to serve every
-allocation from its heap (`mmap_max=0`), one heap for all threads (`arena_max=1`: a thread's own arena cannot
-hold a 64 MB block, which made such allocations 150-450 ms in the render thread), and to keep up to 1 GB of
-freed memory rather than return it (`trim_threshold`). Renders then recycle their own memory: ~0 system time
-per 1024 px render instead of 0.1-0.7 s, at the price of a process that keeps its peak memory (2.1 GB instead
-of 1.75 GB after the 1024 px benchmark).
+- Huge pages for large allocations: a 1024 px activation is 64 MB, and faulting it in 4 KB at a time costs more
+  than the arithmetic done on it (glibc's `hugetlb=1` tunable; docs/performance.md#huge-pages).
+- Freed memory kept in the process: every allocation from malloc's heap (`mmap_max=0`), one heap for all threads
+  (`arena_max=1`) and up to 1 GB of freed memory kept (`trim_threshold`), so renders recycle their own memory
+  instead of faulting in fresh pages; the price is a process that keeps its peak memory
+  (docs/performance.md#freed-memory-stays-in-the-process).
 
 Tunables are read when a process starts, so `main()` re-executes itself once with them set; only the real
 command line does this (never a library call or a test), only on Linux with glibc >= 2.35, and it is skipped
 when STYLEMIXER_NO_REEXEC is set or the tunables are already there.
+
+OpenMP threads that wait by sleeping. By default an OpenMP thread that reaches a barrier first spins (libgomp: up
+to 300,000 iterations) waiting for the others. When the machine is busy, its partner is often descheduled, and
+the spinning thread burns the core that partner, the GUI thread or another process needed: on the 2-core machine
+under load (load average ~9), a full 1024 px synthesis took 8.3-8.5 s with two threads against 3.9-4.4 s with one,
+and 2.6-3.0 s of CPU against 1.4-1.5 s. With `OMP_WAIT_POLICY=PASSIVE` waiting threads sleep: two threads took
+4.3-4.7 s, for the same 1.3-1.5 s of CPU as one, so rendering on every core no longer costs anyone else a core.
+The command sets it (unless the environment already chooses) before torch is imported, as libgomp reads it when
+it loads (`passive_openmp_wait`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from collections.abc import Mapping
 
 TUNABLES = (
     "glibc.malloc.hugetlb=1",
@@ -37,7 +39,7 @@ TUNABLE = TUNABLES[0]
 _MARK = "STYLEMIXER_REEXECED"
 
 
-def allocator_env(env=None) -> dict:
+def allocator_env(env: Mapping[str, str] | None = None) -> dict:
     """A copy of env (default os.environ) with the allocator tunables added to GLIBC_TUNABLES (one the
     environment already sets, to any value, is left as it is)."""
     env = dict(os.environ if env is None else env)
@@ -68,9 +70,25 @@ def _glibc_ok() -> bool:
     return lib == "glibc" and (major, minor) >= (2, 35)
 
 
-def reexec_with_huge_pages():
+OPENMP_WAIT = ("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def passive_openmp_wait(environ: dict[str, str] | None = None) -> bool:
+    """Make OpenMP threads sleep rather than spin while they wait (see the module docstring), unless the
+    environment already sets OMP_WAIT_POLICY or GOMP_SPINCOUNT. Effective only before torch is first imported.
+    Returns whether it was set here."""
+    env = os.environ if environ is None else environ
+    if "OMP_WAIT_POLICY" in env or "GOMP_SPINCOUNT" in env:
+        return False
+    env[OPENMP_WAIT[0]] = OPENMP_WAIT[1]
+    return True
+
+
+def reexec_with_huge_pages() -> None:
     """Replace this process by the same command with the allocator tunables set; returns only when that is not
-    done."""
+    done. First (whether or not it re-executes) it sets the OpenMP wait policy, as the command calls this before
+    importing torch."""
+    passive_openmp_wait()
     if (
         os.environ.get(_MARK)
         or os.environ.get("STYLEMIXER_NO_REEXEC")
@@ -96,7 +114,7 @@ def lower_thread_priority(nice: int) -> bool:
     starts later, such as an OpenMP team, inherit it). Lowering needs no privilege. Returns whether it was done.
 
     For the app's render worker: the GUI thread, at normal priority, then gets a core as soon as it has work,
-    while the renderer uses every core the rest of the time (docs/performance.md has the measurements).
+    while the renderer uses every core the rest of the time (docs/performance.md#the-render-thread-below-the-gui).
     """
     if nice <= 0 or not sys.platform.startswith("linux") or not hasattr(os, "setpriority"):
         return False

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
+from typing import BinaryIO
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_TEXT_CHUNK = 1 << 20  # bytes of the chunk holding the text (a recipe is ~1 KB)
@@ -28,7 +29,7 @@ def is_png(head: bytes) -> bool:
     return head[:8] == SIGNATURE
 
 
-def find_text(f, keyword: str) -> tuple[str | None, str]:
+def find_text(f: BinaryIO, keyword: str) -> tuple[str | None, str]:
     """(text, why) for the first text chunk of the open binary file `f` named `keyword`.
 
     text is None when there is none; why then says what ended the search ('end of image', 'the file ends

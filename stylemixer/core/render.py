@@ -4,7 +4,7 @@ Synchronous and Qt-free: the GUI's worker thread, the CLI, the benchmark and the
 Not thread-safe: one thread (the worker) owns a Renderer. It knows no generator family: it speaks the
 resumable-synthesis protocol of `families/api.py` (context, start, advance k, finish).
 
-What it avoids recomputing (see docs/performance.md for the measurements behind each choice):
+What it avoids recomputing (docs/performance.md has the measurements behind each choice):
 - w per (source, psi, cutoff): the mapping network runs once per seed; a source is a seed, a fractional seed
   or a latent (mixing.py), identified by its key.
 - Every image is a *chain* of ws rows. The state entering w index k depends only on rows 0..k-1 and the image's
@@ -16,17 +16,19 @@ What it avoids recomputing (see docs/performance.md for the measurements behind 
 
 On the CPU every image is computed alone ([1, ...] tensors): PyTorch's CPU kernels are not batch-invariant (a
 3x3 conv on a 4x4 map or a linear layer gives different last bits for a row in a batch of 3 than alone), and a
-cached render must equal an uncached one bit for bit. Batching A, B and the mix bought nothing there anyway
-(measured: 22.5 ms for three single renders vs 23.1 ms for one batch of three, 64 px, one thread). On CUDA the
-chains that start at the same layer run as one batch, and half precision is used when a calibration render shows
-it is faster and visually identical (`visually_identical`).
+cached render must equal an uncached one bit for bit; batching bought nothing there anyway
+(docs/performance.md#how-a-frame-is-made). On CUDA the chains that start at the same layer run as one batch,
+and half precision is used when a calibration render shows it is faster and visually identical
+(`visually_identical`).
 """
 
 from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -36,6 +38,10 @@ from .images import to_uint8
 from .mixing import Recipe, SeedSource, mix_ws
 from .stats import Capture, LayerStats
 from .threads import ThreadPolicy, choose_threads, thread_budget
+
+if TYPE_CHECKING:
+    from .families.api import StyleGenerator
+    from .mixing import LatentSource
 
 SOURCES = ("mix", "a", "b")
 DEFAULT_CACHE_MB = 1024  # the most the activation cache takes by default (auto_cache_mb)
@@ -114,15 +120,15 @@ class Renderer:
 
     def __init__(
         self,
-        G,
-        device="cpu",
+        G: StyleGenerator,
+        device: str = "cpu",
         cache: bool = True,
         cache_mb: float | None = None,
         batch: bool | None = None,
         precision: str = "auto",
         channels_last: bool | None = None,
         threads: int | str | None = None,
-    ):
+    ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.channels_last_opt = channels_last
@@ -135,16 +141,16 @@ class Renderer:
         self.w_cache = SlotLRU(4 * 2**20)  # ws per (seed, psi, cutoff): ~800 seeds at 64 px, ~110 at 1024 px
         self._batch_opt = batch
         self.precision_opt = precision
-        self._ctx_key = None
-        self._ctx = None
-        self._synth = None  # the synthesis network actually run (a half copy when fp16)
+        self._ctx_key: Hashable | None = None
+        self._ctx: Any = None  # the family's synthesis context
+        self._synth: Any = None  # the synthesis network actually run (a half copy when fp16): a ResumableSynthesis
         self.dtype = torch.float32
         self.calibration: dict = {}
         self.threads_opt = threads
         self.thread_policy: ThreadPolicy | None = None
         self._flops = G.flops()  # work per w index, to time renders per FLOP
         self.renders = 0
-        self._last_rows: dict = {}  # source -> ws row identities of the image last returned (previews included)
+        self._last_rows: dict[str, tuple] = {}  # source -> rows of the image last returned
         self._setup()
 
     # ------------------------------------------------------------------------------------------------ set-up
@@ -156,20 +162,20 @@ class Renderer:
     def batch(self) -> bool:
         return self.device.type == "cuda" if self._batch_opt is None else bool(self._batch_opt)
 
-    def to(self, device):
+    def to(self, device: str | torch.device) -> Renderer:
         """Move the model to another device (the GUI's device menu). Caches are dropped."""
         self.device = torch.device(device)
         self.G = self.G.to(self.device)
         self._setup()
         return self
 
-    def clear_cache(self):
+    def clear_cache(self) -> None:
         """Forget every cached w, activation, image and statistic (call after changing G's weights in place)."""
         self.cache.clear()
         self.w_cache.clear()
         self._ctx_key = self._ctx = None
 
-    def _setup(self):
+    def _setup(self) -> None:
         self.clear_cache()
         want = self.precision_opt
         if want == "auto":
@@ -179,7 +185,7 @@ class Renderer:
         self._use_precision(want)
         self._set_threads()
 
-    def _set_threads(self):
+    def _set_threads(self) -> None:
         """torch's CPU threads (a process-wide setting): an int sets it, None leaves it, "auto" measures.
 
         "auto" hands the choice to a `ThreadPolicy` (core/threads.py): one thread for the first picture, then the
@@ -218,12 +224,12 @@ class Renderer:
     @property
     def channels_last(self) -> bool:
         """Activations in NHWC. Default: on the CPU for models of 128 px and up, where oneDNN's convolutions run
-        1.3-1.6x faster without layout reorders (measured at 1024 px); at 64 px it made no difference."""
+        without layout reorders; at 64 px it made no difference (docs/performance.md#channels_last)."""
         if self.channels_last_opt is not None:
             return bool(self.channels_last_opt)
         return self.device.type == "cpu" and self.G.img_resolution >= 128
 
-    def _use_precision(self, name):
+    def _use_precision(self, name: str) -> None:
         self.clear_cache()
         self.dtype = torch.float16 if name == "fp16" else torch.float32
         synth = self.G.synthesis if self.dtype == torch.float32 else copy.deepcopy(self.G.synthesis).to(self.dtype)
@@ -261,14 +267,14 @@ class Renderer:
         return self.calibration
 
     # ------------------------------------------------------------------------------------------------ keys
-    def ws(self, recipe: Recipe):
+    def ws(self, recipe: Recipe) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(ws_a, ws_b, ws_mix), each [1, num_ws, w_dim] float32 on the device."""
         recipe.check_model(self.num_ws, getattr(self.G, "c_dim", 0))
         ws_a = self._w(recipe.source("a"), recipe.psi, recipe.cutoff)
         ws_b = self._w(recipe.source("b"), recipe.psi, recipe.cutoff)
         return ws_a, ws_b, mix_ws(ws_a, ws_b, recipe.weights)
 
-    def _w(self, source, psi, cutoff):
+    def _w(self, source: SeedSource | LatentSource, psi: float, cutoff: int | None) -> torch.Tensor:
         """A source's ws (a seed, a fractional seed or a latent, see mixing.py), cached under its key."""
         key = (source.key, psi, cutoff) if source.truncated else (source.key,)
         ws = self.w_cache.get(key) if self.use_cache else None
@@ -284,7 +290,7 @@ class Renderer:
                 self.w_cache.put(key, ws)
         return ws
 
-    def _pure_rows(self, source, psi, cutoff) -> tuple:
+    def _pure_rows(self, source: SeedSource | LatentSource, psi: float, cutoff: int | None) -> tuple:
         # A row is truncated iff psi != 1 and its index is below the cutoff; untruncated rows are the same tensor
         # values whatever psi is, so they share cache entries. A latent source is never truncated.
         L = self.num_ws
@@ -313,7 +319,7 @@ class Renderer:
             out.append(_Chain(src, ws.to(self.dtype), rows, req.stats, feat))
         return out
 
-    def _context_for(self, recipe: Recipe):
+    def _context_for(self, recipe: Recipe) -> tuple[Hashable, Any]:
         """(key, context) of one image: its noise and other w-independent inputs, shared by A, B and the mix."""
         noise = ("random", recipe.noise_seed) if recipe.noise_mode == "random" else (recipe.noise_mode,)
         options = recipe.synthesis_options()
@@ -325,7 +331,7 @@ class Renderer:
             self._ctx_key = key
         return key, self._ctx
 
-    def synthesize(self, ws: torch.Tensor, recipe: Recipe, capture=None) -> torch.Tensor:
+    def synthesize(self, ws: torch.Tensor, recipe: Recipe, capture: Capture | None = None) -> torch.Tensor:
         """A full, uncached synthesis of ws [N, num_ws, w_dim] in the recipe's context (the bench's baseline)."""
         _, ctx = self._context_for(recipe)
         synth = self._synth
@@ -399,7 +405,7 @@ class Renderer:
             result.info["frame_ms"] = result.ms * frame / ran
         return result
 
-    def _estimate_work(self, recipe) -> float:
+    def _estimate_work(self, recipe: Recipe) -> float:
         """FLOPs a render of this recipe will run at most, from what the cache holds (nothing is taken from it)."""
         if not self.use_cache:
             return float(3 * sum(self._flops.values()))
@@ -413,24 +419,24 @@ class Renderer:
             total += sum(self._flops[k] for k in range(s + 1, L))
         return total
 
-    def _work(self, chains) -> float:
+    def _work(self, chains: list[_Chain]) -> float:
         """FLOPs a render ran: each computed image from its first w index on (the state it resumed from holds
         that layer's convolution)."""
         L = self.num_ws
         return float(sum(self._flops[k] for c in chains if c.start < L for k in range(c.start + 1, L)))
 
     # ------------------------------------------------------------------------------------------------ preview
-    def preview_stop(self, max_resolution: int) -> tuple | None:
+    def preview_stop(self, max_resolution: int) -> tuple[int, int] | None:
         """(w index to stop after, resolution) of the largest preview within max_resolution, or None."""
         points = self.preview_points()
         fits = [(k, r) for k, r in points.items() if r <= max_resolution and k < self.num_ws - 1]
         return max(fits, key=lambda kr: (kr[1], kr[0])) if fits else None
 
-    def preview_points(self) -> dict:
+    def preview_points(self) -> dict[int, int]:
         """{w index: resolution} of the pictures the family can show early (empty when it has none)."""
         return dict(self._synth.preview_points()) if hasattr(self._synth, "preview_points") else {}
 
-    def preview_costs(self) -> tuple:
+    def preview_costs(self) -> tuple[tuple[int, float], ...]:
         """(resolution, share of a full frame's FLOPs) of each progressive preview, smallest first: what a
         session weighs against its frame time to pick a preview size (`Session.preview_resolution`)."""
         total = sum(self._flops.values()) or 1
@@ -451,10 +457,16 @@ class Renderer:
         whole image (computed only when no later point exists). Whether a point shows the change is told by the
         rows of the image last returned: a point whose rows are the same shows the same picture. A slider
         position visited earlier in the drag finds its state cached and is shown from it at once."""
-        stop, res = self.preview_stop(req.preview)
+        found = self.preview_stop(req.preview) if req.preview is not None else None
+        assert found is not None  # render() sends only requests for a preview the model offers
+        stop, res = found
         points = self.preview_points()
         H = W = self.G.img_resolution
-        images, starts, work, whole, shown_px = {}, {}, 0.0, [], {}
+        images: dict[str, np.ndarray] = {}
+        starts: dict[str, int] = {}
+        shown_px: dict[str, int] = {}
+        whole: list[str] = []
+        work = 0.0
         with torch.inference_mode():
             nkey, ctx = self._context_for(req.recipe)
             chains = self._chains(RenderRequest(req.recipe))
@@ -477,6 +489,7 @@ class Renderer:
                     ]
                     if not later:  # the change lies past every preview point: only the whole image shows it
                         self._run([c], nkey, ctx)
+                        assert c.image is not None
                         images[c.source] = c.image
                         work += self._work([c])
                         whole.append(c.source)
@@ -508,10 +521,10 @@ class Renderer:
         }
         return result
 
-    def _key(self, kind, nkey, rows):
+    def _key(self, kind: str, nkey: Hashable, rows: tuple) -> tuple:
         return (kind, nkey, rows)
 
-    def _plan(self, c: _Chain, nkey):
+    def _plan(self, c: _Chain, nkey: Hashable) -> None:
         """Choose the first w index to run and take references to the cached entries it relies on.
 
         References are taken here, so entries evicted by later puts in the same render stay usable.
@@ -522,13 +535,13 @@ class Renderer:
             return
         cache = self.cache
 
-        def pre_ok(i):
+        def pre_ok(i: int) -> bool:
             return cache.peek(self._key("pre", nkey, c.rows[:i]))
 
-        def stat_ok(i):
+        def stat_ok(i: int) -> bool:
             return cache.peek(self._key("st", nkey, c.rows[: i + 1]))
 
-        def deepest_pre(limit):
+        def deepest_pre(limit: int) -> int:
             for j in range(limit, 0, -1):
                 if pre_ok(j):
                     return j
@@ -559,11 +572,11 @@ class Renderer:
             if (c.stats and st is None) or c.feature_layer == i:
                 c.prefix_states[i] = cache.get(self._key("pre", nkey, c.rows[:i]))
 
-    def _put(self, kind, nkey, rows, value):
+    def _put(self, kind: str, nkey: Hashable, rows: tuple, value: Any) -> None:
         if self.use_cache:
             self.cache.put(self._key(kind, nkey, rows), value)
 
-    def _run(self, chains: list[_Chain], nkey, ctx):
+    def _run(self, chains: list[_Chain], nkey: Hashable, ctx: Any) -> None:
         synth = self._synth
         # Layers before the start that still need statistics or features: one step from the cached state.
         for c in chains:
@@ -572,6 +585,7 @@ class Renderer:
             for i, state in sorted(c.prefix_states.items()):
                 synth.advance(i, state, c.ws[:, i], ctx, c.capture)
             if c.capture is not None and c.feature_layer is not None and c.feature_layer < c.start:
+                assert c.capture.features is not None  # recorded by the step above
                 c.features = c.capture.features[0]
         groups: dict[int, list[_Chain]] = {}
         for c in chains:
@@ -587,7 +601,7 @@ class Renderer:
             if c.capture is not None and c.stats:
                 c.new_stats.update(c.capture.result())
 
-    def _run_group(self, s, group: list[_Chain], nkey, ctx):
+    def _run_group(self, s: int, group: list[_Chain], nkey: Hashable, ctx: Any) -> None:
         """Advance the chains of `group` (all starting at w index s) to their images, caching every state."""
         synth, n = self._synth, len(group)
         states = []
@@ -635,12 +649,15 @@ class Renderer:
             if c.feature_layer is None or c.feature_layer < s:
                 continue
             if n == 1:
+                assert cap is not None and cap.features is not None  # the chain's own capture recorded its layer
                 c.features = cap.features[0]
             elif r not in kept:
+                assert cap is not None and cap.features is not None  # the group's common feature layer
                 c.features = cap.features[r]
             else:
                 cap1 = Capture(stats=False, feature_layer=c.feature_layer)
                 synth.advance(c.feature_layer, kept[r], c.ws[:, c.feature_layer], ctx, cap1)
+                assert cap1.features is not None
                 c.features = cap1.features[0]
 
     def _result(self, req: RenderRequest, chain_of: dict) -> RenderResult:
@@ -669,7 +686,7 @@ class Renderer:
         )
 
 
-def enlarge_preview(small: torch.Tensor, height: int, width: int, crop=None) -> np.ndarray:
+def enlarge_preview(small: torch.Tensor, height: int, width: int, crop: tuple | None = None) -> np.ndarray:
     """A preview image [1, C, h, w] in [-1, 1] as a uint8 [H, W, C] picture of the full frame's size (and crop).
 
     Rounded to uint8 at its own size first (NVIDIA's rounding, `to_uint8`), then enlarged bilinearly in uint8
@@ -694,17 +711,16 @@ def _cat_states(states: list) -> tuple:
     return tuple(None if parts[0] is None else torch.cat(parts) for parts in zip(*states))
 
 
-def auto_cache_mb(G) -> float:
+def auto_cache_mb(G: StyleGenerator) -> float:
     """Room for CHAINS images' activations (A, B, the mix and recent drag positions), within [64, 1024] MB.
 
-    Measured at 256 px: while a cache is still growing, every frame's activations are fresh memory the kernel
-    must fault in (~40% slower frames); once it is full, evicted blocks are reused and a cached render from w
-    index 0 costs what a bare synthesis does. So the budget is no larger than it needs to be.
+    A growing cache makes every frame fault in fresh memory; a full one recycles evicted blocks. So the budget is
+    no larger than it needs to be (docs/performance.md#filling-the-cache).
     """
     return float(min(DEFAULT_CACHE_MB, max(64.0, CHAINS * G.state_nbytes() / 2**20)))
 
 
-def _shared_prefix(c: _Chain, others) -> int:
+def _shared_prefix(c: _Chain, others: Iterable[_Chain]) -> int:
     """How many leading ws rows chain c has in common with any of `others`."""
     best = 0
     for o in others:
@@ -715,7 +731,7 @@ def _shared_prefix(c: _Chain, others) -> int:
     return best
 
 
-def _common_feature(group):
+def _common_feature(group: list[_Chain]) -> int | None:
     layers = {c.feature_layer for c in group if c.feature_layer is not None}
     return layers.pop() if len(layers) == 1 else None
 

@@ -23,7 +23,9 @@ _KINDS = (
 )
 
 
-def open_regular(path, error=StyleMixerError, what: str = "file") -> io.BufferedReader:
+def open_regular(
+    path: str | os.PathLike[str], error: type[Exception] = StyleMixerError, what: str = "file"
+) -> io.BufferedReader:
     """Open `path` for binary reading if it is a regular file; otherwise raise `error` with one clear line."""
     name = printable(os.path.basename(os.fspath(path)) or os.fspath(path))
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -45,7 +47,9 @@ def open_regular(path, error=StyleMixerError, what: str = "file") -> io.Buffered
         raise
 
 
-def read_regular(path, limit: int, error=StyleMixerError, what: str = "file") -> bytes:
+def read_regular(
+    path: str | os.PathLike[str], limit: int, error: type[Exception] = StyleMixerError, what: str = "file"
+) -> bytes:
     """The whole content of a regular file of at most `limit` bytes (a larger one is refused unread)."""
     with open_regular(path, error, what) as f:
         size = os.fstat(f.fileno()).st_size
@@ -58,7 +62,7 @@ def read_regular(path, limit: int, error=StyleMixerError, what: str = "file") ->
     return data
 
 
-def _check_mode(mode, name, error, what):
+def _check_mode(mode: int, name: str, error: type[Exception], what: str) -> None:
     if stat.S_ISREG(mode):
         return
     kind = next((label for test, label in _KINDS if test(mode)), "not a regular file")

@@ -22,13 +22,13 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from .latents import MAX_SEED
-from .mixing import LatentSource, Recipe, seed_source
-from .render import SOURCES, RenderRequest, RenderResult
+from .mixing import Latent, LatentSource, Recipe, seed_source
+from .render import SOURCES, Renderer, RenderRequest, RenderResult
 
 UNDO_LIMIT = 500
 STREAM_GAP_S = 0.5  # results further apart than this are separate interactions, not one frame rate
@@ -36,20 +36,33 @@ FPS_SAMPLES = 30
 _UNSET = object()
 
 
+class ModelInfoLike(Protocol):
+    """What the session reads of a loaded model (the GUI's ModelInfo; the generator itself stays elsewhere)."""
+
+    @property
+    def source(self) -> str: ...  # "builtin" or the file's path, as recipes record it
+    @property
+    def cfg(self) -> Any: ...  # the family's config: truncation defaults
+    @property
+    def layers(self) -> tuple: ...  # LayerInfo per w index
+    @property
+    def num_ws(self) -> int: ...
+
+
 class Event:
     """A list of callbacks: what a Qt signal is, without Qt. The window connects widgets; tests connect lists."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._callbacks: list[Callable] = []
 
     def connect(self, fn: Callable) -> Callable:
         self._callbacks.append(fn)
         return fn
 
-    def disconnect(self, fn: Callable | None = None):
+    def disconnect(self, fn: Callable | None = None) -> None:
         self._callbacks = [] if fn is None else [f for f in self._callbacks if f is not fn]
 
-    def emit(self, *args):
+    def emit(self, *args: Any) -> None:
         for fn in list(self._callbacks):
             fn(*args)
 
@@ -62,15 +75,17 @@ class Executor(Protocol):
 class InlineExecutor:
     """Renders each request at once, in the calling thread, and answers the session before `submit` returns."""
 
-    def __init__(self, renderer, session: "Session | None" = None):
+    def __init__(self, renderer: Renderer, session: "Session | None" = None) -> None:
         self.renderer = renderer
         self.session = session
         self.renders_done = 0
 
-    def bind(self, session: "Session"):
+    def bind(self, session: "Session") -> None:
         self.session = session
 
-    def submit(self, request: RenderRequest):
+    def submit(self, request: RenderRequest) -> None:
+        if self.session is None:
+            raise RuntimeError("InlineExecutor has no session to answer (Session(executor) binds it)")
         try:
             result = self.renderer.render(request)
         except Exception as e:  # what a worker thread would report
@@ -83,7 +98,7 @@ class InlineExecutor:
 class FrameRate:
     """Pictures per second of the current burst of results (a pause ends a burst), None until there are five."""
 
-    def __init__(self, clock=time.monotonic):
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.times: deque = deque()
 
@@ -101,8 +116,10 @@ class FrameRate:
 def from_cache(result: RenderResult) -> bool:
     """True when every image of the result came from the renderer's cache (nothing was computed)."""
     start = (result.info or {}).get("start")
+    if not start:
+        return False
     num_ws = len(result.request.recipe.weights)
-    return bool(start) and all(s >= num_ws for s in start.values())
+    return all(s >= num_ws for s in start.values())
 
 
 def frame_time_text(result: RenderResult) -> str:
@@ -127,13 +144,13 @@ class Session:
     result_ready(result) for every fresh result in order, render_failed(request_id, message).
     """
 
-    def __init__(self, executor: Executor | None = None, rng=random):
+    def __init__(self, executor: Executor | None = None, rng: Any = random) -> None:
         self.executor = executor
         bind = getattr(executor, "bind", None)
         if callable(bind):  # an executor that answers the session directly (InlineExecutor) learns which one
             bind(self)
         self.rng = rng
-        self.model = None  # the loaded model's description (.source, .num_ws, .layers, .cfg)
+        self.model: ModelInfoLike | None = None  # the loaded model's description
         self.recipe: Recipe | None = None
         self.selected: int | None = None
         self.capture_stats = False
@@ -149,7 +166,7 @@ class Session:
         self.full_ms: float | None = None  # how long one image from scratch takes (from the last full frame)
         # measured / estimated time of the previews shown, per size: a preview's small layers run at a lower
         # rate than the whole image's average (about half at 1024 px), so its share of the FLOPs underestimates it
-        self.preview_slowdown: dict = {}
+        self.preview_slowdown: dict[int, float] = {}
         # flow control
         self._next_id = 1
         self._in_flight: int | None = None  # id of the request sent and not yet answered
@@ -173,7 +190,7 @@ class Session:
         self.render_failed = Event()
 
     # ---- model ---------------------------------------------------------------------------------------
-    def set_model(self, info, recipe: Recipe | None = None):
+    def set_model(self, info: ModelInfoLike, recipe: Recipe | None = None) -> None:
         """A newly loaded model. Without a recipe, keep the seeds and noise of the old one with the model's own
         truncation. The history refers to the previous model's w indices, so it starts afresh. Raises
         RecipeError (and changes nothing) if `recipe` does not fit the model."""
@@ -212,11 +229,11 @@ class Session:
         return self.model.num_ws if self.model is not None else 0
 
     # ---- edits ---------------------------------------------------------------------------------------
-    def apply(self, recipe: Recipe):
+    def apply(self, recipe: Recipe) -> None:
         """Make `recipe` current as one undo step (or part of the open gesture)."""
         if self.recipe is None or recipe == self.recipe:
             return
-        recipe.check_model(self.model.num_ws)
+        recipe.check_model(self.num_ws)  # a recipe implies a model
         if not (self._gesture_open and self._gesture_pushed):
             self._undo.append(self.recipe)
             del self._undo[:-UNDO_LIMIT]
@@ -224,12 +241,12 @@ class Session:
         self._redo.clear()
         self._set_recipe(recipe)
 
-    def begin_gesture(self):
+    def begin_gesture(self) -> None:
         """The changes until `end_gesture()` are one undo step (a slider drag)."""
         self._gesture_open = True
         self._gesture_pushed = False
 
-    def end_gesture(self):
+    def end_gesture(self) -> None:
         self._gesture_open = False
         self._gesture_pushed = False
         if self.last_result is not None and self.last_result.info.get("preview") is not None:
@@ -246,69 +263,70 @@ class Session:
         fits = [res for res, share in costs if share * self.full_ms * slow.get(res, 1.0) <= self.preview_target_ms]
         return max(fits) if fits else min(res for res, _ in costs)
 
-    def set_weight(self, index: int, value: float):
+    def set_weight(self, index: int, value: float) -> None:
         """Move one w index towards A (0) or B (1); that layer becomes the selected one."""
         if self.recipe is None:
             return
         self.select(index)
         self._edit(lambda r: r.with_weight(index, min(1.0, max(0.0, float(value)))))
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Iterable[float]) -> None:
         self._edit(lambda r: r.with_weights(weights))
 
-    def set_seed(self, which: str, seed: int):
+    def set_seed(self, which: str, seed: int) -> None:
         """A or B becomes this integer seed (leaving a fractional seed or a latent)."""
         self._edit(lambda r: r.with_source(which, int(seed)))
 
-    def set_seed_value(self, which: str, value: float):
+    def set_seed_value(self, which: str, value: float) -> None:
         """A continuous seed: 3.25 interpolates w a quarter of the way from seed 3's to seed 4's."""
         self._edit(lambda r: r.with_source(which, seed_source(max(0.0, float(value)), f"seed_{which.lower()}")))
 
-    def set_latent(self, which: str, latent):
+    def set_latent(self, which: str, latent: Latent | None) -> None:
         """A or B comes from a loaded latent (mixing.Latent); None goes back to the seed."""
         if latent is None:
-            self._edit(lambda r: replace(r, **{f"latent_{which.lower()}": None}))
+            no_latent: dict[str, Any] = {f"latent_{which.lower()}": None}
+            self._edit(lambda r: replace(r, **no_latent))
         else:
             self._edit(lambda r: r.with_source(which, LatentSource(latent)))
 
-    def set_option(self, name: str, value: float):
+    def set_option(self, name: str, value: float) -> None:
         """A per-image synthesis control (e.g. StyleGAN3's input rotation), recorded in the recipe."""
         self._edit(lambda r: r.with_option(name, value))
 
-    def reset_options(self):
+    def reset_options(self) -> None:
         self._edit(lambda r: replace(r, options=()))
 
-    def random_seeds(self, which: str = "ab"):
+    def random_seeds(self, which: str = "ab") -> None:
         """New random seeds for A, B or both, from the whole seed range."""
         seeds = {w: self.rng.randrange(0, MAX_SEED + 1) for w in which.lower()}
 
-        def edit(r):
+        def edit(r: Recipe) -> Recipe:
             for w, seed in seeds.items():
                 r = r.with_source(w, seed)
             return r
 
         self._edit(edit)
 
-    def set_truncation(self, psi=_UNSET, cutoff=_UNSET):
-        kw = {}
+    def set_truncation(self, psi: Any = _UNSET, cutoff: Any = _UNSET) -> None:
+        kw: dict[str, Any] = {}
         if psi is not _UNSET:
             kw["psi"] = float(psi)
         if cutoff is not _UNSET:
             kw["cutoff"] = cutoff
         self._edit(lambda r: replace(r, **kw))
 
-    def set_noise(self, mode=_UNSET, seed=_UNSET):
-        kw = {}
+    def set_noise(self, mode: Any = _UNSET, seed: Any = _UNSET) -> None:
+        kw: dict[str, Any] = {}
         if mode is not _UNSET:
             kw["noise_mode"] = mode
         if seed is not _UNSET:
             kw["noise_seed"] = int(seed)
         self._edit(lambda r: replace(r, **kw))
 
-    def preset(self, name: str):
+    def preset(self, name: str) -> None:
         """'all_a', 'all_b', a group name ('coarse', 'middle', 'fine': that group from B, the rest from A), or
         'swap' (A and B trade seeds, the picture stays)."""
-        if self.recipe is None:
+        if self.recipe is None or self.model is None:
             return
         if name == "swap":
             self.apply(self.recipe.swapped())
@@ -324,11 +342,11 @@ class Session:
             raise ValueError(f"unknown preset {name!r}")
         self.set_weights(w)
 
-    def _edit(self, fn):
+    def _edit(self, fn: Callable[[Recipe], Recipe]) -> None:
         if self.recipe is not None:
             self.apply(fn(self.recipe))
 
-    def _set_recipe(self, recipe: Recipe):
+    def _set_recipe(self, recipe: Recipe) -> None:
         self.recipe = recipe
         self.recipe_changed.emit(recipe)
         self._history()
@@ -341,23 +359,23 @@ class Session:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
-    def undo(self):
+    def undo(self) -> None:
         self.end_gesture()
-        if self._undo:
+        if self._undo and self.recipe is not None:
             self._redo.append(self.recipe)
             self._set_recipe(self._undo.pop())
 
-    def redo(self):
+    def redo(self) -> None:
         self.end_gesture()
-        if self._redo:
+        if self._redo and self.recipe is not None:
             self._undo.append(self.recipe)
             self._set_recipe(self._redo.pop())
 
-    def _history(self):
+    def _history(self) -> None:
         self.history_changed.emit(self.can_undo(), self.can_redo())
 
     # ---- selection and capture -----------------------------------------------------------------------
-    def select(self, index: int | None):
+    def select(self, index: int | None) -> None:
         """The w index the statistics and feature maps show."""
         if index is not None:
             index = int(index)
@@ -367,7 +385,7 @@ class Session:
             self.selected = index
             self.selection_changed.emit(index)
 
-    def set_capture(self, stats=_UNSET, feature_layer=_UNSET, feature_source=_UNSET):
+    def set_capture(self, stats: Any = _UNSET, feature_layer: Any = _UNSET, feature_source: Any = _UNSET) -> None:
         """What every following render also returns (statistics, one layer's feature maps). Arguments left out
         keep their value; a change asks for a fresh render."""
         if feature_source is not _UNSET and feature_source not in SOURCES:
@@ -390,6 +408,8 @@ class Session:
     # ---- flow control --------------------------------------------------------------------------------
     def make_request(self) -> RenderRequest:
         """A snapshot of the current recipe and capture settings, with a fresh, increasing id."""
+        if self.recipe is None:
+            raise ValueError("there is nothing to render before a model is set")
         req = RenderRequest(
             self.recipe,
             stats=self.capture_stats,
@@ -405,7 +425,7 @@ class Session:
     def last_request_id(self) -> int:
         return self._next_id - 1
 
-    def request_render(self):
+    def request_render(self) -> None:
         """The state changed (or the device did): render it, now or when the request in flight comes back."""
         if self.model is None or self.recipe is None or self.closed or self.executor is None:
             return
@@ -415,15 +435,16 @@ class Session:
         self._submit()
         self._sync_rendering()
 
-    def _submit(self):
+    def _submit(self) -> None:
         self._dirty = False
         req = self.make_request()
         self._in_flight = req.id  # before submitting: an inline executor answers inside submit()
         self.requests_sent += 1
         self.request_sent.emit(req)
+        assert self.executor is not None  # request_render checked
         self.executor.submit(req)
 
-    def _request_done(self, rid: int):
+    def _request_done(self, rid: int) -> None:
         """A result or failure for request `rid` arrived; send the newest state if it changed meanwhile."""
         if self._in_flight is not None and rid >= self._in_flight:
             self._in_flight = None
@@ -431,7 +452,7 @@ class Session:
                 self._submit()
             self._sync_rendering()
 
-    def request_dropped(self):
+    def request_dropped(self) -> None:
         """The executor dropped the request in flight without answering (it was superseded inside it)."""
         if self._in_flight is not None:
             self._request_done(self._in_flight)
@@ -455,7 +476,7 @@ class Session:
         self.result_ready.emit(result)
         return True
 
-    def _learn_preview_pace(self, result: RenderResult):
+    def _learn_preview_pace(self, result: RenderResult) -> None:
         """Keep how much slower than its FLOP share a preview of each size was (averaged over the last few)."""
         res = result.info.get("preview")
         costs = dict(getattr(self.model, "preview_costs", ()) or ())
@@ -465,7 +486,7 @@ class Session:
         old = self.preview_slowdown.get(res)
         self.preview_slowdown[res] = ratio if old is None else 0.5 * old + 0.5 * ratio
 
-    def failed(self, rid: int, message: str):
+    def failed(self, rid: int, message: str) -> None:
         self._request_done(rid)
         if rid >= self._accept_from and not self.closed:
             self.render_failed.emit(rid, message)
@@ -479,13 +500,13 @@ class Session:
         """Nothing in flight and nothing waiting to be sent: the last result shown is the current state."""
         return self._in_flight is None and not self._dirty
 
-    def _sync_rendering(self):
+    def _sync_rendering(self) -> None:
         now = self._in_flight is not None
         if now != self._rendering:
             self._rendering = now
             self.rendering_changed.emit(now)
 
-    def close(self):
+    def close(self) -> None:
         """No more requests; results still arriving are dropped."""
         self.closed = True
         self._dirty = False

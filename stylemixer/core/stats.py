@@ -8,6 +8,8 @@ transfer per render. Passing no capture to synthesis computes none of this.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, KeysView
+
 import numpy as np
 import torch
 
@@ -16,36 +18,37 @@ class LayerStats:
     """One layer's statistics: quantity -> float32 [N, C_q]. Readable as `s["y_s"]` or `s.y_s`."""
 
     __slots__ = ("values",)
+    values: dict[str, np.ndarray]
 
-    def __init__(self, values: dict):
+    def __init__(self, values: dict) -> None:
         object.__setattr__(self, "values", dict(values))
 
-    def __getattr__(self, key):
+    def __getattr__(self, key: str) -> np.ndarray:
         try:
             return self.values[key]
         except KeyError:
             raise AttributeError(key) from None
 
-    def __setattr__(self, key, value):
+    def __setattr__(self, key: str, value: object) -> None:
         raise AttributeError("LayerStats is immutable")
 
-    def __getitem__(self, key) -> np.ndarray:
+    def __getitem__(self, key: str) -> np.ndarray:
         return self.values[key]
 
-    def __contains__(self, key) -> bool:
+    def __contains__(self, key: object) -> bool:
         return key in self.values
 
-    def keys(self):
+    def keys(self) -> KeysView[str]:
         return self.values.keys()
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, LayerStats)
             and self.values.keys() == other.values.keys()
             and all(np.array_equal(v, other.values[k]) for k, v in self.values.items())
         )
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         shapes = ", ".join(f"{k}{list(v.shape)}" for k, v in self.values.items())
         return f"LayerStats({shapes})"
 
@@ -68,12 +71,14 @@ class Capture:
     anyway, so capturing adds no pass over the activations; `result()` moves everything to the CPU at once.
     """
 
-    def __init__(self, stats: bool = True, feature_layer: int | None = None, layers=None):
+    def __init__(
+        self, stats: bool = True, feature_layer: int | None = None, layers: Iterable[int] | None = None
+    ) -> None:
         self.want_stats = stats
         self.layers = None if layers is None else set(layers)
         self.feature_layer = feature_layer
         self._values: dict = {}  # w index -> {quantity: [N, C] on device}
-        self.features = None  # [N, C, H, W] on device: the feature maps of `feature_layer`
+        self.features: torch.Tensor | None = None  # [N, C, H, W] on device: the feature maps of `feature_layer`
 
     @property
     def active(self) -> bool:
@@ -86,7 +91,7 @@ class Capture:
     def wants_features(self, index: int) -> bool:
         return index == self.feature_layer
 
-    def record(self, index: int, values: dict | None = None, features=None):
+    def record(self, index: int, values: dict | None = None, features: torch.Tensor | None = None) -> None:
         """values: {quantity: [N, C_q]} (kept if statistics of `index` are wanted); features [N, C, H, W]."""
         if values is not None and self.wants_stats(index):
             self._values[index] = values

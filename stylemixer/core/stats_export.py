@@ -23,6 +23,8 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,12 +36,15 @@ from .safeio import open_regular
 from .stats import LayerStats
 from .stats_views import SOURCES
 
+if TYPE_CHECKING:
+    from .families.api import LayerInfo
+
 STATS_FORMAT = "stylemixer.stats"
 STATS_VERSION = 1
 _V1_QUANTITIES = ("mean_in", "std_in", "y_s", "y_b", "mean_out", "std_out")  # files written before "quantities"
 
 
-def _layers(stats: dict, layers) -> list[int]:
+def _layers(stats: dict, layers: Iterable[int] | None) -> list[int]:
     have = sorted(stats["mix"])
     if layers is None:
         return have
@@ -49,7 +54,7 @@ def _layers(stats: dict, layers) -> list[int]:
     return sorted(int(k) for k in layers)
 
 
-def _resolutions(table) -> dict:
+def _resolutions(table: Iterable[LayerInfo] | None) -> dict:
     return {} if table is None else {info.index: info.resolution for info in table}
 
 
@@ -59,7 +64,7 @@ def _quantities(stats: dict) -> tuple:
     return tuple(first.keys()) if first is not None else ()
 
 
-def stats_csv(stats: dict, layers=None, table=None) -> str:
+def stats_csv(stats: dict, layers: Iterable[int] | None = None, table: Iterable[LayerInfo] | None = None) -> str:
     """CSV text of the given w indices (all captured layers when None). table: optional `G.layer_table()`."""
     res = _resolutions(table)
     qs = _quantities(stats)
@@ -74,11 +79,13 @@ def stats_csv(stats: dict, layers=None, table=None) -> str:
     return "\n".join(rows) + "\n"
 
 
-def stats_npz_bytes(stats: dict, recipe: Recipe, layers=None, table=None) -> bytes:
+def stats_npz_bytes(
+    stats: dict, recipe: Recipe, layers: Iterable[int] | None = None, table: Iterable[LayerInfo] | None = None
+) -> bytes:
     res = _resolutions(table)
     keys = _layers(stats, layers)
     qs = _quantities(stats)
-    arrays = {
+    arrays: dict[str, Any] = {
         "format": np.array(STATS_FORMAT),
         "version": np.array(STATS_VERSION),
         "recipe": np.array(recipe.to_json()),
@@ -96,22 +103,39 @@ def stats_npz_bytes(stats: dict, recipe: Recipe, layers=None, table=None) -> byt
     return buf.getvalue()
 
 
-def _write(path, data: bytes):
+def _write(path: str | os.PathLike[str], data: bytes) -> None:
     try:
         atomic_write_bytes(path, data)
     except OSError as e:
         raise ExportError(write_error_text(path, e)) from None
 
 
-def save_stats_csv(path, stats: dict, layers=None, table=None):
+def save_stats_csv(
+    path: str | os.PathLike[str],
+    stats: dict,
+    layers: Iterable[int] | None = None,
+    table: Iterable[LayerInfo] | None = None,
+) -> None:
     _write(path, stats_csv(stats, layers, table).encode("utf-8"))
 
 
-def save_stats_npz(path, stats: dict, recipe: Recipe, layers=None, table=None):
+def save_stats_npz(
+    path: str | os.PathLike[str],
+    stats: dict,
+    recipe: Recipe,
+    layers: Iterable[int] | None = None,
+    table: Iterable[LayerInfo] | None = None,
+) -> None:
     _write(path, stats_npz_bytes(stats, recipe, layers, table))
 
 
-def save_stats(path, stats: dict, recipe: Recipe, layers=None, table=None):
+def save_stats(
+    path: str | os.PathLike[str],
+    stats: dict,
+    recipe: Recipe,
+    layers: Iterable[int] | None = None,
+    table: Iterable[LayerInfo] | None = None,
+) -> None:
     """Pick the format from the extension: .csv or .npz."""
     ext = os.path.splitext(os.fspath(path))[1].lower()
     if ext == ".csv":
@@ -122,7 +146,7 @@ def save_stats(path, stats: dict, recipe: Recipe, layers=None, table=None):
         raise ExportError(f"statistics can be saved as .csv or .npz, not {ext or 'a file without extension'}")
 
 
-def load_stats_npz(path) -> tuple[Recipe, dict]:
+def load_stats_npz(path: str | os.PathLike[str]) -> tuple[Recipe, dict]:
     """Read back a file written by save_stats_npz: (recipe, {source: {layer: LayerStats [1, C]}})."""
     try:
         with open_regular(path, ExportError, "statistics file") as f, np.load(f, allow_pickle=False) as z:
@@ -139,7 +163,15 @@ def load_stats_npz(path) -> tuple[Recipe, dict]:
     return recipe, stats
 
 
-def save_montage_png(path, image: np.ndarray, recipe: Recipe | None, layer: int, source: str, cmap: str, norm: str):
+def save_montage_png(
+    path: str | os.PathLike[str],
+    image: np.ndarray,
+    recipe: Recipe | None,
+    layer: int,
+    source: str,
+    cmap: str,
+    norm: str,
+) -> None:
     """The montage as shown, with the recipe and what it shows in PNG text chunks."""
     save_png(
         path,

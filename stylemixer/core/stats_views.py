@@ -11,6 +11,7 @@ Inputs are the renderer's statistics: `stats = {"mix"|"a"|"b": {w index: LayerSt
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -233,11 +234,11 @@ def build_montage(
     features: np.ndarray,
     cmap: str = "viridis",
     norm: str = "channel",
-    order=None,
+    order: Sequence[int] | np.ndarray | None = None,
     cols: int | None = None,
     scale: int = 1,
     gap: int = 1,
-    background=(40, 40, 40),
+    background: tuple[int, int, int] = (40, 40, 40),
 ) -> Montage:
     """features float [C, H, W] (one source's maps after AdaIN) -> a coloured grid of all channels."""
     f = np.asarray(features, dtype=np.float32)
@@ -254,7 +255,7 @@ def build_montage(
     ranges = value_ranges(f, norm, is_symmetric(cmap))
     m = Montage(img, order, cols, rows, tile, gap)
     for i, ch in enumerate(order):
-        rgb = colorize(f[ch], *ranges[ch], cmap)
+        rgb = colorize(f[ch], ranges[ch, 0], ranges[ch, 1], cmap)
         if scale > 1:
             rgb = rgb.repeat(scale, axis=0).repeat(scale, axis=1)
         top, left = m.tile_origin(i)

@@ -21,8 +21,10 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +35,13 @@ from .images import enlarge
 from .latents import MAX_SEED
 from .mixing import Recipe, seed_source
 from .safeio import open_regular
+
+if TYPE_CHECKING:
+    from av.video.stream import VideoStream
+    from PIL import Image
+
+    from .families.api import LayerInfo
+    from .render import Renderer, RenderResult
 
 SWEEP_FORMAT = "stylemixer.sweep"
 SWEEP_VERSION = 1
@@ -62,7 +71,7 @@ class Sweep:
     pingpong: bool = False
     fps: float = 25.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # Only the control's own list is kept, so a sweep equals its JSON round trip.
         object.__setattr__(self, "indices", tuple(int(i) for i in self.indices) if self.control == "weights" else ())
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds) if self.control == "walk" else ())
@@ -171,7 +180,7 @@ class Sweep:
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
     @classmethod
-    def from_dict(cls, d) -> Sweep:
+    def from_dict(cls, d: object) -> Sweep:
         if not isinstance(d, dict):
             raise SweepError("sweep: expected a JSON object")
         d = dict(d)
@@ -199,7 +208,7 @@ class Sweep:
             raise SweepError(f"sweep: not valid JSON ({e})") from None
 
 
-def _ranges(indices) -> str:
+def _ranges(indices: Iterable[int]) -> str:
     idx = sorted(indices)
     parts, i = [], 0
     while i < len(idx):
@@ -211,7 +220,7 @@ def _ranges(indices) -> str:
     return ",".join(parts)
 
 
-def parse_control(text: str, layers) -> tuple[str, tuple]:
+def parse_control(text: str, layers: list[LayerInfo]) -> tuple[str, tuple]:
     """'w4' or '4' (one w index), '0-3', 'coarse' / 'middle' / 'fine' / 'all', 'psi', 'seed-a', 'seed-b', 'walk'
     -> (control, indices)."""
     t = text.strip().lower().replace("seed-", "seed_")
@@ -236,7 +245,7 @@ def parse_control(text: str, layers) -> tuple[str, tuple]:
 
 
 # ---- frames ------------------------------------------------------------------------------------------------------
-def iter_frames(renderer, sweep: Sweep, start: int = 0):
+def iter_frames(renderer: Renderer, sweep: Sweep, start: int = 0) -> Iterator[tuple[int, RenderResult]]:
     """(i, RenderResult) for every frame, through the renderer's cache."""
     from .render import RenderRequest
 
@@ -244,14 +253,14 @@ def iter_frames(renderer, sweep: Sweep, start: int = 0):
         yield i, renderer.render(RenderRequest(sweep.frame(i)))
 
 
-def format_of(path, fmt: str | None = None) -> str:
+def format_of(path: str | os.PathLike[str], fmt: str | None = None) -> str:
     fmt = (fmt or os.path.splitext(os.fspath(path))[1].lstrip(".")).lower()
     if fmt not in FORMATS:
         raise SweepError(f"{os.path.basename(os.fspath(path))}: write a .gif or an .mp4")
     return fmt
 
 
-def check_memory(sweep: Sweep, height: int, width: int, scale: int, fmt: str, budget: int = GIF_BUDGET):
+def check_memory(sweep: Sweep, height: int, width: int, scale: int, fmt: str, budget: int = GIF_BUDGET) -> None:
     """A GIF holds every frame until it is written; refuse one that would not fit, saying what would."""
     if fmt != "gif":
         return
@@ -276,15 +285,16 @@ def _even(img: np.ndarray) -> np.ndarray:
 
 
 class _GifWriter:
-    def __init__(self, path, sweep: Sweep):
-        self.path, self.sweep, self.frames = path, sweep, []
+    def __init__(self, path: str | os.PathLike[str], sweep: Sweep) -> None:
+        self.path, self.sweep = path, sweep
+        self.frames: list[Image.Image] = []
 
-    def add(self, img: np.ndarray):
+    def add(self, img: np.ndarray) -> None:
         from .images import to_pil
 
         self.frames.append(to_pil(img))
 
-    def close(self):
+    def close(self) -> None:
         first, rest = self.frames[0], self.frames[1:]
         # Pillow merges a frame identical to the one before into it (adding its duration): the playback is the
         # same, the file has fewer frames.
@@ -299,12 +309,12 @@ class _GifWriter:
         )
         self.frames = []
 
-    def abort(self):
+    def abort(self) -> None:
         self.frames = []
 
 
 class _Mp4Writer:
-    def __init__(self, path, sweep: Sweep):
+    def __init__(self, path: str | os.PathLike[str], sweep: Sweep) -> None:
         try:
             import av
         except ImportError:
@@ -313,10 +323,10 @@ class _Mp4Writer:
         self.container = av.open(os.fspath(path), mode="w", format="mp4")
         self.container.metadata["comment"] = sweep.to_json()
         self.container.metadata["title"] = f"StyleMixer sweep: {sweep.label()}"
-        self.stream = None
+        self.stream: VideoStream | None = None  # made with the first frame, whose size it takes
         self.rate = Fraction(sweep.fps).limit_denominator(1001)
 
-    def add(self, img: np.ndarray):
+    def add(self, img: np.ndarray) -> None:
         img = _even(img if img.shape[2] == 3 else np.repeat(img, 3, axis=2))
         if self.stream is None:
             # PyAV's wheels ship FFmpeg with x264; a build without it still has FFmpeg's own MPEG-4 encoder.
@@ -330,19 +340,22 @@ class _Mp4Writer:
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
 
-    def close(self):
-        for packet in self.stream.encode():
-            self.container.mux(packet)
+    def close(self) -> None:
+        if self.stream is not None:  # flush the encoder
+            for packet in self.stream.encode():
+                self.container.mux(packet)
         self.container.close()
 
-    def abort(self):
+    def abort(self) -> None:
         try:
             self.container.close()
         except Exception:
             pass
 
 
-def iter_export(renderer, sweep: Sweep, path, fmt: str | None = None, scale: int = 1):
+def iter_export(
+    renderer: Renderer, sweep: Sweep, path: str | os.PathLike[str], fmt: str | None = None, scale: int = 1
+) -> Generator[tuple[int, int], None, None]:
     """Render every frame and write the video, yielding (frames done, frame count) after each frame.
 
     Written to a temporary file beside `path` and renamed at the end, so stopping the generator (Cancel), a
@@ -388,7 +401,13 @@ def iter_export(renderer, sweep: Sweep, path, fmt: str | None = None, scale: int
 
 
 def export_sweep(
-    renderer, sweep: Sweep, path, fmt: str | None = None, scale: int = 1, progress=None, cancelled=None
+    renderer: Renderer,
+    sweep: Sweep,
+    path: str | os.PathLike[str],
+    fmt: str | None = None,
+    scale: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> str:
     """Write the sweep as a GIF or MP4 (by extension unless `fmt`). `progress(done, total)` after each frame;
     when `cancelled()` turns true the export stops, leaves no file and raises SweepCancelled."""
@@ -406,7 +425,7 @@ def export_sweep(
 
 
 # ---- reading a sweep back -----------------------------------------------------------------------------------------
-def sweep_from_file(path) -> Sweep:
+def sweep_from_file(path: str | os.PathLike[str]) -> Sweep:
     """The sweep JSON carried by a GIF or MP4 that StyleMixer wrote, or a sweep JSON file."""
     name = os.path.basename(os.fspath(path))
     try:

@@ -1,10 +1,9 @@
 """How many intra-op threads a renderer uses, chosen by measurement and re-measured while it runs.
 
-On the 2-core machine the project is measured on, the right answer changes with the load: with the machine to
-itself, two threads run a 1024 px synthesis ~1.9x faster than one; with other processes busy on both cores, two
-OpenMP threads spin at every barrier waiting for a descheduled partner and the same work ran 4x *slower* (a 64
-px frame 266 ms instead of 64 ms, a 512-channel convolution 6 GFLOP/s instead of 92). A choice made once at
-start is wrong as soon as the load changes, so `ThreadPolicy` keeps measuring on the renders themselves:
+The right count changes with the load: two threads win on an idle machine and lose badly on a busy one, where
+OpenMP threads spin at every barrier waiting for a descheduled partner (figures:
+docs/performance.md#threads-re-measured-while-the-app-runs). A choice made once at start is wrong as soon as
+the load changes, so `ThreadPolicy` keeps measuring on the renders themselves:
 
 - Every render large enough to time (at least `min_flops` of work) is a sample of seconds per FLOP for the
   thread count it ran with; an exponential average per count smooths the noise.
@@ -14,6 +13,11 @@ start is wrong as soon as the load changes, so `ThreadPolicy` keeps measuring on
   drifts (a render `drift` times slower or faster than its average: the load changed).
 - More threads are kept only when they are at least `gain` times faster: the GUI thread needs CPU too.
 
+The spinning is the OpenMP runtime's default wait policy; the command makes waiting threads sleep instead
+(`core/perf.py`, OMP_WAIT_POLICY=PASSIVE), after which two threads under that load were about as fast as one for
+the same CPU time rather than twice as slow for twice the CPU. Which count is faster still changes with the load,
+so the policy keeps measuring.
+
 Setting torch's thread count is process-wide, so only a caller that asked for it (`Renderer(threads="auto")`,
 done by entry points) gets this; `choose_threads` is the one-shot synthetic measurement the benchmark uses.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 import numpy as np
 import torch
@@ -52,7 +57,7 @@ class ThreadPolicy:
         min_flops: float = 3e8,
         drift: float = 1.6,
         smoothing: float = 0.3,
-    ):
+    ) -> None:
         self.budget = max(1, int(budget))
         self.gain, self.drift, self.min_flops, self.smoothing = gain, drift, min_flops, smoothing
         self.explore_every, self.max_explore_every = explore_every, max_explore_every
@@ -96,7 +101,7 @@ class ThreadPolicy:
         if self._until_trial > 0:
             self._until_trial -= 1
 
-    def _decide(self, trial: int):
+    def _decide(self, trial: int) -> None:
         one, many = self.rate.get(1), self.rate.get(self.budget)
         best = self.budget if (one is not None and many is not None and many * self.gain < one) else 1
         if best != self.current:
@@ -121,7 +126,15 @@ class ThreadPolicy:
 
 
 def choose_threads(
-    synth, flops: dict, w_dim: int, device, dtype, channels_last, min_flops=3e8, gain=1.15, budget=None
+    synth: Any,
+    flops: dict,
+    w_dim: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    channels_last: bool,
+    min_flops: float = 3e8,
+    gain: float = 1.15,
+    budget: int | None = None,
 ) -> dict:
     """Time the tail of synthesis with 1 thread and with `budget` threads; set and return the choice.
 
@@ -149,7 +162,7 @@ def choose_threads(
     )
     ws = torch.randn(1, num_ws, w_dim, generator=g).to(device, dtype)
     ctx = synth.context(1, "const", 0, None, device=device, dtype=dtype)
-    times = {1: [], many: []}
+    times: dict[int, list[float]] = {1: [], many: []}
     with torch.inference_mode():
         for rep in range(3):
             for n in (1, many):

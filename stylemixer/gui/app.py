@@ -37,8 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    if argv is None:
-        gc.disable()  # while importing (see cli.main); `stylemixer` has already done this
+    if argv is None:  # `python -m stylemixer.gui`; `stylemixer` has already done both
+        gc.disable()  # while importing (see cli.main)
+        from ..core.perf import passive_openmp_wait
+
+        passive_openmp_wait()  # before torch is imported (core/perf.py)
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
 

@@ -180,6 +180,7 @@ class MainWindow(FileActions, QMainWindow):
         self._loading_path = None
         self._closing = False
         self._side_docks: list[QDockWidget] = []
+        self._installing_panels = False
         self._restored_state = None
         self._frame_rate = FrameRate()
         self.fit_on_show = True  # False: a size chosen on purpose (--size) stays as it is
@@ -205,7 +206,13 @@ class MainWindow(FileActions, QMainWindow):
         apply_palette(self.dark)
         self._restore_geometry()
         self._set_enabled(False)
+        self._installing_panels = True
         self.stats_views = install_stats_views(self)  # statistics and feature-map side panels (gui/stats)
+        self._installing_panels = False
+        if self._restored_state is not None:
+            # once, with every panel in place: restoring for each panel as it came left Qt's tab bars of the
+            # intermediate layouts on screen (a lone "Statistics" tab over the menu bar on the second start)
+            self.restoreState(self._restored_state)
         self._restore_view()
         if device:
             self.worker.set_device(device)
@@ -400,8 +407,8 @@ class MainWindow(FileActions, QMainWindow):
         self._side_docks.append(dock)
         self.actions_["panels_menu"].addAction(dock.toggleViewAction())
         self.actions_["panels_menu"].menuAction().setVisible(True)
-        if self._restored_state is not None:
-            self.restoreState(self._restored_state)
+        if self._restored_state is not None and not self._installing_panels:
+            self.restoreState(self._restored_state)  # a panel added later takes its remembered place
         return dock
 
     @property
@@ -708,9 +715,7 @@ class MainWindow(FileActions, QMainWindow):
                 self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
         else:
             self.fit_to_screen()
-        self._restored_state = self.settings.value("window/state")
-        if self._restored_state is not None:
-            self.restoreState(self._restored_state)
+        self._restored_state = self.settings.value("window/state")  # restored once the side panels exist
         sizes = self.settings.value("window/splitter")
         if sizes is not None:
             self.splitter.restoreState(sizes)

@@ -6,8 +6,6 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
 from ..core.devices import available_devices
 from . import latent_actions
-from .grid_view import open_grid_view
-from .sweep_dialog import open_sweep_dialog
 
 SK = QKeySequence.StandardKey
 
@@ -157,7 +155,7 @@ def build_menus(win) -> dict:
         win,
         m,
         "Mixing &Grid…",
-        lambda: open_grid_view(win),
+        lambda: _open_grid_view(win),
         "Ctrl+G",
         "Rows of seeds x columns of seeds, each cell mixing its column into its row",
     )
@@ -165,7 +163,7 @@ def build_menus(win) -> dict:
         win,
         m,
         "S&weep to GIF / MP4…",
-        lambda: open_sweep_dialog(win),
+        lambda: _open_sweep_dialog(win),
         "Ctrl+Shift+W",
         "Animate a weight, psi or the seed and export it",
     )
@@ -203,3 +201,16 @@ def build_menus(win) -> dict:
     h.addSeparator()
     A["about"] = _act(win, h, "&About StyleMixer", win.show_about)
     return A
+
+
+# The grid and sweep windows are imported when first opened: nothing of them is needed for the first picture.
+def _open_grid_view(win):
+    from .grid_view import open_grid_view
+
+    return open_grid_view(win)
+
+
+def _open_sweep_dialog(win):
+    from .sweep_dialog import open_sweep_dialog
+
+    return open_sweep_dialog(win)

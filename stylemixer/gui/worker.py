@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QCoreApplication, QThread, Signal
 
+from ..core.devices import release_cached_memory
 from ..core.errors import StyleMixerError, printable
 from ..core.mixing import Recipe
 from ..core.perf import lower_thread_priority
@@ -407,13 +408,7 @@ class RenderWorker(QThread):
             return self._stop
 
     def _after_failure(self):
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        except Exception:
-            pass
+        release_cached_memory()
 
 
 def preview_costs(renderer) -> tuple:

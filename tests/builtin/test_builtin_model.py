@@ -1,4 +1,4 @@
-"""Issue 3: tests on the shipped weights (resources/builtin.safetensors). They must be able to fail: each one
+"""Tests on the shipped weights (resources/builtin.safetensors). They must be able to fail: each one
 compares the model against a reference measured on the training data or against a fixed bar.
 
 Seeds follow the app's convention (z = RandomState(seed).randn(1, z_dim)); images are rendered with const
@@ -69,7 +69,7 @@ def _report(r):
 
 
 def test_coarse_styles_carry_structure_and_not_colour(G):
-    # issue 3's criterion: coarse rows from A -> A's layout (edge map of the 16 px low-pass) with B's colours
+    # the model card's bar: coarse rows from A -> A's layout (edge map of the 16 px low-pass) with B's colours
     r = M.localisation(G, PAIRS, "coarse")
     _report(r)
     assert r["structure_from_A"] >= 0.8 and r["colour_from_B"] >= 0.8

@@ -1,6 +1,6 @@
 """A corpus of hostile and broken model files, generated fresh by the tests (nothing is stored or downloaded).
 
-Every attack shape the hardening round found (issue list: code execution, memory and time bombs that pass an
+Every attack shape the hardening round found (code execution, memory and time bombs that pass an
 allow-list, tracebacks, terminal escapes) in the formats StyleMixer reads: NVIDIA PyTorch pickles (written by
 nvidia_writer), NVIDIA TF pickles (tf_writer), bare pickles, and torch.save files. Each Case says what must
 happen: "refused" (one ModelFileError whose message matches `needle`) or "any" (a model or a ModelFileError;

@@ -192,3 +192,38 @@ def test_the_gui_thread_keeps_running_while_the_worker_renders(make_window, heav
     # the picture on screen is that result's mix (an independent render may use another thread count here,
     # which moves the odd pixel by one level; exact equality with the core is tested on the tiny model)
     np.testing.assert_array_equal(win.shown_array(), win.last_result.mix)
+
+
+def test_a_second_start_restores_the_side_panels_without_stray_tab_bars(tiny_model_path, tmp_path, monkeypatch):
+    """The app's own start, twice on one settings file: the dock layout saved at the first close is restored once
+    the side panels exist. Restoring it for every panel as it came left tab bars of the intermediate layouts on
+    screen: a lone "Statistics" tab over the File menu."""
+    from PySide6.QtWidgets import QTabBar
+
+    from stylemixer.gui import app as app_module
+
+    seen = []
+    screenshot = app_module._screenshot
+
+    def look_then_screenshot(app, win, path):
+        win.wait_until_idle(30)
+        app.processEvents()
+        inside = win.rect()
+        seen.append(
+            [
+                ([bar.tabText(i) for i in range(bar.count())], bar.geometry())
+                for bar in win.findChildren(QTabBar)
+                if bar.isVisible() and bar.geometry().intersects(inside)
+            ]
+        )
+        seen[-1].append(("menu", win.menuBar().geometry()))
+        return screenshot(app, win, path)
+
+    monkeypatch.setattr(app_module, "_screenshot", look_then_screenshot)
+    argv = ["--settings", str(tmp_path / "settings.ini"), str(tiny_model_path), "--size", "1256x672"]
+    for run in ("first", "second"):
+        assert app_module.main([*argv, "--screenshot", str(tmp_path / f"{run}.png")]) == 0
+    for bars in seen:
+        *bars, (_, menu) = bars
+        assert [names for names, _ in bars] == [["Statistics", "Feature maps"]], bars
+        assert not any(geometry.intersects(menu) for _, geometry in bars), bars

@@ -30,3 +30,19 @@ def test_reexec_sets_the_tunable_once():
 
 def test_the_opt_out_is_respected():
     assert run(dict(os.environ, STYLEMIXER_NO_REEXEC="1")) == ["None", "None"]
+
+
+def _wait_policy(env):
+    code = (
+        "import os; from stylemixer.core.perf import reexec_with_huge_pages; reexec_with_huge_pages(); "
+        "print(os.environ.get('OMP_WAIT_POLICY'))"
+    )
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60).stdout
+
+
+def test_openmp_threads_wait_by_sleeping_unless_the_environment_chooses():
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    env["STYLEMIXER_NO_REEXEC"] = "1"  # set whether or not the command re-executes
+    assert _wait_policy(env).split() == ["PASSIVE"]
+    assert _wait_policy(dict(env, OMP_WAIT_POLICY="ACTIVE")).split() == ["ACTIVE"]
+    assert _wait_policy(dict(env, GOMP_SPINCOUNT="1000")).split() == ["None"]

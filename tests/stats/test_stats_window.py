@@ -119,3 +119,26 @@ def test_plots_follow_the_dark_palette(stats_window, qtbot):
             assert axis.textPen().color() == views.panel.palette().color(QPalette.ColorRole.Text)
     finally:
         win.set_dark(False)
+
+
+def test_after_a_burst_every_view_shows_the_newest_result(stats_window, qtbot):
+    """A slider moved faster than the views redraw (each redraw spans several event-loop turns): once the
+    pictures stop, and without an explicit flush, every plot and the bar chart show the newest picture's
+    statistics, not a mixture of results."""
+    from stylemixer.core import stats_views as sv
+
+    win, views = stats_window, stats_window.stats_views
+    win.mixer.select(6)
+    slider = win.mixer.rows[6].slider
+    for value in range(0, 1001, 40):
+        slider.setValue(value)
+        qtbot.wait(1)  # results come back during the burst
+    assert win.wait_until_idle(30)
+    qtbot.waitUntil(lambda: views.settled, timeout=10000)
+    last = win.last_result
+    assert last.request.recipe.weights[6] == 1.0 and last.stats is not None
+    assert views.panel.stats is last.stats and views.panel.layer == 6
+    for q in QUANTITIES:
+        for src in ("mix", "a", "b"):
+            np.testing.assert_array_equal(views.panel.plotted(q, src)[1], last.stats[src][6][q][0])
+    np.testing.assert_allclose(views.chart.heights()[1], sv.distances_across_layers(last.stats, views.panel.spec)[1])

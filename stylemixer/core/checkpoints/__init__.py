@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError, ModelFileError, printable
@@ -23,7 +24,7 @@ class LoadedModel:
     info: dict = field(default_factory=dict)
 
 
-def sniff(path) -> str:
+def sniff(path: str | os.PathLike[str]) -> str:
     """'stylemixer', 'pickle', 'zip', 'torch-legacy' or 'unknown', from the first bytes. Only a regular file is
     opened (a FIFO or a device raises ModelFileError instead of blocking)."""
     with open_regular(path, ModelFileError, "model file") as f:
@@ -39,7 +40,9 @@ def sniff(path) -> str:
     return "unknown"
 
 
-def load_any(path, device="cpu", progress=None) -> LoadedModel:
+def load_any(
+    path: str | os.PathLike[str], device: str = "cpu", progress: Callable[[float], None] | None = None
+) -> LoadedModel:
     """path may be 'builtin'. progress(fraction) is called during long loads (foreign formats)."""
     if str(path) == BUILTIN:
         p = builtin_model_path()
@@ -58,7 +61,7 @@ def load_any(path, device="cpu", progress=None) -> LoadedModel:
         raise ModelFileError(f"{name} has an invalid model configuration: {printable(e)}") from None
 
 
-def _load_file(path, name, device, progress):
+def _load_file(path: str, name: str, device: str, progress: Callable[[float], None] | None) -> LoadedModel:
     kind = sniff(path)
     if kind == "stylemixer":
         return LoadedModel(load_model(path, device), os.path.abspath(path), name, "stylemixer")
@@ -73,7 +76,7 @@ def _load_file(path, name, device, progress):
     raise ModelFileError(f"{name} is not a model file StyleMixer can read (unknown format)")
 
 
-def _foreign_loaders():
+def _foreign_loaders() -> list[Callable[..., LoadedModel | None]]:
     """Each takes (path, kind, device, progress) and returns a LoadedModel, None if not its format, or raises.
     Imported on first use: a native file needs none of them."""
     from .nvidia_pickle import try_load as nvidia_pytorch
@@ -85,7 +88,7 @@ def _foreign_loaders():
     return [tf_stylegan2, tf_stylegan1, rosinality, nvidia_pytorch]
 
 
-def _first_global(path) -> str:
+def _first_global(path: str) -> str:
     """' (it refers to module.name)' for the first global a pickle names, escaped; '' if none is found."""
     from .safe_pickle import escape, scan_globals
 

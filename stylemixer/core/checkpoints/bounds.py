@@ -18,12 +18,15 @@ Family-agnostic: a family only has to be constructible on the meta device. Every
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import struct
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 import torch
@@ -34,6 +37,8 @@ MAX_HEADER_BYTES = 16 * 2**20  # a 1024 px generator's header is ~20 KB; the saf
 MAX_TENSORS = 100_000
 MAX_DIMS = 8
 MAX_METADATA_ITEMS = 1000
+M = TypeVar("M", bound=torch.nn.Module)  # the module load_checked builds
+
 # dtype -> (torch dtype or None when StyleMixer cannot use it, bytes per element)
 DTYPES = {
     "F64": (torch.float64, 8),
@@ -73,7 +78,7 @@ class Header:
     data_start: int  # file offset of the data section
 
 
-def read_header(f, file_size: int, name: str) -> Header:
+def read_header(f: io.BufferedIOBase, file_size: int, name: str) -> Header:
     """Parse and check the header of the open file `f` (positioned anywhere) of `file_size` bytes."""
     if file_size < 10:
         raise ModelFileError(f"{name} is too short to be a safetensors file ({file_size} bytes)")
@@ -125,11 +130,11 @@ def parse_header(raw: bytes, file_size: int, name: str) -> Header:
     return Header(tensors, dict(meta), data_start)
 
 
-def _json(raw: bytes, name: str):
-    def no_constants(c):
+def _json(raw: bytes, name: str) -> Any:
+    def no_constants(c: str) -> NoReturn:
         raise ValueError(f"{c} is not allowed")
 
-    def unique(pairs):
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         d = {}
         for k, v in pairs:
             if k in d:
@@ -147,7 +152,7 @@ def _json(raw: bytes, name: str):
         raise ModelFileError(f"{name}: the safetensors header is not valid JSON ({printable(e, 120)})") from None
 
 
-def _entry(key, value, data_size: int, name: str) -> TensorEntry:
+def _entry(key: str, value: object, data_size: int, name: str) -> TensorEntry:
     k = printable(key)
     if not isinstance(value, dict) or set(value) != {"dtype", "shape", "data_offsets"}:
         raise ModelFileError(
@@ -179,18 +184,18 @@ def _entry(key, value, data_size: int, name: str) -> TensorEntry:
     return TensorEntry(dtype, tuple(shape), begin, end)
 
 
-def _is_int(v) -> bool:
+def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def expected_state(make_module) -> dict:
+def expected_state(make_module: Callable[[], torch.nn.Module]) -> dict:
     """{name: (shape, dtype)} of the state dict of `make_module()`, built on the meta device (no memory)."""
     with torch.device("meta"):
         module = make_module()
     return {k: (tuple(v.shape), v.dtype) for k, v in module.state_dict().items()}
 
 
-def check_declared_tensors(header: Header, expected: dict, name: str, file_size: int | None = None):
+def check_declared_tensors(header: Header, expected: dict, name: str, file_size: int | None = None) -> None:
     """The header declares exactly the expected tensors, with their shapes and a floating dtype.
 
     expected: {name: (shape, dtype)}, e.g. from `expected_state`. With `file_size`, also that the data
@@ -216,10 +221,12 @@ def check_declared_tensors(header: Header, expected: dict, name: str, file_size:
             raise ModelFileError(f"{name}: its tensors end at byte {end:,} but the file has {file_size:,}")
 
 
-def read_tensor(f, header: Header, key: str, name: str) -> torch.Tensor:
+def read_tensor(f: io.BufferedIOBase, header: Header, key: str, name: str) -> torch.Tensor:
     """One declared tensor, read with one bounded read (the header was checked against the file size)."""
     e = header.tensors[key]
     torch_dtype, _ = DTYPES[e.dtype]
+    if torch_dtype is None:  # check_declared_tensors refuses these first
+        raise ModelFileError(f"{name}: tensor {key} has dtype {e.dtype}, which StyleMixer does not read")
     n = e.end - e.begin
     buf = bytearray(n)
     f.seek(header.data_start + e.begin)
@@ -233,7 +240,7 @@ def read_tensor(f, header: Header, key: str, name: str) -> torch.Tensor:
     return t.reshape(e.shape)
 
 
-def load_checked(cls, cfg, header: Header, f, name: str):
+def load_checked(cls: type[M], cfg: Any, header: Header, f: io.BufferedIOBase, name: str) -> M:
     """Compare the header with the state of `cls(cfg)`; then build it and fill it from `f`.
 
     The expected state comes from `cls.state_shapes(cfg)` when the family provides it, else from building
@@ -263,7 +270,7 @@ def _finite(t: torch.Tensor) -> bool:
     return bool(torch.isfinite(t).all())
 
 
-def file_size(f) -> int:
+def file_size(f: io.BufferedIOBase) -> int:
     """Size of an open file (a real file or an in-memory buffer)."""
     try:
         return os.fstat(f.fileno()).st_size

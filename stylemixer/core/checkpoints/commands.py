@@ -6,11 +6,17 @@ import dataclasses
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from ..errors import ModelFileError, describe, printable
 
+if TYPE_CHECKING:
+    import argparse
 
-def parse_crop(text: str):
+    from ..families.api import StyleGenerator
+
+
+def parse_crop(text: str) -> str | tuple[int, ...]:
     """'auto' (keep what the loader decided), 'none', or 'TOP,BOTTOM,LEFT,RIGHT'."""
     t = text.strip().lower()
     if t in ("auto", "none"):
@@ -24,11 +30,11 @@ def parse_crop(text: str):
     return box
 
 
-def apply_crop(G, crop):
+def apply_crop(G: StyleGenerator, crop: str | tuple[int, ...]) -> StyleGenerator:
     """Set the content box of G's config; 'auto' leaves it as loaded."""
     if crop == "auto":
         return G
-    box = None if crop == "none" else crop
+    box = None if isinstance(crop, str) else crop  # parse_crop's strings: "auto" (above) and "none"
     r = G.cfg.resolution
     if box is not None:
         top, bottom, left, right = box
@@ -40,7 +46,7 @@ def apply_crop(G, crop):
     return G
 
 
-def cmd_convert(args) -> int:
+def cmd_convert(args: argparse.Namespace) -> int:
     from ..families.stylegan1.network import count_parameters
     from . import load_any, save_model
 
@@ -63,7 +69,7 @@ def cmd_convert(args) -> int:
     t0 = time.perf_counter()
     shown = [-1]
 
-    def progress(frac):  # a percentage on stderr when it is a terminal; the summary line stays on stdout
+    def progress(frac: float) -> None:  # a percentage on stderr when it is a terminal; the summary line stays on stdout
         pct = int(frac * 100)
         if sys.stderr.isatty() and pct != shown[0]:
             shown[0] = pct
@@ -92,7 +98,7 @@ def cmd_convert(args) -> int:
     return 0
 
 
-def register(subparsers):
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "convert", help="convert a model file (e.g. an official StyleGAN .pkl) to StyleMixer's .safetensors format"
     )

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import struct
+from typing import TYPE_CHECKING
 
 from safetensors.torch import save as st_save_bytes
 
@@ -19,11 +20,14 @@ from ..errors import ModelFileError, describe, printable
 from ..safeio import open_regular
 from .bounds import file_size, load_checked, read_header
 
+if TYPE_CHECKING:
+    from ..families.api import StyleGenerator
+
 FORMAT = "stylemixer.generator"
 VERSION = "1"
 
 
-def save_model(G, path, extra_metadata: dict | None = None):
+def save_model(G: StyleGenerator, path: str | os.PathLike[str], extra_metadata: dict | None = None) -> None:
     """Write G (parameters and persistent buffers) to `path` atomically."""
     meta = {"format": FORMAT, "version": VERSION, "family": G.family, "config": json.dumps(G.cfg.to_dict())}
     for k, v in (extra_metadata or {}).items():
@@ -44,18 +48,22 @@ def read_metadata(data: bytes) -> dict:
     return read_header(io.BytesIO(data), len(data), "the file").metadata
 
 
-def load_model(path, device="cpu"):
+def load_model(path: str | os.PathLike[str], device: str = "cpu") -> StyleGenerator:
     """Read a StyleMixer model file. Raises ModelFileError with a readable message on any problem."""
     name = printable(os.path.basename(str(path)))
     with open_regular(path, ModelFileError, "model file") as f:
         return load_model_file(f, name, device)
 
 
-def load_model_bytes(data: bytes, name="model", device="cpu", extra: dict | None = None):
+def load_model_bytes(
+    data: bytes, name: str = "model", device: str = "cpu", extra: dict | None = None
+) -> StyleGenerator:
     return load_model_file(io.BytesIO(data), name, device, extra)
 
 
-def load_model_file(f, name="model", device="cpu", extra: dict | None = None):
+def load_model_file(
+    f: io.BufferedIOBase, name: str = "model", device: str = "cpu", extra: dict | None = None
+) -> StyleGenerator:
     """From an open binary file. Nothing is allocated before the config and every declared tensor were checked
     against the file's size (bounds.py)."""
     if not is_safetensors(f.read(16)):

@@ -26,7 +26,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import io
 import os
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelFileError
 from . import safe_pickle as sp
@@ -34,6 +37,10 @@ from . import safe_torch
 from .records import NetworkRecord
 from .safe_pickle import Damaged, Global, Inert, escape
 from .safe_torch import LazyStorage, TensorRef
+
+if TYPE_CHECKING:
+    from ..families.api import StyleGenerator
+    from . import LoadedModel
 
 FORMAT = "nvidia-pickle"
 PERSISTENCE = ("torch_utils.persistence", "_reconstruct_persistent_obj")
@@ -64,17 +71,17 @@ class PersistentRecord(Inert):
 
     __slots__ = ("class_name", "module_src", "state", "version")
 
-    def __init__(self, class_name, version, module_src, state):
+    def __init__(self, class_name: str, version: int, module_src: str, state: dict) -> None:
         self.class_name, self.version, self.module_src, self.state = class_name, version, module_src, state
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<persistent {escape(self.class_name, 60)}>"
 
-    def child(self, name):
+    def child(self, name: str) -> Any:
         mods = self.state.get("_modules")
         return mods.get(name) if isinstance(mods, dict) else None
 
-    def walk(self, prefix=""):
+    def walk(self, prefix: str = "") -> Iterator[tuple[str, PersistentRecord]]:
         """(path, record) for this record and every persistent submodule, depth first."""
         yield prefix, self
         mods = self.state.get("_modules")
@@ -84,7 +91,7 @@ class PersistentRecord(Inert):
                     yield from m.walk(f"{prefix}.{name}" if prefix else name)
 
 
-def _reconstruct_persistent_obj(meta):
+def _reconstruct_persistent_obj(meta: object) -> PersistentRecord:
     if not isinstance(meta, dict):
         raise Damaged("a network object in the file has no meta dictionary")
     kind, version = meta.get("type"), meta.get("version")
@@ -113,7 +120,12 @@ def nvidia_globals(budget: sp.Budget) -> dict:
     return g
 
 
-def read(f, size=None, progress=None, progress_range=(0.0, 1.0)):
+def read(
+    f: io.BufferedIOBase,
+    size: int | None = None,
+    progress: Callable[[float], None] | None = None,
+    progress_range: tuple[float, float] = (0.0, 1.0),
+) -> Any:
     """The unpickled top-level object of an NVIDIA pickle open as `f` (records; tensors unread, valid while
     `f` stays open). Raises PickleRejected subclasses (ModelFileError; the message names no file)."""
     source = sp.Source(file=f, size=size)
@@ -138,8 +150,8 @@ def infer_module(rec: PersistentRecord) -> str:
     return "training.networks"
 
 
-def _plain_value(path, key):
-    def convert(v):
+def _plain_value(path: str, key: str) -> Callable[[object], Any]:
+    def convert(v: object) -> Any:
         if isinstance(v, PersistentRecord):
             raise Damaged(
                 f"attribute {escape(key, 60)} of {escape(path or 'the generator', 80)} holds a network "
@@ -161,7 +173,7 @@ def _plain_value(path, key):
     return convert
 
 
-def _tensor_dict(rec, key, path):
+def _tensor_dict(rec: PersistentRecord, key: str, path: str) -> dict[str, TensorRef | None]:
     d = rec.state.get(key)
     if d is None:
         return {}
@@ -176,9 +188,11 @@ def _tensor_dict(rec, key, path):
     return d
 
 
-def network_record(rec: PersistentRecord, source_format=FORMAT) -> NetworkRecord:
+def network_record(rec: PersistentRecord, source_format: str = FORMAT) -> NetworkRecord:
     """A persistent generator (e.g. G_ema) -> NetworkRecord, reading its tensors (and no others)."""
-    state, attrs, seen = {}, {}, {}
+    state: dict[str, TensorRef] = {}
+    attrs: dict[str, dict] = {}
+    seen: dict = {}
     for path, r in rec.walk():
         prefix = f"{path}." if path else ""
         for key in ("_parameters", "_buffers"):
@@ -224,7 +238,7 @@ def network_record(rec: PersistentRecord, source_format=FORMAT) -> NetworkRecord
     )
 
 
-def _dicts(v):
+def _dicts(v: Any) -> Any:
     """EasyDict and OrderedDict -> dict, recursively (init kwargs as plain data)."""
     if isinstance(v, dict):
         return {k: _dicts(x) for k, x in v.items()}
@@ -235,7 +249,7 @@ def _dicts(v):
     return v
 
 
-def pick_generator(top, name) -> PersistentRecord:
+def pick_generator(top: object, name: str) -> PersistentRecord:
     """G_ema from the snapshot dict; a file holding one bare Generator object is accepted too."""
     if isinstance(top, PersistentRecord):
         if top.class_name == "Generator":
@@ -259,7 +273,7 @@ def pick_generator(top, name) -> PersistentRecord:
     raise ModelFileError(_not_generator(name, held))
 
 
-def _not_generator(name, held):
+def _not_generator(name: str, held: list[str]) -> str:
     if held and all("Discriminator" in h for h in held):
         return (
             f"{name} holds only a discriminator ({', '.join(held)}); StyleMixer needs the generator G_ema "
@@ -269,7 +283,9 @@ def _not_generator(name, held):
     return f"{name} holds no G_ema generator ({what}); StyleMixer reads the G_ema of NVIDIA's network-snapshot pickles"
 
 
-def read_record(path, progress=None) -> tuple[NetworkRecord, dict]:
+def read_record(
+    path: str | os.PathLike[str], progress: Callable[[float], None] | None = None
+) -> tuple[NetworkRecord, dict]:
     """(G_ema as a NetworkRecord, info) from an NVIDIA pickle at `path`. ModelFileError naming the file."""
     path = os.fspath(path)
     name = os.path.basename(path)
@@ -303,7 +319,7 @@ def read_record(path, progress=None) -> tuple[NetworkRecord, dict]:
     return rec, info
 
 
-def _last_byte(f, size):
+def _last_byte(f: io.BufferedIOBase, size: int) -> bytes:
     f.seek(size - 1)
     b = f.read(1)
     f.seek(0)
@@ -315,7 +331,9 @@ def claims(head: bytes) -> bool:
     return PERSISTENCE in sp.scan_globals(head, limit=256)
 
 
-def try_load(path, kind, device="cpu", progress=None):
+def try_load(
+    path: str | os.PathLike[str], kind: str, device: str = "cpu", progress: Callable[[float], None] | None = None
+) -> LoadedModel | None:
     """A LoadedModel for an NVIDIA PyTorch pickle; None for any other file; ModelFileError if it is one that
     cannot be used."""
     if kind != "pickle":
@@ -338,7 +356,7 @@ def try_load(path, kind, device="cpu", progress=None):
     return LoadedModel(G.to(device), os.path.abspath(path), name, FORMAT, info)
 
 
-def convert(rec: NetworkRecord, name: str, info: dict | None = None):
+def convert(rec: NetworkRecord, name: str, info: dict | None = None) -> StyleGenerator:
     """The family's generator for a record, through the family's converter (imported only when needed; it is
     given the file's name and the info dict when its signature takes them)."""
     family = FAMILIES.get(rec.module)

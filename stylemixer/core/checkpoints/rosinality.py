@@ -29,11 +29,16 @@ import os
 import pickle
 import struct
 import zipfile
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import torch
 
 from ..errors import ModelFileError
 from .tf_pickle import RefusedGlobal
+
+if TYPE_CHECKING:
+    from . import LoadedModel
 
 FORMAT = "rosinality-stylegan2"
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -58,11 +63,11 @@ class ArgsRecord:
 
     __slots__ = ("values",)
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: object) -> None:
         if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
             raise pickle.UnpicklingError("the training arguments in the file are not a dict of named values")
 
-        def plain(v):
+        def plain(v: object) -> Any:
             if isinstance(v, _PLAIN):
                 return v
             if isinstance(v, (list, tuple)) and all(isinstance(x, _PLAIN) for x in v):
@@ -77,18 +82,18 @@ class TensorInfo:
 
     __slots__ = ("shape",)
 
-    def __init__(self, shape):
+    def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
 
 
 class _StorageType:
     __slots__ = ("itemsize", "name")
 
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         self.name, self.itemsize = name, _ITEMSIZE[name]
 
 
-def _rebuild_tensor(storage, offset, size, stride, *rest):
+def _rebuild_tensor(storage: object, offset: object, size: object, stride: object, *rest: object) -> TensorInfo:
     if (
         not isinstance(storage, _StorageRef)
         or not isinstance(size, tuple)
@@ -98,7 +103,7 @@ def _rebuild_tensor(storage, offset, size, stride, *rest):
     return TensorInfo(size)
 
 
-def _rebuild_parameter(data, *rest):
+def _rebuild_parameter(data: object, *rest: object) -> TensorInfo:
     if not isinstance(data, TensorInfo):
         raise pickle.UnpicklingError("a parameter in the file has an invalid form")
     return data
@@ -107,7 +112,7 @@ def _rebuild_parameter(data, *rest):
 class _StorageRef:
     __slots__ = ("key",)
 
-    def __init__(self, key):
+    def __init__(self, key: str) -> None:
         self.key = key
 
 
@@ -116,13 +121,13 @@ class _Call:
 
     __slots__ = ("_fn",)
 
-    def __init__(self, fn):
+    def __init__(self, fn: Callable[..., Any]) -> None:
         self._fn = fn
 
-    def __call__(self, *args):
+    def __call__(self, *args: Any) -> Any:
         return self._fn(*args)
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: object) -> NoReturn:
         raise pickle.UnpicklingError("the file tries to modify a built-in helper")
 
 
@@ -140,17 +145,17 @@ _ALLOWED.update({("torch", n): _StorageType(n) for n in _ITEMSIZE})
 class _Scanner(pickle.Unpickler):
     """Unpickles a torch.save object pickle into placeholders; `storages` maps key -> declared bytes."""
 
-    def __init__(self, f):
+    def __init__(self, f: io.BufferedIOBase) -> None:
         super().__init__(f, encoding="utf-8")
         self.storages: dict = {}
 
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> Any:
         try:
             return _ALLOWED[(module, name)]
         except (KeyError, TypeError):
             raise RefusedGlobal(str(module), str(name)) from None
 
-    def persistent_load(self, pid):
+    def persistent_load(self, pid: Any) -> _StorageRef:
         if (
             not isinstance(pid, tuple)
             or len(pid) not in (5, 6)
@@ -167,7 +172,7 @@ class _Scanner(pickle.Unpickler):
         return _StorageRef(key)
 
 
-def _scan_zip(path, size, name):
+def _scan_zip(path: str, size: int, name: str) -> tuple[Any, dict[str, int]] | None:
     """(scanned object, {key: declared bytes}) of a torch.save zip; None when the zip is not a torch checkpoint."""
     try:
         with zipfile.ZipFile(path) as z:
@@ -200,7 +205,7 @@ def _scan_zip(path, size, name):
         ) from None
 
 
-def _scan_legacy(path, size, name):
+def _scan_legacy(path: str, size: int, name: str) -> tuple[Any, dict[str, int]] | None:
     """(scanned object, {key: declared bytes}) of a legacy torch.save stream; checks the data section's length."""
     with open(path, "rb") as f:
         header = _Scanner(f)
@@ -224,7 +229,7 @@ def _scan_legacy(path, size, name):
     return obj, storages
 
 
-def _scan_pickle(f, name):
+def _scan_pickle(f: io.BufferedIOBase, name: str) -> Any:
     sc = _Scanner(f)
     try:
         obj = sc.load()
@@ -248,11 +253,11 @@ def _scan_pickle(f, name):
     return obj, sc.storages
 
 
-def _looks_like_generator(d) -> bool:
+def _looks_like_generator(d: object) -> bool:
     return isinstance(d, dict) and all(k in d for k in _MARKERS)
 
 
-def classify(obj, name):
+def classify(obj: object, name: str) -> str | None:
     """Which part of a scanned checkpoint holds the generator: 'g_ema', 'g', '' (the top level) or None."""
     if _looks_like_generator(obj):
         return ""
@@ -270,7 +275,7 @@ def classify(obj, name):
 
 
 @contextlib.contextmanager
-def _namespace_allowed():
+def _namespace_allowed() -> Iterator[None]:
     """argparse.Namespace as ArgsRecord for torch.load(weights_only=True), for this call only."""
     ser = torch.serialization
     if not hasattr(ser, "safe_globals"):
@@ -290,7 +295,9 @@ def _namespace_allowed():
         ctx.__exit__(None, None, None)
 
 
-def try_load(path, kind, device="cpu", progress=None):
+def try_load(
+    path: str | os.PathLike[str], kind: str, device: str = "cpu", progress: Callable[[float], None] | None = None
+) -> LoadedModel | None:
     """A LoadedModel for a rosinality StyleGAN2 checkpoint; None for any other file; ModelFileError if it is one
     that cannot be used."""
     if kind not in ("zip", "torch-legacy"):
@@ -341,7 +348,7 @@ def try_load(path, kind, device="cpu", progress=None):
         args_values = dict(vars(args)) if args is not None else None
     from ..families.stylegan2.convert import from_rosinality
 
-    info = {"generator": where or "state dict"}
+    info: dict[str, Any] = {"generator": where or "state dict"}
     G = from_rosinality({k: v for k, v in state.items()}, latent_avg, args_values, name, info)
     del data, state
     if args_values:

@@ -36,6 +36,8 @@ import collections
 import io
 import pickle
 import struct
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -66,7 +68,7 @@ class PickleRejected(ModelFileError, pickle.UnpicklingError):
 class RefusedGlobal(PickleRejected):
     """The pickle names a global outside the allow-list; `name` is 'module.attribute', escaped."""
 
-    def __init__(self, module, name):
+    def __init__(self, module: object, name: object) -> None:
         self.name = f"{escape(str(module), 100)}.{escape(str(name), 100)}"
         super().__init__(
             f"it refers to {self.name}, which StyleMixer does not load "
@@ -102,7 +104,7 @@ def _mb(n: int) -> str:
 class Budget:
     """The limits for one load, fixed by the size of the file (nested blobs share their file's budget)."""
 
-    def __init__(self, nbytes: int):
+    def __init__(self, nbytes: int) -> None:
         nbytes = max(int(nbytes), 0)
         self.nbytes = nbytes
         self.max_ops = int(min(MAX_OPS, BASE_OPS + nbytes * OPS_PER_BYTE))
@@ -124,7 +126,14 @@ class Budget:
 class Source:
     """Random access to the bytes of a file (kept open by the caller) or of a bytes object."""
 
-    def __init__(self, data=None, file=None, size=None):
+    def __init__(
+        self,
+        data: bytes | bytearray | memoryview | None = None,
+        file: io.BufferedIOBase | None = None,
+        size: int | None = None,
+    ) -> None:
+        self.file: io.BufferedIOBase | None
+        self.data: memoryview | None
         if file is not None:
             self.file, self.data = file, None
             if size is None:
@@ -132,12 +141,14 @@ class Source:
                 size = file.seek(0, io.SEEK_END)
                 file.seek(here)
             self.size = size
-        else:
+        elif data is not None:
             self.file, self.data = None, memoryview(data).cast("B")
             self.size = len(self.data)
+        else:
+            raise TypeError("a Source needs bytes or a file")
 
     @classmethod
-    def of(cls, obj):
+    def of(cls, obj: Any) -> Source:
         """A Source for bytes, a binary file object, or a Slice."""
         if isinstance(obj, Source):
             return obj
@@ -152,6 +163,7 @@ class Source:
             raise Truncated(f"the data ends early (wanted {n} bytes at byte {offset} of {self.size})")
         if self.data is not None:
             return bytes(self.data[offset : offset + n])
+        assert self.file is not None  # a Source holds bytes or a file
         self.file.seek(offset)
         out = self.file.read(n)
         if len(out) != n:
@@ -160,7 +172,7 @@ class Source:
             )
         return out
 
-    def readinto(self, offset: int, buf) -> None:
+    def readinto(self, offset: int, buf: bytearray | memoryview) -> None:
         mv = memoryview(buf).cast("B")
         n = len(mv)
         if offset < 0 or offset + n > self.size:
@@ -168,6 +180,7 @@ class Source:
         if self.data is not None:
             mv[:] = self.data[offset : offset + n]
             return
+        assert self.file is not None  # a Source holds bytes or a file
         self.file.seek(offset)
         done = 0
         while done < n:
@@ -182,20 +195,20 @@ class Slice:
 
     __slots__ = ("length", "offset", "source")
 
-    def __init__(self, source: Source, offset: int, length: int):
+    def __init__(self, source: Source, offset: int, length: int) -> None:
         self.source, self.offset, self.length = source, offset, length
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.length
 
     def read(self) -> bytes:
         return self.source.pread(self.offset, self.length)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{self.length} bytes at {self.offset}>"
 
 
-def as_bytes(data) -> bytes:
+def as_bytes(data: bytes | bytearray | Slice) -> bytes:
     """bytes / bytearray / Slice -> bytes (reads a Slice)."""
     if isinstance(data, Slice):
         return data.read()
@@ -207,7 +220,7 @@ def as_bytes(data) -> bytes:
 class Reader:
     """Sequential reading of [start, end) of a Source, through a buffer, with every length checked first."""
 
-    def __init__(self, source: Source, start: int = 0, end: int | None = None, chunk: int = 1 << 18):
+    def __init__(self, source: Source, start: int = 0, end: int | None = None, chunk: int = 1 << 18) -> None:
         self.source = source
         self.pos = start
         self.start = start
@@ -215,6 +228,7 @@ class Reader:
         if not 0 <= start <= self.end <= source.size:
             raise Truncated(f"the data ends early (bytes {start}..{self.end} of {source.size} wanted)")
         self.CHUNK = chunk
+        self.buf: bytes | memoryview
         if source.data is not None:
             self.buf, self.bstart = source.data, 0
         else:
@@ -223,7 +237,7 @@ class Reader:
     def remaining(self) -> int:
         return self.end - self.pos
 
-    def _fill(self, n: int):
+    def _fill(self, n: int) -> None:
         self.buf = self.source.pread(self.pos, min(max(n, self.CHUNK), self.end - self.pos))
         self.bstart = self.pos
 
@@ -251,7 +265,7 @@ class Reader:
         self.pos += 1
         return self.buf[off]
 
-    def read_bytes(self, n: int):
+    def read_bytes(self, n: int) -> bytes | Slice:
         """n bytes as bytes, or as a Slice (not read) when large."""
         if n >= LAZY_BYTES:
             if n > self.end - self.pos:
@@ -263,7 +277,7 @@ class Reader:
             return s
         return self.read(n)
 
-    def skip(self, n: int):
+    def skip(self, n: int) -> None:
         if n < 0 or n > self.end - self.pos:
             raise Truncated(f"the data ends early: {n} bytes expected at byte {self.pos}, {self.end - self.pos} left")
         self.pos += n
@@ -302,7 +316,7 @@ class Inert:
 
     __slots__ = ()
 
-    def _build(self, state):
+    def _build(self, state: Any) -> None:
         raise Damaged(f"the file tries to set state on {type(self).__name__}, which takes none")
 
 
@@ -311,13 +325,15 @@ class Global(Inert):
 
     __slots__ = ("call", "new", "qualname")
 
-    def __init__(self, qualname, call=None, new=None):
+    def __init__(
+        self, qualname: str, call: Callable[..., Any] | None = None, new: Callable[..., Any] | None = None
+    ) -> None:
         self.qualname, self.call, self.new = qualname, call, new
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<global {self.qualname}>"
 
-    def _build(self, state):
+    def _build(self, state: Any) -> NoReturn:
         raise Damaged(f"the file tries to modify the helper {self.qualname}")
 
 
@@ -327,14 +343,14 @@ class Node:
 
     __slots__ = ("cost", "depth", "obj", "sealed")
 
-    def __init__(self, obj, depth=0, cost=8, sealed=False):
+    def __init__(self, obj: Any, depth: int = 0, cost: int = 8, sealed: bool = False) -> None:
         self.obj, self.depth, self.cost, self.sealed = obj, depth, cost, sealed
 
 
 _KEY_TYPES = (str, bytes, bool, type(None))
 
 
-def _check_key(obj):
+def _check_key(obj: Any) -> Any:
     t = type(obj)
     if t in _KEY_TYPES or (t is int and -_SMALL_INT <= obj < _SMALL_INT):
         return obj
@@ -354,11 +370,11 @@ class Unpickler:
         reader: Reader,
         globals: dict,
         budget: Budget,
-        persistent_load=None,
-        progress=None,
-        progress_range=(0.0, 1.0),
-        encoding="latin1",
-    ):
+        persistent_load: Callable[[Any], tuple[Any, int]] | None = None,
+        progress: Callable[[float], None] | None = None,
+        progress_range: tuple[float, float] = (0.0, 1.0),
+        encoding: str = "latin1",
+    ) -> None:
         self.r = reader
         self.globals = globals
         self.budget = budget
@@ -391,10 +407,10 @@ class Unpickler:
         self.stack = self.marks.pop()
         return items
 
-    def _leaf(self, obj, size=0):
+    def _leaf(self, obj: Any, size: int = 0) -> None:
         self.stack.append(Node(obj, 0, 8 + size))
 
-    def _check(self, node: Node):
+    def _check(self, node: Node) -> None:
         if node.depth > MAX_DEPTH:
             raise LimitExceeded(
                 f"the data is nested more than {MAX_DEPTH} levels deep (at byte {self.r.pos}); no model file is"
@@ -406,7 +422,7 @@ class Unpickler:
                 f"{_mb(self.budget.nbytes)} file holds"
             )
 
-    def _compound(self, obj, children) -> Node:
+    def _compound(self, obj: Any, children: list[Node]) -> Node:
         depth, cost = 0, 8
         for c in children:
             c.sealed = True
@@ -416,7 +432,7 @@ class Unpickler:
         self._check(node)
         return node
 
-    def _add(self, parent: Node, child: Node):
+    def _add(self, parent: Node, child: Node) -> None:
         if parent.sealed:
             raise Damaged(
                 f"the pickle modifies an object after using it (a cycle or a crafted stream, at byte {self.r.pos})"
@@ -442,13 +458,13 @@ class Unpickler:
         except ValueError:
             raise Damaged(f"a malformed number {escape(repr(text), 60)} at byte {self.r.pos}") from None
 
-    def _global(self, module, name) -> Node:
+    def _global(self, module: str, name: str) -> Node:
         g = self.globals.get((module, name))
         if g is None:
             raise RefusedGlobal(module, name)
         return Node(g, 0, 8)
 
-    def _report(self):
+    def _report(self) -> None:
         if self.progress is not None:
             r = self.r
             frac = (r.pos - r.start) / max(r.end - r.start, 1)
@@ -458,7 +474,7 @@ class Unpickler:
                 self.progress(a + (b - a) * frac)
 
     # -- the loop
-    def load(self):
+    def load(self) -> Any:
         r, budget = self.r, self.budget
         dispatch = self._dispatch
         next_report = budget.ops + 256
@@ -480,23 +496,23 @@ class Unpickler:
                 return node.obj
 
     # -- opcodes (each takes self; returns _STOP only for STOP)
-    def op_proto(self):
+    def op_proto(self) -> None:
         p = self.r.read1()
         if p > 5:
             raise Damaged(f"pickle protocol {p} is unknown")
         self.proto = p
 
-    def op_frame(self):
+    def op_frame(self) -> None:
         n = struct.unpack("<Q", self.r.read(8))[0]
         if n > self.r.remaining():
             raise Truncated(
                 f"the data ends early: a frame of {n} bytes at byte {self.r.pos}, {self.r.remaining()} left"
             )
 
-    def op_stop(self):
+    def op_stop(self) -> object:
         return _STOP
 
-    def op_mark(self):
+    def op_mark(self) -> None:
         if len(self.marks) >= MAX_DEPTH:
             raise LimitExceeded(
                 f"the data is nested more than {MAX_DEPTH} levels deep (MARKs, at byte {self.r.pos}); no model file is"
@@ -504,29 +520,29 @@ class Unpickler:
         self.marks.append(self.stack)
         self.stack = []
 
-    def op_pop(self):
+    def op_pop(self) -> None:
         if self.stack:
             self.stack.pop()
         else:
             self._pop_mark()
 
-    def op_pop_mark(self):
+    def op_pop_mark(self) -> None:
         self._pop_mark()
 
-    def op_dup(self):
+    def op_dup(self) -> None:
         self.stack.append(self._top())
 
     # numbers
-    def op_none(self):
+    def op_none(self) -> None:
         self._leaf(None)
 
-    def op_newtrue(self):
+    def op_newtrue(self) -> None:
         self._leaf(True)
 
-    def op_newfalse(self):
+    def op_newfalse(self) -> None:
         self._leaf(False)
 
-    def op_int(self):
+    def op_int(self) -> None:
         text = self.r.readline()
         if text == b"00":
             self._leaf(False)
@@ -538,53 +554,53 @@ class Unpickler:
             except ValueError:
                 raise Damaged(f"a malformed number at byte {self.r.pos}") from None
 
-    def op_long(self):
+    def op_long(self) -> None:
         text = self.r.readline()
         try:
             self._leaf(int(text[:-1] if text.endswith(b"L") else text))
         except ValueError:
             raise Damaged(f"a malformed number at byte {self.r.pos}") from None
 
-    def op_binint(self):
+    def op_binint(self) -> None:
         self._leaf(struct.unpack("<i", self.r.read(4))[0])
 
-    def op_binint1(self):
+    def op_binint1(self) -> None:
         self._leaf(self.r.read1())
 
-    def op_binint2(self):
+    def op_binint2(self) -> None:
         self._leaf(struct.unpack("<H", self.r.read(2))[0])
 
-    def _long(self, n):
+    def _long(self, n: int) -> None:
         if n < 0:
             raise Damaged(f"a negative length at byte {self.r.pos}")
         if n > MAX_LONG_BYTES:
             raise LimitExceeded(f"an integer of {n} bytes at byte {self.r.pos}; model files hold none this long")
         self._leaf(int.from_bytes(self.r.read(n), "little", signed=True), n)
 
-    def op_long1(self):
+    def op_long1(self) -> None:
         self._long(self.r.read1())
 
-    def op_long4(self):
+    def op_long4(self) -> None:
         self._long(struct.unpack("<i", self.r.read(4))[0])
 
-    def op_float(self):
+    def op_float(self) -> None:
         text = self.r.readline()
         try:
             self._leaf(float(text))
         except ValueError:
             raise Damaged(f"a malformed number at byte {self.r.pos}") from None
 
-    def op_binfloat(self):
+    def op_binfloat(self) -> None:
         self._leaf(struct.unpack(">d", self.r.read(8))[0])
 
     # strings and bytes
-    def _text(self, raw: bytes, errors="surrogatepass"):
+    def _text(self, raw: bytes, errors: str = "surrogatepass") -> str:
         try:
             return str(raw, "utf-8", errors)
         except UnicodeDecodeError:
             raise Damaged(f"a string that is not valid UTF-8 at byte {self.r.pos}") from None
 
-    def _len(self, fmt, size):
+    def _len(self, fmt: str, size: int) -> int:
         n = struct.unpack(fmt, self.r.read(size))[0]
         if n < 0:
             raise Damaged(f"a negative length at byte {self.r.pos}")
@@ -592,31 +608,31 @@ class Unpickler:
             raise Truncated(f"the data ends early: {n} bytes announced at byte {self.r.pos}, {self.r.remaining()} left")
         return n
 
-    def op_binunicode(self):
+    def op_binunicode(self) -> None:
         n = self._len("<I", 4)
         self._leaf(self._text(self.r.read(n)), n)
 
-    def op_binunicode8(self):
+    def op_binunicode8(self) -> None:
         n = self._len("<Q", 8)
         self._leaf(self._text(self.r.read(n)), n)
 
-    def op_short_binunicode(self):
+    def op_short_binunicode(self) -> None:
         n = self.r.read1()
         self._leaf(self._text(self.r.read(n)), n)
 
-    def op_unicode(self):
+    def op_unicode(self) -> None:
         raw = self.r.readline(self.r.remaining())
         try:
             self._leaf(str(raw, "raw-unicode-escape"), len(raw))
         except UnicodeDecodeError:
             raise Damaged(f"a malformed string at byte {self.r.pos}") from None
 
-    def _py2str(self, raw: bytes):
+    def _py2str(self, raw: bytes) -> str | bytes:
         if self.encoding == "bytes":
             return raw
         return raw.decode(self.encoding, "strict")
 
-    def op_string(self):
+    def op_string(self) -> None:
         raw = self.r.readline(self.r.remaining())
         if len(raw) < 2 or raw[0] != raw[-1] or raw[0] not in b"\"'":
             raise Damaged(f"a malformed quoted string at byte {self.r.pos}")
@@ -626,79 +642,79 @@ class Unpickler:
         except (ValueError, UnicodeDecodeError):
             raise Damaged(f"a malformed quoted string at byte {self.r.pos}") from None
 
-    def op_binstring(self):
+    def op_binstring(self) -> None:
         n = self._len("<i", 4)
         try:
             self._leaf(self._py2str(self.r.read(n)), n)
         except UnicodeDecodeError:
             raise Damaged(f"a malformed string at byte {self.r.pos}") from None
 
-    def op_short_binstring(self):
+    def op_short_binstring(self) -> None:
         n = self.r.read1()
         try:
             self._leaf(self._py2str(self.r.read(n)), n)
         except UnicodeDecodeError:
             raise Damaged(f"a malformed string at byte {self.r.pos}") from None
 
-    def op_binbytes(self):
+    def op_binbytes(self) -> None:
         n = self._len("<I", 4)
         self._leaf(self.r.read_bytes(n), n)
         if n >= LAZY_BYTES:
             self._report()
 
-    def op_short_binbytes(self):
+    def op_short_binbytes(self) -> None:
         n = self.r.read1()
         self._leaf(self.r.read(n), n)
 
-    def op_binbytes8(self):
+    def op_binbytes8(self) -> None:
         n = self._len("<Q", 8)
         self._leaf(self.r.read_bytes(n), n)
         self._report()
 
-    def op_bytearray8(self):
+    def op_bytearray8(self) -> None:
         n = self._len("<Q", 8)
         data = self.r.read_bytes(n)
         self._leaf(bytearray(data) if isinstance(data, bytes) else data, n)
 
     # containers
-    def op_empty_list(self):
+    def op_empty_list(self) -> None:
         self.stack.append(Node([], 1, 8))
 
-    def op_empty_dict(self):
+    def op_empty_dict(self) -> None:
         self.stack.append(Node({}, 1, 8))
 
-    def op_empty_set(self):
+    def op_empty_set(self) -> None:
         self.stack.append(Node(set(), 1, 8))
 
-    def op_empty_tuple(self):
+    def op_empty_tuple(self) -> None:
         self._leaf(())
 
-    def op_list(self):
+    def op_list(self) -> None:
         items = self._pop_mark()
         node = self._compound([c.obj for c in items], items)
         self.stack.append(node)
 
-    def op_tuple(self):
+    def op_tuple(self) -> None:
         items = self._pop_mark()
         self.stack.append(self._compound(tuple(c.obj for c in items), items))
 
-    def _tuple_n(self, n):
+    def _tuple_n(self, n: int) -> None:
         if len(self.stack) < n:
             raise Damaged(f"the pickle's stack runs empty at byte {self.r.pos}")
         items = self.stack[-n:]
         del self.stack[-n:]
         self.stack.append(self._compound(tuple(c.obj for c in items), items))
 
-    def op_tuple1(self):
+    def op_tuple1(self) -> None:
         self._tuple_n(1)
 
-    def op_tuple2(self):
+    def op_tuple2(self) -> None:
         self._tuple_n(2)
 
-    def op_tuple3(self):
+    def op_tuple3(self) -> None:
         self._tuple_n(3)
 
-    def op_dict(self):
+    def op_dict(self) -> None:
         items = self._pop_mark()
         if len(items) % 2:
             raise Damaged(f"a dictionary with an odd number of keys and values at byte {self.r.pos}")
@@ -707,41 +723,41 @@ class Unpickler:
             self._setitem(node, k, v)
         self.stack.append(node)
 
-    def op_frozenset(self):
+    def op_frozenset(self) -> None:
         items = self._pop_mark()
         self.stack.append(self._compound(frozenset(_check_key(c.obj) for c in items), items))
 
-    def _container(self, kind):
+    def _container(self, kind: type) -> Node:
         node = self._top()
         if not isinstance(node.obj, kind) or isinstance(node.obj, Inert):
             raise Damaged(f"the pickle adds items to a {type(node.obj).__name__} at byte {self.r.pos}")
         return node
 
-    def op_append(self):
+    def op_append(self) -> None:
         value = self._pop()
         lst = self._container(list)
         self._add(lst, value)
         lst.obj.append(value.obj)
 
-    def op_appends(self):
+    def op_appends(self) -> None:
         items = self._pop_mark()
         lst = self._container(list)
         for v in items:
             self._add(lst, v)
             lst.obj.append(v.obj)
 
-    def _setitem(self, d: Node, k: Node, v: Node):
+    def _setitem(self, d: Node, k: Node, v: Node) -> None:
         key = _check_key(k.obj)
         self._add(d, k)
         self._add(d, v)
         d.obj[key] = v.obj
 
-    def op_setitem(self):
+    def op_setitem(self) -> None:
         v = self._pop()
         k = self._pop()
         self._setitem(self._container(dict), k, v)
 
-    def op_setitems(self):
+    def op_setitems(self) -> None:
         items = self._pop_mark()
         if len(items) % 2:
             raise Damaged(f"a dictionary with an odd number of keys and values at byte {self.r.pos}")
@@ -749,7 +765,7 @@ class Unpickler:
         for i in range(0, len(items), 2):
             self._setitem(d, items[i], items[i + 1])
 
-    def op_additems(self):
+    def op_additems(self) -> None:
         items = self._pop_mark()
         s = self._container(set)
         for v in items:
@@ -758,49 +774,49 @@ class Unpickler:
             s.obj.add(key)
 
     # memo
-    def _get(self, i):
+    def _get(self, i: int) -> None:
         try:
             self.stack.append(self.memo[i])
         except KeyError:
             raise Damaged(f"the pickle refers to memo entry {i}, which it never stored (byte {self.r.pos})") from None
 
-    def op_get(self):
+    def op_get(self) -> None:
         self._get(self._line_int())
 
-    def op_binget(self):
+    def op_binget(self) -> None:
         self._get(self.r.read1())
 
-    def op_long_binget(self):
+    def op_long_binget(self) -> None:
         self._get(struct.unpack("<I", self.r.read(4))[0])
 
-    def _put(self, i):
+    def _put(self, i: int) -> None:
         self.memo[self._memo_index(i)] = self._top()
 
-    def op_put(self):
+    def op_put(self) -> None:
         self._put(self._line_int())
 
-    def op_binput(self):
+    def op_binput(self) -> None:
         self._put(self.r.read1())
 
-    def op_long_binput(self):
+    def op_long_binput(self) -> None:
         self._put(struct.unpack("<I", self.r.read(4))[0])
 
-    def op_memoize(self):
+    def op_memoize(self) -> None:
         self._put(len(self.memo))
 
     # globals and calls
-    def op_global(self):
+    def op_global(self) -> None:
         module = self._text(self.r.readline(), "strict")
         name = self._text(self.r.readline(), "strict")
         self.stack.append(self._global(module, name))
 
-    def op_stack_global(self):
+    def op_stack_global(self) -> None:
         name, module = self._pop().obj, self._pop().obj
         if type(name) is not str or type(module) is not str:
             raise Damaged(f"STACK_GLOBAL with names that are not strings (byte {self.r.pos})")
         self.stack.append(self._global(module, name))
 
-    def _callable(self, node: Node, what: str):
+    def _callable(self, node: Node, what: str) -> tuple[Global, Callable[..., Any]]:
         g = node.obj
         if not isinstance(g, Global):
             raise Damaged(
@@ -814,10 +830,10 @@ class Unpickler:
             )
         return g, fn
 
-    def _result(self, obj, parts) -> Node:
+    def _result(self, obj: Any, parts: list[Node]) -> Node:
         return self._compound(obj, parts)  # a new node: it can still be filled or built until it is used
 
-    def _invoke(self, g, fn, args, kwargs=None):
+    def _invoke(self, g: Global, fn: Callable[..., Any], args: tuple, kwargs: dict | None = None) -> Any:
         try:
             return fn(*args, **(kwargs or {}))
         except PickleRejected:
@@ -836,21 +852,21 @@ class Unpickler:
                 f"{g.qualname} was given arguments no model file contains ({type(e).__name__}: {escape(str(e), 120)})"
             ) from None
 
-    def op_reduce(self):
+    def op_reduce(self) -> None:
         args = self._pop()
         g, fn = self._callable(self._pop(), "call")
         if type(args.obj) is not tuple:
             raise Damaged(f"{g.qualname} is called with arguments that are not a tuple (byte {self.r.pos})")
         self.stack.append(self._result(self._invoke(g, fn, args.obj), [args]))
 
-    def op_newobj(self):
+    def op_newobj(self) -> None:
         args = self._pop()
         g, fn = self._callable(self._pop(), "new")
         if type(args.obj) is not tuple:
             raise Damaged(f"{g.qualname} is created with arguments that are not a tuple (byte {self.r.pos})")
         self.stack.append(self._result(self._invoke(g, fn, args.obj), [args]))
 
-    def op_newobj_ex(self):
+    def op_newobj_ex(self) -> None:
         kwargs = self._pop()
         args = self._pop()
         g, fn = self._callable(self._pop(), "new")
@@ -858,7 +874,7 @@ class Unpickler:
             raise Damaged(f"{g.qualname} is created with malformed arguments (byte {self.r.pos})")
         self.stack.append(self._result(self._invoke(g, fn, args.obj, kwargs.obj), [args, kwargs]))
 
-    def op_build(self):
+    def op_build(self) -> None:
         state = self._pop()
         target = self._top()
         obj = target.obj
@@ -874,13 +890,13 @@ class Unpickler:
                 f"malformed state for {type(obj).__name__} ({type(e).__name__}: {escape(str(e), 120)})"
             ) from None
 
-    def op_inst(self):
+    def op_inst(self) -> None:
         module = self._text(self.r.readline(), "strict")
         name = self._text(self.r.readline(), "strict")
         self._global(module, name)  # refuses by name when not allowed
         raise Damaged("the file uses protocol-0 object opcodes, which model files never contain")
 
-    def op_obj(self):
+    def op_obj(self) -> None:
         items = self._pop_mark()
         if items and isinstance(items[0].obj, Global):
             raise Damaged(
@@ -888,15 +904,15 @@ class Unpickler:
             )
         raise Damaged("the file uses protocol-0 object opcodes, which model files never contain")
 
-    def op_persid(self):
+    def op_persid(self) -> None:
         self._persistent(self._text(self.r.readline(), "strict"))
 
-    def op_binpersid(self):
+    def op_binpersid(self) -> None:
         pid = self._pop()
         pid.sealed = True
         self._persistent(pid.obj, pid)
 
-    def _persistent(self, pid, pid_node=None):
+    def _persistent(self, pid: Any, pid_node: Node | None = None) -> None:
         if self.persistent_load is None:
             raise Damaged("the file uses persistent references, which only torch.save files contain")
         obj, cost = self.persistent_load(pid)
@@ -904,10 +920,10 @@ class Unpickler:
         self._check(node)
         self.stack.append(node)
 
-    def op_ext(self):
+    def op_ext(self) -> NoReturn:
         raise Damaged("the file uses the copyreg extension registry, which model files never do")
 
-    def op_buffer(self):
+    def op_buffer(self) -> NoReturn:
         raise Damaged("the file uses out-of-band buffers, which model files never do")
 
     _dispatch: dict = {}
@@ -996,36 +1012,36 @@ class EasyDict(dict):
     """dnnlib.util.EasyDict as a plain dict (its attribute access is not needed). Not Inert: BUILD refuses it."""
 
 
-def _new_easydict(*args, **kwargs):
+def _new_easydict(*args: object, **kwargs: object) -> EasyDict:
     if args or kwargs:
         raise Damaged("an EasyDict is created with arguments")
     return EasyDict()
 
 
-def _ordered_dict(*args):
+def _ordered_dict(*args: object) -> collections.OrderedDict:
     if args:
         raise Damaged("an OrderedDict is created from arguments; model files fill it with SETITEMS")
     return collections.OrderedDict()
 
 
-def _set(items=(), *rest):
+def _set(items: object = (), *rest: object) -> set:
     if rest or not isinstance(items, (list, tuple)):
         raise Damaged("a set is created from something other than a list")
     return set(_check_key(v) for v in items)
 
 
-def _frozenset(items=(), *rest):
+def _frozenset(items: object = (), *rest: object) -> frozenset:
     return frozenset(_set(items, *rest))
 
 
-def _empty_bytes(*args):
+def _empty_bytes(*args: object) -> bytes:
     # Protocol 2 writes b"" as a call of bytes() with no arguments.
     if args:
         raise Damaged("bytes() is called with arguments; protocol 2 only writes bytes() for empty bytes")
     return b""
 
 
-def _codecs_encode(text, encoding="utf-8"):
+def _codecs_encode(text: object, encoding: str = "utf-8") -> bytes:
     # Protocol 2 writes a bytes object as _codecs.encode(latin-1 text, 'latin1'); nothing else is needed.
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
         raise Damaged(f"refusing _codecs.encode with encoding {escape(repr(encoding), 40)}")
@@ -1042,13 +1058,13 @@ class DtypeRef(Inert):
 
     __slots__ = ("code", "dtype")
 
-    def __init__(self, code, align=False, copy=True):
+    def __init__(self, code: object, align: bool = False, copy: bool = True) -> None:
         if not isinstance(code, str) or code not in _DTYPES:
             raise Damaged(f"an array in the file has data type {escape(repr(code), 40)}; only plain numbers are read")
         self.code = code
         self.dtype = np.dtype(code)
 
-    def _build(self, state):
+    def _build(self, state: Any) -> None:
         if not (isinstance(state, tuple) and len(state) >= 2 and state[1] in ("<", ">", "|", "=")):
             raise Damaged("an array data type in the file has an unexpected pickled form")
         if any(s is not None for s in state[2:5]):  # subarray, names, fields: structured types are refused
@@ -1063,10 +1079,14 @@ class ArrayRef(Inert):
 
     __slots__ = ("_array", "data", "dtype", "fortran", "shape")
 
-    def __init__(self):
-        self.shape, self.dtype, self.fortran, self.data, self._array = None, None, False, None, None
+    def __init__(self) -> None:
+        self.shape: tuple[int, ...] | None = None
+        self.dtype: np.dtype | None = None
+        self.fortran = False
+        self.data: bytes | bytearray | Slice | None = None
+        self._array: np.ndarray | None = None
 
-    def _build(self, state):
+    def _build(self, state: Any) -> None:
         if self.dtype is not None:
             raise Damaged("an array in the file is given its data twice")
         if not (isinstance(state, tuple) and len(state) == 5):
@@ -1104,7 +1124,7 @@ class ArrayRef(Inert):
     def array(self) -> np.ndarray:
         """The array (read from the file on first use; read-only)."""
         if self._array is None:
-            if self.dtype is None:
+            if self.dtype is None or self.data is None:
                 raise Damaged("an array in the file was never given its data")
             count = len(self.data) // self.dtype.itemsize
             raw = as_bytes(self.data)
@@ -1117,13 +1137,13 @@ class ArrayRef(Inert):
 NDARRAY = Global("numpy.ndarray")  # only ever the first argument of _reconstruct
 
 
-def _reconstruct(subtype, shape=(0,), typecode=b"b"):
+def _reconstruct(subtype: object, shape: object = (0,), typecode: bytes = b"b") -> ArrayRef:
     if subtype is not NDARRAY:
         raise Damaged("only plain numpy.ndarray objects are read from a model file")
     return ArrayRef()
 
 
-def _scalar(dtype, data=None):
+def _scalar(dtype: object, data: object = None) -> Any:
     if not isinstance(dtype, DtypeRef):
         raise Damaged("a NumPy scalar in the file has no valid data type")
     if isinstance(data, str):
@@ -1133,7 +1153,7 @@ def _scalar(dtype, data=None):
     return np.frombuffer(bytes(data), dtype=dtype.dtype, count=1)[0]
 
 
-def common_globals(numpy=True, easydict=True) -> dict:
+def common_globals(numpy: bool = True, easydict: bool = True) -> dict:
     """The allow-list every model-file reader shares."""
     g = {
         ("collections", "OrderedDict"): Global("collections.OrderedDict", call=_ordered_dict),
@@ -1160,7 +1180,7 @@ def common_globals(numpy=True, easydict=True) -> dict:
 # Entry points
 
 
-def check_size(size: int):
+def check_size(size: int) -> None:
     if size > MAX_FILE_BYTES:
         raise LimitExceeded(
             f"the file is {size / 2**30:.1f} GB; StyleMixer reads model files up to "
@@ -1169,18 +1189,18 @@ def check_size(size: int):
 
 
 def load(
-    src,
+    src: Any,
     globals: dict,
     *,
     budget: Budget | None = None,
     start: int = 0,
     end: int | None = None,
-    persistent_load=None,
-    progress=None,
-    progress_range=(0.0, 1.0),
-    encoding="latin1",
-    reader=None,
-):
+    persistent_load: Callable[[Any], tuple[Any, int]] | None = None,
+    progress: Callable[[float], None] | None = None,
+    progress_range: tuple[float, float] = (0.0, 1.0),
+    encoding: str = "latin1",
+    reader: Reader | None = None,
+) -> Any:
     """Unpickle one pickle from `src` (bytes, an open binary file, a Source; or continue on `reader`).
 
     Returns the unpickled object, in which allowed globals became Inert records, large bytes became Slices of
@@ -1204,7 +1224,7 @@ def load(
         up.stack, up.marks, up.memo = [], [], {}
 
 
-def plain(value, convert=None, _seen=None):
+def plain(value: Any, convert: Callable[[Any], Any] | None = None, _seen: dict | None = None) -> Any:
     """A copy of unpickled data as plain Python: dict subclasses -> dict (OrderedDict kept), tuples and lists
     kept, NumPy scalars -> Python numbers, ArrayRefs -> their arrays. `convert(obj)` may map other records
     (return NotImplemented to fall through). Memo-aware: an object shared in the file is converted once and
@@ -1256,7 +1276,9 @@ def scan_globals(head: bytes, limit: int = 64) -> list:
     import itertools
     import pickletools
 
-    found, memo, strings = [], {}, []
+    found: list[tuple[str, str]] = []
+    memo: dict[int, Any] = {}
+    strings: list[str] = []
     last = None
     try:
         for op, arg, _pos in itertools.islice(pickletools.genops(io.BytesIO(head)), SCAN_OPS):
@@ -1268,11 +1290,12 @@ def scan_globals(head: bytes, limit: int = 64) -> list:
                     memo[arg] = last
                 continue
             if n in ("BINGET", "LONG_BINGET", "GET"):
-                last = memo.get(arg)
+                last = memo.get(arg) if isinstance(arg, int) else None
             elif n in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE"):
                 last = arg
             elif n == "GLOBAL":
-                found.append(tuple(str(arg).split(" ", 1)))
+                module, _, name = str(arg).partition(" ")
+                found.append((module, name))
                 last = None
             elif n == "STACK_GLOBAL":
                 if len(strings) >= 2:

@@ -32,6 +32,8 @@ import io
 import os
 import struct
 import zipfile
+from collections.abc import Callable, Collection, Iterable
+from typing import Any
 
 import torch
 
@@ -61,7 +63,7 @@ class StorageType(Global):
 
     __slots__ = ("dtype",)
 
-    def __init__(self, name, dtype):
+    def __init__(self, name: str, dtype: torch.dtype) -> None:
         super().__init__(f"torch.{name}")
         self.dtype = dtype
 
@@ -71,8 +73,9 @@ class LazyStorage(Inert):
 
     __slots__ = ("_tensor", "dtype", "numel", "offset", "source")
 
-    def __init__(self, source: Source, offset, dtype, numel: int):
-        self.source, self.offset, self.dtype, self.numel, self._tensor = source, offset, dtype, numel, None
+    def __init__(self, source: Source, offset: int | None, dtype: torch.dtype, numel: int) -> None:
+        self.source, self.offset, self.dtype, self.numel = source, offset, dtype, numel
+        self._tensor: torch.Tensor | None = None
 
     @property
     def itemsize(self) -> int:
@@ -89,11 +92,11 @@ class LazyStorage(Inert):
                 raise Damaged("a tensor's data is missing from the file")
             t = torch.empty(self.numel, dtype=self.dtype)
             if self.numel:
-                self.source.readinto(self.offset, t.view(torch.uint8).numpy())
+                self.source.readinto(self.offset, t.view(torch.uint8).numpy().data)
             self._tensor = t
         return self._tensor
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<storage {self.dtype} x {self.numel}>"
 
 
@@ -103,7 +106,9 @@ class TensorRef(Inert):
 
     __slots__ = ("offset", "param", "size", "storage", "stride")
 
-    def __init__(self, storage, offset, size, stride, param=False):
+    def __init__(
+        self, storage: LazyStorage, offset: int, size: tuple[int, ...], stride: tuple[int, ...], param: bool = False
+    ) -> None:
         self.storage, self.offset, self.size, self.stride, self.param = storage, offset, size, stride, param
 
     @property
@@ -111,7 +116,7 @@ class TensorRef(Inert):
         return self.size
 
     @property
-    def dtype(self):
+    def dtype(self) -> torch.dtype:
         return self.storage.dtype
 
     @property
@@ -132,11 +137,11 @@ class TensorRef(Inert):
             return base.view(self.size)
         return base.as_strided(self.size, self.stride, self.offset).clone()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<tensor {self.dtype} {list(self.size)}>"
 
 
-def _is_contiguous(size, stride) -> bool:
+def _is_contiguous(size: tuple[int, ...], stride: tuple[int, ...]) -> bool:
     expected = 1
     for s, st in zip(reversed(size), reversed(stride)):
         if s != 1 and st != expected:
@@ -148,15 +153,15 @@ def _is_contiguous(size, stride) -> bool:
 class NamespaceRecord(Inert):
     """argparse.Namespace as data: its attributes in `.attrs`; attribute access reads them."""
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict | None = None) -> None:
         object.__setattr__(self, "attrs", dict(attrs or {}))
 
-    def _build(self, state):
+    def _build(self, state: object) -> None:
         if not isinstance(state, dict) or not all(type(k) is str for k in state):
             raise Damaged("an argparse.Namespace in the file has malformed attributes")
         self.attrs.update(state)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
         try:
@@ -164,7 +169,7 @@ class NamespaceRecord(Inert):
         except KeyError:
             raise AttributeError(name) from None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"NamespaceRecord({', '.join(f'{k}={v!r}' for k, v in list(self.attrs.items())[:20])})"
 
 
@@ -173,10 +178,10 @@ class TensorInfo:
 
     __slots__ = ("dtype", "shape")
 
-    def __init__(self, shape, dtype):
+    def __init__(self, shape: Iterable[int], dtype: torch.dtype) -> None:
         self.shape, self.dtype = tuple(shape), dtype
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<unread tensor {self.dtype} {list(self.shape)}>"
 
 
@@ -184,15 +189,22 @@ class TensorInfo:
 # The allowed torch functions
 
 
-def _int(v, what, lo=0, hi=1 << 48):
+def _int(v: object, what: str, lo: int = 0, hi: int = 1 << 48) -> int:
     if type(v) is not int or not lo <= v < hi:
         raise Damaged(f"a tensor in the file has an invalid {what}: {escape(repr(v), 60)}")
     return v
 
 
 def _rebuild_tensor(
-    storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None, *rest
-):
+    storage: object,
+    storage_offset: object,
+    size: object,
+    stride: object,
+    requires_grad: bool = False,
+    backward_hooks: object = None,
+    metadata: object = None,
+    *rest: object,
+) -> TensorRef:
     if not isinstance(storage, LazyStorage):
         raise Damaged("a tensor in the file is built on something other than a storage")
     if rest or (metadata not in (None, {}) and not (isinstance(metadata, dict) and not metadata)):
@@ -220,7 +232,9 @@ def _rebuild_tensor(
     return TensorRef(storage, offset, size, stride)
 
 
-def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, *rest):
+def _rebuild_parameter(
+    data: object, requires_grad: bool = False, backward_hooks: object = None, *rest: object
+) -> TensorRef:
     if not isinstance(data, TensorRef):
         raise Damaged("a parameter in the file does not hold a tensor")
     if len(rest) > 1 or (rest and not isinstance(rest[0], (dict, type(None)))):
@@ -230,19 +244,19 @@ def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, *rest):
     return TensorRef(data.storage, data.offset, data.size, data.stride, param=True)
 
 
-def _torch_size(dims=()):
+def _torch_size(dims: object = ()) -> tuple[int, ...]:
     if not isinstance(dims, (tuple, list)) or not all(type(d) is int and 0 <= d < 1 << 48 for d in dims):
         raise Damaged("a torch.Size in the file is malformed")
     return tuple(dims)
 
 
-def _torch_device(kind, index=None):
+def _torch_device(kind: object, index: object = None) -> str:
     if not isinstance(kind, str) or len(kind) > 32 or (index is not None and type(index) is not int):
         raise Damaged("a torch.device in the file is malformed")
     return kind if index is None else f"{kind}:{index}"
 
 
-def _new_namespace(*args, **kwargs):
+def _new_namespace(*args: object, **kwargs: Any) -> NamespaceRecord:
     if args:
         raise Damaged("an argparse.Namespace is created with positional arguments")
     return NamespaceRecord(kwargs)
@@ -255,7 +269,7 @@ def storage_globals() -> dict:
 def tensor_globals(budget: sp.Budget) -> dict:
     """The torch functions a pickle of tensors names; `_load_from_bytes` parses nested blobs within `budget`."""
 
-    def load_from_bytes(blob):
+    def load_from_bytes(blob: object) -> Any:
         if not isinstance(blob, (bytes, bytearray, Slice)):
             raise Damaged("torch.storage._load_from_bytes is given something other than bytes")
         if isinstance(blob, Slice):
@@ -294,7 +308,7 @@ def torch_file_globals(budget: sp.Budget) -> dict:
 # torch.save formats
 
 
-def _storage_pid(pid, legacy: bool):
+def _storage_pid(pid: Any, legacy: bool) -> tuple[StorageType, str, int]:
     """('storage', type, key, location, numel[, view]) -> (StorageType, key, numel)."""
     if not (isinstance(pid, tuple) and pid and isinstance(pid[0], str)):
         raise Damaged("a persistent reference in the file is malformed")
@@ -314,7 +328,15 @@ def _storage_pid(pid, legacy: bool):
     return stype, key, numel
 
 
-def read_legacy(source: Source, budget: sp.Budget, start=0, end=None, chunk=1 << 18, globals=None, progress=None):
+def read_legacy(
+    source: Source,
+    budget: sp.Budget,
+    start: int = 0,
+    end: int | None = None,
+    chunk: int = 1 << 18,
+    globals: dict | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Any:
     """The object of a legacy (non-zip) torch.save stream in [start, end) of `source`, with LazyStorages."""
     r = sp.Reader(source, start, end, chunk=chunk)
     plain_only = sp.common_globals(numpy=False, easydict=False)
@@ -329,7 +351,7 @@ def read_legacy(source: Source, budget: sp.Budget, start=0, end=None, chunk=1 <<
         raise Damaged("the torch.save stream was written on a big-endian machine or has no system info")
     storages: dict = {}
 
-    def persistent_load(pid):
+    def persistent_load(pid: Any) -> tuple[Any, int]:
         stype, key, numel = _storage_pid(pid, legacy=True)
         st = storages.get(key)
         if st is None:
@@ -373,10 +395,12 @@ def _zip_data_offset(source: Source, info: zipfile.ZipInfo) -> int:
     return start
 
 
-def read_zip(source: Source, budget: sp.Budget, progress=None):
+def read_zip(source: Source, budget: sp.Budget, progress: Callable[[float], None] | None = None) -> Any:
     """The object of a zip-format torch.save file, with LazyStorages pointing into the file."""
     try:
-        zf = zipfile.ZipFile(source.file if source.file is not None else io.BytesIO(source.data))
+        fileobj = source.file if source.data is None else io.BytesIO(source.data)
+        assert fileobj is not None  # a Source holds bytes or a file
+        zf = zipfile.ZipFile(fileobj)
         infos = zf.infolist()
     except (
         zipfile.BadZipFile,
@@ -403,7 +427,7 @@ def read_zip(source: Source, budget: sp.Budget, progress=None):
         raise Damaged("the checkpoint was written on a big-endian machine")
     data = _read_member(source, by_name[pkls[0]], source.size)
 
-    def persistent_load(pid):
+    def persistent_load(pid: Any) -> tuple[Any, int]:
         stype, key, numel = _storage_pid(pid, legacy=False)
         info = by_name.get(f"{prefix}data/{key}")
         if info is None:
@@ -442,12 +466,12 @@ def sniff_torch(head: bytes) -> str | None:
     return None
 
 
-def materialize(obj, keep=None):
+def materialize(obj: Any, keep: Callable[[tuple], bool] | None = None) -> Any:
     """Plain Python data with TensorRefs read as torch tensors (LazyStorages as 1-D tensors). A tensor whose
     path (tuple of keys/indices from the top) fails `keep` becomes a TensorInfo and is never read."""
     seen: dict = {}
 
-    def convert(v):
+    def convert(v: object) -> Any:
         if isinstance(v, TensorRef):
             return v.materialize()
         if isinstance(v, LazyStorage):
@@ -460,7 +484,7 @@ def materialize(obj, keep=None):
             return v.qualname
         return NotImplemented
 
-    def skip(v):
+    def skip(v: object) -> Any:
         if isinstance(v, TensorRef):
             return TensorInfo(v.size, v.dtype)
         if isinstance(v, LazyStorage):
@@ -475,7 +499,9 @@ def materialize(obj, keep=None):
     return sp.plain(obj, convert, seen)
 
 
-def safe_torch_load(src, keep=None, progress=None):
+def safe_torch_load(
+    src: Any, keep: Collection[str] | None = None, progress: Callable[[float], None] | None = None
+) -> Any:
     """Read a torch.save checkpoint (zip or legacy) without running anything in it, within bounds set by its
     size. Returns plain Python data (dict, OrderedDict, list, tuple, numbers, strings, NumPy arrays) with
     torch.Tensor for every tensor and NamespaceRecord for an argparse.Namespace.
@@ -498,7 +524,7 @@ def safe_torch_load(src, keep=None, progress=None):
     return _load_open(Source.of(src), keep, progress)
 
 
-def _load_open(source: Source, keep, progress):
+def _load_open(source: Source, keep: Collection[str] | None, progress: Callable[[float], None] | None) -> Any:
     sp.check_size(source.size)
     budget = sp.Budget(source.size)
     kind = sniff_torch(source.pread(0, min(16, source.size)))

@@ -27,10 +27,13 @@ string in its static_kwargs) contains the word "car"/"cars" or "512x384" gets Ge
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
 import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -40,6 +43,9 @@ from ..families.stylegan1.network import Generator, GeneratorConfig
 from ..families.stylegan1.topology import topology
 from . import tf_pickle
 from .tf_pickle import NETWORK_CLASS, RefusedGlobal, TFNetwork
+
+if TYPE_CHECKING:
+    from . import LoadedModel
 
 FORMAT = "stylegan1-tf"
 HEAD_BYTES = 1 << 18
@@ -62,7 +68,9 @@ _REQUIRED_KWARGS = {
 }
 
 
-def try_load(path, kind, device="cpu", progress=None):
+def try_load(
+    path: str | os.PathLike[str], kind: str, device: str = "cpu", progress: Callable[[float], None] | None = None
+) -> LoadedModel | None:
     """A LoadedModel for a StyleGAN v1 TF pickle; None for any other file; ModelFileError if it is one
     (or a related TF-era NVIDIA pickle) that cannot be used."""
     if kind != "pickle":
@@ -106,7 +114,7 @@ def try_load(path, kind, device="cpu", progress=None):
     return LoadedModel(G.to(device), os.path.abspath(path), name, FORMAT, info)
 
 
-def _unpickle(f, size, name, progress):
+def _unpickle(f: io.BufferedIOBase, size: int, name: str, progress: Callable[[float], None] | None) -> Any:
     try:
         return tf_pickle.load(f, size, progress, scale=0.8)
     except RefusedGlobal as e:
@@ -119,7 +127,7 @@ def _unpickle(f, size, name, progress):
         raise ModelFileError(f"not enough memory to read {name} (or the file is damaged)") from None
 
 
-def _newer_message(name, version):
+def _newer_message(name: str, version: int) -> str:
     kind = "StyleGAN2-ADA" if version >= 5 else "StyleGAN2"
     return (
         f"{name} is a {kind} TensorFlow pickle (network version {version}); StyleGAN2 is not supported yet. "
@@ -127,7 +135,7 @@ def _newer_message(name, version):
     )
 
 
-def pick_generator(top, name) -> TFNetwork:
+def pick_generator(top: object, name: str) -> TFNetwork:
     """Gs from the (G, D, Gs) tuple; also accepts a file holding just a generator network."""
     nets = [top] if isinstance(top, TFNetwork) else list(top) if isinstance(top, (tuple, list)) else []
     nets = [n for n in nets if isinstance(n, TFNetwork)]
@@ -156,7 +164,7 @@ def pick_generator(top, name) -> TFNetwork:
 # Reading the variables
 
 
-def _check_network(net, role, func, name):
+def _check_network(net: object, role: str, func: str, name: str) -> dict[str, Any]:
     if not isinstance(net, TFNetwork):
         raise ModelFileError(f"{name}: the generator has no '{role}' sub-network")
     v = getattr(net, "version", None)
@@ -174,7 +182,7 @@ def _check_network(net, role, func, name):
     return tf_pickle.plain(kw)
 
 
-def _variables(net, name):
+def _variables(net: TFNetwork, name: str) -> dict:
     try:
         return net.own_variables(lazy=True)  # arrays are read one by one as they are copied
     except tf_pickle.sp.Truncated:
@@ -183,7 +191,7 @@ def _variables(net, name):
         raise ModelFileError(f"{name} is damaged: {e}") from None
 
 
-def _kwargs_config(kwargs: dict, name):
+def _kwargs_config(kwargs: dict, name: str) -> tuple[int, float]:
     """Refuse options the engine does not implement; return (fused_up_min_res, mapping_lrmul)."""
     for key, want in _REQUIRED_KWARGS.items():
         if key in kwargs and kwargs[key] != want:
@@ -205,7 +213,7 @@ def _kwargs_config(kwargs: dict, name):
     return fused_min, float(lrmul)
 
 
-def _truncation(kwargs: dict, name):
+def _truncation(kwargs: dict, name: str) -> tuple[float, int | None]:
     psi = kwargs.get("truncation_psi", 0.7)
     cutoff = kwargs.get("truncation_cutoff", 8)
     if psi is None or cutoff is None or cutoff == 0:  # G_style applies no truncation then
@@ -216,7 +224,7 @@ def _truncation(kwargs: dict, name):
         raise ModelFileError(f"{name} has truncation_psi={psi!r}, truncation_cutoff={cutoff!r}") from None
 
 
-def _shape(vars_, key, name, where):
+def _shape(vars_: dict, key: str, name: str, where: str) -> tuple[int, ...]:
     if key not in vars_:
         raise ModelFileError(
             f"{name}: the {where} network lacks the variable '{key}', so it is not an official StyleGAN (v1) generator"
@@ -224,7 +232,7 @@ def _shape(vars_, key, name, where):
     return tuple(vars_[key].shape)
 
 
-def infer_layout(top_v, map_v, syn_v, name):
+def infer_layout(top_v: dict, map_v: dict, syn_v: dict, name: str) -> tuple[int, int, int, int, tuple[int, ...], int]:
     """Sizes from the variable shapes: (z_dim, w_dim, mapping_layers, mapping_fmaps, channels, img_channels)."""
     if "LabelConcat/weight" in map_v:
         raise ModelFileError(f"{name} is a conditional (labelled) generator; StyleMixer reads unconditional ones")
@@ -258,15 +266,16 @@ def infer_layout(top_v, map_v, syn_v, name):
     return z_dim, w_dim, layers, fmaps, tuple(channels), rgb[3]
 
 
-def expected_shapes(cfg: GeneratorConfig):
+def expected_shapes(cfg: GeneratorConfig) -> tuple[dict, dict, dict]:
     """The exact variable sets (name -> TF shape) of Gs, G_mapping and G_synthesis for this configuration."""
-    top = {"dlatent_avg": (cfg.w_dim,)}
+    top: dict[str, tuple[int, ...]] = {"dlatent_avg": (cfg.w_dim,)}
     dims = [cfg.z_dim] + [cfg.mapping_fmaps] * (cfg.mapping_layers - 1) + [cfg.w_dim]
-    mapping = {}
+    mapping: dict[str, tuple[int, ...]] = {}
     for i in range(cfg.mapping_layers):
         mapping[f"Dense{i}/weight"] = (dims[i], dims[i + 1])
         mapping[f"Dense{i}/bias"] = (dims[i + 1],)
-    ch, syn = cfg.channels, {}
+    ch = cfg.channels
+    syn: dict[str, tuple[int, ...]] = {}
     for spec in topology(cfg):
         syn[f"noise{spec.index}"] = (1, 1, spec.res, spec.res)
     syn["4x4/Const/const"] = (1, ch[0], 4, 4)
@@ -284,12 +293,12 @@ def expected_shapes(cfg: GeneratorConfig):
     return top, mapping, syn
 
 
-def layer_prefixes(cfg: GeneratorConfig):
+def layer_prefixes(cfg: GeneratorConfig) -> list[tuple[str, int, int]]:
     """(TF variable scope, in channels, out channels) for w index 0..num_ws-1, from the one v1 topology."""
     return [(spec.tf_scope, spec.in_ch, spec.out_ch) for spec in topology(cfg)]
 
 
-def _compare(have: dict, want: dict, where, name):
+def _compare(have: dict, want: dict, where: str, name: str) -> None:
     optional = {"lod"}  # a non-trainable scalar; checked separately when present
     missing = sorted(set(want) - set(have))
     extra = sorted(set(have) - set(want) - optional)
@@ -319,7 +328,7 @@ def _compare(have: dict, want: dict, where, name):
         )
 
 
-def _cars_crop(resolution, name, kwargs):
+def _cars_crop(resolution: int, name: str, kwargs: dict) -> tuple[int, int, int, int] | None:
     if resolution != 512:
         return None
     texts = [name] + [v for v in kwargs.values() if isinstance(v, str) and len(v) < 1000]
@@ -334,7 +343,12 @@ def _cars_crop(resolution, name, kwargs):
 # Conversion
 
 
-def convert(Gs: TFNetwork, name: str, progress=None, crop="auto"):
+def convert(
+    Gs: TFNetwork,
+    name: str,
+    progress: Callable[[float], None] | None = None,
+    crop: str | tuple[int, int, int, int] | None = "auto",
+) -> tuple[Generator, dict]:
     """A TFNetwork (G_style) -> (engine Generator in eval mode on the CPU, info dict).
 
     crop: 'auto' (the cars rule), None, or a (top, bottom, left, right) box.
@@ -343,6 +357,7 @@ def convert(Gs: TFNetwork, name: str, progress=None, crop="auto"):
     kw_top = _check_network(Gs, "Gs", "G_style", name)
     kw_map = _check_network(mapping, "mapping", "G_mapping", name)
     kw_syn = _check_network(synthesis, "synthesis", "G_synthesis", name)
+    assert mapping is not None and synthesis is not None  # _check_network refused a missing one
     kwargs = {**kw_syn, **kw_map, **kw_top}
     fused_min, lrmul = _kwargs_config(kwargs, name)
     psi, cutoff = _truncation(kw_top, name)
@@ -357,8 +372,9 @@ def convert(Gs: TFNetwork, name: str, progress=None, crop="auto"):
         actual = resolution if key == "resolution" else img_channels
         if declared is not None and declared != actual:
             raise ModelFileError(f"{name}: static_kwargs say {key}={declared!r} but the variables are for {actual}")
-    if crop == "auto":
-        crop = _cars_crop(resolution, name, kwargs)
+    box = _cars_crop(resolution, name, kwargs) if crop == "auto" else crop
+    if isinstance(box, str):
+        raise ValueError(f"crop must be 'auto', None or a box, got {box!r}")
     cfg = GeneratorConfig(
         z_dim=z_dim,
         w_dim=w_dim,
@@ -371,7 +387,7 @@ def convert(Gs: TFNetwork, name: str, progress=None, crop="auto"):
         fused_up_min_res=fused_min,
         truncation_psi=psi,
         truncation_cutoff=cutoff,
-        crop=crop,
+        crop=box,
     )
     want_top, want_map, want_syn = expected_shapes(cfg)
     _compare(top_v, want_top, "Gs", name)
@@ -412,15 +428,15 @@ def convert(Gs: TFNetwork, name: str, progress=None, crop="auto"):
         "tf_network_version": Gs.version,
         "network_name": getattr(Gs, "name", None),
         "fused_up_min_res": fused_min,
-        "cars_crop": crop is not None,
+        "cars_crop": box is not None,
         "source_looks_official": all(m in src for m in ("def G_style(", "def G_synthesis(", "def G_mapping(")),
     }
     return G.eval().requires_grad_(False), info
 
 
-def copy_plan(cfg: GeneratorConfig):
+def copy_plan(cfg: GeneratorConfig) -> dict[str, tuple[str, str, tuple[int, ...] | None]]:
     """Engine state-dict key -> (network, TF variable, permutation or None)."""
-    plan = {
+    plan: dict[str, tuple[str, str, tuple[int, ...] | None]] = {
         "mapping_net.w_avg": ("Gs", "dlatent_avg", None),
         "synthesis.const": ("synthesis", "4x4/Const/const", None),
         "synthesis.torgb.weight": ("synthesis", "ToRGB_lod0/weight", (3, 2, 0, 1)),

@@ -12,20 +12,27 @@ from __future__ import annotations
 
 import os
 import pickle
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelFileError
 from . import tf_pickle
 from .stylegan1 import HEAD_BYTES, _unpickle
 from .tf_pickle import NETWORK_CLASS, TFNetwork
 
+if TYPE_CHECKING:
+    from . import LoadedModel
+
 FORMAT = "stylegan2-tf"
 
 
-def _kind(version) -> str:
+def _kind(version: object) -> str:
     return "StyleGAN2-ADA" if isinstance(version, int) and version >= 5 else "StyleGAN2"
 
 
-def try_load(path, kind, device="cpu", progress=None):
+def try_load(
+    path: str | os.PathLike[str], kind: str, device: str = "cpu", progress: Callable[[float], None] | None = None
+) -> LoadedModel | None:
     """A LoadedModel for a TF StyleGAN2 pickle; None for any other file (StyleGAN v1 pickles included);
     ModelFileError for a StyleGAN2 pickle that cannot be used."""
     if kind != "pickle":
@@ -88,11 +95,12 @@ def pick_generator(nets: list, name: str) -> TFNetwork:
     return named[0] if named else gens[-1]
 
 
-def collect(Gs: TFNetwork, name: str):
+def collect(Gs: TFNetwork, name: str) -> tuple[dict, dict, str]:
     """(variables {'mapping/Dense0/weight': array, ...}, merged static kwargs, synthesis build function name)."""
-    variables, kwargs = {}, {}
+    variables: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {}
 
-    def walk(prefix, net, depth):
+    def walk(prefix: str, net: TFNetwork, depth: int) -> None:
         if depth > 4:
             raise ModelFileError(f"{name}: the generator's networks nest too deeply")
         v = getattr(net, "version", None)

@@ -21,8 +21,11 @@ imports, compiles or evaluates it. Depth, size and opcode limits: see safe_pickl
 
 from __future__ import annotations
 
+import io
 import itertools
 import pickletools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -37,17 +40,17 @@ class TFNetwork(Inert):
     static_kwargs, components, build_module_src, build_func_name, variables), kept apart from the class's own
     methods: `net.version` reads the state, but no state key can replace `own_variables` or `label`."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         object.__setattr__(self, "_state", None)
 
-    def _build(self, state):
+    def _build(self, state: object) -> None:
         if self._state is not None:
             raise Damaged("a network in the file is given its state twice")
         if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
             raise Damaged("a network's pickled state is not a dict of named fields")
         object.__setattr__(self, "_state", state)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or name == "_state":
             raise AttributeError(name)
         state = object.__getattribute__(self, "_state") or {}
@@ -56,7 +59,9 @@ class TFNetwork(Inert):
         except KeyError:
             raise AttributeError(name) from None
 
-    def __setattr__(self, name, value):  # a loader dropping what it has used, e.g. net.variables = None
+    def __setattr__(
+        self, name: str, value: Any
+    ) -> None:  # a loader dropping what it has used, e.g. net.variables = None
         if name.startswith("_"):
             raise AttributeError(name)
         if self._state is None:
@@ -73,7 +78,7 @@ class TFNetwork(Inert):
     def own_variables(self, lazy: bool = False) -> dict:
         """{local name: np.ndarray} of this network's own variables (not its components'), read now; with
         lazy=True the arrays stay ArrayRefs (shape and dtype known, data read by `as_array`)."""
-        out = {}
+        out: dict[str, Any] = {}
         for item in getattr(self, "variables", None) or []:
             if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
                 raise Damaged(f"network {self.label} has a malformed variable list")
@@ -84,13 +89,13 @@ class TFNetwork(Inert):
                 out[item[0]] = as_array(value, item[0])
         return out
 
-    def component(self, key: str):
+    def component(self, key: str) -> TFNetwork | None:
         comps = getattr(self, "components", None) or {}
         c = comps.get(key) if isinstance(comps, dict) else None
         return c if isinstance(c, TFNetwork) else None
 
 
-def _new_network(*args, **kwargs):
+def _new_network(*args: object, **kwargs: object) -> TFNetwork:
     if args or kwargs:
         raise Damaged("a TensorFlow network in the file is created with arguments")
     return TFNetwork()
@@ -104,10 +109,12 @@ class RestrictedUnpickler:
     """`RestrictedUnpickler(f).load()`: one TF-era pickle from a binary file through the allow-list above.
     Arrays stay unread until asked for, so `f` must stay open while they are used."""
 
-    def __init__(self, f, encoding="latin1"):
+    def __init__(self, f: io.BufferedIOBase, encoding: str = "latin1") -> None:
         self.f, self.encoding = f, encoding
 
-    def load(self, progress=None, progress_range=(0.0, 1.0)):
+    def load(
+        self, progress: Callable[[float], None] | None = None, progress_range: tuple[float, float] = (0.0, 1.0)
+    ) -> Any:
         return sp.load(
             self.f,
             _ALLOWED,
@@ -118,7 +125,7 @@ class RestrictedUnpickler:
         )
 
 
-def as_array(value, what="a value") -> np.ndarray:
+def as_array(value: object, what: str = "a value") -> np.ndarray:
     """The array behind a variable value: an unpickled ArrayRef or a NumPy scalar."""
     if isinstance(value, sp.ArrayRef) and value.dtype is not None:
         return value.array
@@ -127,26 +134,32 @@ def as_array(value, what="a value") -> np.ndarray:
     raise Damaged(f"{sp.escape(str(what), 80)} is not a numeric array")
 
 
-def plain(value):
+def plain(value: Any) -> Any:
     """static_kwargs with array records replaced by arrays, memo-aware (a structure shared many times in the
     file is converted once), for reading and for error messages."""
     return sp.plain(value)
 
 
-def load(f, size: int | None = None, progress=None, scale: float = 1.0):
+def load(
+    f: io.BufferedIOBase, size: int | None = None, progress: Callable[[float], None] | None = None, scale: float = 1.0
+) -> Any:
     """Unpickle an open binary file through the allow-list. Raises safe_pickle's ModelFileError subclasses
     (RefusedGlobal, Truncated, LimitExceeded, Damaged); the caller adds the file's name. progress gets
     fractions up to `scale`. The arrays inside are read from `f` on use: keep it open until then."""
     return sp.load(sp.Source(file=f, size=size), _ALLOWED, progress=progress, progress_range=(0.0, scale))
 
 
-def scan_head(head: bytes):
+def scan_head(head: bytes) -> tuple[tuple[str, str] | None, int | None, bool]:
     """Look at the first bytes of a pickle without loading it: (first global, first 'version' int after it,
     whether the bytes ran out in the middle of the opcode stream).
 
     Only parses opcodes (pickletools never executes). The global is None when none shows up in `head`.
     """
-    first, version, memo, strings, ran_out = None, None, {}, [], False
+    first: tuple[str, str] | None = None
+    version: int | None = None
+    memo: dict[Any, Any] = {}
+    strings: list[str] = []
+    ran_out = False
     last, after_version_key = None, False
     try:
         for op, arg, _pos in itertools.islice(pickletools.genops(head), sp.SCAN_OPS):
@@ -163,10 +176,11 @@ def scan_head(head: bytes):
             else:
                 value = None
             if after_version_key and n in ("BININT1", "BININT2", "BININT", "INT", "LONG1"):
-                version = int(arg)
+                version = int(arg) if isinstance(arg, int) else None
                 break
             if first is None and n == "GLOBAL":
-                first = tuple(str(arg).split(" ", 1))
+                module, _, name = str(arg).partition(" ")
+                first = (module, name)
             elif first is None and n == "STACK_GLOBAL" and len(strings) >= 2:
                 first = (strings[-2], strings[-1])
             after_version_key = first is not None and value == "version"

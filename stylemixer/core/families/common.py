@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 
-def truncate(ws, w_avg, psi=1.0, cutoff=None):
+def truncate(ws: torch.Tensor, w_avg: torch.Tensor, psi: float = 1.0, cutoff: int | None = None) -> torch.Tensor:
     """ws [N, num_ws, w_dim]: rows < cutoff (all when None) become w_avg + psi * (w - w_avg), as NVIDIA's mapping."""
     if psi == 1:
         return ws

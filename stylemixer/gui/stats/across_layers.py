@@ -35,6 +35,8 @@ class AcrossLayersChart(VisibilityReportingWidget):
         self.keys = np.zeros(0, dtype=np.int64)
         self.values = np.zeros(0)
         self.selected: int | None = None
+        self.paused = False  # behind another tab: nothing is drawn until shown again (StatsViews sets it)
+        self._stale = False
         self.caption = QLabel(
             "<b>A ↔ B style difference per w index</b> <small>(near 0: mixing changes little)</small>"
         )
@@ -81,12 +83,21 @@ class AcrossLayersChart(VisibilityReportingWidget):
     def set_result(self, result):
         if result.stats is None or self.spec is None:
             return
-        self.keys, self.values = sv.distances_across_layers(result.stats, self.spec)
+        keys, values = sv.distances_across_layers(result.stats, self.spec)
+        if np.array_equal(keys, self.keys) and np.array_equal(values, self.values):
+            return  # the A-B distances do not change while a weight is dragged: nothing to redraw
+        self.keys, self.values = keys, values
         self._update()
 
     def set_selected(self, index: int | None):
         self.selected = index
         self._update()
+
+    def set_paused(self, on: bool):
+        self.paused = bool(on)
+        if not on and self._stale:
+            self._stale = False
+            self._update()
 
     def heights(self) -> tuple[np.ndarray, np.ndarray]:
         """(x, heights) of the bars as drawn (tests read this back)."""
@@ -100,6 +111,9 @@ class AcrossLayersChart(VisibilityReportingWidget):
         return DEFAULT_BAR
 
     def _update(self):
+        if self.paused:
+            self._stale = True
+            return
         brushes = [pg.mkBrush(self._color(int(k))) for k in self.keys]
         # (pyqtgraph 0.14 fails on an empty per-bar pen list, so one shared invisible pen)
         self.bars.setOpts(x=self.keys.astype(float), height=self.values, width=0.75, brushes=brushes)

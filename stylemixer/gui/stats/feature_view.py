@@ -130,6 +130,8 @@ class FeatureView(VisibilityReportingWidget):
         self.channel: int | None = None
         self.montage: sv.Montage | None = None
         self.on_error = None
+        self.paused = False  # behind another tab: no montage is built until shown again (StatsViews sets it)
+        self._stale = False
         self._build()
 
     def _build(self):
@@ -275,6 +277,12 @@ class FeatureView(VisibilityReportingWidget):
             box.setCurrentIndex(i)
             box.blockSignals(False)
 
+    def set_paused(self, on: bool):
+        self.paused = bool(on)
+        if not on and self._stale:
+            self._stale = False
+            self._redraw()
+
     # ---- drawing -------------------------------------------------------------------------------------
     def _display_order(self):
         c = self.features.shape[0]
@@ -283,6 +291,9 @@ class FeatureView(VisibilityReportingWidget):
         return np.arange(c)
 
     def _redraw(self):
+        if self.paused:  # (the maps kept from when it was in front would be rebuilt with every result)
+            self._stale = True
+            return
         who = SOURCE_TEXT[self.source]
         if self.layer is None:
             self.title.setText(f"<b>{self._name()}</b>: no layer selected")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn as nn
@@ -25,6 +26,10 @@ from ...limits import MAX_CHANNELS, MAX_LATENT, MAX_MAPPING_LAYERS, check_common
 from ..api import NOISE_MODES, Quantity, StatsSpec
 from ..common import truncate
 from . import topology as topo
+
+if TYPE_CHECKING:
+    from ...stats import Capture
+    from ..api import LayerInfo, StyleGenerator
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class GeneratorConfig:
     truncation_cutoff: int | None = None  # ... and cutoff (official v1: 8)
     crop: tuple | None = None  # (top, bottom, left, right) content box, e.g. the cars model's 512x384
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # Absolute bounds (core/limits.py) before anything is built: a file cannot ask for a generator that
         # needs gigabytes, nor carry defaults (psi, cutoff, crop) that break rendering later. ConfigError.
         check_common_config(self)
@@ -107,24 +112,28 @@ def lrelu(x: torch.Tensor) -> torch.Tensor:
 class EqualLinear(nn.Module):
     """Dense layer with equalized learning rate: y = x @ (W * gain/sqrt(fan_in) * lrmul).T + b * lrmul."""
 
-    def __init__(self, in_features, out_features, gain=1.0, lrmul=1.0, bias_init=0.0):
+    def __init__(
+        self, in_features: int, out_features: int, gain: float = 1.0, lrmul: float = 1.0, bias_init: float = 0.0
+    ) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_features, in_features) / lrmul)  # [out, in]
         self.bias = nn.Parameter(torch.full((out_features,), float(bias_init) / lrmul))
         self.w_scale = gain / math.sqrt(in_features) * lrmul
         self.b_scale = lrmul
 
-    def forward(self, x):  # [N, in] -> [N, out]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [N, in] -> [N, out]
         return F.linear(x, self.weight * self.w_scale, self.bias * self.b_scale)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"in={self.weight.shape[1]}, out={self.weight.shape[0]}, w_scale={self.w_scale:.4g}"
 
 
 class MappingNetwork(nn.Module):
     """z [N, z_dim] -> w [N, w_dim]: pixel norm, then `mapping_layers` equalized dense layers with lrelu."""
 
-    def __init__(self, cfg: GeneratorConfig):
+    w_avg: torch.Tensor  # buffer
+
+    def __init__(self, cfg: GeneratorConfig) -> None:
         super().__init__()
         dims = [cfg.z_dim] + [cfg.mapping_fmaps] * (cfg.mapping_layers - 1) + [cfg.w_dim]
         self.fcs = nn.ModuleList(
@@ -133,7 +142,7 @@ class MappingNetwork(nn.Module):
         )
         self.register_buffer("w_avg", torch.zeros(cfg.w_dim))  # [w_dim], the truncation centre
 
-    def forward(self, z):
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = z.float() * torch.rsqrt(z.float().square().mean(dim=1, keepdim=True) + 1e-8)  # pixel norm
         for fc in self.fcs:
             x = lrelu(fc(x))
@@ -143,12 +152,14 @@ class MappingNetwork(nn.Module):
 class Blur(nn.Module):
     """Depthwise [1,2,1] x [1,2,1] / 16 low-pass, zero padding 1 (applied after every upsampling conv)."""
 
-    def __init__(self):
+    kernel: torch.Tensor  # buffer
+
+    def __init__(self) -> None:
         super().__init__()
         k = torch.tensor([1.0, 2.0, 1.0])
         self.register_buffer("kernel", (k[:, None] * k[None, :] / 16)[None, None], persistent=False)
 
-    def forward(self, x):  # [N, C, H, W] -> same
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [N, C, H, W] -> same
         c = x.shape[1]
         return F.conv2d(x, self.kernel.to(x.dtype).expand(c, 1, 3, 3), padding=1, groups=c)
 
@@ -156,14 +167,14 @@ class Blur(nn.Module):
 class Conv3x3(nn.Module):
     """3x3 equalized conv, optionally upsampling x2 first (nearest, or fused as a transposed conv)."""
 
-    def __init__(self, in_ch, out_ch, up=False, fused=False):
+    def __init__(self, in_ch: int, out_ch: int, up: bool = False, fused: bool = False) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_ch, in_ch, 3, 3))  # [out, in, kh, kw]
         self.w_scale = math.sqrt(2) / math.sqrt(in_ch * 9)
         self.up, self.fused = up, fused
         self.blur = Blur() if up else None
 
-    def forward(self, x):  # [N, in, H, W] -> [N, out, H*up, W*up]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [N, in, H, W] -> [N, out, H*up, W*up]
         w = self.weight * self.w_scale
         if not self.up:
             return F.conv2d(x, w, padding=1)
@@ -176,13 +187,14 @@ class Conv3x3(nn.Module):
         else:
             x = F.interpolate(x, scale_factor=2, mode="nearest")
             x = F.conv2d(x, w, padding=1)
+        assert self.blur is not None  # made when up
         return self.blur(x)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"in={self.weight.shape[1]}, out={self.weight.shape[0]}, up={self.up}, fused={self.fused}"
 
 
-def adain_reference(x, y_s, y_b, eps=1e-8):
+def adain_reference(x: torch.Tensor, y_s: torch.Tensor, y_b: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """AdaIN as the paper writes it: each (instance, channel) plane to mean 0 and std 1, then scaled and shifted.
 
     x [N, C, H, W]; y_s, y_b [N, C]. The readable formula; `AdaIN.modulate` is the fast path and must agree.
@@ -202,17 +214,19 @@ class AdaIN(nn.Module):
 
     EPS = 1e-8
 
-    def __init__(self, channels, w_dim):
+    def __init__(self, channels: int, w_dim: int) -> None:
         super().__init__()
         self.channels = channels
         self.affine = EqualLinear(w_dim, 2 * channels, gain=1.0)
 
-    def styles(self, w):  # [N, w_dim] -> y_s [N, C], y_b [N, C]
+    def styles(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # [N, w_dim] -> y_s [N, C], y_b [N, C]
         s = self.affine(w)
         return s[:, : self.channels] + 1, s[:, self.channels :]
 
     @staticmethod
-    def modulate(x, y_s, y_b):
+    def modulate(
+        x: torch.Tensor, y_s: torch.Tensor, y_b: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """`adain_reference` folded into one scale per channel -> (x_out, mean, var [N, C, 1, 1] of the input).
 
         Inference scales and shifts in place on the one fresh tensor (x - mean): at 1024 px every extra full-size
@@ -227,7 +241,7 @@ class AdaIN(nn.Module):
             return xc * scale + y_b[:, :, None, None], mean, var
         return xc.mul_(scale).add_(y_b[:, :, None, None]), mean, var
 
-    def forward(self, x, w):
+    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         y_s, y_b = self.styles(w)
         return self.modulate(x, y_s, y_b)[0]
 
@@ -256,7 +270,7 @@ STATS_SPEC = StatsSpec(
 )
 
 
-def adain_stats(mean, var, y_s, y_b) -> dict:
+def adain_stats(mean: torch.Tensor, var: torch.Tensor, y_s: torch.Tensor, y_b: torch.Tensor) -> dict:
     """The recorded quantities from the moments the instance norm computed anyway ([N, C, 1, 1] and [N, C]).
 
     After AdaIN, x_out = y_s * n + y_b with n of mean 0 and variance var / (var + eps) exactly, so the output
@@ -276,7 +290,11 @@ def adain_stats(mean, var, y_s, y_b) -> dict:
 class SynthesisLayer(nn.Module):
     """One w index: [const | (up)conv] -> noise -> bias -> lrelu  (= `pre`), then AdaIN(w)."""
 
-    def __init__(self, index, in_ch, out_ch, res, w_dim, kind, fused=False):
+    noise_const: torch.Tensor  # buffer
+
+    def __init__(
+        self, index: int, in_ch: int, out_ch: int, res: int, w_dim: int, kind: str, fused: bool = False
+    ) -> None:
         super().__init__()
         self.index, self.res, self.kind = index, res, kind  # kind: "const", "conv", "up"
         self.conv = None if kind == "const" else Conv3x3(in_ch, out_ch, up=(kind == "up"), fused=fused)
@@ -285,7 +303,9 @@ class SynthesisLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_ch))  # [C]
         self.adain = AdaIN(out_ch, w_dim)
 
-    def pre(self, x, noise):  # x: [N, in, H/2|H, W/2|W] or const; noise: [N|1, 1, H, W] or None
+    def pre(
+        self, x: torch.Tensor, noise: torch.Tensor | None
+    ) -> torch.Tensor:  # x: [N, in, H/2|H, W/2|W] or const; noise: [N|1, 1, H, W] or None
         # The epilogue runs in place on the conv's fresh output (a copy for the const): full-size temporaries
         # dominate the CPU time of the high-resolution layers. Autograd supports these in-place ops.
         x = self.conv(x) if self.conv is not None else x.clone()
@@ -293,7 +313,7 @@ class SynthesisLayer(nn.Module):
             x = x.addcmul_(noise, self.noise_strength[None, :, None, None])  # x + noise * strength
         return F.leaky_relu_(x.add_(self.bias[None, :, None, None]), 0.2)
 
-    def make_noise(self, n, mode, generator=None):
+    def make_noise(self, n: int, mode: str, generator: torch.Generator | None = None) -> torch.Tensor | None:
         if mode == "const":
             return self.noise_const
         if mode == "random":
@@ -304,7 +324,7 @@ class SynthesisLayer(nn.Module):
 class SynthesisNetwork(nn.Module):
     """ws [N, num_ws, w_dim] -> images [N, img_channels, R, R] in (nominally) [-1, 1]."""
 
-    def __init__(self, cfg: GeneratorConfig):
+    def __init__(self, cfg: GeneratorConfig) -> None:
         super().__init__()
         self.cfg = cfg
         ch = cfg.channels
@@ -313,9 +333,10 @@ class SynthesisNetwork(nn.Module):
             SynthesisLayer(s.index, s.in_ch, s.out_ch, s.res, cfg.w_dim, s.kind, fused=s.fused)
             for s in topo.topology(cfg)
         ]
-        self.layers = nn.ModuleList(layers)
+        self.layers: list[SynthesisLayer] = nn.ModuleList(layers)  # type: ignore[assignment]  # untyped in torch
         self.torgb = nn.Conv2d(ch[-1], cfg.img_channels, 1)  # raw weight, scaled at run time (gain 1)
         nn.init.normal_(self.torgb.weight)
+        assert self.torgb.bias is not None
         nn.init.zeros_(self.torgb.bias)
         self.rgb_scale = 1 / math.sqrt(ch[-1])
 
@@ -323,41 +344,51 @@ class SynthesisNetwork(nn.Module):
     def num_ws(self) -> int:
         return len(self.layers)
 
-    def to_rgb(self, x):  # [N, C, R, R] -> [N, img_channels, R, R]
+    def to_rgb(self, x: torch.Tensor) -> torch.Tensor:  # [N, C, R, R] -> [N, img_channels, R, R]
         return F.conv2d(x, self.torgb.weight * self.rgb_scale, self.torgb.bias)
 
-    def noises(self, n, noise_mode, noise_seed=0):
+    def noises(self, n: int, noise_mode: str, noise_seed: int = 0) -> list[torch.Tensor | None]:
         """Per-layer noise, drawn on the CPU from (noise_seed, layer) so it is identical on every device."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
-        out = []
+        out: list[torch.Tensor | None] = []
         for layer in self.layers:
             g = torch.Generator().manual_seed(int(noise_seed) * 1000 + layer.index) if noise_mode == "random" else None
             out.append(layer.make_noise(n, noise_mode, g))
         return out
 
     # ------------------------------------------------------------------ the resumable protocol (families/api.py)
-    def context(self, n, noise_mode="const", noise_seed=0, options=None, device=None, dtype=None):
+    def context(
+        self,
+        n: int,
+        noise_mode: str = "const",
+        noise_seed: int = 0,
+        options: dict | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> list[torch.Tensor | None]:
         """The per-layer noise of one image (v1 has no other w-independent input), on `device` in `dtype`."""
         device = self.const.device if device is None else device
         dtype = self.const.dtype if dtype is None else dtype
         return [t if t is None else t.to(device, dtype) for t in self.noises(n, noise_mode, noise_seed)]
 
-    def start(self, ctx, n=1):
+    def start(self, ctx: list[torch.Tensor | None], n: int = 1) -> tuple:
         """The state entering w index 0: the constant through layer 0's noise, bias and lrelu."""
         return (self.layers[0].pre(self.const.expand(n, -1, -1, -1), ctx[0]),)
 
-    def advance(self, k, state, w, ctx, capture=None):
+    def advance(
+        self, k: int, state: tuple, w: torch.Tensor, ctx: list[torch.Tensor | None], capture: Capture | None = None
+    ) -> tuple:
         """AdaIN k with w [N, w_dim], then the w-independent part of layer k + 1."""
         x = self.adain_step(k, state[0], w, capture)
         if k + 1 < len(self.layers):
             x = self.layers[k + 1].pre(x, ctx[k + 1])
         return (x,)
 
-    def finish(self, state, ctx=None):
+    def finish(self, state: tuple, ctx: list[torch.Tensor | None] | None = None) -> torch.Tensor:
         return self.to_rgb(state[0])
 
-    def example_state(self, k, n=1, generator=None):
+    def example_state(self, k: int, n: int = 1, generator: torch.Generator | None = None) -> tuple:
         """Random values in the shape of the state entering w index k (for timing; speed ignores the values)."""
         layer = self.layers[k]
         return (torch.randn(n, layer.adain.channels, layer.res, layer.res, generator=generator),)
@@ -365,14 +396,20 @@ class SynthesisNetwork(nn.Module):
     def preview_points(self) -> dict:
         return {}  # only the last layer is turned into RGB: no lower-resolution image on the way
 
-    def preview(self, state, ctx):
+    def preview(self, state: tuple, ctx: list[torch.Tensor | None]) -> torch.Tensor:
         raise NotImplementedError("StyleGAN v1 has no progressive preview")
 
-    def set_memory_format(self, memory_format):
-        self.to(memory_format=memory_format)
+    def set_memory_format(self, memory_format: torch.memory_format) -> None:
+        self.to(memory_format=memory_format)  # type: ignore[call-overload]  # accepted at run time; not in the stubs
         self.const.data = self.const.data.contiguous(memory_format=memory_format)
 
-    def forward(self, ws, noise_mode="random", noise_seed=None, capture=None):
+    def forward(
+        self,
+        ws: torch.Tensor,
+        noise_mode: str = "random",
+        noise_seed: int | None = None,
+        capture: Capture | None = None,
+    ) -> torch.Tensor:
         """ws [N, num_ws, w_dim] -> [N, img_channels, R, R]; the same operations the renderer resumes."""
         n = ws.shape[0]
         assert ws.ndim == 3 and ws.shape[1] == self.num_ws, (
@@ -386,7 +423,7 @@ class SynthesisNetwork(nn.Module):
             state = self.advance(k, state, ws[:, k], ctx, capture)
         return self.finish(state, ctx)
 
-    def adain_step(self, index, x, w, capture=None):
+    def adain_step(self, index: int, x: torch.Tensor, w: torch.Tensor, capture: Capture | None = None) -> torch.Tensor:
         """AdaIN of layer `index` on its `pre` output x [N, C, H, W] with w [N, w_dim], recording into capture."""
         layer = self.layers[index]
         if capture is not None and capture.active:
@@ -411,7 +448,7 @@ class Generator(nn.Module):
     stats_spec = STATS_SPEC
     synthesis_controls = ()  # no per-image inputs besides the latents and the noise
 
-    def __init__(self, cfg: GeneratorConfig):
+    def __init__(self, cfg: GeneratorConfig) -> None:
         super().__init__()
         self.cfg = cfg
         self.mapping_net = MappingNetwork(cfg)
@@ -423,7 +460,7 @@ class Generator(nn.Module):
         declare before anything is allocated (checkpoints/bounds.py). Tested against the built module."""
         f32 = torch.float32
         dims = [cfg.z_dim] + [cfg.mapping_fmaps] * (cfg.mapping_layers - 1) + [cfg.w_dim]
-        s = {"mapping_net.w_avg": ((cfg.w_dim,), f32)}
+        s: dict[str, tuple[tuple[int, ...], torch.dtype]] = {"mapping_net.w_avg": ((cfg.w_dim,), f32)}
         for i in range(cfg.mapping_layers):
             s[f"mapping_net.fcs.{i}.weight"] = ((dims[i + 1], dims[i]), f32)
             s[f"mapping_net.fcs.{i}.bias"] = ((dims[i + 1],), f32)
@@ -463,7 +500,7 @@ class Generator(nn.Module):
     def img_resolution(self) -> int:
         return self.cfg.resolution
 
-    def layer_table(self):
+    def layer_table(self) -> list[LayerInfo]:
         return topo.layer_table(self.cfg)
 
     def flops(self) -> dict:
@@ -473,7 +510,13 @@ class Generator(nn.Module):
         """One image's cached states: the input of every AdaIN, [1, C, R, R] each."""
         return sum(s.out_ch * s.res**2 for s in topo.topology(self.cfg)) * bytes_per_value
 
-    def mapping(self, z, c=None, truncation_psi=1.0, truncation_cutoff=None):
+    def mapping(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+    ) -> torch.Tensor:
         """z [N, z_dim] -> ws [N, num_ws, w_dim]; truncation pulls the first `cutoff` rows towards w_avg.
 
         c: class labels, unused (v1 models are unconditional); accepted for the field's signature.
@@ -482,21 +525,29 @@ class Generator(nn.Module):
         ws = w[:, None, :].repeat(1, self.num_ws, 1)
         return truncate(ws, self.mapping_net.w_avg, truncation_psi, truncation_cutoff)
 
-    def forward(self, z, c=None, truncation_psi=1.0, truncation_cutoff=None, noise_mode="random", **kw):
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+        noise_mode: str = "random",
+        **kw: Any,
+    ) -> torch.Tensor:
         return self.synthesis(self.mapping(z, c, truncation_psi, truncation_cutoff), noise_mode=noise_mode, **kw)
 
 
-def default_channels(resolution, fmap_base=8192, fmap_max=512):
+def default_channels(resolution: int, fmap_base: int = 8192, fmap_max: int = 512) -> tuple[int, ...]:
     """The official v1 widths: nf(stage) = min(fmap_base / 2^stage, fmap_max), the block at 2^k uses nf(k-1)."""
     n = int(math.log2(resolution)) - 1
     return tuple(min(int(fmap_base / 2 ** (k - 1)), fmap_max) for k in range(2, n + 2))
 
 
-def count_parameters(G: nn.Module) -> int:
+def count_parameters(G: nn.Module | StyleGenerator) -> int:
     return int(sum(p.numel() for p in G.parameters()))
 
 
-def init_for_training(G: Generator, seed: int = 0):
+def init_for_training(G: Generator, seed: int = 0) -> Generator:
     """Fresh random weights, reproducible from a seed (the module defaults use the global RNG)."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():

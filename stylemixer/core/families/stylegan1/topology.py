@@ -4,8 +4,12 @@ variable names of official checkpoints and the FLOP count."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..api import LayerInfo
+
+if TYPE_CHECKING:
+    from .network import GeneratorConfig
 
 
 @dataclass(frozen=True)
@@ -20,7 +24,7 @@ class LayerSpec:
     tf_scope: str  # the official TF variable scope, e.g. "16x16/Conv0_up"
 
 
-def topology(cfg) -> list[LayerSpec]:
+def topology(cfg: GeneratorConfig) -> list[LayerSpec]:
     ch, out = cfg.channels, []
     for b in range(cfg.num_blocks):
         r = 4 * 2**b
@@ -46,13 +50,13 @@ def group_of(resolution: int) -> str:
 _ROLES = {"const": "const + AdaIN", "up": "upsample conv + AdaIN", "conv": "3x3 conv + AdaIN"}
 
 
-def layer_table(cfg) -> list[LayerInfo]:
+def layer_table(cfg: GeneratorConfig) -> list[LayerInfo]:
     return [
         LayerInfo(s.index, s.res, s.out_ch, s.tf_scope, _ROLES[s.kind], group_of(s.res), s.in_ch) for s in topology(cfg)
     ]
 
 
-def flops(cfg) -> dict:
+def flops(cfg: GeneratorConfig) -> dict:
     """Floating-point operations of one image per w index, counted from the layer shapes (multiply-add = 2).
 
     Convolutions as executed: 3x3 at the output size; a fused up-convolution is a 4x4 transposed conv at stride 2

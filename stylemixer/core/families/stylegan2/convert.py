@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 import torch
@@ -38,6 +40,9 @@ import torch
 from ...errors import ModelFileError
 from .network import Generator, StyleGAN2Config, topology
 from .ops import resample_filter
+
+if TYPE_CHECKING:
+    from ...checkpoints.records import NetworkRecord
 
 W_AVG_SAMPLES = 10_000
 W_AVG_SEED = 0
@@ -68,7 +73,7 @@ def engine_key(nvidia_key: str) -> str:
 
 def expected_shapes(cfg: StyleGAN2Config) -> dict:
     """NVIDIA state-dict name -> shape, for every tensor the engine needs (resample_filter buffers excluded)."""
-    out = {}
+    out: dict[str, tuple[int, ...]] = {}
     embed = cfg.embed_features if cfg.c_dim > 0 else 0
     dims = [cfg.z_dim + embed] + [cfg.mapping_fmaps] * (cfg.mapping_layers - 1) + [cfg.w_dim]
     if cfg.c_dim > 0:
@@ -96,16 +101,16 @@ def expected_shapes(cfg: StyleGAN2Config) -> dict:
 # ------------------------------------------------------------------------------------------------ common
 
 
-def _shape(state, key):
+def _shape(state: dict, key: str) -> tuple[int, ...] | None:
     t = state.get(key)
     return tuple(t.shape) if isinstance(t, torch.Tensor) else None
 
 
-def _fail(name, msg):
+def _fail(name: str, msg: str) -> NoReturn:
     raise ModelFileError(f"{name}: {msg}")
 
 
-def check_architecture(state: dict, name: str, declared=None):
+def check_architecture(state: dict, name: str, declared: object = None) -> None:
     """Refuse the generator variants the engine does not build ('orig', 'resnet'), naming the option. The
     declared architecture (kwargs, attributes) and the one the tensor names show must both be 'skip'."""
     blocks = sorted({int(m.group(1)) for k in state if (m := re.match(r"synthesis\.b(\d+)\.", k))})
@@ -126,17 +131,20 @@ def check_architecture(state: dict, name: str, declared=None):
         )
 
 
-def infer_config(state: dict, name: str, **options) -> StyleGAN2Config:
+def infer_config(state: dict, name: str, **options: Any) -> StyleGAN2Config:
     """Sizes from NVIDIA-named tensor shapes; options (conv_clamp, mapping_lrmul, truncation_psi, ...) as given."""
-    blocks, r = [], 4
+    blocks: list[int] = []
+    r = 4
     while f"synthesis.b{r}.conv1.weight" in state:
         blocks.append(r)
         r *= 2
     if not blocks:
         _fail(name, "the generator has no synthesis.b4.conv1.weight, so it is not a StyleGAN2 generator")
-    channels = []
+    channels: list[int] = []
     for r in blocks:
         s = _shape(state, f"synthesis.b{r}.conv1.weight")
+        if s is None:
+            _fail(name, f"synthesis.b{r}.conv1.weight is not a tensor")
         if len(s) != 4 or s[0] != s[1]:
             _fail(name, f"synthesis.b{r}.conv1.weight has shape {list(s)}, expected [C, C, 3, 3]")
         if s[2:] != (3, 3):
@@ -159,7 +167,7 @@ def infer_config(state: dict, name: str, **options) -> StyleGAN2Config:
     if layers == 0:
         _fail(name, "the mapping network has no fc0.weight")
     fc0, last = _shape(state, "mapping.fc0.weight"), _shape(state, f"mapping.fc{layers - 1}.weight")
-    if len(fc0) != 2 or len(last) != 2:
+    if fc0 is None or last is None or len(fc0) != 2 or len(last) != 2:
         _fail(name, "the mapping network's weights are not matrices")
     embed = _shape(state, "mapping.embed.weight")
     c_dim, embed_features = (embed[1], embed[0]) if embed is not None and len(embed) == 2 else (0, 512)
@@ -183,7 +191,7 @@ def infer_config(state: dict, name: str, **options) -> StyleGAN2Config:
         raise ModelFileError(f"{name}: not a generator StyleMixer can build ({e})") from None
 
 
-def check_filters(state: dict, name: str, option="resample_filter"):
+def check_filters(state: dict, name: str, option: str = "resample_filter") -> None:
     """Every stored resample filter must be NVIDIA's [1,3,3,1] one (the engine builds that filter itself)."""
     want = resample_filter()
     for k, t in state.items():
@@ -196,7 +204,7 @@ def check_filters(state: dict, name: str, option="resample_filter"):
             )
 
 
-def build(cfg: StyleGAN2Config, state: dict, name: str, ignore=()) -> Generator:
+def build(cfg: StyleGAN2Config, state: dict, name: str, ignore: Collection[str] = ()) -> Generator:
     """An engine Generator from NVIDIA-named tensors: exactly the expected names and shapes, finite values.
     A missing mapping.w_avg is estimated (see the module docstring); names matching `ignore` are skipped."""
     want = expected_shapes(cfg)
@@ -245,11 +253,11 @@ def estimate_w_avg(G: Generator) -> torch.Tensor:
 # ------------------------------------------------------------------------------------------------ NVIDIA
 
 
-def _plain_number(v):
+def _plain_number(v: object) -> float | None:
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def _nvidia_options(rec, state, name):
+def _nvidia_options(rec: NetworkRecord, state: dict, name: str) -> tuple[float | None, float]:
     """(conv_clamp, mapping_lrmul) from the layers' attributes, then the init kwargs, then the module's defaults;
     refuses options the engine does not implement (architecture first: it explains the most)."""
     kw = dict(rec.init_kwargs or {})
@@ -330,7 +338,7 @@ def _nvidia_options(rec, state, name):
     return (None if conv_clamp is None else float(conv_clamp)), float(lrmul)
 
 
-def from_nvidia(rec, name: str = "the model", info: dict | None = None) -> Generator:
+def from_nvidia(rec: NetworkRecord, name: str = "the model", info: dict | None = None) -> Generator:
     """A NetworkRecord of NVIDIA's StyleGAN2 `Generator` (G_ema) -> engine Generator (fp32, eval, CPU)."""
     if rec.class_name != "Generator" or rec.module not in NVIDIA_MODULES:
         _fail(
@@ -370,7 +378,7 @@ def rosinality_to_nvidia(state: dict, name: str = "the model") -> dict:
         _fail(name, "the generator is a SWAGAN (arch='swagan'); StyleMixer builds StyleGAN2's 'skip' generator")
     out, used = {}, set()
 
-    def take(src, dst, fn=None):
+    def take(src: str, dst: str, fn: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
         if src in state:
             t = state[src]
             if not isinstance(t, torch.Tensor):
@@ -387,14 +395,14 @@ def rosinality_to_nvidia(state: dict, name: str = "the model") -> dict:
     while f"to_rgbs.{n_rgbs}.conv.weight" in state:
         n_rgbs += 1
 
-    def first(t, shape_len, what):
+    def first(t: torch.Tensor, shape_len: int, what: str) -> torch.Tensor:
         if t.ndim != shape_len or t.shape[0] != 1:
             _fail(name, f"{what} has shape {list(t.shape)}; rosinality stores it with a leading 1")
         return t[0]
 
     take("input.input", "synthesis.b4.const", lambda t: first(t, 4, "input.input"))
 
-    def styled(src, dst, noise_index):
+    def styled(src: str, dst: str, noise_index: int | None) -> None:
         take(f"{src}.conv.weight", f"{dst}.weight", lambda t: first(t, 5, f"{src}.conv.weight"))
         take(f"{src}.conv.modulation.weight", f"{dst}.affine.weight")
         take(f"{src}.conv.modulation.bias", f"{dst}.affine.bias")
@@ -405,7 +413,7 @@ def rosinality_to_nvidia(state: dict, name: str = "the model") -> dict:
             out[f"{dst}.resample_filter"] = state[f"{src}.conv.blur.kernel"] / 4  # stored with the gain up^2
             used.add(f"{src}.conv.blur.kernel")
 
-    def torgb(src, dst):
+    def torgb(src: str, dst: str) -> None:
         take(f"{src}.conv.weight", f"{dst}.weight", lambda t: first(t, 5, f"{src}.conv.weight"))
         take(f"{src}.conv.modulation.weight", f"{dst}.affine.weight")
         take(f"{src}.conv.modulation.bias", f"{dst}.affine.bias")
@@ -428,7 +436,11 @@ def rosinality_to_nvidia(state: dict, name: str = "the model") -> dict:
 
 
 def from_rosinality(
-    state: dict, latent_avg=None, args: dict | None = None, name: str = "the model", info: dict | None = None
+    state: dict,
+    latent_avg: torch.Tensor | None = None,
+    args: dict | None = None,
+    name: str = "the model",
+    info: dict | None = None,
 ) -> Generator:
     """rosinality/stylegan2-pytorch g_ema state dict (+ latent_avg [w_dim] when the file has one, + the train.py
     args as a plain dict) -> engine Generator. Sizes come from the shapes; rosinality has no conv_clamp and a
@@ -484,7 +496,7 @@ def tf_to_nvidia(variables: dict, resolution: int, name: str = "the model") -> d
     variables are refused by the caller before this."""
     out, used = {}, set()
 
-    def put(dst, src, fn=None):
+    def put(dst: str, src: str, fn: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         if src not in variables:
             return
         a = np.asarray(variables[src])
@@ -495,19 +507,21 @@ def tf_to_nvidia(variables: dict, resolution: int, name: str = "the model") -> d
         out[dst] = torch.from_numpy(np.array(a, dtype=np.float32, order="C", copy=True))
         used.add(src)
 
-    def t(a):
+    def t(a: np.ndarray) -> np.ndarray:
         return a.T if a.ndim == 2 else a
 
-    def conv(a):  # [kh, kw, in, out] -> [out, in, kh, kw]
+    def conv(a: np.ndarray) -> np.ndarray:  # [kh, kw, in, out] -> [out, in, kh, kw]
         return a.transpose(3, 2, 0, 1) if a.ndim == 4 else a
 
-    def flipped_conv(a):  # Conv0_up: TF applies it flipped relative to NVIDIA's transposed convolution
+    def flipped_conv(
+        a: np.ndarray,
+    ) -> np.ndarray:  # Conv0_up: TF applies it flipped relative to NVIDIA's transposed convolution
         return a[::-1, ::-1].transpose(3, 2, 0, 1) if a.ndim == 4 else a
 
-    def plus1(a):
+    def plus1(a: np.ndarray) -> np.ndarray:
         return a + 1
 
-    def noise(a):
+    def noise(a: np.ndarray) -> np.ndarray:
         return a[0, 0] if a.ndim == 4 else a
 
     put("mapping.w_avg", "dlatent_avg")
@@ -597,12 +611,16 @@ def from_tf(
         )
     state = tf_to_nvidia(variables, res, name)
     conv_clamp = kw.get("conv_clamp")
-    lrmul = kw.get("mapping_lrmul", 0.01)
-    if _plain_number(lrmul) is None or not 0 < lrmul <= 1000:
-        _fail(name, f"the mapping network has mapping_lrmul={lrmul!r}")
-    psi, cutoff = kw.get("truncation_psi"), kw.get("truncation_cutoff")
-    options = {"conv_clamp": None if conv_clamp is None else float(conv_clamp), "mapping_lrmul": float(lrmul)}
-    if _plain_number(psi) is not None:
+    raw_lrmul = kw.get("mapping_lrmul", 0.01)
+    lrmul = _plain_number(raw_lrmul)
+    if lrmul is None or not 0 < lrmul <= 1000:
+        _fail(name, f"the mapping network has mapping_lrmul={raw_lrmul!r}")
+    psi, cutoff = _plain_number(kw.get("truncation_psi")), kw.get("truncation_cutoff")
+    options: dict[str, Any] = {
+        "conv_clamp": None if conv_clamp is None else float(conv_clamp),
+        "mapping_lrmul": float(lrmul),
+    }
+    if psi is not None:
         options["truncation_psi"] = float(psi)
         if isinstance(cutoff, int) and not isinstance(cutoff, bool):
             options["truncation_cutoff"] = cutoff

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -42,6 +43,9 @@ from .ops import (
     upsample2d,
 )
 
+if TYPE_CHECKING:
+    from ...stats import Capture
+
 NOISE_MODES = ("const", "random", "none")
 FAMILY = "stylegan2"
 FAMILY_LABEL = "StyleGAN2"
@@ -54,11 +58,11 @@ def channels_for(resolution: int, channel_base: int = 32768, channel_max: int = 
     return tuple(min(int(channel_base) // (4 * 2**b), int(channel_max)) for b in range(n))
 
 
-def _is_int(v) -> bool:
+def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_num(v) -> bool:
+def _is_num(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
@@ -80,7 +84,7 @@ class StyleGAN2Config:
     truncation_cutoff: int | None = None
     crop: tuple | None = None  # (top, bottom, left, right) content box
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         r = self.resolution
         if not _is_int(r) or r < 4 or r > 1 << 14 or r & (r - 1):
             raise ValueError(f"resolution must be a power of two between 4 and 16384, got {r!r}")
@@ -174,7 +178,8 @@ class LayerSpec:
 
 def topology(cfg: StyleGAN2Config) -> tuple:
     """Per w index, the layers it drives in execution order: a tuple of tuples of LayerSpec."""
-    ch, rgb, steps = cfg.channels, cfg.img_channels, []
+    ch, rgb = cfg.channels, cfg.img_channels
+    steps: list[tuple[LayerSpec, ...]] = []
     steps.append((LayerSpec("b4.conv1", "conv", 4, ch[0], ch[0], 4, 0),))
     for b in range(1, cfg.num_blocks):
         r, prev = 4 * 2**b, 4 * 2 ** (b - 1)
@@ -203,7 +208,14 @@ def group_of(resolution: int) -> str:
 class FullyConnected(nn.Module):
     """Equalized-lr dense layer: y = act(x @ (W * lrmul / sqrt(in)).T + b * lrmul); lrelu means lrelu_0.2 * sqrt(2)."""
 
-    def __init__(self, in_features, out_features, activation="linear", lr_multiplier=1.0, bias_init=0.0):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        activation: str = "linear",
+        lr_multiplier: float = 1.0,
+        bias_init: float = 0.0,
+    ) -> None:
         super().__init__()
         self.activation = activation
         self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_multiplier)  # [out, in]
@@ -211,7 +223,7 @@ class FullyConnected(nn.Module):
         self.weight_gain = lr_multiplier / math.sqrt(in_features)
         self.bias_gain = lr_multiplier
 
-    def forward(self, x):  # [N, in] -> [N, out]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [N, in] -> [N, out]
         w = self.weight.to(x.dtype) * self.weight_gain
         b = self.bias.to(x.dtype)
         if self.bias_gain != 1:
@@ -220,18 +232,20 @@ class FullyConnected(nn.Module):
             return torch.addmm(b.unsqueeze(0), x, w.t())
         return F.leaky_relu(x.matmul(w.t()) + b, 0.2) * SQRT2
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"in={self.weight.shape[1]}, out={self.weight.shape[0]}, activation={self.activation}"
 
 
-def normalize_2nd_moment(x, eps=1e-8):
+def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
 
 
 class MappingNetwork(nn.Module):
     """z [N, z_dim] (and c [N, c_dim]) -> w [N, w_dim]."""
 
-    def __init__(self, cfg: StyleGAN2Config):
+    w_avg: torch.Tensor  # buffer
+
+    def __init__(self, cfg: StyleGAN2Config) -> None:
         super().__init__()
         self.z_dim, self.c_dim, self.num_layers = cfg.z_dim, cfg.c_dim, cfg.mapping_layers
         embed = cfg.embed_features if cfg.c_dim > 0 else 0
@@ -242,7 +256,7 @@ class MappingNetwork(nn.Module):
             setattr(self, f"fc{i}", FullyConnected(dims[i], dims[i + 1], "lrelu", cfg.mapping_lrmul))
         self.register_buffer("w_avg", torch.zeros(cfg.w_dim))  # [w_dim], the truncation centre
 
-    def forward(self, z, c=None):
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         x = normalize_2nd_moment(z.float())
         if self.c_dim > 0:
             if c is None or c.ndim != 2 or c.shape[1] != self.c_dim:
@@ -256,7 +270,10 @@ class MappingNetwork(nn.Module):
 class SynthesisLayer(nn.Module):
     """Modulated 3x3 convolution (optionally upsampling x2), noise, bias, leaky ReLU x sqrt(2), clamp."""
 
-    def __init__(self, spec: LayerSpec, w_dim: int, use_noise=True, conv_clamp=None):
+    noise_const: torch.Tensor  # buffers
+    fir: torch.Tensor
+
+    def __init__(self, spec: LayerSpec, w_dim: int, use_noise: bool = True, conv_clamp: float | None = None) -> None:
         super().__init__()
         i, o, r = spec.in_channels, spec.out_channels, spec.resolution
         self.in_channels, self.out_channels, self.resolution = i, o, r
@@ -274,9 +291,10 @@ class SynthesisLayer(nn.Module):
         # Batch 1: modulating the weight is one pass over O*I*9 values; scaling the activations instead is a pass
         # over the input and one over the output. Take the smaller (the weight from 64 px on at 512 channels).
         self.fold = 9 * o * i <= i * h_in * h_in + o * r * r
-        self._const, self._const_tag = None, None
+        self._const: tuple[torch.Tensor, torch.Tensor | None] | None = None
+        self._const_tag: tuple | None = None
 
-    def constants(self, dtype):
+    def constants(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(Q [O, I] = sum over the 3x3 taps of W^2 for the demodulation, W as [I, O, 3, 3] for the transposed conv
         of the up layer, else None): derived from W, recomputed only when W changes."""
         w = self.weight
@@ -289,9 +307,12 @@ class SynthesisLayer(nn.Module):
                 q = wd.float().square().sum(dim=(2, 3))  # float32 always
                 wt = wd.to(dtype).transpose(0, 1).contiguous() if self.up else None
             self._const, self._const_tag = (q, wt), tag
+        assert self._const is not None
         return self._const
 
-    def forward(self, x, w, noise=None):
+    def forward(
+        self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """x [N, I, H, W], w [N, w_dim], noise [N|1, 1, H', W'] already times noise_strength * sqrt(2) (or None)
         -> (y [N, O, H', W'], s [N, I], d [N, O]), H' = 2H for the up layer."""
         dt, n = x.dtype, x.shape[0]
@@ -305,6 +326,7 @@ class SynthesisLayer(nn.Module):
         if n == 1 and self.fold:
             # One convolution with W'' * sqrt(2) = W * s[i] * d[o] * sqrt(2); the bias rides along.
             if self.up:
+                assert weight_t is not None  # made for the up layer
                 wm = weight_t * (sx[0][:, None] * g[0][None, :])[:, :, None, None]  # [I, O, 3, 3]
                 y = upconv2d(x, wm, self.fir.to(dt), b)
             else:
@@ -312,19 +334,24 @@ class SynthesisLayer(nn.Module):
                 y = F.conv2d(x, wm, b, padding=1)
         elif n == 1 and self.up:
             # conv(x * s, W) * d = conv(x, W''): the demodulation and the bias ride on the depthwise FIR.
+            assert weight_t is not None
             y = upconv2d(x * sx[:, :, None, None], weight_t, self.fir.to(dt) * g[0][:, None, None, None], b)
         else:
             # The styles on the activations, W shared by the batch: one ordinary batched convolution (on a GPU
             # much faster than NVIDIA's grouped convolution with one group per image).
             xs = x * sx[:, :, None, None]
-            y = upconv2d(xs, weight_t, self.fir.to(dt)) if self.up else F.conv2d(xs, self.weight.to(dt), padding=1)
+            if self.up:
+                assert weight_t is not None
+                y = upconv2d(xs, weight_t, self.fir.to(dt))
+            else:
+                y = F.conv2d(xs, self.weight.to(dt), padding=1)
             if torch.is_grad_enabled() and y.requires_grad:
                 y = y * g[:, :, None, None] + b[None, :, None, None]
             else:
                 y.mul_(g[:, :, None, None]).add_(b[None, :, None, None])
         return epilogue_(y, noise, self.conv_clamp), s, d
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (
             f"in={self.in_channels}, out={self.out_channels}, res={self.resolution}, up={self.up}, "
             f"conv_clamp={self.conv_clamp}, fold={self.fold}"
@@ -334,7 +361,7 @@ class SynthesisLayer(nn.Module):
 class ToRGBLayer(nn.Module):
     """1x1 modulated convolution without demodulation, bias, clamp: [N, I, H, W] -> [N, C, H, W]."""
 
-    def __init__(self, spec: LayerSpec, w_dim: int, conv_clamp=None):
+    def __init__(self, spec: LayerSpec, w_dim: int, conv_clamp: float | None = None) -> None:
         super().__init__()
         i, c = spec.in_channels, spec.out_channels
         self.in_channels, self.out_channels, self.conv_clamp = i, c, conv_clamp
@@ -343,7 +370,7 @@ class ToRGBLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros(c))  # [C]
         self.weight_gain = 1 / math.sqrt(i)
 
-    def forward(self, x, w):
+    def forward(self, x: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """-> (y [N, C, H, W] contiguous, s [N, I] the affine output before the 1/sqrt(I) gain)."""
         dt = x.dtype
         s = self.affine(w.float())  # [N, I]
@@ -357,7 +384,7 @@ class ToRGBLayer(nn.Module):
             y = y.clamp(-c, c) if torch.is_grad_enabled() and y.requires_grad else y.clamp_(-c, c)
         return y, s
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"in={self.in_channels}, out={self.out_channels}, conv_clamp={self.conv_clamp}"
 
 
@@ -365,7 +392,7 @@ class SynthesisBlock(nn.Module):
     """The layers of one resolution (const at 4 px, conv0, conv1, torgb). A container with NVIDIA's names; the
     synthesis network runs the layers in w order."""
 
-    def __init__(self, resolution: int, out_channels: int):
+    def __init__(self, resolution: int, out_channels: int) -> None:
         super().__init__()
         self.resolution = resolution
         if resolution == 4:
@@ -392,7 +419,10 @@ class SynthesisContext:
 class SynthesisNetwork(nn.Module):
     """ws [N, num_ws, w_dim] -> images [N, img_channels, R, R] in (nominally) [-1, 1]; a ResumableSynthesis."""
 
-    def __init__(self, cfg: StyleGAN2Config):
+    b4: SynthesisBlock  # the blocks b4 ... bR are set by name in __init__
+    fir_up: torch.Tensor  # buffer
+
+    def __init__(self, cfg: StyleGAN2Config) -> None:
         super().__init__()
         self.cfg = cfg
         self.steps = topology(cfg)
@@ -415,14 +445,15 @@ class SynthesisNetwork(nn.Module):
         )  # [C, 1, 4, 4], the skip image's upsampling filter
         self.memory_format = torch.contiguous_format
 
-    def layer(self, spec: LayerSpec) -> nn.Module:
+    def layer(self, spec: LayerSpec) -> Any:
+        """The SynthesisLayer or ToRGBLayer of a spec (added by name in __init__)."""
         return self.get_submodule(spec.name)
 
     @property
     def const(self) -> torch.Tensor:
         return self.b4.const
 
-    def set_memory_format(self, memory_format) -> None:
+    def set_memory_format(self, memory_format: torch.memory_format) -> None:
         """The layout of the feature maps (channels_last is faster on the CPU from 128 px); weights stay as they are."""
         self.memory_format = memory_format
 
@@ -433,8 +464,8 @@ class SynthesisNetwork(nn.Module):
         noise_mode: str = "const",
         noise_seed: int = 0,
         options: dict | None = None,
-        device=None,
-        dtype=None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
     ) -> SynthesisContext:
         """Random noise is drawn on the CPU from (noise_seed, conv layer), so it is the same on every device and
         for every image of the batch (A, B and the mix share their noise, whatever the batching)."""
@@ -444,7 +475,7 @@ class SynthesisNetwork(nn.Module):
             raise ValueError(f"StyleGAN2 synthesis takes no options, got {sorted(options)}")
         device = torch.device(device) if device is not None else self.const.device
         dtype = dtype or self.const.dtype
-        noise = []
+        noise: list[torch.Tensor | None] = []
         for spec in self.conv_specs:
             layer = self.layer(spec)
             if not layer.use_noise or noise_mode == "none":
@@ -465,11 +496,13 @@ class SynthesisNetwork(nn.Module):
         x = self.const.to(ctx.device, ctx.dtype)[None].repeat(n, 1, 1, 1)  # [N, C4, 4, 4]
         return (x.contiguous(memory_format=self.memory_format), None)
 
-    def advance(self, k: int, state: tuple, w: torch.Tensor, ctx: SynthesisContext, capture=None) -> tuple:
+    def advance(
+        self, k: int, state: tuple, w: torch.Tensor, ctx: SynthesisContext, capture: Capture | None = None
+    ) -> tuple:
         """Run what w index k drives; state (x, img) entering k -> state entering k + 1. w: [N, w_dim]."""
         x, img = state
         capturing = capture is not None and capture.active
-        record = None
+        record: tuple | None = None
         for spec in self.steps[k]:
             layer = self.layer(spec)
             if spec.kind == "torgb":
@@ -487,14 +520,22 @@ class SynthesisNetwork(nn.Module):
                 x, s, d = layer(x, w, ctx.noise[spec.noise_index])
                 if capturing:
                     record = (spec, x_in, x, s, d)
-        if capturing:
+        if capture is not None and record is not None:  # a record is made only while capturing
             self._record(k, capture, *record)
         if k == self.num_ws - 1:
             x = None
         return (x, img)
 
     @staticmethod
-    def _record(k, capture, spec, x_in, x_out, s, d):
+    def _record(
+        k: int,
+        capture: Capture,
+        spec: LayerSpec,
+        x_in: torch.Tensor,
+        x_out: torch.Tensor,
+        s: torch.Tensor,
+        d: torch.Tensor | None,
+    ) -> None:
         values = None
         if capture.wants_stats(k):
             mean_in, std_in = moments(x_in)
@@ -527,7 +568,13 @@ class SynthesisNetwork(nn.Module):
     def preview(self, state: tuple, ctx: SynthesisContext) -> torch.Tensor:
         return state[1]
 
-    def forward(self, ws, noise_mode="random", noise_seed=None, capture=None):
+    def forward(
+        self,
+        ws: torch.Tensor,
+        noise_mode: str = "random",
+        noise_seed: int | None = None,
+        capture: Capture | None = None,
+    ) -> torch.Tensor:
         """ws [N, num_ws, w_dim] -> img [N, C, R, R]: start, advance through every w index, finish."""
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.cfg.w_dim:
             raise ValueError(f"ws must be [N, {self.num_ws}, {self.cfg.w_dim}], got {list(ws.shape)}")
@@ -554,10 +601,10 @@ class SynthesisNetwork(nn.Module):
                     x = (spec.out_channels, spec.resolution, spec.resolution)
         return (None if k == self.num_ws else x), img
 
-    def example_state(self, k: int, n: int = 1, generator=None) -> tuple:
+    def example_state(self, k: int, n: int = 1, generator: torch.Generator | None = None) -> tuple:
         """Random tensors shaped like the state entering w index k (for sizing and timing)."""
         dev, dt = self.const.device, self.const.dtype
-        out = []
+        out: list[torch.Tensor | None] = []
         for shape in self.state_shapes(k):
             if shape is None:
                 out.append(None)
@@ -636,7 +683,7 @@ class Generator(nn.Module):
     synthesis_controls = ()  # no per-image inputs besides the latents and the noise
     stats_spec = STATS_SPEC
 
-    def __init__(self, cfg: StyleGAN2Config):
+    def __init__(self, cfg: StyleGAN2Config) -> None:
         super().__init__()
         self.cfg = cfg
         self.mapping_net = MappingNetwork(cfg)
@@ -662,13 +709,27 @@ class Generator(nn.Module):
     def img_resolution(self) -> int:
         return self.cfg.resolution
 
-    def mapping(self, z, c=None, truncation_psi=1.0, truncation_cutoff=None):
+    def mapping(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+    ) -> torch.Tensor:
         """z [N, z_dim], c [N, c_dim] one-hot (conditional models) -> ws [N, num_ws, w_dim]."""
         w = self.mapping_net(z, c)
         ws = w[:, None, :].repeat(1, self.num_ws, 1)
         return truncate(ws, self.mapping_net.w_avg, truncation_psi, truncation_cutoff)
 
-    def forward(self, z, c=None, truncation_psi=1.0, truncation_cutoff=None, noise_mode="random", **kw):
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+        noise_mode: str = "random",
+        **kw: Any,
+    ) -> torch.Tensor:
         return self.synthesis(self.mapping(z, c, truncation_psi, truncation_cutoff), noise_mode=noise_mode, **kw)
 
     def layer_table(self) -> list:

@@ -34,7 +34,9 @@ def resample_filter(gain: float = 1.0) -> torch.Tensor:
     return f / f.sum() * gain
 
 
-def modulate(weight: torch.Tensor, s: torch.Tensor, demodulate: bool = True):
+def modulate(
+    weight: torch.Tensor, s: torch.Tensor, demodulate: bool = True
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The StyleGAN2 formula, readable. weight [O, I, k, k], s [N, I] -> (W'' [N, O, I, k, k], d [N, O] or None).
 
         W'[n,o,i]  = W[o,i] * s[n,i]                                 modulation: the style scales input channels
@@ -57,7 +59,9 @@ def demodulation(weight_sq: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     return (s.square() @ weight_sq.t() + DEMOD_EPS).rsqrt()
 
 
-def upconv2d(x: torch.Tensor, weight_t: torch.Tensor, fir: torch.Tensor, bias: torch.Tensor | None = None):
+def upconv2d(
+    x: torch.Tensor, weight_t: torch.Tensor, fir: torch.Tensor, bias: torch.Tensor | None = None
+) -> torch.Tensor:
     """x [N, I, H, W], weight_t [I, O, 3, 3] (the [O, I, 3, 3] weight transposed, contiguous), fir [O, 1, 4, 4]
     (per channel, gain included) -> [N, O, 2H, 2W].
 
@@ -101,7 +105,7 @@ def epilogue_(y: torch.Tensor, noise: torch.Tensor | None, clamp: float | None) 
     return y
 
 
-def moments(x: torch.Tensor):
+def moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-instance, per-channel mean and population std over H x W: ([N, C], [N, C])."""
     var, mean = torch.var_mean(x, dim=(2, 3), correction=0)
     return mean, var.sqrt()

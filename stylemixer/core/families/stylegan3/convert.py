@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import torch
 
@@ -27,7 +28,7 @@ def is_stylegan3(rec: NetworkRecord) -> bool:
     return "synthesis.input.freqs" in rec.state or "networks_stylegan3" in (rec.module or "")
 
 
-def _get(attrs: dict, path: str, key: str, kind=None):
+def _get(attrs: dict, path: str, key: str, kind: str | None = None) -> Any:
     a = attrs.get(path)
     if not isinstance(a, dict) or key not in a:
         raise ModelFileError(f"the StyleGAN3 generator lacks the attribute {_where(path)}{key}")
@@ -37,17 +38,17 @@ def _get(attrs: dict, path: str, key: str, kind=None):
     return v
 
 
-def _where(path):
+def _where(path: str) -> str:
     return f"{path}." if path else ""
 
 
-def _show(v) -> str:
+def _show(v: object) -> str:
     s = repr(v)
     s = s if len(s) <= 40 else s[:37] + "..."
     return s.encode("ascii", "backslashreplace").decode("ascii")
 
 
-def _is(v, kind) -> bool:
+def _is(v: Any, kind: str) -> bool:  # kind: 'int', 'number', 'bool' or 'size'
     if kind == "int":
         return isinstance(v, int) and not isinstance(v, bool)
     if kind == "number":
@@ -59,7 +60,7 @@ def _is(v, kind) -> bool:
     return True
 
 
-def _square(v, what) -> int:
+def _square(v: Any, what: str) -> int:
     if isinstance(v, (list, tuple)):
         if v[0] != v[1]:
             raise ModelFileError(f"{what} is {_show(list(v))}: only square StyleGAN3 layers are supported")
@@ -72,9 +73,9 @@ def _layer_names(rec: NetworkRecord) -> list:
     if names is None:  # derive them from the parameter names
         found = {}
         for key in rec.state:
-            m = re.match(r"^synthesis\.(L\d+_\d+_\d+)\.weight$", key, re.ASCII)
+            m = re.match(r"^synthesis\.(L(\d+)_\d+_\d+)\.weight$", key, re.ASCII)
             if m:
-                found[int(_LAYER.match(m.group(1)).group(1))] = m.group(1)
+                found[int(m.group(2))] = m.group(1)
         names = [found[i] for i in sorted(found)]
     if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names):
         raise ModelFileError("the StyleGAN3 generator's layer names are missing or not a list of names")
@@ -92,7 +93,7 @@ def _layer_spec(rec: NetworkRecord, name: str) -> LayerSpec:
     a = rec.attrs.get(p)
     if not isinstance(a, dict):
         raise ModelFileError(f"the StyleGAN3 generator lacks the attributes of layer {name}")
-    kw = dict(name=name)
+    kw: dict[str, Any] = dict(name=name)
     for key in ("in_channels", "out_channels", "conv_kernel", "up_factor", "down_factor", "up_taps", "down_taps"):
         kw[key] = _get(rec.attrs, p, key, "int")
     for key in ("in_size", "out_size"):
@@ -167,7 +168,7 @@ def config_from_record(rec: NetworkRecord) -> StyleGAN3Config:
         raise ModelFileError(f"the StyleGAN3 generator's configuration is inconsistent: {e}") from None
 
 
-def _check_proportions(rec: NetworkRecord, cfg: StyleGAN3Config):
+def _check_proportions(rec: NetworkRecord, cfg: StyleGAN3Config) -> None:
     """Refuse layer sizes out of all proportion to the weights, before anything is allocated: one image's
     activations may take at most 64 times the weights' bytes plus 512 MB (a real 1024 px StyleGAN3-T needs 1.2 GB
     of activations for 100 MB of weights; a small file claiming huge feature maps would otherwise allocate

@@ -17,27 +17,27 @@ from .network import Generator, LayerSpec, StyleGAN3Config
 
 
 def design_config(
-    variant="T",
-    resolution=1024,
-    z_dim=512,
-    w_dim=512,
-    c_dim=0,
-    img_channels=3,
-    channel_base=None,
-    channel_max=None,
-    num_layers=14,
-    num_critical=2,
-    first_cutoff=2.0,
-    first_stopband=2**2.1,
-    last_stopband_rel=2**0.3,
-    margin_size=10,
-    output_scale=0.25,
-    conv_kernel=None,
-    filter_size=6,
-    lrelu_upsampling=2,
-    use_radial_filters=None,
-    conv_clamp=256,
-    mapping_layers=2,
+    variant: str = "T",
+    resolution: int = 1024,
+    z_dim: int = 512,
+    w_dim: int = 512,
+    c_dim: int = 0,
+    img_channels: int = 3,
+    channel_base: int | None = None,
+    channel_max: int | None = None,
+    num_layers: int = 14,
+    num_critical: int = 2,
+    first_cutoff: float = 2.0,
+    first_stopband: float = 2**2.1,
+    last_stopband_rel: float = 2**0.3,
+    margin_size: int = 10,
+    output_scale: float = 0.25,
+    conv_kernel: int | None = None,
+    filter_size: int = 6,
+    lrelu_upsampling: int = 2,
+    use_radial_filters: bool | None = None,
+    conv_clamp: int = 256,
+    mapping_layers: int = 2,
 ) -> StyleGAN3Config:
     """The config NVIDIA's train.py builds for --cfg=stylegan3-t / stylegan3-r (R: 1x1 convs, twice the
     channels, radial down filters)."""
@@ -115,7 +115,7 @@ def design_config(
     )
 
 
-def _kaiser_beta(atten):
+def _kaiser_beta(atten: float) -> float:
     if atten > 50:
         return 0.1102 * (atten - 8.7)
     if atten > 21:
@@ -123,12 +123,12 @@ def _kaiser_beta(atten):
     return 0.0
 
 
-def _kaiser_window(numtaps, width, fs):
+def _kaiser_window(numtaps: int, width: float, fs: float) -> np.ndarray:
     atten = 2.285 * (numtaps - 1) * math.pi * (width / (fs / 2)) + 7.95  # Kaiser's formula
     return np.kaiser(numtaps, _kaiser_beta(atten))
 
 
-def bessel_j1(x):
+def bessel_j1(x: np.ndarray | float) -> np.ndarray:
     """J1(x) = (1/pi) * integral_0^pi cos(t - x sin t) dt; the trapezoid rule on this periodic integrand is
     accurate to rounding for the arguments filters need (|x| < 100)."""
     x = np.asarray(x, dtype=np.float64)
@@ -139,7 +139,7 @@ def bessel_j1(x):
     return (v @ wts / math.pi).reshape(x.shape)
 
 
-def lowpass_filter(numtaps, cutoff, width, fs, radial=False):
+def lowpass_filter(numtaps: int, cutoff: float, width: float, fs: float, radial: bool = False) -> np.ndarray | None:
     """The low-pass filter of SynthesisLayer.design_lowpass_filter: None for 1 tap; a separable Kaiser-windowed
     sinc [numtaps] (scipy.signal.firwin with a transition width); or a radially symmetric Kaiser-windowed jinc
     [numtaps, numtaps]. Both sum to 1."""
@@ -159,12 +159,13 @@ def lowpass_filter(numtaps, cutoff, width, fs, radial=False):
     return f / f.sum()
 
 
-def layer_filters(spec: LayerSpec):
+def layer_filters(spec: LayerSpec) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     """(up_filter, down_filter) of one layer as float32 tensors (or None)."""
     tmp_rate = spec.in_sampling_rate * spec.up_factor
     up = lowpass_filter(spec.up_taps, spec.in_cutoff, spec.in_half_width * 2, tmp_rate)
     down = lowpass_filter(spec.down_taps, spec.out_cutoff, spec.out_half_width * 2, tmp_rate, spec.down_radial)
-    return tuple(None if f is None else torch.as_tensor(f, dtype=torch.float32) for f in (up, down))
+    up_t, down_t = (None if f is None else torch.as_tensor(f, dtype=torch.float32) for f in (up, down))
+    return up_t, down_t
 
 
 def random_generator(cfg: StyleGAN3Config, seed: int = 0) -> Generator:

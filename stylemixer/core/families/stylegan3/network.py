@@ -19,7 +19,9 @@ on ws rows < k and the image's input transform (see `core/families/api.py`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -29,6 +31,9 @@ from torch import nn
 from ...errors import RecipeError
 from ..api import GROUPS, Control, LayerInfo, Quantity, StatsSpec
 from .ops import FilteredLReLU
+
+if TYPE_CHECKING:
+    from ...stats import Capture
 
 NOISE_MODES = ("const", "random", "none")  # accepted for the common API; StyleGAN3 has no noise
 MAX_RESOLUTION = 8192
@@ -60,7 +65,7 @@ class LayerSpec:
     is_critically_sampled: bool = False
     conv_clamp: float | None = 256.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "padding", tuple(int(p) for p in self.padding))
         for f in (
             "in_channels",
@@ -170,7 +175,7 @@ class StyleGAN3Config:
     truncation_cutoff: int | None = None
     crop: tuple | None = None  # (top, bottom, left, right) content box
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         layers = tuple(l if isinstance(l, LayerSpec) else LayerSpec(**l) for l in self.layers)
         object.__setattr__(self, "layers", layers)
         for f in ("z_dim", "w_dim", "resolution", "img_channels", "mapping_layers", "input_channels", "input_size"):
@@ -263,7 +268,14 @@ class StyleGAN3Config:
 class FullyConnectedLayer(nn.Module):
     """y = x @ (W * lrmul / sqrt(in)).T + b * lrmul, then optionally lrelu(0.2) * sqrt(2) (NVIDIA's 'lrelu')."""
 
-    def __init__(self, in_features, out_features, lrmul=1.0, activation="linear", bias_init=0.0):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        lrmul: float = 1.0,
+        activation: str = "linear",
+        bias_init: float | Sequence[float] = 0.0,
+    ) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_features, in_features) / lrmul)  # [out, in]
         self.bias = nn.Parameter(torch.as_tensor(bias_init, dtype=torch.float32).expand(out_features) / lrmul)
@@ -271,17 +283,17 @@ class FullyConnectedLayer(nn.Module):
         self.bias_gain = lrmul
         self.activation = activation
 
-    def forward(self, x):  # [N, in] -> [N, out]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [N, in] -> [N, out]
         x = torch.addmm(self.bias * self.bias_gain, x, (self.weight * self.weight_gain).t())
         if self.activation == "lrelu":
             x = F.leaky_relu(x, 0.2) * math.sqrt(2)
         return x
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"in={self.weight.shape[1]}, out={self.weight.shape[0]}, activation={self.activation}"
 
 
-def normalize_2nd_moment(x, eps=1e-8):
+def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
 
 
@@ -291,7 +303,9 @@ class MappingNetwork(nn.Module):
     Called as G.mapping(z, c=None, truncation_psi=1, truncation_cutoff=None), the field's API.
     """
 
-    def __init__(self, cfg: StyleGAN3Config):
+    w_avg: torch.Tensor  # buffer
+
+    def __init__(self, cfg: StyleGAN3Config) -> None:
         super().__init__()
         self.z_dim, self.c_dim, self.w_dim, self.num_ws = cfg.z_dim, cfg.c_dim, cfg.w_dim, cfg.num_ws
         self.num_layers = cfg.mapping_layers
@@ -301,11 +315,18 @@ class MappingNetwork(nn.Module):
             setattr(self, f"fc{i}", FullyConnectedLayer(dims[i], dims[i + 1], cfg.mapping_lrmul, "lrelu"))
         self.register_buffer("w_avg", torch.zeros(cfg.w_dim))
 
-    def forward(self, z, c=None, truncation_psi=1.0, truncation_cutoff=None):
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+    ) -> torch.Tensor:
         x = normalize_2nd_moment(z.float())
         if self.c_dim > 0:
             if c is None:
                 c = torch.zeros(z.shape[0], self.c_dim, device=z.device)
+            assert self.embed is not None  # made when c_dim > 0
             x = torch.cat([x, normalize_2nd_moment(self.embed(c.float()))], dim=1)
         for i in range(self.num_layers):
             x = getattr(self, f"fc{i}")(x)
@@ -366,7 +387,11 @@ class SynthesisInput(nn.Module):
     """w 0 -> Fourier features [N, C, size, size]: sin(2 pi (<freq, xy> + phase)) under a rotation and
     translation given by w 0 (and the user's transform), mixed by a learned C x C matrix."""
 
-    def __init__(self, cfg: StyleGAN3Config):
+    transform: torch.Tensor  # buffers
+    freqs: torch.Tensor
+    phases: torch.Tensor
+
+    def __init__(self, cfg: StyleGAN3Config) -> None:
         super().__init__()
         c = cfg.input_channels
         self.channels, self.size = c, cfg.input_size
@@ -376,9 +401,9 @@ class SynthesisInput(nn.Module):
         self.register_buffer("transform", torch.eye(3))  # [3, 3] inverse transform of the image
         self.register_buffer("freqs", torch.zeros(c, 2))  # [C, 2] (x, y) cycles per image
         self.register_buffer("phases", torch.zeros(c))  # [C] cycles
-        self._grid = {}
+        self._grid: dict[tuple, torch.Tensor] = {}
 
-    def grid(self, device, dtype):
+    def grid(self, device: torch.device | str | None, dtype: torch.dtype | None) -> torch.Tensor:
         """[size, size, 2] sample positions (x, y) in image widths, the image centred at 0."""
         key = (device, dtype)
         if key not in self._grid:
@@ -386,12 +411,14 @@ class SynthesisInput(nn.Module):
             self._grid[key] = torch.stack(torch.meshgrid(p, p, indexing="xy"), dim=-1).to(device, dtype)
         return self._grid[key]
 
-    def transform_params(self, w):
+    def transform_params(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """w [N, w_dim] -> t [N, 4] = (cos, sin, tx, ty) of the rotation and translation, normalised."""
         t = self.affine(w)
         return t, t / t[:, :2].norm(dim=1, keepdim=True)
 
-    def forward(self, w, transform, capture=None, index=0):
+    def forward(
+        self, w: torch.Tensor, transform: torch.Tensor, capture: Capture | None = None, index: int = 0
+    ) -> torch.Tensor:
         t_raw, t = self.transform_params(w)
         n = w.shape[0]
         # The inverse of (rotate, then translate) of the image, then the given transform, as one matrix.
@@ -435,7 +462,7 @@ class SynthesisInput(nn.Module):
         return max(0, (self.size - round(self.sampling_rate)) // 2)
 
 
-def moments(x):
+def moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean and population std over H x W: [N, C] each. Means, not var_mean: the latter is far
     slower on channels_last tensors."""
     x = x.float()
@@ -444,7 +471,7 @@ def moments(x):
     return mean, var.sqrt()
 
 
-def crop_margin(x, m):
+def crop_margin(x: torch.Tensor, m: int) -> torch.Tensor:
     return x[:, :, m : x.shape[2] - m, m : x.shape[3] - m] if m else x
 
 
@@ -454,7 +481,11 @@ class SynthesisLayer(nn.Module):
     styles = affine(w); modulated convolution (with demodulation, except in ToRGB), then the filtered lrelu.
     """
 
-    def __init__(self, spec: LayerSpec, w_dim: int):
+    magnitude_ema: torch.Tensor  # buffers
+    up_filter: torch.Tensor | None
+    down_filter: torch.Tensor | None
+
+    def __init__(self, spec: LayerSpec, w_dim: int) -> None:
         super().__init__()
         self.spec = spec
         k = spec.conv_kernel
@@ -470,14 +501,14 @@ class SynthesisLayer(nn.Module):
         self.register_buffer("down_filter", down)  # [taps], [taps, taps] (radial) or None
         self.flrelu = spec.plan()
 
-    def modulation(self, w):
+    def modulation(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(styles s [N, I], effective per-input-channel gain [N, I], demodulation [N, O], weight [N, O, I, k, k])."""
         spec = self.spec
         styles = self.affine(w)  # [N, I]
         if spec.is_torgb:
             styles = styles * (1 / math.sqrt(spec.in_channels * spec.conv_kernel**2))
         input_gain = self.magnitude_ema.rsqrt()
-        weight = self.weight
+        weight: torch.Tensor = self.weight
         if spec.is_torgb:
             s_eff = styles * input_gain
             wt = weight[None] * s_eff[:, None, :, None, None]  # [N, O, I, k, k]
@@ -492,7 +523,14 @@ class SynthesisLayer(nn.Module):
         wt = wt * (dcoefs * input_gain)[:, :, None, None, None]
         return styles, s * input_gain, dcoefs, wt
 
-    def forward(self, x, w, capture=None, index=None, memory_format=torch.channels_last):
+    def forward(
+        self,
+        x: torch.Tensor,
+        w: torch.Tensor,
+        capture: Capture | None = None,
+        index: int = 0,  # the w index, for the capture
+        memory_format: torch.memory_format = torch.channels_last,
+    ) -> torch.Tensor:
         spec = self.spec
         n = x.shape[0]
         styles, s_eff, dcoefs, wt = self.modulation(w)
@@ -535,13 +573,13 @@ class SynthesisLayer(nn.Module):
             )
         return y
 
-    def _conv_rows(self, x, weight):
+    def _conv_rows(self, x: torch.Tensor, weight: torch.Tensor) -> Callable[[int, int], torch.Tensor]:
         """rows(r0, r1): rows [r0, r1) of conv2d(x, weight, padding=k - 1) + bias, x [1, I, H, W]."""
         p = self.spec.conv_kernel - 1
         h = x.shape[2]
         bias = self.bias.to(x.dtype)[None, :, None, None]
 
-        def rows(r0, r1):
+        def rows(r0: int, r1: int) -> torch.Tensor:
             i0, i1 = r0 - p, r1  # output row r reads input rows r - p .. r
             if i0 >= 0 and i1 <= h:
                 xs = x[:, :, i0:i1]
@@ -552,7 +590,7 @@ class SynthesisLayer(nn.Module):
 
         return rows
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = self.spec
         return (
             f"{s.in_channels}->{s.out_channels}, {s.in_size}->{s.out_size} px, k={s.conv_kernel}, "
@@ -577,7 +615,7 @@ class SynthesisNetwork(nn.Module):
         {"key": "rotate", "label": "rotate", "size": 1, "min": -180.0, "max": 180.0, "default": 0.0, "unit": "degrees"},
     )
 
-    def __init__(self, cfg: StyleGAN3Config):
+    def __init__(self, cfg: StyleGAN3Config) -> None:
         super().__init__()
         self.cfg = cfg
         self.input = SynthesisInput(cfg)
@@ -591,12 +629,20 @@ class SynthesisNetwork(nn.Module):
     def num_ws(self) -> int:
         return self.cfg.num_ws
 
-    def layer(self, i) -> SynthesisLayer:
+    def layer(self, i: int) -> SynthesisLayer:
         return getattr(self, self.layer_names[i])
 
     # -- the resumable protocol -------------------------------------------------------------------------------
 
-    def context(self, n, noise_mode="const", noise_seed=0, options=None, device=None, dtype=None):
+    def context(
+        self,
+        n: int,
+        noise_mode: str = "const",
+        noise_seed: int = 0,
+        options: dict | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> SynthesisContext:
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         key, m = user_transform(options)
@@ -608,10 +654,12 @@ class SynthesisNetwork(nn.Module):
             transform = transform.to(device)
         return SynthesisContext(int(n), key, transform.float(), dtype or torch.float32)
 
-    def start(self, ctx, n=None) -> tuple:
+    def start(self, ctx: SynthesisContext, n: int | None = None) -> tuple:
         return ()  # nothing enters w 0: the input's features depend on it
 
-    def advance(self, k, state, w, ctx, capture=None):
+    def advance(
+        self, k: int, state: tuple, w: torch.Tensor, ctx: SynthesisContext, capture: Capture | None = None
+    ) -> tuple:
         """The state entering w index k + 1: the feature map [N, C, size, size] leaving w index k."""
         w = w.float()
         if k == 0:
@@ -620,11 +668,11 @@ class SynthesisNetwork(nn.Module):
         (x,) = state
         return (self.layer(k - 1)(x, w, capture, k, self.memory_format),)
 
-    def finish(self, state, ctx):
+    def finish(self, state: tuple, ctx: SynthesisContext) -> torch.Tensor:
         (x,) = state
         return (x * self.output_scale).float()
 
-    def example_state(self, k, n=1, generator=None) -> tuple:
+    def example_state(self, k: int, n: int = 1, generator: torch.Generator | None = None) -> tuple:
         if k == 0:
             return ()
         c, size = self.cfg.channels[k - 1], (self.cfg.input_size if k == 1 else self.cfg.layers[k - 2].out_size)
@@ -634,13 +682,20 @@ class SynthesisNetwork(nn.Module):
     def preview_points(self) -> dict:
         return {}  # every layer works at its own sampling rate; only the ToRGB makes a picture
 
-    def preview(self, state, ctx):
+    def preview(self, state: tuple, ctx: SynthesisContext) -> torch.Tensor:
         raise NotImplementedError("StyleGAN3 has no progressive preview")
 
-    def set_memory_format(self, memory_format) -> None:
+    def set_memory_format(self, memory_format: torch.memory_format) -> None:
         self.memory_format = memory_format
 
-    def forward(self, ws, noise_mode="const", noise_seed=None, capture=None, options=None):
+    def forward(
+        self,
+        ws: torch.Tensor,
+        noise_mode: str = "const",
+        noise_seed: int | None = None,
+        capture: Capture | None = None,
+        options: dict | None = None,
+    ) -> torch.Tensor:
         if ws.ndim != 3 or ws.shape[1] != self.num_ws:
             raise ValueError(f"ws must be [N, {self.num_ws}, w_dim], got {list(ws.shape)}")
         ctx = self.context(ws.shape[0], noise_mode, noise_seed or 0, options, device=ws.device)
@@ -782,7 +837,7 @@ class Generator(nn.Module):
     stats_spec = STATS_SPEC
     synthesis_controls = CONTROLS
 
-    def __init__(self, cfg: StyleGAN3Config):
+    def __init__(self, cfg: StyleGAN3Config) -> None:
         super().__init__()
         self.cfg = cfg
         self.mapping = MappingNetwork(cfg)
@@ -812,7 +867,14 @@ class Generator(nn.Module):
     def img_resolution(self) -> int:
         return self.cfg.resolution
 
-    def forward(self, z, c=None, truncation_psi=1.0, truncation_cutoff=None, **synthesis_kwargs):
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+        **synthesis_kwargs: Any,
+    ) -> torch.Tensor:
         return self.synthesis(self.mapping(z, c, truncation_psi, truncation_cutoff), **synthesis_kwargs)
 
     def layer_table(self) -> list:

@@ -27,6 +27,7 @@ numbers without its waste:
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -36,8 +37,17 @@ STRIP_BYTES = 8 << 20  # target size of the rows one strip reads (measured best 
 
 
 def filtered_lrelu_ref(
-    x, fu=None, fd=None, b=None, up=1, down=1, padding=(0, 0, 0, 0), gain=2**0.5, slope=0.2, clamp=None
-):
+    x: torch.Tensor,
+    fu: torch.Tensor | None = None,
+    fd: torch.Tensor | None = None,
+    b: torch.Tensor | None = None,
+    up: int = 1,
+    down: int = 1,
+    padding: Sequence[int] = (0, 0, 0, 0),
+    gain: float = 2**0.5,
+    slope: float = 0.2,
+    clamp: float | None = None,
+) -> torch.Tensor:
     """The straightforward formula: x [N, C, H, W] -> [N, C, H', W']. Slow and memory-hungry; for checking."""
     n, c, h, w = x.shape
     px0, px1, py0, py1 = padding
@@ -55,12 +65,12 @@ def filtered_lrelu_ref(
     return x[:, :, ::down, ::down]
 
 
-def _pad_or_crop(x, x0, x1, y0, y1):
+def _pad_or_crop(x: torch.Tensor, x0: int, x1: int, y0: int, y1: int) -> torch.Tensor:
     x = F.pad(x, [max(x0, 0), max(x1, 0), max(y0, 0), max(y1, 0)])
     return x[:, :, max(-y0, 0) : x.shape[2] - max(-y1, 0), max(-x0, 0) : x.shape[3] - max(-x1, 0)]
 
 
-def _fir(x, f, gain):
+def _fir(x: torch.Tensor, f: torch.Tensor | None, gain: float) -> torch.Tensor:
     """Valid (no padding) convolution of every channel with f: [T] along x then y, or [T, T]."""
     if f is None:
         return x * gain if gain != 1 else x
@@ -94,7 +104,7 @@ class Axis:
     n_out: int
 
     @staticmethod
-    def plan(n_in, up, down, tu, td, p0, p1) -> Axis:
+    def plan(n_in: int, up: int, down: int, tu: int, td: int, p0: int, p1: int) -> Axis:
         n_tmp = n_in * up + p0 + p1 - (tu - 1)
         n_out = (n_tmp - (td - 1) + down - 1) // down
         if n_tmp < td or n_out < 1:
@@ -112,7 +122,7 @@ class Axis:
 _scratch = threading.local()
 
 
-def scratch(numel, device, dtype, part=0):
+def scratch(numel: int, device: torch.device, dtype: torch.dtype, part: int = 0) -> torch.Tensor:
     """A reused 1-D buffer of at least `numel` elements (one per thread, device, dtype and part).
 
     The strips' row windows are tens of MB at 1024 px; allocated afresh for every layer, the kernel must
@@ -130,7 +140,7 @@ def scratch(numel, device, dtype, part=0):
     return buf
 
 
-def release_scratch():
+def release_scratch() -> None:
     """Free this thread's scratch buffers."""
     _scratch.pool = {}
 
@@ -138,12 +148,12 @@ def release_scratch():
 class _Rows:
     """Consecutive rows [lo, hi) of a [1, C, *, W] channels_last image, kept in one reused buffer."""
 
-    def __init__(self, c, w, cap, device, dtype, part):
+    def __init__(self, c: int, w: int, cap: int, device: torch.device, dtype: torch.dtype, part: int) -> None:
         flat = scratch(c * cap * w, device, dtype, part)[: c * cap * w]
         self.buf = flat.view(1, cap, w, c).permute(0, 3, 1, 2)  # [1, C, cap, W], channels_last strides
         self.lo = self.hi = 0
 
-    def extend(self, start, count, keep_from):
+    def extend(self, start: int, count: int, keep_from: int) -> torch.Tensor:
         """The view to write rows [start, start + count) into, keeping rows >= keep_from readable."""
         cap = self.buf.shape[2]
         if start != self.hi:  # not a continuation: start a new window
@@ -160,10 +170,10 @@ class _Rows:
         self.hi = start + count
         return self.rows(start, self.hi)
 
-    def rows(self, a, b):
+    def rows(self, a: int, b: int) -> torch.Tensor:
         return self.buf[:, :, a - self.lo : b - self.lo]
 
-    def flat(self, a, b):
+    def flat(self, a: int, b: int) -> torch.Tensor:
         """Rows [a, b) as a [b - a, W * C] matrix (a view: channels_last rows are contiguous)."""
         return self.rows(a, b).permute(0, 2, 3, 1).reshape(b - a, -1)
 
@@ -177,7 +187,19 @@ class FilteredLReLU:
     goes through the same filters at once.
     """
 
-    def __init__(self, in_size, up_taps, down_taps, up, down, padding, gain, slope, clamp, radial=False):
+    def __init__(
+        self,
+        in_size: Sequence[int],
+        up_taps: int,
+        down_taps: int,
+        up: int,
+        down: int,
+        padding: Sequence[int],
+        gain: float,
+        slope: float,
+        clamp: float | None,
+        radial: bool = False,
+    ) -> None:
         if not gain > 0:
             raise ValueError("the gain of a filtered lrelu must be positive")
         px0, px1, py0, py1 = (int(p) for p in padding)
@@ -189,10 +211,10 @@ class FilteredLReLU:
         self.identity = (
             up_taps == 1 and down_taps == 1 and up == 1 and down == 1 and (px0, px1, py0, py1) == (0, 0, 0, 0)
         )
-        self._kernels = (None, None)
-        self._mats = {}
+        self._kernels: tuple[tuple | None, tuple | None] = (None, None)  # (key, kernels)
+        self._mats: dict[tuple[int, int, int], torch.Tensor] = {}
 
-    def check_filters(self, fu, fd):
+    def check_filters(self, fu: torch.Tensor | None, fd: torch.Tensor | None) -> None:
         """The filters must have the taps this geometry was planned for."""
         want_u = () if self.ax.tu == 1 else (self.ax.tu,)
         want_d = () if self.ax.td == 1 else ((self.ax.td, self.ax.td) if self.radial else (self.ax.td,))
@@ -204,16 +226,18 @@ class FilteredLReLU:
             )
 
     @property
-    def out_size(self):
+    def out_size(self) -> tuple[int, int]:
         return self.ay.n_out, self.ax.n_out
 
-    def _taps_up(self, fu):
+    def _taps_up(self, fu: torch.Tensor | None) -> torch.Tensor:
         """The up filter with both gains folded in: up per axis, and sqrt(gain) per axis since
         lrelu(g * y) = g * lrelu(y) for g > 0 (the clamp comes after the gain either way)."""
         f = torch.ones(1, dtype=torch.float64) if fu is None else fu.detach().cpu().double()
         return f * self.up * self.gain**0.5
 
-    def kernels(self, fu, fd, c, device, dtype):
+    def kernels(
+        self, fu: torch.Tensor | None, fd: torch.Tensor | None, c: int, device: torch.device, dtype: torch.dtype
+    ) -> tuple:
         """Depthwise kernels for c channels, made once per (filters, c, device, dtype)."""
         key = (c, device, dtype) + tuple(None if f is None else (f.data_ptr(), f._version, f.device) for f in (fu, fd))
         if self._kernels[0] != key:
@@ -222,7 +246,7 @@ class FilteredLReLU:
             ky = fuu[None, None, :, None].expand(c, 1, -1, 1).contiguous()
             if fd is None:
                 one = torch.ones(c, 1, 1, 1, device=device, dtype=dtype)
-                kd = (one, one)
+                kd: tuple[torch.Tensor, ...] = (one, one)
             elif self.radial:
                 f = fd.detach().cpu().double().flip(0, 1).to(device, dtype)  # conv2d correlates: flip
                 kd = (f[None, None].expand(c, 1, -1, -1).contiguous(),)
@@ -234,9 +258,13 @@ class FilteredLReLU:
                 )
             self._kernels = (key, (kx, ky, kd, self._taps_up(fu)))
             self._mats = {}
-        return self._kernels[1]
+        kernels = self._kernels[1]
+        assert kernels is not None
+        return kernels
 
-    def _up_matrix(self, taps, shift, rows, cols, device, dtype):
+    def _up_matrix(
+        self, taps: torch.Tensor, shift: int, rows: int, cols: int, device: torch.device, dtype: torch.dtype
+    ) -> torch.Tensor:
         """[rows, cols]: upsampled row r (of a strip) from input row j: taps[shift + r - j * up]."""
         key = (shift, rows, cols)
         m = self._mats.get(key)
@@ -247,7 +275,15 @@ class FilteredLReLU:
             m = self._mats[key] = m.to(device, dtype)
         return m
 
-    def __call__(self, x, fu=None, fd=None, b=None, strip_bytes=STRIP_BYTES, strips=None):
+    def __call__(
+        self,
+        x: torch.Tensor,
+        fu: torch.Tensor | None = None,
+        fd: torch.Tensor | None = None,
+        b: torch.Tensor | None = None,
+        strip_bytes: int = STRIP_BYTES,
+        strips: bool | None = None,
+    ) -> torch.Tensor:
         """x [N, C, H, W] (a fresh tensor: the bias is added in place) -> [N, C, H', W'] channels_last.
 
         fu: the up filter [taps] or None; fd: the down filter [taps], [taps, taps] (radial) or None.
@@ -278,13 +314,14 @@ class FilteredLReLU:
         k = self.kernels(fu, fd, c, x.device, x.dtype)
         if not strips:
             return self._whole(x, k)
-        outs = [
-            self._strips(lambda r0, r1, i=i: x[i : i + 1, :, r0:r1], c, x.device, x.dtype, k, strip_bytes)
-            for i in range(n)
-        ]
+
+        def image_rows(i: int) -> Callable[[int, int], torch.Tensor]:
+            return lambda r0, r1: x[i : i + 1, :, r0:r1]
+
+        outs = [self._strips(image_rows(i), c, x.device, x.dtype, k, strip_bytes) for i in range(n)]
         return outs[0] if n == 1 else torch.cat(outs)
 
-    def use_strips(self, x) -> bool:
+    def use_strips(self, x: torch.Tensor) -> bool:
         """Whether `rows` may be used for x (one image on the CPU, no autograd graph needed)."""
         return (
             x.shape[0] == 1
@@ -293,7 +330,16 @@ class FilteredLReLU:
             and not (torch.is_grad_enabled() and x.requires_grad)
         )
 
-    def rows(self, source, c, device, dtype, fu=None, fd=None, strip_bytes=STRIP_BYTES):
+    def rows(
+        self,
+        source: Callable[[int, int], torch.Tensor],
+        c: int,
+        device: torch.device,
+        dtype: torch.dtype,
+        fu: torch.Tensor | None = None,
+        fd: torch.Tensor | None = None,
+        strip_bytes: int = STRIP_BYTES,
+    ) -> torch.Tensor:
         """The filtered lrelu of one image whose input (bias included) is produced on demand, in strips:
         source(r0, r1) -> rows [r0, r1) of the input [1, C, r1 - r0, W] channels_last, r in [0, H) (the
         modulated convolution computes them, so its full-size output never exists). -> [1, C, H', W']."""
@@ -303,7 +349,7 @@ class FilteredLReLU:
         if ax.pad_lo or ax.pad_hi or ay.pad_lo or ay.pad_hi:  # geometries whose padding the conv can't reach
             inner = source
 
-            def source(r0, r1):
+            def source(r0: int, r1: int) -> torch.Tensor:
                 lo, hi = max(r0 - ay.pad_lo, 0), min(r1 - ay.pad_lo, ay.n_in)
                 t = inner(lo, hi) if hi > lo else torch.zeros(1, c, 0, ax.n_in, device=device, dtype=dtype)
                 pads = [ax.pad_lo, ax.pad_hi, lo + ay.pad_lo - r0, r1 - (hi + ay.pad_lo)]
@@ -311,21 +357,21 @@ class FilteredLReLU:
 
         return self._strips(source, c, device, dtype, k, strip_bytes)
 
-    def _activate(self, t):
+    def _activate(self, t: torch.Tensor) -> torch.Tensor:
         if self.slope != 1:
             t = F.leaky_relu_(t, self.slope)
         if self.clamp is not None:
             t = t.clamp_(-self.clamp, self.clamp)
         return t
 
-    def _down(self, t, kd):
+    def _down(self, t: torch.Tensor, kd: tuple) -> torch.Tensor:
         c = t.shape[1]
         if self.radial:
             return F.conv2d(t, kd[0], stride=self.down, groups=c)
         t = F.conv2d(t, kd[0], stride=(self.ay.down, 1), groups=c)
         return F.conv2d(t, kd[1], stride=(1, self.ax.down), groups=c)
 
-    def _whole(self, x, k):
+    def _whole(self, x: torch.Tensor, k: tuple) -> torch.Tensor:
         """All rows at once: transposed convolutions for both upsampling passes."""
         c = x.shape[1]
         ax, ay = self.ax, self.ay
@@ -336,7 +382,15 @@ class FilteredLReLU:
         t = F.conv_transpose2d(t, ky, stride=(ay.up, 1), groups=c)[:, :, ay.off : ay.off + nrows]
         return self._down(self._activate(t), kd)
 
-    def _strips(self, source, c, device, dtype, k, strip_bytes):
+    def _strips(
+        self,
+        source: Callable[[int, int], torch.Tensor],
+        c: int,
+        device: torch.device,
+        dtype: torch.dtype,
+        k: tuple,
+        strip_bytes: int,
+    ) -> torch.Tensor:
         """One image, in strips of output rows; source(r0, r1) gives rows of the padded input."""
         ax, ay = self.ax, self.ay
         n_rows = ay.n_in + ay.pad_lo + ay.pad_hi
