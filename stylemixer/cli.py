@@ -448,7 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_info)
 
-    for modname in ("stylemixer.core.checkpoints.commands", "stylemixer.training.commands", "stylemixer.bench"):
+    _bench_parser(sub)
+    for modname in ("stylemixer.core.checkpoints.commands", "stylemixer.training.commands"):
         try:
             mod = __import__(modname, fromlist=["register"])
         except ImportError as e:
@@ -457,6 +458,51 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         mod.register(sub)
     return p
+
+
+def _bench_parser(sub):
+    """`stylemixer bench`: its arguments here, its code (stylemixer/benchmarks) imported only when it runs."""
+    p = sub.add_parser(
+        "bench",
+        help="time rendering with and without caches; writes a JSON report",
+        description="Times the built-in model and the official 1024 px StyleGAN shape (about a minute "
+        "or two on a 2-core CPU; much less on a GPU); --family adds StyleGAN2 and StyleGAN3 sections (minutes each). "
+        "--quick is a smoke test of the same code in under half a minute whose figures mean little.",
+    )
+    p.add_argument("--model", default="builtin", help="the small model to time (default: the built-in one)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
+    p.add_argument(
+        "--family",
+        default="stylegan",
+        help="sections, comma-separated: stylegan (the built-in model, the official 1024 px StyleGAN shape and "
+        "the app's start; default: stylegan), stylegan2 (config F: full synthesis, resume per w index, previews "
+        "per second while dragging; 2-4 minutes), stylegan3-t, stylegan3-r (a full frame, resume at w 0 and "
+        "12-15, the filtered lrelu's share; 2-5 minutes each), or all",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke test of the same code in under half a minute "
+        "on 2 cores (narrow 64 px stand-ins for the official "
+        "shapes, 3 frames each); its figures mean little",
+    )
+    p.add_argument("--frames", type=int, default=None, help="frames per scenario (default 15, quick 3)")
+    p.add_argument("--reps", type=int, default=None, help="repetitions of the big model's timings (default 3)")
+    p.add_argument(
+        "--big-resolution", type=int, default=None, help="size of the official shapes, every family (default 1024)"
+    )
+    p.add_argument("--no-big", action="store_true", help="skip the official StyleGAN shape")
+    p.add_argument("--no-launch", action="store_true", help="skip timing the app's start")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--json", default="bench.json", help="write the report here ('' for none)")
+    p.add_argument("--silent", action="store_true", help="only the final table")
+
+    def cmd_bench(args):
+        from .benchmarks.bench import cmd_bench as run_bench
+
+        return run_bench(args)
+
+    p.set_defaults(func=cmd_bench)
 
 
 def end_startup_gc():

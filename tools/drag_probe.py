@@ -7,6 +7,11 @@ the event loop was away (the longest GUI stall) and every result the window show
 second). Prints a JSON report.
 
     python tools/drag_probe.py [--model builtin] [--index 8] [--seconds 5] [--stats] [--json out.json]
+    python tools/drag_probe.py --random stylegan2 [--resolution 1024] ...   # a random official-shape model
+
+--random builds a random-weight model of a family's published shape (StyleGAN2 config F, StyleGAN3-T/-R, as
+`stylemixer bench --family` times them) and saves it as a StyleMixer .safetensors (1024 px StyleGAN2: ~120 MB)
+under --save-dir, reusing a file already there, then opens it like any model file.
 
 With the side panels open (the default) it also times the statistics views' own work on the GUI thread: each
 update of their plot data (`stats_update_ms`) and each paint of their plot widgets (`stats_paint_ms`), less
@@ -29,6 +34,22 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 def _percentile(xs, q):
     s = sorted(xs)
     return s[min(len(s) - 1, int(round(q * (len(s) - 1))))] if s else None
+
+
+def random_model_file(family: str, resolution: int, folder: str) -> str:
+    """A StyleMixer model file with random weights of the family's published shape (made once, then reused)."""
+    path = os.path.join(folder, f"random-{family}-{resolution}px.safetensors")
+    if os.path.isfile(path):
+        return path
+    from stylemixer.benchmarks.families import stylegan2_generator, stylegan3_generator
+    from stylemixer.core.checkpoints.native import save_model
+
+    if family == "stylegan2":
+        G = stylegan2_generator(resolution)
+    else:
+        G = stylegan3_generator(family[-1].upper(), resolution)
+    save_model(G, path)
+    return path
 
 
 def _summary(ms) -> dict:
@@ -91,6 +112,8 @@ def probe(args) -> dict:
         settings=open_settings(os.path.join(tmp.name, "settings.ini")), device=args.device, dialogs=False, **policy
     )
     win.resize(1400, 900)
+    win._probe_results = []  # every result shown before the drag (time, where each image started)
+    win.result_ready.connect(lambda res: win._probe_results.append(res))
     win.show()
     t_open = time.perf_counter()
     win.open_model(args.model)
@@ -110,6 +133,9 @@ def probe(args) -> dict:
     while time.perf_counter() < settle:
         app.processEvents()
         time.sleep(0.005)
+    # The progressive preview's policy reads the last full frame's time: what it holds as the drag starts.
+    full_ms_at_start = getattr(win.session, "full_ms", None)
+    frames_before = [(r.ms, r.info.get("start")) for r in getattr(win, "_probe_results", [])]
     num_ws = win.model.num_ws
     index = (
         args.index
@@ -138,7 +164,7 @@ def probe(args) -> dict:
         )
         QApplication.sendEvent(slider, ev)
 
-    beats, shown, render_ms, handler_ms, render_threads = [], [], [], [], []
+    beats, shown, render_ms, handler_ms, render_threads, previews = [], [], [], [], [], []
     state = {"t0": None, "done": False, "x": handle.center().x()}
     heart = QTimer()
     heart.setTimerType(Qt.TimerType.PreciseTimer)
@@ -153,6 +179,7 @@ def probe(args) -> dict:
             shown.append(time.perf_counter())
             render_ms.append(res.ms)
             render_threads.append(res.info.get("threads"))
+            previews.append(res.info.get("preview"))
 
     win.result_ready.connect(on_result)
 
@@ -214,6 +241,10 @@ def probe(args) -> dict:
         "panels": not args.no_panels,
         "render_threads": {str(n): render_threads.count(n) for n in sorted(set(render_threads), key=str)},
         "render_nice": win.worker.nice,
+        # pictures shown per preview size (the progressive preview while dragging; "full": the whole frame)
+        "preview_policy_full_ms_at_start": round(full_ms_at_start, 1) if full_ms_at_start else None,
+        "frames_before_drag": frames_before,
+        "previews_px": {str(p or "full"): previews.count(p) for p in sorted(set(previews), key=lambda p: p or 1 << 20)},
         "thread_policy": getattr(win.worker, "thread_info", lambda: None)(),
         "load_s": round(load_s, 2),
         "seconds": round(duration, 3),
@@ -244,6 +275,14 @@ def probe(args) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="builtin")
+    p.add_argument(
+        "--random",
+        choices=("stylegan2", "stylegan3-t", "stylegan3-r"),
+        default=None,
+        help="open a random-weight model of this family's published shape instead of --model",
+    )
+    p.add_argument("--resolution", type=int, default=1024, help="size of the --random model")
+    p.add_argument("--save-dir", default=tempfile.gettempdir(), help="where the --random model file is kept")
     p.add_argument("--device", default="cpu")
     p.add_argument("--index", type=int, default=None, help="w index to drag (default: the first fine one)")
     p.add_argument("--seconds", type=float, default=5.0)
@@ -258,6 +297,8 @@ def main(argv=None) -> int:
     p.add_argument("--screenshot", default=None, help="save the window after the drag to this PNG")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
+    if args.random:
+        args.model = random_model_file(args.random, args.resolution, args.save_dir)
     rep = probe(args)
     text = json.dumps(rep, indent=1)
     print(text)

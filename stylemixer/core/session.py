@@ -163,7 +163,10 @@ class Session:
         # progressive preview: while a drag is open on a model whose full frame is slow, ask for a smaller picture
         self.preview_min_ms = PREVIEW_MIN_MS
         self.preview_target_ms = PREVIEW_TARGET_MS
-        self.full_ms: float | None = None  # how long the last full frame took
+        self.full_ms: float | None = None  # how long one image from scratch takes (from the last full frame)
+        # measured / estimated time of the previews shown, per size: a preview's small layers run at a lower
+        # rate than the whole image's average (about half at 1024 px), so its share of the FLOPs underestimates it
+        self.preview_slowdown: dict[int, float] = {}
         # flow control
         self._next_id = 1
         self._in_flight: int | None = None  # id of the request sent and not yet answered
@@ -201,6 +204,7 @@ class Session:
         else:
             recipe = replace(recipe, model=info.source).check_model(info.num_ws)
         self.model = info
+        self.preview_slowdown = {}
         # The executor dropped whatever it held for the previous model: nothing in flight answers any more.
         self._accept_from = self._next_id
         self._in_flight = None
@@ -255,7 +259,8 @@ class Session:
         costs = getattr(self.model, "preview_costs", ()) if self.model is not None else ()
         if not (self._gesture_open and costs and self.full_ms is not None and self.full_ms > self.preview_min_ms):
             return None
-        fits = [res for res, share in costs if share * self.full_ms <= self.preview_target_ms]
+        slow = self.preview_slowdown
+        fits = [res for res, share in costs if share * self.full_ms * slow.get(res, 1.0) <= self.preview_target_ms]
         return max(fits) if fits else min(res for res, _ in costs)
 
     def set_weight(self, index: int, value: float) -> None:
@@ -461,11 +466,25 @@ class Session:
             return False
         self._shown_id = rid
         self.last_result = result
+        self._learn_preview_pace(result)
         if result.info.get("preview") is None and not from_cache(result):
-            self.full_ms = result.ms
+            # One image from scratch, as the renderer estimates it from this render's pace (a render resuming at
+            # the last w index is no measure of it); a result that does not say (another executor) is taken as one.
+            info = result.info
+            self.full_ms = info.get("frame_ms", self.full_ms) if "work" in info else result.ms
         self.results_shown += 1
         self.result_ready.emit(result)
         return True
+
+    def _learn_preview_pace(self, result: RenderResult) -> None:
+        """Keep how much slower than its FLOP share a preview of each size was (averaged over the last few)."""
+        res = result.info.get("preview")
+        costs = dict(getattr(self.model, "preview_costs", ()) or ())
+        if res is None or res not in costs or not self.full_ms or result.info.get("work", 1.0) <= 0:
+            return  # not a preview, or one that computed nothing (every state cached): no measure of its pace
+        ratio = result.ms / max(costs[res] * self.full_ms, 1e-3)
+        old = self.preview_slowdown.get(res)
+        self.preview_slowdown[res] = ratio if old is None else 0.5 * old + 0.5 * ratio
 
     def failed(self, rid: int, message: str) -> None:
         self._request_done(rid)

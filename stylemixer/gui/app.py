@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"stylemixer {__version__}")
     p.add_argument("--screenshot", metavar="PNG", help="render, save a picture of the window to PNG and quit")
     p.add_argument("--size", default=None, help="window size WxH, e.g. 1400x860")
+    p.add_argument(
+        "--exit-after-first-image",
+        action="store_true",
+        help="print a line when the first picture is on screen and quit (`stylemixer bench` times the start so)",
+    )
     return p
 
 
@@ -92,6 +97,7 @@ def main(argv=None) -> int:
         win.setWindowState(win.windowState() & ~Qt.WindowState.WindowMaximized)
         win.resize(int(w), int(h))
         win.fit_on_show = False
+    win.exit_after_first_image = args.exit_after_first_image
     win.show()
     _open_start_files(win, args)
     if args.screenshot:

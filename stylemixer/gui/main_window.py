@@ -191,6 +191,7 @@ class MainWindow(FileActions, QMainWindow):
         self._restored_state = None
         self._frame_rate = FrameRate()
         self.fit_on_show = True  # False: a size chosen on purpose (--size) stays as it is
+        self.exit_after_first_image = False  # the launch probe (--exit-after-first-image): quit once a picture shows
 
         self.setWindowTitle("StyleMixer")
         self.setAcceptDrops(True)
@@ -456,7 +457,7 @@ class MainWindow(FileActions, QMainWindow):
         self.seed_a.set_image(a)
         self.seed_b.set_image(b)
         self._hide_rendering()
-        if self.session.results_shown == 1 and os.environ.get("STYLEMIXER_EXIT_AFTER_FIRST_IMAGE"):
+        if self.session.results_shown == 1 and self.exit_after_first_image:
             self._exit_after_first_image()
         fps = self._frame_rate.add()
         self.timing_label.setText(frame_time_text(res) + (f" · {fps:.0f} fps" if fps else ""))
@@ -487,7 +488,7 @@ class MainWindow(FileActions, QMainWindow):
             self._slow_frame.start()  # the next frame is on its way: time it from now
 
     def _exit_after_first_image(self):
-        """For `stylemixer bench`: it times the app from start to the first picture on screen."""
+        """For `stylemixer bench` (--exit-after-first-image): it times the app from start to the first picture."""
         self.view.repaint()  # drawn now, not at the next paint event
         print("stylemixer: first image shown", flush=True)
         QTimer.singleShot(0, self.close)

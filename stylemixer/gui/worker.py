@@ -410,9 +410,7 @@ class RenderWorker(QThread):
 
 def preview_costs(renderer) -> tuple:
     """(resolution, share of a full frame's FLOPs) of each progressive preview the model's family offers."""
-    total = sum(renderer.G.flops().values()) or 1
-    points = renderer._synth.preview_points() if hasattr(renderer._synth, "preview_points") else {}
-    return tuple((res, renderer.preview_flops(res) / total) for res in sorted(set(points.values())))
+    return renderer.preview_costs()
 
 
 def check_loaded(loaded):

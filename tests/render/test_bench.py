@@ -1,6 +1,11 @@
 """`stylemixer bench`: the FLOP count, and a quick run of the real command end to end."""
 
 import json
+import os
+import subprocess
+import sys
+
+import torch
 
 import pytest
 
@@ -87,7 +92,7 @@ def test_allocator_env_adds_the_tunables_once_and_keeps_the_users():
 
 @pytest.mark.subprocess
 def test_launch_time_starts_the_real_app_and_sees_its_first_image(tiny_model_path):
-    from stylemixer.bench import launch_time
+    from stylemixer.benchmarks.bench import launch_time
 
     res = launch_time(timeout=60, model=tiny_model_path)
     assert res.get("error") is None, res
@@ -96,9 +101,93 @@ def test_launch_time_starts_the_real_app_and_sees_its_first_image(tiny_model_pat
 
 @pytest.mark.subprocess
 def test_launch_time_gives_up_on_an_app_that_shows_nothing(tmp_path):
-    from stylemixer.bench import launch_time
+    from stylemixer.benchmarks.bench import launch_time
 
     bad = tmp_path / "not-a-model.safetensors"
     bad.write_bytes(b"garbage")
     res = launch_time(timeout=4, model=bad)  # an error message instead of a picture
     assert res["seconds"] is None and "no first image" in res["error"]
+
+
+def test_quick_family_sections_run_end_to_end(tmp_path, capsys):
+    # Narrow 64 px stand-ins of StyleGAN2 config F and StyleGAN3-T/-R: the code paths of the 1024 px sections.
+    out = tmp_path / "families.json"
+    argv = ["bench", "--quick", "--silent", "--threads", "1", "--json", str(out)]
+    assert main(argv + ["--family", "stylegan2,stylegan3-t,stylegan3-r"]) == 0
+    table = capsys.readouterr().out
+    assert "StyleGAN2 config F 64px narrow" in table and "previews/s" in table and "filtered lrelu" in table
+    rep = json.loads(out.read_text())
+    assert rep["families"] == ["stylegan2", "stylegan3-t", "stylegan3-r"]
+    assert "builtin" not in rep and "big" not in rep and "launch" not in rep  # only the sections asked for
+    sg2 = rep["stylegan2"]
+    assert sg2["config"]["resolution"] == 64 and len(sg2["per_index"]) == 10
+    assert sg2["full_synthesis"]["gflops"] > 0 and sg2["full_synthesis"]["cpu_ms"] >= 0
+    for key in ("load_avg_before", "load_avg_after", "seconds", "cpu_seconds", "peak_rss_mb"):
+        assert key in sg2
+    assert set(sg2["preview_drag"]) == {"coarse", "middle", "fine"}
+    for drag in sg2["preview_drag"].values():
+        assert set(drag["sweeps"]) == {"out", "back"} and drag["pictures_per_s"] > 0
+        assert drag["sweeps"]["out"]["render_ms"]["n"] == drag["moves_per_sweep"]
+    targets = sg2["targets"]
+    assert targets["previews_per_s"]["target"] == 20 and isinstance(targets["previews_per_s"]["met"], bool)
+    assert targets["nvidia_reference_cpu"]["met"] is None  # NVIDIA's figures are for 1024 px only
+    assert [q["ms"] for q in targets["nvidia_reference_cpu"]["quoted_ms"]] == [11443, 16467, 12286]
+    for name in ("stylegan3-t", "stylegan3-r"):
+        sg3 = rep[name]
+        assert sg3["variant"] == name[-1].upper() and len(sg3["config"]["layers"]) == 15
+        assert set(sg3["resume"]) == {"0", "12", "13", "14", "15"}
+        for k, row in sg3["resume"].items():
+            assert row["start"] == int(k) and row["ms"] > 0  # each render resumed where it was meant to
+        assert sg3["resume"]["0"]["speedup"] == 1.0 and sg3["full_frame"]["ms"] == sg3["resume"]["0"]["ms"]
+        fl = sg3["filtered_lrelu"]
+        assert 0 < fl["share"] < 1 and 0 < fl["ms"] < sg3["full_frame"]["ms"]
+        assert sg3["cache_fill_ms"]["ms"] > 0
+
+
+def test_an_unknown_family_is_one_error_line_before_any_timing(capsys):
+    assert main(["bench", "--family", "stylegan4", "--json", ""]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown --family stylegan4" in err[0] and "stylegan3-r" in err[0]
+
+
+def test_the_filtered_lrelu_timer_gives_the_layers_their_own_objects_back():
+    from stylemixer.benchmarks.families import FilteredLReLUTimer, stylegan3_generator
+
+    G = stylegan3_generator("T", 64, narrow=True)
+    before = [G.synthesis.layer(i).flrelu for i in range(len(G.cfg.layers))]
+    ws = G.mapping(torch.randn(1, G.z_dim, generator=torch.Generator().manual_seed(0)))
+    with torch.inference_mode():
+        plain = G.synthesis(ws)
+        with FilteredLReLUTimer(G) as timer:
+            timed = G.synthesis(ws)
+    assert torch.equal(plain, timed)  # the wrapper changes no number
+    assert [G.synthesis.layer(i).flrelu for i in range(len(G.cfg.layers))] == before
+    wall, cpu = timer.seconds()
+    assert wall > 0 and cpu > 0
+
+
+def test_the_app_and_the_other_commands_never_import_the_bench():
+    # `import stylemixer`, the command line's parser (every subcommand registered), the app's modules: the
+    # bench's code is imported only when `stylemixer bench` runs.
+    code = (
+        "import sys, stylemixer, stylemixer.cli\n"
+        "stylemixer.cli.build_parser()\n"
+        "import stylemixer.gui.app, stylemixer.gui.main_window\n"
+        "bad = [m for m in sys.modules if m.startswith('stylemixer.bench')]\n"
+        "assert not bad, bad\n"
+        "stylemixer.cli.build_parser().parse_args(['bench', '--quick'])\n"
+        "assert not [m for m in sys.modules if m.startswith('stylemixer.bench')]\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 0, p.stderr
+
+
+def test_the_launch_probe_is_an_app_option_not_an_environment_switch():
+    from stylemixer.benchmarks import bench
+    from stylemixer.gui.app import build_parser as app_parser
+
+    assert app_parser().parse_args(["--exit-after-first-image"]).exit_after_first_image
+    assert not app_parser().parse_args([]).exit_after_first_image
+    assert bench.FIRST_IMAGE_OPTION == "--exit-after-first-image"
+    assert not hasattr(bench, "FIRST_IMAGE_ENV")

@@ -7,10 +7,14 @@ without statistics, against the same frames with the caches off. For the 1024 px
 synthesis with one thread and with every core against an analytic FLOP count and this run's own best-case
 convolution and matrix-multiply rates with as many threads, and the speed-up of changing each w index once the
 cache is full (the renders that fill it are reported beside). Finally it launches the real app and times the
-first image shown. Every table says which thread counts were used.
+first image shown (the app's --exit-after-first-image option). Every table says which thread counts were used.
 
-Prints a table and writes JSON. `--quick` shrinks everything for a smoke test: a narrow 64 px "big" model, three
-frames each, one launch of the app; seconds on a quiet machine, under half a minute on 2 busy cores.
+These are the default section, `--family stylegan`; `--family stylegan2,stylegan3-t,stylegan3-r` (or `all`) adds
+the StyleGAN2 and StyleGAN3 sections of families.py, minutes each at 1024 px on a 2-core CPU.
+
+Prints a table and writes JSON. `--quick` shrinks everything for a smoke test: narrow 64 px stand-ins for the
+official shapes, three frames each, one launch of the app; seconds on a quiet machine, under half a minute on 2
+busy cores. Uses only the public Renderer and Session API.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import tempfile
 import time
 
 SCENARIOS = ("seed", "coarse", "fine")
-FIRST_IMAGE_ENV = "STYLEMIXER_EXIT_AFTER_FIRST_IMAGE"
+FIRST_IMAGE_OPTION = "--exit-after-first-image"  # the app's launch-probe option (gui/app.py)
 FIRST_IMAGE_LINE = "stylemixer: first image shown"
 
 
@@ -74,8 +78,8 @@ def conv_gflops(reps: int, channels: int = 512, size: int = 32) -> float:
 
 
 def _base_recipe(G, seed=100):
-    from .core.families import indices_of_group
-    from .core.mixing import Recipe
+    from ..core.families import indices_of_group
+    from ..core.mixing import Recipe
 
     # Coarse from A, middle half-way, fine from B: the mix shares A's first activations, as a typical mix does.
     num_ws = G.num_ws
@@ -97,7 +101,7 @@ def scenario_recipes(kind: str, base, index: int, n: int):
 
 
 def time_frames(renderer, recipes, stats: bool, warmup) -> list:
-    from .core.render import RenderRequest
+    from ..core.render import RenderRequest
 
     renderer.render(RenderRequest(warmup, stats=stats))
     out = []
@@ -112,7 +116,7 @@ def pick_threads(G, device, fixed, log) -> dict:
     """The thread count the app would use for this model (the renderer's measurement), or the one asked for."""
     import torch
 
-    from .core.render import Renderer
+    from ..core.render import Renderer
 
     if fixed:
         torch.set_num_threads(fixed)
@@ -127,8 +131,8 @@ def bench_model(G, device, frames: int, label: str, log, fixed_threads=None, fil
 
     The cached renderer is timed in its steady state: its cache filled first (`_fill_cache`), as it is after the
     first few pictures in the app; the renders that fill it are reported as `scenario_cache_fill_ms`."""
-    from .core.families import indices_of_group
-    from .core.render import Renderer
+    from ..core.families import indices_of_group
+    from ..core.render import Renderer
 
     threads = pick_threads(G, device, fixed_threads, log)
     base = _base_recipe(G)
@@ -178,7 +182,7 @@ def _fill_cache(r, G, log, most: int = 16) -> list:
     and the memory is recycled. The per-index table times that steady state (what a user dragging a slider
     sees); the filling renders are reported beside it.
     """
-    from .core.mixing import Recipe
+    from ..core.mixing import Recipe
 
     out = []
     seed = 1000
@@ -198,7 +202,7 @@ def _picture_from_scratch(r, ws, recipe) -> float:
     """ms for one image from the constant to a uint8 picture, nothing cached: the baseline of a cached render."""
     import torch
 
-    from .core.images import to_uint8
+    from ..core.images import to_uint8
 
     t = time.perf_counter()
     img = r.synthesize(ws, recipe)
@@ -208,54 +212,38 @@ def _picture_from_scratch(r, ws, recipe) -> float:
     return (time.perf_counter() - t) * 1000
 
 
-def bench_big(
-    cfg, device, frames: int, index_reps: int, rates: dict, log, fixed_threads=None, quick: bool = False
-) -> dict:
-    """The official-shape model: full synthesis rate by thread count, per-w-index speed-ups, scenario frames.
+def full_synthesis_by_threads(r, ws, recipe, counts, reps: int, rates: dict, total: float, log) -> dict:
+    """A full synthesis of one image with each thread count in `counts` (exactly what a render does for an image
+    with nothing cached), compared with the convolution and matmul rates this run measured with as many threads.
 
-    rates: {"matmul": {threads: GFLOP/s}, "conv3x3": {threads: GFLOP/s}} measured by this run.
+    {threads: {median_ms, p90_ms, n, cpu_ms, gflops, pct_of_conv3x3, pct_of_matmul}}; cpu_ms is the process's
+    CPU time per synthesis (all threads), which a machine shared with other work stretches less than wall time.
     """
     import torch
 
-    from .core.families.stylegan1.network import Generator, init_for_training
-    from .core.mixing import Recipe
-    from .core.render import Renderer
-
-    t = time.perf_counter()
-    G = init_for_training(Generator(cfg), 0)
-    log(f"  built a random {cfg.resolution} px generator in {time.perf_counter() - t:.1f} s")
-    threads = pick_threads(G, device, fixed_threads, log)
-    chosen = threads["threads"]
-    r = Renderer(G, device, threads=None)
-    flops = G.flops()
-    total = sum(flops.values())
-    base = _base_recipe(G)
-    ws = r.ws(base)[2].to(r.dtype)
-    # A full synthesis of one image with each thread count: exactly what a render does for an image with nothing
-    # cached. Compared with the convolution and matmul rates this run measured with the same thread count.
-    if device.type != "cpu" or fixed_threads:
-        counts = [chosen]
-    else:
-        counts = sorted({1, max(rates["conv3x3"]), chosen})
+    device = r.device
+    chosen = torch.get_num_threads()
     full_by = {}
     with torch.inference_mode():
         for n in counts:
             if device.type == "cpu":
                 torch.set_num_threads(n)
-            ms = []
-            for i in range(index_reps + 1):
-                t = time.perf_counter()
-                r.synthesize(ws, base)
+            ms, cpu = [], []
+            for i in range(reps + 1):
+                t, c = time.perf_counter(), time.process_time()
+                r.synthesize(ws, recipe)
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)
                 if i:  # the first run pays one-time costs (first touch of memory, kernel selection)
                     ms.append((time.perf_counter() - t) * 1000)
+                    cpu.append((time.process_time() - c) * 1000)
             st = _stats(ms)
             g = total / (st["median_ms"] / 1000) / 1e9
             conv = rates["conv3x3"].get(n, max(rates["conv3x3"].values()))
             mm = rates["matmul"].get(n, max(rates["matmul"].values()))
             full_by[n] = {
                 **st,
+                "cpu_ms": round(sorted(cpu)[len(cpu) // 2], 1),
                 "gflops": round(g, 1),
                 "pct_of_conv3x3": round(100 * g / conv, 1),
                 "pct_of_matmul": round(100 * g / mm, 1),
@@ -267,31 +255,96 @@ def bench_big(
             )
     if device.type == "cpu":
         torch.set_num_threads(chosen)
-    # Per w index: a cached renderer in its steady state (cache full), only w[k] of the mix changes each frame.
-    # Each round also makes one picture from scratch, so the baseline is timed under the same conditions.
-    fill = _fill_cache(r, G, log, most=3 if quick else 16)
+    return full_by
+
+
+def thread_counts(device, fixed_threads, chosen: int, rates: dict) -> list:
+    """The thread counts a full synthesis is timed with: one, every core and the chosen count on the CPU."""
+    if device.type != "cpu" or fixed_threads:
+        return [chosen]
+    return sorted({1, max(rates["conv3x3"]), chosen})
+
+
+def per_index_speedups(r, G, ws, base, reps: int, log, fill_most: int = 16) -> dict:
+    """Per w index: a cached renderer in its steady state (cache full), only w[k] of the mix changes each frame.
+
+    Each round also makes one picture from scratch, so the baseline is timed under the same conditions. Returns
+    {"per_index": {k: {median_ms, speedup}}, "picture_from_scratch_ms": stats, "cache_fill_ms": [...]}.
+    """
+    import torch
+
+    from ..core.mixing import Recipe
+
+    fill = _fill_cache(r, G, log, most=fill_most)
     per_ms = {k: [] for k in range(G.num_ws)}
-    scratch = []
+    per_cpu = {k: [] for k in range(G.num_ws)}
+    starts = {k: [] for k in range(G.num_ws)}
+    scratch, scratch_cpu = [], []
     rec = Recipe.for_model(G.num_ws, seed_a=7, seed_b=8).with_weights([0.5] * G.num_ws)
     r.render(rec)
     with torch.inference_mode():
-        for i in range(index_reps):
+        for i in range(reps):
+            c = time.process_time()
             scratch.append(_picture_from_scratch(r, ws, base))
+            scratch_cpu.append((time.process_time() - c) * 1000)
             for k in range(G.num_ws):
-                rec = rec.with_weight(k, 0.123 + 0.7 * (i + 1) / (index_reps + 1) + 0.001 * k)  # never 0.5
-                t = time.perf_counter()
+                rec = rec.with_weight(k, 0.123 + 0.7 * (i + 1) / (reps + 1) + 0.001 * k)  # never 0.5
+                t, c = time.perf_counter(), time.process_time()
                 res = r.render(rec)
                 per_ms[k].append((time.perf_counter() - t) * 1000)
-                assert res.info["start"]["mix"] == k
+                per_cpu[k].append((time.process_time() - c) * 1000)
+                starts[k].append(res.info["start"]["mix"])  # k, unless the cache lost the state entering k
     base_ms = _stats(scratch)["median_ms"]
+    base_cpu = _stats(scratch_cpu)["median_ms"]
     per_index = {}
     for k, ms in per_ms.items():
-        m = _stats(ms)["median_ms"]
-        per_index[k] = {"median_ms": m, "speedup": round(base_ms / max(m, 1e-6), 2)}
+        m, mc = _stats(ms)["median_ms"], _stats(per_cpu[k])["median_ms"]
+        per_index[k] = {
+            "median_ms": m,
+            "speedup": round(base_ms / max(m, 1e-6), 2),
+            "cpu_ms": round(mc, 1),  # CPU time: steadier than wall time on a machine shared with other work
+            "cpu_speedup": round(base_cpu / max(mc, 1e-6), 2),
+        }
+        if any(s != k for s in starts[k]):
+            per_index[k]["started_at"] = starts[k]
+    missed = {k: v["started_at"] for k, v in per_index.items() if "started_at" in v}
+    if missed:
+        log(f"  renders that did not resume where the change was (cache too small): {missed}")
     log(
         f"  per-index speed-up vs one picture from scratch ({base_ms:.0f} ms): "
         + ", ".join(f"{k}:{v['speedup']}x" for k, v in per_index.items())
     )
+    return {
+        "per_index": per_index,
+        "picture_from_scratch_ms": _stats(scratch),
+        "picture_from_scratch_cpu_ms": _stats(scratch_cpu),
+        "cache_fill_ms": fill,
+    }
+
+
+def bench_big(
+    cfg, device, frames: int, index_reps: int, rates: dict, log, fixed_threads=None, quick: bool = False
+) -> dict:
+    """The official-shape model: full synthesis rate by thread count, per-w-index speed-ups, scenario frames.
+
+    rates: {"matmul": {threads: GFLOP/s}, "conv3x3": {threads: GFLOP/s}} measured by this run.
+    """
+    from ..core.families.stylegan1.network import Generator, init_for_training
+    from ..core.render import Renderer
+
+    t = time.perf_counter()
+    G = init_for_training(Generator(cfg), 0)
+    log(f"  built a random {cfg.resolution} px generator in {time.perf_counter() - t:.1f} s")
+    threads = pick_threads(G, device, fixed_threads, log)
+    chosen = threads["threads"]
+    r = Renderer(G, device, threads=None)
+    flops = G.flops()
+    total = sum(flops.values())
+    base = _base_recipe(G)
+    ws = r.ws(base)[2].to(r.dtype)
+    counts = thread_counts(device, fixed_threads, chosen, rates)
+    full_by = full_synthesis_by_threads(r, ws, base, counts, index_reps, rates, total, log)
+    idx = per_index_speedups(r, G, ws, base, index_reps, log, fill_most=3 if quick else 16)
     del r
     scen = bench_model(
         G, device, frames, f"{cfg.resolution}px", log, fixed_threads=chosen, fill_most=3 if quick else 16
@@ -304,9 +357,7 @@ def bench_big(
         "flops_per_layer": flops,
         "full_synthesis": {**main, "threads": chosen},
         "full_synthesis_by_threads": full_by,
-        "picture_from_scratch_ms": _stats(scratch),
-        "cache_fill_ms": fill,
-        "per_index": per_index,
+        **idx,
         **scen,
     }
 
@@ -314,7 +365,7 @@ def bench_big(
 def launch_time(timeout: float = 60.0, model: str | None = None, runs: int = 1, warm: bool = False) -> dict:
     """Seconds from starting `stylemixer` (the real app, offscreen) to its first image shown.
 
-    The app prints FIRST_IMAGE_LINE and quits when FIRST_IMAGE_ENV is set. model: a file to open instead of the
+    The app prints FIRST_IMAGE_LINE and quits when started with FIRST_IMAGE_OPTION. model: a file to open instead of the
     built-in model (for tests). runs: launches timed (the median is `seconds`). warm: one untimed launch first,
     so the timed ones start as an installed app usually does: its files in the OS cache and its bytecode compiled
     (the child may write .pyc files even when this process may not, as an installed package has them).
@@ -340,12 +391,12 @@ def _launch_once(timeout: float, model) -> dict:
     import queue
     import threading
 
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", **{FIRST_IMAGE_ENV: "1"})
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     cmd = (
-        [sys.executable, "-m", "stylemixer"]
+        [sys.executable, "-m", "stylemixer", FIRST_IMAGE_OPTION]
         if model is None
-        else [sys.executable, "-m", "stylemixer.gui.app", str(model)]
+        else [sys.executable, "-m", "stylemixer.gui.app", str(model), FIRST_IMAGE_OPTION]
     )
     lines: queue.Queue = queue.Queue()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -398,7 +449,7 @@ def machine() -> dict:
                     break
     except OSError:
         pass
-    from .core.perf import allocator_tunables_active, huge_pages_active
+    from ..core.perf import allocator_tunables_active, huge_pages_active
 
     return {
         "cpu": cpu,
@@ -444,8 +495,11 @@ def format_table(res: dict) -> str:
             f"{what}: "
             + ", ".join(f"{v:.0f} GFLOP/s with {k} thread{'s' if int(k) > 1 else ''}" for k, v in res[key].items())
         )
-    lines.append("")
-    lines.append(f"{'model':<22} {'frame':<14} {'cached med':>10} {'p90':>8} {'no cache':>10} {'p90':>8} {'ratio':>7}")
+    if res.get("builtin") or res.get("big"):
+        lines.append("")
+        lines.append(
+            f"{'model':<22} {'frame':<14} {'cached med':>10} {'p90':>8} {'no cache':>10} {'p90':>8} {'ratio':>7}"
+        )
     for key in ("builtin", "big"):
         sec = res.get(key)
         if not sec:
@@ -493,6 +547,11 @@ def format_table(res: dict) -> str:
         lines.append("  w   " + "".join(f"{k:>7}" for k in ks))
         lines.append("  ms  " + "".join(f"{big['per_index'][k]['median_ms']:>7.0f}" for k in ks))
         lines.append("  x   " + "".join(f"{big['per_index'][k]['speedup']:>7.2f}" for k in ks))
+    from .families import FAMILIES, format_family
+
+    for key in FAMILIES:
+        if res.get(key):
+            lines.extend(format_family(key, res[key]))
     if "launch" in res:
         la = res["launch"]
         s = la.get("seconds")
@@ -524,10 +583,7 @@ def run(args, log=print) -> dict:
 def _run(args, log) -> dict:
     import torch
 
-    from .core.checkpoints import load_any
-    from .core.devices import pick_device
-    from .core.errors import ModelFileError
-    from .core.families.stylegan1.network import Generator, GeneratorConfig, default_channels, init_for_training
+    from ..core.devices import pick_device
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -550,7 +606,58 @@ def _run(args, log) -> dict:
     res["conv3x3_by_threads"] = conv
     res["conv3x3_gflops"] = max(conv.values())
     log(f"fp32 matmul: {mm} GFLOP/s by threads; best-case 3x3 conv: {conv}")
+    families = parse_families(getattr(args, "family", None) or "stylegan")
+    res["families"] = list(families)
+    if "stylegan" in families:
+        _run_stylegan(args, res, device, frames, reps, {"matmul": mm, "conv3x3": conv}, log)
+    _run_families(args, res, families, device, reps, {"matmul": mm, "conv3x3": conv}, log)
+    res["bench_seconds"] = round(time.perf_counter() - t0, 1)
+    return res
 
+
+FAMILY_CHOICES = ("stylegan", "stylegan2", "stylegan3-t", "stylegan3-r", "all")
+
+
+def parse_families(text: str) -> tuple:
+    """'stylegan2,stylegan3-t' -> the sections in run order; 'all' is every one. ValueError for an unknown name."""
+    from .families import FAMILIES
+
+    every = ("stylegan",) + FAMILIES
+    names = [t.strip().lower() for t in str(text).split(",") if t.strip()]
+    bad = [n for n in names if n not in FAMILY_CHOICES]
+    if bad or not names:
+        raise ValueError(f"unknown --family {', '.join(bad) or repr(text)}; choose from {', '.join(FAMILY_CHOICES)}")
+    chosen = every if "all" in names else names
+    return tuple(n for n in every if n in chosen)
+
+
+def _run_families(args, res, families, device, reps, rates, log):
+    """The StyleGAN2 and StyleGAN3 sections (families.py): official 1024 px shapes, or --big-resolution."""
+    from .families import bench_stylegan2, bench_stylegan3
+
+    size = args.big_resolution or (64 if args.quick else 1024)
+    for name in families:
+        if name == "stylegan2":
+            log(f"StyleGAN2 config F at {size} px{', narrow' if args.quick else ''} (random weights)")
+            sec = bench_stylegan2(size, device, reps, rates, log, fixed_threads=args.threads, quick=args.quick)
+        elif name.startswith("stylegan3-"):
+            variant = name[-1].upper()
+            log(f"StyleGAN3-{variant} at {size} px{', narrow' if args.quick else ''} (random weights)")
+            sec = bench_stylegan3(variant, size, device, log, fixed_threads=args.threads, quick=args.quick)
+        else:
+            continue
+        sec["peak_rss_mb"] = round(peak_rss_mb(), 1)
+        sec["peak_device_mb"] = peak_device_mb(device)
+        res[name] = sec
+
+
+def _run_stylegan(args, res, device, frames, reps, rates, log):
+    """The StyleGAN (v1) sections: the built-in model, the official 1024 px shape, the app's start."""
+    from ..core.checkpoints import load_any
+    from ..core.errors import ModelFileError
+    from ..core.families.stylegan1.network import Generator, GeneratorConfig, default_channels, init_for_training
+
+    quick = args.quick
     try:
         loaded = load_any(args.model, device)
         G, label = loaded.G, ("built-in model" if loaded.source == "builtin" else loaded.name)
@@ -558,7 +665,7 @@ def _run(args, log) -> dict:
         if args.model != "builtin":
             raise
         # Same shape as the shipped model; speed does not depend on the weights.
-        from .training.loop import TrainConfig
+        from ..training.loop import TrainConfig
 
         G = init_for_training(Generator(TrainConfig().generator_config()), 0).to(device)
         label = "untrained built-in shape"
@@ -588,7 +695,7 @@ def _run(args, log) -> dict:
             device,
             max(2, frames // 5) if not quick else frames,
             reps,
-            {"matmul": mm, "conv3x3": conv},
+            rates,
             log,
             fixed_threads=args.threads,
             quick=quick,
@@ -602,48 +709,24 @@ def _run(args, log) -> dict:
         # Full run: an untimed launch first (bytecode, OS file cache), then the median of three.
         res["launch"] = launch_time(runs=1 if quick else 3, warm=not quick)
         log(f"start to first image: {res['launch']}")
-    res["bench_seconds"] = round(time.perf_counter() - t0, 1)
-    return res
 
 
 def cmd_bench(args) -> int:
+    from ..core.errors import StyleMixerError
+
+    try:
+        parse_families(args.family)
+    except ValueError as e:
+        raise StyleMixerError(str(e)) from None
     if args.json:
-        from .core.export import check_output_path
+        from ..core.export import check_output_path
 
         check_output_path(args.json)  # now, not after minutes of timing
     res = run(args, log=(lambda *a: None) if args.silent else (lambda *a: print(*a, file=sys.stderr, flush=True)))
     print(format_table(res))
     if args.json:
-        from .core.atomic import atomic_write_bytes
+        from ..core.atomic import atomic_write_bytes
 
         atomic_write_bytes(args.json, json.dumps(res, indent=1, default=str).encode())
         print(f"\nwrote {args.json}")
     return 0
-
-
-def register(subparsers):
-    p = subparsers.add_parser(
-        "bench",
-        help="time rendering with and without caches; writes a JSON report",
-        description="Times the built-in model and the official 1024 px shape (about a minute "
-        "or two on a 2-core CPU; much less on a GPU). --quick is a smoke test of the same "
-        "code in under half a minute whose figures mean little.",
-    )
-    p.add_argument("--model", default="builtin", help="the small model to time (default: the built-in one)")
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda, ...")
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="a smoke test of the same code in under half a minute "
-        "on 2 cores (a narrow 64 px stand-in for the official "
-        "shape, 3 frames each); its figures mean little",
-    )
-    p.add_argument("--frames", type=int, default=None, help="frames per scenario (default 15, quick 3)")
-    p.add_argument("--reps", type=int, default=None, help="repetitions of the big model's timings (default 3)")
-    p.add_argument("--big-resolution", type=int, default=None, help="official-shape model size (default 1024)")
-    p.add_argument("--no-big", action="store_true", help="skip the official-shape model")
-    p.add_argument("--no-launch", action="store_true", help="skip timing the app's start")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--json", default="bench.json", help="write the report here ('' for none)")
-    p.add_argument("--silent", action="store_true", help="only the final table")
-    p.set_defaults(func=cmd_bench)
