@@ -5,9 +5,8 @@ import os
 import subprocess
 import sys
 
-import torch
-
 import pytest
+import torch
 
 from stylemixer.cli import main
 from stylemixer.core.families.stylegan1.network import GeneratorConfig, default_channels
