@@ -400,7 +400,7 @@ class SynthesisNetwork(nn.Module):
         raise NotImplementedError("StyleGAN v1 has no progressive preview")
 
     def set_memory_format(self, memory_format: torch.memory_format) -> None:
-        self.to(memory_format=memory_format)  # type: ignore[call-overload]  # accepted at run time; not in the stubs
+        self.to(memory_format=memory_format)  # type: ignore[call-overload,unused-ignore]  # not in torch < 2.14 stubs
         self.const.data = self.const.data.contiguous(memory_format=memory_format)
 
     def forward(
