@@ -165,6 +165,7 @@ def test_the_filtered_lrelu_timer_gives_the_layers_their_own_objects_back():
     assert wall > 0 and cpu > 0
 
 
+@pytest.mark.subprocess
 def test_the_app_and_the_other_commands_never_import_the_bench():
     # `import stylemixer`, the command line's parser (every subcommand registered), the app's modules: the
     # bench's code is imported only when `stylemixer bench` runs.
