@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from typing import Any
 
 from .errors import ConfigError, describe
@@ -73,3 +74,11 @@ def check_crop(crop: object, res: int) -> None:
     top, bottom, left, right = crop
     if not (0 <= top < bottom <= res and 0 <= left < right <= res):
         raise ConfigError(f"crop {list(crop)} is not a non-empty box inside the {res}x{res} image")
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM this machine has, or None where the platform does not say (sizes a default, never a bound)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None

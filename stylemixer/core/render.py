@@ -35,6 +35,7 @@ import torch
 
 from .cache import ByteLRU, SlotLRU
 from .images import to_uint8
+from .limits import physical_memory
 from .mixing import Recipe, SeedSource, mix_ws
 from .stats import Capture, LayerStats
 from .threads import ThreadPolicy, choose_threads, thread_budget
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 SOURCES = ("mix", "a", "b")
 DEFAULT_CACHE_MB = 1024  # the most the activation cache takes by default (auto_cache_mb)
 CHAINS = 8
+MIN_CHAINS = 3  # A, B and the mix
 PRECISIONS = ("auto", "fp32", "fp16")
 
 
@@ -149,6 +151,7 @@ class Renderer:
         self.threads_opt = threads
         self.thread_policy: ThreadPolicy | None = None
         self._flops = G.flops()  # work per w index, to time renders per FLOP
+        self._step_flops = G.step_flops()  # work of each synthesis step (advance(k); start() under -1)
         self.renders = 0
         self._last_rows: dict[str, tuple] = {}  # source -> rows of the image last returned
         self._setup()
@@ -396,11 +399,9 @@ class Renderer:
             "work": work,
         }
         # What one image from scratch would have taken at this render's pace: the first picture computes three, a
-        # render resuming late a fraction of one. Counted from each image's first w index on (what advance() ran;
-        # StyleGAN v1's cached state already holds that layer's convolution, a small overcount there). Renders of
-        # less than a tenth of an image are mostly overhead.
-        frame = sum(self._flops.values())
-        ran = float(sum(self._flops[k] for c in chains for k in range(c.start, self.num_ws)))
+        # render resuming late a fraction of one. Renders of less than a tenth of an image are mostly overhead.
+        frame = self._resume_flops(0)
+        ran = work
         if ran >= 0.1 * frame:
             result.info["frame_ms"] = result.ms * frame / ran
         return result
@@ -408,7 +409,7 @@ class Renderer:
     def _estimate_work(self, recipe: Recipe) -> float:
         """FLOPs a render of this recipe will run at most, from what the cache holds (nothing is taken from it)."""
         if not self.use_cache:
-            return float(3 * sum(self._flops.values()))
+            return 3 * self._resume_flops(0)
         L = self.num_ws
         nkey = self._ctx_key
         total = 0.0
@@ -416,18 +417,22 @@ class Renderer:
             if self.cache.peek(self._key("img", nkey, rows)):
                 continue
             s = next((j for j in range(L - 1, 0, -1) if self.cache.peek(self._key("pre", nkey, rows[:j]))), 0)
-            total += sum(self._flops[k] for k in range(s + 1, L))
+            total += self._resume_flops(s)
         return total
 
+    def _resume_flops(self, start: int, stop: int | None = None) -> float:
+        """FLOPs of the synthesis steps start .. stop - 1 (to the image by default), with start() when start is 0."""
+        steps = self._step_flops
+        stop = self.num_ws if stop is None else stop
+        return float(sum(steps[k] for k in range(start, stop)) + (steps[-1] if start == 0 else 0.0))
+
     def _work(self, chains: list[_Chain]) -> float:
-        """FLOPs a render ran: each computed image from its first w index on (the state it resumed from holds
-        that layer's convolution)."""
-        L = self.num_ws
-        return float(sum(self._flops[k] for c in chains if c.start < L for k in range(c.start + 1, L)))
+        """FLOPs a render ran: each computed image from the step it resumed at."""
+        return float(sum(self._resume_flops(c.start) for c in chains if c.start < self.num_ws))
 
     # ------------------------------------------------------------------------------------------------ preview
     def preview_stop(self, max_resolution: int) -> tuple[int, int] | None:
-        """(w index to stop after, resolution) of the largest preview within max_resolution, or None."""
+        """(w index of the preview point, resolution) of the largest preview within max_resolution, or None."""
         points = self.preview_points()
         fits = [(k, r) for k, r in points.items() if r <= max_resolution and k < self.num_ws - 1]
         return max(fits, key=lambda kr: (kr[1], kr[0])) if fits else None
@@ -439,28 +444,29 @@ class Renderer:
     def preview_costs(self) -> tuple[tuple[int, float], ...]:
         """(resolution, share of a full frame's FLOPs) of each progressive preview, smallest first: what a
         session weighs against its frame time to pick a preview size (`Session.preview_resolution`)."""
-        total = sum(self._flops.values()) or 1
+        total = self._resume_flops(0) or 1
         return tuple((res, self.preview_flops(res) / total) for res in sorted(set(self.preview_points().values())))
 
     def preview_flops(self, max_resolution: int) -> float:
         """Work of a preview from scratch, for choosing a preview size that keeps up with a drag."""
         stop = self.preview_stop(max_resolution)
-        flops = self.G.flops()
-        return sum(flops[k] for k in range(stop[0] + 1)) if stop else sum(flops.values())
+        return self._resume_flops(0, stop[0]) if stop else self._resume_flops(0)
 
     def _render_preview(self, req: RenderRequest, t0: float) -> RenderResult:
-        """The progressive preview: each image advanced only as far as the preview needs, from the cache where it
-        can be. A cached full image is used as is. States advanced here are cached like any; no image is.
+        """The progressive preview: each image advanced only as far as its preview point, from the cache where it
+        can be, and the picture of that point taken from the state entering it. A cached full image is used as is.
+        States advanced here are cached like any; no image is.
 
-        An image whose change lies past the requested preview's last layer (a fine w index dragged) is shown at
-        the first later preview point that shows the change: a larger preview, still far less work than the
-        whole image (computed only when no later point exists). Whether a point shows the change is told by the
-        rows of the image last returned: a point whose rows are the same shows the same picture. A slider
-        position visited earlier in the drag finds its state cached and is shown from it at once."""
+        An image whose change lies past the requested preview point (a fine w index dragged) is shown at the first
+        later point that shows the change: a larger preview, still far less work than the whole image (computed
+        only when no later point exists). Whether a point shows the change is told by the rows of the image last
+        returned: a point whose rows are the same shows the same picture. A slider position visited earlier in the
+        drag finds its state cached and is shown from it at once."""
         found = self.preview_stop(req.preview) if req.preview is not None else None
         assert found is not None  # render() sends only requests for a preview the model offers
         stop, res = found
         points = self.preview_points()
+        L = self.num_ws
         H = W = self.G.img_resolution
         images: dict[str, np.ndarray] = {}
         starts: dict[str, int] = {}
@@ -478,14 +484,13 @@ class Renderer:
                     continue
                 at = stop
                 if c.start > stop:
+                    # The rows before c.start are cached, not necessarily those of the picture shown: point c.start
+                    # (from the cached state itself) or a later one shows them.
                     shown = self._last_rows.get(c.source)
-                    # The state after point k is cached when k = start - 1; it shows the change only if its rows
-                    # differ from the image last returned (unknown: advance at least one layer).
-                    first = c.start - 1 if shown is not None else c.start
                     later = [
                         k
                         for k in sorted(points)
-                        if first <= k < self.num_ws - 1 and (shown is None or shown[: k + 1] != c.rows[: k + 1])
+                        if c.start <= k < L - 1 and (shown is None or shown[: k + 1] != c.rows[: k + 1])
                     ]
                     if not later:  # the change lies past every preview point: only the whole image shows it
                         self._run([c], nkey, ctx)
@@ -495,18 +500,17 @@ class Renderer:
                         whole.append(c.source)
                         continue
                     at = later[0]
-                if at < c.start:  # c.start == at + 1: the state after `at` is the cached one
-                    state = c.state
-                else:
-                    work += sum(self._flops[k] for k in range(c.start + 1, at + 1))
-                    state = c.state if c.state is not None else self._synth.start(ctx, 1)
-                    if c.state is None:
-                        self._put("pre", nkey, c.rows[:0], state)
-                    for k in range(c.start, at + 1):
-                        state = self._synth.advance(k, state, c.ws[:, k], ctx)
-                        if k + 1 < self.num_ws:
-                            self._put("pre", nkey, c.rows[: k + 1], state)
-                images[c.source] = enlarge_preview(self._synth.preview(state, ctx), H, W, self.G.cfg.crop)
+                state = c.state
+                if state is None:
+                    state = self._synth.start(ctx, 1)
+                    self._put("pre", nkey, c.rows[:0], state)
+                if at > c.start:  # the point's own ToRGB is not counted: a sliver of the layers before it
+                    work += self._resume_flops(c.start, at)
+                for k in range(c.start, at):
+                    state = self._synth.advance(k, state, c.ws[:, k], ctx)
+                    self._put("pre", nkey, c.rows[: k + 1], state)
+                picture = self._synth.preview(at, state, c.ws[:, at], ctx)
+                images[c.source] = enlarge_preview(picture, H, W, self.G.cfg.crop)
                 shown_px[c.source] = points[at]
         self._last_rows = {c.source: c.rows for c in chains}
         result = RenderResult(req, images["mix"], images["a"], images["b"], device=str(self.device))
@@ -712,12 +716,20 @@ def _cat_states(states: list) -> tuple:
 
 
 def auto_cache_mb(G: StyleGenerator) -> float:
-    """Room for CHAINS images' activations (A, B, the mix and recent drag positions), within [64, 1024] MB.
+    """Room for CHAINS images' activations (A, B, the mix and recent drag positions) within [64, 1024] MB, and
+    never less than A, B and the mix need together (MIN_CHAINS), up to a quarter of the machine's RAM.
 
     A growing cache makes every frame fault in fresh memory; a full one recycles evicted blocks. So the budget is
-    no larger than it needs to be (docs/performance.md#filling-the-cache).
+    no larger than it needs to be (docs/performance.md#filling-the-cache). Below three images, a render that
+    needs A, B and the mix evicts one of them and computes it again from the constant on the next change.
     """
-    return float(min(DEFAULT_CACHE_MB, max(64.0, CHAINS * G.state_nbytes() / 2**20)))
+    chain = G.state_nbytes() / 2**20
+    mb = max(64.0, min(float(DEFAULT_CACHE_MB), CHAINS * chain))
+    need = 1.05 * MIN_CHAINS * chain  # and the images and statistics beside them
+    if mb < need:
+        ram = physical_memory()
+        mb = need if ram is None else max(mb, min(need, ram / 4 / 2**20))
+    return float(mb)
 
 
 def _shared_prefix(c: _Chain, others: Iterable[_Chain]) -> int:

@@ -3,6 +3,7 @@ cached state at once, not recomputed as a full image; a change past the preview'
 image."""
 
 import numpy as np
+import pytest
 
 from stylemixer.core.mixing import Recipe
 from stylemixer.core.render import Renderer, RenderRequest
@@ -22,7 +23,7 @@ def test_a_revisited_position_shows_its_preview_from_the_cache():
     stop, px = r.preview_stop(8)
     out, back, again = _drag(r, rec, 0, [0.3, 0.4, 0.3], px)
     assert out.info["preview"] == px and out.info["whole"] == [] and out.info["start"]["mix"] == 0
-    assert again.info["whole"] == [] and again.info["start"]["mix"] == stop + 1  # from the cached state
+    assert again.info["whole"] == [] and again.info["start"]["mix"] == stop  # from the cached state entering it
     assert again.info["work"] == 0.0
     np.testing.assert_array_equal(again.mix, out.mix)  # the same preview as the first visit
     assert not np.array_equal(back.mix, out.mix)
@@ -117,10 +118,58 @@ def test_the_policy_learns_how_much_slower_than_their_flop_share_previews_run():
     img = np.zeros((32, 32, 3), np.uint8)
     slow = RenderResult(RenderRequest(s.recipe, preview=16), img, img, img, ms=100.0, info={"preview": 16, "work": 1.0})
     s._learn_preview_pace(slow)  # it took twice its estimate
-    assert s.preview_slowdown[16] == 2.0
+    assert s.preview_slowdown[16] == pytest.approx(2.0)
     assert s.preview_resolution() == 8  # the next smaller one now fits the target
     cached = RenderResult(RenderRequest(s.recipe, preview=8), img, img, img, ms=1.0, info={"preview": 8, "work": 0.0})
     s._learn_preview_pace(cached)  # shown from cached states: says nothing about the pace
     assert 8 not in s.preview_slowdown
     s.set_model(s.model)
     assert s.preview_slowdown == {}  # a new model starts afresh
+
+
+def test_a_preview_point_s_picture_is_the_image_its_step_puts_in_the_state():
+    # preview(k, ...) runs only the ToRGB of w index k, not the next block's up-convolution that k also drives
+    import torch
+
+    G = make_stylegan2()
+    synth = G.synthesis
+    ws = G.mapping(torch.randn(1, G.z_dim, generator=torch.Generator().manual_seed(5)))
+    with torch.inference_mode():
+        ctx = synth.context(1, "const")
+        state = synth.start(ctx)
+        points = synth.preview_points()
+        assert points == {1: 4, 3: 8, 5: 16}
+        for k in range(G.num_ws):
+            nxt = synth.advance(k, state, ws[:, k], ctx)
+            if k in points:
+                pic = synth.preview(k, state, ws[:, k], ctx)
+                assert pic.shape[-1] == points[k]
+                torch.testing.assert_close(pic, nxt[1], rtol=0, atol=0)
+            state = nxt
+
+
+def test_dragging_a_w_index_that_finishes_a_picture_shows_it_from_the_cached_state():
+    G = make_stylegan2()  # 32 px: w 5 drives the 16 px ToRGB and the 32 px up-convolution
+    r = Renderer(G)
+    rec = Recipe.for_model(G.num_ws, seed_a=1, seed_b=2)
+    r.render(rec)
+    px = r.preview_stop(8)[1]
+    for v in (0.3, 0.6):
+        res = r.render(RenderRequest(rec.with_weight(5, v), preview=px))
+        assert res.info["preview"] == 16 and res.info["start"]["mix"] == 5 and res.info["whole"] == []
+        assert res.info["work"] == 0.0  # the ToRGB alone: nothing of the 32 px block runs
+        fresh = Renderer(G).render(RenderRequest(rec.with_weight(5, v), preview=16))
+        np.testing.assert_array_equal(res.mix, fresh.mix)
+
+
+def test_each_family_s_steps_add_up_to_its_frame():
+    from ..conftest import make_generator, make_stylegan3
+
+    for G in (make_generator(), make_stylegan2(), make_stylegan3()):
+        steps, flops = G.step_flops(), G.flops()
+        assert set(steps) == set(range(-1, G.num_ws))
+        assert sum(steps.values()) == pytest.approx(sum(flops.values()))
+        r = Renderer(G)
+        assert r._resume_flops(0) == pytest.approx(sum(flops.values()))
+        # a resume at the last w index runs that index's step only
+        assert r._resume_flops(G.num_ws - 1) == pytest.approx(steps[G.num_ws - 1])

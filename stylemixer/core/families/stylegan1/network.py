@@ -396,7 +396,7 @@ class SynthesisNetwork(nn.Module):
     def preview_points(self) -> dict:
         return {}  # only the last layer is turned into RGB: no lower-resolution image on the way
 
-    def preview(self, state: tuple, ctx: list[torch.Tensor | None]) -> torch.Tensor:
+    def preview(self, k: int, state: tuple, w: torch.Tensor, ctx: list[torch.Tensor | None]) -> torch.Tensor:
         raise NotImplementedError("StyleGAN v1 has no progressive preview")
 
     def set_memory_format(self, memory_format: torch.memory_format) -> None:
@@ -505,6 +505,17 @@ class Generator(nn.Module):
 
     def flops(self) -> dict:
         return topo.flops(self.cfg)
+
+    def step_flops(self) -> dict:
+        """advance(k) runs AdaIN k and the convolution of layer k + 1; start() runs layer 0's."""
+        L, cfg = self.num_ws, self.cfg
+        rgb = 2 * cfg.channels[-1] * cfg.img_channels * cfg.resolution**2  # counted by flops() at the last index
+        conv = {k: float(v) for k, v in self.flops().items()}
+        conv[L - 1] -= rgb
+        steps = {k: conv.get(k + 1, 0.0) for k in range(L)}
+        steps[L - 1] += rgb  # finish() runs it after the last step
+        steps[-1] = conv[0]
+        return steps
 
     def state_nbytes(self, bytes_per_value: int = 4) -> int:
         """One image's cached states: the input of every AdaIN, [1, C, R, R] each."""

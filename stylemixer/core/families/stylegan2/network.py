@@ -556,17 +556,23 @@ class SynthesisNetwork(nn.Module):
         return state[1]
 
     def preview_points(self) -> dict:
-        """The skip architecture holds a finished lower-resolution image after every block's ToRGB: after the w
-        index that drives the ToRGB of the block at r px, the state's image is the picture at r px."""
+        """The skip architecture finishes a lower-resolution picture at every block: the ToRGB of the block at r px
+        runs first in the w index that drives it, so that index's picture is the block's image at r px."""
         points = {}
         for k, step in enumerate(self.steps[:-1]):  # the last ToRGB makes the full frame, not a preview
-            for spec in step:
-                if spec.kind == "torgb":
-                    points[k] = spec.resolution
+            if step[0].kind == "torgb":
+                points[k] = step[0].resolution
         return points
 
-    def preview(self, state: tuple, ctx: SynthesisContext) -> torch.Tensor:
-        return state[1]
+    def preview(self, k: int, state: tuple, w: torch.Tensor, ctx: SynthesisContext) -> torch.Tensor:
+        """The picture w index k's ToRGB finishes, from the state entering k: the ToRGB and the upsampled image
+        only, not the next block's up-convolution that k also drives (a 1x1 convolution instead of a 3x3 one at
+        twice the size). The same values advance() puts in the image."""
+        x, img = state
+        spec = self.steps[k][0]
+        assert spec.kind == "torgb", f"w index {k} finishes no picture"
+        y, _ = self.layer(spec)(x, w)  # [N, C, r, r]
+        return y if img is None else upsample2d(img, self.fir_up.to(img.dtype)) + y
 
     def forward(
         self,
@@ -751,6 +757,10 @@ class Generator(nn.Module):
                 )
             )
         return out
+
+    def step_flops(self) -> dict:
+        """advance(k) runs exactly the layers w index k drives; start() only repeats the constant."""
+        return {-1: 0.0, **{k: float(v) for k, v in self.flops().items()}}
 
     def flops(self) -> dict:
         """Floating-point operations of one image's synthesis per w index, a multiply-add counting 2: the convs as

@@ -682,7 +682,7 @@ class SynthesisNetwork(nn.Module):
     def preview_points(self) -> dict:
         return {}  # every layer works at its own sampling rate; only the ToRGB makes a picture
 
-    def preview(self, state: tuple, ctx: SynthesisContext) -> torch.Tensor:
+    def preview(self, k: int, state: tuple, w: torch.Tensor, ctx: SynthesisContext) -> torch.Tensor:
         raise NotImplementedError("StyleGAN3 has no progressive preview")
 
     def set_memory_format(self, memory_format: torch.memory_format) -> None:
@@ -908,6 +908,10 @@ class Generator(nn.Module):
                 )
             )
         return out
+
+    def step_flops(self) -> dict:
+        """advance(k) runs exactly the layers w index k drives; start() only repeats the constant."""
+        return {-1: 0.0, **{k: float(v) for k, v in self.flops().items()}}
 
     def flops(self) -> dict:
         """Floating-point operations of one image per w index, from the layer shapes (a multiply-add is 2).
