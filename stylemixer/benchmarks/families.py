@@ -81,6 +81,48 @@ def stylegan2_generator(resolution: int, narrow: bool = False, seed: int = 0):
     return G.eval().requires_grad_(False)
 
 
+def drag_every_index(r, G, moves: int, log, always_preview: bool = False) -> dict:
+    """Previews per second on new slider positions for every w index, one renderer (its cache full, as in the
+    app after a few pictures): per index a gesture of `moves` new positions, then the release's full frame.
+    A preview's cost is set by the dragged index, not the preview size asked for: an index that finishes a
+    picture (a ToRGB) is shown from its cached state; one that drives a convolution needs that convolution at
+    its own resolution before any picture shows it. always_preview: previews even where full frames are fast
+    enough not to want them (the quick smoke test's small model)."""
+    from ..core.session import InlineExecutor, Session
+
+    s = Session(InlineExecutor(r))
+    if always_preview:
+        s.preview_min_ms = 0.0
+    s.set_model(BenchModel("bench", G.cfg, tuple(G.layer_table()), r.preview_costs()))
+    out = {}
+    for k in range(G.num_ws):
+        s.set_weight(k, 0.5)  # a full frame resuming at k: the policy's frame time, the cache's states up to k
+        s.begin_gesture()
+        ms, px, whole = [], set(), 0
+        t = time.perf_counter()
+        c = time.process_time()
+        for i in range(moves):
+            s.set_weight(k, round(0.55 + 0.4 * i / max(1, moves - 1), 3))
+            last = s.last_result
+            ms.append(last.ms)
+            px.add(last.info.get("preview"))
+            whole += "mix" in last.info.get("whole", ())
+        seconds, cpu = time.perf_counter() - t, time.process_time() - c
+        s.end_gesture()
+        out[k] = {
+            "pictures_per_s": round(moves / seconds, 1),
+            "median_ms": round(sorted(ms)[len(ms) // 2], 1),
+            "cpu_ms_per_picture": round(1000 * cpu / moves, 1),
+            "preview_px": sorted(p for p in px if p is not None) or None,
+            "whole_images": whole,
+        }
+    log(
+        "  drag per w index, new positions, pictures/s: "
+        + ", ".join(f"w{k} {v['pictures_per_s']}" for k, v in out.items())
+    )
+    return out
+
+
 def preview_drag(r, G, index: int, moves: int, log) -> dict:
     """A slider drag on w index `index` as the window makes it: a Session with an inline executor, one
     `set_weight` per mouse move, the preview size chosen by the session's policy from its estimate of the time of
@@ -168,9 +210,7 @@ def bench_stylegan2(size: int, device, reps: int, rates: dict, log, fixed_thread
     threads = pick_threads(G, device, fixed_threads, log)
     chosen = threads["threads"]
     # The per-index table times what resuming costs, so its renderer holds three images' states (A, B and the
-    # mix). The app's default (auto_cache_mb: at most 1 GB) holds two 1024 px config-F images (509 MB each):
-    # a render that needs A, B and a new mix then evicts A's or B's picture and recomputes it (seen in this
-    # bench as renders that start at 0); the drags below run with the default, as the app does.
+    # mix), as the app's default budget does (auto_cache_mb; on a machine with under 6 GB of RAM it is smaller).
     cache_mb = max(auto_cache_mb(G), 3 * G.state_nbytes() / 2**20 + 64)
     r = Renderer(G, device, threads=None, cache_mb=cache_mb)
     flops = G.flops()
@@ -188,6 +228,7 @@ def bench_stylegan2(size: int, device, reps: int, rates: dict, log, fixed_thread
     for group in ("coarse", "middle", "fine"):
         k = (indices_of_group(G, group) or [G.num_ws - 1])[0]
         drags[group] = preview_drag(Renderer(G, device, threads=None), G, k, moves, log)
+    every = drag_every_index(Renderer(G, device, threads=None), G, 3 if quick else 5, log, always_preview=quick)
     main = full_by[chosen]
     best_nvidia = min(x["ms"] for x in NVIDIA_SG2_CPU_MS)
     # The target is read on new slider positions (the outward sweep): coming back is served from the cache.
@@ -221,6 +262,7 @@ def bench_stylegan2(size: int, device, reps: int, rates: dict, log, fixed_thread
         "full_synthesis_by_threads": full_by,
         **idx,
         "preview_drag": drags,
+        "drag_every_index": every,
         "targets": targets,
         "load_avg_before": load0,
         "load_avg_after": load_avg(),
@@ -418,6 +460,19 @@ def format_family(key: str, sec: dict) -> list:
                 f"(median {sw['out']['render_ms']['median_ms']:.0f} ms, CPU {sw['out']['cpu_ms_median']:.0f} ms), back "
                 f"{sw['back']['pictures_per_s']}/s (median {sw['back']['render_ms']['median_ms']:.0f} ms, CPU "
                 f"{sw['back']['cpu_ms_median']:.0f} ms, max {sw['back']['max_ms']:.0f} ms)"
+            )
+        every = sec.get("drag_every_index", {})
+        if every:
+            ks = list(every)
+            lines.append("  drag per w index, new positions (preview px; 'img' = whole image):")
+            lines.append("    w    " + "".join(f"{k:>7}" for k in ks))
+            lines.append("    /s   " + "".join(f"{every[k]['pictures_per_s']:>7.1f}" for k in ks))
+            lines.append("    CPU  " + "".join(f"{every[k]['cpu_ms_per_picture']:>7.0f}" for k in ks))
+            lines.append(
+                "    px   "
+                + "".join(
+                    f"{'img' if every[k]['whole_images'] else (every[k]['preview_px'] or ['img'])[-1]!s:>7}" for k in ks
+                )
             )
         t = sec["targets"]["previews_per_s"]
         lines.append(

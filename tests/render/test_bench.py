@@ -127,6 +127,15 @@ def test_quick_family_sections_run_end_to_end(tmp_path, capsys):
     for drag in sg2["preview_drag"].values():
         assert set(drag["sweeps"]) == {"out", "back"} and drag["pictures_per_s"] > 0
         assert drag["sweeps"]["out"]["render_ms"]["n"] == drag["moves_per_sweep"]
+    every = sg2["drag_every_index"]
+    assert sorted(every, key=int) == [str(k) for k in range(10)]
+    for k, row in every.items():
+        assert row["pictures_per_s"] > 0 and row["preview_px"]  # the quick section always previews
+        if int(k) <= 7:  # up to w 7, which finishes the 32 px picture: a preview shows the change
+            assert row["whole_images"] == 0 and row["preview_px"][-1] >= 4 * 2 ** ((int(k) - 1) // 2)
+        else:  # the 64 px block's conv and ToRGB: only the whole image shows them
+            assert row["whole_images"] == 3
+    assert "drag per w index" in table
     targets = sg2["targets"]
     assert targets["previews_per_s"]["target"] == 20 and isinstance(targets["previews_per_s"]["met"], bool)
     assert targets["nvidia_reference_cpu"]["met"] is None  # NVIDIA's figures are for 1024 px only
