@@ -604,6 +604,9 @@ class Renderer:
         for c in chains:
             if c.capture is not None and c.stats:
                 c.new_stats.update(c.capture.result())
+                # Cached now, not with the result: a mix that shares A's rows then takes A's statistics.
+                for i, st in c.new_stats.items():
+                    self._put("st", nkey, c.rows[: i + 1], st)
 
     def _run_group(self, s: int, group: list[_Chain], nkey: Hashable, ctx: Any) -> None:
         """Advance the chains of `group` (all starting at w index s) to their images, caching every state."""
@@ -665,7 +668,6 @@ class Renderer:
                 c.features = cap1.features[0]
 
     def _result(self, req: RenderRequest, chain_of: dict) -> RenderResult:
-        nkey = self._ctx_key
         stats = None
         if req.stats:
             stats = {}
@@ -673,8 +675,6 @@ class Renderer:
                 c = chain_of[src]
                 per = dict(c.cached_stats)
                 per.update(c.new_stats)
-                for i, st in c.new_stats.items():
-                    self._put("st", nkey, c.rows[: i + 1], st)
                 stats[src] = {i: per[i] for i in range(self.num_ws)}
         features = None
         if req.feature_layer is not None:

@@ -257,7 +257,7 @@ def test_no_capture_work_without_a_capture(sg2_small, monkeypatch):
     from stylemixer.core.families.stylegan2 import network
 
     called = []
-    monkeypatch.setattr(network, "moments", lambda x: called.append(1) or (x.mean((2, 3)), x.std((2, 3))))
+    monkeypatch.setattr(network, "channel_moments", lambda x: called.append(1) or (x.mean((2, 3)), x.std((2, 3))))
     kw, _, G = sg2_small
     ws = engine_ws(G, z_for(1, kw["z_dim"]), None, 1.0)
     render(G, ws)

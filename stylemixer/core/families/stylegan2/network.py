@@ -32,12 +32,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..api import LayerInfo, Quantity, StatsSpec
-from ..common import truncate
+from ..common import channel_moments, truncate
 from .ops import (
     SQRT2,
     demodulation,
     epilogue_,
-    moments,
     resample_filter,
     upconv2d,
     upsample2d,
@@ -538,8 +537,8 @@ class SynthesisNetwork(nn.Module):
     ) -> None:
         values = None
         if capture.wants_stats(k):
-            mean_in, std_in = moments(x_in)
-            mean_out, std_out = moments(x_out)
+            mean_in, std_in = channel_moments(x_in)
+            mean_out, std_out = channel_moments(x_out)
             if d is None:  # ToRGB: no demodulation, its output channels keep scale 1
                 d = torch.ones(x_out.shape[:2], dtype=x_out.dtype, device=x_out.device)
             values = {

@@ -30,6 +30,7 @@ from torch import nn
 
 from ...errors import RecipeError
 from ..api import GROUPS, Control, LayerInfo, Quantity, StatsSpec
+from ..common import channel_moments
 from .ops import FilteredLReLU
 
 if TYPE_CHECKING:
@@ -442,7 +443,7 @@ class SynthesisInput(nn.Module):
             values = None
             if capture.wants_stats(index):
                 zero = torch.zeros_like(t)
-                mean, std = moments(x)
+                mean, std = channel_moments(x)
                 values = {
                     "s": t_raw,
                     "s_eff": t,
@@ -460,15 +461,6 @@ class SynthesisInput(nn.Module):
     @property
     def margin(self) -> int:
         return max(0, (self.size - round(self.sampling_rate)) // 2)
-
-
-def moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and population std over H x W: [N, C] each. Means, not var_mean: the latter is far
-    slower on channels_last tensors."""
-    x = x.float()
-    mean = x.mean(dim=(2, 3))
-    var = (x - mean[:, :, None, None]).square().mean(dim=(2, 3))
-    return mean, var.sqrt()
 
 
 def crop_margin(x: torch.Tensor, m: int) -> torch.Tensor:
@@ -536,7 +528,7 @@ class SynthesisLayer(nn.Module):
         styles, s_eff, dcoefs, wt = self.modulation(w)
         pad = spec.conv_kernel - 1
         if capture is not None and capture.active and capture.wants_stats(index):
-            mean_in, std_in = moments(x)
+            mean_in, std_in = channel_moments(x)
         wt = wt.to(x.dtype)
         if self.flrelu.use_strips(x):
             # One image on the CPU: the convolution runs strip by strip as the filtered lrelu asks for its
@@ -558,7 +550,7 @@ class SynthesisLayer(nn.Module):
         if capture is not None and capture.active:
             values = None
             if capture.wants_stats(index):
-                mean_out, std_out = moments(y)
+                mean_out, std_out = channel_moments(y)
                 values = {
                     "s": styles,
                     "s_eff": s_eff,
