@@ -103,6 +103,7 @@ class _Chain:
     image: np.ndarray | None = None
     cached_stats: dict = field(default_factory=dict)
     prefix_states: dict = field(default_factory=dict)  # w index < start -> cached state to re-run one step on
+    next_states: dict = field(default_factory=dict)  # ... and the cached state after that step, where there is one
     capture: Capture | None = None
     new_stats: dict = field(default_factory=dict)
     features: torch.Tensor | None = None
@@ -575,6 +576,8 @@ class Renderer:
                 c.cached_stats[i] = st
             if (c.stats and st is None) or c.feature_layer == i:
                 c.prefix_states[i] = cache.get(self._key("pre", nkey, c.rows[:i]))
+                if i + 1 < L and pre_ok(i + 1):
+                    c.next_states[i] = cache.get(self._key("pre", nkey, c.rows[: i + 1]))
 
     def _put(self, kind: str, nkey: Hashable, rows: tuple, value: Any) -> None:
         if self.use_cache:
@@ -582,12 +585,16 @@ class Renderer:
 
     def _run(self, chains: list[_Chain], nkey: Hashable, ctx: Any) -> None:
         synth = self._synth
-        # Layers before the start that still need statistics or features: one step from the cached state.
+        record = getattr(synth, "record", None)
+        # Layers before the start that still need statistics or features: recorded from the cached states around
+        # the layer where the family can (no convolution runs), else one step from the cached state.
         for c in chains:
             if c.stats or c.feature_layer is not None:
                 c.capture = Capture(stats=c.stats, feature_layer=c.feature_layer)
             for i, state in sorted(c.prefix_states.items()):
-                synth.advance(i, state, c.ws[:, i], ctx, c.capture)
+                w = c.ws[:, i]
+                if record is None or not record(i, state, w, ctx, c.capture, c.next_states.get(i)):
+                    synth.advance(i, state, w, ctx, c.capture)
             if c.capture is not None and c.feature_layer is not None and c.feature_layer < c.start:
                 assert c.capture.features is not None  # recorded by the step above
                 c.features = c.capture.features[0]

@@ -132,6 +132,12 @@ class ResumableSynthesis(Protocol):
     # what k drives (the next block's convolution), so a preview costs only the layers before it.
     def preview_points(self) -> dict: ...
     def preview(self, k: int, state: State, w: torch.Tensor, ctx: Any) -> torch.Tensor: ...
+    # Statistics of a layer already computed (optional): record into capture what advance(k, state, w, ctx,
+    # capture) would, from the state entering k and the state after k (None where not at hand), without running
+    # the layer's convolution; False where it cannot, and then the renderer runs advance().
+    def record(
+        self, k: int, state: State, w: torch.Tensor, ctx: Any, capture: Capture, after: State | None
+    ) -> bool: ...
 
 
 @runtime_checkable

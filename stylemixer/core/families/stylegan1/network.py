@@ -385,6 +385,19 @@ class SynthesisNetwork(nn.Module):
             x = self.layers[k + 1].pre(x, ctx[k + 1])
         return (x,)
 
+    def record(
+        self,
+        k: int,
+        state: tuple,
+        w: torch.Tensor,
+        ctx: list[torch.Tensor | None],
+        capture: Capture,
+        after: tuple | None = None,
+    ) -> bool:
+        """AdaIN k alone: the state entering k holds layer k's convolution, and the next one is not needed."""
+        self.adain_step(k, state[0], w, capture)
+        return True
+
     def finish(self, state: tuple, ctx: list[torch.Tensor | None] | None = None) -> torch.Tensor:
         return self.to_rgb(state[0])
 

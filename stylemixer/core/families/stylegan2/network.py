@@ -525,6 +525,21 @@ class SynthesisNetwork(nn.Module):
             x = None
         return (x, img)
 
+    def record(
+        self, k: int, state: tuple, w: torch.Tensor, ctx: SynthesisContext, capture: Capture, after: tuple | None
+    ) -> bool:
+        """The statistics advance(k) records, from the cached states around k: the layer's input is the state
+        entering k, its output the state after k, and the styles and demodulation need only w and the weights.
+        The last step (a ToRGB alone, whose output is not in any state) runs as usual."""
+        spec = self.steps[k][-1]
+        if after is None or after[0] is None or spec.kind == "torgb":
+            return False
+        layer = self.layer(spec)
+        q, _ = layer.constants(state[0].dtype)
+        s = layer.affine(w.float())  # [N, I], as SynthesisLayer.forward computes them
+        self._record(k, capture, spec, state[0], after[0], s, demodulation(q, s))
+        return True
+
     @staticmethod
     def _record(
         k: int,

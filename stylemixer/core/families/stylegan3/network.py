@@ -671,6 +671,11 @@ class SynthesisNetwork(nn.Module):
         x = torch.randn(n, c, size, size, generator=generator)
         return (x.to(self.input.weight.device).contiguous(memory_format=self.memory_format),)
 
+    def record(
+        self, k: int, state: tuple, w: torch.Tensor, ctx: SynthesisContext, capture: Capture, after: tuple | None
+    ) -> bool:
+        return False  # a layer's input moments are taken inside its filtered activation: run the step
+
     def preview_points(self) -> dict:
         return {}  # every layer works at its own sampling rate; only the ToRGB makes a picture
 
