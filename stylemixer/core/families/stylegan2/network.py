@@ -24,29 +24,28 @@ the FLOP count and the converters' names all come from it.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..api import LayerInfo, Quantity, StatsSpec
-from ..common import truncate
-from .ops import (
-    SQRT2,
-    demodulation,
-    epilogue_,
+from ..api import NOISE_MODES, LayerInfo, Quantity, StatsSpec
+from ..common import (
+    FullyConnected,
+    MappedGenerator,
+    MappingNetwork,
+    PyramidConfig,
+    check_noise_mode,
     moments,
-    resample_filter,
-    upconv2d,
-    upsample2d,
+    truncate,
 )
+from .ops import SQRT2, demodulation, epilogue_, resample_filter, upconv2d, upsample2d
 
 if TYPE_CHECKING:
     from ...stats import Capture
 
-NOISE_MODES = ("const", "random", "none")
 FAMILY = "stylegan2"
 FAMILY_LABEL = "StyleGAN2"
 
@@ -67,7 +66,7 @@ def _is_num(v: object) -> bool:
 
 
 @dataclass(frozen=True)
-class StyleGAN2Config:
+class StyleGAN2Config(PyramidConfig):
     resolution: int = 1024  # output height and width, a power of two >= 4
     img_channels: int = 3
     z_dim: int = 512
@@ -83,6 +82,8 @@ class StyleGAN2Config:
     truncation_psi: float = 1.0  # the model's suggested default truncation
     truncation_cutoff: int | None = None
     crop: tuple | None = None  # (top, bottom, left, right) content box
+
+    config_name = "StyleGAN2"
 
     def __post_init__(self) -> None:
         r = self.resolution
@@ -131,34 +132,6 @@ class StyleGAN2Config:
                 raise ValueError(f"crop must be (top, bottom, left, right) inside the {r} px frame, got {box!r}")
             object.__setattr__(self, "crop", tuple(box))
 
-    @property
-    def num_blocks(self) -> int:
-        return int(math.log2(self.resolution)) - 1
-
-    @property
-    def num_ws(self) -> int:
-        return 2 * self.num_blocks
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["channels"] = list(self.channels)
-        d["crop"] = list(self.crop) if self.crop is not None else None
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> StyleGAN2Config:
-        if not isinstance(d, dict):
-            raise ValueError("a StyleGAN2 config must be a JSON object")
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown StyleGAN2 config keys: {sorted(unknown)}")
-        d = dict(d)
-        if isinstance(d.get("channels"), list):
-            d["channels"] = tuple(d["channels"])
-        if isinstance(d.get("crop"), list):
-            d["crop"] = tuple(d["crop"])
-        return cls(**d)
-
 
 # ------------------------------------------------------------------------------------------------ topology
 
@@ -203,68 +176,6 @@ def group_of(resolution: int) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ modules
-
-
-class FullyConnected(nn.Module):
-    """Equalized-lr dense layer: y = act(x @ (W * lrmul / sqrt(in)).T + b * lrmul); lrelu means lrelu_0.2 * sqrt(2)."""
-
-    def __init__(
-        self,
-        in_features: int,
-        out_features: int,
-        activation: str = "linear",
-        lr_multiplier: float = 1.0,
-        bias_init: float = 0.0,
-    ) -> None:
-        super().__init__()
-        self.activation = activation
-        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_multiplier)  # [out, in]
-        self.bias = nn.Parameter(torch.full((out_features,), float(bias_init)))  # [out]
-        self.weight_gain = lr_multiplier / math.sqrt(in_features)
-        self.bias_gain = lr_multiplier
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [N, in] -> [N, out]
-        w = self.weight.to(x.dtype) * self.weight_gain
-        b = self.bias.to(x.dtype)
-        if self.bias_gain != 1:
-            b = b * self.bias_gain
-        if self.activation == "linear":
-            return torch.addmm(b.unsqueeze(0), x, w.t())
-        return F.leaky_relu(x.matmul(w.t()) + b, 0.2) * SQRT2
-
-    def extra_repr(self) -> str:
-        return f"in={self.weight.shape[1]}, out={self.weight.shape[0]}, activation={self.activation}"
-
-
-def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
-
-
-class MappingNetwork(nn.Module):
-    """z [N, z_dim] (and c [N, c_dim]) -> w [N, w_dim]."""
-
-    w_avg: torch.Tensor  # buffer
-
-    def __init__(self, cfg: StyleGAN2Config) -> None:
-        super().__init__()
-        self.z_dim, self.c_dim, self.num_layers = cfg.z_dim, cfg.c_dim, cfg.mapping_layers
-        embed = cfg.embed_features if cfg.c_dim > 0 else 0
-        dims = [cfg.z_dim + embed] + [cfg.mapping_fmaps] * (cfg.mapping_layers - 1) + [cfg.w_dim]
-        if cfg.c_dim > 0:
-            self.embed = FullyConnected(cfg.c_dim, embed)
-        for i in range(cfg.mapping_layers):
-            setattr(self, f"fc{i}", FullyConnected(dims[i], dims[i + 1], "lrelu", cfg.mapping_lrmul))
-        self.register_buffer("w_avg", torch.zeros(cfg.w_dim))  # [w_dim], the truncation centre
-
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        x = normalize_2nd_moment(z.float())
-        if self.c_dim > 0:
-            if c is None or c.ndim != 2 or c.shape[1] != self.c_dim:
-                raise ValueError(f"this generator is conditional: c must be [N, {self.c_dim}] (one-hot class)")
-            x = torch.cat([x, normalize_2nd_moment(self.embed(c.float()))], dim=1)
-        for i in range(self.num_layers):
-            x = getattr(self, f"fc{i}")(x)
-        return x  # [N, w_dim]
 
 
 class SynthesisLayer(nn.Module):
@@ -469,8 +380,7 @@ class SynthesisNetwork(nn.Module):
     ) -> SynthesisContext:
         """Random noise is drawn on the CPU from (noise_seed, conv layer), so it is the same on every device and
         for every image of the batch (A, B and the mix share their noise, whatever the batching)."""
-        if noise_mode not in NOISE_MODES:
-            raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
+        check_noise_mode(noise_mode)
         if options:
             raise ValueError(f"StyleGAN2 synthesis takes no options, got {sorted(options)}")
         device = torch.device(device) if device is not None else self.const.device
@@ -675,7 +585,7 @@ STATS_SPEC = StatsSpec(
 # ------------------------------------------------------------------------------------------------ generator
 
 
-class Generator(nn.Module):
+class Generator(MappedGenerator):
     """StyleGAN2 with the field's API: mapping(z, c) -> ws, synthesis(ws) -> images."""
 
     family = FAMILY
@@ -683,54 +593,22 @@ class Generator(nn.Module):
     synthesis_controls = ()  # no per-image inputs besides the latents and the noise
     stats_spec = STATS_SPEC
 
+    synthesis: SynthesisNetwork
+    mapping_net: MappingNetwork
+
     def __init__(self, cfg: StyleGAN2Config) -> None:
         super().__init__()
         self.cfg = cfg
-        self.mapping_net = MappingNetwork(cfg)
+        self.mapping_net = MappingNetwork(
+            cfg.z_dim,
+            cfg.c_dim,
+            cfg.w_dim,
+            cfg.mapping_layers,
+            cfg.mapping_fmaps,
+            cfg.embed_features,
+            cfg.mapping_lrmul,
+        )
         self.synthesis = SynthesisNetwork(cfg)
-
-    @property
-    def z_dim(self) -> int:
-        return self.cfg.z_dim
-
-    @property
-    def w_dim(self) -> int:
-        return self.cfg.w_dim
-
-    @property
-    def c_dim(self) -> int:
-        return self.cfg.c_dim
-
-    @property
-    def num_ws(self) -> int:
-        return self.cfg.num_ws
-
-    @property
-    def img_resolution(self) -> int:
-        return self.cfg.resolution
-
-    def mapping(
-        self,
-        z: torch.Tensor,
-        c: torch.Tensor | None = None,
-        truncation_psi: float = 1.0,
-        truncation_cutoff: int | None = None,
-    ) -> torch.Tensor:
-        """z [N, z_dim], c [N, c_dim] one-hot (conditional models) -> ws [N, num_ws, w_dim]."""
-        w = self.mapping_net(z, c)
-        ws = w[:, None, :].repeat(1, self.num_ws, 1)
-        return truncate(ws, self.mapping_net.w_avg, truncation_psi, truncation_cutoff)
-
-    def forward(
-        self,
-        z: torch.Tensor,
-        c: torch.Tensor | None = None,
-        truncation_psi: float = 1.0,
-        truncation_cutoff: int | None = None,
-        noise_mode: str = "random",
-        **kw: Any,
-    ) -> torch.Tensor:
-        return self.synthesis(self.mapping(z, c, truncation_psi, truncation_cutoff), noise_mode=noise_mode, **kw)
 
     def layer_table(self) -> list:
         """One LayerInfo per w index: the conv it drives (for a toRGB + conv0 index, the conv0)."""

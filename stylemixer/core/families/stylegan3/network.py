@@ -19,9 +19,9 @@ on ws rows < k and the image's input transform (see `core/families/api.py`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -29,13 +29,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...errors import RecipeError
-from ..api import GROUPS, Control, LayerInfo, Quantity, StatsSpec
+from ..api import GROUPS, NOISE_MODES, Control, LayerInfo, Quantity, StatsSpec
+from ..common import ConfigDict, FullyConnected, GeneratorBase, MappingNetwork, check_noise_mode, moments
 from .ops import FilteredLReLU
 
 if TYPE_CHECKING:
     from ...stats import Capture
 
-NOISE_MODES = ("const", "random", "none")  # accepted for the common API; StyleGAN3 has no noise
 MAX_RESOLUTION = 8192
 
 
@@ -156,7 +156,7 @@ class LayerSpec:
 
 
 @dataclass(frozen=True)
-class StyleGAN3Config:
+class StyleGAN3Config(ConfigDict):
     z_dim: int = 512
     w_dim: int = 512
     c_dim: int = 0  # conditioning labels (0: unconditional)
@@ -174,6 +174,8 @@ class StyleGAN3Config:
     truncation_psi: float = 1.0  # the model's suggested default truncation
     truncation_cutoff: int | None = None
     crop: tuple | None = None  # (top, bottom, left, right) content box
+
+    config_name = "StyleGAN3"
 
     def __post_init__(self) -> None:
         layers = tuple(l if isinstance(l, LayerSpec) else LayerSpec(**l) for l in self.layers)
@@ -229,20 +231,9 @@ class StyleGAN3Config:
         """Channels leaving each w index (the input's, then each layer's)."""
         return (self.input_channels,) + tuple(l.out_channels for l in self.layers)
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["layers"] = [dict(asdict(l), padding=list(l.padding)) for l in self.layers]
-        d["crop"] = list(self.crop) if self.crop is not None else None
-        return d
-
     @classmethod
     def from_dict(cls, d: dict) -> StyleGAN3Config:
-        if not isinstance(d, dict):
-            raise ValueError("a StyleGAN3 config must be a JSON object")
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown StyleGAN3 config keys: {sorted(unknown)}")
-        d = dict(d)
+        d = cls.config_fields(d, cls.config_name)
         layers = d.get("layers", ())
         if not isinstance(layers, (list, tuple)) or not all(isinstance(l, dict) for l in layers):
             raise ValueError("layers must be a list of objects")
@@ -259,82 +250,6 @@ class StyleGAN3Config:
             return cls(**d)
         except TypeError as e:
             raise ValueError(str(e)) from None
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Mapping
-
-
-class FullyConnectedLayer(nn.Module):
-    """y = x @ (W * lrmul / sqrt(in)).T + b * lrmul, then optionally lrelu(0.2) * sqrt(2) (NVIDIA's 'lrelu')."""
-
-    def __init__(
-        self,
-        in_features: int,
-        out_features: int,
-        lrmul: float = 1.0,
-        activation: str = "linear",
-        bias_init: float | Sequence[float] = 0.0,
-    ) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lrmul)  # [out, in]
-        self.bias = nn.Parameter(torch.as_tensor(bias_init, dtype=torch.float32).expand(out_features) / lrmul)
-        self.weight_gain = lrmul / math.sqrt(in_features)
-        self.bias_gain = lrmul
-        self.activation = activation
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [N, in] -> [N, out]
-        x = torch.addmm(self.bias * self.bias_gain, x, (self.weight * self.weight_gain).t())
-        if self.activation == "lrelu":
-            x = F.leaky_relu(x, 0.2) * math.sqrt(2)
-        return x
-
-    def extra_repr(self) -> str:
-        return f"in={self.weight.shape[1]}, out={self.weight.shape[0]}, activation={self.activation}"
-
-
-def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
-
-
-class MappingNetwork(nn.Module):
-    """z [N, z_dim] (and labels c [N, c_dim]) -> ws [N, num_ws, w_dim], with truncation toward w_avg.
-
-    Called as G.mapping(z, c=None, truncation_psi=1, truncation_cutoff=None), the field's API.
-    """
-
-    w_avg: torch.Tensor  # buffer
-
-    def __init__(self, cfg: StyleGAN3Config) -> None:
-        super().__init__()
-        self.z_dim, self.c_dim, self.w_dim, self.num_ws = cfg.z_dim, cfg.c_dim, cfg.w_dim, cfg.num_ws
-        self.num_layers = cfg.mapping_layers
-        self.embed = FullyConnectedLayer(cfg.c_dim, cfg.w_dim) if cfg.c_dim > 0 else None
-        dims = [cfg.z_dim + (cfg.w_dim if cfg.c_dim > 0 else 0)] + [cfg.w_dim] * cfg.mapping_layers
-        for i in range(cfg.mapping_layers):
-            setattr(self, f"fc{i}", FullyConnectedLayer(dims[i], dims[i + 1], cfg.mapping_lrmul, "lrelu"))
-        self.register_buffer("w_avg", torch.zeros(cfg.w_dim))
-
-    def forward(
-        self,
-        z: torch.Tensor,
-        c: torch.Tensor | None = None,
-        truncation_psi: float = 1.0,
-        truncation_cutoff: int | None = None,
-    ) -> torch.Tensor:
-        x = normalize_2nd_moment(z.float())
-        if self.c_dim > 0:
-            if c is None:
-                c = torch.zeros(z.shape[0], self.c_dim, device=z.device)
-            assert self.embed is not None  # made when c_dim > 0
-            x = torch.cat([x, normalize_2nd_moment(self.embed(c.float()))], dim=1)
-        for i in range(self.num_layers):
-            x = getattr(self, f"fc{i}")(x)
-        ws = x[:, None, :].repeat(1, self.num_ws, 1)  # [N, num_ws, w_dim]
-        if truncation_psi != 1:
-            cutoff = self.num_ws if truncation_cutoff is None else int(truncation_cutoff)
-            ws[:, :cutoff] = self.w_avg.lerp(ws[:, :cutoff], float(truncation_psi))
-        return ws
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -397,7 +312,7 @@ class SynthesisInput(nn.Module):
         self.channels, self.size = c, cfg.input_size
         self.sampling_rate, self.bandwidth = cfg.input_sampling_rate, cfg.input_bandwidth
         self.weight = nn.Parameter(torch.randn(c, c))  # [C, C]
-        self.affine = FullyConnectedLayer(cfg.w_dim, 4, bias_init=[1.0, 0.0, 0.0, 0.0])
+        self.affine = FullyConnected(cfg.w_dim, 4, bias_init=[1.0, 0.0, 0.0, 0.0])
         self.register_buffer("transform", torch.eye(3))  # [3, 3] inverse transform of the image
         self.register_buffer("freqs", torch.zeros(c, 2))  # [C, 2] (x, y) cycles per image
         self.register_buffer("phases", torch.zeros(c))  # [C] cycles
@@ -462,15 +377,6 @@ class SynthesisInput(nn.Module):
         return max(0, (self.size - round(self.sampling_rate)) // 2)
 
 
-def moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and population std over H x W: [N, C] each. Means, not var_mean: the latter is far
-    slower on channels_last tensors."""
-    x = x.float()
-    mean = x.mean(dim=(2, 3))
-    var = (x - mean[:, :, None, None]).square().mean(dim=(2, 3))
-    return mean, var.sqrt()
-
-
 def crop_margin(x: torch.Tensor, m: int) -> torch.Tensor:
     return x[:, :, m : x.shape[2] - m, m : x.shape[3] - m] if m else x
 
@@ -489,7 +395,7 @@ class SynthesisLayer(nn.Module):
         super().__init__()
         self.spec = spec
         k = spec.conv_kernel
-        self.affine = FullyConnectedLayer(w_dim, spec.in_channels, bias_init=1.0)
+        self.affine = FullyConnected(w_dim, spec.in_channels, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(spec.out_channels, spec.in_channels, k, k))  # [O, I, k, k]
         self.bias = nn.Parameter(torch.zeros(spec.out_channels))  # [O]
         self.register_buffer("magnitude_ema", torch.ones([]))  # E[x^2] of the input
@@ -643,8 +549,7 @@ class SynthesisNetwork(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> SynthesisContext:
-        if noise_mode not in NOISE_MODES:
-            raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
+        check_noise_mode(noise_mode)
         key, m = user_transform(options)
         transform = self.input.transform
         if m is not None:
@@ -830,52 +735,27 @@ CONTROLS = (
 )
 
 
-class Generator(nn.Module):
+class Generator(GeneratorBase):
     """StyleGAN3 with the field's API: mapping(z, c) -> ws [N, 16, w_dim], synthesis(ws) -> images."""
 
     family = "stylegan3"
     stats_spec = STATS_SPEC
     synthesis_controls = CONTROLS
 
+    synthesis: SynthesisNetwork
+    mapping: MappingNetwork
+
     def __init__(self, cfg: StyleGAN3Config) -> None:
         super().__init__()
         self.cfg = cfg
-        self.mapping = MappingNetwork(cfg)
+        # NVIDIA's StyleGAN3 mapping is w_dim wide throughout, the label embedding too.
+        w = cfg.w_dim
+        self.mapping = MappingNetwork(cfg.z_dim, cfg.c_dim, w, cfg.mapping_layers, w, w, cfg.mapping_lrmul, cfg.num_ws)
         self.synthesis = SynthesisNetwork(cfg)
 
     @property
     def family_label(self) -> str:
         return f"StyleGAN3-{self.cfg.variant}"
-
-    @property
-    def z_dim(self) -> int:
-        return self.cfg.z_dim
-
-    @property
-    def w_dim(self) -> int:
-        return self.cfg.w_dim
-
-    @property
-    def c_dim(self) -> int:
-        return self.cfg.c_dim
-
-    @property
-    def num_ws(self) -> int:
-        return self.cfg.num_ws
-
-    @property
-    def img_resolution(self) -> int:
-        return self.cfg.resolution
-
-    def forward(
-        self,
-        z: torch.Tensor,
-        c: torch.Tensor | None = None,
-        truncation_psi: float = 1.0,
-        truncation_cutoff: int | None = None,
-        **synthesis_kwargs: Any,
-    ) -> torch.Tensor:
-        return self.synthesis(self.mapping(z, c, truncation_psi, truncation_cutoff), **synthesis_kwargs)
 
     def layer_table(self) -> list:
         cfg = self.cfg
@@ -950,7 +830,6 @@ class Generator(nn.Module):
 __all__ = [
     "NOISE_MODES",
     "STATS_SPEC",
-    "FullyConnectedLayer",
     "Generator",
     "LayerSpec",
     "MappingNetwork",
