@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +19,9 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError, describe
 from .api import NOISE_MODES
+
+if TYPE_CHECKING:
+    from ..stats import Capture
 
 SQRT2 = math.sqrt(2.0)
 C = TypeVar("C", bound="ConfigDict")
@@ -239,6 +242,59 @@ def check_noise_mode(noise_mode: str) -> None:
         raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
 
 
+class SynthesisBase(nn.Module):
+    """What every family's synthesis network does alike around its own start / advance / finish (api.py):
+    context() checks the request and completes the device, forward() renders with exactly the operations the
+    renderer resumes, so a cached render equals a fresh one bit for bit."""
+
+    cfg: Any
+    has_noise: ClassVar[bool] = True  # False: noise modes are accepted and ignored (StyleGAN3)
+    start: Callable[..., tuple]  # the family's resumable steps (api.py)
+    advance: Callable[..., tuple]
+    finish: Callable[..., Tensor]
+
+    def context(
+        self,
+        n: int,
+        noise_mode: str = "const",
+        noise_seed: int = 0,
+        options: dict | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> Any:
+        """The w-independent inputs of N images (noise, input transform), on `device` (default: the weights')."""
+        check_noise_mode(noise_mode)
+        device = next(self.parameters()).device if device is None else torch.device(device)
+        return self.make_context(int(n), noise_mode, int(noise_seed), dict(options or {}), device, dtype)
+
+    def make_context(
+        self, n: int, noise_mode: str, noise_seed: int, options: dict, device: torch.device, dtype: torch.dtype | None
+    ) -> Any:
+        """The family's context; dtype None: the family's working precision."""
+        raise NotImplementedError
+
+    def forward(
+        self,
+        ws: Tensor,
+        noise_mode: str = "random",
+        noise_seed: int | None = None,
+        capture: Capture | None = None,
+        options: dict | None = None,
+    ) -> Tensor:
+        """ws [N, num_ws, w_dim] -> images [N, img_channels, R, R]: start, advance through every w index, finish.
+        Random noise without a seed draws one."""
+        if ws.ndim != 3 or ws.shape[1:] != (self.cfg.num_ws, self.cfg.w_dim):
+            raise ValueError(f"ws must be [N, {self.cfg.num_ws}, {self.cfg.w_dim}], got {list(ws.shape)}")
+        if noise_mode == "random" and noise_seed is None and self.has_noise:
+            noise_seed = int(torch.randint(0, 2**31 - 1, ()))
+        n = ws.shape[0]
+        ctx = self.context(n, noise_mode, noise_seed or 0, options, device=ws.device)
+        state = self.start(ctx, n)
+        for k in range(self.cfg.num_ws):
+            state = self.advance(k, state, ws[:, k], ctx, capture)
+        return self.finish(state, ctx)
+
+
 def moments(x: Tensor) -> tuple[Tensor, Tensor]:
     """Per-instance, per-channel mean and population std over H x W, in float32: ([N, C], [N, C]). Means, not
     var_mean: the latter is far slower on channels_last tensors."""
@@ -256,6 +312,7 @@ __all__ = [
     "MappedGenerator",
     "MappingNetwork",
     "PyramidConfig",
+    "SynthesisBase",
     "broadcast_ws",
     "check_noise_mode",
     "moments",

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from ...errors import ConfigError, describe
 from ...limits import MAX_CHANNELS, MAX_LATENT, MAX_MAPPING_LAYERS, check_common_config, int_in, is_real
 from ..api import NOISE_MODES, Quantity, StatsSpec
-from ..common import MappedGenerator, PyramidConfig, check_noise_mode, truncate
+from ..common import MappedGenerator, PyramidConfig, SynthesisBase, check_noise_mode, truncate
 from . import topology as topo
 
 if TYPE_CHECKING:
@@ -298,7 +298,7 @@ class SynthesisLayer(nn.Module):
         return None
 
 
-class SynthesisNetwork(nn.Module):
+class SynthesisNetwork(SynthesisBase):
     """ws [N, num_ws, w_dim] -> images [N, img_channels, R, R] in (nominally) [-1, 1]."""
 
     def __init__(self, cfg: GeneratorConfig) -> None:
@@ -334,17 +334,10 @@ class SynthesisNetwork(nn.Module):
         return out
 
     # ------------------------------------------------------------------ the resumable protocol (families/api.py)
-    def context(
-        self,
-        n: int,
-        noise_mode: str = "const",
-        noise_seed: int = 0,
-        options: dict | None = None,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
+    def make_context(
+        self, n: int, noise_mode: str, noise_seed: int, options: dict, device: torch.device, dtype: torch.dtype | None
     ) -> list[torch.Tensor | None]:
         """The per-layer noise of one image (v1 has no other w-independent input), on `device` in `dtype`."""
-        device = self.const.device if device is None else device
         dtype = self.const.dtype if dtype is None else dtype
         return [t if t is None else t.to(device, dtype) for t in self.noises(n, noise_mode, noise_seed)]
 
@@ -378,26 +371,6 @@ class SynthesisNetwork(nn.Module):
     def set_memory_format(self, memory_format: torch.memory_format) -> None:
         self.to(memory_format=memory_format)  # type: ignore[call-overload,unused-ignore]  # not in torch < 2.14 stubs
         self.const.data = self.const.data.contiguous(memory_format=memory_format)
-
-    def forward(
-        self,
-        ws: torch.Tensor,
-        noise_mode: str = "random",
-        noise_seed: int | None = None,
-        capture: Capture | None = None,
-    ) -> torch.Tensor:
-        """ws [N, num_ws, w_dim] -> [N, img_channels, R, R]; the same operations the renderer resumes."""
-        n = ws.shape[0]
-        assert ws.ndim == 3 and ws.shape[1] == self.num_ws, (
-            f"ws must be [N, {self.num_ws}, w_dim], got {list(ws.shape)}"
-        )
-        if noise_mode == "random" and noise_seed is None:
-            noise_seed = int(torch.randint(0, 2**31 - 1, ()))
-        ctx = self.context(n, noise_mode, noise_seed or 0, device=ws.device, dtype=ws.dtype)
-        state = self.start(ctx, n)
-        for k in range(self.num_ws):
-            state = self.advance(k, state, ws[:, k], ctx, capture)
-        return self.finish(state, ctx)
 
     def adain_step(self, index: int, x: torch.Tensor, w: torch.Tensor, capture: Capture | None = None) -> torch.Tensor:
         """AdaIN of layer `index` on its `pre` output x [N, C, H, W] with w [N, w_dim], recording into capture."""

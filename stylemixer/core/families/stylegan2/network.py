@@ -37,7 +37,7 @@ from ..common import (
     MappedGenerator,
     MappingNetwork,
     PyramidConfig,
-    check_noise_mode,
+    SynthesisBase,
     moments,
     truncate,
 )
@@ -327,7 +327,7 @@ class SynthesisContext:
         return (self.noise_mode, self.noise_seed) if self.noise_mode == "random" else (self.noise_mode,)
 
 
-class SynthesisNetwork(nn.Module):
+class SynthesisNetwork(SynthesisBase):
     """ws [N, num_ws, w_dim] -> images [N, img_channels, R, R] in (nominally) [-1, 1]; a ResumableSynthesis."""
 
     b4: SynthesisBlock  # the blocks b4 ... bR are set by name in __init__
@@ -369,21 +369,13 @@ class SynthesisNetwork(nn.Module):
         self.memory_format = memory_format
 
     # ---------------------------------------------------------------------------------- resumable synthesis
-    def context(
-        self,
-        n: int,
-        noise_mode: str = "const",
-        noise_seed: int = 0,
-        options: dict | None = None,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
+    def make_context(
+        self, n: int, noise_mode: str, noise_seed: int, options: dict, device: torch.device, dtype: torch.dtype | None
     ) -> SynthesisContext:
         """Random noise is drawn on the CPU from (noise_seed, conv layer), so it is the same on every device and
         for every image of the batch (A, B and the mix share their noise, whatever the batching)."""
-        check_noise_mode(noise_mode)
         if options:
             raise ValueError(f"StyleGAN2 synthesis takes no options, got {sorted(options)}")
-        device = torch.device(device) if device is not None else self.const.device
         dtype = dtype or self.const.dtype
         noise: list[torch.Tensor | None] = []
         for spec in self.conv_specs:
@@ -398,7 +390,7 @@ class SynthesisNetwork(nn.Module):
                 g = torch.Generator().manual_seed(int(noise_seed) * 1000 + spec.noise_index)
                 t = torch.randn(1, 1, spec.resolution, spec.resolution, generator=g) * strength  # [1, 1, H, W]
             noise.append(t.to(device, dtype))
-        return SynthesisContext(int(n), noise_mode, int(noise_seed), tuple(noise), device, dtype)
+        return SynthesisContext(n, noise_mode, noise_seed, tuple(noise), device, dtype)
 
     def start(self, ctx: SynthesisContext, n: int | None = None) -> tuple:
         """The state entering w index 0: (the constant repeated N times, no image); N is ctx.n unless given."""
@@ -477,25 +469,6 @@ class SynthesisNetwork(nn.Module):
 
     def preview(self, state: tuple, ctx: SynthesisContext) -> torch.Tensor:
         return state[1]
-
-    def forward(
-        self,
-        ws: torch.Tensor,
-        noise_mode: str = "random",
-        noise_seed: int | None = None,
-        capture: Capture | None = None,
-    ) -> torch.Tensor:
-        """ws [N, num_ws, w_dim] -> img [N, C, R, R]: start, advance through every w index, finish."""
-        if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.cfg.w_dim:
-            raise ValueError(f"ws must be [N, {self.num_ws}, {self.cfg.w_dim}], got {list(ws.shape)}")
-        if noise_mode == "random" and noise_seed is None:
-            noise_seed = int(torch.randint(0, 2**31 - 1, ()))
-        ctx = self.context(ws.shape[0], noise_mode, noise_seed or 0, device=ws.device, dtype=self.const.dtype)
-        ws = ws.to(ctx.dtype)
-        state = self.start(ctx)
-        for k in range(self.num_ws):
-            state = self.advance(k, state, ws[:, k], ctx, capture)
-        return self.finish(state, ctx)
 
     # ---------------------------------------------------------------------------------- sizes
     def state_shapes(self, k: int) -> tuple:

@@ -30,7 +30,7 @@ from torch import nn
 
 from ...errors import RecipeError
 from ..api import GROUPS, NOISE_MODES, Control, LayerInfo, Quantity, StatsSpec
-from ..common import ConfigDict, FullyConnected, GeneratorBase, MappingNetwork, check_noise_mode, moments
+from ..common import ConfigDict, FullyConnected, GeneratorBase, MappingNetwork, SynthesisBase, moments
 from .ops import FilteredLReLU
 
 if TYPE_CHECKING:
@@ -504,8 +504,10 @@ class SynthesisLayer(nn.Module):
         )
 
 
-class SynthesisNetwork(nn.Module):
+class SynthesisNetwork(SynthesisBase):
     """ws [N, 16, w_dim] -> images [N, img_channels, R, R], nominally in [-1, 1]. A ResumableSynthesis."""
+
+    has_noise = False
 
     # What `options` of the context can hold, so controls can be built without knowing the family.
     option_specs = (
@@ -540,24 +542,15 @@ class SynthesisNetwork(nn.Module):
 
     # -- the resumable protocol -------------------------------------------------------------------------------
 
-    def context(
-        self,
-        n: int,
-        noise_mode: str = "const",
-        noise_seed: int = 0,
-        options: dict | None = None,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
+    def make_context(
+        self, n: int, noise_mode: str, noise_seed: int, options: dict, device: torch.device, dtype: torch.dtype | None
     ) -> SynthesisContext:
-        check_noise_mode(noise_mode)
         key, m = user_transform(options)
         transform = self.input.transform
         if m is not None:
             # The buffer holds the inverse of the image transform; the user's transform applies after it.
             transform = torch.from_numpy(transform.detach().double().cpu().numpy() @ np.linalg.inv(m)).float()
-        if device is not None:
-            transform = transform.to(device)
-        return SynthesisContext(int(n), key, transform.float(), dtype or torch.float32)
+        return SynthesisContext(n, key, transform.to(device).float(), dtype or torch.float32)
 
     def start(self, ctx: SynthesisContext, n: int | None = None) -> tuple:
         return ()  # nothing enters w 0: the input's features depend on it
@@ -592,22 +585,6 @@ class SynthesisNetwork(nn.Module):
 
     def set_memory_format(self, memory_format: torch.memory_format) -> None:
         self.memory_format = memory_format
-
-    def forward(
-        self,
-        ws: torch.Tensor,
-        noise_mode: str = "const",
-        noise_seed: int | None = None,
-        capture: Capture | None = None,
-        options: dict | None = None,
-    ) -> torch.Tensor:
-        if ws.ndim != 3 or ws.shape[1] != self.num_ws:
-            raise ValueError(f"ws must be [N, {self.num_ws}, w_dim], got {list(ws.shape)}")
-        ctx = self.context(ws.shape[0], noise_mode, noise_seed or 0, options, device=ws.device)
-        state = self.start(ctx)
-        for k in range(self.num_ws):
-            state = self.advance(k, state, ws[:, k], ctx, capture)
-        return self.finish(state, ctx)
 
 
 # ----------------------------------------------------------------------------------------------------------------
