@@ -189,9 +189,11 @@ class GeneratorBase(nn.Module):
     and forward(z, c) = synthesis(mapping(z, c)). A family sets cfg, synthesis and mapping (a method, or NVIDIA's
     module under that name)."""
 
-    cfg: Any
-    synthesis: nn.Module
-    mapping: Callable[..., Tensor]
+    mapping: Callable[..., Tensor]  # a method, or NVIDIA's module of that name (StyleGAN3)
+
+    def __init__(self, cfg: Any) -> None:
+        super().__init__()
+        self.cfg = cfg
 
     @property
     def z_dim(self) -> int:
@@ -217,21 +219,19 @@ class GeneratorBase(nn.Module):
         """z [N, z_dim] (c [N, c_dim]) -> images [N, img_channels, R, R]. kw: truncation_psi and truncation_cutoff
         for the mapping, the rest (noise_mode, noise_seed, capture, options) for the synthesis."""
         truncation = {k: kw.pop(k) for k in ("truncation_psi", "truncation_cutoff") if k in kw}
-        return self.synthesis(self.mapping(z, c, **truncation), **kw)
+        return self.get_submodule("synthesis")(self.mapping(z, c, **truncation), **kw)
 
 
 class MappedGenerator(GeneratorBase):
     """A generator whose `mapping_net` makes one w per image (StyleGAN v1 and StyleGAN2)."""
-
-    mapping_net: nn.Module
 
     def mapping(
         self, z: Tensor, c: Tensor | None = None, truncation_psi: float = 1.0, truncation_cutoff: int | None = None
     ) -> Tensor:
         """z [N, z_dim], c [N, c_dim] one-hot (conditional models) -> ws [N, num_ws, w_dim]; truncation pulls the
         first `truncation_cutoff` rows toward w_avg."""
-        w = self.mapping_net(z, c)
-        return broadcast_ws(w, self.num_ws, self.mapping_net.get_buffer("w_avg"), truncation_psi, truncation_cutoff)
+        net = self.get_submodule("mapping_net")
+        return broadcast_ws(net(z, c), self.num_ws, net.get_buffer("w_avg"), truncation_psi, truncation_cutoff)
 
 
 # ------------------------------------------------------------------------------------------------ synthesis

@@ -397,12 +397,8 @@ class Generator(MappedGenerator):
     stats_spec = STATS_SPEC
     synthesis_controls = ()  # no per-image inputs besides the latents and the noise
 
-    synthesis: SynthesisNetwork
-    mapping_net: MappingNetwork
-
     def __init__(self, cfg: GeneratorConfig) -> None:
-        super().__init__()
-        self.cfg = cfg
+        super().__init__(cfg)
         self.mapping_net = MappingNetwork(cfg)
         self.synthesis = SynthesisNetwork(cfg)
 

@@ -566,12 +566,8 @@ class Generator(MappedGenerator):
     synthesis_controls = ()  # no per-image inputs besides the latents and the noise
     stats_spec = STATS_SPEC
 
-    synthesis: SynthesisNetwork
-    mapping_net: MappingNetwork
-
     def __init__(self, cfg: StyleGAN2Config) -> None:
-        super().__init__()
-        self.cfg = cfg
+        super().__init__(cfg)
         self.mapping_net = MappingNetwork(
             cfg.z_dim,
             cfg.c_dim,

@@ -354,22 +354,7 @@ class SynthesisInput(nn.Module):
         x = x @ (self.weight / math.sqrt(self.channels)).t()  # [N, H, W, C]
         x = x.permute(0, 3, 1, 2)  # [N, C, H, W], channels_last
         if capture is not None and capture.active:
-            values = None
-            if capture.wants_stats(index):
-                zero = torch.zeros_like(t)
-                mean, std = moments(x)
-                values = {
-                    "s": t_raw,
-                    "s_eff": t,
-                    "demod": amplitudes,
-                    "mean_in": zero,
-                    "std_in": zero,
-                    "mean_out": mean,
-                    "std_out": std,
-                }
-            capture.record(
-                index, values, features=crop_margin(x, self.margin) if capture.wants_features(index) else None
-            )
+            record(capture, index, None, x, self.margin, t_raw, t, amplitudes)
         return x
 
     @property
@@ -379,6 +364,34 @@ class SynthesisInput(nn.Module):
 
 def crop_margin(x: torch.Tensor, m: int) -> torch.Tensor:
     return x[:, :, m : x.shape[2] - m, m : x.shape[3] - m] if m else x
+
+
+def record(
+    capture: Capture,
+    index: int,
+    x: torch.Tensor | None,
+    y: torch.Tensor,
+    margin: int,
+    s: torch.Tensor,
+    s_eff: torch.Tensor,
+    demod: torch.Tensor,
+) -> None:
+    """What w index `index` records: its styles s, s_eff [N, I] and demodulation [N, O], the moments of its input
+    x (None: the Fourier features, which have no input: zeros) and output y, and y cropped to the image."""
+    values = None
+    if capture.wants_stats(index):
+        mean_in, std_in = (torch.zeros_like(s),) * 2 if x is None else moments(x)
+        mean_out, std_out = moments(y)
+        values = {
+            "s": s,
+            "s_eff": s_eff,
+            "demod": demod,
+            "mean_in": mean_in,
+            "std_in": std_in,
+            "mean_out": mean_out,
+            "std_out": std_out,
+        }
+    capture.record(index, values, features=crop_margin(y, margin) if capture.wants_features(index) else None)
 
 
 class SynthesisLayer(nn.Module):
@@ -441,8 +454,6 @@ class SynthesisLayer(nn.Module):
         n = x.shape[0]
         styles, s_eff, dcoefs, wt = self.modulation(w)
         pad = spec.conv_kernel - 1
-        if capture is not None and capture.active and capture.wants_stats(index):
-            mean_in, std_in = moments(x)
         wt = wt.to(x.dtype)
         if self.flrelu.use_strips(x):
             # One image on the CPU: the convolution runs strip by strip as the filtered lrelu asks for its
@@ -462,21 +473,7 @@ class SynthesisLayer(nn.Module):
             y = y.to(x.dtype)
         y = y.contiguous(memory_format=memory_format)
         if capture is not None and capture.active:
-            values = None
-            if capture.wants_stats(index):
-                mean_out, std_out = moments(y)
-                values = {
-                    "s": styles,
-                    "s_eff": s_eff,
-                    "demod": dcoefs,
-                    "mean_in": mean_in,
-                    "std_in": std_in,
-                    "mean_out": mean_out,
-                    "std_out": std_out,
-                }
-            capture.record(
-                index, values, features=crop_margin(y, spec.margin) if capture.wants_features(index) else None
-            )
+            record(capture, index, x, y, spec.margin, styles, s_eff, dcoefs)
         return y
 
     def _conv_rows(self, x: torch.Tensor, weight: torch.Tensor) -> Callable[[int, int], torch.Tensor]:
@@ -719,12 +716,8 @@ class Generator(GeneratorBase):
     stats_spec = STATS_SPEC
     synthesis_controls = CONTROLS
 
-    synthesis: SynthesisNetwork
-    mapping: MappingNetwork
-
     def __init__(self, cfg: StyleGAN3Config) -> None:
-        super().__init__()
-        self.cfg = cfg
+        super().__init__(cfg)
         # NVIDIA's StyleGAN3 mapping is w_dim wide throughout, the label embedding too.
         w = cfg.w_dim
         self.mapping = MappingNetwork(cfg.z_dim, cfg.c_dim, w, cfg.mapping_layers, w, w, cfg.mapping_lrmul, cfg.num_ws)
