@@ -1,9 +1,13 @@
 """Pieces every StyleGAN family shares, with torch (api.py stays importable without it).
 
-- configs: `ConfigDict` (to_dict / from_dict of a frozen config dataclass);
-- mapping: NVIDIA's `FullyConnected` layer and `MappingNetwork` (StyleGAN2 and StyleGAN3), `broadcast_ws`;
-- the generator: `GeneratorBase`, the sizes and forward() every family's Generator computes alike;
-- synthesis: `check_noise_mode`, `moments` for the statistics.
+- configs: `ConfigDict` (to_dict / from_dict of a frozen config dataclass), `PyramidConfig` (num_ws of v1 and
+  StyleGAN2);
+- mapping: `truncate`, `broadcast_ws`, NVIDIA's `FullyConnected` layer and `MappingNetwork` (StyleGAN2 and
+  StyleGAN3, as in NVIDIA's code);
+- the generator: `GeneratorBase` (the sizes and forward() of every family), `MappedGenerator` (mapping() of v1
+  and StyleGAN2);
+- synthesis: `SynthesisBase` (context checks and forward() around the family's start / advance / finish),
+  `moments` for the statistics.
 """
 
 from __future__ import annotations
@@ -49,18 +53,18 @@ class ConfigDict:
         return _plain(dataclasses.asdict(self))  # type: ignore[call-overload]  # a dataclass by contract
 
     @classmethod
-    def config_fields(cls, d: object, what: str) -> dict:
+    def config_fields(cls, d: object) -> dict:
         """A copy of d, refused (ConfigError) unless a dict of `cls`'s field names."""
         if not isinstance(d, dict):
-            raise ConfigError(f"the {what} config must be a JSON object, got {describe(d)}")
+            raise ConfigError(f"the {cls.config_name} config must be a JSON object, got {describe(d)}")
         unknown = set(d) - {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         if unknown:
-            raise ConfigError(f"unknown {what} config keys: {describe(sorted(unknown))}")
+            raise ConfigError(f"unknown {cls.config_name} config keys: {describe(sorted(unknown))}")
         return dict(d)
 
     @classmethod
     def from_dict(cls: type[C], d: dict) -> C:
-        return cls(**cls.config_fields(d, cls.config_name))  # __post_init__ checks types and bounds
+        return cls(**cls.config_fields(d))  # __post_init__ checks types and bounds
 
 
 class PyramidConfig(ConfigDict):
@@ -186,8 +190,8 @@ class MappingNetwork(nn.Module):
 
 class GeneratorBase(nn.Module):
     """What the StyleGenerator seam (api.py) asks that every family computes alike: the sizes, read from `cfg`,
-    and forward(z, c) = synthesis(mapping(z, c)). A family sets cfg, synthesis and mapping (a method, or NVIDIA's
-    module under that name)."""
+    and forward(z, c) = synthesis(mapping(z, c)). A family adds its `synthesis` module and `mapping` (a method, or
+    NVIDIA's module under that name)."""
 
     mapping: Callable[..., Tensor]  # a method, or NVIDIA's module of that name (StyleGAN3)
 
@@ -200,12 +204,12 @@ class GeneratorBase(nn.Module):
         return int(self.cfg.z_dim)
 
     @property
-    def w_dim(self) -> int:
-        return int(self.cfg.w_dim)
-
-    @property
     def c_dim(self) -> int:
         return int(getattr(self.cfg, "c_dim", 0))  # StyleGAN v1 models are unconditional
+
+    @property
+    def w_dim(self) -> int:
+        return int(self.cfg.w_dim)
 
     @property
     def num_ws(self) -> int:

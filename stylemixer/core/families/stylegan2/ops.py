@@ -105,19 +105,12 @@ def epilogue_(y: torch.Tensor, noise: torch.Tensor | None, clamp: float | None) 
     return y
 
 
-def moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-instance, per-channel mean and population std over H x W: ([N, C], [N, C])."""
-    var, mean = torch.var_mean(x, dim=(2, 3), correction=0)
-    return mean, var.sqrt()
-
-
 __all__ = [
     "DEMOD_EPS",
     "SQRT2",
     "demodulation",
     "epilogue_",
     "modulate",
-    "moments",
     "resample_filter",
     "upconv2d",
     "upsample2d",

@@ -233,7 +233,7 @@ class StyleGAN3Config(ConfigDict):
 
     @classmethod
     def from_dict(cls, d: dict) -> StyleGAN3Config:
-        d = cls.config_fields(d, cls.config_name)
+        d = cls.config_fields(d)
         layers = d.get("layers", ())
         if not isinstance(layers, (list, tuple)) or not all(isinstance(l, dict) for l in layers):
             raise ValueError("layers must be a list of objects")
