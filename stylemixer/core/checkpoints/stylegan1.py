@@ -191,8 +191,8 @@ def _variables(net: TFNetwork, name: str) -> dict:
         raise ModelFileError(f"{name} is damaged: {e}") from None
 
 
-def _kwargs_config(kwargs: dict, name: str) -> tuple[int, float]:
-    """Refuse options the engine does not implement; return (fused_up_min_res, mapping_lrmul)."""
+def _kwargs_config(kwargs: dict, name: str) -> dict[str, Any]:
+    """Refuse options the engine does not implement; return the config's fused_up_min_res and mapping_lrmul."""
     for key, want in _REQUIRED_KWARGS.items():
         if key in kwargs and kwargs[key] != want:
             raise ModelFileError(
@@ -210,16 +210,17 @@ def _kwargs_config(kwargs: dict, name: str) -> tuple[int, float]:
     lrmul = kwargs.get("mapping_lrmul", 0.01)
     if not isinstance(lrmul, (int, float)) or isinstance(lrmul, bool) or not 0 < float(lrmul) < 1e3:
         raise ModelFileError(f"{name} has mapping_lrmul={lrmul!r}")
-    return fused_min, float(lrmul)
+    return {"fused_up_min_res": fused_min, "mapping_lrmul": float(lrmul)}
 
 
-def _truncation(kwargs: dict, name: str) -> tuple[float, int | None]:
+def _truncation(kwargs: dict, name: str) -> dict[str, Any]:
+    """The config's truncation_psi and truncation_cutoff: G_style's defaults unless the kwargs set them."""
     psi = kwargs.get("truncation_psi", 0.7)
     cutoff = kwargs.get("truncation_cutoff", 8)
     if psi is None or cutoff is None or cutoff == 0:  # G_style applies no truncation then
-        return 1.0, None
+        return {"truncation_psi": 1.0, "truncation_cutoff": None}
     try:
-        return float(psi), int(cutoff)
+        return {"truncation_psi": float(psi), "truncation_cutoff": int(cutoff)}
     except (TypeError, ValueError):
         raise ModelFileError(f"{name} has truncation_psi={psi!r}, truncation_cutoff={cutoff!r}") from None
 
@@ -232,8 +233,9 @@ def _shape(vars_: dict, key: str, name: str, where: str) -> tuple[int, ...]:
     return tuple(vars_[key].shape)
 
 
-def infer_layout(top_v: dict, map_v: dict, syn_v: dict, name: str) -> tuple[int, int, int, int, tuple[int, ...], int]:
-    """Sizes from the variable shapes: (z_dim, w_dim, mapping_layers, mapping_fmaps, channels, img_channels)."""
+def infer_layout(top_v: dict, map_v: dict, syn_v: dict, name: str) -> dict[str, Any]:
+    """The config's sizes from the variable shapes: z_dim, w_dim, mapping_layers, mapping_fmaps, resolution,
+    img_channels, channels."""
     if "LabelConcat/weight" in map_v:
         raise ModelFileError(f"{name} is a conditional (labelled) generator; StyleMixer reads unconditional ones")
     layers = 0
@@ -263,7 +265,15 @@ def infer_layout(top_v: dict, map_v: dict, syn_v: dict, name: str) -> tuple[int,
     dims = (z_dim, w_dim, fmaps, rgb[3], *channels)
     if min(dims) < 1 or max(dims) > 1 << 16:
         raise ModelFileError(f"{name}: implausible layer sizes {list(dims)}")
-    return z_dim, w_dim, layers, fmaps, tuple(channels), rgb[3]
+    return {
+        "z_dim": z_dim,
+        "w_dim": w_dim,
+        "mapping_layers": layers,
+        "mapping_fmaps": fmaps,
+        "resolution": 4 * 2 ** (len(channels) - 1),
+        "img_channels": rgb[3],
+        "channels": tuple(channels),
+    }
 
 
 def expected_shapes(cfg: GeneratorConfig) -> tuple[dict, dict, dict]:
@@ -359,36 +369,22 @@ def convert(
     kw_syn = _check_network(synthesis, "synthesis", "G_synthesis", name)
     assert mapping is not None and synthesis is not None  # _check_network refused a missing one
     kwargs = {**kw_syn, **kw_map, **kw_top}
-    fused_min, lrmul = _kwargs_config(kwargs, name)
-    psi, cutoff = _truncation(kw_top, name)
+    settings = _kwargs_config(kwargs, name)
+    truncation = _truncation(kw_top, name)
 
     top_v, map_v, syn_v = _variables(Gs, name), _variables(mapping, name), _variables(synthesis, name)
     for net in (Gs, mapping, synthesis):  # the dicts above now own the arrays; free each one once copied
         net.variables = None
-    z_dim, w_dim, layers, fmaps, channels, img_channels = infer_layout(top_v, map_v, syn_v, name)
-    resolution = 4 * 2 ** (len(channels) - 1)
-    for key in ("resolution", "num_channels"):
+    layout = infer_layout(top_v, map_v, syn_v, name)
+    resolution = layout["resolution"]
+    for key, actual in (("resolution", resolution), ("num_channels", layout["img_channels"])):
         declared = kwargs.get(key)
-        actual = resolution if key == "resolution" else img_channels
         if declared is not None and declared != actual:
             raise ModelFileError(f"{name}: static_kwargs say {key}={declared!r} but the variables are for {actual}")
     box = _cars_crop(resolution, name, kwargs) if crop == "auto" else crop
     if isinstance(box, str):
         raise ValueError(f"crop must be 'auto', None or a box, got {box!r}")
-    cfg = GeneratorConfig(
-        z_dim=z_dim,
-        w_dim=w_dim,
-        mapping_layers=layers,
-        mapping_fmaps=fmaps,
-        mapping_lrmul=lrmul,
-        resolution=resolution,
-        img_channels=img_channels,
-        channels=channels,
-        fused_up_min_res=fused_min,
-        truncation_psi=psi,
-        truncation_cutoff=cutoff,
-        crop=box,
-    )
+    cfg = GeneratorConfig(**layout, **settings, **truncation, crop=box)
     want_top, want_map, want_syn = expected_shapes(cfg)
     _compare(top_v, want_top, "Gs", name)
     _compare(map_v, want_map, "mapping", name)
@@ -427,7 +423,7 @@ def convert(
     info = {
         "tf_network_version": Gs.version,
         "network_name": getattr(Gs, "name", None),
-        "fused_up_min_res": fused_min,
+        "fused_up_min_res": cfg.fused_up_min_res,
         "cars_crop": box is not None,
         "source_looks_official": all(m in src for m in ("def G_style(", "def G_synthesis(", "def G_mapping(")),
     }

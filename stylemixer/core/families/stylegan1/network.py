@@ -14,8 +14,8 @@ from the first layer whose w changed (see families/api.py).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn as nn
@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from ...errors import ConfigError, describe
 from ...limits import MAX_CHANNELS, MAX_LATENT, MAX_MAPPING_LAYERS, check_common_config, int_in, is_real
 from ..api import NOISE_MODES, Quantity, StatsSpec
-from ..common import truncate
+from ..common import MappedGenerator, PyramidConfig, SynthesisBase, check_noise_mode, truncate
 from . import topology as topo
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class GeneratorConfig:
+class GeneratorConfig(PyramidConfig):
     z_dim: int = 512  # input latent size
     w_dim: int = 512  # intermediate latent size
     mapping_layers: int = 8  # depth of the mapping MLP
@@ -81,29 +81,6 @@ class GeneratorConfig:
         if self.crop is not None:
             object.__setattr__(self, "crop", tuple(int(c) for c in self.crop))
 
-    @property
-    def num_blocks(self) -> int:
-        return int(math.log2(self.resolution)) - 1
-
-    @property
-    def num_ws(self) -> int:
-        return 2 * self.num_blocks
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["channels"] = list(self.channels)
-        d["crop"] = list(self.crop) if self.crop is not None else None
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "GeneratorConfig":
-        if not isinstance(d, dict):
-            raise ConfigError(f"the generator config must be a JSON object, got {describe(d)}")
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ConfigError(f"unknown generator config keys: {describe(sorted(unknown))}")
-        return cls(**d)  # __post_init__ checks types and bounds and makes channels and crop tuples
-
 
 def lrelu(x: torch.Tensor) -> torch.Tensor:
     return F.leaky_relu(x, 0.2)
@@ -142,7 +119,7 @@ class MappingNetwork(nn.Module):
         )
         self.register_buffer("w_avg", torch.zeros(cfg.w_dim))  # [w_dim], the truncation centre
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:  # c: unused (unconditional)
         x = z.float() * torch.rsqrt(z.float().square().mean(dim=1, keepdim=True) + 1e-8)  # pixel norm
         for fc in self.fcs:
             x = lrelu(fc(x))
@@ -321,7 +298,7 @@ class SynthesisLayer(nn.Module):
         return None
 
 
-class SynthesisNetwork(nn.Module):
+class SynthesisNetwork(SynthesisBase):
     """ws [N, num_ws, w_dim] -> images [N, img_channels, R, R] in (nominally) [-1, 1]."""
 
     def __init__(self, cfg: GeneratorConfig) -> None:
@@ -349,8 +326,7 @@ class SynthesisNetwork(nn.Module):
 
     def noises(self, n: int, noise_mode: str, noise_seed: int = 0) -> list[torch.Tensor | None]:
         """Per-layer noise, drawn on the CPU from (noise_seed, layer) so it is identical on every device."""
-        if noise_mode not in NOISE_MODES:
-            raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
+        check_noise_mode(noise_mode)
         out: list[torch.Tensor | None] = []
         for layer in self.layers:
             g = torch.Generator().manual_seed(int(noise_seed) * 1000 + layer.index) if noise_mode == "random" else None
@@ -358,17 +334,10 @@ class SynthesisNetwork(nn.Module):
         return out
 
     # ------------------------------------------------------------------ the resumable protocol (families/api.py)
-    def context(
-        self,
-        n: int,
-        noise_mode: str = "const",
-        noise_seed: int = 0,
-        options: dict | None = None,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
+    def make_context(
+        self, n: int, noise_mode: str, noise_seed: int, options: dict, device: torch.device, dtype: torch.dtype | None
     ) -> list[torch.Tensor | None]:
         """The per-layer noise of one image (v1 has no other w-independent input), on `device` in `dtype`."""
-        device = self.const.device if device is None else device
         dtype = self.const.dtype if dtype is None else dtype
         return [t if t is None else t.to(device, dtype) for t in self.noises(n, noise_mode, noise_seed)]
 
@@ -416,26 +385,6 @@ class SynthesisNetwork(nn.Module):
         self.to(memory_format=memory_format)  # type: ignore[call-overload,unused-ignore]  # not in torch < 2.14 stubs
         self.const.data = self.const.data.contiguous(memory_format=memory_format)
 
-    def forward(
-        self,
-        ws: torch.Tensor,
-        noise_mode: str = "random",
-        noise_seed: int | None = None,
-        capture: Capture | None = None,
-    ) -> torch.Tensor:
-        """ws [N, num_ws, w_dim] -> [N, img_channels, R, R]; the same operations the renderer resumes."""
-        n = ws.shape[0]
-        assert ws.ndim == 3 and ws.shape[1] == self.num_ws, (
-            f"ws must be [N, {self.num_ws}, w_dim], got {list(ws.shape)}"
-        )
-        if noise_mode == "random" and noise_seed is None:
-            noise_seed = int(torch.randint(0, 2**31 - 1, ()))
-        ctx = self.context(n, noise_mode, noise_seed or 0, device=ws.device, dtype=ws.dtype)
-        state = self.start(ctx, n)
-        for k in range(self.num_ws):
-            state = self.advance(k, state, ws[:, k], ctx, capture)
-        return self.finish(state, ctx)
-
     def adain_step(self, index: int, x: torch.Tensor, w: torch.Tensor, capture: Capture | None = None) -> torch.Tensor:
         """AdaIN of layer `index` on its `pre` output x [N, C, H, W] with w [N, w_dim], recording into capture."""
         layer = self.layers[index]
@@ -453,7 +402,7 @@ class SynthesisNetwork(nn.Module):
         return layer.adain(x, w)
 
 
-class Generator(nn.Module):
+class Generator(MappedGenerator):
     """The StyleGAN generator with the field's API: mapping(z, c) -> ws, synthesis(ws) -> images, num_ws."""
 
     family = "stylegan1"
@@ -462,8 +411,7 @@ class Generator(nn.Module):
     synthesis_controls = ()  # no per-image inputs besides the latents and the noise
 
     def __init__(self, cfg: GeneratorConfig) -> None:
-        super().__init__()
-        self.cfg = cfg
+        super().__init__(cfg)
         self.mapping_net = MappingNetwork(cfg)
         self.synthesis = SynthesisNetwork(cfg)
 
@@ -493,26 +441,6 @@ class Generator(nn.Module):
         s["synthesis.torgb.bias"] = ((cfg.img_channels,), f32)
         return s
 
-    @property
-    def num_ws(self) -> int:
-        return self.cfg.num_ws
-
-    @property
-    def z_dim(self) -> int:
-        return self.cfg.z_dim
-
-    @property
-    def w_dim(self) -> int:
-        return self.cfg.w_dim
-
-    @property
-    def c_dim(self) -> int:
-        return 0
-
-    @property
-    def img_resolution(self) -> int:
-        return self.cfg.resolution
-
     def layer_table(self) -> list[LayerInfo]:
         return topo.layer_table(self.cfg)
 
@@ -533,32 +461,6 @@ class Generator(nn.Module):
     def state_nbytes(self, bytes_per_value: int = 4) -> int:
         """One image's cached states: the input of every AdaIN, [1, C, R, R] each."""
         return sum(s.out_ch * s.res**2 for s in topo.topology(self.cfg)) * bytes_per_value
-
-    def mapping(
-        self,
-        z: torch.Tensor,
-        c: torch.Tensor | None = None,
-        truncation_psi: float = 1.0,
-        truncation_cutoff: int | None = None,
-    ) -> torch.Tensor:
-        """z [N, z_dim] -> ws [N, num_ws, w_dim]; truncation pulls the first `cutoff` rows towards w_avg.
-
-        c: class labels, unused (v1 models are unconditional); accepted for the field's signature.
-        """
-        w = self.mapping_net(z)
-        ws = w[:, None, :].repeat(1, self.num_ws, 1)
-        return truncate(ws, self.mapping_net.w_avg, truncation_psi, truncation_cutoff)
-
-    def forward(
-        self,
-        z: torch.Tensor,
-        c: torch.Tensor | None = None,
-        truncation_psi: float = 1.0,
-        truncation_cutoff: int | None = None,
-        noise_mode: str = "random",
-        **kw: Any,
-    ) -> torch.Tensor:
-        return self.synthesis(self.mapping(z, c, truncation_psi, truncation_cutoff), noise_mode=noise_mode, **kw)
 
 
 def default_channels(resolution: int, fmap_base: int = 8192, fmap_max: int = 512) -> tuple[int, ...]:

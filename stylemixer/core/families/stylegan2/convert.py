@@ -122,7 +122,10 @@ def check_architecture(state: dict, name: str, declared: object = None) -> None:
         detected = "orig"
     else:
         detected = "skip"
-    arch = declared if declared not in (None, "skip") else detected
+    _require_skip(declared if declared not in (None, "skip") else detected, name)
+
+
+def _require_skip(arch: object, name: str) -> None:
     if arch != "skip":
         _fail(
             name,
@@ -580,13 +583,7 @@ def from_tf(
         kw.setdefault("architecture", "orig")
     if any(re.fullmatch(r"synthesis/\d+x\d+/Skip/.*", k) for k in variables):
         kw.setdefault("architecture", "resnet")
-    arch = kw.get("architecture", "skip")
-    if arch != "skip":
-        _fail(
-            name,
-            f"the generator uses architecture={arch!r}; StyleMixer builds StyleGAN2's 'skip' generator "
-            f"(config E/F, the architecture of every released model)",
-        )
+    _require_skip(kw.get("architecture", "skip"), name)
     for key in ("nonlinearity", "mapping_nonlinearity"):
         if kw.get(key, "lrelu") != "lrelu":
             _fail(name, f"the generator uses {key}={kw[key]!r}; StyleMixer builds StyleGAN2's 'lrelu'")

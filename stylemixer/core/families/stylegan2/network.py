@@ -24,28 +24,28 @@ the FLOP count and the converters' names all come from it.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..api import LayerInfo, Quantity, StatsSpec
-from ..common import channel_moments, truncate
-from .ops import (
-    SQRT2,
-    demodulation,
-    epilogue_,
-    resample_filter,
-    upconv2d,
-    upsample2d,
+from ..api import NOISE_MODES, LayerInfo, Quantity, StatsSpec
+from ..common import (
+    FullyConnected,
+    MappedGenerator,
+    MappingNetwork,
+    PyramidConfig,
+    SynthesisBase,
+    channel_moments,
+    truncate,
 )
+from .ops import SQRT2, demodulation, epilogue_, resample_filter, upconv2d, upsample2d
 
 if TYPE_CHECKING:
     from ...stats import Capture
 
-NOISE_MODES = ("const", "random", "none")
 FAMILY = "stylegan2"
 FAMILY_LABEL = "StyleGAN2"
 
@@ -66,7 +66,7 @@ def _is_num(v: object) -> bool:
 
 
 @dataclass(frozen=True)
-class StyleGAN2Config:
+class StyleGAN2Config(PyramidConfig):
     resolution: int = 1024  # output height and width, a power of two >= 4
     img_channels: int = 3
     z_dim: int = 512
@@ -82,6 +82,8 @@ class StyleGAN2Config:
     truncation_psi: float = 1.0  # the model's suggested default truncation
     truncation_cutoff: int | None = None
     crop: tuple | None = None  # (top, bottom, left, right) content box
+
+    config_name = "StyleGAN2"
 
     def __post_init__(self) -> None:
         r = self.resolution
@@ -130,34 +132,6 @@ class StyleGAN2Config:
                 raise ValueError(f"crop must be (top, bottom, left, right) inside the {r} px frame, got {box!r}")
             object.__setattr__(self, "crop", tuple(box))
 
-    @property
-    def num_blocks(self) -> int:
-        return int(math.log2(self.resolution)) - 1
-
-    @property
-    def num_ws(self) -> int:
-        return 2 * self.num_blocks
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["channels"] = list(self.channels)
-        d["crop"] = list(self.crop) if self.crop is not None else None
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> StyleGAN2Config:
-        if not isinstance(d, dict):
-            raise ValueError("a StyleGAN2 config must be a JSON object")
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown StyleGAN2 config keys: {sorted(unknown)}")
-        d = dict(d)
-        if isinstance(d.get("channels"), list):
-            d["channels"] = tuple(d["channels"])
-        if isinstance(d.get("crop"), list):
-            d["crop"] = tuple(d["crop"])
-        return cls(**d)
-
 
 # ------------------------------------------------------------------------------------------------ topology
 
@@ -202,68 +176,6 @@ def group_of(resolution: int) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ modules
-
-
-class FullyConnected(nn.Module):
-    """Equalized-lr dense layer: y = act(x @ (W * lrmul / sqrt(in)).T + b * lrmul); lrelu means lrelu_0.2 * sqrt(2)."""
-
-    def __init__(
-        self,
-        in_features: int,
-        out_features: int,
-        activation: str = "linear",
-        lr_multiplier: float = 1.0,
-        bias_init: float = 0.0,
-    ) -> None:
-        super().__init__()
-        self.activation = activation
-        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_multiplier)  # [out, in]
-        self.bias = nn.Parameter(torch.full((out_features,), float(bias_init)))  # [out]
-        self.weight_gain = lr_multiplier / math.sqrt(in_features)
-        self.bias_gain = lr_multiplier
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [N, in] -> [N, out]
-        w = self.weight.to(x.dtype) * self.weight_gain
-        b = self.bias.to(x.dtype)
-        if self.bias_gain != 1:
-            b = b * self.bias_gain
-        if self.activation == "linear":
-            return torch.addmm(b.unsqueeze(0), x, w.t())
-        return F.leaky_relu(x.matmul(w.t()) + b, 0.2) * SQRT2
-
-    def extra_repr(self) -> str:
-        return f"in={self.weight.shape[1]}, out={self.weight.shape[0]}, activation={self.activation}"
-
-
-def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
-
-
-class MappingNetwork(nn.Module):
-    """z [N, z_dim] (and c [N, c_dim]) -> w [N, w_dim]."""
-
-    w_avg: torch.Tensor  # buffer
-
-    def __init__(self, cfg: StyleGAN2Config) -> None:
-        super().__init__()
-        self.z_dim, self.c_dim, self.num_layers = cfg.z_dim, cfg.c_dim, cfg.mapping_layers
-        embed = cfg.embed_features if cfg.c_dim > 0 else 0
-        dims = [cfg.z_dim + embed] + [cfg.mapping_fmaps] * (cfg.mapping_layers - 1) + [cfg.w_dim]
-        if cfg.c_dim > 0:
-            self.embed = FullyConnected(cfg.c_dim, embed)
-        for i in range(cfg.mapping_layers):
-            setattr(self, f"fc{i}", FullyConnected(dims[i], dims[i + 1], "lrelu", cfg.mapping_lrmul))
-        self.register_buffer("w_avg", torch.zeros(cfg.w_dim))  # [w_dim], the truncation centre
-
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        x = normalize_2nd_moment(z.float())
-        if self.c_dim > 0:
-            if c is None or c.ndim != 2 or c.shape[1] != self.c_dim:
-                raise ValueError(f"this generator is conditional: c must be [N, {self.c_dim}] (one-hot class)")
-            x = torch.cat([x, normalize_2nd_moment(self.embed(c.float()))], dim=1)
-        for i in range(self.num_layers):
-            x = getattr(self, f"fc{i}")(x)
-        return x  # [N, w_dim]
 
 
 class SynthesisLayer(nn.Module):
@@ -415,7 +327,7 @@ class SynthesisContext:
         return (self.noise_mode, self.noise_seed) if self.noise_mode == "random" else (self.noise_mode,)
 
 
-class SynthesisNetwork(nn.Module):
+class SynthesisNetwork(SynthesisBase):
     """ws [N, num_ws, w_dim] -> images [N, img_channels, R, R] in (nominally) [-1, 1]; a ResumableSynthesis."""
 
     b4: SynthesisBlock  # the blocks b4 ... bR are set by name in __init__
@@ -457,22 +369,13 @@ class SynthesisNetwork(nn.Module):
         self.memory_format = memory_format
 
     # ---------------------------------------------------------------------------------- resumable synthesis
-    def context(
-        self,
-        n: int,
-        noise_mode: str = "const",
-        noise_seed: int = 0,
-        options: dict | None = None,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
+    def make_context(
+        self, n: int, noise_mode: str, noise_seed: int, options: dict, device: torch.device, dtype: torch.dtype | None
     ) -> SynthesisContext:
         """Random noise is drawn on the CPU from (noise_seed, conv layer), so it is the same on every device and
         for every image of the batch (A, B and the mix share their noise, whatever the batching)."""
-        if noise_mode not in NOISE_MODES:
-            raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         if options:
             raise ValueError(f"StyleGAN2 synthesis takes no options, got {sorted(options)}")
-        device = torch.device(device) if device is not None else self.const.device
         dtype = dtype or self.const.dtype
         noise: list[torch.Tensor | None] = []
         for spec in self.conv_specs:
@@ -487,7 +390,7 @@ class SynthesisNetwork(nn.Module):
                 g = torch.Generator().manual_seed(int(noise_seed) * 1000 + spec.noise_index)
                 t = torch.randn(1, 1, spec.resolution, spec.resolution, generator=g) * strength  # [1, 1, H, W]
             noise.append(t.to(device, dtype))
-        return SynthesisContext(int(n), noise_mode, int(noise_seed), tuple(noise), device, dtype)
+        return SynthesisContext(n, noise_mode, noise_seed, tuple(noise), device, dtype)
 
     def start(self, ctx: SynthesisContext, n: int | None = None) -> tuple:
         """The state entering w index 0: (the constant repeated N times, no image); N is ctx.n unless given."""
@@ -588,25 +491,6 @@ class SynthesisNetwork(nn.Module):
         y, _ = self.layer(spec)(x, w)  # [N, C, r, r]
         return y if img is None else upsample2d(img, self.fir_up.to(img.dtype)) + y
 
-    def forward(
-        self,
-        ws: torch.Tensor,
-        noise_mode: str = "random",
-        noise_seed: int | None = None,
-        capture: Capture | None = None,
-    ) -> torch.Tensor:
-        """ws [N, num_ws, w_dim] -> img [N, C, R, R]: start, advance through every w index, finish."""
-        if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.cfg.w_dim:
-            raise ValueError(f"ws must be [N, {self.num_ws}, {self.cfg.w_dim}], got {list(ws.shape)}")
-        if noise_mode == "random" and noise_seed is None:
-            noise_seed = int(torch.randint(0, 2**31 - 1, ()))
-        ctx = self.context(ws.shape[0], noise_mode, noise_seed or 0, device=ws.device, dtype=self.const.dtype)
-        ws = ws.to(ctx.dtype)
-        state = self.start(ctx)
-        for k in range(self.num_ws):
-            state = self.advance(k, state, ws[:, k], ctx, capture)
-        return self.finish(state, ctx)
-
     # ---------------------------------------------------------------------------------- sizes
     def state_shapes(self, k: int) -> tuple:
         """Shapes ([C, H, W] or None) of (x, img) in the state entering w index k (k = num_ws: after the last)."""
@@ -695,7 +579,7 @@ STATS_SPEC = StatsSpec(
 # ------------------------------------------------------------------------------------------------ generator
 
 
-class Generator(nn.Module):
+class Generator(MappedGenerator):
     """StyleGAN2 with the field's API: mapping(z, c) -> ws, synthesis(ws) -> images."""
 
     family = FAMILY
@@ -704,53 +588,17 @@ class Generator(nn.Module):
     stats_spec = STATS_SPEC
 
     def __init__(self, cfg: StyleGAN2Config) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.mapping_net = MappingNetwork(cfg)
+        super().__init__(cfg)
+        self.mapping_net = MappingNetwork(
+            cfg.z_dim,
+            cfg.c_dim,
+            cfg.w_dim,
+            cfg.mapping_layers,
+            cfg.mapping_fmaps,
+            cfg.embed_features,
+            cfg.mapping_lrmul,
+        )
         self.synthesis = SynthesisNetwork(cfg)
-
-    @property
-    def z_dim(self) -> int:
-        return self.cfg.z_dim
-
-    @property
-    def w_dim(self) -> int:
-        return self.cfg.w_dim
-
-    @property
-    def c_dim(self) -> int:
-        return self.cfg.c_dim
-
-    @property
-    def num_ws(self) -> int:
-        return self.cfg.num_ws
-
-    @property
-    def img_resolution(self) -> int:
-        return self.cfg.resolution
-
-    def mapping(
-        self,
-        z: torch.Tensor,
-        c: torch.Tensor | None = None,
-        truncation_psi: float = 1.0,
-        truncation_cutoff: int | None = None,
-    ) -> torch.Tensor:
-        """z [N, z_dim], c [N, c_dim] one-hot (conditional models) -> ws [N, num_ws, w_dim]."""
-        w = self.mapping_net(z, c)
-        ws = w[:, None, :].repeat(1, self.num_ws, 1)
-        return truncate(ws, self.mapping_net.w_avg, truncation_psi, truncation_cutoff)
-
-    def forward(
-        self,
-        z: torch.Tensor,
-        c: torch.Tensor | None = None,
-        truncation_psi: float = 1.0,
-        truncation_cutoff: int | None = None,
-        noise_mode: str = "random",
-        **kw: Any,
-    ) -> torch.Tensor:
-        return self.synthesis(self.mapping(z, c, truncation_psi, truncation_cutoff), noise_mode=noise_mode, **kw)
 
     def layer_table(self) -> list:
         """One LayerInfo per w index: the conv it drives (for a toRGB + conv0 index, the conv0)."""

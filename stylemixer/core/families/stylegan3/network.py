@@ -19,9 +19,9 @@ on ws rows < k and the image's input transform (see `core/families/api.py`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -29,14 +29,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...errors import RecipeError
-from ..api import GROUPS, Control, LayerInfo, Quantity, StatsSpec
-from ..common import channel_moments
+from ..api import GROUPS, NOISE_MODES, Control, LayerInfo, Quantity, StatsSpec
+from ..common import ConfigDict, FullyConnected, GeneratorBase, MappingNetwork, SynthesisBase, channel_moments
 from .ops import FilteredLReLU
 
 if TYPE_CHECKING:
     from ...stats import Capture
 
-NOISE_MODES = ("const", "random", "none")  # accepted for the common API; StyleGAN3 has no noise
 MAX_RESOLUTION = 8192
 
 
@@ -157,7 +156,7 @@ class LayerSpec:
 
 
 @dataclass(frozen=True)
-class StyleGAN3Config:
+class StyleGAN3Config(ConfigDict):
     z_dim: int = 512
     w_dim: int = 512
     c_dim: int = 0  # conditioning labels (0: unconditional)
@@ -175,6 +174,8 @@ class StyleGAN3Config:
     truncation_psi: float = 1.0  # the model's suggested default truncation
     truncation_cutoff: int | None = None
     crop: tuple | None = None  # (top, bottom, left, right) content box
+
+    config_name = "StyleGAN3"
 
     def __post_init__(self) -> None:
         layers = tuple(l if isinstance(l, LayerSpec) else LayerSpec(**l) for l in self.layers)
@@ -230,20 +231,9 @@ class StyleGAN3Config:
         """Channels leaving each w index (the input's, then each layer's)."""
         return (self.input_channels,) + tuple(l.out_channels for l in self.layers)
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["layers"] = [dict(asdict(l), padding=list(l.padding)) for l in self.layers]
-        d["crop"] = list(self.crop) if self.crop is not None else None
-        return d
-
     @classmethod
     def from_dict(cls, d: dict) -> StyleGAN3Config:
-        if not isinstance(d, dict):
-            raise ValueError("a StyleGAN3 config must be a JSON object")
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown StyleGAN3 config keys: {sorted(unknown)}")
-        d = dict(d)
+        d = cls.config_fields(d)
         layers = d.get("layers", ())
         if not isinstance(layers, (list, tuple)) or not all(isinstance(l, dict) for l in layers):
             raise ValueError("layers must be a list of objects")
@@ -260,82 +250,6 @@ class StyleGAN3Config:
             return cls(**d)
         except TypeError as e:
             raise ValueError(str(e)) from None
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Mapping
-
-
-class FullyConnectedLayer(nn.Module):
-    """y = x @ (W * lrmul / sqrt(in)).T + b * lrmul, then optionally lrelu(0.2) * sqrt(2) (NVIDIA's 'lrelu')."""
-
-    def __init__(
-        self,
-        in_features: int,
-        out_features: int,
-        lrmul: float = 1.0,
-        activation: str = "linear",
-        bias_init: float | Sequence[float] = 0.0,
-    ) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lrmul)  # [out, in]
-        self.bias = nn.Parameter(torch.as_tensor(bias_init, dtype=torch.float32).expand(out_features) / lrmul)
-        self.weight_gain = lrmul / math.sqrt(in_features)
-        self.bias_gain = lrmul
-        self.activation = activation
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [N, in] -> [N, out]
-        x = torch.addmm(self.bias * self.bias_gain, x, (self.weight * self.weight_gain).t())
-        if self.activation == "lrelu":
-            x = F.leaky_relu(x, 0.2) * math.sqrt(2)
-        return x
-
-    def extra_repr(self) -> str:
-        return f"in={self.weight.shape[1]}, out={self.weight.shape[0]}, activation={self.activation}"
-
-
-def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
-
-
-class MappingNetwork(nn.Module):
-    """z [N, z_dim] (and labels c [N, c_dim]) -> ws [N, num_ws, w_dim], with truncation toward w_avg.
-
-    Called as G.mapping(z, c=None, truncation_psi=1, truncation_cutoff=None), the field's API.
-    """
-
-    w_avg: torch.Tensor  # buffer
-
-    def __init__(self, cfg: StyleGAN3Config) -> None:
-        super().__init__()
-        self.z_dim, self.c_dim, self.w_dim, self.num_ws = cfg.z_dim, cfg.c_dim, cfg.w_dim, cfg.num_ws
-        self.num_layers = cfg.mapping_layers
-        self.embed = FullyConnectedLayer(cfg.c_dim, cfg.w_dim) if cfg.c_dim > 0 else None
-        dims = [cfg.z_dim + (cfg.w_dim if cfg.c_dim > 0 else 0)] + [cfg.w_dim] * cfg.mapping_layers
-        for i in range(cfg.mapping_layers):
-            setattr(self, f"fc{i}", FullyConnectedLayer(dims[i], dims[i + 1], cfg.mapping_lrmul, "lrelu"))
-        self.register_buffer("w_avg", torch.zeros(cfg.w_dim))
-
-    def forward(
-        self,
-        z: torch.Tensor,
-        c: torch.Tensor | None = None,
-        truncation_psi: float = 1.0,
-        truncation_cutoff: int | None = None,
-    ) -> torch.Tensor:
-        x = normalize_2nd_moment(z.float())
-        if self.c_dim > 0:
-            if c is None:
-                c = torch.zeros(z.shape[0], self.c_dim, device=z.device)
-            assert self.embed is not None  # made when c_dim > 0
-            x = torch.cat([x, normalize_2nd_moment(self.embed(c.float()))], dim=1)
-        for i in range(self.num_layers):
-            x = getattr(self, f"fc{i}")(x)
-        ws = x[:, None, :].repeat(1, self.num_ws, 1)  # [N, num_ws, w_dim]
-        if truncation_psi != 1:
-            cutoff = self.num_ws if truncation_cutoff is None else int(truncation_cutoff)
-            ws[:, :cutoff] = self.w_avg.lerp(ws[:, :cutoff], float(truncation_psi))
-        return ws
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -398,7 +312,7 @@ class SynthesisInput(nn.Module):
         self.channels, self.size = c, cfg.input_size
         self.sampling_rate, self.bandwidth = cfg.input_sampling_rate, cfg.input_bandwidth
         self.weight = nn.Parameter(torch.randn(c, c))  # [C, C]
-        self.affine = FullyConnectedLayer(cfg.w_dim, 4, bias_init=[1.0, 0.0, 0.0, 0.0])
+        self.affine = FullyConnected(cfg.w_dim, 4, bias_init=[1.0, 0.0, 0.0, 0.0])
         self.register_buffer("transform", torch.eye(3))  # [3, 3] inverse transform of the image
         self.register_buffer("freqs", torch.zeros(c, 2))  # [C, 2] (x, y) cycles per image
         self.register_buffer("phases", torch.zeros(c))  # [C] cycles
@@ -440,22 +354,7 @@ class SynthesisInput(nn.Module):
         x = x @ (self.weight / math.sqrt(self.channels)).t()  # [N, H, W, C]
         x = x.permute(0, 3, 1, 2)  # [N, C, H, W], channels_last
         if capture is not None and capture.active:
-            values = None
-            if capture.wants_stats(index):
-                zero = torch.zeros_like(t)
-                mean, std = channel_moments(x)
-                values = {
-                    "s": t_raw,
-                    "s_eff": t,
-                    "demod": amplitudes,
-                    "mean_in": zero,
-                    "std_in": zero,
-                    "mean_out": mean,
-                    "std_out": std,
-                }
-            capture.record(
-                index, values, features=crop_margin(x, self.margin) if capture.wants_features(index) else None
-            )
+            record(capture, index, None, x, self.margin, t_raw, t, amplitudes)
         return x
 
     @property
@@ -465,6 +364,34 @@ class SynthesisInput(nn.Module):
 
 def crop_margin(x: torch.Tensor, m: int) -> torch.Tensor:
     return x[:, :, m : x.shape[2] - m, m : x.shape[3] - m] if m else x
+
+
+def record(
+    capture: Capture,
+    index: int,
+    x: torch.Tensor | None,
+    y: torch.Tensor,
+    margin: int,
+    s: torch.Tensor,
+    s_eff: torch.Tensor,
+    demod: torch.Tensor,
+) -> None:
+    """What w index `index` records: its styles s, s_eff [N, I] and demodulation [N, O], the moments of its input
+    x (None: the Fourier features, which have no input: zeros) and output y, and y cropped to the image."""
+    values = None
+    if capture.wants_stats(index):
+        mean_in, std_in = (torch.zeros_like(s),) * 2 if x is None else channel_moments(x)
+        mean_out, std_out = channel_moments(y)
+        values = {
+            "s": s,
+            "s_eff": s_eff,
+            "demod": demod,
+            "mean_in": mean_in,
+            "std_in": std_in,
+            "mean_out": mean_out,
+            "std_out": std_out,
+        }
+    capture.record(index, values, features=crop_margin(y, margin) if capture.wants_features(index) else None)
 
 
 class SynthesisLayer(nn.Module):
@@ -481,7 +408,7 @@ class SynthesisLayer(nn.Module):
         super().__init__()
         self.spec = spec
         k = spec.conv_kernel
-        self.affine = FullyConnectedLayer(w_dim, spec.in_channels, bias_init=1.0)
+        self.affine = FullyConnected(w_dim, spec.in_channels, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(spec.out_channels, spec.in_channels, k, k))  # [O, I, k, k]
         self.bias = nn.Parameter(torch.zeros(spec.out_channels))  # [O]
         self.register_buffer("magnitude_ema", torch.ones([]))  # E[x^2] of the input
@@ -527,8 +454,6 @@ class SynthesisLayer(nn.Module):
         n = x.shape[0]
         styles, s_eff, dcoefs, wt = self.modulation(w)
         pad = spec.conv_kernel - 1
-        if capture is not None and capture.active and capture.wants_stats(index):
-            mean_in, std_in = channel_moments(x)
         wt = wt.to(x.dtype)
         if self.flrelu.use_strips(x):
             # One image on the CPU: the convolution runs strip by strip as the filtered lrelu asks for its
@@ -548,21 +473,7 @@ class SynthesisLayer(nn.Module):
             y = y.to(x.dtype)
         y = y.contiguous(memory_format=memory_format)
         if capture is not None and capture.active:
-            values = None
-            if capture.wants_stats(index):
-                mean_out, std_out = channel_moments(y)
-                values = {
-                    "s": styles,
-                    "s_eff": s_eff,
-                    "demod": dcoefs,
-                    "mean_in": mean_in,
-                    "std_in": std_in,
-                    "mean_out": mean_out,
-                    "std_out": std_out,
-                }
-            capture.record(
-                index, values, features=crop_margin(y, spec.margin) if capture.wants_features(index) else None
-            )
+            record(capture, index, x, y, spec.margin, styles, s_eff, dcoefs)
         return y
 
     def _conv_rows(self, x: torch.Tensor, weight: torch.Tensor) -> Callable[[int, int], torch.Tensor]:
@@ -590,8 +501,10 @@ class SynthesisLayer(nn.Module):
         )
 
 
-class SynthesisNetwork(nn.Module):
+class SynthesisNetwork(SynthesisBase):
     """ws [N, 16, w_dim] -> images [N, img_channels, R, R], nominally in [-1, 1]. A ResumableSynthesis."""
+
+    has_noise = False
 
     # What `options` of the context can hold, so controls can be built without knowing the family.
     option_specs = (
@@ -626,25 +539,15 @@ class SynthesisNetwork(nn.Module):
 
     # -- the resumable protocol -------------------------------------------------------------------------------
 
-    def context(
-        self,
-        n: int,
-        noise_mode: str = "const",
-        noise_seed: int = 0,
-        options: dict | None = None,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
+    def make_context(
+        self, n: int, noise_mode: str, noise_seed: int, options: dict, device: torch.device, dtype: torch.dtype | None
     ) -> SynthesisContext:
-        if noise_mode not in NOISE_MODES:
-            raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         key, m = user_transform(options)
         transform = self.input.transform
         if m is not None:
             # The buffer holds the inverse of the image transform; the user's transform applies after it.
             transform = torch.from_numpy(transform.detach().double().cpu().numpy() @ np.linalg.inv(m)).float()
-        if device is not None:
-            transform = transform.to(device)
-        return SynthesisContext(int(n), key, transform.float(), dtype or torch.float32)
+        return SynthesisContext(n, key, transform.to(device).float(), dtype or torch.float32)
 
     def start(self, ctx: SynthesisContext, n: int | None = None) -> tuple:
         return ()  # nothing enters w 0: the input's features depend on it
@@ -684,22 +587,6 @@ class SynthesisNetwork(nn.Module):
 
     def set_memory_format(self, memory_format: torch.memory_format) -> None:
         self.memory_format = memory_format
-
-    def forward(
-        self,
-        ws: torch.Tensor,
-        noise_mode: str = "const",
-        noise_seed: int | None = None,
-        capture: Capture | None = None,
-        options: dict | None = None,
-    ) -> torch.Tensor:
-        if ws.ndim != 3 or ws.shape[1] != self.num_ws:
-            raise ValueError(f"ws must be [N, {self.num_ws}, w_dim], got {list(ws.shape)}")
-        ctx = self.context(ws.shape[0], noise_mode, noise_seed or 0, options, device=ws.device)
-        state = self.start(ctx)
-        for k in range(self.num_ws):
-            state = self.advance(k, state, ws[:, k], ctx, capture)
-        return self.finish(state, ctx)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -827,7 +714,7 @@ CONTROLS = (
 )
 
 
-class Generator(nn.Module):
+class Generator(GeneratorBase):
     """StyleGAN3 with the field's API: mapping(z, c) -> ws [N, 16, w_dim], synthesis(ws) -> images."""
 
     family = "stylegan3"
@@ -835,44 +722,15 @@ class Generator(nn.Module):
     synthesis_controls = CONTROLS
 
     def __init__(self, cfg: StyleGAN3Config) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.mapping = MappingNetwork(cfg)
+        super().__init__(cfg)
+        # NVIDIA's StyleGAN3 mapping is w_dim wide throughout, the label embedding too.
+        w = cfg.w_dim
+        self.mapping = MappingNetwork(cfg.z_dim, cfg.c_dim, w, cfg.mapping_layers, w, w, cfg.mapping_lrmul, cfg.num_ws)
         self.synthesis = SynthesisNetwork(cfg)
 
     @property
     def family_label(self) -> str:
         return f"StyleGAN3-{self.cfg.variant}"
-
-    @property
-    def z_dim(self) -> int:
-        return self.cfg.z_dim
-
-    @property
-    def w_dim(self) -> int:
-        return self.cfg.w_dim
-
-    @property
-    def c_dim(self) -> int:
-        return self.cfg.c_dim
-
-    @property
-    def num_ws(self) -> int:
-        return self.cfg.num_ws
-
-    @property
-    def img_resolution(self) -> int:
-        return self.cfg.resolution
-
-    def forward(
-        self,
-        z: torch.Tensor,
-        c: torch.Tensor | None = None,
-        truncation_psi: float = 1.0,
-        truncation_cutoff: int | None = None,
-        **synthesis_kwargs: Any,
-    ) -> torch.Tensor:
-        return self.synthesis(self.mapping(z, c, truncation_psi, truncation_cutoff), **synthesis_kwargs)
 
     def layer_table(self) -> list:
         cfg = self.cfg
@@ -951,7 +809,6 @@ class Generator(nn.Module):
 __all__ = [
     "NOISE_MODES",
     "STATS_SPEC",
-    "FullyConnectedLayer",
     "Generator",
     "LayerSpec",
     "MappingNetwork",
