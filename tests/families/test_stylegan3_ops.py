@@ -120,3 +120,17 @@ def test_filters_are_normalised_low_pass():
     # Low-pass: the response at Nyquist is small compared with DC.
     assert abs(np.sum(f * (-1.0) ** np.arange(12))) < 0.05
     assert lowpass_filter(1, 5.0, 6.0, 64) is None
+
+
+def test_the_scratch_rows_serve_calls_inside_and_outside_inference_mode():
+    # The renderer synthesises under inference_mode; a library call after it, outside, must not get its buffers
+    # (an inference tensor cannot be written outside inference mode).
+    from .sg3_models import sg3_generator
+
+    G = sg3_generator("T", 64)
+    ws = G.mapping(torch.randn(1, G.z_dim, generator=torch.Generator().manual_seed(1)))
+    with torch.inference_mode():
+        inside = G.synthesis(ws, noise_mode="const")
+    with torch.no_grad():
+        outside = G.synthesis(ws, noise_mode="const")
+    torch.testing.assert_close(inside, outside, rtol=0, atol=0)

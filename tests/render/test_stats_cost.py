@@ -32,14 +32,14 @@ def test_capturing_statistics_adds_no_pass_over_the_activations(tiny_G):
     assert "aten::std_mean" not in with_stats
 
 
-@pytest.mark.parametrize("family", ["stylegan1", "stylegan2"])
-def test_statistics_asked_after_the_picture_take_one_pass_per_distinct_image(family, tiny_G, monkeypatch):
+@pytest.mark.parametrize("family", ["stylegan1", "stylegan2", "stylegan3"])
+def test_statistics_asked_after_the_picture_take_no_pass_over_the_network(family, tiny_G, monkeypatch):
     # The window asks for statistics only after the first picture is shown. They come from the cached states
-    # around each layer, no convolution run again (StyleGAN2's last step, a ToRGB alone, runs: its output is in
-    # no state). The mix is A (every weight 0): it takes A's.
-    from ..conftest import make_stylegan2
+    # around each layer, no convolution run again (StyleGAN2's and 3's last step, a ToRGB, runs: its output is in
+    # no state; so does StyleGAN3's Fourier input, which has no input state). The mix is A: it takes A's.
+    from ..conftest import FAMILY_MAKERS
 
-    G = tiny_G if family == "stylegan1" else make_stylegan2()
+    G = tiny_G if family == "stylegan1" else FAMILY_MAKERS[family]()
     r = Renderer(G, threads=None)
     rec = Recipe.for_model(G.num_ws, seed_a=3, seed_b=4)
     r.render(RenderRequest(rec))
@@ -49,7 +49,8 @@ def test_statistics_asked_after_the_picture_take_one_pass_per_distinct_image(fam
     monkeypatch.setattr(synth, "advance", lambda k, *a, **kw: steps.append(k) or real(k, *a, **kw))
     res = r.render(RenderRequest(rec, stats=True))
     assert res.info["start"] == {"a": G.num_ws, "b": G.num_ws, "mix": G.num_ws}
-    assert steps == ([] if family == "stylegan1" else [G.num_ws - 1] * 2)
+    last = G.num_ws - 1
+    assert sorted(steps) == {"stylegan1": [], "stylegan2": [last] * 2, "stylegan3": [0, 0, last, last]}[family]
     for k in range(G.num_ws):
         for key, v in res.stats["a"][k].values.items():
             assert (v == res.stats["mix"][k][key]).all()

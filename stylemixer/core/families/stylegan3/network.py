@@ -577,7 +577,16 @@ class SynthesisNetwork(SynthesisBase):
     def record(
         self, k: int, state: tuple, w: torch.Tensor, ctx: SynthesisContext, capture: Capture, after: tuple | None
     ) -> bool:
-        return False  # a layer's input moments are taken inside its filtered activation: run the step
+        """The statistics of w index k >= 1 from the cached states around it: the layer's input is the state
+        entering k, its output the state after k, and its styles and demodulation need only w and the weights
+        (the layer's own `modulation`; the modulated weight it also returns is small). The Fourier input (k = 0)
+        and steps without a cached state after them run as usual."""
+        if k == 0 or after is None:
+            return False
+        layer = self.layer(k - 1)
+        styles, s_eff, dcoefs, _ = layer.modulation(w.float())
+        record(capture, k, state[0], after[0], layer.spec.margin, styles, s_eff, dcoefs)
+        return True
 
     def preview_points(self) -> dict:
         return {}  # every layer works at its own sampling rate; only the ToRGB makes a picture

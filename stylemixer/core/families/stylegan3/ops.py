@@ -132,7 +132,8 @@ def scratch(numel: int, device: torch.device, dtype: torch.dtype, part: int = 0)
     pool = getattr(_scratch, "pool", None)
     if pool is None:
         pool = _scratch.pool = {}
-    key = (str(device), dtype, part)
+    # A buffer made under inference_mode cannot be written outside it (a library call after the renderer ran).
+    key = (str(device), dtype, part, torch.is_inference_mode_enabled())
     buf = pool.get(key)
     if buf is None or buf.numel() < numel:
         pool.pop(key, None)
