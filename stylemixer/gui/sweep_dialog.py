@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from ..core.errors import StyleMixerError
 from ..core.sweep import Sweep, iter_export, iter_frames
-from .imaging import to_qimage
+from .imaging import fit_pixmap, to_qimage
 
 PREVIEW, EXPORT = "sweep-preview", "sweep-export"
 PREVIEW_SIDE = 256
@@ -238,19 +237,7 @@ class SweepDialog(QDialog):
         self._show(self.frames[self.play_index])
 
     def _show(self, img):
-        pm = QPixmap.fromImage(img)
-        side = min(self.view.width(), self.view.height()) - 4
-        if pm.width() <= side:
-            f = max(1, side // pm.width())
-            pm = pm.scaled(
-                pm.width() * f,
-                pm.height() * f,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.FastTransformation,
-            )
-        else:
-            pm = pm.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-        self.view.setPixmap(pm)
+        self.view.setPixmap(fit_pixmap(img, min(self.view.width(), self.view.height()) - 4))
 
     # ---- export -----------------------------------------------------------------------------------------------
     def export_dialog(self, fmt: str):
