@@ -49,6 +49,7 @@ from ..core.grid import (
 from ..core.mixing import BUILTIN_MODEL, Recipe, SeedSource
 from .imaging import to_qimage
 from .layer_mixer import LayerMixer
+from .windows import open_once
 
 TASK = "grid"
 DEFAULT_ROWS = (1, 2, 3, 4, 5, 6)
@@ -652,12 +653,7 @@ def _without(sources, index):
 
 def open_grid_view(win) -> GridView:
     """The main window's grid window (made on first use)."""
-    view = getattr(win, "grid_view", None)
-    if view is None:
-        view = win.grid_view = GridView(win)
-    view.show()
-    view.raise_()
-    return view
+    return open_once(win, "grid_view", GridView)
 
 
 def open_grid_file(win, path: str) -> bool:

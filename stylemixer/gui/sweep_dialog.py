@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from ..core.errors import StyleMixerError
 from ..core.sweep import Sweep, iter_export, iter_frames
 from .imaging import fit_pixmap, to_qimage
+from .windows import open_once
 
 PREVIEW, EXPORT = "sweep-preview", "sweep-export"
 PREVIEW_SIDE = 256
@@ -324,9 +325,5 @@ class SweepDialog(QDialog):
 
 
 def open_sweep_dialog(win) -> SweepDialog:
-    dlg = getattr(win, "sweep_dialog", None)
-    if dlg is None:
-        dlg = win.sweep_dialog = SweepDialog(win)
-    dlg.show()
-    dlg.raise_()
-    return dlg
+    """The main window's sweep dialog (made on first use)."""
+    return open_once(win, "sweep_dialog", SweepDialog)
