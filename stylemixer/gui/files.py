@@ -23,6 +23,7 @@ from ..core.images import enlarge, hstack, labelled_hstack
 from ..core.mixing import BUILTIN_MODEL
 from ..core.pngtext import is_png
 from ..core.safeio import open_regular
+from ..core.stats_views import SOURCE_LABELS
 from .imaging import to_qimage
 from .settings import push_recent, read_list, remove_recent
 
@@ -302,7 +303,8 @@ class FileActions:
             labels = self.strip_labels()
         if labels:
             r = res.request.recipe
-            strip = labelled_hstack(images, [f"A · seed {r.seed_a}", "mix", f"B · seed {r.seed_b}"], gap=4 * scale)
+            a, mix, b = (SOURCE_LABELS[s] for s in ("a", "mix", "b"))
+            strip = labelled_hstack(images, [f"{a} · seed {r.seed_a}", mix, f"{b} · seed {r.seed_b}"], gap=4 * scale)
         else:
             strip = hstack(images, gap=4 * scale)
         return self._write_png(path, strip, res.request.recipe, 1, extra={"stylemixer.layout": "A|mix|B"})

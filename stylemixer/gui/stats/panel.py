@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
-    QVBoxLayout,
 )
 
 from ...core import stats_views as sv
@@ -46,7 +45,9 @@ from .style import (
     SOURCE_Z,
     VisibilityReportingWidget,
     apply_plot_palette,
+    column,
     fixed_font,
+    readout_label,
     report_error,
 )
 
@@ -137,16 +138,11 @@ class StatsPanel(VisibilityReportingWidget):
         self.plots_view.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plots_view.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
-        self.readout = QLabel("Hover over a plot:\na channel's exact\nvalues. Click: open\nit in the feature\nmaps.")
-        self.readout.setFont(fixed_font(-1))
-        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout = readout_label(
+            "Hover over a plot:\na channel's exact\nvalues. Click: open\nit in the feature\nmaps."
+        )
         self.readout.setMinimumHeight(self.readout.fontMetrics().lineSpacing() * 9)
-        self.readout.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-
-        self.summary = QLabel("")
-        self.summary.setFont(fixed_font(-1))
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.summary = readout_label()
 
         self.export_layer_button = QPushButton("Export layer…")
         self.export_layer_button.setToolTip("Save this layer's statistics as CSV or .npz (the .npz records the recipe)")
@@ -163,14 +159,7 @@ class StatsPanel(VisibilityReportingWidget):
         # side by side where they fit, else in a smaller font, else one above the other (narrow docks)
         self.bottom = SideBySide(self.readout, self.summary, spacing=4)
 
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.setSpacing(4)
-        lay.addWidget(self.title)
-        lay.addLayout(top)
-        lay.addWidget(self.plots_view, 1)
-        lay.addWidget(self.bottom)
-        lay.addLayout(buttons)
+        column(self, self.title, top, (self.plots_view, 1), self.bottom, buttons)
         self._set_export_enabled()
 
     def _build_plots(self, spec):
@@ -201,7 +190,7 @@ class StatsPanel(VisibilityReportingWidget):
                 p.setXLink(first_of_axis[q.axis])
             else:
                 first_of_axis[q.axis] = p
-            for src in ("a", "b", "mix"):
+            for src in sorted(sv.SOURCES, key=SOURCE_Z.get):  # made in drawing order
                 curve = p.plot(
                     [], [], pen=pg.mkPen(SOURCE_COLORS[src], width=SOURCE_WIDTH[src]), name=sv.SOURCE_LABELS[src]
                 )
