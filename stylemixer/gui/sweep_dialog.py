@@ -247,12 +247,11 @@ class SweepDialog(QDialog):
             return
         name = f"sweep-{r.seed_a}-{r.seed_b}.{fmt}"
         filt = "GIF animation (*.gif)" if fmt == "gif" else "MP4 video (*.mp4)"
-        path = self.win.ask_save_path(f"Export Sweep as {fmt.upper()}", "exports", name, filt)
-        if path:
-            self.win._remember_folder("exports", path)
-            if not path.lower().endswith(f".{fmt}"):
-                path = f"{path}.{fmt}"
-            self.export(path)
+
+        def export_as(path: str):
+            self.export(path if path.lower().endswith(f".{fmt}") else f"{path}.{fmt}")
+
+        self.win.save_chosen(f"Export Sweep as {fmt.upper()}", "exports", name, filt, export_as)
 
     def export(self, path: str) -> int | None:
         """Start writing the sweep to `path` (.gif or .mp4) on the worker; progress and Cancel in the dialog."""
