@@ -27,7 +27,7 @@ from ...core.export import ExportError
 from ...core.stats_export import save_montage_png
 from ..flow_layout import FlowLayout, fixed_row_policy
 from ..imaging import to_qimage
-from .style import VisibilityReportingWidget, column, readout_label, report_error
+from .style import VisibilityReportingWidget, column, readout_label, report_error, select
 
 NORM_TEXT = {"channel": "per channel", "shared": "shared"}
 PNG_MIN_TILE = 32  # exported montages enlarge small maps (4 px) so each channel is visible
@@ -215,9 +215,7 @@ class FeatureView(VisibilityReportingWidget):
         self._redraw()
 
     def set_source(self, source: str):
-        if source not in sv.SOURCES:
-            raise ValueError(f"source must be one of {sv.SOURCES}")
-        self._sync(self.source_box, source)
+        select(self.source_box, source, sv.SOURCES, "source")
         if source != self.source:
             self.source = source
             self.features = None
@@ -226,14 +224,12 @@ class FeatureView(VisibilityReportingWidget):
 
     def set_colormap(self, name: str):
         sv.colormap(name)  # validates
-        self._sync(self.cmap_box, name)
+        select(self.cmap_box, name)
         self.cmap = name
         self._redraw()
 
     def set_normalisation(self, norm: str):
-        if norm not in sv.NORMALISATIONS:
-            raise ValueError(f"normalisation must be one of {sv.NORMALISATIONS}")
-        self._sync(self.norm_box, norm)
+        select(self.norm_box, norm, sv.NORMALISATIONS, "normalisation")
         self.norm = norm
         self._redraw()
 
@@ -256,14 +252,6 @@ class FeatureView(VisibilityReportingWidget):
         self._update_detail()
         if channel is not None:
             self.channel_selected.emit(int(channel))
-
-    @staticmethod
-    def _sync(box: QComboBox, data):
-        i = box.findData(data)
-        if box.currentIndex() != i:
-            box.blockSignals(True)
-            box.setCurrentIndex(i)
-            box.blockSignals(False)
 
     def set_paused(self, on: bool):
         self.paused = bool(on)

@@ -49,6 +49,7 @@ from .style import (
     fixed_font,
     readout_label,
     report_error,
+    select,
 )
 
 ORDER_TEXT = {"index": "channel index", "difference": "A–B difference"}
@@ -262,12 +263,8 @@ class StatsPanel(VisibilityReportingWidget):
         self._draw()
 
     def set_order(self, mode: str):
-        if mode not in sv.ORDERS:
-            raise ValueError(f"order must be one of {sv.ORDERS}")
+        select(self.order_box, mode, sv.ORDERS, "order")
         self.order_mode = mode
-        i = self.order_box.findData(mode)
-        if self.order_box.currentIndex() != i:
-            self.order_box.setCurrentIndex(i)
         self._refresh()
 
     def set_source_shown(self, src: str, on: bool):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QPalette
-from PySide6.QtWidgets import QLabel, QLayout, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QLayout, QMessageBox, QVBoxLayout, QWidget
 
 # Blue A and orange B stay apart for the common colour-vision deficiencies; the mix is drawn on top, thicker.
 SOURCE_COLORS = {"mix": "#2bb673", "a": "#4a8fe7", "b": "#f28e2b"}
@@ -45,6 +45,18 @@ def column(owner: QWidget, *parts, margin: int = 4, spacing: int = 4) -> QVBoxLa
         else:
             lay.addWidget(item, stretch)
     return lay
+
+
+def select(box: QComboBox, value, choices=None, what: str = "value") -> None:
+    """Show `value` in `box` (a setter called from code) without the box calling the setter back; a value not in
+    `choices` is an error."""
+    if choices is not None and value not in choices:
+        raise ValueError(f"{what} must be one of {choices}")
+    i = box.findData(value)
+    if box.currentIndex() != i:
+        box.blockSignals(True)
+        box.setCurrentIndex(i)
+        box.blockSignals(False)
 
 
 def apply_plot_palette(view: pg.GraphicsView, plots, owner: QWidget, titles: dict | None = None):
