@@ -23,6 +23,7 @@ from ..core.images import enlarge, hstack, labelled_hstack
 from ..core.mixing import BUILTIN_MODEL
 from ..core.pngtext import is_png
 from ..core.safeio import open_regular
+from ..core.stats_views import SOURCE_LABELS
 from .imaging import to_qimage
 from .settings import push_recent, read_list, remove_recent
 
@@ -59,19 +60,27 @@ class FileActions:
     def _remember_folder(self, key: str, path: str):
         self.settings.setValue(f"folders/{key}", os.path.dirname(os.path.abspath(path)))
 
+    def open_chosen(self, title: str, folder_key: str, filters: str, then):
+        """Ask for a file to open; a chosen one's folder is where the next dialog of that kind starts."""
+        path = self.ask_open_path(title, folder_key, filters)
+        if path:
+            self._remember_folder(folder_key, path)
+            then(path)
+
+    def save_chosen(self, title: str, folder_key: str, name: str, filters: str, then):
+        """Ask where to save `name`; a chosen path's folder is where the next dialog of that kind starts."""
+        path = self.ask_save_path(title, folder_key, name, filters)
+        if path:
+            self._remember_folder(folder_key, path)
+            then(path)
+
     # ---- models --------------------------------------------------------------------------------------
     def open_model_dialog(self):
-        path = self.ask_open_path("Open Model", "models", MODEL_FILTER)
-        if path:
-            self._remember_folder("models", path)
-            self.open_model(path)
+        self.open_chosen("Open Model", "models", MODEL_FILTER, self.open_model)
 
     def open_any_dialog(self):
         """One dialog for anything StyleMixer opens: a model, a recipe, or a PNG it exported."""
-        path = self.ask_open_path("Open", "models", ANY_FILTER)
-        if path:
-            self._remember_folder("models", path)
-            self.open_path(path)
+        self.open_chosen("Open", "models", ANY_FILTER, self.open_path)
 
     def open_model(self, path: str):
         """Load in the background; the current model keeps working until the new one is ready."""
@@ -114,10 +123,7 @@ class FileActions:
 
     # ---- recipes -------------------------------------------------------------------------------------
     def open_recipe_dialog(self):
-        path = self.ask_open_path("Open Recipe or Image", "recipes", RECIPE_FILTER)
-        if path:
-            self._remember_folder("recipes", path)
-            self.open_recipe_file(path)
+        self.open_chosen("Open Recipe or Image", "recipes", RECIPE_FILTER, self.open_recipe_file)
 
     def open_recipe_file(self, path: str, fallback_model: str | None = None) -> bool:
         """A recipe JSON or a StyleMixer PNG: restore its mix, loading its model when it is the built-in one
@@ -246,10 +252,7 @@ class FileActions:
     def save_recipe_dialog(self):
         if self.controller.recipe is None:
             return
-        path = self.ask_save_path("Save Recipe", "recipes", self._stem() + ".json", JSON_FILTER)
-        if path:
-            self._remember_folder("recipes", path)
-            self.save_recipe(path)
+        self.save_chosen("Save Recipe", "recipes", self._stem() + ".json", JSON_FILTER, self.save_recipe)
 
     def save_recipe(self, path: str) -> bool:
         try:
@@ -271,10 +274,8 @@ class FileActions:
         if scale is None:
             scale = enlarge_factor(self.last_result.mix.shape[1])
         suffix = "" if scale == 1 else f"-x{scale}"
-        path = self.ask_save_path("Export PNG", "exports", f"{self._stem()}{suffix}.png", PNG_FILTER)
-        if path:
-            self._remember_folder("exports", path)
-            self.export_png(path, scale)
+        name = f"{self._stem()}{suffix}.png"
+        self.save_chosen("Export PNG", "exports", name, PNG_FILTER, lambda path: self.export_png(path, scale))
 
     def export_png(self, path: str, scale: int = 1) -> bool:
         """The shown mix with the recipe it was rendered from (not a newer one still rendering)."""
@@ -286,10 +287,7 @@ class FileActions:
     def export_strip_dialog(self):
         if self._need_result():
             return
-        path = self.ask_save_path("Export A | mix | B", "exports", self._stem() + "-strip.png", PNG_FILTER)
-        if path:
-            self._remember_folder("exports", path)
-            self.export_strip(path)
+        self.save_chosen("Export A | mix | B", "exports", self._stem() + "-strip.png", PNG_FILTER, self.export_strip)
 
     def export_strip(self, path: str, scale: int | None = None, labels: bool | None = None) -> bool:
         """A, the mix and B side by side, labelled underneath unless File › Label Strip Exports is off."""
@@ -302,7 +300,8 @@ class FileActions:
             labels = self.strip_labels()
         if labels:
             r = res.request.recipe
-            strip = labelled_hstack(images, [f"A · seed {r.seed_a}", "mix", f"B · seed {r.seed_b}"], gap=4 * scale)
+            a, mix, b = (SOURCE_LABELS[s] for s in ("a", "mix", "b"))
+            strip = labelled_hstack(images, [f"{a} · seed {r.seed_a}", mix, f"{b} · seed {r.seed_b}"], gap=4 * scale)
         else:
             strip = hstack(images, gap=4 * scale)
         return self._write_png(path, strip, res.request.recipe, 1, extra={"stylemixer.layout": "A|mix|B"})

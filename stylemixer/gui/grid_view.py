@@ -49,6 +49,7 @@ from ..core.grid import (
 from ..core.mixing import BUILTIN_MODEL, Recipe, SeedSource
 from .imaging import to_qimage
 from .layer_mixer import LayerMixer
+from .windows import open_once
 
 TASK = "grid"
 DEFAULT_ROWS = (1, 2, 3, 4, 5, 6)
@@ -222,21 +223,16 @@ class GridView(QWidget):
             e.editingFinished.connect(self._seeds_edited)
         self.buttons = {}
         top = QHBoxLayout()
-        top.addWidget(QLabel("Rows (A)"))
-        top.addWidget(self.rows_edit, 1)
-        for key, text, tip in (
-            ("add_row", "+", "Add a row (the next seed)"),
-            ("remove_row", "−", "Remove the last row"),
+        for key, title, noun, edit in (
+            ("row", "Rows (A)", "row", self.rows_edit),
+            ("col", "Columns (B)", "column", self.cols_edit),
         ):
-            top.addWidget(self._tool(key, text, tip))
-        top.addSpacing(10)
-        top.addWidget(QLabel("Columns (B)"))
-        top.addWidget(self.cols_edit, 1)
-        for key, text, tip in (
-            ("add_col", "+", "Add a column (the next seed)"),
-            ("remove_col", "−", "Remove the last column"),
-        ):
-            top.addWidget(self._tool(key, text, tip))
+            if key == "col":
+                top.addSpacing(10)
+            top.addWidget(QLabel(title))
+            top.addWidget(edit, 1)
+            top.addWidget(self._tool(f"add_{key}", "+", f"Add a {noun} (the next seed)"))
+            top.addWidget(self._tool(f"remove_{key}", "−", f"Remove the last {noun}"))
 
         bar = QHBoxLayout()
         for key, text, tip in (
@@ -652,12 +648,7 @@ def _without(sources, index):
 
 def open_grid_view(win) -> GridView:
     """The main window's grid window (made on first use)."""
-    view = getattr(win, "grid_view", None)
-    if view is None:
-        view = win.grid_view = GridView(win)
-    view.show()
-    view.raise_()
-    return view
+    return open_once(win, "grid_view", GridView)
 
 
 def open_grid_file(win, path: str) -> bool:

@@ -6,6 +6,8 @@ from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPainter, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from ..core.stats_views import SOURCE_LABELS
+
 FIT, ONE_TO_ONE = "fit", 1  # a mode is FIT or a whole-number enlargement
 MIN_SIZE = (180, 180)
 GAP = 12
@@ -104,7 +106,10 @@ class ImageView(QWidget):
             return
         s = self.scale()
         w, h = round(self.mix.width() * s), round(self.mix.height() * s)
-        images = [("A", self.a), ("mix", self.mix), ("B", self.b)] if self.triptych else [("", self.mix)]
+        if self.triptych:
+            images = [(SOURCE_LABELS["a"], self.a), (SOURCE_LABELS["mix"], self.mix), (SOURCE_LABELS["b"], self.b)]
+        else:
+            images = [("", self.mix)]
         total_w = len(images) * w + (len(images) - 1) * GAP
         label_h = LABEL_H if self.triptych else 0
         x = max(GAP, (self.width() - total_w) // 2)

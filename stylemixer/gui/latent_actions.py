@@ -44,10 +44,8 @@ def read_latent_for_model(win, path: str, key: str | None = None, parent=None, c
 
 
 def load_latent_dialog(win, which: str):
-    path = win.ask_open_path(f"Load Latent into {which.upper()}", "latents", LATENT_FILTER)
-    if path:
-        win._remember_folder("latents", path)
-        load_latent_file(win, which, path)
+    title = f"Load Latent into {which.upper()}"
+    win.open_chosen(title, "latents", LATENT_FILTER, lambda path: load_latent_file(win, which, path))
 
 
 def load_latent_file(win, which: str, path: str, key: str | None = None, choose=ask_choice) -> bool:
@@ -64,10 +62,8 @@ def save_latents_dialog(win):
     r = win.controller.recipe
     if r is None:
         return
-    path = win.ask_save_path("Save Latents (A, B, mix)", "latents", f"latents-{r.seed_a}-{r.seed_b}.npz", SAVE_FILTER)
-    if path:
-        win._remember_folder("latents", path)
-        save_latents_file(win, path)
+    name = f"latents-{r.seed_a}-{r.seed_b}.npz"
+    win.save_chosen("Save Latents (A, B, mix)", "latents", name, SAVE_FILTER, lambda path: save_latents_file(win, path))
 
 
 def save_latents_file(win, path: str) -> int | None:

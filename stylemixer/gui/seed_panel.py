@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QGroupBox,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.latents import MAX_SEED
+from .imaging import fit_pixmap
 
 SPIN_MAX = MAX_SEED
 
@@ -278,17 +279,4 @@ class SeedPanel(QGroupBox):
         if img is None:
             self.thumb.clear()
             return
-        pm = QPixmap.fromImage(img)
-        if pm.width() <= THUMB:  # small models: whole-number nearest-neighbour enlargement stays crisp
-            f = max(1, (THUMB - 4) // pm.width())
-            pm = pm.scaled(
-                pm.width() * f,
-                pm.height() * f,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.FastTransformation,
-            )
-        else:
-            pm = pm.scaled(
-                THUMB - 4, THUMB - 4, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-            )
-        self.thumb.setPixmap(pm)
+        self.thumb.setPixmap(fit_pixmap(img, THUMB - 4))  # the label's frame takes the rest

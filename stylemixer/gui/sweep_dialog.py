@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,7 +29,8 @@ from PySide6.QtWidgets import (
 
 from ..core.errors import StyleMixerError
 from ..core.sweep import Sweep, iter_export, iter_frames
-from .imaging import to_qimage
+from .imaging import fit_pixmap, to_qimage
+from .windows import open_once
 
 PREVIEW, EXPORT = "sweep-preview", "sweep-export"
 PREVIEW_SIDE = 256
@@ -238,19 +238,7 @@ class SweepDialog(QDialog):
         self._show(self.frames[self.play_index])
 
     def _show(self, img):
-        pm = QPixmap.fromImage(img)
-        side = min(self.view.width(), self.view.height()) - 4
-        if pm.width() <= side:
-            f = max(1, side // pm.width())
-            pm = pm.scaled(
-                pm.width() * f,
-                pm.height() * f,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.FastTransformation,
-            )
-        else:
-            pm = pm.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-        self.view.setPixmap(pm)
+        self.view.setPixmap(fit_pixmap(img, min(self.view.width(), self.view.height()) - 4))
 
     # ---- export -----------------------------------------------------------------------------------------------
     def export_dialog(self, fmt: str):
@@ -259,12 +247,11 @@ class SweepDialog(QDialog):
             return
         name = f"sweep-{r.seed_a}-{r.seed_b}.{fmt}"
         filt = "GIF animation (*.gif)" if fmt == "gif" else "MP4 video (*.mp4)"
-        path = self.win.ask_save_path(f"Export Sweep as {fmt.upper()}", "exports", name, filt)
-        if path:
-            self.win._remember_folder("exports", path)
-            if not path.lower().endswith(f".{fmt}"):
-                path = f"{path}.{fmt}"
-            self.export(path)
+
+        def export_as(path: str):
+            self.export(path if path.lower().endswith(f".{fmt}") else f"{path}.{fmt}")
+
+        self.win.save_chosen(f"Export Sweep as {fmt.upper()}", "exports", name, filt, export_as)
 
     def export(self, path: str) -> int | None:
         """Start writing the sweep to `path` (.gif or .mp4) on the worker; progress and Cancel in the dialog."""
@@ -337,9 +324,5 @@ class SweepDialog(QDialog):
 
 
 def open_sweep_dialog(win) -> SweepDialog:
-    dlg = getattr(win, "sweep_dialog", None)
-    if dlg is None:
-        dlg = win.sweep_dialog = SweepDialog(win)
-    dlg.show()
-    dlg.raise_()
-    return dlg
+    """The main window's sweep dialog (made on first use)."""
+    return open_once(win, "sweep_dialog", SweepDialog)

@@ -255,3 +255,33 @@ def test_cutoff_all_means_none(window, core):
     sp.cutoff.setValue(0)
     assert sp.cutoff.text() == "all" and window.controller.recipe.cutoff is None
     assert sp.cutoff.maximum() == window.model.num_ws
+
+
+def test_file_dialogs_hand_on_the_chosen_path_and_remember_its_folder(window, tmp_path, monkeypatch, qtbot):
+    from stylemixer.gui.latent_actions import save_latents_dialog
+
+    wanted = window.controller.recipe
+    chosen = {}
+    for dialog, key, name in (
+        (window.save_recipe_dialog, "recipes", "r.json"),
+        (window.export_strip_dialog, "exports", "s.png"),
+        (lambda: save_latents_dialog(window), "latents", "l.npz"),
+    ):
+        folder = tmp_path / key
+        folder.mkdir()
+        chosen[key] = folder / name
+        monkeypatch.setattr(window, "ask_save_path", lambda *a, p=chosen[key]: str(p))
+        dialog()
+        qtbot.waitUntil(chosen[key].exists, timeout=30000)
+        assert window.settings.value(f"folders/{key}") == str(folder)
+    monkeypatch.setattr(window, "ask_save_path", lambda *a: None)  # cancelled: nothing written, folder kept
+    os.remove(chosen["recipes"])
+    window.save_recipe_dialog()
+    assert not chosen["recipes"].exists() and window.settings.value("folders/recipes") == str(tmp_path / "recipes")
+
+    window.save_recipe(str(chosen["recipes"]))
+    window.seed_b.spin.setValue(wanted.seed_b + 1)
+    monkeypatch.setattr(window, "ask_open_path", lambda *a: str(chosen["recipes"]))
+    window.open_recipe_dialog()
+    qtbot.waitUntil(lambda: window.controller.recipe.seed_b == wanted.seed_b, timeout=30000)
+    assert window.settings.value("folders/recipes") == str(tmp_path / "recipes")

@@ -178,3 +178,20 @@ def test_enlargement_is_nearest_neighbour_and_scrolls_at_fixed_zoom(window):
     window.set_zoom("fit")
     s = window.view.scale()
     assert s == int(s) or s < 1
+
+
+def test_thumbnails_and_sweep_frames_fit_their_label_by_one_rule(qtbot):
+    """No wider than the room: the largest whole-number nearest-neighbour enlargement; wider: shrunk smoothly
+    into the square, aspect kept. (The seed thumbnails once let images up to 4 px wider than their room through
+    unscaled, clipped by the label's frame; they follow this rule now.)"""
+    from stylemixer.core.images import enlarge
+    from stylemixer.gui.imaging import fit_pixmap, from_qimage, to_qimage
+
+    arr = np.random.default_rng(0).integers(0, 256, (16, 20, 3), dtype=np.uint8)
+    pm = fit_pixmap(to_qimage(arr), 128)
+    assert (pm.width(), pm.height()) == (120, 96)
+    np.testing.assert_array_equal(from_qimage(pm.toImage()), enlarge(arr, 6))
+    same = np.zeros((128, 128, 3), np.uint8)
+    assert fit_pixmap(to_qimage(same), 128).size().toTuple() == (128, 128)
+    wide = np.zeros((65, 130, 3), np.uint8)
+    assert fit_pixmap(to_qimage(wide), 128).size().toTuple() == (128, 64)

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -28,10 +27,9 @@ from ...core.export import ExportError
 from ...core.stats_export import save_montage_png
 from ..flow_layout import FlowLayout, fixed_row_policy
 from ..imaging import to_qimage
-from .style import VisibilityReportingWidget, fixed_font, report_error
+from .style import VisibilityReportingWidget, column, readout_label, report_error, select
 
 NORM_TEXT = {"channel": "per channel", "shared": "shared"}
-SOURCE_TEXT = {"mix": "mix", "a": "A", "b": "B"}
 PNG_MIN_TILE = 32  # exported montages enlarge small maps (4 px) so each channel is visible
 MONTAGE_GAP = 1
 MAX_TILE = 128  # thumbnails of larger maps are block means (the enlarged channel keeps every pixel)
@@ -139,7 +137,7 @@ class FeatureView(VisibilityReportingWidget):
         self.title = QLabel("<b>Feature maps</b>: no layer selected")
         self.title.setWordWrap(True)
         self.source_box = self._combo(
-            [(SOURCE_TEXT[s], s) for s in sv.SOURCES],
+            [(sv.SOURCE_LABELS[s], s) for s in sv.SOURCES],
             self.set_source,
             "Whose feature maps to show: the mix, pure A or pure B",
         )
@@ -178,24 +176,14 @@ class FeatureView(VisibilityReportingWidget):
         self.zoom.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.zoom.setFixedSize(ZOOM_SIZE, ZOOM_SIZE)
         self.zoom.set_image(None, "Click a channel")
-        self.channel_text = QLabel("")
-        self.channel_text.setFont(fixed_font(-1))
-        self.channel_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.channel_text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.channel_text = readout_label()
         self.detail = detail = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         detail.setContentsMargins(0, 0, 0, 0)
         detail.addWidget(self.zoom, 0, Qt.AlignmentFlag.AlignTop)
         detail.addWidget(self.channel_text, 1)
 
         self.hover_label = QLabel("")
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.setSpacing(4)
-        lay.addWidget(self.title)
-        lay.addLayout(controls)
-        lay.addWidget(self.canvas, 1)
-        lay.addWidget(self.hover_label)
-        lay.addLayout(detail)
+        column(self, self.title, controls, (self.canvas, 1), self.hover_label, detail)
         self.save_button.setEnabled(False)
 
     def _combo(self, items, slot, tip):
@@ -227,9 +215,7 @@ class FeatureView(VisibilityReportingWidget):
         self._redraw()
 
     def set_source(self, source: str):
-        if source not in sv.SOURCES:
-            raise ValueError(f"source must be one of {sv.SOURCES}")
-        self._sync(self.source_box, source)
+        select(self.source_box, source, sv.SOURCES, "source")
         if source != self.source:
             self.source = source
             self.features = None
@@ -238,14 +224,12 @@ class FeatureView(VisibilityReportingWidget):
 
     def set_colormap(self, name: str):
         sv.colormap(name)  # validates
-        self._sync(self.cmap_box, name)
+        select(self.cmap_box, name)
         self.cmap = name
         self._redraw()
 
     def set_normalisation(self, norm: str):
-        if norm not in sv.NORMALISATIONS:
-            raise ValueError(f"normalisation must be one of {sv.NORMALISATIONS}")
-        self._sync(self.norm_box, norm)
+        select(self.norm_box, norm, sv.NORMALISATIONS, "normalisation")
         self.norm = norm
         self._redraw()
 
@@ -269,14 +253,6 @@ class FeatureView(VisibilityReportingWidget):
         if channel is not None:
             self.channel_selected.emit(int(channel))
 
-    @staticmethod
-    def _sync(box: QComboBox, data):
-        i = box.findData(data)
-        if box.currentIndex() != i:
-            box.blockSignals(True)
-            box.setCurrentIndex(i)
-            box.blockSignals(False)
-
     def set_paused(self, on: bool):
         self.paused = bool(on)
         if not on and self._stale:
@@ -294,7 +270,7 @@ class FeatureView(VisibilityReportingWidget):
         if self.paused:  # (the maps kept from when it was in front would be rebuilt with every result)
             self._stale = True
             return
-        who = SOURCE_TEXT[self.source]
+        who = sv.SOURCE_LABELS[self.source]
         if self.layer is None:
             self.title.setText(f"<b>{self._name()}</b>: no layer selected")
         else:
@@ -344,7 +320,7 @@ class FeatureView(VisibilityReportingWidget):
             else [f"channel {ch}"]
         )
         plane = self.features[ch]
-        text.append(f"map ({SOURCE_TEXT[self.source]}): min {plane.min():.3f}  max {plane.max():.3f}")
+        text.append(f"map ({sv.SOURCE_LABELS[self.source]}): min {plane.min():.3f}  max {plane.max():.3f}")
         text.append(f"colour range: {lo:.3f} … {hi:.3f}")
         self.channel_text.setText("\n".join(text))
         self._reflow_detail()

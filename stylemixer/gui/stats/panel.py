@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
-    QVBoxLayout,
 )
 
 from ...core import stats_views as sv
@@ -46,8 +45,11 @@ from .style import (
     SOURCE_Z,
     VisibilityReportingWidget,
     apply_plot_palette,
+    column,
     fixed_font,
+    readout_label,
     report_error,
+    select,
 )
 
 ORDER_TEXT = {"index": "channel index", "difference": "A–B difference"}
@@ -137,16 +139,11 @@ class StatsPanel(VisibilityReportingWidget):
         self.plots_view.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plots_view.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
-        self.readout = QLabel("Hover over a plot:\na channel's exact\nvalues. Click: open\nit in the feature\nmaps.")
-        self.readout.setFont(fixed_font(-1))
-        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout = readout_label(
+            "Hover over a plot:\na channel's exact\nvalues. Click: open\nit in the feature\nmaps."
+        )
         self.readout.setMinimumHeight(self.readout.fontMetrics().lineSpacing() * 9)
-        self.readout.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-
-        self.summary = QLabel("")
-        self.summary.setFont(fixed_font(-1))
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.summary = readout_label()
 
         self.export_layer_button = QPushButton("Export layer…")
         self.export_layer_button.setToolTip("Save this layer's statistics as CSV or .npz (the .npz records the recipe)")
@@ -163,14 +160,7 @@ class StatsPanel(VisibilityReportingWidget):
         # side by side where they fit, else in a smaller font, else one above the other (narrow docks)
         self.bottom = SideBySide(self.readout, self.summary, spacing=4)
 
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.setSpacing(4)
-        lay.addWidget(self.title)
-        lay.addLayout(top)
-        lay.addWidget(self.plots_view, 1)
-        lay.addWidget(self.bottom)
-        lay.addLayout(buttons)
+        column(self, self.title, top, (self.plots_view, 1), self.bottom, buttons)
         self._set_export_enabled()
 
     def _build_plots(self, spec):
@@ -201,7 +191,7 @@ class StatsPanel(VisibilityReportingWidget):
                 p.setXLink(first_of_axis[q.axis])
             else:
                 first_of_axis[q.axis] = p
-            for src in ("a", "b", "mix"):
+            for src in sorted(sv.SOURCES, key=SOURCE_Z.get):  # made in drawing order
                 curve = p.plot(
                     [], [], pen=pg.mkPen(SOURCE_COLORS[src], width=SOURCE_WIDTH[src]), name=sv.SOURCE_LABELS[src]
                 )
@@ -273,12 +263,8 @@ class StatsPanel(VisibilityReportingWidget):
         self._draw()
 
     def set_order(self, mode: str):
-        if mode not in sv.ORDERS:
-            raise ValueError(f"order must be one of {sv.ORDERS}")
+        select(self.order_box, mode, sv.ORDERS, "order")
         self.order_mode = mode
-        i = self.order_box.findData(mode)
-        if self.order_box.currentIndex() != i:
-            self.order_box.setCurrentIndex(i)
         self._refresh()
 
     def set_source_shown(self, src: str, on: bool):

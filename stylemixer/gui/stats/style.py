@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QPalette
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QLayout, QMessageBox, QVBoxLayout, QWidget
 
 # Blue A and orange B stay apart for the common colour-vision deficiencies; the mix is drawn on top, thicker.
 SOURCE_COLORS = {"mix": "#2bb673", "a": "#4a8fe7", "b": "#f28e2b"}
@@ -22,6 +22,41 @@ def fixed_font(point_delta: int = 0) -> QFont:
     if point_delta and f.pointSize() > 0:
         f.setPointSize(max(6, f.pointSize() + point_delta))
     return f
+
+
+def readout_label(text: str = "") -> QLabel:
+    """A label of exact numbers: the fixed font a point smaller, selectable for copying, anchored top left."""
+    label = QLabel(text)
+    label.setFont(fixed_font(-1))
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+    return label
+
+
+def column(owner: QWidget, *parts, margin: int = 4, spacing: int = 4) -> QVBoxLayout:
+    """`owner`'s layout: `parts` top to bottom, each a widget, a layout, or (either, stretch)."""
+    lay = QVBoxLayout(owner)
+    lay.setContentsMargins(margin, margin, margin, margin)
+    lay.setSpacing(spacing)
+    for part in parts:
+        item, stretch = part if isinstance(part, tuple) else (part, 0)
+        if isinstance(item, QLayout):
+            lay.addLayout(item, stretch)
+        else:
+            lay.addWidget(item, stretch)
+    return lay
+
+
+def select(box: QComboBox, value, choices=None, what: str = "value") -> None:
+    """Show `value` in `box` (a setter called from code) without the box calling the setter back; a value not in
+    `choices` is an error."""
+    if choices is not None and value not in choices:
+        raise ValueError(f"{what} must be one of {choices}")
+    i = box.findData(value)
+    if box.currentIndex() != i:
+        box.blockSignals(True)
+        box.setCurrentIndex(i)
+        box.blockSignals(False)
 
 
 def apply_plot_palette(view: pg.GraphicsView, plots, owner: QWidget, titles: dict | None = None):
