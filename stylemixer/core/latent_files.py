@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
 from .errors import RecipeError
 from .mixing import Latent
 
@@ -281,7 +280,7 @@ def save_latents(path: str | os.PathLike[str], arrays: dict, recipe: Recipe | No
     them stacked under `w` ([N, num_ws, w_dim], NVIDIA's layout: `generate.py --projected-w` renders them all).
     kind "w": each as one W ([w_dim]) under its key; refused when an array's rows differ (truncation with a
     cutoff makes a W+ that is not one W)."""
-    from .export import ExportError
+    from .export import write_file
 
     rows = {k: np.asarray(v, dtype=np.float32).reshape(-1, *np.shape(v)[-2:]) for k, v in arrays.items()}
     if kind == "w":
@@ -300,10 +299,7 @@ def save_latents(path: str | os.PathLike[str], arrays: dict, recipe: Recipe | No
         out["recipe"] = np.array(recipe.to_json())
     buf = io.BytesIO()
     np.savez(buf, **out)
-    try:
-        atomic_write_bytes(path, buf.getvalue())
-    except OSError as e:
-        raise ExportError(f"could not write {_name(path)}: {e.strerror or e}") from None
+    write_file(path, buf.getvalue())
 
 
 def save_latent(path: str | os.PathLike[str], ws: ArrayLike) -> None:

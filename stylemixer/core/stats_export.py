@@ -28,9 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
 from .errors import printable
-from .export import ExportError, save_png, write_error_text
+from .export import ExportError, save_png, write_file
 from .mixing import Recipe
 from .safeio import open_regular
 from .stats import LayerStats
@@ -103,20 +102,13 @@ def stats_npz_bytes(
     return buf.getvalue()
 
 
-def _write(path: str | os.PathLike[str], data: bytes) -> None:
-    try:
-        atomic_write_bytes(path, data)
-    except OSError as e:
-        raise ExportError(write_error_text(path, e)) from None
-
-
 def save_stats_csv(
     path: str | os.PathLike[str],
     stats: dict,
     layers: Iterable[int] | None = None,
     table: Iterable[LayerInfo] | None = None,
 ) -> None:
-    _write(path, stats_csv(stats, layers, table).encode("utf-8"))
+    write_file(path, stats_csv(stats, layers, table).encode("utf-8"))
 
 
 def save_stats_npz(
@@ -126,7 +118,7 @@ def save_stats_npz(
     layers: Iterable[int] | None = None,
     table: Iterable[LayerInfo] | None = None,
 ) -> None:
-    _write(path, stats_npz_bytes(stats, recipe, layers, table))
+    write_file(path, stats_npz_bytes(stats, recipe, layers, table))
 
 
 def save_stats(

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import RecipeError
+from .errors import RecipeError, write_error_text
 from .export import ExportError
 from .families import GROUPS
 from .images import enlarge
@@ -375,7 +375,7 @@ def iter_export(
         fd, tmp = tempfile.mkstemp(prefix=".stylemixer-", suffix=f".part.{fmt}", dir=folder)
         os.close(fd)
     except OSError as e:
-        raise ExportError(f"could not write {os.path.basename(path)}: {e.strerror or e}") from None
+        raise ExportError(write_error_text(path, e)) from None
     writer = None
     done = False
     try:
@@ -389,7 +389,7 @@ def iter_export(
         os.replace(tmp, path)
         done = True
     except OSError as e:
-        raise ExportError(f"could not write {os.path.basename(path)}: {e.strerror or e}") from None
+        raise ExportError(write_error_text(path, e)) from None
     finally:
         if writer is not None:
             writer.abort()

@@ -161,3 +161,11 @@ def test_torch_file_with_code_is_refused_and_runs_nothing(tmp_path):
     with pytest.raises(LatentFileError, match="read safely"):
         read_latent(str(tmp_path / "evil.pt"))
     assert not os.path.exists(MARKER)
+
+
+def test_a_write_failure_is_told_as_every_export_tells_it(tmp_path, ws):
+    from stylemixer.core.export import ExportError
+
+    with pytest.raises(ExportError, match=r"could not write l\.npz: the folder .* does not exist"):
+        save_latents(tmp_path / "missing" / "l.npz", {"a": ws})
+    assert os.listdir(tmp_path) == []
