@@ -28,7 +28,8 @@ from typing import Any, Protocol
 
 from .latents import MAX_SEED
 from .mixing import Latent, LatentSource, Recipe, seed_source
-from .render import SOURCES, Renderer, RenderRequest, RenderResult
+from .render import Renderer, RenderRequest, RenderResult
+from .stats import SOURCES
 
 UNDO_LIMIT = 500
 STREAM_GAP_S = 0.5  # results further apart than this are separate interactions, not one frame rate

@@ -32,8 +32,7 @@ from .errors import printable
 from .export import ExportError, save_png, write_file
 from .mixing import Recipe
 from .safeio import open_regular
-from .stats import LayerStats
-from .stats_views import SOURCES
+from .stats import SOURCES, LayerStats
 
 if TYPE_CHECKING:
     from .families.api import LayerInfo
