@@ -26,7 +26,7 @@ import numpy as np
 
 from .errors import RecipeError
 from .images import enlarge
-from .mixing import Latent, LatentSource, Recipe, SeedSource, seed_source
+from .mixing import Latent, LatentSource, Recipe, SeedSource, document_fields, seed_source
 from .safeio import open_regular
 
 if TYPE_CHECKING:
@@ -161,16 +161,7 @@ class Grid:
 
     @classmethod
     def from_dict(cls, d: object) -> Grid:
-        if not isinstance(d, dict):
-            raise GridError("grid: expected a JSON object")
-        d = dict(d)
-        if d.pop("format", None) != GRID_FORMAT:
-            raise GridError(f"format: expected {GRID_FORMAT!r}")
-        if d.pop("version", GRID_VERSION) != GRID_VERSION:
-            raise GridError(f"version: this StyleMixer reads grid version {GRID_VERSION}")
-        unknown = sorted(set(d) - {"rows", "cols", "recipe", "row_weights"})
-        if unknown:
-            raise GridError(f"{unknown[0]}: unknown grid field")
+        d = document_fields(d, "grid", GRID_FORMAT, GRID_VERSION, ("rows", "cols", "recipe", "row_weights"), GridError)
         for k in ("rows", "cols"):
             if not isinstance(d.get(k), list):
                 raise GridError(f"{k}: expected a list of seeds or latents")

@@ -33,7 +33,7 @@ from .export import ExportError
 from .families import GROUPS
 from .images import enlarge
 from .latents import MAX_SEED
-from .mixing import Recipe, seed_source
+from .mixing import Recipe, document_fields, seed_source
 from .safeio import open_regular
 
 if TYPE_CHECKING:
@@ -181,16 +181,7 @@ class Sweep:
 
     @classmethod
     def from_dict(cls, d: object) -> Sweep:
-        if not isinstance(d, dict):
-            raise SweepError("sweep: expected a JSON object")
-        d = dict(d)
-        if d.pop("format", None) != SWEEP_FORMAT:
-            raise SweepError(f"format: expected {SWEEP_FORMAT!r}")
-        if d.pop("version", SWEEP_VERSION) != SWEEP_VERSION:
-            raise SweepError(f"version: this StyleMixer reads sweep version {SWEEP_VERSION}")
-        unknown = sorted(set(d) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise SweepError(f"{unknown[0]}: unknown sweep field")
+        d = document_fields(d, "sweep", SWEEP_FORMAT, SWEEP_VERSION, cls.__dataclass_fields__, SweepError)
         for k in ("indices", "seeds"):
             v = d.get(k, [])
             if not isinstance(v, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
