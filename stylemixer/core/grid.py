@@ -26,7 +26,7 @@ import numpy as np
 
 from .errors import RecipeError
 from .images import enlarge
-from .mixing import Latent, LatentSource, Recipe, SeedSource, document_fields, seed_source
+from .mixing import Latent, LatentSource, Recipe, SeedSource, document_fields, document_json, seed_source
 from .safeio import open_regular
 
 if TYPE_CHECKING:
@@ -173,10 +173,7 @@ class Grid:
 
     @classmethod
     def from_json(cls, text: str) -> Grid:
-        try:
-            return cls.from_dict(json.loads(text))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise GridError(f"grid: not valid JSON ({e})") from None
+        return cls.from_dict(document_json(text, "grid", GridError))
 
 
 def figure3(recipe: Recipe, layers: list[LayerInfo]) -> Grid:

@@ -361,13 +361,17 @@ class Recipe:
 
     @classmethod
     def from_json(cls, text: str) -> "Recipe":
-        try:
-            d = json.loads(text)
-        except RecursionError:
-            raise RecipeError("recipe: not valid JSON (nested too deeply)") from None
-        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, integers beyond Python's digit limit
-            raise RecipeError(f"recipe: not valid JSON ({printable(e, 120)})") from None
-        return cls.from_dict(d)
+        return cls.from_dict(document_json(text, "recipe"))
+
+
+def document_json(text: str | bytes, what: str, error: type[RecipeError] = RecipeError) -> object:
+    """The parsed JSON of a StyleMixer document (a recipe, grid or sweep); `error` for any text that is not JSON."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise error(f"{what}: not valid JSON (nested too deeply)") from None
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, integers beyond Python's digit limit
+        raise error(f"{what}: not valid JSON ({printable(e, 120)})") from None
 
 
 def document_fields(

@@ -33,7 +33,7 @@ from .export import ExportError
 from .families import GROUPS
 from .images import enlarge
 from .latents import MAX_SEED
-from .mixing import Recipe, document_fields, seed_source
+from .mixing import Recipe, document_fields, document_json, seed_source
 from .safeio import open_regular
 
 if TYPE_CHECKING:
@@ -193,10 +193,7 @@ class Sweep:
 
     @classmethod
     def from_json(cls, text: str) -> Sweep:
-        try:
-            return cls.from_dict(json.loads(text))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise SweepError(f"sweep: not valid JSON ({e})") from None
+        return cls.from_dict(document_json(text, "sweep", SweepError))
 
 
 def _ranges(indices: Iterable[int]) -> str:

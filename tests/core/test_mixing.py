@@ -172,3 +172,12 @@ def test_only_a_recipe_may_leave_out_its_format():
     assert Recipe.from_dict({k: v for k, v in base().to_dict().items() if k != "format"}) == base()
     with pytest.raises(RecipeError, match="^format: expected 'stylemixer.grid', got None$"):
         Grid.from_dict({"rows": [1], "cols": [2], "recipe": base().to_dict()})
+
+
+@pytest.mark.parametrize(
+    "load, what", [(Recipe.from_json, "recipe"), (Grid.from_json, "grid"), (Sweep.from_json, "sweep")]
+)
+def test_text_that_is_not_json_gets_one_message_for_every_document(load, what):
+    for text in ("{", "[" * 100_000, '{"format": ' + "9" * 5000 + "}", b"\xff"):
+        with pytest.raises(RecipeError, match=f"^{what}: not valid JSON"):
+            load(text)
