@@ -101,25 +101,6 @@ def stats_npz_bytes(
     return buf.getvalue()
 
 
-def save_stats_csv(
-    path: str | os.PathLike[str],
-    stats: dict,
-    layers: Iterable[int] | None = None,
-    table: Iterable[LayerInfo] | None = None,
-) -> None:
-    write_file(path, stats_csv(stats, layers, table).encode("utf-8"))
-
-
-def save_stats_npz(
-    path: str | os.PathLike[str],
-    stats: dict,
-    recipe: Recipe,
-    layers: Iterable[int] | None = None,
-    table: Iterable[LayerInfo] | None = None,
-) -> None:
-    write_file(path, stats_npz_bytes(stats, recipe, layers, table))
-
-
 def save_stats(
     path: str | os.PathLike[str],
     stats: dict,
@@ -130,15 +111,16 @@ def save_stats(
     """Pick the format from the extension: .csv or .npz."""
     ext = os.path.splitext(os.fspath(path))[1].lower()
     if ext == ".csv":
-        save_stats_csv(path, stats, layers, table)
+        data = stats_csv(stats, layers, table).encode("utf-8")
     elif ext == ".npz":
-        save_stats_npz(path, stats, recipe, layers, table)
+        data = stats_npz_bytes(stats, recipe, layers, table)
     else:
         raise ExportError(f"statistics can be saved as .csv or .npz, not {ext or 'a file without extension'}")
+    write_file(path, data)
 
 
 def load_stats_npz(path: str | os.PathLike[str]) -> tuple[Recipe, dict]:
-    """Read back a file written by save_stats_npz: (recipe, {source: {layer: LayerStats [1, C]}})."""
+    """Read back a file written by save_stats as .npz: (recipe, {source: {layer: LayerStats [1, C]}})."""
     try:
         with open_regular(path, ExportError, "statistics file") as f, np.load(f, allow_pickle=False) as z:
             if "format" not in z.files or str(z["format"]) != STATS_FORMAT:
