@@ -287,7 +287,7 @@ class FilteredLReLUTimer:
             l.flrelu = _TimedFLReLU(l.flrelu, self.totals)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *_exc):
         for l, f in zip(self.layers, self._saved):
             l.flrelu = f
 

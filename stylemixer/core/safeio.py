@@ -47,21 +47,6 @@ def open_regular(
         raise
 
 
-def read_regular(
-    path: str | os.PathLike[str], limit: int, error: type[Exception] = StyleMixerError, what: str = "file"
-) -> bytes:
-    """The whole content of a regular file of at most `limit` bytes (a larger one is refused unread)."""
-    with open_regular(path, error, what) as f:
-        size = os.fstat(f.fileno()).st_size
-        name = printable(os.path.basename(os.fspath(path)))
-        if size > limit:
-            raise error(f"{name} is {size:,} bytes; a {what} is at most {limit:,} bytes")
-        data = f.read(limit + 1)
-    if len(data) > limit:  # grew while being read
-        raise error(f"{name} is larger than {limit:,} bytes; a {what} is at most that")
-    return data
-
-
 def _check_mode(mode: int, name: str, error: type[Exception], what: str) -> None:
     if stat.S_ISREG(mode):
         return

@@ -179,7 +179,6 @@ class Session:
         self.last_result: RenderResult | None = None
         self.results_shown = 0
         self.results_dropped = 0
-        self.requests_sent = 0
 
         self.recipe_changed = Event()
         self.history_changed = Event()
@@ -440,7 +439,6 @@ class Session:
         self._dirty = False
         req = self.make_request()
         self._in_flight = req.id  # before submitting: an inline executor answers inside submit()
-        self.requests_sent += 1
         self.request_sent.emit(req)
         assert self.executor is not None  # request_render checked
         self.executor.submit(req)

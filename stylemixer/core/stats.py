@@ -63,9 +63,6 @@ class LayerStats:
         """The statistics of image i, each [1, C]."""
         return LayerStats({k: v[i : i + 1] for k, v in self.values.items()})
 
-    def as_dict(self) -> dict:
-        return dict(self.values)
-
 
 class Capture:
     """Pass to synthesis. `stats` selects statistics, `feature_layer` a w index whose feature maps to keep.

@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 FORMAT = "nvidia-pickle"
 PERSISTENCE = ("torch_utils.persistence", "_reconstruct_persistent_obj")
 HEAD_BYTES = 1 << 18
-NETWORK_KEYS = ("G_ema", "G", "D", "augment_pipe")
 GENERATOR_POSITIONAL = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels")
 # nn.Module bookkeeping in a module's __dict__ that is not a network attribute
 _INTERNAL = {
