@@ -75,6 +75,12 @@ def write_error_text(path: str | os.PathLike[str], e: OSError) -> str:
     return f"could not write {printable(name)}: {printable(e.strerror or e)}"
 
 
+def read_error_text(path: str | os.PathLike[str], e: BaseException) -> str:
+    """'cannot read NAME: REASON', the reason without the errno prefix an OSError's text carries."""
+    path = os.fspath(path)
+    return f"cannot read {printable(os.path.basename(path) or path)}: {printable(getattr(e, 'strerror', None) or e)}"
+
+
 def _safe_repr(value: object) -> str:
     try:
         return repr(value)

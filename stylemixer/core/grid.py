@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import RecipeError
+from .errors import RecipeError, read_error_text
 from .images import enlarge
 from .mixing import Latent, LatentSource, Recipe, SeedSource, document_fields, document_json, seed_source
 from .safeio import open_regular
@@ -401,7 +401,7 @@ def png_text(path: str | os.PathLike[str], key: str) -> str | None:
                 _tkey, _, text = rest.partition(b"\0")
                 return (_inflate(text) if comp else text).decode("utf-8")
     except OSError as e:
-        raise GridError(f"cannot read {os.path.basename(os.fspath(path))}: {e.strerror or e}") from None
+        raise GridError(read_error_text(path, e)) from None
 
 
 def _inflate(data: bytes) -> bytes:
@@ -439,14 +439,14 @@ def load_grid_file(path: str | os.PathLike[str]) -> Grid:
         with open_regular(path, GridError, "grid file") as f:
             head = f.read(8)
     except OSError as e:
-        raise GridError(f"cannot read {path}: {e.strerror or e}") from None
+        raise GridError(read_error_text(path, e)) from None
     if head == PNG_SIGNATURE:
         return grid_from_png(path)
     try:
         with open_regular(path, GridError, "grid file") as f:
             data = f.read(MAX_TEXT_BYTES + 1)
     except OSError as e:
-        raise GridError(f"cannot read {path}: {e.strerror or e}") from None
+        raise GridError(read_error_text(path, e)) from None
     if len(data) > MAX_TEXT_BYTES:
         raise GridError(f"{os.path.basename(os.fspath(path))} is too large for a grid JSON")
     return Grid.from_json(data.decode("utf-8", errors="replace"))

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
-from .errors import RecipeError
+from .errors import RecipeError, read_error_text
 from .mixing import Latent
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def _open_regular(path: str | os.PathLike[str]) -> bytes:
     try:
         st = os.stat(path)
     except OSError as e:
-        raise LatentFileError(f"cannot read {_name(path)}: {e.strerror or e}") from None
+        raise LatentFileError(read_error_text(path, e)) from None
     if not stat.S_ISREG(st.st_mode):
         raise LatentFileError(f"{_name(path)} is not a regular file")
     if st.st_size > MAX_FILE_BYTES:
@@ -76,7 +76,7 @@ def _open_regular(path: str | os.PathLike[str]) -> bytes:
         with open(path, "rb") as f:
             return f.read()
     except OSError as e:
-        raise LatentFileError(f"cannot read {_name(path)}: {e.strerror or e}") from None
+        raise LatentFileError(read_error_text(path, e)) from None
 
 
 def _check_header(where: str, shape: tuple[int, ...], dtype: np.dtype) -> None:

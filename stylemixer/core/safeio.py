@@ -12,7 +12,7 @@ import io
 import os
 import stat
 
-from .errors import StyleMixerError, printable
+from .errors import StyleMixerError, printable, read_error_text
 
 _KINDS = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -34,7 +34,7 @@ def open_regular(
             _check_mode(os.stat(path).st_mode, name, error, what)
         fd = os.open(path, flags)
     except OSError as e:
-        raise error(f"cannot read {name}: {printable(e.strerror or e)}") from None
+        raise error(read_error_text(path, e)) from None
     except ValueError:  # an embedded NUL character
         raise error(f"cannot read {name}: the path is not valid") from None
     try:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import printable
+from .errors import read_error_text
 from .export import ExportError, save_png, write_file
 from .mixing import Recipe
 from .safeio import open_regular
@@ -132,7 +132,7 @@ def load_stats_npz(path: str | os.PathLike[str]) -> tuple[Recipe, dict]:
                 for src in SOURCES
             }
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        raise ExportError(f"cannot read {printable(os.path.basename(os.fspath(path)))}: {printable(e)}") from None
+        raise ExportError(read_error_text(path, e)) from None
     return recipe, stats
 
 

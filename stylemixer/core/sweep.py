@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import RecipeError, write_error_text
+from .errors import RecipeError, read_error_text, write_error_text
 from .export import ExportError
 from .families import GROUPS
 from .images import enlarge
@@ -420,7 +420,7 @@ def sweep_from_file(path: str | os.PathLike[str]) -> Sweep:
         with open_regular(path, SweepError, "sweep file") as f:
             head = f.read(12)
     except OSError as e:
-        raise SweepError(f"cannot read {name}: {e.strerror or e}") from None
+        raise SweepError(read_error_text(path, e)) from None
     text = None
     if head[:6] in (b"GIF87a", b"GIF89a"):
         from PIL import Image
@@ -429,7 +429,7 @@ def sweep_from_file(path: str | os.PathLike[str]) -> Sweep:
             with Image.open(path) as im:
                 text = im.info.get("comment")
         except OSError as e:
-            raise SweepError(f"cannot read {name}: {e}") from None
+            raise SweepError(read_error_text(path, e)) from None
         if isinstance(text, bytes):
             text = text.decode("utf-8", errors="replace")
     elif head[4:8] == b"ftyp":
@@ -441,13 +441,13 @@ def sweep_from_file(path: str | os.PathLike[str]) -> Sweep:
             with av.open(os.fspath(path)) as c:
                 text = c.metadata.get("comment")
         except Exception as e:  # PyAV raises its own error types for damaged containers
-            raise SweepError(f"cannot read {name}: {e}") from None
+            raise SweepError(read_error_text(path, e)) from None
     else:
         try:
             with open_regular(path, SweepError, "sweep file") as f:
                 text = f.read(64 * 2**20).decode("utf-8", errors="replace")
         except OSError as e:
-            raise SweepError(f"cannot read {name}: {e.strerror or e}") from None
+            raise SweepError(read_error_text(path, e)) from None
     if not text or SWEEP_FORMAT not in text:
         raise SweepError(f"{name} carries no StyleMixer sweep")
     return Sweep.from_json(text)

@@ -31,7 +31,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ModelFileError
+from ..errors import ModelFileError, read_error_text
 from . import safe_pickle as sp
 from . import safe_torch
 from .records import NetworkRecord
@@ -312,7 +312,7 @@ def read_record(
             }
             del top, G
     except OSError as e:
-        raise ModelFileError(f"cannot read {name}: {e.strerror or e}") from None
+        raise ModelFileError(read_error_text(path, e)) from None
     except MemoryError:
         raise ModelFileError(f"not enough memory to read {name}") from None
     return rec, info
@@ -343,7 +343,7 @@ def try_load(
         with open(path, "rb") as f:
             head = f.read(HEAD_BYTES)
     except OSError as e:
-        raise ModelFileError(f"cannot read {name}: {e.strerror or e}") from None
+        raise ModelFileError(read_error_text(path, e)) from None
     if not claims(head):
         return None
     rec, info = read_record(path, progress)

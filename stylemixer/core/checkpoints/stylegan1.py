@@ -75,7 +75,7 @@ def try_load(
         return None
     path = os.fspath(path)
     name = os.path.basename(path)
-    with tf_pickle.open_pickle(path, name) as (f, size, head):
+    with tf_pickle.open_pickle(path) as (f, size, head):
         if head.first is None and head.ran_out and head.length < tf_pickle.HEAD_BYTES:
             raise ModelFileError(
                 f"{name} is a Python pickle that ends after {head.length} bytes; the file is truncated"

@@ -38,7 +38,7 @@ def try_load(
         return None
     path = os.fspath(path)
     name = os.path.basename(path)
-    with tf_pickle.open_pickle(path, name) as (f, size, head):
+    with tf_pickle.open_pickle(path) as (f, size, head):
         version = head.version
         if head.first != NETWORK_CLASS or (version is not None and version < 4):
             return None

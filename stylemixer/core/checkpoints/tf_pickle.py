@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..errors import ModelFileError
+from ..errors import ModelFileError, read_error_text
 from . import safe_pickle as sp
 from .safe_pickle import Damaged, Global, Inert, RefusedGlobal
 
@@ -165,16 +165,16 @@ class Head(NamedTuple):
 
 
 @contextlib.contextmanager
-def open_pickle(path: str, name: str) -> Iterator[tuple[io.BufferedReader, int, Head]]:
+def open_pickle(path: str) -> Iterator[tuple[io.BufferedReader, int, Head]]:
     """(the open file, its size, its head scanned). An OSError anywhere in the block, the caller's reading
-    included, becomes ModelFileError 'cannot read NAME'."""
+    included, becomes ModelFileError 'cannot read NAME: REASON'."""
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as f:
             head = f.read(HEAD_BYTES)
             yield f, size, Head(*scan_head(head), len(head))
     except OSError as e:
-        raise ModelFileError(f"cannot read {name}: {e.strerror or e}") from None
+        raise ModelFileError(read_error_text(path, e)) from None
 
 
 def ends_complete(f: io.BufferedIOBase) -> bool:
