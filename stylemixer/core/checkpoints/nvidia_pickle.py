@@ -291,7 +291,7 @@ def read_record(
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            if size and _last_byte(f, size) != b".":
+            if size and not sp.ends_complete(f):
                 raise ModelFileError(f"{name} is truncated (it ends before the pickle does); download it again")
             try:
                 top = read(f, size, progress, (0.0, 0.8))
@@ -316,13 +316,6 @@ def read_record(
     except MemoryError:
         raise ModelFileError(f"not enough memory to read {name}") from None
     return rec, info
-
-
-def _last_byte(f: io.BufferedIOBase, size: int) -> bytes:
-    f.seek(size - 1)
-    b = f.read(1)
-    f.seek(0)
-    return b
 
 
 def claims(head: bytes) -> bool:

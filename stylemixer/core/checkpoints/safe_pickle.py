@@ -1188,6 +1188,14 @@ def check_size(size: int) -> None:
         )
 
 
+def ends_complete(f: io.BufferedIOBase) -> bool:
+    """Whether a non-empty file ends with the STOP opcode, as every complete pickle does; leaves f at its start."""
+    f.seek(-1, io.SEEK_END)
+    complete = f.read(1) == b"."
+    f.seek(0)
+    return complete
+
+
 def load(
     src: Any,
     globals: dict,
@@ -1334,6 +1342,7 @@ __all__ = [
     "as_bytes",
     "check_size",
     "common_globals",
+    "ends_complete",
     "escape",
     "load",
     "plain",

@@ -84,7 +84,7 @@ def try_load(
             return None
         if head.version is not None and head.version >= 4:
             raise ModelFileError(_newer_message(name, head.version))
-        if not tf_pickle.ends_complete(f):
+        if not tf_pickle.sp.ends_complete(f):
             raise ModelFileError(f"{name} is truncated (it ends before the pickle does); download it again")
         top = tf_pickle.load_file(f, size, name, progress)
         # The arrays are read from the open file as they are converted; G's and D's are never read.

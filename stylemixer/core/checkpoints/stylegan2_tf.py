@@ -42,7 +42,7 @@ def try_load(
         version = head.version
         if head.first != NETWORK_CLASS or (version is not None and version < 4):
             return None
-        if not tf_pickle.ends_complete(f):
+        if not tf_pickle.sp.ends_complete(f):
             what = f"a {_kind(version)} TensorFlow pickle" if version is not None else "a TensorFlow pickle"
             raise ModelFileError(
                 f"{name} is {what} that is truncated (it ends before the pickle does); download it again"

@@ -177,14 +177,6 @@ def open_pickle(path: str) -> Iterator[tuple[io.BufferedReader, int, Head]]:
         raise ModelFileError(read_error_text(path, e)) from None
 
 
-def ends_complete(f: io.BufferedIOBase) -> bool:
-    """Whether the file ends with the STOP opcode, as every complete pickle does; leaves f at its start."""
-    f.seek(-1, os.SEEK_END)
-    complete = f.read(1) == b"."
-    f.seek(0)
-    return complete
-
-
 def load_file(f: io.BufferedIOBase, size: int, name: str, progress: Callable[[float], None] | None) -> Any:
     """load() with the file's name in every error, as ModelFileError. progress gets fractions up to 0.8."""
     try:
@@ -278,7 +270,6 @@ __all__ = [
     "RestrictedUnpickler",
     "TFNetwork",
     "as_array",
-    "ends_complete",
     "load",
     "load_file",
     "networks",
