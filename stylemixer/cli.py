@@ -158,6 +158,7 @@ def cmd_render(args) -> int:
     from .core.latent_files import save_latents
     from .core.mixing import seed_source, split_mix_spec
     from .core.render import Renderer
+    from .core.stats import SOURCE_LABELS
 
     # Everything that can be checked without the model first: loading a large model takes seconds.
     check_scale(args.scale, 1, 1)  # the image's own size is checked when it is written
@@ -169,7 +170,8 @@ def cmd_render(args) -> int:
                 seed_source(_number(getattr(args, f"seed_{which}"), f"seed-{which}"), f"seed_{which}")
     out = args.output
     stem, ext = os.path.splitext(out)
-    outputs = [out] + ([f"{stem}-{tag}{ext or '.png'}" for tag in ("A", "B")] if args.write_ab else [])
+    tags = [SOURCE_LABELS[s] for s in ("a", "b")] if args.write_ab else []  # out-A.png, out-B.png
+    outputs = [out] + [f"{stem}-{tag}{ext or '.png'}" for tag in tags]
     for path in outputs + ([args.save_latents] if args.save_latents else []):
         check_output_path(path)
     if args.recipe:

@@ -322,6 +322,19 @@ def per_index_speedups(r, G, ws, base, reps: int, log, fill_most: int = 16) -> d
     }
 
 
+def synthesis_tables(r, G, device, fixed_threads, chosen: int, rates: dict, reps: int, log, quick: bool) -> tuple:
+    """What every big-model bench measures on its renderer `r`: (FLOPs by layer, total FLOPs per image, full
+    synthesis by thread count, per-w-index speed-ups)."""
+    flops = G.flops()
+    total = sum(flops.values())
+    base = _base_recipe(G)
+    ws = r.ws(base)[2].to(r.dtype)
+    counts = thread_counts(device, fixed_threads, chosen, rates)
+    full_by = full_synthesis_by_threads(r, ws, base, counts, reps, rates, total, log)
+    idx = per_index_speedups(r, G, ws, base, reps, log, fill_most=3 if quick else 16)
+    return flops, total, full_by, idx
+
+
 def bench_big(
     cfg, device, frames: int, index_reps: int, rates: dict, log, fixed_threads=None, quick: bool = False
 ) -> dict:
@@ -338,13 +351,7 @@ def bench_big(
     threads = pick_threads(G, device, fixed_threads, log)
     chosen = threads["threads"]
     r = Renderer(G, device, threads=None)
-    flops = G.flops()
-    total = sum(flops.values())
-    base = _base_recipe(G)
-    ws = r.ws(base)[2].to(r.dtype)
-    counts = thread_counts(device, fixed_threads, chosen, rates)
-    full_by = full_synthesis_by_threads(r, ws, base, counts, index_reps, rates, total, log)
-    idx = per_index_speedups(r, G, ws, base, index_reps, log, fill_most=3 if quick else 16)
+    flops, total, full_by, idx = synthesis_tables(r, G, device, fixed_threads, chosen, rates, index_reps, log, quick)
     del r
     scen = bench_model(
         G, device, frames, f"{cfg.resolution}px", log, fixed_threads=chosen, fill_most=3 if quick else 16

@@ -23,14 +23,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from .bench import (
-    _base_recipe,
-    _stats,
-    full_synthesis_by_threads,
-    per_index_speedups,
-    pick_threads,
-    thread_counts,
-)
+from .bench import _stats, pick_threads, synthesis_tables
 
 FAMILIES = ("stylegan2", "stylegan3-t", "stylegan3-r")
 
@@ -48,6 +41,22 @@ def load_avg() -> list | None:
         return [round(v, 2) for v in os.getloadavg()]
     except OSError:
         return None
+
+
+def run_start() -> tuple:
+    """What run_record measures from: the load average, wall and CPU clocks now."""
+    return load_avg(), time.perf_counter(), time.process_time()
+
+
+def run_record(start: tuple) -> dict:
+    """The load average before and after a family's run, and the wall and CPU seconds it took."""
+    load0, t0, c0 = start
+    return {
+        "load_avg_before": load0,
+        "load_avg_after": load_avg(),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "cpu_seconds": round(time.process_time() - c0, 1),
+    }
 
 
 @dataclass(frozen=True)
@@ -202,8 +211,7 @@ def bench_stylegan2(size: int, device, reps: int, rates: dict, log, fixed_thread
     from ..core.families import indices_of_group
     from ..core.render import Renderer, auto_cache_mb
 
-    load0 = load_avg()
-    t0, c0 = time.perf_counter(), time.process_time()
+    start = run_start()
     t = time.perf_counter()
     G = stylegan2_generator(size, narrow=quick)
     log(f"  built a random {size} px config-F StyleGAN2 in {time.perf_counter() - t:.1f} s")
@@ -213,13 +221,7 @@ def bench_stylegan2(size: int, device, reps: int, rates: dict, log, fixed_thread
     # mix), as the app's default budget does (auto_cache_mb; on a machine with under 6 GB of RAM it is smaller).
     cache_mb = max(auto_cache_mb(G), 3 * G.state_nbytes() / 2**20 + 64)
     r = Renderer(G, device, threads=None, cache_mb=cache_mb)
-    flops = G.flops()
-    total = sum(flops.values())
-    base = _base_recipe(G)
-    ws = r.ws(base)[2].to(r.dtype)
-    counts = thread_counts(device, fixed_threads, chosen, rates)
-    full_by = full_synthesis_by_threads(r, ws, base, counts, reps, rates, total, log)
-    idx = per_index_speedups(r, G, ws, base, reps, log, fill_most=3 if quick else 16)
+    flops, total, full_by, idx = synthesis_tables(r, G, device, fixed_threads, chosen, rates, reps, log, quick)
     idx["per_index_cache_mb"] = round(cache_mb)
     del r
     # The drag: a fresh renderer as a model load makes one (its cache fills during the first frames).
@@ -264,10 +266,7 @@ def bench_stylegan2(size: int, device, reps: int, rates: dict, log, fixed_thread
         "preview_drag": drags,
         "drag_every_index": every,
         "targets": targets,
-        "load_avg_before": load0,
-        "load_avg_after": load_avg(),
-        "seconds": round(time.perf_counter() - t0, 1),
-        "cpu_seconds": round(time.process_time() - c0, 1),
+        **run_record(start),
     }
 
 
@@ -330,7 +329,7 @@ class FilteredLReLUTimer:
             l.flrelu = _TimedFLReLU(l.flrelu, self.totals)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *_exc):
         for l, f in zip(self.layers, self._saved):
             l.flrelu = f
 
@@ -354,8 +353,7 @@ def bench_stylegan3(variant: str, size: int, device, log, fixed_threads=None, qu
     from ..core.mixing import Recipe
     from ..core.render import Renderer
 
-    load0 = load_avg()
-    t0, c0 = time.perf_counter(), time.process_time()
+    start = run_start()
     threads = fixed_threads or 1
     if device.type == "cpu":
         torch.set_num_threads(threads)
@@ -414,10 +412,7 @@ def bench_stylegan3(variant: str, size: int, device, log, fixed_threads=None, qu
         "cache_fill_ms": fill,
         "resume": resume,
         "filtered_lrelu": share,
-        "load_avg_before": load0,
-        "load_avg_after": load_avg(),
-        "seconds": round(time.perf_counter() - t0, 1),
-        "cpu_seconds": round(time.process_time() - c0, 1),
+        **run_record(start),
     }
 
 

@@ -7,6 +7,7 @@ message, and `describe` shows any value in a bounded, never-failing form.
 
 from __future__ import annotations
 
+import os
 import unicodedata
 
 MESSAGE_LIMIT = 300  # characters of file-supplied text quoted in one message
@@ -61,6 +62,23 @@ def describe(value: object, limit: int = 60) -> str:
     if isinstance(value, (list, tuple, dict)) and len(value) > 16:
         return f"a {type(value).__name__} of {len(value)} items"
     return printable(_safe_repr(value), limit)
+
+
+def write_error_text(path: str | os.PathLike[str], e: OSError) -> str:
+    """'could not write NAME: REASON', where a missing folder is named as the reason (not the file)."""
+    path = os.fspath(path)
+    name = os.path.basename(path) or path
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        what = "does not exist" if not os.path.exists(folder) else "is not a folder"
+        return f"could not write {printable(name)}: the folder {printable(folder)} {what}"
+    return f"could not write {printable(name)}: {printable(e.strerror or e)}"
+
+
+def read_error_text(path: str | os.PathLike[str], e: BaseException) -> str:
+    """'cannot read NAME: REASON', the reason without the errno prefix an OSError's text carries."""
+    path = os.fspath(path)
+    return f"cannot read {printable(os.path.basename(path) or path)}: {printable(getattr(e, 'strerror', None) or e)}"
 
 
 def _safe_repr(value: object) -> str:

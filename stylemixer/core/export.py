@@ -9,7 +9,7 @@ from typing import BinaryIO
 import numpy as np
 
 from .atomic import atomic_write_bytes
-from .errors import RecipeError, StyleMixerError, describe, printable
+from .errors import RecipeError, StyleMixerError, describe, printable, write_error_text
 from .images import enlarge, to_pil
 from .mixing import Recipe
 from .pngtext import PNGTextError, find_text, is_png
@@ -58,17 +58,6 @@ def write_file(path: str | os.PathLike[str], data: bytes) -> None:
         atomic_write_bytes(path, data)
     except OSError as e:
         raise ExportError(write_error_text(path, e)) from None
-
-
-def write_error_text(path: str | os.PathLike[str], e: OSError) -> str:
-    """'could not write NAME: REASON', where a missing folder is named as the reason (not the file)."""
-    path = os.fspath(path)
-    name = os.path.basename(path) or path
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        what = "does not exist" if not os.path.exists(folder) else "is not a folder"
-        return f"could not write {printable(name)}: the folder {printable(folder)} {what}"
-    return f"could not write {printable(name)}: {printable(e.strerror or e)}"
 
 
 def save_png(

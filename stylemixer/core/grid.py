@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import RecipeError
+from .errors import RecipeError, read_error_text
 from .images import enlarge
-from .mixing import Latent, LatentSource, Recipe, SeedSource, seed_source
+from .mixing import Latent, LatentSource, Recipe, SeedSource, document_fields, document_json, seed_source
 from .safeio import open_regular
 
 if TYPE_CHECKING:
@@ -161,16 +161,7 @@ class Grid:
 
     @classmethod
     def from_dict(cls, d: object) -> Grid:
-        if not isinstance(d, dict):
-            raise GridError("grid: expected a JSON object")
-        d = dict(d)
-        if d.pop("format", None) != GRID_FORMAT:
-            raise GridError(f"format: expected {GRID_FORMAT!r}")
-        if d.pop("version", GRID_VERSION) != GRID_VERSION:
-            raise GridError(f"version: this StyleMixer reads grid version {GRID_VERSION}")
-        unknown = sorted(set(d) - {"rows", "cols", "recipe", "row_weights"})
-        if unknown:
-            raise GridError(f"{unknown[0]}: unknown grid field")
+        d = document_fields(d, "grid", GRID_FORMAT, GRID_VERSION, ("rows", "cols", "recipe", "row_weights"), GridError)
         for k in ("rows", "cols"):
             if not isinstance(d.get(k), list):
                 raise GridError(f"{k}: expected a list of seeds or latents")
@@ -182,10 +173,7 @@ class Grid:
 
     @classmethod
     def from_json(cls, text: str) -> Grid:
-        try:
-            return cls.from_dict(json.loads(text))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise GridError(f"grid: not valid JSON ({e})") from None
+        return cls.from_dict(document_json(text, "grid", GridError))
 
 
 def figure3(recipe: Recipe, layers: list[LayerInfo]) -> Grid:
@@ -413,7 +401,7 @@ def png_text(path: str | os.PathLike[str], key: str) -> str | None:
                 _tkey, _, text = rest.partition(b"\0")
                 return (_inflate(text) if comp else text).decode("utf-8")
     except OSError as e:
-        raise GridError(f"cannot read {os.path.basename(os.fspath(path))}: {e.strerror or e}") from None
+        raise GridError(read_error_text(path, e)) from None
 
 
 def _inflate(data: bytes) -> bytes:
@@ -451,14 +439,14 @@ def load_grid_file(path: str | os.PathLike[str]) -> Grid:
         with open_regular(path, GridError, "grid file") as f:
             head = f.read(8)
     except OSError as e:
-        raise GridError(f"cannot read {path}: {e.strerror or e}") from None
+        raise GridError(read_error_text(path, e)) from None
     if head == PNG_SIGNATURE:
         return grid_from_png(path)
     try:
         with open_regular(path, GridError, "grid file") as f:
             data = f.read(MAX_TEXT_BYTES + 1)
     except OSError as e:
-        raise GridError(f"cannot read {path}: {e.strerror or e}") from None
+        raise GridError(read_error_text(path, e)) from None
     if len(data) > MAX_TEXT_BYTES:
         raise GridError(f"{os.path.basename(os.fspath(path))} is too large for a grid JSON")
     return Grid.from_json(data.decode("utf-8", errors="replace"))

@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
-from .errors import RecipeError
+from .errors import RecipeError, read_error_text
 from .mixing import Latent
 
 if TYPE_CHECKING:
@@ -66,7 +65,7 @@ def _open_regular(path: str | os.PathLike[str]) -> bytes:
     try:
         st = os.stat(path)
     except OSError as e:
-        raise LatentFileError(f"cannot read {_name(path)}: {e.strerror or e}") from None
+        raise LatentFileError(read_error_text(path, e)) from None
     if not stat.S_ISREG(st.st_mode):
         raise LatentFileError(f"{_name(path)} is not a regular file")
     if st.st_size > MAX_FILE_BYTES:
@@ -77,7 +76,7 @@ def _open_regular(path: str | os.PathLike[str]) -> bytes:
         with open(path, "rb") as f:
             return f.read()
     except OSError as e:
-        raise LatentFileError(f"cannot read {_name(path)}: {e.strerror or e}") from None
+        raise LatentFileError(read_error_text(path, e)) from None
 
 
 def _check_header(where: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
@@ -281,7 +280,7 @@ def save_latents(path: str | os.PathLike[str], arrays: dict, recipe: Recipe | No
     them stacked under `w` ([N, num_ws, w_dim], NVIDIA's layout: `generate.py --projected-w` renders them all).
     kind "w": each as one W ([w_dim]) under its key; refused when an array's rows differ (truncation with a
     cutoff makes a W+ that is not one W)."""
-    from .export import ExportError
+    from .export import write_file
 
     rows = {k: np.asarray(v, dtype=np.float32).reshape(-1, *np.shape(v)[-2:]) for k, v in arrays.items()}
     if kind == "w":
@@ -300,10 +299,7 @@ def save_latents(path: str | os.PathLike[str], arrays: dict, recipe: Recipe | No
         out["recipe"] = np.array(recipe.to_json())
     buf = io.BytesIO()
     np.savez(buf, **out)
-    try:
-        atomic_write_bytes(path, buf.getvalue())
-    except OSError as e:
-        raise ExportError(f"could not write {_name(path)}: {e.strerror or e}") from None
+    write_file(path, buf.getvalue())
 
 
 def save_latent(path: str | os.PathLike[str], ws: ArrayLike) -> None:

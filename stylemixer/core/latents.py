@@ -3,6 +3,7 @@ every device and the same z as NVIDIA's scripts (`np.random.RandomState(seed).ra
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +22,11 @@ def z_from_seed(seed: int, z_dim: int) -> np.ndarray:
     if not 0 <= int(seed) <= MAX_SEED:
         raise ValueError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
     return np.random.RandomState(int(seed)).randn(1, z_dim).astype(np.float32)
+
+
+def zs_from_seeds(seeds: Iterable[int], z_dim: int) -> torch.Tensor:
+    """[len(seeds), z_dim] float32 on the CPU: row i is z_from_seed(seeds[i])."""
+    return torch.from_numpy(np.concatenate([z_from_seed(s, z_dim) for s in seeds]))
 
 
 def c_from_class(class_index: int | None, c_dim: int) -> np.ndarray | None:

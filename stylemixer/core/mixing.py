@@ -344,21 +344,8 @@ class Recipe:
 
     @classmethod
     def from_dict(cls, d: object) -> "Recipe":
-        if not isinstance(d, dict):
-            raise RecipeError("recipe: expected a JSON object")
-        d = dict(d)
-        fmt = d.pop("format", RECIPE_FORMAT)
-        if fmt != RECIPE_FORMAT:
-            raise RecipeError(f"format: expected {RECIPE_FORMAT!r}, got {describe(fmt)}")
-        version = d.pop("version", RECIPE_VERSION)
-        if version != RECIPE_VERSION:
-            raise RecipeError(
-                f"version: this StyleMixer reads recipe version {RECIPE_VERSION}, got {describe(version)}"
-            )
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise RecipeError(f"{printable(unknown[0], 60)}: unknown recipe field")
+        # A recipe may leave out its format: recipes were written by hand before the field existed.
+        d = document_fields(d, "recipe", RECIPE_FORMAT, RECIPE_VERSION, cls.__dataclass_fields__, format_required=False)
         if "weights" not in d:
             raise RecipeError("weights: missing")
         if not isinstance(d["weights"], (list, tuple)):
@@ -374,13 +361,43 @@ class Recipe:
 
     @classmethod
     def from_json(cls, text: str) -> "Recipe":
-        try:
-            d = json.loads(text)
-        except RecursionError:
-            raise RecipeError("recipe: not valid JSON (nested too deeply)") from None
-        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, integers beyond Python's digit limit
-            raise RecipeError(f"recipe: not valid JSON ({printable(e, 120)})") from None
-        return cls.from_dict(d)
+        return cls.from_dict(document_json(text, "recipe"))
+
+
+def document_json(text: str | bytes, what: str, error: type[RecipeError] = RecipeError) -> object:
+    """The parsed JSON of a StyleMixer document (a recipe, grid or sweep); `error` for any text that is not JSON."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise error(f"{what}: not valid JSON (nested too deeply)") from None
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, integers beyond Python's digit limit
+        raise error(f"{what}: not valid JSON ({printable(e, 120)})") from None
+
+
+def document_fields(
+    d: object,
+    what: str,
+    fmt: str,
+    version: int,
+    fields: Iterable[str],
+    error: type[RecipeError] = RecipeError,
+    format_required: bool = True,
+) -> dict:
+    """The fields of a StyleMixer JSON document (a recipe, grid or sweep), without its format and version, once
+    those are `fmt` and `version` (a missing version is the current one) and no field is unknown."""
+    if not isinstance(d, dict):
+        raise error(f"{what}: expected a JSON object")
+    d = dict(d)
+    got = d.pop("format", None if format_required else fmt)
+    if got != fmt:
+        raise error(f"format: expected {fmt!r}, got {describe(got)}")
+    got = d.pop("version", version)
+    if got != version:
+        raise error(f"version: this StyleMixer reads {what} version {version}, got {describe(got)}")
+    unknown = sorted(set(d) - set(fields))
+    if unknown:
+        raise error(f"{printable(unknown[0], 60)}: unknown {what} field")
+    return d
 
 
 def _is_int(v: object) -> bool:

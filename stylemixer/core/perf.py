@@ -36,7 +36,6 @@ TUNABLES = (
     f"glibc.malloc.trim_threshold={2**30}",
     f"glibc.malloc.top_pad={64 * 2**20}",
 )
-TUNABLE = TUNABLES[0]
 _MARK = "STYLEMIXER_REEXECED"
 
 

@@ -12,7 +12,7 @@ import io
 import os
 import stat
 
-from .errors import StyleMixerError, printable
+from .errors import StyleMixerError, printable, read_error_text
 
 _KINDS = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -34,7 +34,7 @@ def open_regular(
             _check_mode(os.stat(path).st_mode, name, error, what)
         fd = os.open(path, flags)
     except OSError as e:
-        raise error(f"cannot read {name}: {printable(e.strerror or e)}") from None
+        raise error(read_error_text(path, e)) from None
     except ValueError:  # an embedded NUL character
         raise error(f"cannot read {name}: the path is not valid") from None
     try:
@@ -45,21 +45,6 @@ def open_regular(
     except BaseException:
         os.close(fd)
         raise
-
-
-def read_regular(
-    path: str | os.PathLike[str], limit: int, error: type[Exception] = StyleMixerError, what: str = "file"
-) -> bytes:
-    """The whole content of a regular file of at most `limit` bytes (a larger one is refused unread)."""
-    with open_regular(path, error, what) as f:
-        size = os.fstat(f.fileno()).st_size
-        name = printable(os.path.basename(os.fspath(path)))
-        if size > limit:
-            raise error(f"{name} is {size:,} bytes; a {what} is at most {limit:,} bytes")
-        data = f.read(limit + 1)
-    if len(data) > limit:  # grew while being read
-        raise error(f"{name} is larger than {limit:,} bytes; a {what} is at most that")
-    return data
 
 
 def _check_mode(mode: int, name: str, error: type[Exception], what: str) -> None:

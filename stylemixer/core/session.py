@@ -28,7 +28,8 @@ from typing import Any, Protocol
 
 from .latents import MAX_SEED
 from .mixing import Latent, LatentSource, Recipe, seed_source
-from .render import SOURCES, Renderer, RenderRequest, RenderResult
+from .render import Renderer, RenderRequest, RenderResult
+from .stats import SOURCES
 
 UNDO_LIMIT = 500
 STREAM_GAP_S = 0.5  # results further apart than this are separate interactions, not one frame rate
@@ -178,7 +179,6 @@ class Session:
         self.last_result: RenderResult | None = None
         self.results_shown = 0
         self.results_dropped = 0
-        self.requests_sent = 0
 
         self.recipe_changed = Event()
         self.history_changed = Event()
@@ -439,7 +439,6 @@ class Session:
         self._dirty = False
         req = self.make_request()
         self._in_flight = req.id  # before submitting: an inline executor answers inside submit()
-        self.requests_sent += 1
         self.request_sent.emit(req)
         assert self.executor is not None  # request_render checked
         self.executor.submit(req)

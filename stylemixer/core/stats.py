@@ -13,6 +13,9 @@ from collections.abc import Iterable, KeysView
 import numpy as np
 import torch
 
+SOURCES = ("mix", "a", "b")  # the three images a render makes: the mix and its sources A and B
+SOURCE_LABELS = {"mix": "mix", "a": "A", "b": "B"}  # how they are named to the user
+
 
 class LayerStats:
     """One layer's statistics: quantity -> float32 [N, C_q]. Readable as `s["y_s"]` or `s.y_s`."""
@@ -59,9 +62,6 @@ class LayerStats:
     def take(self, i: int) -> "LayerStats":
         """The statistics of image i, each [1, C]."""
         return LayerStats({k: v[i : i + 1] for k, v in self.values.items()})
-
-    def as_dict(self) -> dict:
-        return dict(self.values)
 
 
 class Capture:

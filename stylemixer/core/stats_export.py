@@ -28,13 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
-from .errors import printable
-from .export import ExportError, save_png, write_error_text
+from .errors import read_error_text
+from .export import ExportError, save_png, write_file
 from .mixing import Recipe
 from .safeio import open_regular
-from .stats import LayerStats
-from .stats_views import SOURCES
+from .stats import SOURCES, LayerStats
 
 if TYPE_CHECKING:
     from .families.api import LayerInfo
@@ -103,32 +101,6 @@ def stats_npz_bytes(
     return buf.getvalue()
 
 
-def _write(path: str | os.PathLike[str], data: bytes) -> None:
-    try:
-        atomic_write_bytes(path, data)
-    except OSError as e:
-        raise ExportError(write_error_text(path, e)) from None
-
-
-def save_stats_csv(
-    path: str | os.PathLike[str],
-    stats: dict,
-    layers: Iterable[int] | None = None,
-    table: Iterable[LayerInfo] | None = None,
-) -> None:
-    _write(path, stats_csv(stats, layers, table).encode("utf-8"))
-
-
-def save_stats_npz(
-    path: str | os.PathLike[str],
-    stats: dict,
-    recipe: Recipe,
-    layers: Iterable[int] | None = None,
-    table: Iterable[LayerInfo] | None = None,
-) -> None:
-    _write(path, stats_npz_bytes(stats, recipe, layers, table))
-
-
 def save_stats(
     path: str | os.PathLike[str],
     stats: dict,
@@ -139,15 +111,16 @@ def save_stats(
     """Pick the format from the extension: .csv or .npz."""
     ext = os.path.splitext(os.fspath(path))[1].lower()
     if ext == ".csv":
-        save_stats_csv(path, stats, layers, table)
+        data = stats_csv(stats, layers, table).encode("utf-8")
     elif ext == ".npz":
-        save_stats_npz(path, stats, recipe, layers, table)
+        data = stats_npz_bytes(stats, recipe, layers, table)
     else:
         raise ExportError(f"statistics can be saved as .csv or .npz, not {ext or 'a file without extension'}")
+    write_file(path, data)
 
 
 def load_stats_npz(path: str | os.PathLike[str]) -> tuple[Recipe, dict]:
-    """Read back a file written by save_stats_npz: (recipe, {source: {layer: LayerStats [1, C]}})."""
+    """Read back a file written by save_stats as .npz: (recipe, {source: {layer: LayerStats [1, C]}})."""
     try:
         with open_regular(path, ExportError, "statistics file") as f, np.load(f, allow_pickle=False) as z:
             if "format" not in z.files or str(z["format"]) != STATS_FORMAT:
@@ -159,7 +132,7 @@ def load_stats_npz(path: str | os.PathLike[str]) -> tuple[Recipe, dict]:
                 for src in SOURCES
             }
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        raise ExportError(f"cannot read {printable(os.path.basename(os.fspath(path)))}: {printable(e)}") from None
+        raise ExportError(read_error_text(path, e)) from None
     return recipe, stats
 
 

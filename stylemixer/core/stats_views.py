@@ -17,10 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .families.api import StatsSpec
-from .stats import LayerStats
+from .stats import SOURCE_LABELS, SOURCES, LayerStats
 
-SOURCES = ("mix", "a", "b")
-SOURCE_LABELS = {"mix": "mix", "a": "A", "b": "B"}
 ORDERS = ("index", "difference")
 NORMALISATIONS = ("channel", "shared")
 

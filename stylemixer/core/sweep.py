@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import RecipeError
+from .errors import RecipeError, read_error_text, write_error_text
 from .export import ExportError
 from .families import GROUPS
 from .images import enlarge
 from .latents import MAX_SEED
-from .mixing import Recipe, seed_source
+from .mixing import Recipe, document_fields, document_json, seed_source
 from .safeio import open_regular
 
 if TYPE_CHECKING:
@@ -181,16 +181,7 @@ class Sweep:
 
     @classmethod
     def from_dict(cls, d: object) -> Sweep:
-        if not isinstance(d, dict):
-            raise SweepError("sweep: expected a JSON object")
-        d = dict(d)
-        if d.pop("format", None) != SWEEP_FORMAT:
-            raise SweepError(f"format: expected {SWEEP_FORMAT!r}")
-        if d.pop("version", SWEEP_VERSION) != SWEEP_VERSION:
-            raise SweepError(f"version: this StyleMixer reads sweep version {SWEEP_VERSION}")
-        unknown = sorted(set(d) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise SweepError(f"{unknown[0]}: unknown sweep field")
+        d = document_fields(d, "sweep", SWEEP_FORMAT, SWEEP_VERSION, cls.__dataclass_fields__, SweepError)
         for k in ("indices", "seeds"):
             v = d.get(k, [])
             if not isinstance(v, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
@@ -202,10 +193,7 @@ class Sweep:
 
     @classmethod
     def from_json(cls, text: str) -> Sweep:
-        try:
-            return cls.from_dict(json.loads(text))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise SweepError(f"sweep: not valid JSON ({e})") from None
+        return cls.from_dict(document_json(text, "sweep", SweepError))
 
 
 def _ranges(indices: Iterable[int]) -> str:
@@ -375,7 +363,7 @@ def iter_export(
         fd, tmp = tempfile.mkstemp(prefix=".stylemixer-", suffix=f".part.{fmt}", dir=folder)
         os.close(fd)
     except OSError as e:
-        raise ExportError(f"could not write {os.path.basename(path)}: {e.strerror or e}") from None
+        raise ExportError(write_error_text(path, e)) from None
     writer = None
     done = False
     try:
@@ -389,7 +377,7 @@ def iter_export(
         os.replace(tmp, path)
         done = True
     except OSError as e:
-        raise ExportError(f"could not write {os.path.basename(path)}: {e.strerror or e}") from None
+        raise ExportError(write_error_text(path, e)) from None
     finally:
         if writer is not None:
             writer.abort()
@@ -432,7 +420,7 @@ def sweep_from_file(path: str | os.PathLike[str]) -> Sweep:
         with open_regular(path, SweepError, "sweep file") as f:
             head = f.read(12)
     except OSError as e:
-        raise SweepError(f"cannot read {name}: {e.strerror or e}") from None
+        raise SweepError(read_error_text(path, e)) from None
     text = None
     if head[:6] in (b"GIF87a", b"GIF89a"):
         from PIL import Image
@@ -441,7 +429,7 @@ def sweep_from_file(path: str | os.PathLike[str]) -> Sweep:
             with Image.open(path) as im:
                 text = im.info.get("comment")
         except OSError as e:
-            raise SweepError(f"cannot read {name}: {e}") from None
+            raise SweepError(read_error_text(path, e)) from None
         if isinstance(text, bytes):
             text = text.decode("utf-8", errors="replace")
     elif head[4:8] == b"ftyp":
@@ -453,13 +441,13 @@ def sweep_from_file(path: str | os.PathLike[str]) -> Sweep:
             with av.open(os.fspath(path)) as c:
                 text = c.metadata.get("comment")
         except Exception as e:  # PyAV raises its own error types for damaged containers
-            raise SweepError(f"cannot read {name}: {e}") from None
+            raise SweepError(read_error_text(path, e)) from None
     else:
         try:
             with open_regular(path, SweepError, "sweep file") as f:
                 text = f.read(64 * 2**20).decode("utf-8", errors="replace")
         except OSError as e:
-            raise SweepError(f"cannot read {name}: {e.strerror or e}") from None
+            raise SweepError(read_error_text(path, e)) from None
     if not text or SWEEP_FORMAT not in text:
         raise SweepError(f"{name} carries no StyleMixer sweep")
     return Sweep.from_json(text)

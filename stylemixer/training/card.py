@@ -12,7 +12,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageDraw
 
 from stylemixer.core.families import GROUPS, indices_of_group
@@ -25,14 +24,14 @@ SEEDS_B = (10, 11, 12, 13, 14)
 def sample_grid(G, seeds=range(32), cols=8, scale=2) -> Image.Image:
     from stylemixer.data.faces import grid
 
-    imgs = M.synth(G, M.seed_ws(G, seeds)).round().astype(np.uint8)
+    imgs = M.pictures(G, M.seed_ws(G, seeds))
     g = grid(imgs, cols)
     return g.resize((g.width * scale, g.height * scale), Image.NEAREST)
 
 
 def mixing_grid(G, seeds_a=SEEDS_A, seeds_b=SEEDS_B, scale=2) -> Image.Image:
     wa, wb = M.seed_ws(G, seeds_a), M.seed_ws(G, seeds_b)
-    ia, ib = M.synth(G, wa), M.synth(G, wb)
+    ia, ib = M.pictures(G, wa), M.pictures(G, wb)
     r = G.cfg.resolution
     cell, label_w, gap = r + 2, 56, 6
     rows = 1 + len(GROUPS) * len(seeds_a)
@@ -42,7 +41,7 @@ def mixing_grid(G, seeds_a=SEEDS_A, seeds_b=SEEDS_B, scale=2) -> Image.Image:
     draw = ImageDraw.Draw(canvas)
 
     def put(img, x, y):
-        canvas.paste(Image.fromarray(np.asarray(img).round().astype(np.uint8)), (x + 1, y + 1))
+        canvas.paste(Image.fromarray(img), (x + 1, y + 1))
 
     draw.text((4, cell // 2 - 12), "A \\ B", fill=(0, 0, 0))
     for j, im in enumerate(ib):
@@ -56,7 +55,7 @@ def mixing_grid(G, seeds_a=SEEDS_A, seeds_b=SEEDS_B, scale=2) -> Image.Image:
             put(ia[i], label_w, y)
             ws = wa[i : i + 1].repeat(len(seeds_b), 1, 1)
             ws[:, rows_g] = wb[:, rows_g]
-            for j, im in enumerate(M.synth(G, ws)):
+            for j, im in enumerate(M.pictures(G, ws)):
                 put(im, label_w + (1 + j) * cell, y)
             y += cell
     return canvas.resize((canvas.width * scale, canvas.height * scale), Image.NEAREST)

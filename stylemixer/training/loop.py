@@ -28,11 +28,15 @@ import torch
 import torch.nn.functional as F
 
 from stylemixer.core.checkpoints.safe_pickle import escape
+from stylemixer.core.devices import pick_device
 from stylemixer.core.errors import ModelFileError
 from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, count_parameters, init_for_training
+from stylemixer.core.images import to_uint8
+from stylemixer.core.latents import zs_from_seeds
 from stylemixer.data.faces import grid as make_grid
 from stylemixer.training.data import ImagePool, folder_pool, procedural_pool
 from stylemixer.training.discriminator import Discriminator
+from stylemixer.training.metrics import pictures
 
 
 @dataclass
@@ -77,12 +81,6 @@ class TrainConfig:
             truncation_psi=1.0,
             truncation_cutoff=None,
         )
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 # ------------------------------------------------------------------------------------------- pieces
@@ -134,14 +132,13 @@ def update_ema(G_ema, G, beta: float):
 
 @torch.no_grad()
 def render_samples(G, zs: torch.Tensor, psi: float = 1.0) -> np.ndarray:
-    """zs [N, z_dim] -> uint8 [N, R, R, 3] with const noise (what the app shows)."""
-    img = G.synthesis(G.mapping(zs, truncation_psi=psi), noise_mode="const")
-    return ((img.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    """zs [N, z_dim] -> uint8 [N, R, R, 3] with const noise (what the app shows, rounded as the app rounds)."""
+    return pictures(G, G.mapping(zs, truncation_psi=psi))
 
 
 def sample_zs(n: int, z_dim: int) -> torch.Tensor:
-    """The app's seed convention: seed s -> RandomState(s).randn(1, z_dim)."""
-    return torch.from_numpy(np.concatenate([np.random.RandomState(s).randn(1, z_dim) for s in range(n)])).float()
+    """The z of seeds 0 .. n-1, by the app's seed convention."""
+    return zs_from_seeds(range(n), z_dim)
 
 
 # --------------------------------------------------------------------------------------------- checkpoints
@@ -328,8 +325,7 @@ class Trainer:
                     ws = wa[i : i + 1].clone()
                     ws[:, :4] = wb[j : j + 1, :4]
                     cells.append(G.synthesis(ws, noise_mode="const"))
-            img = ((torch.cat(cells).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
-        make_grid(img.cpu().numpy(), len(b)).save(self.out / "mixing_latest.png")
+        make_grid(to_uint8(torch.cat(cells)), len(b)).save(self.out / "mixing_latest.png")
 
     def state_dict(self):
         return {

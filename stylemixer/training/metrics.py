@@ -11,19 +11,28 @@ import torch
 import torch.nn.functional as F
 
 from stylemixer.core.families import indices_of_group
-from stylemixer.core.latents import z_from_seed
+from stylemixer.core.images import to_uint8
+from stylemixer.core.latents import zs_from_seeds
 
 
 @torch.no_grad()
 def seed_ws(G, seeds, psi: float = 1.0) -> torch.Tensor:
     """Seeds -> ws [N, num_ws, w_dim] with the app's seed convention."""
-    z = torch.from_numpy(np.concatenate([z_from_seed(int(s), G.z_dim) for s in seeds]))
-    return G.mapping(z, truncation_psi=psi)
+    return G.mapping(zs_from_seeds([int(s) for s in seeds], G.z_dim), truncation_psi=psi)
+
+
+@torch.no_grad()
+def pictures(G, ws: torch.Tensor) -> np.ndarray:
+    """ws [N, num_ws, w_dim] -> uint8 [N, H, W, 3]: the pictures the app shows (const noise, its rounding)."""
+    return to_uint8(G.synthesis(ws, noise_mode="const"))
 
 
 @torch.no_grad()
 def synth(G, ws: torch.Tensor) -> np.ndarray:
-    """ws [N, num_ws, w_dim] -> float images [N, H, W, 3] in 0..255 (const noise, as the app renders)."""
+    """ws [N, num_ws, w_dim] -> float images [N, H, W, 3] in 0..255 (const noise, as the app renders).
+
+    Unrounded on purpose: the measures below compare images to fixed bars and to each other within 1e-3 of a
+    level, which rounding to uint8 would turn into whole-level jumps at rounding boundaries."""
     img = G.synthesis(ws, noise_mode="const")
     return ((img.clamp(-1, 1) + 1) * 127.5).permute(0, 2, 3, 1).numpy().astype(np.float64)
 

@@ -6,7 +6,7 @@ import torch
 
 from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, default_channels
 from stylemixer.core.families.stylegan1.topology import layer_table
-from stylemixer.core.latents import z_from_seed
+from stylemixer.core.latents import z_from_seed, zs_from_seeds
 
 from ..conftest import TINY
 
@@ -81,6 +81,14 @@ def test_seed_to_z_matches_numpy_convention():
     assert not np.array_equal(z, z_from_seed(43, 512))
     with pytest.raises(ValueError):
         z_from_seed(-1, 8)
+
+
+def test_many_seeds_to_z_are_the_single_seed_rows():
+    zs = zs_from_seeds([3, 0, 42], 16)
+    assert zs.dtype == torch.float32 and zs.shape == (3, 16)
+    assert all(np.array_equal(zs[i : i + 1].numpy(), z_from_seed(s, 16)) for i, s in enumerate([3, 0, 42]))
+    with pytest.raises(ValueError):
+        zs_from_seeds([1, -1], 8)
 
 
 def test_resume_from_layer_equals_full_run(tiny_G):

@@ -6,8 +6,10 @@ import torch
 
 from stylemixer.core.errors import RecipeError
 from stylemixer.core.families.stylegan1.topology import layer_table
+from stylemixer.core.grid import Grid
 from stylemixer.core.mixing import Recipe, parse_mix_spec
 from stylemixer.core.render import Renderer, RenderRequest
+from stylemixer.core.sweep import Sweep
 
 from ..conftest import TINY
 
@@ -145,3 +147,37 @@ def test_options_must_be_controls_the_model_offers(tiny_G):
     assert rec.check_controls([rotate]) is rec
     with pytest.raises(RecipeError, match="outside"):
         rec.with_option("rotate", 500.0).check_controls([rotate])
+
+
+@pytest.mark.parametrize(
+    "load, what, fmt",
+    [
+        (Recipe.from_dict, "recipe", "stylemixer.recipe"),
+        (Grid.from_dict, "grid", "stylemixer.grid"),
+        (Sweep.from_dict, "sweep", "stylemixer.sweep"),
+    ],
+)
+def test_recipe_grid_and_sweep_files_are_checked_alike(load, what, fmt):
+    with pytest.raises(RecipeError, match=f"^{what}: expected a JSON object$"):
+        load([])
+    with pytest.raises(RecipeError, match=f"^format: expected '{fmt}', got 'other'$"):
+        load({"format": "other"})
+    with pytest.raises(RecipeError, match=f"^version: this StyleMixer reads {what} version 1, got 2$"):
+        load({"format": fmt, "version": 2})
+    with pytest.raises(RecipeError, match=f"^zzz: unknown {what} field$"):
+        load({"format": fmt, "zzz": 1})
+
+
+def test_only_a_recipe_may_leave_out_its_format():
+    assert Recipe.from_dict({k: v for k, v in base().to_dict().items() if k != "format"}) == base()
+    with pytest.raises(RecipeError, match="^format: expected 'stylemixer.grid', got None$"):
+        Grid.from_dict({"rows": [1], "cols": [2], "recipe": base().to_dict()})
+
+
+@pytest.mark.parametrize(
+    "load, what", [(Recipe.from_json, "recipe"), (Grid.from_json, "grid"), (Sweep.from_json, "sweep")]
+)
+def test_text_that_is_not_json_gets_one_message_for_every_document(load, what):
+    for text in ("{", "[" * 100_000, '{"format": ' + "9" * 5000 + "}", b"\xff"):
+        with pytest.raises(RecipeError, match=f"^{what}: not valid JSON"):
+            load(text)

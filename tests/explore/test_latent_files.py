@@ -161,3 +161,24 @@ def test_torch_file_with_code_is_refused_and_runs_nothing(tmp_path):
     with pytest.raises(LatentFileError, match="read safely"):
         read_latent(str(tmp_path / "evil.pt"))
     assert not os.path.exists(MARKER)
+
+
+def test_a_write_failure_is_told_as_every_export_tells_it(tmp_path, ws):
+    from stylemixer.core.export import ExportError
+
+    with pytest.raises(ExportError, match=r"could not write l\.npz: the folder .* does not exist"):
+        save_latents(tmp_path / "missing" / "l.npz", {"a": ws})
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_missing_file_is_told_alike_by_every_reader(tmp_path):
+    from stylemixer.core.errors import StyleMixerError
+    from stylemixer.core.grid import load_grid_file
+    from stylemixer.core.stats_export import load_stats_npz
+    from stylemixer.core.sweep import sweep_from_file
+
+    path = tmp_path / "gone.x"
+    for read in (read_latent, load_grid_file, sweep_from_file, load_stats_npz):
+        with pytest.raises(StyleMixerError) as e:
+            read(path)
+        assert str(e.value) == "cannot read gone.x: No such file or directory", read.__name__

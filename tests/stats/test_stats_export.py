@@ -58,7 +58,7 @@ def test_npz_holds_the_recipe_and_the_statistics(tmp_path, stats_result, stats_r
 
 def test_npz_of_one_layer(tmp_path, stats_result):
     path = tmp_path / "one.npz"
-    se.save_stats_npz(path, stats_result.stats, stats_result.request.recipe, layers=[4])
+    se.save_stats(path, stats_result.stats, stats_result.request.recipe, layers=[4])
     with np.load(path) as z:
         assert z["layers"].tolist() == [4] and "mix.3.y_s" not in z.files and z["resolutions"].tolist() == [-1]
 

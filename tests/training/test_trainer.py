@@ -7,10 +7,12 @@ import pytest
 import torch
 
 from stylemixer.core.families.stylegan1.network import Generator, GeneratorConfig, init_for_training
+from stylemixer.core.images import to_uint8
+from stylemixer.core.latents import z_from_seed
 from stylemixer.training import data as tdata
 from stylemixer.training.commands import register
 from stylemixer.training.discriminator import Discriminator, MinibatchStd
-from stylemixer.training.loop import TrainConfig, Trainer, mixed_ws
+from stylemixer.training.loop import TrainConfig, Trainer, mixed_ws, render_samples, sample_zs
 
 TINY = dict(resolution=16, channels=(16, 16, 8), z_dim=16, w_dim=16, mapping_layers=2, batch=4, pool_size=8)
 
@@ -67,6 +69,20 @@ def test_w_avg_tracks_batch_mean_with_beta():
     z = torch.randn(16, 8)
     mixed_ws(G, z, z, 0.0, track_w_avg=0.995)
     assert torch.allclose(G.mapping_net.w_avg, 0.005 * G.mapping_net(z).mean(0), atol=1e-6)
+
+
+def test_training_samples_are_the_pictures_the_app_shows():
+    G = init_for_training(
+        Generator(
+            GeneratorConfig(z_dim=8, w_dim=8, mapping_layers=2, mapping_fmaps=8, resolution=16, channels=(8, 8, 8))
+        ),
+        0,
+    )
+    zs = sample_zs(3, 8)
+    assert torch.equal(zs, torch.from_numpy(np.concatenate([z_from_seed(s, 8) for s in range(3)])))
+    with torch.no_grad():
+        img = G.synthesis(G.mapping(zs), noise_mode="const")
+    assert np.array_equal(render_samples(G, zs), to_uint8(img))  # one rounding rule for app and training
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from ..errors import ModelFileError, describe, printable
+from ..errors import ModelFileError, describe, printable, write_error_text
 
 if TYPE_CHECKING:
     import argparse
@@ -82,9 +82,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     try:
         save_model(G, dst, extra_metadata={"converted_from": loaded.name, "source_format": loaded.format})
     except OSError as e:
-        raise ModelFileError(
-            f"could not write {printable(os.path.basename(dst))}: {printable(e.strerror or e)}"
-        ) from None
+        raise ModelFileError(write_error_text(dst, e)) from None
     cfg = G.cfg
     size = f"{cfg.resolution}x{cfg.resolution}"
     if cfg.crop is not None:

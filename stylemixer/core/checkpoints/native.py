@@ -43,11 +43,6 @@ def is_safetensors(head: bytes) -> bool:
     return len(head) >= 9 and head[8:9] == b"{" and struct.unpack("<Q", head[:8])[0] < 100_000_000
 
 
-def read_metadata(data: bytes) -> dict:
-    """The metadata of a safetensors file held in memory (checked like a file that is loaded)."""
-    return read_header(io.BytesIO(data), len(data), "the file").metadata
-
-
 def load_model(path: str | os.PathLike[str], device: str = "cpu") -> StyleGenerator:
     """Read a StyleMixer model file. Raises ModelFileError with a readable message on any problem."""
     name = printable(os.path.basename(str(path)))

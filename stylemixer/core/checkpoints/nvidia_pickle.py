@@ -31,7 +31,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ModelFileError
+from ..errors import ModelFileError, read_error_text
 from . import safe_pickle as sp
 from . import safe_torch
 from .records import NetworkRecord
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 FORMAT = "nvidia-pickle"
 PERSISTENCE = ("torch_utils.persistence", "_reconstruct_persistent_obj")
 HEAD_BYTES = 1 << 18
-NETWORK_KEYS = ("G_ema", "G", "D", "augment_pipe")
 GENERATOR_POSITIONAL = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels")
 # nn.Module bookkeeping in a module's __dict__ that is not a network attribute
 _INTERNAL = {
@@ -292,7 +291,7 @@ def read_record(
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            if size and _last_byte(f, size) != b".":
+            if size and not sp.ends_complete(f):
                 raise ModelFileError(f"{name} is truncated (it ends before the pickle does); download it again")
             try:
                 top = read(f, size, progress, (0.0, 0.8))
@@ -313,17 +312,10 @@ def read_record(
             }
             del top, G
     except OSError as e:
-        raise ModelFileError(f"cannot read {name}: {e.strerror or e}") from None
+        raise ModelFileError(read_error_text(path, e)) from None
     except MemoryError:
         raise ModelFileError(f"not enough memory to read {name}") from None
     return rec, info
-
-
-def _last_byte(f: io.BufferedIOBase, size: int) -> bytes:
-    f.seek(size - 1)
-    b = f.read(1)
-    f.seek(0)
-    return b
 
 
 def claims(head: bytes) -> bool:
@@ -344,7 +336,7 @@ def try_load(
         with open(path, "rb") as f:
             head = f.read(HEAD_BYTES)
     except OSError as e:
-        raise ModelFileError(f"cannot read {name}: {e.strerror or e}") from None
+        raise ModelFileError(read_error_text(path, e)) from None
     if not claims(head):
         return None
     rec, info = read_record(path, progress)

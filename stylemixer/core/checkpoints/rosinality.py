@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import torch
 
-from ..errors import ModelFileError
+from ..errors import ModelFileError, read_error_text
 from .tf_pickle import RefusedGlobal
 
 if TYPE_CHECKING:
@@ -308,7 +308,7 @@ def try_load(
         size = os.path.getsize(path)
         scanned = _scan_zip(path, size, name) if kind == "zip" else _scan_legacy(path, size, name)
     except OSError as e:
-        raise ModelFileError(f"cannot read {name}: {e.strerror or e}") from None
+        raise ModelFileError(read_error_text(path, e)) from None
     if scanned is None:
         return None
     obj, storages = scanned
@@ -323,7 +323,7 @@ def try_load(
         with _namespace_allowed():
             data = torch.load(path, map_location="cpu", weights_only=True, mmap=(kind == "zip"))
     except OSError as e:
-        raise ModelFileError(f"cannot read {name}: {e.strerror or e}") from None
+        raise ModelFileError(read_error_text(path, e)) from None
     except (
         pickle.UnpicklingError,
         RuntimeError,

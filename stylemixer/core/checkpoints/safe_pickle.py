@@ -853,17 +853,17 @@ class Unpickler:
             ) from None
 
     def op_reduce(self) -> None:
-        args = self._pop()
-        g, fn = self._callable(self._pop(), "call")
-        if type(args.obj) is not tuple:
-            raise Damaged(f"{g.qualname} is called with arguments that are not a tuple (byte {self.r.pos})")
-        self.stack.append(self._result(self._invoke(g, fn, args.obj), [args]))
+        self._apply("call", "called")
 
     def op_newobj(self) -> None:
+        self._apply("new", "created")
+
+    def _apply(self, how: str, done: str) -> None:
+        """REDUCE and NEWOBJ: a callable and a tuple of arguments on the stack."""
         args = self._pop()
-        g, fn = self._callable(self._pop(), "new")
+        g, fn = self._callable(self._pop(), how)
         if type(args.obj) is not tuple:
-            raise Damaged(f"{g.qualname} is created with arguments that are not a tuple (byte {self.r.pos})")
+            raise Damaged(f"{g.qualname} is {done} with arguments that are not a tuple (byte {self.r.pos})")
         self.stack.append(self._result(self._invoke(g, fn, args.obj), [args]))
 
     def op_newobj_ex(self) -> None:
@@ -1188,6 +1188,14 @@ def check_size(size: int) -> None:
         )
 
 
+def ends_complete(f: io.BufferedIOBase) -> bool:
+    """Whether a non-empty file ends with the STOP opcode, as every complete pickle does; leaves f at its start."""
+    f.seek(-1, io.SEEK_END)
+    complete = f.read(1) == b"."
+    f.seek(0)
+    return complete
+
+
 def load(
     src: Any,
     globals: dict,
@@ -1334,6 +1342,7 @@ __all__ = [
     "as_bytes",
     "check_size",
     "common_globals",
+    "ends_complete",
     "escape",
     "load",
     "plain",

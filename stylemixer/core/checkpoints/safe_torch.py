@@ -37,6 +37,7 @@ from typing import Any
 
 import torch
 
+from ..errors import read_error_text
 from . import safe_pickle as sp
 from .safe_pickle import Damaged, Global, Inert, Slice, Source, escape
 
@@ -520,7 +521,7 @@ def safe_torch_load(
         except sp.PickleRejected as e:
             raise sp.PickleRejected(f"{name}: {e}") from None
         except OSError as e:
-            raise sp.PickleRejected(f"cannot read {name}: {e.strerror or e}") from None
+            raise sp.PickleRejected(read_error_text(src, e)) from None
     return _load_open(Source.of(src), keep, progress)
 
 

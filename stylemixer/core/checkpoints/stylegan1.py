@@ -27,7 +27,6 @@ string in its static_kwargs) contains the word "car"/"cars" or "512x384" gets Ge
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import re
@@ -42,13 +41,12 @@ from ..errors import ModelFileError
 from ..families.stylegan1.network import Generator, GeneratorConfig
 from ..families.stylegan1.topology import topology
 from . import tf_pickle
-from .tf_pickle import NETWORK_CLASS, RefusedGlobal, TFNetwork
+from .tf_pickle import NETWORK_CLASS, TFNetwork
 
 if TYPE_CHECKING:
     from . import LoadedModel
 
 FORMAT = "stylegan1-tf"
-HEAD_BYTES = 1 << 18
 CARS_CROP = (64, 448, 0, 512)
 SUPPORTED_EXAMPLE = "karras2019stylegan-ffhq-1024x1024.pkl"
 
@@ -77,54 +75,33 @@ def try_load(
         return None
     path = os.fspath(path)
     name = os.path.basename(path)
-    try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as f:
-            head = f.read(HEAD_BYTES)
-            first, version, ran_out = tf_pickle.scan_head(head)
-            if first is None and ran_out and len(head) < HEAD_BYTES:
-                raise ModelFileError(
-                    f"{name} is a Python pickle that ends after {len(head)} bytes; the file is truncated"
-                )
-            if first != NETWORK_CLASS:
-                return None
-            if version is not None and version >= 4:
-                raise ModelFileError(_newer_message(name, version))
-            f.seek(-1, os.SEEK_END)
-            if f.read(1) != b".":  # every complete pickle ends with the STOP opcode
-                raise ModelFileError(f"{name} is truncated (it ends before the pickle does); download it again")
-            f.seek(0)
-            top = _unpickle(f, size, name, progress)
-            # The arrays are read from the open file as they are converted; G's and D's are never read.
-            Gs = pick_generator(top, name)
-            del top
-            try:
-                G, info = convert(Gs, name, progress)
-            except tf_pickle.sp.Truncated:
-                raise ModelFileError(f"{name} is truncated (the data ends early); download it again") from None
-            except tf_pickle.sp.PickleRejected as e:
-                raise ModelFileError(f"{name} is damaged: {e}") from None
-            del Gs
-    except OSError as e:
-        raise ModelFileError(f"cannot read {name}: {e.strerror or e}") from None
+    with tf_pickle.open_pickle(path) as (f, size, head):
+        if head.first is None and head.ran_out and head.length < tf_pickle.HEAD_BYTES:
+            raise ModelFileError(
+                f"{name} is a Python pickle that ends after {head.length} bytes; the file is truncated"
+            )
+        if head.first != NETWORK_CLASS:
+            return None
+        if head.version is not None and head.version >= 4:
+            raise ModelFileError(_newer_message(name, head.version))
+        if not tf_pickle.sp.ends_complete(f):
+            raise ModelFileError(f"{name} is truncated (it ends before the pickle does); download it again")
+        top = tf_pickle.load_file(f, size, name, progress)
+        # The arrays are read from the open file as they are converted; G's and D's are never read.
+        Gs = pick_generator(top, name)
+        del top
+        try:
+            G, info = convert(Gs, name, progress)
+        except tf_pickle.sp.Truncated:
+            raise ModelFileError(f"{name} is truncated (the data ends early); download it again") from None
+        except tf_pickle.sp.PickleRejected as e:
+            raise ModelFileError(f"{name} is damaged: {e}") from None
+        del Gs
     if progress is not None:
         progress(1.0)
     from . import LoadedModel
 
     return LoadedModel(G.to(device), os.path.abspath(path), name, FORMAT, info)
-
-
-def _unpickle(f: io.BufferedIOBase, size: int, name: str, progress: Callable[[float], None] | None) -> Any:
-    try:
-        return tf_pickle.load(f, size, progress, scale=0.8)
-    except RefusedGlobal as e:
-        raise ModelFileError(f"{name} was not opened: {e}") from None
-    except tf_pickle.sp.Truncated:
-        raise ModelFileError(f"{name} is truncated (the data ends early); download it again") from None
-    except tf_pickle.sp.PickleRejected as e:
-        raise ModelFileError(f"{name} is damaged: {e}") from None
-    except MemoryError:
-        raise ModelFileError(f"not enough memory to read {name} (or the file is damaged)") from None
 
 
 def _newer_message(name: str, version: int) -> str:
@@ -137,27 +114,12 @@ def _newer_message(name: str, version: int) -> str:
 
 def pick_generator(top: object, name: str) -> TFNetwork:
     """Gs from the (G, D, Gs) tuple; also accepts a file holding just a generator network."""
-    nets = [top] if isinstance(top, TFNetwork) else list(top) if isinstance(top, (tuple, list)) else []
-    nets = [n for n in nets if isinstance(n, TFNetwork)]
-    if not nets:
-        raise ModelFileError(f"{name} refers to TensorFlow networks but holds no network at its top level")
+    nets = tf_pickle.networks(top)
     for n in nets:
         v = getattr(n, "version", None)
         if isinstance(v, int) and v >= 4:
             raise ModelFileError(_newer_message(name, v))
-    gens = [n for n in nets if getattr(n, "build_func_name", None) == "G_style"]
-    if not gens:
-        funcs = sorted({str(getattr(n, "build_func_name", "?")) for n in nets})
-        if all(f.startswith("D_") for f in funcs):
-            raise ModelFileError(
-                f"{name} holds only a discriminator ({', '.join(funcs)}); StyleMixer needs the "
-                f"generator, which the official files store as Gs in the tuple (G, D, Gs)"
-            )
-        raise ModelFileError(
-            f"{name} holds TensorFlow networks built by {', '.join(funcs)}, not the StyleGAN generator G_style"
-        )
-    by_name = [n for n in gens if getattr(n, "name", None) == "Gs"]
-    return by_name[0] if by_name else gens[-1]  # Gs comes last in (G, D, Gs)
+    return tf_pickle.pick_built_by(nets, "G_style", "StyleGAN", name)
 
 
 # ----------------------------------------------------------------------------------------------------------

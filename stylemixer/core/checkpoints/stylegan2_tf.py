@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelFileError
 from . import tf_pickle
-from .stylegan1 import HEAD_BYTES, _unpickle
 from .tf_pickle import NETWORK_CLASS, TFNetwork
 
 if TYPE_CHECKING:
@@ -39,25 +38,17 @@ def try_load(
         return None
     path = os.fspath(path)
     name = os.path.basename(path)
-    try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as f:
-            head = f.read(HEAD_BYTES)
-            first, version, _ran_out = tf_pickle.scan_head(head)
-            if first != NETWORK_CLASS or (version is not None and version < 4):
-                return None
-            f.seek(-1, os.SEEK_END)
-            if f.read(1) != b".":  # every complete pickle ends with the STOP opcode
-                what = f"a {_kind(version)} TensorFlow pickle" if version is not None else "a TensorFlow pickle"
-                raise ModelFileError(
-                    f"{name} is {what} that is truncated (it ends before the pickle does); download it again"
-                )
-            f.seek(0)
-            top = _unpickle(f, size, name, progress)
-    except OSError as e:
-        raise ModelFileError(f"cannot read {name}: {e.strerror or e}") from None
-    nets = [top] if isinstance(top, TFNetwork) else list(top) if isinstance(top, (tuple, list)) else []
-    nets = [n for n in nets if isinstance(n, TFNetwork)]
+    with tf_pickle.open_pickle(path) as (f, size, head):
+        version = head.version
+        if head.first != NETWORK_CLASS or (version is not None and version < 4):
+            return None
+        if not tf_pickle.sp.ends_complete(f):
+            what = f"a {_kind(version)} TensorFlow pickle" if version is not None else "a TensorFlow pickle"
+            raise ModelFileError(
+                f"{name} is {what} that is truncated (it ends before the pickle does); download it again"
+            )
+        top = tf_pickle.load_file(f, size, name, progress)
+    nets = tf_pickle.networks(top)
     versions = [v for n in nets if isinstance(v := getattr(n, "version", None), int)]
     if version is None and (not versions or max(versions) < 4):
         return None  # a StyleGAN v1 pickle whose version was not in the first bytes: stylegan1.try_load reads it
@@ -78,21 +69,7 @@ def try_load(
 
 def pick_generator(nets: list, name: str) -> TFNetwork:
     """Gs from (G, D, Gs): the G_main network named Gs, else the last G_main."""
-    if not nets:
-        raise ModelFileError(f"{name} refers to TensorFlow networks but holds no network at its top level")
-    gens = [n for n in nets if getattr(n, "build_func_name", None) == "G_main"]
-    if not gens:
-        funcs = sorted({str(getattr(n, "build_func_name", "?"))[:80] for n in nets})
-        if all(fn.startswith("D_") for fn in funcs):
-            raise ModelFileError(
-                f"{name} holds only a discriminator ({', '.join(funcs)}); StyleMixer needs the "
-                f"generator, which the official files store as Gs in the tuple (G, D, Gs)"
-            )
-        raise ModelFileError(
-            f"{name} holds TensorFlow networks built by {', '.join(funcs)}, not the StyleGAN2 generator G_main"
-        )
-    named = [n for n in gens if getattr(n, "name", None) == "Gs"]
-    return named[0] if named else gens[-1]
+    return tf_pickle.pick_built_by(nets, "G_main", "StyleGAN2", name)
 
 
 def collect(Gs: TFNetwork, name: str) -> tuple[dict, dict, str]:

@@ -21,14 +21,17 @@ imports, compiles or evaluates it. Depth, size and opcode limits: see safe_pickl
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
+import os
 import pickletools
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..errors import ModelFileError, read_error_text
 from . import safe_pickle as sp
 from .safe_pickle import Damaged, Global, Inert, RefusedGlobal
 
@@ -149,6 +152,71 @@ def load(
     return sp.load(sp.Source(file=f, size=size), _ALLOWED, progress=progress, progress_range=(0.0, scale))
 
 
+HEAD_BYTES = 1 << 18  # what scan_head is given: enough for the first network's class and version
+
+
+class Head(NamedTuple):
+    """What scan_head found in the first HEAD_BYTES of a file (`length` of them were there)."""
+
+    first: tuple[str, str] | None
+    version: int | None
+    ran_out: bool
+    length: int
+
+
+@contextlib.contextmanager
+def open_pickle(path: str) -> Iterator[tuple[io.BufferedReader, int, Head]]:
+    """(the open file, its size, its head scanned). An OSError anywhere in the block, the caller's reading
+    included, becomes ModelFileError 'cannot read NAME: REASON'."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(HEAD_BYTES)
+            yield f, size, Head(*scan_head(head), len(head))
+    except OSError as e:
+        raise ModelFileError(read_error_text(path, e)) from None
+
+
+def load_file(f: io.BufferedIOBase, size: int, name: str, progress: Callable[[float], None] | None) -> Any:
+    """load() with the file's name in every error, as ModelFileError. progress gets fractions up to 0.8."""
+    try:
+        return load(f, size, progress, scale=0.8)
+    except RefusedGlobal as e:
+        raise ModelFileError(f"{name} was not opened: {e}") from None
+    except sp.Truncated:
+        raise ModelFileError(f"{name} is truncated (the data ends early); download it again") from None
+    except sp.PickleRejected as e:
+        raise ModelFileError(f"{name} is damaged: {e}") from None
+    except MemoryError:
+        raise ModelFileError(f"not enough memory to read {name} (or the file is damaged)") from None
+
+
+def networks(top: object) -> list[TFNetwork]:
+    """The networks at the top of a file: those of the (G, D, Gs) tuple, or the one network it holds."""
+    nets = [top] if isinstance(top, TFNetwork) else list(top) if isinstance(top, (tuple, list)) else []
+    return [n for n in nets if isinstance(n, TFNetwork)]
+
+
+def pick_built_by(nets: list[TFNetwork], build_func: str, model: str, name: str) -> TFNetwork:
+    """Gs from the networks of (G, D, Gs): the one built by `build_func` named Gs, else the last one so built
+    (Gs comes last). ModelFileError naming what the file holds instead."""
+    if not nets:
+        raise ModelFileError(f"{name} refers to TensorFlow networks but holds no network at its top level")
+    gens = [n for n in nets if getattr(n, "build_func_name", None) == build_func]
+    if not gens:
+        funcs = sorted({str(getattr(n, "build_func_name", "?"))[:80] for n in nets})
+        if all(fn.startswith("D_") for fn in funcs):
+            raise ModelFileError(
+                f"{name} holds only a discriminator ({', '.join(funcs)}); StyleMixer needs the "
+                f"generator, which the official files store as Gs in the tuple (G, D, Gs)"
+            )
+        raise ModelFileError(
+            f"{name} holds TensorFlow networks built by {', '.join(funcs)}, not the {model} generator {build_func}"
+        )
+    named = [n for n in gens if getattr(n, "name", None) == "Gs"]
+    return named[0] if named else gens[-1]
+
+
 def scan_head(head: bytes) -> tuple[tuple[str, str] | None, int | None, bool]:
     """Look at the first bytes of a pickle without loading it: (first global, first 'version' int after it,
     whether the bytes ran out in the middle of the opcode stream).
@@ -195,12 +263,18 @@ def scan_head(head: bytes) -> tuple[tuple[str, str] | None, int | None, bool]:
 
 
 __all__ = [
+    "HEAD_BYTES",
     "NETWORK_CLASS",
+    "Head",
     "RefusedGlobal",
     "RestrictedUnpickler",
     "TFNetwork",
     "as_array",
     "load",
+    "load_file",
+    "networks",
+    "open_pickle",
+    "pick_built_by",
     "plain",
     "scan_head",
 ]
