@@ -12,12 +12,18 @@ if TYPE_CHECKING:
     from PIL import Image
 
 
+def uint8_tensor(img: torch.Tensor) -> torch.Tensor:
+    """[N, C, H, W] in [-1, 1] -> uint8 [N, C, H, W] on the same device: NVIDIA's rounding, the one rule of the app
+    (x * 127.5 + 128, clamped to [0, 255], truncated)."""
+    return (img.detach().float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+
+
 def to_uint8(img: torch.Tensor, crop: Sequence[int] | None = None) -> np.ndarray:
     """[N, C, H, W] in [-1, 1] -> uint8 [N, H, W, C], NVIDIA's rounding (x * 127.5 + 128, clamped, truncated).
 
     crop = (top, bottom, left, right) keeps a model's content box (the cars model's 512x384 inside 512x512).
     """
-    x = (img.detach().float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+    x = uint8_tensor(img)
     if crop is not None:
         t, b, l, r = crop
         x = x[:, :, t:b, l:r]

@@ -34,17 +34,16 @@ import numpy as np
 import torch
 
 from .cache import ByteLRU, SlotLRU
-from .images import to_uint8
+from .images import to_uint8, uint8_tensor
 from .limits import physical_memory
 from .mixing import Recipe, SeedSource, mix_ws
-from .stats import Capture, LayerStats
+from .stats import SOURCES, Capture, LayerStats
 from .threads import ThreadPolicy, choose_threads, thread_budget
 
 if TYPE_CHECKING:
     from .families.api import StyleGenerator
     from .mixing import LatentSource
 
-SOURCES = ("mix", "a", "b")
 DEFAULT_CACHE_MB = 1024  # the most the activation cache takes by default (auto_cache_mb)
 CHAINS = 8
 MIN_CHAINS = 3  # A, B and the mix
@@ -704,7 +703,7 @@ def enlarge_preview(small: torch.Tensor, height: int, width: int, crop: tuple | 
     on the CPU: at 1024 px enlarging in float32 and converting the result took ~40 ms of CPU per picture, more
     than computing an 8 px preview; this takes ~0.5 ms (measured on the 2-core development VM).
     """
-    x = (small.detach().float() * 127.5 + 128).clamp(0, 255).to(torch.uint8).cpu()  # [1, C, h, w]
+    x = uint8_tensor(small).cpu()  # [1, C, h, w]
     x = x.contiguous(memory_format=torch.channels_last)  # the fast uint8 path works on NHWC
     big = torch.nn.functional.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
     if crop is not None:
