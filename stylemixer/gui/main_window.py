@@ -26,6 +26,7 @@ import html
 import os
 import time
 
+import numpy as np
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -261,6 +262,7 @@ class MainWindow(FileActions, QMainWindow):
         self.left = left
 
         self.view = ImageView()
+        self._shown_sources: tuple | None = None  # the A and B arrays last shown (their pictures are reused)
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
         self.zoom_combo = QComboBox()
@@ -452,10 +454,19 @@ class MainWindow(FileActions, QMainWindow):
             self.session.finished(res)
 
     def _show_result(self, res):
-        mix, a, b = to_qimage(res.mix), to_qimage(res.a), to_qimage(res.b)
-        self.view.set_images(mix, a, b)
-        self.seed_a.set_image(a)
-        self.seed_b.set_image(b)
+        # While a layer is dragged only the mix changes: A and B keep their pictures (and their thumbnails, a
+        # smooth downscale of each on the GUI thread), compared by value since each result carries copies.
+        shown = self._shown_sources
+        same_a = shown is not None and np.array_equal(shown[0], res.a)
+        same_b = shown is not None and np.array_equal(shown[1], res.b)
+        a = self.view.a if same_a and self.view.a is not None else to_qimage(res.a)
+        b = self.view.b if same_b and self.view.b is not None else to_qimage(res.b)
+        self.view.set_images(to_qimage(res.mix), a, b)
+        if not same_a:
+            self.seed_a.set_image(a)
+        if not same_b:
+            self.seed_b.set_image(b)
+        self._shown_sources = (res.a, res.b)
         self._hide_rendering()
         if self.session.results_shown == 1 and self.exit_after_first_image:
             self._exit_after_first_image()
@@ -631,6 +642,7 @@ class MainWindow(FileActions, QMainWindow):
             if self._loading_path:
                 self.empty.show_loading(os.path.basename(self._loading_path) or self._loading_path)
             self.view.clear("No model loaded")
+            self._shown_sources = None
 
     # ---- view ----------------------------------------------------------------------------------------
     def set_zoom(self, mode):

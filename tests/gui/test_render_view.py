@@ -195,3 +195,18 @@ def test_thumbnails_and_sweep_frames_fit_their_label_by_one_rule(qtbot):
     assert fit_pixmap(to_qimage(same), 128).size().toTuple() == (128, 128)
     wide = np.zeros((65, 130, 3), np.uint8)
     assert fit_pixmap(to_qimage(wide), 128).size().toTuple() == (128, 64)
+
+
+def test_a_layer_drag_keeps_the_seed_pictures_and_a_seed_change_replaces_them(window):
+    # Only the mix changes while a layer slider moves: the A and B thumbnails are not scaled again.
+    key_a, key_b = window.seed_a.thumb.pixmap().cacheKey(), window.seed_b.thumb.pixmap().cacheKey()
+    shown_a = window.view.a
+    window.mixer.rows[1].slider.setValue(400)
+    assert window.wait_until_idle()
+    assert window.seed_a.thumb.pixmap().cacheKey() == key_a and window.seed_b.thumb.pixmap().cacheKey() == key_b
+    assert window.view.a is shown_a
+    window.controller.set_seed("a", window.controller.recipe.seed_a + 1)
+    assert window.wait_until_idle()
+    assert window.seed_a.thumb.pixmap().cacheKey() != key_a and window.view.a is not shown_a
+    assert window.seed_b.thumb.pixmap().cacheKey() == key_b
+    np.testing.assert_array_equal(window.shown_array(), window.last_result.mix)
