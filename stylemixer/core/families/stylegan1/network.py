@@ -136,9 +136,9 @@ class Blur(nn.Module):
         k = torch.tensor([1.0, 2.0, 1.0])
         self.register_buffer("kernel", (k[:, None] * k[None, :] / 16)[None, None], persistent=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [N, C, H, W] -> same
+    def forward(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:  # [N, C, H, W] -> same
         c = x.shape[1]
-        return F.conv2d(x, self.kernel.to(x.dtype).expand(c, 1, 3, 3), padding=1, groups=c)
+        return F.conv2d(x, self.kernel.to(x.dtype).expand(c, 1, 3, 3), bias, padding=1, groups=c)
 
 
 class Conv3x3(nn.Module):
@@ -151,10 +151,12 @@ class Conv3x3(nn.Module):
         self.up, self.fused = up, fused
         self.blur = Blur() if up else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [N, in, H, W] -> [N, out, H*up, W*up]
+    def forward(
+        self, x: torch.Tensor, bias: torch.Tensor | None = None
+    ) -> torch.Tensor:  # [N, in, H, W] -> [N, out, H*up, W*up]; bias [out] added by the last convolution
         w = self.weight * self.w_scale
         if not self.up:
-            return F.conv2d(x, w, padding=1)
+            return F.conv2d(x, w, bias, padding=1)
         if self.fused:
             # Sum the four 2x2-shifted copies of the zero-padded 3x3 kernel into one 4x4 kernel and run it as a
             # stride-2 transposed conv. This is not the same as nearest-then-conv with the stored kernel.
@@ -165,7 +167,7 @@ class Conv3x3(nn.Module):
             x = F.interpolate(x, scale_factor=2, mode="nearest")
             x = F.conv2d(x, w, padding=1)
         assert self.blur is not None  # made when up
-        return self.blur(x)
+        return self.blur(x, bias)
 
     def extra_repr(self) -> str:
         return f"in={self.weight.shape[1]}, out={self.weight.shape[0]}, up={self.up}, fused={self.fused}"
@@ -180,6 +182,30 @@ def adain_reference(x: torch.Tensor, y_s: torch.Tensor, y_b: torch.Tensor, eps: 
     var = (x - mean).square().mean(dim=(2, 3), keepdim=True)  # biased, as the original
     x_norm = (x - mean) / torch.sqrt(var + eps)  # instance norm
     return y_s[:, :, None, None] * x_norm + y_b[:, :, None, None]
+
+
+SQUARES_BAND = 2 * 2**20  # bytes of squares made at once: a cache-sized buffer, not a full-size temporary
+
+
+def mean_of_squares(x: torch.Tensor) -> torch.Tensor:
+    """[N, C, H, W] -> [N, C, 1, 1], the mean over H x W of x ** 2; the reference is x.square().mean((2, 3)).
+
+    On large maps the squares are made a band of rows at a time in one small buffer rather than as a fresh
+    full-size tensor (64 MB at 1024 px), whose writing and page faults cost more than its arithmetic.
+    """
+    N, C, H, W = x.shape
+    rows = max(1, SQUARES_BAND // (x.element_size() * N * C * W))
+    if rows >= H:
+        return x.square().mean(dim=(2, 3), keepdim=True)
+    fmt = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+    band = torch.empty((N, C, rows, W), dtype=x.dtype, device=x.device, memory_format=fmt)
+    total = torch.zeros((N, C), dtype=torch.float32, device=x.device)
+    for h in range(0, H, rows):
+        part = x[:, :, h : h + rows]
+        sq = band[:, :, : part.shape[2]]
+        torch.mul(part, part, out=sq)
+        total += sq.sum(dim=(2, 3), dtype=torch.float32)
+    return (total / (H * W)).to(x.dtype)[:, :, None, None]
 
 
 class AdaIN(nn.Module):
@@ -208,15 +234,19 @@ class AdaIN(nn.Module):
 
         Inference scales and shifts in place on the one fresh tensor (x - mean): at 1024 px every extra full-size
         temporary costs more than its arithmetic (docs/performance.md). Training keeps out-of-place ops for
-        autograd; the values are identical.
+        autograd; the values agree up to rounding (the squares are summed in another order).
         """
         mean = x.mean(dim=(2, 3), keepdim=True)
         xc = x - mean
-        var = xc.square().mean(dim=(2, 3), keepdim=True)  # a mean of squares: var_mean is slow on NHWC tensors
-        scale = torch.rsqrt(var + AdaIN.EPS) * y_s[:, :, None, None]
-        if torch.is_grad_enabled() and xc.requires_grad:
+        if torch.is_grad_enabled():  # training: out of place, for autograd
+            var = xc.square().mean(dim=(2, 3), keepdim=True)  # a mean of squares: var_mean is slow on NHWC tensors
+            scale = torch.rsqrt(var + AdaIN.EPS) * y_s[:, :, None, None]
             return xc * scale + y_b[:, :, None, None], mean, var
-        return xc.mul_(scale).add_(y_b[:, :, None, None]), mean, var
+        # The squares a band of rows at a time, and scale and shift in one pass: at 1024 px these element-wise
+        # passes are memory-bound and do not speed up with a second thread (docs/performance.md).
+        var = mean_of_squares(xc)
+        scale = torch.rsqrt(var + AdaIN.EPS) * y_s[:, :, None, None]
+        return torch.addcmul(y_b[:, :, None, None], xc, scale, out=xc), mean, var
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         y_s, y_b = self.styles(w)
@@ -284,11 +314,18 @@ class SynthesisLayer(nn.Module):
         self, x: torch.Tensor, noise: torch.Tensor | None
     ) -> torch.Tensor:  # x: [N, in, H/2|H, W/2|W] or const; noise: [N|1, 1, H, W] or None
         # The epilogue runs in place on the conv's fresh output (a copy for the const): full-size temporaries
-        # dominate the CPU time of the high-resolution layers. Autograd supports these in-place ops.
-        x = self.conv(x) if self.conv is not None else x.clone()
+        # dominate the CPU time of the high-resolution layers. Autograd supports these in-place ops. Rendering,
+        # the bias rides on the convolution (one memory-bound pass less at 1024 px): the same sum in another order.
+        fold = self.conv is not None and not torch.is_grad_enabled()
+        if self.conv is None:
+            x = x.clone()
+        else:
+            x = self.conv(x, self.bias.to(x.dtype) if fold else None)
         if noise is not None:
             x = x.addcmul_(noise, self.noise_strength[None, :, None, None])  # x + noise * strength
-        return F.leaky_relu_(x.add_(self.bias[None, :, None, None]), 0.2)
+        if not fold:
+            x = x.add_(self.bias[None, :, None, None])
+        return F.leaky_relu_(x, 0.2)
 
     def make_noise(self, n: int, mode: str, generator: torch.Generator | None = None) -> torch.Tensor | None:
         if mode == "const":
