@@ -1,6 +1,8 @@
 """The window as a newcomer drives it: the statistics follow the slider you touch, undo works from inside a box,
 seeds above 2^31, slow frames say so, the palette, Help, a moved model, and what is remembered between runs."""
 
+import time
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -114,12 +116,17 @@ class HeldRequests:
 
 
 def test_a_slow_frame_says_it_is_rendering_and_a_cached_one_says_cached(window, qtbot):
+    assert window.wait_until_idle()  # the opening render may still run on a busy machine
     assert window.view.busy_text == ""
     held = HeldRequests(window.worker)
     window.session.executor = held
+    t0 = time.monotonic()
     window.session.set_seed("a", 12)
     qtbot.wait(120)
-    assert window.view.busy_text == "" and window.session.rendering  # under 200 ms: nothing shown yet
+    shown_early = window.view.busy_text
+    if time.monotonic() - t0 < 0.18:  # still under 200 ms (a busy machine may have taken longer to get here)
+        assert shown_early == ""  # nothing shown yet
+    assert window.session.rendering
     qtbot.waitUntil(lambda: window.view.busy_text == "Rendering…", timeout=2000)
     assert window.busy.isVisible()
     window.session.executor = window.worker
