@@ -184,28 +184,37 @@ def adain_reference(x: torch.Tensor, y_s: torch.Tensor, y_b: torch.Tensor, eps: 
     return y_s[:, :, None, None] * x_norm + y_b[:, :, None, None]
 
 
-SQUARES_BAND = 2 * 2**20  # bytes of squares made at once: a cache-sized buffer, not a full-size temporary
+STATS_BAND = 2 * 2**20  # bytes of a band of rows: a cache-sized buffer, not a full-size temporary
 
 
-def mean_of_squares(x: torch.Tensor) -> torch.Tensor:
-    """[N, C, H, W] -> [N, C, 1, 1], the mean over H x W of x ** 2; the reference is x.square().mean((2, 3)).
+def channel_mean_var(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """[N, C, H, W] -> (mean, biased variance) over H x W, [N, C, 1, 1] each; the reference is `adain_reference`'s
+    two passes, mean then the mean of squared deviations.
 
-    On large maps the squares are made a band of rows at a time in one small buffer rather than as a fresh
-    full-size tensor (64 MB at 1024 px), whose writing and page faults cost more than its arithmetic.
+    A large map is read once, a band of rows at a time through one small buffer: the sums of (x - K) and of its
+    squares, K the first band's mean (close to the plane's mean, so the difference of the two sums keeps its
+    precision). At 1024 px two full passes and two fresh full-size tensors cost more than the arithmetic
+    (docs/performance.md).
     """
     N, C, H, W = x.shape
-    rows = max(1, SQUARES_BAND // (x.element_size() * N * C * W))
+    rows = max(1, STATS_BAND // (x.element_size() * N * C * W))
     if rows >= H:
-        return x.square().mean(dim=(2, 3), keepdim=True)
+        mean = x.mean(dim=(2, 3), keepdim=True)
+        return mean, (x - mean).square().mean(dim=(2, 3), keepdim=True)
     fmt = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
     band = torch.empty((N, C, rows, W), dtype=x.dtype, device=x.device, memory_format=fmt)
-    total = torch.zeros((N, C), dtype=torch.float32, device=x.device)
+    k = x[:, :, :rows].mean(dim=(2, 3), keepdim=True)  # [N, C, 1, 1]
+    s1 = torch.zeros((N, C), dtype=torch.float32, device=x.device)
+    s2 = torch.zeros((N, C), dtype=torch.float32, device=x.device)
     for h in range(0, H, rows):
         part = x[:, :, h : h + rows]
-        sq = band[:, :, : part.shape[2]]
-        torch.mul(part, part, out=sq)
-        total += sq.sum(dim=(2, 3), dtype=torch.float32)
-    return (total / (H * W)).to(x.dtype)[:, :, None, None]
+        d = torch.sub(part, k, out=band[:, :, : part.shape[2]])
+        s1 += d.sum(dim=(2, 3), dtype=torch.float32)
+        s2 += d.square_().sum(dim=(2, 3), dtype=torch.float32)
+    m1, m2 = s1 / (H * W), s2 / (H * W)
+    mean = k + m1.to(x.dtype)[:, :, None, None]
+    var = (m2 - m1.square()).clamp_(min=0).to(x.dtype)[:, :, None, None]
+    return mean, var
 
 
 class AdaIN(nn.Module):
@@ -232,21 +241,22 @@ class AdaIN(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """`adain_reference` folded into one scale per channel -> (x_out, mean, var [N, C, 1, 1] of the input).
 
-        Inference scales and shifts in place on the one fresh tensor (x - mean): at 1024 px every extra full-size
-        temporary costs more than its arithmetic (docs/performance.md). Training keeps out-of-place ops for
-        autograd; the values agree up to rounding (the squares are summed in another order).
+        Inference reads x twice: once for the moments (`channel_mean_var`), once for the output, scaled and
+        shifted in one pass, x * scale + (y_b - mean * scale). At 1024 px these passes are bound by memory
+        bandwidth and barely speed up with a second thread, so each pass saved counts (docs/performance.md).
+        Training keeps the out-of-place formula for autograd; the values agree up to rounding.
         """
-        mean = x.mean(dim=(2, 3), keepdim=True)
-        xc = x - mean
         if torch.is_grad_enabled():  # training: out of place, for autograd
+            mean = x.mean(dim=(2, 3), keepdim=True)
+            xc = x - mean
             var = xc.square().mean(dim=(2, 3), keepdim=True)  # a mean of squares: var_mean is slow on NHWC tensors
             scale = torch.rsqrt(var + AdaIN.EPS) * y_s[:, :, None, None]
             return xc * scale + y_b[:, :, None, None], mean, var
-        # The squares a band of rows at a time, and scale and shift in one pass: at 1024 px these element-wise
-        # passes are memory-bound and do not speed up with a second thread (docs/performance.md).
-        var = mean_of_squares(xc)
-        scale = torch.rsqrt(var + AdaIN.EPS) * y_s[:, :, None, None]
-        return torch.addcmul(y_b[:, :, None, None], xc, scale, out=xc), mean, var
+        mean, var = channel_mean_var(x)
+        scale = torch.rsqrt(var + AdaIN.EPS) * y_s[:, :, None, None]  # [N, C, 1, 1]
+        shift = y_b[:, :, None, None] - mean * scale
+        out = torch.empty_like(x)  # x is a cached state: never written
+        return torch.addcmul(shift, x, scale, out=out), mean, var
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         y_s, y_b = self.styles(w)
