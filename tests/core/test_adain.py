@@ -82,3 +82,24 @@ def test_fast_path_equals_reference_formula():
     nchw_last = x.contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         assert torch.allclose(AdaIN.modulate(nchw_last, y_s, y_b)[0], adain_reference(x, y_s, y_b), atol=1e-5)
+
+
+def test_the_banded_moments_match_two_passes_in_float64(monkeypatch):
+    from stylemixer.core.families.stylegan1 import network
+
+    monkeypatch.setattr(network, "STATS_BAND", 8 * 1024)  # bands of a few rows, the last one cut short
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 4, 61, 33, generator=g) * torch.tensor([1.0, 3.0, 0.05, 1.0])[None, :, None, None]
+    x = x + torch.tensor([0.0, 5.0, 0.2, 50.0])[None, :, None, None]  # the last plane's mean is 50x its spread
+    x[:, :, :3] += 2.0  # the first band (the shift K) unlike the rest
+    x = x.contiguous(memory_format=torch.channels_last)
+    mean, var = network.channel_mean_var(x)
+    xd = x.double()
+    m = xd.mean(dim=(2, 3), keepdim=True)
+    v = (xd - m).square().mean(dim=(2, 3), keepdim=True)
+    torch.testing.assert_close(mean.double(), m, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(var.double(), v, rtol=1e-4, atol=1e-6)
+    before = x.clone()
+    with torch.inference_mode():
+        out, _, _ = AdaIN.modulate(x, torch.randn(2, 4), torch.randn(2, 4))
+    assert torch.equal(x, before) and out.is_contiguous(memory_format=torch.channels_last)  # x is a cached state
