@@ -132,3 +132,19 @@ def test_shrink_takes_block_means_of_large_maps_only():
     assert s.shape == (2, 4, 4)
     assert s[1, 2, 3] == pytest.approx(f[1, 4:6, 6:8].mean())
     assert sv.shrink(np.zeros((1, 10, 10)), 4).shape == (1, 3, 3)  # factor 3, ragged edge dropped
+
+
+def test_the_fixed_font_is_no_taller_per_line_than_the_interface_font(qapp):
+    # Monospace fonts differ in line height (Noto Sans Mono 15% taller than DejaVu Sans Mono); the readouts and
+    # axes are laid out for a small screen, so whichever one the system picks keeps the interface font's lines.
+    from PySide6.QtGui import QFont, QFontDatabase, QFontMetricsF, QGuiApplication
+
+    from stylemixer.gui.stats.style import fixed_font
+
+    base = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).pointSizeF()
+    for delta in (0, -1, -2):
+        f = fixed_font(delta)
+        ref = QFont(QGuiApplication.font())
+        ref.setPointSizeF(max(6.0, base + delta))  # the interface font at the size asked for
+        assert f.fixedPitch() or QFontMetricsF(f).horizontalAdvance("i") == QFontMetricsF(f).horizontalAdvance("m")
+        assert QFontMetricsF(f).lineSpacing() <= 1.02 * QFontMetricsF(ref).lineSpacing() + 0.5

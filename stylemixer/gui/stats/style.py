@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QFontDatabase, QPalette
+from PySide6.QtGui import QFont, QFontDatabase, QFontMetricsF, QGuiApplication, QPalette
 from PySide6.QtWidgets import QComboBox, QLabel, QLayout, QMessageBox, QVBoxLayout, QWidget
 
 # Blue A and orange B stay apart for the common colour-vision deficiencies; the mix is drawn on top, thicker.
@@ -18,9 +18,19 @@ HOVER_LINE = "#a0a0a0"
 
 
 def fixed_font(point_delta: int = 0) -> QFont:
+    """The system's fixed-width font, `point_delta` points from its size, and no taller per line than the
+    interface font of that size: monospace fonts differ a lot in line height (Noto Sans Mono's lines are 15%
+    taller than DejaVu Sans Mono's), and the panels' readouts and axes are laid out to fit a small screen."""
     f = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-    if point_delta and f.pointSize() > 0:
-        f.setPointSize(max(6, f.pointSize() + point_delta))
+    if f.pointSizeF() <= 0:
+        return f
+    size = max(6.0, f.pointSizeF() + point_delta)
+    f.setPointSizeF(size)
+    ref = QFont(QGuiApplication.font())
+    ref.setPointSizeF(size)
+    line, ref_line = QFontMetricsF(f).lineSpacing(), QFontMetricsF(ref).lineSpacing()
+    if line > 1.02 * ref_line:
+        f.setPointSizeF(size * ref_line / line)
     return f
 
 
