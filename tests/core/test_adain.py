@@ -85,9 +85,10 @@ def test_fast_path_equals_reference_formula():
 
 
 def test_the_banded_moments_match_two_passes_in_float64(monkeypatch):
+    from stylemixer.core.families import common
     from stylemixer.core.families.stylegan1 import network
 
-    monkeypatch.setattr(network, "STATS_BAND", 8 * 1024)  # bands of a few rows, the last one cut short
+    monkeypatch.setattr(common, "BAND_BYTES", 8 * 1024)  # bands of a few rows, the last one cut short
     g = torch.Generator().manual_seed(0)
     x = torch.randn(2, 4, 61, 33, generator=g) * torch.tensor([1.0, 3.0, 0.05, 1.0])[None, :, None, None]
     x = x + torch.tensor([0.0, 5.0, 0.2, 50.0])[None, :, None, None]  # the last plane's mean is 50x its spread

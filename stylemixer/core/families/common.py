@@ -95,32 +95,45 @@ def truncate(ws: Tensor, w_avg: Tensor, psi: float = 1.0, cutoff: int | None = N
     return out
 
 
-BAND_BYTES = 4 * 2**20  # a cache-sized band of a feature map, for statistics without full-size temporaries
+BAND_BYTES = 2 * 2**20  # a cache-sized band of a feature map: statistics without full-size temporaries
+
+
+def channel_mean_var(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """[N, C, H, W] -> (mean, biased variance) over H x W, [N, C, 1, 1] each; the reference is two passes, the
+    mean, then the mean of squared deviations (`adain_reference`). Means, not var_mean, which took 8x as long on
+    channels_last tensors.
+
+    A large map is read once, a band of rows at a time through one small buffer: the sums of (x - K) and of its
+    squares, K the first band's mean (close to the plane's mean, so the difference of the two sums keeps its
+    precision). At 1024 px two full passes and fresh full-size temporaries cost more than the arithmetic, in
+    memory traffic and page faults (docs/performance.md).
+    """
+    N, C, H, W = x.shape
+    rows = max(1, BAND_BYTES // (x.element_size() * N * C * W))
+    if rows >= H:
+        mean = x.mean(dim=(2, 3), keepdim=True)
+        return mean, (x - mean).square().mean(dim=(2, 3), keepdim=True)
+    fmt = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+    band = torch.empty((N, C, rows, W), dtype=x.dtype, device=x.device, memory_format=fmt)
+    k = x[:, :, :rows].mean(dim=(2, 3), keepdim=True)  # [N, C, 1, 1]
+    s1 = torch.zeros((N, C), dtype=torch.float32, device=x.device)
+    s2 = torch.zeros((N, C), dtype=torch.float32, device=x.device)
+    for h in range(0, H, rows):
+        part = x[:, :, h : h + rows]
+        d = torch.sub(part, k, out=band[:, :, : part.shape[2]])
+        s1 += d.sum(dim=(2, 3), dtype=torch.float32)
+        s2 += d.square_().sum(dim=(2, 3), dtype=torch.float32)
+    m1, m2 = s1 / (H * W), s2 / (H * W)
+    mean = k + m1.to(x.dtype)[:, :, None, None]
+    var = (m2 - m1.square()).clamp_(min=0).to(x.dtype)[:, :, None, None]
+    return mean, var
 
 
 def channel_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-instance, per-channel mean and population std over H x W of x [N, C, H, W]: ([N, C], [N, C]), in fp32.
-
-    The reference: mean = x.mean((2, 3)); std = (x - mean).square().mean((2, 3)).sqrt(). Means rather than
-    var_mean, which took 8x as long on channels_last tensors. Large maps are centred and squared a band of rows
-    at a time in one small buffer: two fresh full-size temporaries (128 MB each for 32 channels at 1024 px) cost
-    far more than their arithmetic, in page faults, while a render with statistics ran (docs/performance.md).
-    """
-    x = x.float()
-    N, C, H, W = x.shape
-    mean = x.mean(dim=(2, 3))  # [N, C]
-    rows = max(1, BAND_BYTES // (4 * N * C * W))
-    if rows >= H:
-        return mean, (x - mean[:, :, None, None]).square().mean(dim=(2, 3)).sqrt()
-    fmt = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
-    band = torch.empty((N, C, rows, W), dtype=x.dtype, device=x.device, memory_format=fmt)
-    total = torch.zeros((N, C), dtype=x.dtype, device=x.device)
-    for h in range(0, H, rows):
-        part = x[:, :, h : h + rows]
-        sq = band[:, :, : part.shape[2]]
-        torch.sub(part, mean[:, :, None, None], out=sq).square_()
-        total += sq.sum(dim=(2, 3))
-    return mean, (total / (H * W)).sqrt()
+    """Per-instance, per-channel mean and population std over H x W of x [N, C, H, W]: ([N, C], [N, C]) in fp32,
+    what the statistics panels show (`channel_mean_var`)."""
+    mean, var = channel_mean_var(x.float())
+    return mean[:, :, 0, 0], var[:, :, 0, 0].sqrt()
 
 
 def broadcast_ws(w: Tensor, num_ws: int, w_avg: Tensor, psi: float = 1.0, cutoff: int | None = None) -> Tensor:
@@ -222,6 +235,7 @@ class GeneratorBase(nn.Module):
     NVIDIA's module under that name)."""
 
     mapping: Callable[..., Tensor]  # a method, or NVIDIA's module of that name (StyleGAN3)
+    flops: Callable[[], dict[int, float]]  # each family's count of one image's work per w index
 
     def __init__(self, cfg: Any) -> None:
         super().__init__()
@@ -246,6 +260,12 @@ class GeneratorBase(nn.Module):
     @property
     def img_resolution(self) -> int:
         return int(self.cfg.resolution)
+
+    def step_flops(self) -> dict[int, float]:
+        """The work of synthesis.advance(k) per k, and of start() under -1 (api.py). By default advance(k) runs
+        exactly the layers w index k drives (`flops()`) and start() only repeats the constant; StyleGAN v1, whose
+        cached state holds the next layer's convolution, overrides it."""
+        return {-1: 0.0, **{k: float(v) for k, v in self.flops().items()}}
 
     def forward(self, z: Tensor, c: Tensor | None = None, **kw: Any) -> Tensor:
         """z [N, z_dim] (c [N, c_dim]) -> images [N, img_channels, R, R]. kw: truncation_psi and truncation_cutoff
@@ -337,6 +357,7 @@ __all__ = [
     "PyramidConfig",
     "SynthesisBase",
     "broadcast_ws",
+    "channel_mean_var",
     "channel_moments",
     "check_noise_mode",
     "normalize_2nd_moment",

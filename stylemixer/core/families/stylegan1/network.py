@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from ...errors import ConfigError, describe
 from ...limits import MAX_CHANNELS, MAX_LATENT, MAX_MAPPING_LAYERS, check_common_config, int_in, is_real
 from ..api import NOISE_MODES, Quantity, StatsSpec
-from ..common import MappedGenerator, PyramidConfig, SynthesisBase, check_noise_mode, truncate
+from ..common import MappedGenerator, PyramidConfig, SynthesisBase, channel_mean_var, check_noise_mode, truncate
 from . import topology as topo
 
 if TYPE_CHECKING:
@@ -182,39 +182,6 @@ def adain_reference(x: torch.Tensor, y_s: torch.Tensor, y_b: torch.Tensor, eps: 
     var = (x - mean).square().mean(dim=(2, 3), keepdim=True)  # biased, as the original
     x_norm = (x - mean) / torch.sqrt(var + eps)  # instance norm
     return y_s[:, :, None, None] * x_norm + y_b[:, :, None, None]
-
-
-STATS_BAND = 2 * 2**20  # bytes of a band of rows: a cache-sized buffer, not a full-size temporary
-
-
-def channel_mean_var(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """[N, C, H, W] -> (mean, biased variance) over H x W, [N, C, 1, 1] each; the reference is `adain_reference`'s
-    two passes, mean then the mean of squared deviations.
-
-    A large map is read once, a band of rows at a time through one small buffer: the sums of (x - K) and of its
-    squares, K the first band's mean (close to the plane's mean, so the difference of the two sums keeps its
-    precision). At 1024 px two full passes and two fresh full-size tensors cost more than the arithmetic
-    (docs/performance.md).
-    """
-    N, C, H, W = x.shape
-    rows = max(1, STATS_BAND // (x.element_size() * N * C * W))
-    if rows >= H:
-        mean = x.mean(dim=(2, 3), keepdim=True)
-        return mean, (x - mean).square().mean(dim=(2, 3), keepdim=True)
-    fmt = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
-    band = torch.empty((N, C, rows, W), dtype=x.dtype, device=x.device, memory_format=fmt)
-    k = x[:, :, :rows].mean(dim=(2, 3), keepdim=True)  # [N, C, 1, 1]
-    s1 = torch.zeros((N, C), dtype=torch.float32, device=x.device)
-    s2 = torch.zeros((N, C), dtype=torch.float32, device=x.device)
-    for h in range(0, H, rows):
-        part = x[:, :, h : h + rows]
-        d = torch.sub(part, k, out=band[:, :, : part.shape[2]])
-        s1 += d.sum(dim=(2, 3), dtype=torch.float32)
-        s2 += d.square_().sum(dim=(2, 3), dtype=torch.float32)
-    m1, m2 = s1 / (H * W), s2 / (H * W)
-    mean = k + m1.to(x.dtype)[:, :, None, None]
-    var = (m2 - m1.square()).clamp_(min=0).to(x.dtype)[:, :, None, None]
-    return mean, var
 
 
 class AdaIN(nn.Module):

@@ -620,10 +620,6 @@ class Generator(MappedGenerator):
             )
         return out
 
-    def step_flops(self) -> dict:
-        """advance(k) runs exactly the layers w index k drives; start() only repeats the constant."""
-        return {-1: 0.0, **{k: float(v) for k, v in self.flops().items()}}
-
     def flops(self) -> dict:
         """Floating-point operations of one image's synthesis per w index, a multiply-add counting 2: the convs as
         executed (the up layer's transposed conv at the input size plus the 4x4 FIR), the affine map, the

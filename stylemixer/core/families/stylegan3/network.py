@@ -773,10 +773,6 @@ class Generator(GeneratorBase):
             )
         return out
 
-    def step_flops(self) -> dict:
-        """advance(k) runs exactly the layers w index k drives; start() only repeats the constant."""
-        return {-1: 0.0, **{k: float(v) for k, v in self.flops().items()}}
-
     def flops(self) -> dict:
         """Floating-point operations of one image per w index, from the layer shapes (a multiply-add is 2).
 
