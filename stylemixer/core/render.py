@@ -584,7 +584,6 @@ class Renderer:
 
     def _run(self, chains: list[_Chain], nkey: Hashable, ctx: Any) -> None:
         synth = self._synth
-        record = getattr(synth, "record", None)
         # Layers before the start that still need statistics or features: recorded from the cached states around
         # the layer where the family can (no convolution runs), else one step from the cached state.
         for c in chains:
@@ -592,7 +591,7 @@ class Renderer:
                 c.capture = Capture(stats=c.stats, feature_layer=c.feature_layer)
             for i, state in sorted(c.prefix_states.items()):
                 w = c.ws[:, i]
-                if record is None or not record(i, state, w, ctx, c.capture, c.next_states.get(i)):
+                if not synth.record(i, state, w, ctx, c.capture, c.next_states.get(i)):
                     synth.advance(i, state, w, ctx, c.capture)
             if c.capture is not None and c.feature_layer is not None and c.feature_layer < c.start:
                 assert c.capture.features is not None  # recorded by the step above
