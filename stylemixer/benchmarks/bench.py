@@ -112,6 +112,14 @@ def time_frames(renderer, recipes, stats: bool, warmup) -> list:
     return out
 
 
+def run_threads(device):
+    """The `threads` a bench renderer gets: torch's current count on the CPU, so that it renders as the app's
+    renderer does with that count (the banded moments on their own measured count), None elsewhere."""
+    import torch
+
+    return torch.get_num_threads() if device.type == "cpu" else None
+
+
 def pick_threads(G, device, fixed, log) -> dict:
     """The thread count the app would use for this model (the renderer's measurement), or the one asked for."""
     import torch
@@ -120,7 +128,11 @@ def pick_threads(G, device, fixed, log) -> dict:
 
     if fixed:
         torch.set_num_threads(fixed)
-        return {"threads": fixed, "reason": "--threads"}
+        return {
+            "threads": fixed,
+            "band_threads": Renderer(G, device, threads=fixed)._band_threads,
+            "reason": "--threads",
+        }
     choice = Renderer(G, device).calibrate_threads() or {"threads": torch.get_num_threads()}
     log(f"  threads: {choice}")
     return choice
@@ -144,10 +156,10 @@ def bench_model(G, device, frames: int, label: str, log, fixed_threads=None, fil
     for stats in (False, True):
         # Without caches every frame is the same work (three images from the constant), whatever changed:
         # one uncached sequence is the baseline of all three scenarios.
-        unc = Renderer(G, device, cache=False, threads=None)
+        unc = Renderer(G, device, cache=False, threads=run_threads(device))
         base_ms = time_frames(unc, scenario_recipes("seed", base, 0, frames), stats, base)
         del unc
-        r = Renderer(G, device, threads=None)
+        r = Renderer(G, device, threads=run_threads(device))
         fills["stats" if stats else "plain"] = _fill_cache(r, G, log, most=fill_most)
         for kind in SCENARIOS:
             ms = time_frames(r, scenario_recipes(kind, base, index[kind], frames), stats, base)
@@ -170,7 +182,7 @@ def bench_model(G, device, frames: int, label: str, log, fixed_threads=None, fil
         "stats_overhead": overhead,
         "threads": threads,
         "scenario_cache_fill_ms": fills,
-        "channels_last": Renderer(G, device, threads=None).channels_last,
+        "channels_last": Renderer(G, device, threads=run_threads(device)).channels_last,
     }
 
 
@@ -227,7 +239,7 @@ def full_synthesis_by_threads(r, ws, recipe, counts, reps: int, rates: dict, tot
     with torch.inference_mode():
         for n in counts:
             if device.type == "cpu":
-                torch.set_num_threads(n)
+                r.use_threads(n)
             ms, cpu = [], []
             for i in range(reps + 1):
                 t, c = time.perf_counter(), time.process_time()
@@ -247,6 +259,7 @@ def full_synthesis_by_threads(r, ws, recipe, counts, reps: int, rates: dict, tot
                 "gflops": round(g, 1),
                 "pct_of_conv3x3": round(100 * g / conv, 1),
                 "pct_of_matmul": round(100 * g / mm, 1),
+                "band_threads": r._band_threads or n,
             }
             log(
                 f"  full synthesis with {n} thread{'s' if n > 1 else ''}: {st['median_ms']:.0f} ms = {g:.1f} GFLOP/s "
@@ -254,7 +267,7 @@ def full_synthesis_by_threads(r, ws, recipe, counts, reps: int, rates: dict, tot
                 f"{full_by[n]['pct_of_matmul']:.0f}% of matmul with as many threads)"
             )
     if device.type == "cpu":
-        torch.set_num_threads(chosen)
+        r.use_threads(chosen)
     return full_by
 
 
@@ -350,7 +363,7 @@ def bench_big(
     log(f"  built a random {cfg.resolution} px generator in {time.perf_counter() - t:.1f} s")
     threads = pick_threads(G, device, fixed_threads, log)
     chosen = threads["threads"]
-    r = Renderer(G, device, threads=None)
+    r = Renderer(G, device, threads=run_threads(device))
     flops, total, full_by, idx = synthesis_tables(r, G, device, fixed_threads, chosen, rates, index_reps, log, quick)
     del r
     scen = bench_model(

@@ -23,7 +23,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from .bench import _stats, pick_threads, synthesis_tables
+from .bench import _stats, pick_threads, run_threads, synthesis_tables
 
 FAMILIES = ("stylegan2", "stylegan3-t", "stylegan3-r")
 
@@ -220,7 +220,7 @@ def bench_stylegan2(size: int, device, reps: int, rates: dict, log, fixed_thread
     # The per-index table times what resuming costs, so its renderer holds three images' states (A, B and the
     # mix), as the app's default budget does (auto_cache_mb; on a machine with under 6 GB of RAM it is smaller).
     cache_mb = max(auto_cache_mb(G), 3 * G.state_nbytes() / 2**20 + 64)
-    r = Renderer(G, device, threads=None, cache_mb=cache_mb)
+    r = Renderer(G, device, threads=run_threads(device), cache_mb=cache_mb)
     flops, total, full_by, idx = synthesis_tables(r, G, device, fixed_threads, chosen, rates, reps, log, quick)
     idx["per_index_cache_mb"] = round(cache_mb)
     del r
@@ -229,8 +229,10 @@ def bench_stylegan2(size: int, device, reps: int, rates: dict, log, fixed_thread
     drags = {}
     for group in ("coarse", "middle", "fine"):
         k = (indices_of_group(G, group) or [G.num_ws - 1])[0]
-        drags[group] = preview_drag(Renderer(G, device, threads=None), G, k, moves, log)
-    every = drag_every_index(Renderer(G, device, threads=None), G, 3 if quick else 5, log, always_preview=quick)
+        drags[group] = preview_drag(Renderer(G, device, threads=run_threads(device)), G, k, moves, log)
+    every = drag_every_index(
+        Renderer(G, device, threads=run_threads(device)), G, 3 if quick else 5, log, always_preview=quick
+    )
     main = full_by[chosen]
     best_nvidia = min(x["ms"] for x in NVIDIA_SG2_CPU_MS)
     # The target is read on new slider positions (the outward sweep): coming back is served from the cache.
@@ -363,7 +365,7 @@ def bench_stylegan3(variant: str, size: int, device, log, fixed_threads=None, qu
     flops = G.flops()
     total = sum(flops.values())
     cache_mb = max(64.0, 2 * G.state_nbytes() / 2**20 + 64)
-    r = Renderer(G, device, cache_mb=cache_mb, threads=None)
+    r = Renderer(G, device, cache_mb=cache_mb, threads=run_threads(device))
     base = Recipe.for_model(G.num_ws, seed_a=5, seed_b=5)
     t, c = time.perf_counter(), time.process_time()
     r.render(base)

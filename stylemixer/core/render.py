@@ -34,11 +34,12 @@ import numpy as np
 import torch
 
 from .cache import ByteLRU, SlotLRU
+from .families.common import band_threads
 from .images import to_uint8, uint8_tensor
 from .limits import physical_memory
 from .mixing import Recipe, SeedSource, mix_ws
 from .stats import SOURCES, Capture, LayerStats
-from .threads import ThreadPolicy, choose_threads, thread_budget
+from .threads import ThreadPolicy, band_threads_for, choose_threads, thread_budget
 
 if TYPE_CHECKING:
     from .families.api import StyleGenerator
@@ -150,6 +151,8 @@ class Renderer:
         self.calibration: dict = {}
         self.threads_opt = threads
         self.thread_policy: ThreadPolicy | None = None
+        self._threads: int | None = None  # torch's thread count for renders (use_threads); None: left alone
+        self._band_threads: int | None = None  # ... and for the banded moments (band_threads_for)
         self._flops = G.flops()  # work per w index, to time renders per FLOP
         self._step_flops = G.step_flops()  # work of each synthesis step (advance(k); start() under -1)
         self.renders = 0
@@ -197,16 +200,26 @@ class Renderer:
         the renderer runs, because the right answer changes with the load on the machine.
         """
         self.thread_policy = None
+        self._threads = self._band_threads = None
         opt = self.threads_opt
         if opt is None or self.device.type != "cpu":
             return
         if isinstance(opt, int):
-            torch.set_num_threads(max(1, opt))
+            self.use_threads(opt)
             return
         if opt != "auto":
             raise ValueError(f"threads must be an int, None or 'auto', got {opt!r}")
         self.thread_policy = ThreadPolicy(thread_budget())
-        torch.set_num_threads(self.thread_policy.current)
+        self.use_threads(self.thread_policy.current)
+
+    def use_threads(self, n: int) -> None:
+        """Render on n torch threads (a process-wide setting), the banded moments on `band_threads_for(n)` (on
+        some machines one: measured once per process)."""
+        n = max(1, int(n))
+        self._threads = n
+        self._band_threads = band_threads_for(n) if self.device.type == "cpu" else None
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
 
     @property
     def thread_choice(self) -> dict:
@@ -222,6 +235,7 @@ class Renderer:
         )
         if self.thread_policy is not None:
             self.thread_policy.current = choice["threads"]
+        self.use_threads(choice["threads"])
         return choice
 
     @property
@@ -338,7 +352,7 @@ class Renderer:
         """A full, uncached synthesis of ws [N, num_ws, w_dim] in the recipe's context (the bench's baseline)."""
         _, ctx = self._context_for(recipe)
         synth = self._synth
-        with torch.inference_mode():
+        with torch.inference_mode(), band_threads(self._band_threads):
             state = synth.start(ctx, ws.shape[0])
             for k in range(self.num_ws):
                 state = synth.advance(k, state, ws[:, k].to(self.dtype), ctx, capture)
@@ -356,15 +370,21 @@ class Renderer:
         policy = self.thread_policy
         if policy is not None:
             threads = policy.threads_for_next(self._estimate_work(req.recipe))
-            if threads != torch.get_num_threads():
-                torch.set_num_threads(threads)
+            self.use_threads(threads)
+        elif self._threads is not None:
+            self.use_threads(self._threads)  # the count may have been changed since by another renderer
+        with band_threads(self._band_threads):
+            return self._render(req, policy)
+
+    def _render(self, req: RenderRequest, policy: ThreadPolicy | None) -> RenderResult:
+        threads = torch.get_num_threads() if self._threads is None else self._threads
         t0 = time.perf_counter()
         self.renders += 1
         if req.preview is not None and self.preview_stop(req.preview) is not None:
             result = self._render_preview(req, t0)
             if policy is not None:
                 policy.observe(threads, result.info["work"], result.ms / 1000)
-            result.info["threads"] = threads if policy is not None else torch.get_num_threads()
+            result.info["threads"] = threads
             return result
         with torch.inference_mode():
             nkey, ctx = self._context_for(req.recipe)
@@ -395,7 +415,8 @@ class Renderer:
             "start": {c.source: c.start for c in chains},
             "precision": self.precision,
             "cache": self.cache.info(),
-            "threads": threads if policy is not None else torch.get_num_threads(),
+            "threads": threads,
+            "band_threads": self._band_threads or threads,
             "work": work,
         }
         # What one image from scratch would have taken at this render's pace: the first picture computes three, a

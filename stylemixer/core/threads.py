@@ -18,6 +18,11 @@ The spinning is the OpenMP runtime's default wait policy; the command makes wait
 the same CPU time rather than twice as slow for twice the CPU. Which count is faster still changes with the load,
 so the policy keeps measuring.
 
+One loop is the exception (`band_threads_for`): the banded per-channel moments (`channel_mean_var`, every AdaIN
+of StyleGAN v1 and the statistics of every family) run a few small ops per band of a map, and on a 2-core VM
+that loop ran 2-4x slower on two threads than on one while the rest of a render ran faster on two. It gets its
+own count, measured once per process (docs/performance.md#band-threads).
+
 Setting torch's thread count is process-wide, so only a caller that asked for it (`Renderer(threads="auto")`,
 done by entry points) gets this; `choose_threads` is the one-shot synthetic measurement the benchmark uses.
 """
@@ -30,6 +35,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from .families.common import band_threads, channel_mean_var
 
 _THREAD_BUDGET: list = []
 
@@ -146,7 +153,7 @@ def choose_threads(
     many = budget or os.cpu_count() or 1
     if many <= 1:
         torch.set_num_threads(1)
-        return {"threads": 1, "reason": "a budget of one thread"}
+        return {"threads": 1, "band_threads": 1, "reason": "a budget of one thread"}
     num_ws = len(flops)
     start, remaining = num_ws - 1, flops[num_ws - 1]
     while start > 0 and remaining < min_flops:
@@ -163,18 +170,67 @@ def choose_threads(
     ws = torch.randn(1, num_ws, w_dim, generator=g).to(device, dtype)
     ctx = synth.context(1, "const", 0, None, device=device, dtype=dtype)
     times: dict[int, list[float]] = {1: [], many: []}
+    band_threads_for(many)  # measured before the timing, as a renderer does
     with torch.inference_mode():
         for rep in range(3):
             for n in (1, many):
                 torch.set_num_threads(n)
                 t = time.perf_counter()
                 x = state
-                for k in range(start, num_ws):
-                    x = synth.advance(k, x, ws[:, k], ctx)
-                synth.finish(x, ctx)
+                with band_threads(band_threads_for(n)):
+                    for k in range(start, num_ws):
+                        x = synth.advance(k, x, ws[:, k], ctx)
+                    synth.finish(x, ctx)
                 if rep:  # the first round warms up each setting
                     times[n].append(time.perf_counter() - t)
     med = {n: float(np.median(v)) * 1000 for n, v in times.items()}
     choice = many if med[many] * gain < med[1] else 1
     torch.set_num_threads(choice)
-    return {"threads": choice, "ms_1": round(med[1], 3), f"ms_{many}": round(med[many], 3), "from_index": start}
+    return {
+        "threads": choice,
+        "band_threads": band_threads_for(choice),
+        "ms_1": round(med[1], 3),
+        f"ms_{many}": round(med[many], 3),
+        "from_index": start,
+    }
+
+
+_BAND_THREADS: dict[int, dict] = {}
+
+
+def band_threads_for(n: int) -> int:
+    """Threads for `channel_mean_var`'s banded loop when a render runs on n: n, or 1 where one thread runs the
+    loop faster on this machine. Measured once per process and n (`measure_band_threads`, ~0.2 s): a property of
+    the machine's caches and memory; under load the policy falls back to one thread for everything anyway."""
+    if n <= 1:
+        return 1
+    if n not in _BAND_THREADS:
+        _BAND_THREADS[n] = measure_band_threads(n)
+    return int(_BAND_THREADS[n]["threads"])
+
+
+def band_threads_choice() -> dict:
+    """What `band_threads_for` measured so far: {n: {threads, ms_1, ms_n}}."""
+    return {n: dict(v) for n, v in _BAND_THREADS.items()}
+
+
+def measure_band_threads(n: int, reps: int = 4) -> dict:
+    """Time `channel_mean_var` on a 1024 px layer's map (64 MB, channels_last) with one thread and with n,
+    interleaved; the caller's thread count is restored. The map is larger than a desktop CPU's last-level cache,
+    so the loop reads memory, as in a render."""
+    before = torch.get_num_threads()
+    x = torch.ones(1, 16, 1024, 1024).contiguous(memory_format=torch.channels_last)
+    times: dict[int, list[float]] = {1: [], n: []}
+    try:
+        with torch.inference_mode(), band_threads(None):
+            for rep in range(reps + 1):
+                for k in (1, n):
+                    torch.set_num_threads(k)
+                    t = time.perf_counter()
+                    channel_mean_var(x)
+                    if rep:  # the first round touches the memory and wakes the threads
+                        times[k].append(time.perf_counter() - t)
+    finally:
+        torch.set_num_threads(before)
+    ms = {k: float(np.median(v)) * 1000 for k, v in times.items()}
+    return {"threads": 1 if ms[1] < ms[n] else n, "ms_1": round(ms[1], 2), f"ms_{n}": round(ms[n], 2)}

@@ -178,3 +178,66 @@ def test_the_app_worker_renders_below_the_gui_unless_told():
 
     assert RenderWorker().nice == RENDER_NICE > 0
     assert RenderWorker(nice=0).nice == 0
+
+
+# ------------------------------------------------------------------------------------------------ band threads
+
+
+def test_band_loop_runs_on_its_own_count_and_restores_torchs(monkeypatch):
+    from stylemixer.core.families import common
+
+    x = torch.randn(1, 8, 64, 64).contiguous(memory_format=torch.channels_last)
+    monkeypatch.setattr(common, "BAND_BYTES", 8 * 64 * 4 * 4)  # bands of 4 rows: the banded loop runs
+    torch.set_num_threads(2)
+    plain = common.channel_mean_var(x)
+    seen = []
+    real_sub = torch.sub
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real_sub(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "sub", spy)
+    with common.band_threads(1):
+        banded = common.channel_mean_var(x)
+    assert seen and set(seen) == {1}  # every band on one thread
+    assert torch.get_num_threads() == 2  # torch's count back for the rest of the render
+    for a, b in zip(plain, banded):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    seen.clear()
+    common.channel_mean_var(x)  # outside the context: torch's count, untouched
+    assert set(seen) == {2}
+
+
+def test_measure_band_threads_times_both_counts_and_keeps_the_callers():
+    from stylemixer.core.threads import measure_band_threads
+
+    torch.set_num_threads(2)
+    m = measure_band_threads(2, reps=1)
+    assert m["threads"] in (1, 2) and m["ms_1"] > 0 and m["ms_2"] > 0
+    assert m["threads"] == (1 if m["ms_1"] < m["ms_2"] else 2)
+    assert torch.get_num_threads() == 2
+
+
+def test_renderer_runs_its_renders_with_the_band_count_it_measured(tiny_G, monkeypatch):
+    from stylemixer.core import threads
+    from stylemixer.core.families import common
+    from stylemixer.core.families.stylegan1 import network as v1
+
+    monkeypatch.setitem(threads._BAND_THREADS, 2, {"threads": 1, "ms_1": 1.0, "ms_2": 2.0})
+    r = Renderer(tiny_G, threads=2)
+    assert torch.get_num_threads() == 2
+    seen = []
+    real = common.channel_mean_var
+
+    def spy(x):
+        seen.append(getattr(common._BANDS, "n", None))
+        return real(x)
+
+    monkeypatch.setattr(v1, "channel_mean_var", spy)  # the tiny model is a v1 generator: every AdaIN
+    res = r.render(Recipe.for_model(tiny_G.num_ws, seed_a=1, seed_b=2).with_weights([0.5] * tiny_G.num_ws))
+    assert res.info["threads"] == 2 and res.info["band_threads"] == 1
+    assert seen and set(seen) == {1}
+    assert getattr(common._BANDS, "n", None) is None  # only within the render
+    r1 = Renderer(tiny_G, threads=None)
+    assert "band_threads" in r1.render(Recipe.for_model(tiny_G.num_ws, seed_a=1)).info

@@ -7,6 +7,7 @@
 - the generator: `GeneratorBase` (the sizes and forward() of every family), `MappedGenerator` (mapping() of v1
   and StyleGAN2);
 - synthesis: `SynthesisBase` (context checks and forward() around the family's start / advance / finish),
+  `channel_mean_var` (v1's AdaIN and every family's statistics; its thread count: `band_threads`),
   `channel_moments` for the statistics.
 """
 
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import torch
@@ -97,6 +100,24 @@ def truncate(ws: Tensor, w_avg: Tensor, psi: float = 1.0, cutoff: int | None = N
 
 BAND_BYTES = 2 * 2**20  # a cache-sized band of a feature map: statistics without full-size temporaries
 
+# The banded loop below runs a few small ops per band. Each op is one parallel region, and with two threads the
+# two halves of a band were read by different cores from op to op: on a 2-core VM the loop ran 2-4x slower on two
+# threads than on one, while everything else in a render ran faster on two (docs/performance.md#band-threads).
+# A renderer that measured this says how many threads the loop gets with `band_threads`; a caller that did not
+# ask gets torch's count.
+_BANDS = threading.local()
+
+
+@contextmanager
+def band_threads(n: int | None) -> Iterator[None]:
+    """Within (in this thread): `channel_mean_var`'s banded loop runs on n torch threads. None: torch's count."""
+    before = getattr(_BANDS, "n", None)
+    _BANDS.n = n
+    try:
+        yield
+    finally:
+        _BANDS.n = before
+
 
 def channel_mean_var(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """[N, C, H, W] -> (mean, biased variance) over H x W, [N, C, 1, 1] each; the reference is two passes, the
@@ -118,11 +139,18 @@ def channel_mean_var(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     k = x[:, :, :rows].mean(dim=(2, 3), keepdim=True)  # [N, C, 1, 1]
     s1 = torch.zeros((N, C), dtype=torch.float32, device=x.device)
     s2 = torch.zeros((N, C), dtype=torch.float32, device=x.device)
-    for h in range(0, H, rows):
-        part = x[:, :, h : h + rows]
-        d = torch.sub(part, k, out=band[:, :, : part.shape[2]])
-        s1 += d.sum(dim=(2, 3), dtype=torch.float32)
-        s2 += d.square_().sum(dim=(2, 3), dtype=torch.float32)
+    n, before = getattr(_BANDS, "n", None), torch.get_num_threads()
+    if n is not None and n != before:
+        torch.set_num_threads(n)
+    try:
+        for h in range(0, H, rows):
+            part = x[:, :, h : h + rows]
+            d = torch.sub(part, k, out=band[:, :, : part.shape[2]])
+            s1 += d.sum(dim=(2, 3), dtype=torch.float32)
+            s2 += d.square_().sum(dim=(2, 3), dtype=torch.float32)
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
     m1, m2 = s1 / (H * W), s2 / (H * W)
     mean = k + m1.to(x.dtype)[:, :, None, None]
     var = (m2 - m1.square()).clamp_(min=0).to(x.dtype)[:, :, None, None]
@@ -356,6 +384,7 @@ __all__ = [
     "MappingNetwork",
     "PyramidConfig",
     "SynthesisBase",
+    "band_threads",
     "broadcast_ws",
     "channel_mean_var",
     "channel_moments",
