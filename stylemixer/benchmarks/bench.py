@@ -228,8 +228,12 @@ def full_synthesis_by_threads(r, ws, recipe, counts, reps: int, rates: dict, tot
     """A full synthesis of one image with each thread count in `counts` (exactly what a render does for an image
     with nothing cached), compared with the convolution and matmul rates this run measured with as many threads.
 
-    {threads: {median_ms, p90_ms, n, cpu_ms, gflops, pct_of_conv3x3, pct_of_matmul}}; cpu_ms is the process's
-    CPU time per synthesis (all threads), which a machine shared with other work stretches less than wall time.
+    {threads: {median_ms, p90_ms, n, cpu_ms, gflops, pct_of_conv3x3, pct_of_matmul, pct_of_conv3x3_beside}};
+    cpu_ms is the process's CPU time per synthesis (all threads), which a machine shared with other work stretches
+    less than wall time. On the CPU the best-case convolution is also timed right before each synthesis, with the
+    same threads: a virtual machine's speed drifts by 10-30 % between the run's opening rates and the synthesis
+    minutes later, and `pct_of_conv3x3_beside` (the median over the repetitions of each synthesis's rate against
+    the convolution rate measured beside it) compares the two under the same conditions.
     """
     import torch
 
@@ -240,8 +244,9 @@ def full_synthesis_by_threads(r, ws, recipe, counts, reps: int, rates: dict, tot
         for n in counts:
             if device.type == "cpu":
                 r.use_threads(n)
-            ms, cpu = [], []
+            ms, cpu, beside = [], [], []
             for i in range(reps + 1):
+                conv_now = conv_gflops(3) if device.type == "cpu" and i else None
                 t, c = time.perf_counter(), time.process_time()
                 r.synthesize(ws, recipe)
                 if device.type == "cuda":
@@ -249,6 +254,8 @@ def full_synthesis_by_threads(r, ws, recipe, counts, reps: int, rates: dict, tot
                 if i:  # the first run pays one-time costs (first touch of memory, kernel selection)
                     ms.append((time.perf_counter() - t) * 1000)
                     cpu.append((time.process_time() - c) * 1000)
+                    if conv_now:
+                        beside.append(100 * total / (ms[-1] / 1000) / 1e9 / conv_now)
             st = _stats(ms)
             g = total / (st["median_ms"] / 1000) / 1e9
             conv = rates["conv3x3"].get(n, max(rates["conv3x3"].values()))
@@ -261,14 +268,22 @@ def full_synthesis_by_threads(r, ws, recipe, counts, reps: int, rates: dict, tot
                 "pct_of_matmul": round(100 * g / mm, 1),
                 "band_threads": r._band_threads or n,
             }
+            if beside:
+                full_by[n]["pct_of_conv3x3_beside"] = round(float(sorted(beside)[len(beside) // 2]), 1)
             log(
                 f"  full synthesis with {n} thread{'s' if n > 1 else ''}: {st['median_ms']:.0f} ms = {g:.1f} GFLOP/s "
                 f"of {total / 1e9:.1f} GFLOP ({full_by[n]['pct_of_conv3x3']:.0f}% of the best-case conv and "
-                f"{full_by[n]['pct_of_matmul']:.0f}% of matmul with as many threads)"
+                f"{full_by[n]['pct_of_matmul']:.0f}% of matmul with as many threads{_beside(full_by[n])})"
             )
     if device.type == "cpu":
         r.use_threads(chosen)
     return full_by
+
+
+def _beside(f: dict) -> str:
+    if "pct_of_conv3x3_beside" not in f:
+        return ""
+    return f"; {f['pct_of_conv3x3_beside']:.0f}% of the conv timed beside each synthesis"
 
 
 def thread_counts(device, fixed_threads, chosen: int, rates: dict) -> list:
@@ -551,7 +566,7 @@ def format_table(res: dict) -> str:
                 f"full {res_px} px synthesis, {n} thread{'s' if int(n) > 1 else ''}: {f['median_ms']:.0f} ms "
                 f"(p90 {f['p90_ms']:.0f}), {big['flops_per_image'] / 1e9:.1f} GFLOP -> {f['gflops']:.1f} "
                 f"GFLOP/s = {f['pct_of_conv3x3']:.0f}% of the best-case conv, {f['pct_of_matmul']:.0f}% of "
-                f"matmul with as many threads"
+                f"matmul with as many threads{_beside(f)}"
             )
         if big.get("cache_fill_ms") is not None:
             lines.append(

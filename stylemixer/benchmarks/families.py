@@ -23,7 +23,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from .bench import _stats, pick_threads, run_threads, synthesis_tables
+from .bench import _beside, _stats, pick_threads, run_threads, synthesis_tables
 
 FAMILIES = ("stylegan2", "stylegan3-t", "stylegan3-r")
 
@@ -431,7 +431,7 @@ def format_family(key: str, sec: dict) -> list:
             lines.append(
                 f"  full synthesis, {n} thread{'s' if int(n) > 1 else ''}: {f['median_ms']:.0f} ms (p90 "
                 f"{f['p90_ms']:.0f}, CPU {f['cpu_ms']:.0f}) = {f['gflops']:.1f} GFLOP/s = {f['pct_of_conv3x3']:.0f}% "
-                f"of the best-case conv, {f['pct_of_matmul']:.0f}% of matmul with as many threads"
+                f"of the best-case conv, {f['pct_of_matmul']:.0f}% of matmul with as many threads{_beside(f)}"
             )
         nv = sec["targets"]["nvidia_reference_cpu"]
         quoted = ", ".join(f"{q['ms']} ms (load {q['load']})" for q in nv["quoted_ms"])

@@ -76,6 +76,9 @@ def test_quick_bench_writes_a_complete_report(tiny_model_path, tmp_path, capsys)
     # --threads 1: the full synthesis is timed with that count only, against the rates with as many threads
     assert list(big["full_synthesis_by_threads"]) == ["1"] and big["full_synthesis"]["threads"] == 1
     assert big["full_synthesis"]["pct_of_conv3x3"] > 0 and big["picture_from_scratch_ms"]["n"] == 1
+    # ... and against the convolution timed right before each synthesis; the band loop's count is reported
+    assert big["full_synthesis"]["pct_of_conv3x3_beside"] > 0 and big["full_synthesis"]["band_threads"] == 1
+    assert "of the conv timed beside each synthesis" in table
     assert len(big["cache_fill_ms"]) >= 1  # the per-index table is timed with the cache full
 
 
