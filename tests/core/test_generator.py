@@ -120,3 +120,37 @@ def test_fused_upconv_equals_flipped_nearest_conv():
     with torch.no_grad():
         plain.weight.copy_(fused.weight)
     assert not torch.allclose(fused(x), plain(x), atol=1e-3)
+
+
+def test_scaled_weights_are_kept_while_rendering_and_follow_every_change():
+    # The fused up-convolution (128 px and up), the plain convolutions, the affine layers and the ToRGB.
+    from stylemixer.core.families.stylegan1.network import init_for_training
+
+    G = init_for_training(Generator(GeneratorConfig(resolution=128, channels=(32,) * 6)), 0).eval()
+    conv = G.synthesis.layers[-2].conv
+    assert conv.fused
+    ws = G.mapping(torch.randn(1, G.z_dim)).detach()
+    with torch.inference_mode():
+        first = G.synthesis(ws, noise_mode="const")
+        kept = conv.__dict__["_derived_kernel"][1]
+        again = G.synthesis(ws, noise_mode="const")
+        assert conv.__dict__["_derived_kernel"][1] is kept  # not scaled again
+    torch.testing.assert_close(first, again, rtol=0, atol=0)
+    with torch.no_grad():
+        conv.weight.mul_(0.5)  # an in-place change (an optimizer step, load_state_dict, an EMA update)
+        G.synthesis.layers[3].adain.affine.weight.add_(0.1)
+        G.synthesis.torgb.weight.mul_(2)
+    with torch.inference_mode():
+        changed = G.synthesis(ws, noise_mode="const")
+    # ... equals a model built with those weights, which has no kept kernels
+    fresh = Generator(G.cfg).eval()
+    fresh.load_state_dict(G.state_dict())
+    assert not any(k.startswith("_derived") for m in fresh.modules() for k in m.__dict__)
+    with torch.inference_mode():
+        torch.testing.assert_close(changed, fresh.synthesis(ws, noise_mode="const"), rtol=0, atol=0)
+    assert not torch.equal(changed, first)
+    assert not any("derived" in k for k in G.state_dict())
+    # Training: a kernel computed with autograd, so gradients reach the raw weight.
+    G.train().requires_grad_(True)
+    G.synthesis(ws, noise_mode="const").square().mean().backward()
+    assert conv.weight.grad is not None and conv.weight.grad.abs().sum() > 0

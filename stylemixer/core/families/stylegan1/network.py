@@ -14,6 +14,7 @@ from the first layer whose w changed (see families/api.py).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -86,6 +87,24 @@ def lrelu(x: torch.Tensor) -> torch.Tensor:
     return F.leaky_relu(x, 0.2)
 
 
+def derived(module: nn.Module, name: str, make: Callable[[], torch.Tensor], *params: torch.Tensor) -> torch.Tensor:
+    """make(), a tensor computed from params alone (a scaled weight), kept on the module while rendering.
+
+    Scaling every weight by its equalized-learning-rate factor on every call read and wrote ~120 MB per 1024 px
+    frame, 26-56 ms of it (docs/performance.md#weights-scaled-once). Rendering (no autograd) reuses the result
+    until a parameter changes in place (its version counter), moves (its storage) or inference mode changes;
+    training computes it afresh so that gradients flow to the raw weights."""
+    if torch.is_grad_enabled():
+        return make()
+    key = (tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in params), torch.is_inference_mode_enabled())
+    slot = "_derived_" + name
+    hit = module.__dict__.get(slot)
+    if hit is None or hit[0] != key:
+        hit = (key, make())
+        module.__dict__[slot] = hit  # a plain attribute: never in the state dict
+    return hit[1]
+
+
 class EqualLinear(nn.Module):
     """Dense layer with equalized learning rate: y = x @ (W * gain/sqrt(fan_in) * lrmul).T + b * lrmul."""
 
@@ -99,7 +118,10 @@ class EqualLinear(nn.Module):
         self.b_scale = lrmul
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [N, in] -> [N, out]
-        return F.linear(x, self.weight * self.w_scale, self.bias * self.b_scale)
+        w, b = self.weight, self.bias
+        return F.linear(
+            x, derived(self, "w", lambda: w * self.w_scale, w), derived(self, "b", lambda: b * self.b_scale, b)
+        )
 
     def extra_repr(self) -> str:
         return f"in={self.weight.shape[1]}, out={self.weight.shape[0]}, w_scale={self.w_scale:.4g}"
@@ -154,20 +176,27 @@ class Conv3x3(nn.Module):
     def forward(
         self, x: torch.Tensor, bias: torch.Tensor | None = None
     ) -> torch.Tensor:  # [N, in, H, W] -> [N, out, H*up, W*up]; bias [out] added by the last convolution
-        w = self.weight * self.w_scale
+        k = derived(self, "kernel", self.kernel, self.weight)
         if not self.up:
-            return F.conv2d(x, w, bias, padding=1)
+            return F.conv2d(x, k, bias, padding=1)
         if self.fused:
-            # Sum the four 2x2-shifted copies of the zero-padded 3x3 kernel into one 4x4 kernel and run it as a
-            # stride-2 transposed conv. This is not the same as nearest-then-conv with the stored kernel.
-            p = F.pad(w, (1, 1, 1, 1))  # [out, in, 5, 5]
-            k = p[:, :, 1:, 1:] + p[:, :, :-1, 1:] + p[:, :, 1:, :-1] + p[:, :, :-1, :-1]  # [out, in, 4, 4]
-            x = F.conv_transpose2d(x, k.transpose(0, 1), stride=2, padding=1)
+            x = F.conv_transpose2d(x, k, stride=2, padding=1)
         else:
             x = F.interpolate(x, scale_factor=2, mode="nearest")
-            x = F.conv2d(x, w, padding=1)
+            x = F.conv2d(x, k, padding=1)
         assert self.blur is not None  # made when up
         return self.blur(x, bias)
+
+    def kernel(self) -> torch.Tensor:
+        """The run-time kernel: the stored weight times its scale, [out, in, 3, 3]; for the fused up-convolution the
+        transposed convolution's [in, out, 4, 4]: the four 2x2-shifted copies of the zero-padded 3x3 kernel summed
+        (not the same as nearest-then-conv with the stored kernel)."""
+        w = self.weight * self.w_scale
+        if not self.fused:
+            return w
+        p = F.pad(w, (1, 1, 1, 1))  # [out, in, 5, 5]
+        k = p[:, :, 1:, 1:] + p[:, :, :-1, 1:] + p[:, :, 1:, :-1] + p[:, :, :-1, :-1]  # [out, in, 4, 4]
+        return k.transpose(0, 1)
 
     def extra_repr(self) -> str:
         return f"in={self.weight.shape[1]}, out={self.weight.shape[0]}, up={self.up}, fused={self.fused}"
@@ -336,7 +365,8 @@ class SynthesisNetwork(SynthesisBase):
         return len(self.layers)
 
     def to_rgb(self, x: torch.Tensor) -> torch.Tensor:  # [N, C, R, R] -> [N, img_channels, R, R]
-        return F.conv2d(x, self.torgb.weight * self.rgb_scale, self.torgb.bias)
+        w = self.torgb.weight
+        return F.conv2d(x, derived(self, "rgb", lambda: w * self.rgb_scale, w), self.torgb.bias)
 
     def noises(self, n: int, noise_mode: str, noise_seed: int = 0) -> list[torch.Tensor | None]:
         """Per-layer noise, drawn on the CPU from (noise_seed, layer) so it is identical on every device."""
