@@ -1,7 +1,8 @@
 """File actions of the main window: open models and recipes, export PNGs, copy, recent files, drag and drop.
 
-Every dialog goes through `ask_open_path` / `ask_save_path` and every message through `show_message`, so
-tests can drive these without a modal dialog. Writes are atomic (core.export): an error leaves no file.
+Every dialog goes through `ask_open_path` / `ask_save_path` (the statistics views' through `ask_export_path`) and
+every message through `show_message`, so tests can drive these without a modal dialog; each starts in the folder
+last chosen for its kind of file. Writes are atomic (core.export): an error leaves no file.
 Files are never read on the GUI thread: recipes, PNGs and the sniffing of a dropped file happen on a short-lived
 reader thread (`BackgroundReads`), models on the render worker; only regular files are opened (core.safeio).
 """
@@ -53,6 +54,14 @@ class FileActions:
         start = os.path.join(self._folder(folder_key), name)
         path, _ = QFileDialog.getSaveFileName(self, title, start, filters)
         return path or None
+
+    def ask_export_path(self, title: str, name: str, filters: str) -> tuple[str, str]:
+        """The statistics views' save dialog: starts in the exports folder, remembers the chosen path's folder.
+        -> (path, or "" when cancelled; the filter chosen, which picks the extension of a name typed without)."""
+        path, chosen = QFileDialog.getSaveFileName(self, title, os.path.join(self._folder("exports"), name), filters)
+        if path:
+            self._remember_folder("exports", path)
+        return path, chosen
 
     def _folder(self, key: str) -> str:
         return str(self.settings.value(f"folders/{key}", os.path.expanduser("~")))

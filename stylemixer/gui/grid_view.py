@@ -568,9 +568,8 @@ class GridView(QWidget):
         from ..core.mixing import LatentSource
         from .latent_actions import LATENT_FILTER, read_latent_for_model
 
-        if path is None:
-            path = self.win.ask_open_path("Load Latent", "latents", LATENT_FILTER)
-        if not path:
+        if path is None:  # ask; the chosen file's folder is where the next latent dialog starts
+            self.win.open_chosen("Load Latent", "latents", LATENT_FILTER, lambda p: self.load_latent(kind, index, p))
             return
         latent = read_latent_for_model(self.win, path, parent=self)
         if latent is None:
@@ -597,9 +596,7 @@ class GridView(QWidget):
         if not self._ready_to_export():
             return
         R, C = self.grid.shape
-        path = self.win.ask_save_path("Export Grid", "exports", f"grid-{R}x{C}.png", "PNG images (*.png)")
-        if path:
-            self.export_png(path)
+        self.win.save_chosen("Export Grid", "exports", f"grid-{R}x{C}.png", "PNG images (*.png)", self.export_png)
 
     def _ready_to_export(self) -> bool:
         if self.error:

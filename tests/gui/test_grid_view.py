@@ -145,3 +145,27 @@ def test_too_large_says_what_fits_and_keeps_working(window, monkeypatch):
     monkeypatch.undo()
     view.set_seeds("1", "2")
     assert window.wait_until_idle(60) and view.complete
+
+
+def test_grid_dialogs_hand_on_the_chosen_path_and_remember_its_folder(window, tiny_G, tmp_path, monkeypatch, qtbot):
+    from stylemixer.core.latents import ws_from_seed
+
+    view = grid_window(window)
+    exports, latents = tmp_path / "exports", tmp_path / "latents"
+    exports.mkdir()
+    latents.mkdir()
+    monkeypatch.setattr(window, "ask_save_path", lambda *a: str(exports / "g.png"))
+    view.export_dialog()
+    qtbot.waitUntil((exports / "g.png").exists, timeout=30000)
+    assert window.settings.value("folders/exports") == str(exports)
+    ws = ws_from_seed(tiny_G, 77)[0].numpy()
+    np.savez(latents / "projected_w.npz", w=ws[None])
+    monkeypatch.setattr(window, "ask_open_path", lambda *a: str(latents / "projected_w.npz"))
+    view.load_latent("row", 1)
+    assert window.settings.value("folders/latents") == str(latents)
+    assert window.wait_until_idle(60) and view.complete
+    assert np.array_equal(view.grid.rows[1].latent.array(), ws)
+    monkeypatch.setattr(window, "ask_open_path", lambda *a: None)  # cancelled: nothing changes, folder kept
+    before = view.grid
+    view.load_latent("row", 0)
+    assert view.grid == before and window.settings.value("folders/latents") == str(latents)

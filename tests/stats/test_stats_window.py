@@ -142,3 +142,35 @@ def test_after_a_burst_every_view_shows_the_newest_result(stats_window, qtbot):
         for src in ("mix", "a", "b"):
             np.testing.assert_array_equal(views.panel.plotted(q, src)[1], last.stats[src][6][q][0])
     np.testing.assert_allclose(views.chart.heights()[1], sv.distances_across_layers(last.stats, views.panel.spec)[1])
+
+
+def test_export_buttons_start_in_the_exports_folder_and_remember_the_chosen_one(
+    stats_window, qtbot, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    win, views = stats_window, stats_window.stats_views
+    start, chosen = tmp_path / "start", tmp_path / "chosen"
+    start.mkdir()
+    chosen.mkdir()
+    win.settings.setValue("folders/exports", str(start))
+    asked = []
+
+    def dialog(parent, title, where, filters):
+        asked.append((title, where))
+        name = "stats" if "statistics" in title else "montage.png"
+        return str(chosen / name), filters.split(";;")[-1]  # typed without an extension, the .npz filter chosen
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(dialog))
+    win.mixer.select(4)
+    _settle(win, qtbot)
+    views.panel.export_layer_button.click()
+    assert asked[-1] == ("Export statistics", str(start / "stats-layer4.csv"))
+    assert (chosen / "stats.npz").exists() and win.settings.value("folders/exports") == str(chosen)
+    _stats_dock, feature_dock = views.docks
+    feature_dock.raise_()
+    qtbot.waitUntil(lambda: views.is_shown(views.features))
+    _settle(win, qtbot)
+    views.features.save_button.click()
+    assert asked[-1][0] == "Save montage" and os.path.dirname(asked[-1][1]) == str(chosen)
+    assert (chosen / "montage.png").exists()

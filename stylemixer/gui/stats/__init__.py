@@ -292,6 +292,7 @@ class LazyStatsViews:
         views = StatsViews(window)
         views.capture = window.controller.set_capture
         views.panel.on_error = views.features.on_error = lambda text: window.show_message("error", text)
+        views.panel.save_dialog = views.features.save_dialog = getattr(window, "ask_export_path", None)
         mixer = getattr(window, "mixer", None)
         if mixer is not None and hasattr(mixer, "select"):
             views.select_in_window = mixer.select

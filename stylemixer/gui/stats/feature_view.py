@@ -128,6 +128,7 @@ class FeatureView(VisibilityReportingWidget):
         self.channel: int | None = None
         self.montage: sv.Montage | None = None
         self.on_error = None
+        self.save_dialog = None  # callable(title, name, filters) -> (path, filter); the window's when installed
         self.paused = False  # behind another tab: no montage is built until shown again (StatsViews sets it)
         self._stale = False
         self._build()
@@ -358,7 +359,8 @@ class FeatureView(VisibilityReportingWidget):
 
     def _ask_save(self):
         name = f"features-layer{self.layer}-{self.source}.png"
-        path, _ = QFileDialog.getSaveFileName(self, "Save montage", name, "PNG image (*.png)")
+        ask = self.save_dialog or (lambda *a: QFileDialog.getSaveFileName(self, *a))
+        path, _ = ask("Save montage", name, "PNG image (*.png)")
         if not path:
             return
         try:

@@ -92,6 +92,7 @@ class StatsPanel(VisibilityReportingWidget):
         self.selected_channel: int | None = None
         self.shown = {src: True for src in sv.SOURCES}
         self.on_error = None  # callable(text); the window's message function when installed
+        self.save_dialog = None  # callable(title, name, filters) -> (path, filter); the window's when installed
         # callable(generator): runs the rest of a redraw later, a step at a time (StatsViews); None: at once
         self.stepper = None
         self.paused = False  # behind another tab: nothing is drawn until shown again (StatsViews sets it)
@@ -477,9 +478,8 @@ class StatsPanel(VisibilityReportingWidget):
 
     def _ask_export(self, all_layers: bool):
         stem = "stats-all-layers" if all_layers else f"stats-layer{self.layer}"
-        path, chosen = QFileDialog.getSaveFileName(
-            self, "Export statistics", stem + ".csv", "CSV (*.csv);;NumPy archive with recipe (*.npz)"
-        )
+        ask = self.save_dialog or (lambda *a: QFileDialog.getSaveFileName(self, *a))
+        path, chosen = ask("Export statistics", stem + ".csv", "CSV (*.csv);;NumPy archive with recipe (*.npz)")
         if not path:
             return
         if os.path.splitext(path)[1].lower() not in (".csv", ".npz"):
