@@ -3,7 +3,8 @@
     python -m stylemixer.training.card [MODEL] --out docs
 
 Style-mixing grid (as in the StyleGAN paper's figure 3): the top row holds seeds B, the left column seeds A.
-There are three blocks of rows, one per layer group; in block g, cell (A_i, B_j) is A_i with g's w rows from B_j.
+There is a block of rows per layer group (three from 64 px up; a smaller model has no fine group); in block g,
+cell (A_i, B_j) is A_i with g's w rows from B_j.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ def mixing_grid(G, seeds_a=SEEDS_A, seeds_b=SEEDS_B, scale=2) -> Image.Image:
     ia, ib = M.pictures(G, wa), M.pictures(G, wb)
     r = G.cfg.resolution
     cell, label_w, gap = r + 2, 56, 6
-    rows = 1 + len(GROUPS) * len(seeds_a)
-    h = rows * cell + len(GROUPS) * gap
+    groups = [g for g in GROUPS if indices_of_group(G, g)]
+    rows = 1 + len(groups) * len(seeds_a)
+    h = rows * cell + len(groups) * gap
     w = label_w + (1 + len(seeds_b)) * cell
     canvas = Image.new("RGB", (w, h), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
@@ -47,7 +49,7 @@ def mixing_grid(G, seeds_a=SEEDS_A, seeds_b=SEEDS_B, scale=2) -> Image.Image:
     for j, im in enumerate(ib):
         put(im, label_w + (1 + j) * cell, 0)
     y = cell
-    for g in GROUPS:
+    for g in groups:
         y += gap
         rows_g = indices_of_group(G, g)
         draw.text((4, y + 4), f"{g}\nfrom B\n(w {rows_g[0]}-{rows_g[-1]})", fill=(0, 0, 0))
