@@ -124,7 +124,9 @@ def test_fused_upconv_equals_flipped_nearest_conv():
 
 def test_scaled_weights_are_kept_while_rendering_and_follow_every_change():
     # The fused up-convolution (128 px and up), the plain convolutions, the affine layers and the ToRGB.
-    from stylemixer.core.families.stylegan1.network import init_for_training
+    import copy
+
+    from stylemixer.core.families.stylegan1.network import init_for_training, kept_tensors
 
     G = init_for_training(Generator(GeneratorConfig(resolution=128, channels=(32,) * 6)), 0).eval()
     conv = G.synthesis.layers[-2].conv
@@ -132,9 +134,10 @@ def test_scaled_weights_are_kept_while_rendering_and_follow_every_change():
     ws = G.mapping(torch.randn(1, G.z_dim)).detach()
     with torch.inference_mode():
         first = G.synthesis(ws, noise_mode="const")
-        kept = conv.__dict__["_derived_kernel"][1]
+        kept = kept_tensors(conv)["kernel"]
         again = G.synthesis(ws, noise_mode="const")
-        assert conv.__dict__["_derived_kernel"][1] is kept  # not scaled again
+        assert kept_tensors(conv)["kernel"] is kept  # not scaled again
+    assert kept_tensors(copy.deepcopy(G).synthesis.layers[-2].conv) == {}  # a copy does not carry them
     torch.testing.assert_close(first, again, rtol=0, atol=0)
     with torch.no_grad():
         conv.weight.mul_(0.5)  # an in-place change (an optimizer step, load_state_dict, an EMA update)
@@ -145,7 +148,7 @@ def test_scaled_weights_are_kept_while_rendering_and_follow_every_change():
     # ... equals a model built with those weights, which has no kept kernels
     fresh = Generator(G.cfg).eval()
     fresh.load_state_dict(G.state_dict())
-    assert not any(k.startswith("_derived") for m in fresh.modules() for k in m.__dict__)
+    assert not any(kept_tensors(m) for m in fresh.modules())
     with torch.inference_mode():
         torch.testing.assert_close(changed, fresh.synthesis(ws, noise_mode="const"), rtol=0, atol=0)
     assert not torch.equal(changed, first)

@@ -14,6 +14,7 @@ from the first layer whose w changed (see families/api.py).
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -87,22 +88,30 @@ def lrelu(x: torch.Tensor) -> torch.Tensor:
     return F.leaky_relu(x, 0.2)
 
 
+_DERIVED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # module -> {name: (key, tensor)}
+
+
 def derived(module: nn.Module, name: str, make: Callable[[], torch.Tensor], *params: torch.Tensor) -> torch.Tensor:
-    """make(), a tensor computed from params alone (a scaled weight), kept on the module while rendering.
+    """make(), a tensor computed from params alone (a scaled weight), kept for the module while rendering.
 
     Scaling every weight by its equalized-learning-rate factor on every call read and wrote ~120 MB per 1024 px
     frame, 26-56 ms of it (docs/performance.md#weights-scaled-once). Rendering (no autograd) reuses the result
     until a parameter changes in place (its version counter), moves (its storage) or inference mode changes;
-    training computes it afresh so that gradients flow to the raw weights."""
+    training computes it afresh so that gradients flow to the raw weights. Kept beside the module, not in it:
+    never in its state dict, not duplicated by a copy of it (the renderer's half-precision copy)."""
     if torch.is_grad_enabled():
         return make()
     key = (tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in params), torch.is_inference_mode_enabled())
-    slot = "_derived_" + name
-    hit = module.__dict__.get(slot)
+    kept = _DERIVED.setdefault(module, {})
+    hit = kept.get(name)
     if hit is None or hit[0] != key:
-        hit = (key, make())
-        module.__dict__[slot] = hit  # a plain attribute: never in the state dict
+        hit = kept[name] = (key, make())
     return hit[1]
+
+
+def kept_tensors(module: nn.Module) -> dict:
+    """{name: tensor} that `derived` keeps for this module (tests, memory accounting)."""
+    return {name: t for name, (_, t) in _DERIVED.get(module, {}).items()}
 
 
 class EqualLinear(nn.Module):
