@@ -125,14 +125,12 @@ def pick_threads(G, device, fixed, log) -> dict:
     import torch
 
     from ..core.render import Renderer
+    from ..core.threads import band_threads_for
 
     if fixed:
         torch.set_num_threads(fixed)
-        return {
-            "threads": fixed,
-            "band_threads": Renderer(G, device, threads=fixed)._band_threads,
-            "reason": "--threads",
-        }
+        band = band_threads_for(fixed) if device.type == "cpu" else None
+        return {"threads": fixed, "band_threads": band, "reason": "--threads"}
     choice = Renderer(G, device).calibrate_threads() or {"threads": torch.get_num_threads()}
     log(f"  threads: {choice}")
     return choice
